@@ -1,0 +1,72 @@
+"""The FastAGI route table of the hotline.
+
+``inbound`` runs once per incoming call, before Queue(): the dialplan reads the
+channel variables it sets and falls back to the default queue when they are
+missing. ``health`` is for readiness checks.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from collections.abc import Callable
+
+from hotline.config import SiteConfig
+
+from .decide import RouteDecision, decide_route
+from .server import AgiSession, Router
+
+log = logging.getLogger(__name__)
+
+Decide = Callable[[SiteConfig, str, str], RouteDecision]
+
+ANONYMOUS = "anonymous"
+MAX_NUMBER_CHARS = 32
+
+_SEPARATORS = str.maketrans("", "", " -().")
+_NUMBER = re.compile(r"\+?[0-9]+")
+
+
+def _number(raw: str) -> str | None:
+    compact = raw.strip().translate(_SEPARATORS)
+    if len(compact) <= MAX_NUMBER_CHARS and _NUMBER.fullmatch(compact):
+        return compact
+    return None
+
+
+def sanitise_caller(raw: str) -> str:
+    """The caller's number as digits with an optional leading ``+``, or ``anonymous``.
+
+    Formatting (spaces, ``-``, ``.``, parentheses) is dropped. Anything else
+    (withheld numbers, ``unknown``, SIP user names, injection attempts, numbers
+    over 32 characters) becomes ``anonymous`` rather than a truncated or
+    filtered guess: a wrong number would mislead repeat-caller matching and the
+    seat's screen, while ``anonymous`` is a state the hotline already handles.
+    """
+    return _number(raw) or ANONYMOUS
+
+
+def build_router(site: SiteConfig, decide: Decide | None = None) -> Router:
+    """The routes, bound to ``site``. ``decide`` replaces :func:`decide_route` (tests, policy changes)."""
+    choose = decide or decide_route
+
+    async def inbound(session: AgiSession) -> None:
+        caller = sanitise_caller(session.env.get("agi_callerid", ""))
+        # The dialplan passes the number as dialled; agi_extension may already have
+        # been rewritten (s, a Goto target), so it is only the fallback.
+        raw_dialled = session.params.get("dialled") or session.env.get("agi_extension", "")
+        decision = choose(site, _number(raw_dialled) or "", caller)
+        log.debug("inbound %s: %s -> %s", session.env.get("agi_uniqueid"), raw_dialled, decision)
+        await session.set_variable("HOTLINE_CALLER", caller)
+        await session.set_variable("HOTLINE_ROUTE_PRIORITY", decision.priority)
+        # Last: the dialplan treats a set queue as "the AGI answered", so it must
+        # not see a queue without the priority that goes with it.
+        await session.set_variable("HOTLINE_ROUTE_QUEUE", decision.queue)
+
+    async def health(session: AgiSession) -> None:
+        await session.set_variable("HOTLINE_AGI_OK", "1")
+
+    router = Router()
+    router.add("inbound", inbound)
+    router.add("health", health)
+    return router

@@ -1,0 +1,94 @@
+"""The aiohttp application: wiring, ``/status``, ``/openapi.json`` and error handling.
+
+Feature routes live next to their feature (``calls_http``,
+``hotline.work_orders.http``) and get their dependencies passed in by
+:func:`build_app`, the only place that knows them all.
+
+Every error leaves as JSON ``{"error_id", "message", "details"}``: a
+:class:`HotlineError` with its own id and HTTP status, a route or method that
+does not exist as ``no-such-route`` / ``method-not-allowed``, and anything
+unexpected as ``internal-error`` (traceback in the log, never in the body).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import inspect
+import logging
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from typing import Any
+
+from aiohttp import web
+
+from hotline.api import calls_http
+from hotline.api.openapi import OPENAPI
+from hotline.api.responses import json_response
+from hotline.exceptions import HotlineError
+from hotline.store import Store
+from hotline.work_orders import http as work_orders_http
+from hotline.work_orders.services import WorkOrderService
+
+log = logging.getLogger(__name__)
+
+StatusProvider = Callable[[], Awaitable[dict[str, Any]] | dict[str, Any]]
+"""Returns the health of the components the composition root owns, e.g.
+``{"ami": {"ok": True, ...}, "fastagi": {"ok": False, "error": "..."}}``."""
+
+
+@dataclass(frozen=True)
+class ApiServices:
+    """What the API needs from the rest of the process."""
+
+    store: Store
+    status: StatusProvider
+
+
+SERVICES = web.AppKey("services", ApiServices)
+
+_HTTP_ERROR_IDS = {404: "no-such-route", 405: "method-not-allowed", 413: "request-too-large"}
+
+
+def build_app(services: ApiServices) -> web.Application:
+    app = web.Application(middlewares=[_error_middleware])
+    app[SERVICES] = services
+    app.router.add_get("/status", _status)
+    app.router.add_get("/openapi.json", _openapi)
+    calls_http.add_routes(app, services.store)
+    work_orders_http.add_routes(app, WorkOrderService(services.store))
+    return app
+
+
+async def _status(request: web.Request) -> web.Response:
+    """Every component's health; 503 as soon as one is not ok, so a probe needs no parsing."""
+    services = request.app[SERVICES]
+    provided = services.status()
+    components = dict(await provided if inspect.isawaitable(provided) else provided)
+    components["database"] = {"ok": await asyncio.to_thread(services.store.ping)}
+    healthy = all(component.get("ok") is True for component in components.values())
+    return json_response(components, status=200 if healthy else 503)
+
+
+async def _openapi(request: web.Request) -> web.Response:
+    return json_response(OPENAPI)
+
+
+@web.middleware
+async def _error_middleware(request: web.Request,
+                            handler: Callable[[web.Request], Awaitable[web.StreamResponse]]
+                            ) -> web.StreamResponse:
+    try:
+        return await handler(request)
+    except HotlineError as exc:
+        return json_response(exc.to_dict(), status=exc.http_status)
+    except web.HTTPException as exc:
+        if exc.status < 400:
+            raise
+        body = {"error_id": _HTTP_ERROR_IDS.get(exc.status, "http-error"), "message": exc.reason,
+                "details": {"method": request.method, "path": request.path}}
+        allow = {"Allow": exc.headers["Allow"]} if "Allow" in exc.headers else None
+        return json_response(body, status=exc.status, headers=allow)
+    except Exception:
+        log.exception("unhandled error in %s %s", request.method, request.path)
+        return json_response({"error_id": "internal-error", "message": "internal error, see the server log",
+                              "details": {}}, status=500)

@@ -1,0 +1,218 @@
+"""The OpenAPI 3.1 description of the HTTP API, served at ``/openapi.json``.
+
+Written by hand so it reads like documentation; ``tests/unit/test_api_openapi.py``
+checks that it lists exactly the routes the app serves and that real responses
+match its schemas.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from hotline.calls.model import Outcome
+from hotline.store import MAX_PAGE
+from hotline.work_orders.model import Category, Status
+from hotline.work_orders.schemas import MAX_CALLS
+
+
+def _ref(name: str) -> dict[str, str]:
+    return {"$ref": f"#/components/schemas/{name}"}
+
+
+def _error(description: str) -> dict[str, Any]:
+    return {"description": description, "content": {"application/json": {"schema": _ref("Error")}}}
+
+
+def _json(description: str, schema: dict[str, Any]) -> dict[str, Any]:
+    return {"description": description, "content": {"application/json": {"schema": schema}}}
+
+
+_NULLABLE_STR = {"type": ["string", "null"]}
+_NULLABLE_TIME = {"type": ["string", "null"], "format": "date-time"}
+_NULLABLE_SECONDS = {"type": ["number", "null"], "minimum": 0}
+
+_CALL_RECORD = {
+    "type": "object",
+    "description": "One conversation (Asterisk Linkedid) that entered through a trunk. Times are UTC.",
+    "required": ["call_id", "dialled_number", "caller_number", "arrived_at", "outcome", "source", "extra"],
+    "properties": {
+        "call_id": {"type": "string", "description": "Asterisk Linkedid"},
+        "dialled_number": {"type": "string"},
+        "caller_number": {"type": "string"},
+        "arrived_at": {"type": "string", "format": "date-time"},
+        "legacy_mode": {**_NULLABLE_STR, "description": "merge mode of a legacy department number; "
+                                                        "null for the hotline number itself"},
+        "department": _NULLABLE_STR,
+        "trunk": _NULLABLE_STR,
+        "queue": _NULLABLE_STR,
+        "seat": _NULLABLE_STR,
+        "queued_at": _NULLABLE_TIME,
+        "answered_at": _NULLABLE_TIME,
+        "ended_at": _NULLABLE_TIME,
+        "wait_seconds": _NULLABLE_SECONDS,
+        "talk_seconds": _NULLABLE_SECONDS,
+        "outcome": {"type": "string", "enum": [o.value for o in Outcome]},
+        "hangup_cause": {"type": ["integer", "null"], "description": "Q.850 cause code"},
+        "hangup_cause_text": _NULLABLE_STR,
+        "recording": {**_NULLABLE_STR, "description": "recording file name"},
+        "source": {"type": "string", "description": "ami (live) or cel-reconcile"},
+        "extra": {"type": "object"},
+    },
+    "additionalProperties": False,
+}
+
+_WORK_ORDER_FIELDS = {
+    "title": {"type": "string", "minLength": 1, "maxLength": 200},
+    "description": {"type": "string", "minLength": 1, "maxLength": 4000},
+    "category": {"type": "string", "enum": [c.value for c in Category],
+                 "description": "咨询 consult, 求助 help, 投诉 complaint, 举报 report, 建议 suggestion"},
+    "created_by": {"type": "string", "pattern": "^[0-9]{3,8}$", "description": "seat id"},
+    "caller_confidential": {"type": "boolean", "description": "keep the caller's identity confidential "
+                            "(GB/T 33358); defaults to true for complaint and report, false otherwise"},
+}
+
+_WORK_ORDER = {
+    "type": "object",
+    "required": ["id", "title", "description", "category", "status", "created_by",
+                 "caller_confidential", "call_ids", "created_at", "updated_at"],
+    "properties": {
+        "id": {"type": "string", "pattern": "^WO-[0-9]{8}-[0-9]{6,}$",
+               "description": "WO-<site local date>-<daily sequence>, e.g. WO-20261123-000042"},
+        **_WORK_ORDER_FIELDS,
+        "status": {"type": "string", "enum": [s.value for s in Status]},
+        "call_ids": {"type": "array", "items": {"type": "string"}, "minItems": 1,
+                     "description": "linked calls, in arrival order"},
+        "created_at": {"type": "string", "format": "date-time"},
+        "updated_at": {"type": "string", "format": "date-time"},
+    },
+    "additionalProperties": False,
+}
+
+_WORK_ORDER_CREATE = {
+    "type": "object",
+    "required": ["call_ids", "title", "description", "category", "created_by"],
+    "properties": {
+        "call_ids": {"type": "array", "items": {"type": "string", "minLength": 1, "maxLength": 64},
+                     "minItems": 1, "maxItems": MAX_CALLS, "description": "existing call ids, each once"},
+        **_WORK_ORDER_FIELDS,
+        "caller_confidential": {**_WORK_ORDER_FIELDS["caller_confidential"], "type": ["boolean", "null"]},
+    },
+    "additionalProperties": False,
+}
+
+_ERROR = {
+    "type": "object",
+    "required": ["error_id", "message", "details"],
+    "properties": {
+        "error_id": {"type": "string", "description": "stable kebab-case id to match on, e.g. invalid-request, "
+                     "no-such-call, no-such-work-order, store-unavailable, no-such-route, internal-error"},
+        "message": {"type": "string", "description": "for humans; may change"},
+        "details": {"type": "object", "description": "context, e.g. field and value of an invalid-request"},
+    },
+}
+
+_STATUS = {
+    "type": "object",
+    "description": "one entry per component (ami, fastagi, database, ...)",
+    "required": ["database"],
+    "additionalProperties": {
+        "type": "object", "required": ["ok"], "properties": {"ok": {"type": "boolean"}},
+    },
+}
+
+
+def _query(name: str, description: str, schema: dict[str, Any]) -> dict[str, Any]:
+    return {"name": name, "in": "query", "required": False, "description": description, "schema": schema}
+
+
+def _path(name: str) -> dict[str, Any]:
+    return {"name": name, "in": "path", "required": True, "schema": {"type": "string"}}
+
+
+OPENAPI: dict[str, Any] = {
+    "openapi": "3.1.0",
+    "info": {
+        "title": "12345 hotline core API",
+        "version": "1",
+        "description": "Call records and work orders of the 12345 government service hotline. "
+                       "Every error is an Error object with a stable error_id.",
+    },
+    "paths": {
+        "/status": {"get": {
+            "summary": "Health of every component",
+            "operationId": "getStatus",
+            "responses": {"200": _json("all components ok", _ref("Status")),
+                          "503": _json("at least one component is not ok", _ref("Status"))},
+        }},
+        "/openapi.json": {"get": {
+            "summary": "This document",
+            "operationId": "getOpenApi",
+            "responses": {"200": _json("OpenAPI 3.1 document", {"type": "object"})},
+        }},
+        "/api/calls": {"get": {
+            "summary": "Call records, newest arrival first",
+            "operationId": "listCalls",
+            "parameters": [
+                _query("start", "arrived at or after (ISO 8601 with UTC offset; encode + as %2B)",
+                       {"type": "string", "format": "date-time"}),
+                _query("end", "arrived before (exclusive)", {"type": "string", "format": "date-time"}),
+                _query("dialled_number", "the number the caller dialled", {"type": "string"}),
+                _query("outcome", "call outcome", {"type": "string", "enum": [o.value for o in Outcome]}),
+                _query("limit", "page size", {"type": "integer", "minimum": 1, "maximum": MAX_PAGE,
+                                              "default": 50}),
+                _query("offset", "records to skip", {"type": "integer", "minimum": 0, "default": 0}),
+            ],
+            "responses": {
+                "200": _json("one page", {
+                    "type": "object",
+                    "required": ["items", "total", "limit", "offset"],
+                    "properties": {"items": {"type": "array", "items": _ref("CallRecord")},
+                                   "total": {"type": "integer", "description": "matches on all pages"},
+                                   "limit": {"type": "integer"}, "offset": {"type": "integer"}},
+                    "additionalProperties": False,
+                }),
+                "400": _error("invalid-request: a query parameter is unknown or invalid (details.field)"),
+                "503": _error("store-unavailable"),
+            },
+        }},
+        "/api/calls/{call_id}": {"get": {
+            "summary": "One call record",
+            "operationId": "getCall",
+            "parameters": [_path("call_id")],
+            "responses": {"200": _json("the call record", _ref("CallRecord")),
+                          "404": _error("no-such-call"),
+                          "503": _error("store-unavailable")},
+        }},
+        "/api/work-orders": {"post": {
+            "summary": "File a work order about one or more calls",
+            "operationId": "createWorkOrder",
+            "requestBody": {"required": True,
+                            "content": {"application/json": {"schema": _ref("WorkOrderCreate")}}},
+            "responses": {
+                "201": {**_json("the new work order (status open)", _ref("WorkOrder")),
+                        "headers": {"Location": {"schema": {"type": "string"},
+                                                 "description": "URL of the new work order"}}},
+                "400": _error("invalid-request: bad body, unknown field or unknown call id (details.field)"),
+                "413": _error("request-too-large"),
+                "503": _error("store-unavailable"),
+            },
+        }},
+        "/api/work-orders/{work_order_id}": {"get": {
+            "summary": "One work order with its linked call ids",
+            "operationId": "getWorkOrder",
+            "parameters": [_path("work_order_id")],
+            "responses": {"200": _json("the work order", _ref("WorkOrder")),
+                          "404": _error("no-such-work-order"),
+                          "503": _error("store-unavailable")},
+        }},
+    },
+    "components": {
+        "schemas": {
+            "CallRecord": _CALL_RECORD,
+            "WorkOrder": _WORK_ORDER,
+            "WorkOrderCreate": _WORK_ORDER_CREATE,
+            "Error": _ERROR,
+            "Status": _STATUS,
+        },
+    },
+}

@@ -1,0 +1,104 @@
+"""Channel Event Logging (CEL) records, from either of Asterisk's two outputs.
+
+The same record reaches the controller twice: live as an AMI ``CEL`` event
+(cel_manager) and on disk as one JSON object a line (cel_custom). Both are parsed
+into :class:`CelEvent`, so one assembler builds call records from either.
+Parsing never raises on bad input: it returns ``None`` and the caller logs.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from typing import Any, Mapping
+
+_UNIQUEID = re.compile(r"^[0-9]{1,12}\.[0-9]{1,9}$")
+
+
+@dataclass(frozen=True)
+class CelEvent:
+    name: str              # CEL event type, or the user-defined type for USER_DEFINED events
+    time: float            # epoch seconds
+    channel: str
+    uniqueid: str          # the leg
+    linkedid: str          # the conversation
+    peer: str = ""
+    app: str = ""
+    appdata: str = ""
+    caller_num: str = ""
+    exten: str = ""
+    context: str = ""
+    dnid: str = ""
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def at(self) -> datetime:
+        return datetime.fromtimestamp(self.time, tz=timezone.utc)
+
+
+def _time(value: str | None, fallback: str | None = None) -> float | None:
+    for v in (value, fallback):
+        if v:
+            try:
+                t = float(v)
+            except ValueError:
+                continue
+            if t > 0:
+                return t
+    return None
+
+
+def _extra(raw: str | None) -> dict[str, Any]:
+    if not raw:
+        return {}
+    try:
+        value = json.loads(raw)
+    except ValueError:
+        return {"raw": raw[:500]}
+    return value if isinstance(value, dict) else {"raw": str(value)[:500]}
+
+
+def _build(name: str, userdeftype: str, time: float | None, fields: Mapping[str, str]) -> CelEvent | None:
+    if name == "USER_DEFINED" or (userdeftype and name == userdeftype):
+        name = userdeftype or name
+    uniqueid, linkedid = fields.get("uniqueid", ""), fields.get("linkedid", "")
+    if not name or time is None or not _UNIQUEID.match(uniqueid) or not _UNIQUEID.match(linkedid):
+        return None
+    return CelEvent(name=name, time=time, channel=fields.get("channel", ""), uniqueid=uniqueid,
+                    linkedid=linkedid, peer=fields.get("peer", ""), app=fields.get("app", ""),
+                    appdata=fields.get("appdata", ""), caller_num=fields.get("caller_num", ""),
+                    exten=fields.get("exten", ""), context=fields.get("context", ""),
+                    dnid=fields.get("dnid", ""), extra=_extra(fields.get("extra")))
+
+
+def from_ami(event: Mapping[str, Any]) -> CelEvent | None:
+    """An AMI ``Event: CEL`` message (header names as Asterisk sends them, any case)."""
+    h = {str(k).lower(): (v if isinstance(v, str) else str(v)) for k, v in event.items()}
+    return _build(h.get("eventname", ""), h.get("userdeftype", ""),
+                  _time(h.get("eventtime"), h.get("timestamp")),
+                  {"uniqueid": h.get("uniqueid", ""), "linkedid": h.get("linkedid", ""),
+                   "channel": h.get("channel", ""), "peer": h.get("peer", ""),
+                   "app": h.get("application", ""), "appdata": h.get("appdata", ""),
+                   "caller_num": h.get("calleridnum", ""), "exten": h.get("exten", ""),
+                   "context": h.get("context", ""), "dnid": h.get("calleriddnid", ""),
+                   "extra": h.get("extra", "")})
+
+
+def from_json_line(line: str | bytes) -> CelEvent | None:
+    """One line of the cel_custom JSON log (``hotline-cel.json``)."""
+    try:
+        d = json.loads(line)
+    except ValueError:
+        return None
+    if not isinstance(d, dict):
+        return None
+    s = {k: (v if isinstance(v, str) else str(v)) for k, v in d.items()}
+    return _build(s.get("eventtype", ""), s.get("userdeftype", ""), _time(s.get("eventtime")),
+                  {"uniqueid": s.get("uniqueid", ""), "linkedid": s.get("linkedid", ""),
+                   "channel": s.get("channame", ""), "peer": s.get("peer", ""),
+                   "app": s.get("appname", ""), "appdata": s.get("appdata", ""),
+                   "caller_num": s.get("num", ""), "exten": s.get("exten", ""),
+                   "context": s.get("context", ""), "dnid": s.get("dnid", ""),
+                   "extra": s.get("eventextra", "")})

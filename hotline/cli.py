@@ -1,0 +1,149 @@
+"""The ``hotline`` console command.
+
+    hotline [--site FILE] [--state-dir DIR] config check|generate
+    hotline asterisk install|start|stop|status|reload
+    hotline serve
+    hotline import-csv CSV [--out FILE]
+    hotline demo
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import os
+import sys
+from pathlib import Path
+
+from hotline.config import load_site
+from hotline.config.paths import Paths
+from hotline.exceptions import HotlineError
+
+DEFAULT_SITE = "examples/nantong/site.yaml"
+
+
+def _site(args: argparse.Namespace):
+    return load_site(args.site, overrides=dict(o.split("=", 1) for o in args.set or []))
+
+
+def _paths(args: argparse.Namespace) -> Paths:
+    return Paths.from_env(state_dir=args.state_dir, asterisk_root=args.asterisk_root)
+
+
+def cmd_config(args: argparse.Namespace) -> int:
+    site = _site(args)
+    if args.action == "check":
+        print(f"{args.site}: ok ({len(site.trunks)} trunk(s), {len(site.queues)} queue(s), "
+              f"{len(site.seats)} seat(s), {len(site.legacy_numbers)} legacy number(s))")
+        return 0
+    from hotline.deploy import generate_config
+
+    paths = _paths(args)
+    written = generate_config(site, paths)
+    for p in written:
+        print(p)
+    return 0
+
+
+def cmd_asterisk(args: argparse.Namespace) -> int:
+    from hotline import asterisk_runtime as ar
+    from hotline.deploy import generate_config
+
+    paths = _paths(args)
+    if args.action == "install":
+        rt = ar.install(paths, mirror=args.mirror)
+        print(json.dumps({"mode": rt.mode, "root": str(rt.root), "version": rt.version}))
+        return 0
+    rt = ar.load(paths)
+    if args.action == "start":
+        site = _site(args)  # validated before anything is generated or started
+        generate_config(site, paths)
+        rt.deploy(paths.generated_dir)
+        pid = rt.start()
+        print(json.dumps({"running": True, "pid": pid}))
+    elif args.action == "reload":
+        site = _site(args)
+        generate_config(site, paths)
+        rt.deploy(paths.generated_dir)
+        rt.reload()
+        print(json.dumps({"reloaded": True}))
+    elif args.action == "stop":
+        print(json.dumps({"stopped": rt.stop()}))
+    else:
+        st = rt.status()
+        print(json.dumps(st))
+        return 0 if st["running"] else 3
+    return 0
+
+
+def cmd_serve(args: argparse.Namespace) -> int:
+    from hotline.app import run
+
+    return run(_site(args), _paths(args))
+
+
+def cmd_import_csv(args: argparse.Namespace) -> int:
+    from hotline.importer import import_csv
+
+    text, warnings = import_csv(Path(args.csv), base=Path(args.base) if args.base else None)
+    for w in warnings:
+        print(f"warning: {w}", file=sys.stderr)
+    if args.out:
+        Path(args.out).write_text(text, encoding="utf-8")
+    else:
+        sys.stdout.write(text)
+    return 0
+
+
+def cmd_demo(args: argparse.Namespace) -> int:
+    from hotline.demo import run_demo
+
+    return run_demo(args.site, _paths(args))
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="hotline", description="12345 hotline call-centre core")
+    p.add_argument("--site", default=os.environ.get("HOTLINE_SITE", DEFAULT_SITE), help="site config YAML")
+    p.add_argument("--state-dir", help="state directory (env HOTLINE_STATE_DIR, default ./var)")
+    p.add_argument("--asterisk-root", help="debootstrap root for Asterisk (env HOTLINE_ASTERISK_ROOT)")
+    p.add_argument("--set", action="append", metavar="SECTION.KEY=VALUE", help="override a site config value")
+    p.add_argument("-v", "--verbose", action="store_true")
+    sub = p.add_subparsers(dest="command", required=True)
+
+    c = sub.add_parser("config", help="check or generate the Asterisk configuration")
+    c.add_argument("action", choices=["check", "generate"])
+    c.set_defaults(func=cmd_config)
+
+    a = sub.add_parser("asterisk", help="the Asterisk runtime")
+    a.add_argument("action", choices=["install", "start", "stop", "status", "reload"])
+    a.add_argument("--mirror", help="Debian mirror for the debootstrap root")
+    a.set_defaults(func=cmd_asterisk)
+
+    s = sub.add_parser("serve", help="run the controller (FastAGI, AMI, API)")
+    s.set_defaults(func=cmd_serve)
+
+    i = sub.add_parser("import-csv", help="turn a hotline list CSV into a site config's legacy numbers")
+    i.add_argument("csv")
+    i.add_argument("--base", help="site YAML to merge the numbers into")
+    i.add_argument("--out", help="write here instead of stdout")
+    i.set_defaults(func=cmd_import_csv)
+
+    d = sub.add_parser("demo", help="install, start everything and place a demo call")
+    d.set_defaults(func=cmd_demo)
+    return p
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    logging.basicConfig(level=logging.DEBUG if args.verbose else logging.INFO,
+                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    try:
+        return args.func(args)
+    except HotlineError as exc:
+        print(f"hotline: error [{exc.error_id}]: {exc.message}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,253 @@
+"""The site config model: one YAML file describes a hotline site.
+
+Validated completely before anything is generated or reloaded. Every string that
+ends up in an Asterisk file is constrained here by a pattern, so the generators
+never see a value that could break out of its line (no CR/LF, no ``;``, no ``,``).
+"""
+
+from __future__ import annotations
+
+import ipaddress
+from enum import Enum
+from typing import Annotated, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator, model_validator
+
+# --- constrained scalar types -------------------------------------------------
+
+Slug = Annotated[str, StringConstraints(pattern=r"^[a-z][a-z0-9_-]{0,31}$")]
+"""Identifiers that become Asterisk section or variable values: ascii, lower case."""
+
+QueueName = Annotated[str, StringConstraints(pattern=r"^[a-z][a-z0-9_]{0,31}$")]
+"""A queue name: ascii lower case, digits and underscore (it is validated again in the dialplan)."""
+
+PhoneNumber = Annotated[str, StringConstraints(pattern=r"^\+?[0-9]{3,20}$")]
+"""A dialable number: digits with an optional leading + (3 to 20 digits)."""
+
+SeatId = Annotated[str, StringConstraints(pattern=r"^[0-9]{3,8}$")]
+"""A seat (agent) number, which is also its SIP user name."""
+
+Secret = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9_.@%+=:/-]{8,64}$")]
+"""A SIP or AMI secret: 8 to 64 printable characters that are safe in a conf file."""
+
+Label = Annotated[str, StringConstraints(min_length=1, max_length=80, pattern=r"^[^\x00-\x1f\x7f;\[\]]+$")]
+"""Human text (Chinese allowed), never written into a dialplan application argument."""
+
+HostName = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9.:-]{1,253}$")]
+
+Port = Annotated[int, Field(ge=1, le=65535)]
+
+
+def _check_cidr(value: str) -> str:
+    try:
+        ipaddress.ip_network(value, strict=False)
+    except ValueError as exc:
+        raise ValueError(f"not an IP network: {exc}") from None
+    return value
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True, str_strip_whitespace=True)
+
+
+# --- sections -----------------------------------------------------------------
+
+
+class NumberMode(str, Enum):
+    """How a department number joins 12345 (see shared/data/README.md)."""
+
+    merged = "merged"            # 直接整合: answered by the 12345 seats
+    parallel = "parallel"        # 并联整合: stays with the department, reached by three-way call
+    convenience = "convenience"  # 便民服务协约单位: referred to
+    emergency = "emergency"      # 110/119/120/12395: never merged, transfer target
+
+
+class SiteInfo(_Model):
+    name: Label = "12345 hotline"
+    hotline_number: PhoneNumber = "12345"
+    timezone: str = "Asia/Shanghai"
+    default_queue: QueueName = "hotline"
+    unknown_numbers: Literal["hotline", "reject"] = "hotline"
+
+
+class AmiSection(_Model):
+    bind: HostName = "127.0.0.1"
+    port: Port = 5038
+    username: Slug = "hotline"
+
+
+class FastAgiSection(_Model):
+    bind: HostName = "127.0.0.1"
+    port: Port = 4573
+    timeout_ms: Annotated[int, Field(ge=100, le=10000)] = 2000
+
+
+class AsteriskSection(_Model):
+    sip_bind: HostName = "0.0.0.0"
+    sip_port: Port = 5060
+    rtp_start: Port = 10000
+    rtp_end: Port = 20000
+    seat_networks: list[str] = Field(default_factory=lambda: ["127.0.0.0/8"])
+    ami: AmiSection = Field(default_factory=AmiSection)
+    fastagi: FastAgiSection = Field(default_factory=FastAgiSection)
+
+    _cidrs = field_validator("seat_networks")(lambda v: [_check_cidr(x) for x in v])
+
+    @model_validator(mode="after")
+    def _rtp_range(self) -> "AsteriskSection":
+        if self.rtp_end <= self.rtp_start:
+            raise ValueError(f"rtp_end ({self.rtp_end}) must be above rtp_start ({self.rtp_start})")
+        return self
+
+
+class ApiSection(_Model):
+    bind: HostName = "127.0.0.1"
+    port: Port = 8080
+
+
+class StoreSection(_Model):
+    url: str = ""  # empty: SQLite in the state directory
+
+
+class Trunk(_Model):
+    """A carrier trunk, identified by source IP or registered with auth."""
+
+    name: Slug
+    mode: Literal["ip", "registration"] = "ip"
+    host: HostName
+    port: Port = 5060
+    match: list[str] = Field(default_factory=list)  # source networks; default: host
+    username: Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9_.+-]{1,64}$")] | None = None
+    secret: Secret | None = None
+    codecs: list[Literal["alaw", "ulaw", "g722"]] = Field(default_factory=lambda: ["alaw", "ulaw"])
+    did_prefixes: list[Annotated[str, StringConstraints(pattern=r"^\+?[0-9]{1,8}$")]] = Field(default_factory=list)
+    max_channels: Annotated[int, Field(ge=1, le=10000)] = 300
+
+    _cidrs = field_validator("match")(lambda v: [_check_cidr(x) for x in v])
+
+    @model_validator(mode="after")
+    def _auth(self) -> "Trunk":
+        if self.mode == "registration" and (not self.username or not self.secret):
+            raise ValueError("a registration trunk needs username and secret")
+        return self
+
+    @property
+    def networks(self) -> list[str]:
+        return self.match or [self.host]
+
+
+class Department(_Model):
+    id: Slug
+    name: Label
+    duty_phone: PhoneNumber | None = None
+    queue: QueueName | None = None
+
+
+class Queue(_Model):
+    name: QueueName
+
+    @field_validator("name")
+    @classmethod
+    def _not_reserved(cls, v: str) -> str:
+        if v == "general":
+            raise ValueError("'general' is reserved by Asterisk's queues.conf; name the queue e.g. 'hotline'")
+        return v
+
+    title: Label | None = None
+    strategy: Literal["ringall", "leastrecent", "fewestcalls", "random", "rrmemory", "linear", "wrandom"] = "rrmemory"
+    ring_timeout: Annotated[int, Field(ge=5, le=120)] = 15
+    retry: Annotated[int, Field(ge=0, le=60)] = 1
+    wrapup: Annotated[int, Field(ge=0, le=600)] = 0
+    max_wait: Annotated[int, Field(ge=0, le=7200)] = 0  # 0: wait until answered (7x24 human service)
+    weight: Annotated[int, Field(ge=0, le=100)] = 0
+
+
+class Seat(_Model):
+    id: SeatId
+    name: Label
+    secret: Secret
+    queues: list[QueueName] = Field(default_factory=lambda: ["hotline"])
+    penalty: Annotated[int, Field(ge=0, le=100)] = 0
+    remote: bool = False
+    county: Label | None = None
+
+
+class LegacyNumber(_Model):
+    number: PhoneNumber
+    mode: NumberMode
+    department: Slug
+    hotline: Label | None = None
+    queue: QueueName | None = None
+    note: str | None = None
+
+
+class SiteConfig(_Model):
+    site: SiteInfo = Field(default_factory=SiteInfo)
+    asterisk: AsteriskSection = Field(default_factory=AsteriskSection)
+    api: ApiSection = Field(default_factory=ApiSection)
+    store: StoreSection = Field(default_factory=StoreSection)
+    trunks: list[Trunk] = Field(min_length=1)
+    departments: list[Department] = Field(default_factory=list)
+    queues: list[Queue] = Field(default_factory=lambda: [Queue(name="hotline")])
+    seats: list[Seat] = Field(default_factory=list)
+    legacy_numbers: list[LegacyNumber] = Field(default_factory=list)
+
+    @model_validator(mode="after")
+    def _cross_references(self) -> "SiteConfig":
+        problems: list[str] = []
+
+        def dupes(kind: str, values: list[str]) -> None:
+            seen: set[str] = set()
+            for v in values:
+                if v in seen:
+                    problems.append(f"duplicate {kind} {v!r}")
+                seen.add(v)
+
+        dupes("trunk name", [t.name for t in self.trunks])
+        dupes("department id", [d.id for d in self.departments])
+        dupes("queue name", [q.name for q in self.queues])
+        dupes("seat id", [s.id for s in self.seats])
+        dupes("number", [self.site.hotline_number] + [n.number for n in self.legacy_numbers])
+        queues = {q.name for q in self.queues}
+        depts = {d.id for d in self.departments}
+        if self.site.default_queue not in queues:
+            problems.append(f"site.default_queue {self.site.default_queue!r} is not a configured queue")
+        for s in self.seats:
+            for q in s.queues:
+                if q not in queues:
+                    problems.append(f"seat {s.id} names unknown queue {q!r}")
+        for n in self.legacy_numbers:
+            if n.department not in depts:
+                problems.append(f"number {n.number} names unknown department {n.department!r}")
+            if n.queue and n.queue not in queues:
+                problems.append(f"number {n.number} names unknown queue {n.queue!r}")
+        for d in self.departments:
+            if d.queue and d.queue not in queues:
+                problems.append(f"department {d.id} names unknown queue {d.queue!r}")
+        if problems:
+            raise ValueError("; ".join(problems))
+        return self
+
+    # --- lookups used by generators and record assembly ------------------------
+
+    def department(self, dept_id: str) -> Department | None:
+        return next((d for d in self.departments if d.id == dept_id), None)
+
+    def number(self, number: str) -> LegacyNumber | None:
+        return next((n for n in self.legacy_numbers if n.number == number), None)
+
+    def inbound_numbers(self) -> list[LegacyNumber]:
+        """Numbers answered by this platform: 12345 itself and merged/parallel numbers."""
+        return [n for n in self.legacy_numbers if n.mode in (NumberMode.merged, NumberMode.parallel)]
+
+    def queue_for(self, number: str) -> str:
+        """The queue a call to ``number`` joins when the FastAGI server does not answer."""
+        n = self.number(number)
+        if n is None:
+            return self.site.default_queue
+        if n.queue:
+            return n.queue
+        dept = self.department(n.department)
+        if dept and dept.queue:
+            return dept.queue
+        return self.site.default_queue

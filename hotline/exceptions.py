@@ -1,0 +1,83 @@
+"""The exception tree of the hotline core.
+
+Every error a user can meet carries a stable ``error_id`` (kebab-case) that the
+HTTP API and the CLI print unchanged, so scripts can match on it::
+
+    HotlineError
+    ├── ConfigError            invalid-config      (site config file: path, field, value)
+    ├── AsteriskRuntimeError   asterisk-runtime    (install/start/stop of Asterisk)
+    ├── StoreError             store-unavailable   (database unreachable)
+    ├── NotFound               no-such-<thing>     (404 in the API)
+    │   ├── NoSuchCall         no-such-call
+    │   └── NoSuchWorkOrder    no-such-work-order
+    └── InvalidRequest         invalid-request     (400 in the API: field and value)
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+
+class HotlineError(Exception):
+    error_id = "hotline-error"
+    http_status = 500
+
+    def __init__(self, message: str, **details: Any) -> None:
+        super().__init__(message)
+        self.message = message
+        self.details = details
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"error_id": self.error_id, "message": self.message, "details": self.details}
+
+
+class ConfigError(HotlineError):
+    """A site config that cannot be used. ``problems`` lists every (path, message, value)."""
+
+    error_id = "invalid-config"
+    http_status = 400
+
+    def __init__(self, file: str, problems: list[tuple[str, str, Any]]) -> None:
+        self.file = file
+        self.problems = problems
+        lines = [f"{file}: {len(problems)} problem(s) in the site config"]
+        for path, msg, value in problems:
+            lines.append(f"  {path or '<root>'}: {msg} (value: {value!r})")
+        super().__init__("\n".join(lines), file=file,
+                         problems=[{"field": p, "message": m, "value": repr(v)} for p, m, v in problems])
+
+
+class AsteriskRuntimeError(HotlineError):
+    error_id = "asterisk-runtime"
+
+
+class StoreError(HotlineError):
+    error_id = "store-unavailable"
+    http_status = 503
+
+
+class NotFound(HotlineError):
+    error_id = "not-found"
+    http_status = 404
+
+
+class NoSuchCall(NotFound):
+    error_id = "no-such-call"
+
+    def __init__(self, call_id: str) -> None:
+        super().__init__(f"no call record with id {call_id!r}", call_id=call_id)
+
+
+class NoSuchWorkOrder(NotFound):
+    error_id = "no-such-work-order"
+
+    def __init__(self, work_order_id: str) -> None:
+        super().__init__(f"no work order with id {work_order_id!r}", work_order_id=work_order_id)
+
+
+class InvalidRequest(HotlineError):
+    error_id = "invalid-request"
+    http_status = 400
+
+    def __init__(self, field: str, message: str, value: Any = None) -> None:
+        super().__init__(f"{field}: {message}", field=field, value=repr(value) if value is not None else None)

@@ -1,0 +1,132 @@
+"""ORM models of the work-order store.
+
+Every table here is created by the Alembic migrations in ``migrations/versions``;
+``tests/unit/test_store.py`` compares the two so they cannot drift apart.
+
+Column types are chosen so a record from the wild is never refused: the
+telephony strings of a call record are unbounded, because a caller number or
+hangup text longer than expected must not turn a call into a rejected write.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import JSON, Boolean, DateTime, Float, ForeignKey, Index, Integer, String, Text
+from sqlalchemy import Enum as SqlEnum
+from sqlalchemy.engine import Dialect
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+from sqlalchemy.types import TypeDecorator
+
+from hotline.work_orders.model import Category, Status
+
+
+class UtcDateTime(TypeDecorator[datetime]):
+    """A timezone-aware UTC datetime on every backend.
+
+    PostgreSQL keeps ``timestamptz``; SQLite has no time zones, so values are
+    stored as naive UTC there (which also keeps string comparison in range
+    filters correct) and given back their UTC tzinfo when read.
+    """
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError(f"naive datetime {value.isoformat()} given to the store")
+        value = value.astimezone(UTC)
+        return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
+
+    def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+def _enum(enum: type[Category] | type[Status], name: str) -> SqlEnum:
+    """A VARCHAR with a CHECK constraint holding the enum's ascii values."""
+    return SqlEnum(enum, name=name, native_enum=False, create_constraint=True, length=16,
+                   values_callable=lambda e: [m.value for m in e])
+
+
+class Base(DeclarativeBase):
+    pass
+
+
+class CallRow(Base):
+    """One conversation; the columns mirror :class:`hotline.calls.model.CallRecord`."""
+
+    __tablename__ = "call_records"
+
+    call_id: Mapped[str] = mapped_column(String, primary_key=True)  # Asterisk Linkedid
+    dialled_number: Mapped[str] = mapped_column(String)
+    caller_number: Mapped[str] = mapped_column(String)
+    arrived_at: Mapped[datetime] = mapped_column(UtcDateTime, index=True)
+    legacy_mode: Mapped[str | None] = mapped_column(String)
+    department: Mapped[str | None] = mapped_column(String)
+    trunk: Mapped[str | None] = mapped_column(String)
+    queue: Mapped[str | None] = mapped_column(String)
+    seat: Mapped[str | None] = mapped_column(String)
+    queued_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    answered_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    ended_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    wait_seconds: Mapped[float | None] = mapped_column(Float)
+    talk_seconds: Mapped[float | None] = mapped_column(Float)
+    outcome: Mapped[str] = mapped_column(String, index=True)  # Outcome value; open set, no CHECK
+    hangup_cause: Mapped[int | None] = mapped_column(Integer)
+    hangup_cause_text: Mapped[str | None] = mapped_column(String)
+    recording: Mapped[str | None] = mapped_column(String)
+    source: Mapped[str] = mapped_column(String)
+    extra: Mapped[dict[str, Any]] = mapped_column(JSON)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    updated_at: Mapped[datetime] = mapped_column(UtcDateTime)
+
+    __table_args__ = (Index("ix_call_records_dialled_number_arrived_at", "dialled_number", "arrived_at"),)
+
+
+class WorkOrderRow(Base):
+    __tablename__ = "work_orders"
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True)  # WO-YYYYMMDD-NNNNNN
+    title: Mapped[str] = mapped_column(String(200))
+    description: Mapped[str] = mapped_column(Text)
+    category: Mapped[Category] = mapped_column(_enum(Category, "work_order_category"))
+    status: Mapped[Status] = mapped_column(_enum(Status, "work_order_status"), index=True)
+    created_by: Mapped[str] = mapped_column(String(16))  # seat id
+    caller_confidential: Mapped[bool] = mapped_column(Boolean)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime, index=True)
+    updated_at: Mapped[datetime] = mapped_column(UtcDateTime)
+
+
+class WorkOrderCallRow(Base):
+    __tablename__ = "work_order_calls"
+
+    work_order_id: Mapped[str] = mapped_column(
+        ForeignKey("work_orders.id", ondelete="CASCADE"), primary_key=True)
+    call_id: Mapped[str] = mapped_column(ForeignKey("call_records.call_id"), primary_key=True, index=True)
+
+
+class WorkOrderCounterRow(Base):
+    """The last work-order sequence number handed out on one local day.
+
+    A single ``INSERT .. ON CONFLICT DO UPDATE .. RETURNING`` bumps it, so two
+    seats filing at the same moment never get the same id on either backend.
+    """
+
+    __tablename__ = "work_order_counters"
+
+    day: Mapped[str] = mapped_column(String(8), primary_key=True)  # YYYYMMDD, site local time
+    last_seq: Mapped[int] = mapped_column(Integer)
+
+
+class MetaRow(Base):
+    """Small key/value state, e.g. the CEL reconcile offset."""
+
+    __tablename__ = "meta"
+
+    key: Mapped[str] = mapped_column(String(128), primary_key=True)
+    value: Mapped[str] = mapped_column(Text)

@@ -1,0 +1,298 @@
+"""The work-order store: call records, work orders and small meta state.
+
+One synchronous SQLAlchemy engine behind a handful of methods. Callers on an
+event loop run them in a thread (the HTTP API does); the AMI side writes
+through :class:`hotline.store.journal.RecordJournal` so a dead database never
+stalls or loses a call record.
+
+Backends: SQLite (the default, a file in the state directory) and PostgreSQL
+through psycopg 3. Every database failure that means "cannot reach or use the
+database right now" surfaces as :class:`hotline.exceptions.StoreError`, the one
+exception the journal retries on.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any, TypeVar
+from zoneinfo import ZoneInfo
+
+from alembic import command
+from alembic.config import Config
+from sqlalchemy import Engine, create_engine, event, func, select, text
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import InterfaceError, OperationalError, SQLAlchemyError
+from sqlalchemy.exc import TimeoutError as PoolTimeoutError
+from sqlalchemy.orm import Session, sessionmaker
+
+from hotline.calls.model import CallRecord, Outcome
+from hotline.exceptions import InvalidRequest, NoSuchCall, NoSuchWorkOrder, StoreError
+from hotline.store.models import CallRow, MetaRow, WorkOrderCallRow, WorkOrderCounterRow, WorkOrderRow
+from hotline.work_orders.model import Category, Status
+
+MAX_PAGE = 500
+"""The largest ``limit`` of :meth:`Store.list_calls`: one page must stay cheap to serialise."""
+
+_MIGRATIONS = Path(__file__).with_name("migrations")
+_CALL_FIELDS = tuple(f.name for f in dataclasses.fields(CallRecord))
+_SQLITE_BUSY_TIMEOUT_MS = 5000
+_PG_CONNECT_TIMEOUT_S = 5
+
+_E = TypeVar("_E", Category, Outcome)
+
+
+class Store:
+    """The database of the hotline core. Thread-safe; one per process.
+
+    ``url`` is a SQLAlchemy URL: ``sqlite:////var/lib/hotline/hotline.db`` or
+    ``postgresql+psycopg://user@host/db`` (a bare ``postgresql://`` means
+    psycopg 3 too). ``timezone`` is the site's: the date in a work-order id is
+    the local date the citizen is told on the phone.
+    """
+
+    def __init__(self, url: str, *, timezone: str = "Asia/Shanghai") -> None:
+        parsed = make_url(url)
+        if parsed.drivername == "postgresql":
+            parsed = parsed.set(drivername="postgresql+psycopg")
+        backend = parsed.get_backend_name()
+        if backend == "sqlite":
+            self._engine = create_engine(parsed)
+            event.listen(self._engine, "connect", _sqlite_pragmas)
+            self._insert = sqlite.insert
+        elif backend == "postgresql":
+            # pre_ping: after a database restart, pooled connections are dead;
+            # test each before use instead of failing the first write.
+            self._engine = create_engine(parsed, pool_pre_ping=True,
+                                         connect_args={"connect_timeout": _PG_CONNECT_TIMEOUT_S})
+            self._insert = postgresql.insert
+        else:
+            raise ValueError(f"unsupported database {backend!r}: use sqlite or postgresql")
+        self._sessions = sessionmaker(self._engine, expire_on_commit=False)
+        self._tz = ZoneInfo(timezone)
+        self._safe_url = parsed.render_as_string(hide_password=True)
+
+    # --- lifecycle -------------------------------------------------------------
+
+    def upgrade(self) -> None:
+        """Migrate the schema to the newest revision; a no-op when already there."""
+        with self._errors(), self._engine.begin() as connection:
+            config = Config()
+            config.set_main_option("script_location", str(_MIGRATIONS).replace("%", "%%"))
+            config.attributes["connection"] = connection
+            command.upgrade(config, "head")
+
+    def ping(self) -> bool:
+        """Whether the database answers a trivial query now (for ``/status``)."""
+        try:
+            with self._engine.connect() as connection:
+                connection.execute(text("SELECT 1"))
+        except SQLAlchemyError:
+            return False
+        return True
+
+    def close(self) -> None:
+        """Close pooled connections; the store must not be used afterwards."""
+        self._engine.dispose()
+
+    # --- call records ------------------------------------------------------------
+
+    def upsert_call(self, record: CallRecord) -> None:
+        """Insert or replace the record with ``record.call_id``.
+
+        The later write wins field by field (the record is always written
+        whole), so replaying the same record any number of times leaves one
+        identical row, and a more complete record replaces a partial one.
+        """
+        values = _call_values(record)
+        now = datetime.now(UTC)
+        insert = self._insert(CallRow).values(**values, created_at=now, updated_at=now)
+        changes = {name: insert.excluded[name] for name in values if name != "call_id"}
+        statement = insert.on_conflict_do_update(index_elements=[CallRow.call_id],
+                                                 set_={**changes, "updated_at": now})
+        with self._session() as session:
+            session.execute(statement)
+
+    def get_call(self, call_id: str) -> CallRecord:
+        with self._session() as session:
+            row = session.get(CallRow, call_id)
+            if row is None:
+                raise NoSuchCall(call_id)
+            return _call_record(row)
+
+    def list_calls(self, *, start: datetime | None = None, end: datetime | None = None,
+                   dialled_number: str | None = None, outcome: Outcome | str | None = None,
+                   limit: int = 50, offset: int = 0) -> tuple[list[CallRecord], int]:
+        """One page of call records, newest arrival first, and the total that match.
+
+        ``start`` is inclusive and ``end`` exclusive, both on ``arrived_at``
+        and timezone-aware. Invalid arguments raise ``InvalidRequest`` naming
+        the argument (the API's query parameters have the same names).
+        """
+        if not 1 <= limit <= MAX_PAGE:
+            raise InvalidRequest("limit", f"must be between 1 and {MAX_PAGE}", limit)
+        if offset < 0:
+            raise InvalidRequest("offset", "must not be negative", offset)
+        for name, value in (("start", start), ("end", end)):
+            if value is not None and value.tzinfo is None:
+                raise InvalidRequest(name, "must include a UTC offset", value.isoformat())
+        if start is not None and end is not None and end <= start:
+            raise InvalidRequest("end", f"must be after start ({start.isoformat()})", end.isoformat())
+        conditions = []
+        if start is not None:
+            conditions.append(CallRow.arrived_at >= start)
+        if end is not None:
+            conditions.append(CallRow.arrived_at < end)
+        if dialled_number is not None:
+            conditions.append(CallRow.dialled_number == dialled_number)
+        if outcome is not None:
+            conditions.append(CallRow.outcome == _enum_value(Outcome, outcome, "outcome").value)
+        page = (select(CallRow).where(*conditions)
+                .order_by(CallRow.arrived_at.desc(), CallRow.call_id.desc()).limit(limit).offset(offset))
+        with self._session() as session:
+            total = session.scalar(select(func.count()).select_from(CallRow).where(*conditions))
+            return [_call_record(row) for row in session.scalars(page)], total or 0
+
+    # --- work orders ---------------------------------------------------------------
+
+    def create_work_order(self, *, call_ids: Sequence[str], title: str, description: str,
+                          category: Category | str, created_by: str,
+                          caller_confidential: bool | None = None) -> dict[str, Any]:
+        """File a new ``open`` work order about existing calls and return it.
+
+        The id is ``WO-<local date>-<6-digit daily sequence>``, short enough to
+        read out to a caller. ``caller_confidential`` defaults to what the
+        category requires (complaints and reports: confidential). Unknown or
+        repeated call ids raise ``InvalidRequest`` naming ``call_ids`` and the id.
+        """
+        category = _enum_value(Category, category, "category")
+        ids = list(call_ids)
+        if not ids:
+            raise InvalidRequest("call_ids", "must name at least one call", ids)
+        repeated = next((i for n, i in enumerate(ids) if i in ids[:n]), None)
+        if repeated is not None:
+            raise InvalidRequest("call_ids", f"names call {repeated!r} more than once", repeated)
+        if caller_confidential is None:
+            caller_confidential = category.confidential_by_default
+        now = datetime.now(UTC)
+        day = now.astimezone(self._tz).strftime("%Y%m%d")
+        with self._session() as session:
+            # Take the write lock first (SQLite: before any read, so busy_timeout applies).
+            seq = session.execute(self._next_seq(day)).scalar_one()
+            known = set(session.scalars(select(CallRow.call_id).where(CallRow.call_id.in_(ids))))
+            unknown = next((i for i in ids if i not in known), None)
+            if unknown is not None:
+                raise InvalidRequest("call_ids", f"no call record with id {unknown!r}", unknown)
+            order = WorkOrderRow(id=f"WO-{day}-{seq:06d}", title=title, description=description,
+                                 category=category, status=Status.open, created_by=created_by,
+                                 caller_confidential=caller_confidential, created_at=now, updated_at=now)
+            session.add(order)
+            session.flush()
+            session.add_all(WorkOrderCallRow(work_order_id=order.id, call_id=i) for i in ids)
+            session.flush()
+            return _work_order_dict(session, order)
+
+    def get_work_order(self, work_order_id: str) -> dict[str, Any]:
+        """The work order as JSON-ready dict, with its call ids in arrival order."""
+        with self._session() as session:
+            order = session.get(WorkOrderRow, work_order_id)
+            if order is None:
+                raise NoSuchWorkOrder(work_order_id)
+            return _work_order_dict(session, order)
+
+    # --- meta ------------------------------------------------------------------------
+
+    def get_meta(self, key: str) -> str | None:
+        with self._session() as session:
+            row = session.get(MetaRow, key)
+            return None if row is None else row.value
+
+    def set_meta(self, key: str, value: str) -> None:
+        insert = self._insert(MetaRow).values(key=key, value=value)
+        with self._session() as session:
+            session.execute(insert.on_conflict_do_update(index_elements=[MetaRow.key],
+                                                         set_={"value": insert.excluded.value}))
+
+    # --- internals -------------------------------------------------------------------
+
+    def _next_seq(self, day: str) -> Any:
+        insert = self._insert(WorkOrderCounterRow).values(day=day, last_seq=1)
+        return insert.on_conflict_do_update(
+            index_elements=[WorkOrderCounterRow.day],
+            set_={"last_seq": WorkOrderCounterRow.last_seq + 1},
+        ).returning(WorkOrderCounterRow.last_seq)
+
+    @contextmanager
+    def _errors(self) -> Iterator[None]:
+        """Turn "database unreachable or unusable" into StoreError; let the rest through."""
+        try:
+            yield
+        except (OperationalError, InterfaceError, PoolTimeoutError) as exc:
+            reason = str(getattr(exc, "orig", None) or exc).strip().splitlines()[0]
+            raise StoreError(f"database unavailable: {reason}", url=self._safe_url) from exc
+
+    @contextmanager
+    def _session(self) -> Iterator[Session]:
+        """A session in a transaction, committed on success, rolled back on any error."""
+        with self._errors(), self._sessions.begin() as session:
+            yield session
+
+
+def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
+    """Per-connection SQLite settings: crash-safe (WAL + FULL), patient, with FKs enforced."""
+    cursor = dbapi_connection.cursor()
+    try:
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute("PRAGMA synchronous=FULL")
+        cursor.execute(f"PRAGMA busy_timeout={_SQLITE_BUSY_TIMEOUT_MS}")
+        cursor.execute("PRAGMA foreign_keys=ON")
+    finally:
+        cursor.close()
+
+
+def _enum_value(enum: type[_E], value: _E | str, field: str) -> _E:
+    try:
+        return enum(value)
+    except ValueError:
+        allowed = ", ".join(m.value for m in enum)
+        raise InvalidRequest(field, f"must be one of {allowed}", value) from None
+
+
+def _call_values(record: CallRecord) -> dict[str, Any]:
+    values = {name: getattr(record, name) for name in _CALL_FIELDS}
+    for name, value in values.items():
+        if isinstance(value, datetime) and value.tzinfo is None:
+            raise InvalidRequest(name, "must be timezone-aware", value.isoformat())
+    values["outcome"] = _enum_value(Outcome, record.outcome, "outcome").value
+    return values
+
+
+def _call_record(row: CallRow) -> CallRecord:
+    values = {name: getattr(row, name) for name in _CALL_FIELDS}
+    values["outcome"] = Outcome(row.outcome)
+    return CallRecord(**values)
+
+
+def _work_order_dict(session: Session, order: WorkOrderRow) -> dict[str, Any]:
+    call_ids = session.scalars(
+        select(WorkOrderCallRow.call_id)
+        .join(CallRow, CallRow.call_id == WorkOrderCallRow.call_id)
+        .where(WorkOrderCallRow.work_order_id == order.id)
+        .order_by(CallRow.arrived_at, CallRow.call_id)
+    ).all()
+    return {
+        "id": order.id,
+        "title": order.title,
+        "description": order.description,
+        "category": order.category.value,
+        "status": order.status.value,
+        "created_by": order.created_by,
+        "caller_confidential": order.caller_confidential,
+        "call_ids": list(call_ids),
+        "created_at": order.created_at.isoformat(),
+        "updated_at": order.updated_at.isoformat(),
+    }

@@ -1,0 +1,52 @@
+"""Generate every Asterisk file the site config determines."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+from hotline.config.site import SiteConfig
+
+from . import dialplan, manager, pjsip, queues
+from .conf import ConfFile
+
+
+@dataclass(frozen=True)
+class GenerateOptions:
+    ami_secret: str
+    recordings_dir: str  # as Asterisk sees it
+
+
+def _rtp(site: SiteConfig) -> str:
+    a = site.asterisk
+    return ConfFile().section("general", [("rtpstart", a.rtp_start), ("rtpend", a.rtp_end),
+                                          ("strictrtp", "seqno"), ("icesupport", "no")]).text()
+
+
+def generate(site: SiteConfig, options: GenerateOptions) -> dict[str, str]:
+    fa = site.asterisk.fastagi
+    agi_host = "127.0.0.1" if fa.bind in ("0.0.0.0", "::") else fa.bind
+    return {
+        "pjsip.conf": pjsip.render(site),
+        "extensions.conf": dialplan.render(site, dialplan.DialplanOptions(
+            agi_url=f"agi://{agi_host}:{fa.port}", recordings_dir=options.recordings_dir)),
+        "queues.conf": queues.render(site),
+        "manager.conf": manager.render(site, options.ami_secret),
+        "rtp.conf": _rtp(site),
+    }
+
+
+def write(files: dict[str, str], outdir: Path) -> list[Path]:
+    """Write all files to ``outdir`` atomically (each via a temp file and rename)."""
+    outdir.mkdir(parents=True, exist_ok=True)
+    written = []
+    for name, text in sorted(files.items()):
+        target = outdir / name
+        tmp = target.with_suffix(target.suffix + ".tmp")
+        tmp.write_text(text, encoding="utf-8")
+        if name == "manager.conf":
+            os.chmod(tmp, 0o600)
+        tmp.replace(target)
+        written.append(target)
+    return written

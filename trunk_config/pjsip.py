@@ -1,0 +1,90 @@
+"""pjsip.conf: one transport, carrier trunks (identify + ACL), seat endpoints with auth.
+
+There is no anonymous endpoint: a request that matches no trunk by source address
+and no seat by credentials is challenged and refused.
+"""
+
+from __future__ import annotations
+
+from hotline.config.site import Seat, SiteConfig, Trunk
+
+from .conf import ConfFile
+
+SEAT_CONTEXT = "hotline-seats"
+
+
+def trunk_endpoint(trunk: Trunk) -> str:
+    return f"trunk-{trunk.name}"
+
+
+def trunk_context(trunk: Trunk) -> str:
+    return f"from-trunk-{trunk.name}"
+
+
+def _media(codecs: list[str], nat: bool) -> list[tuple[str, object]]:
+    """Media options; ``nat`` endpoints (trunks, remote seats) are answered where they sent from."""
+    return [("disallow", "all"), ("allow", ",".join(codecs)), ("direct_media", "no"),
+            ("rtp_symmetric", "yes" if nat else "no"), ("force_rport", "yes" if nat else "no"),
+            ("rewrite_contact", "yes" if nat else "no"),
+            ("dtmf_mode", "rfc4733"), ("rtp_timeout", 120), ("rtp_timeout_hold", 600)]
+
+
+def _trunk(conf: ConfFile, trunk: Trunk) -> None:
+    name = trunk_endpoint(trunk)
+    opts: list[tuple[str, object]] = [("type", "endpoint"), ("context", trunk_context(trunk)),
+                                      ("aors", name), *_media(trunk.codecs, nat=True),
+                                      ("trust_id_inbound", "yes"), ("send_rpid", "no"),
+                                      ("device_state_busy_at", trunk.max_channels)]
+    if trunk.mode == "registration":
+        opts += [("outbound_auth", f"{name}-auth")]
+    conf.section(name, opts, comment=f"carrier trunk {trunk.name} ({trunk.mode})")
+    conf.section(name, [("type", "aor"), ("contact", f"sip:{trunk.host}:{trunk.port}"),
+                        ("qualify_frequency", 0)])
+    conf.section(name, [("type", "identify"), ("endpoint", name),
+                        *[("match", net) for net in trunk.networks]])
+    if trunk.mode == "registration":
+        conf.section(f"{name}-auth", [("type", "auth"), ("auth_type", "userpass"),
+                                      ("username", trunk.username), ("password", trunk.secret)])
+        conf.section(f"{name}-reg", [("type", "registration"), ("outbound_auth", f"{name}-auth"),
+                                     ("server_uri", f"sip:{trunk.host}:{trunk.port}"),
+                                     ("client_uri", f"sip:{trunk.username}@{trunk.host}:{trunk.port}"),
+                                     ("contact_user", trunk.username), ("retry_interval", 30),
+                                     ("forbidden_retry_interval", 300), ("expiration", 300),
+                                     ("line", "yes"), ("endpoint", name)])
+
+
+def _seat(conf: ConfFile, seat: Seat) -> None:
+    label = f"seat {seat.id}" + (" (remote" + (f", {seat.county}" if seat.county else "") + ")" if seat.remote else "")
+    conf.section(seat.id, [("type", "endpoint"), ("context", SEAT_CONTEXT), ("auth", seat.id),
+                           ("aors", seat.id), *_media(["alaw", "ulaw"], nat=seat.remote),
+                           ("callerid", f"seat {seat.id} <{seat.id}>"),
+                           ("allow_transfer", "yes"), ("language", "zh")], comment=label)
+    conf.section(seat.id, [("type", "auth"), ("auth_type", "userpass"), ("username", seat.id),
+                           ("password", seat.secret)])
+    # Remote seats register over a WAN: keep the NAT binding open and notice dead contacts.
+    qualify = 20 if seat.remote else 60
+    conf.section(seat.id, [("type", "aor"), ("max_contacts", 1), ("remove_existing", "yes"),
+                           ("qualify_frequency", qualify), ("minimum_expiration", 60),
+                           ("default_expiration", 300)])
+
+
+def render(site: SiteConfig) -> str:
+    a = site.asterisk
+    conf = ConfFile()
+    conf.section("global", [("type", "global"), ("user_agent", "hotline12345"),
+                            ("endpoint_identifier_order", "ip,username"),
+                            ("max_initial_qualify_time", 5), ("keep_alive_interval", 30)])
+    conf.section("transport-udp", [("type", "transport"), ("protocol", "udp"),
+                                   ("bind", f"{a.sip_bind}:{a.sip_port}"), ("tos", "cs3"), ("cos", 3)])
+    permits = []
+    for t in site.trunks:
+        permits += t.networks
+    permits += a.seat_networks
+    conf.section("hotline-acl", [("type", "acl"), ("deny", "0.0.0.0/0.0.0.0"),
+                                 *[("permit", p) for p in dict.fromkeys(permits)]],
+                 comment="SIP requests only from carrier trunks and seat networks")
+    for trunk in site.trunks:
+        _trunk(conf, trunk)
+    for seat in site.seats:
+        _seat(conf, seat)
+    return conf.text()
