@@ -59,8 +59,9 @@ class Runtime:
         return self.host_path(self.recordings_inner)
 
     @property
-    def cel_csv(self) -> Path:
-        return self.host_path(f"{self.instance}/log/cel-custom/Master.csv")
+    def cel_log(self) -> Path:
+        """The cel_custom JSON log (see asterisk/static/cel_custom.conf)."""
+        return self.host_path(f"{self.instance}/log/cel-custom/hotline-cel.json")
 
     @property
     def pid_file(self) -> Path:
@@ -127,6 +128,12 @@ class Runtime:
     def _mounts(self) -> None:
         if self.mode != "chroot":
             return
+        # Asterisk resolves this host's name at the first call; a root without it waits on DNS.
+        hosts = self.root / "etc" / "hosts"
+        name = os.uname().nodename
+        text = hosts.read_text() if hosts.exists() else ""
+        if name not in text.split():
+            hosts.write_text(text + f"127.0.0.1 localhost\n127.0.1.1 {name}\n")
         mounts = Path("/proc/mounts").read_text()
         for target, argv in ((self.root / "proc", ["mount", "-t", "proc", "proc"]),
                              (self.root / "dev", ["mount", "--bind", "/dev"])):

@@ -61,6 +61,15 @@ _CALL_RECORD = {
     "additionalProperties": False,
 }
 
+_CALL_PAGE = {
+    "type": "object",
+    "required": ["items", "total", "limit", "offset"],
+    "properties": {"items": {"type": "array", "items": _ref("CallRecord")},
+                   "total": {"type": "integer", "description": "matches on all pages"},
+                   "limit": {"type": "integer"}, "offset": {"type": "integer"}},
+    "additionalProperties": False,
+}
+
 _WORK_ORDER_FIELDS = {
     "title": {"type": "string", "minLength": 1, "maxLength": 200},
     "description": {"type": "string", "minLength": 1, "maxLength": 4000},
@@ -163,14 +172,7 @@ OPENAPI: dict[str, Any] = {
                 _query("offset", "records to skip", {"type": "integer", "minimum": 0, "default": 0}),
             ],
             "responses": {
-                "200": _json("one page", {
-                    "type": "object",
-                    "required": ["items", "total", "limit", "offset"],
-                    "properties": {"items": {"type": "array", "items": _ref("CallRecord")},
-                                   "total": {"type": "integer", "description": "matches on all pages"},
-                                   "limit": {"type": "integer"}, "offset": {"type": "integer"}},
-                    "additionalProperties": False,
-                }),
+                "200": _json("one page", _ref("CallPage")),
                 "400": _error("invalid-request: a query parameter is unknown or invalid (details.field)"),
                 "503": _error("store-unavailable"),
             },
@@ -209,6 +211,7 @@ OPENAPI: dict[str, Any] = {
     "components": {
         "schemas": {
             "CallRecord": _CALL_RECORD,
+            "CallPage": _CALL_PAGE,
             "WorkOrder": _WORK_ORDER,
             "WorkOrderCreate": _WORK_ORDER_CREATE,
             "Error": _ERROR,
