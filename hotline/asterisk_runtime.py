@@ -65,7 +65,8 @@ class Runtime:
 
     @property
     def pid_file(self) -> Path:
-        return self.host_path(f"{self.instance}/run/hotline-asterisk.pid")
+        """Written by Asterisk itself when it daemonizes."""
+        return self.host_path(f"{self.instance}/run/asterisk.pid")
 
     def _argv(self, *args: str) -> list[str]:
         base = ["/usr/sbin/asterisk", "-C", self.conf, *args]
@@ -155,27 +156,28 @@ class Runtime:
         return pid
 
     def start(self, timeout: float = 60.0) -> int:
-        """Start Asterisk in the foreground mode under our own supervision; wait until fully booted."""
+        """Start Asterisk (it daemonizes itself and writes its pid file); wait until fully booted."""
         existing = self.pid()
         if existing:
             return existing
         self._mounts()
         self.log_dir.mkdir(parents=True, exist_ok=True)
-        console = open(self.log_dir / "console.log", "ab")
-        proc = subprocess.Popen(self._argv("-f", "-n", "-q"), stdin=subprocess.DEVNULL, stdout=console,
-                                stderr=subprocess.STDOUT, start_new_session=True)
-        console.close()
-        self.pid_file.write_text(f"{proc.pid}\n")
+        self.pid_file.unlink(missing_ok=True)
+        with open(self.log_dir / "console.log", "ab") as console:
+            launcher = subprocess.run(self._argv("-n"), stdin=subprocess.DEVNULL, stdout=console,
+                                      stderr=subprocess.STDOUT, start_new_session=True, timeout=30)
+        if launcher.returncode != 0:
+            raise AsteriskRuntimeError(f"Asterisk failed to start (exit {launcher.returncode}); "
+                                       f"see {self.log_dir / 'console.log'} and messages.log")
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
-            if proc.poll() is not None:
-                tail = (self.log_dir / "console.log").read_text(errors="replace")[-2000:]
-                raise AsteriskRuntimeError(f"Asterisk exited with code {proc.returncode} while starting:\n{tail}")
             r = self.cli("core waitfullybooted", timeout=5, check=False)
-            if r is not None and "fully booted" in r.lower():
-                return proc.pid
+            pid = self.pid()
+            if r is not None and "fully booted" in r.lower() and pid:
+                return pid
             time.sleep(0.2)
-        raise AsteriskRuntimeError(f"Asterisk did not finish booting within {timeout:.0f} s")
+        tail = _tail(self.log_dir / "messages.log")
+        raise AsteriskRuntimeError(f"Asterisk did not finish booting within {timeout:.0f} s:\n{tail}")
 
     def cli(self, command: str, timeout: float = 10.0, check: bool = True) -> str | None:
         """Run one CLI command over the control socket (``asterisk -rx``)."""
@@ -205,7 +207,7 @@ class Runtime:
                 break
             time.sleep(0.1)
         else:
-            os.killpg(pid, signal.SIGKILL)
+            os.kill(pid, signal.SIGKILL)
         self.pid_file.unlink(missing_ok=True)
         return True
 
@@ -217,6 +219,13 @@ class Runtime:
             up = self.cli("core show uptime seconds", timeout=5, check=False)
             out["uptime"] = up.strip() if up else None
         return out
+
+
+def _tail(path: Path, size: int = 2000) -> str:
+    try:
+        return path.read_text(errors="replace")[-size:]
+    except OSError:
+        return "(no log)"
 
 
 def _alive(pid: int) -> bool:

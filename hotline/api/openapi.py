@@ -70,7 +70,7 @@ _CALL_PAGE = {
     "additionalProperties": False,
 }
 
-_WORK_ORDER_FIELDS = {
+_WORK_ORDER_FIELDS: dict[str, dict[str, Any]] = {
     "title": {"type": "string", "minLength": 1, "maxLength": 200},
     "description": {"type": "string", "minLength": 1, "maxLength": 4000},
     "category": {"type": "string", "enum": [c.value for c in Category],

@@ -89,7 +89,8 @@ def from_ami(event: Mapping[str, Any]) -> CelEvent | None:
 def from_json_line(line: str | bytes) -> CelEvent | None:
     """One line of the cel_custom JSON log (``hotline-cel.json``)."""
     try:
-        d = json.loads(line)
+        # strict=False: Asterisk writes a caller-ID's raw CR/LF into the JSON string unescaped
+        d = json.loads(line, strict=False)
     except ValueError:
         return None
     if not isinstance(d, dict):

@@ -32,6 +32,7 @@ from .model import CallRecord
 log = logging.getLogger(__name__)
 
 Sink = Callable[[CallRecord], None]
+MAX_SPLIT_LINES = 8
 
 
 def directory_for(site: SiteConfig) -> Directory:
@@ -140,19 +141,35 @@ class Reconciler:
             pos = offset
             with self.path.open("rb") as fh:
                 fh.seek(offset)
+                pending = b""  # a record split by a raw line break inside a value (hostile caller-ID)
+                pending_at = pos
                 for raw in fh:
                     if not raw.endswith(b"\n"):
                         break  # a line Asterisk is still writing
                     line_at = pos
                     pos += len(raw)
-                    event = cel.from_json_line(raw)
+                    if not pending:
+                        pending_at = line_at
+                    pending += raw
+                    event = cel.from_json_line(pending)
+                    if event is None and pending is not raw and len(pending) > len(raw):
+                        alone = cel.from_json_line(raw)
+                        if alone is not None:  # the earlier fragment was garbage, this line is whole
+                            self.bad_lines += 1
+                            event, pending_at = alone, line_at
                     if event is None:
+                        if pending.count(b"\n") < MAX_SPLIT_LINES and not pending.rstrip().endswith(b"}"):
+                            continue
                         self.bad_lines += 1
+                        pending = b""
                         continue
+                    pending = b""
                     groups.setdefault(event.linkedid, []).append(event)
-                    first_offset.setdefault(event.linkedid, line_at)
+                    first_offset.setdefault(event.linkedid, pending_at)
                     if event.name == "LINKEDID_END":
                         ended.add(event.linkedid)
+                if pending:
+                    pos = pending_at  # read the unfinished record again next time
             submitted = 0
             for lid in ended:
                 record = assemble(groups[lid], self._directory, source="cel-reconcile")

@@ -14,7 +14,7 @@ exception the journal retries on.
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
@@ -23,10 +23,10 @@ from zoneinfo import ZoneInfo
 
 from alembic import command
 from alembic.config import Config
-from sqlalchemy import Engine, create_engine, event, func, select, text
+from sqlalchemy import create_engine, event, func, select, text
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import make_url
-from sqlalchemy.exc import InterfaceError, OperationalError, SQLAlchemyError
+from sqlalchemy.exc import InterfaceError, OperationalError, ProgrammingError, SQLAlchemyError
 from sqlalchemy.exc import TimeoutError as PoolTimeoutError
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -42,6 +42,7 @@ _MIGRATIONS = Path(__file__).with_name("migrations")
 _CALL_FIELDS = tuple(f.name for f in dataclasses.fields(CallRecord))
 _SQLITE_BUSY_TIMEOUT_MS = 5000
 _PG_CONNECT_TIMEOUT_S = 5
+_PG_UNDEFINED_TABLE = "42P01"
 
 _E = TypeVar("_E", Category, Outcome)
 
@@ -60,6 +61,7 @@ class Store:
         if parsed.drivername == "postgresql":
             parsed = parsed.set(drivername="postgresql+psycopg")
         backend = parsed.get_backend_name()
+        self._insert: Callable[..., sqlite.Insert | postgresql.Insert]
         if backend == "sqlite":
             self._engine = create_engine(parsed)
             event.listen(self._engine, "connect", _sqlite_pragmas)
@@ -228,11 +230,22 @@ class Store:
 
     @contextmanager
     def _errors(self) -> Iterator[None]:
-        """Turn "database unreachable or unusable" into StoreError; let the rest through."""
+        """Turn "database unreachable or not usable yet" into StoreError; let the rest through.
+
+        A schema that is not migrated yet counts as not usable yet: the
+        process starts the journal before ``upgrade`` has succeeded, and
+        records written meanwhile must wait, not be rejected as bad data.
+        """
         try:
             yield
-        except (OperationalError, InterfaceError, PoolTimeoutError) as exc:
-            reason = str(getattr(exc, "orig", None) or exc).strip().splitlines()[0]
+        except (OperationalError, InterfaceError, PoolTimeoutError, ProgrammingError) as exc:
+            orig = getattr(exc, "orig", None)
+            reason = str(orig or exc).strip().splitlines()[0]
+            if getattr(orig, "sqlstate", None) == _PG_UNDEFINED_TABLE or reason.startswith("no such table"):
+                raise StoreError(f"database not migrated yet (Store.upgrade): {reason}",
+                                 url=self._safe_url) from exc
+            if isinstance(exc, ProgrammingError):
+                raise  # a bug in a query, not an outage
             raise StoreError(f"database unavailable: {reason}", url=self._safe_url) from exc
 
     @contextmanager

@@ -60,7 +60,7 @@ async def get_json(client: TestClient[Any, Any], path: str, status: int) -> Any:
 
 async def assert_error(response: Any, status: int, error_id: str, field: str | None = None) -> dict[str, Any]:
     assert response.status == status, await response.text()
-    body = await response.json()
+    body: dict[str, Any] = await response.json()
     assert set(body) == {"error_id", "message", "details"}
     assert body["error_id"] == error_id
     if field is not None:

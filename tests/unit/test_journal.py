@@ -245,3 +245,19 @@ def test_a_stopped_journal_can_start_again(
     journal.start()
     assert journal.flush(timeout=10) is True
     assert ids(flaky) == ["s1"]
+
+
+def test_records_wait_for_the_schema(store_url: str, open_journal: OpenJournal, make_call: MakeCall) -> None:
+    """The process starts the journal before its first successful upgrade (both backends)."""
+    store = Store(store_url)
+    journal = open_journal(store)
+    try:
+        journal.start()
+        journal.submit(make_call("early"))
+        assert journal.flush(timeout=0.5) is False
+        store.upgrade()
+        assert journal.flush(timeout=15) is True
+        assert ids(store) == ["early"]
+    finally:
+        journal.stop()
+        store.close()

@@ -112,7 +112,7 @@ def _seed(store: Store, make_call: MakeCall) -> None:
     numbers = ["12345", "12345", "96196", "12345", "96196", "12345"]
     outcomes = [Outcome.answered, Outcome.abandoned_in_queue, Outcome.answered,
                 Outcome.failed, Outcome.abandoned_in_queue, Outcome.answered]
-    for i, (number, outcome) in enumerate(zip(numbers, outcomes)):
+    for i, (number, outcome) in enumerate(zip(numbers, outcomes, strict=True)):
         store.upsert_call(make_call(f"c{i}", dialled_number=number, outcome=outcome,
                                     arrived_at=T0 + timedelta(hours=i)))
 
@@ -331,5 +331,18 @@ def test_stopped_postgres_is_store_error_and_recovers(own_pg: Server, make_call:
         store.upsert_call(make_call("after"))
         assert [r.call_id for r in store.list_calls()[0]] == ["before", "after"]
         assert store.ping() is True
+    finally:
+        store.close()
+
+
+def test_unmigrated_database_is_store_error(store_url: str, make_call: MakeCall) -> None:
+    """Not migrated yet is "not usable yet": the journal must wait for it, not discard records."""
+    store = Store(store_url)
+    try:
+        with pytest.raises(StoreError, match="upgrade"):
+            store.upsert_call(make_call())
+        store.upgrade()
+        store.upsert_call(make_call())
+        assert store.get_call(make_call().call_id) == make_call()
     finally:
         store.close()
