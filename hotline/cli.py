@@ -4,7 +4,7 @@
     hotline asterisk install|start|stop|status|reload
     hotline serve
     hotline import-csv CSV [--out FILE]
-    hotline demo
+    hotline demo | demo-stop
 """
 
 from __future__ import annotations
@@ -102,6 +102,12 @@ def cmd_demo(args: argparse.Namespace) -> int:
     return run_demo(args.site, _paths(args))
 
 
+def cmd_demo_stop(args: argparse.Namespace) -> int:
+    from hotline.demo import stop_demo
+
+    return stop_demo(_paths(args))
+
+
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="hotline", description="12345 hotline call-centre core")
     p.add_argument("--site", default=os.environ.get("HOTLINE_SITE", DEFAULT_SITE), help="site config YAML")
@@ -131,6 +137,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     d = sub.add_parser("demo", help="install, start everything and place a demo call")
     d.set_defaults(func=cmd_demo)
+    ds = sub.add_parser("demo-stop", help="stop what 'hotline demo' started")
+    ds.set_defaults(func=cmd_demo_stop)
     return p
 
 

@@ -4,7 +4,13 @@ Values pass :func:`_v`, which refuses CR/LF so no value can add a header."""
 
 from __future__ import annotations
 
+import re
 from typing import Mapping
+
+_VAR_NAME = re.compile(r"^_{0,2}[A-Za-z][A-Za-z0-9_]*$")
+# Asterisk splits an Originate ``Variable`` header with its dialplan argument parser: a comma
+# starts a new variable, quotes and backslashes are consumed, parentheses stop the splitting.
+_VAR_VALUE_FORBIDDEN = frozenset(',"\\()')
 
 
 def _v(value: object) -> str:
@@ -12,6 +18,15 @@ def _v(value: object) -> str:
     if "\r" in s or "\n" in s:
         raise ValueError(f"AMI action values must not contain line breaks: {s!r}")
     return s
+
+
+def _variable(name: object, value: object) -> str:
+    n, v = _v(name), _v(value)
+    if not _VAR_NAME.match(n):
+        raise ValueError(f"not a channel variable name: {n!r}")
+    if _VAR_VALUE_FORBIDDEN.intersection(v):
+        raise ValueError(f"an Originate variable value must not contain any of , \" \\ ( ): {v!r}")
+    return f"{n}={v}"
 
 
 def _action(name: str, **fields: object) -> dict[str, str]:
@@ -46,7 +61,7 @@ def originate(channel: str, *, context: str, exten: str, priority: int = 1, call
     action = _action("Originate", Channel=channel, Context=context, Exten=exten, Priority=priority,
                      CallerID=caller_id, Timeout=timeout_ms, Async="true" if async_ else "false")
     if variables:
-        action["Variable"] = ",".join(f"{_v(k)}={_v(v)}" for k, v in variables.items())
+        action["Variable"] = ",".join(_variable(k, v) for k, v in variables.items())
     return action
 
 

@@ -48,31 +48,40 @@ def parse_block(block: str) -> tuple[dict[str, str], int]:
 
 
 class StreamSplitter:
-    """Feeds raw bytes, yields complete message blocks. UTF-8 split across reads is kept intact."""
+    """Feeds raw bytes, yields complete message blocks. UTF-8 split across reads is kept intact.
+
+    A block longer than :data:`MAX_MESSAGE` is never yielded (``dropped`` counts it), whether its
+    terminator is still missing or arrived in the same read.
+    """
 
     def __init__(self) -> None:
         self._decoder = codecs.getincrementaldecoder("utf-8")(errors="replace")
         self._buf = ""
+        self._scan = 0  # the buffer before this index holds no terminator: each byte is searched once
         self.dropped = 0
+
+    def _terminator(self) -> tuple[int, int]:
+        i = self._buf.find(EOM, self._scan)
+        j = self._buf.find("\n\n", self._scan)  # tolerate bare LF framing
+        if j >= 0 and (i < 0 or j < i):
+            return j, 2
+        return i, 4
 
     def feed(self, data: bytes) -> Iterator[str]:
         self._buf += self._decoder.decode(data)
         while True:
-            i = self._buf.find(EOM)
+            i, n = self._terminator()
             if i < 0:
-                # tolerate bare LF framing
-                j = self._buf.find("\n\n")
-                if j < 0:
-                    break
-                i, n = j, 2
-            else:
-                j = self._buf.find("\n\n")
-                n = 4
-                if 0 <= j < i:
-                    i, n = j, 2
+                break
             block, self._buf = self._buf[:i], self._buf[i + n:]
+            self._scan = 0
+            if len(block) > MAX_MESSAGE:
+                self.dropped += 1
+                continue
             if block.strip():
                 yield block
         if len(self._buf) > MAX_MESSAGE:
             self.dropped += 1
             self._buf = ""
+        # a terminator (at most 4 characters) may start in the last 3 characters
+        self._scan = max(0, len(self._buf) - 3)
