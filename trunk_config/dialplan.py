@@ -22,7 +22,7 @@ UNKNOWN = "hotline-unknown"
 
 @dataclass(frozen=True)
 class DialplanOptions:
-    agi_url: str           # agi://host:port
+    agi_url: str | None    # agi://host:port; None for a static dialplan without the controller
     recordings_dir: str    # as Asterisk sees it
 
 
@@ -69,7 +69,7 @@ def render(site: SiteConfig, options: DialplanOptions) -> str:
     lines: list[str] = [HEADER.rstrip("\n")]
     lines += ["", "[general]", "static = yes", "writeprotect = yes", "clearglobalvars = yes",
               "", "[globals]",
-              f"HOTLINE_AGI = {safe(options.agi_url)}",
+              f"HOTLINE_AGI = {safe(options.agi_url or '')}",
               f"HOTLINE_REC_DIR = {safe(options.recordings_dir)}",
               f"HOTLINE_DEFAULT_QUEUE = {site.site.default_queue}"]
     # A queue without max_wait keeps callers until a seat answers (7x24 human service).
@@ -103,6 +103,14 @@ def render(site: SiteConfig, options: DialplanOptions) -> str:
                       "Hangup(1)")
 
     # The shared inbound flow: no IVR menu in front of the seats (GB/T 33358).
+    routing = [
+        "AGI(${HOTLINE_AGI}/inbound?dialled=${HOTLINE_DIALLED})",
+        "Set(ROUTE=${FILTER(abcdefghijklmnopqrstuvwxyz0123456789_,${HOTLINE_ROUTE_QUEUE})})",
+        "GotoIf($[\"${AGISTATUS}\" != \"SUCCESS\" | \"${ROUTE}\" = \"\"]?queue)",
+        "ExecIf($[${QUEUE_EXISTS(${ROUTE})}]?Set(__HOTLINE_QUEUE=${ROUTE}))",
+        "Set(PRIO=${FILTER(0123456789,${HOTLINE_ROUTE_PRIORITY})})",
+        "ExecIf($[\"${PRIO}\" != \"\"]?Set(QUEUE_PRIO=${PRIO}))",
+    ] if options.agi_url else []  # a static dialplan (no controller) is the benchmark's baseline
     _Ctx(lines, INBOUND, "every trunk call: sanitise, route (fail-open), record, queue").exten(
         "s",
         "Set(CALLERID(num)=${FILTER(0123456789+,${CALLERID(num)})})",
@@ -111,12 +119,7 @@ def render(site: SiteConfig, options: DialplanOptions) -> str:
         "ExecIf($[\"${CALLERID(num)}\" = \"\"]?Set(CALLERID(num)=anonymous))",
         "Set(__HOTLINE_TRUNK=${CHANNEL(endpoint)})",
         "CELGenUserEvent(HOTLINE_ARRIVAL,${HOTLINE_DIALLED}|${HOTLINE_MODE}|${HOTLINE_DEPT})",
-        "AGI(${HOTLINE_AGI}/inbound?dialled=${HOTLINE_DIALLED})",
-        "Set(ROUTE=${FILTER(abcdefghijklmnopqrstuvwxyz0123456789_,${HOTLINE_ROUTE_QUEUE})})",
-        "GotoIf($[\"${AGISTATUS}\" != \"SUCCESS\" | \"${ROUTE}\" = \"\"]?queue)",
-        "ExecIf($[${QUEUE_EXISTS(${ROUTE})}]?Set(__HOTLINE_QUEUE=${ROUTE}))",
-        "Set(PRIO=${FILTER(0123456789,${HOTLINE_ROUTE_PRIORITY})})",
-        "ExecIf($[\"${PRIO}\" != \"\"]?Set(QUEUE_PRIO=${PRIO}))",
+        *routing,
         "(queue)Answer()",
         "MixMonitor(${HOTLINE_REC_DIR}/${CHANNEL(linkedid)}.wav,b)",
         "CELGenUserEvent(HOTLINE_QUEUE,${HOTLINE_QUEUE})",

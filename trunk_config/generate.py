@@ -16,6 +16,7 @@ from .conf import ConfFile
 class GenerateOptions:
     ami_secret: str
     recordings_dir: str  # as Asterisk sees it
+    static: bool = False  # no FastAGI step: Asterisk alone (the benchmark's baseline)
 
 
 def _rtp(site: SiteConfig) -> str:
@@ -30,7 +31,8 @@ def generate(site: SiteConfig, options: GenerateOptions) -> dict[str, str]:
     return {
         "pjsip.conf": pjsip.render(site),
         "extensions.conf": dialplan.render(site, dialplan.DialplanOptions(
-            agi_url=f"agi://{agi_host}:{fa.port}", recordings_dir=options.recordings_dir)),
+            agi_url=None if options.static else f"agi://{agi_host}:{fa.port}",
+            recordings_dir=options.recordings_dir)),
         "queues.conf": queues.render(site),
         "manager.conf": manager.render(site, options.ami_secret),
         "rtp.conf": _rtp(site),
