@@ -11,6 +11,9 @@ The CSV (see ``examples/nantong/nantong-hotlines.csv``) has one row per hotline:
   name (may be empty); ``note``: free text (may be empty);
 * ``numbers``: one or more numbers separated by ``;`` (digits, optional leading ``+``).
 
+The header must name exactly these five columns, in any order (a missing, repeated
+or unknown column is an error, so a typo cannot silently drop data).
+
 The file is UTF-8 (a byte-order mark, as spreadsheets write it, is accepted).
 Row numbers in messages count the header as row 1, as a spreadsheet does.
 
