@@ -88,7 +88,7 @@ _MODES = ", ".join(m.value for m in NumberMode)
 
 
 class _Row:
-    __slots__ = ("row", "mode", "department", "hotline", "numbers", "note")
+    __slots__ = ("department", "hotline", "mode", "note", "numbers", "row")
 
     def __init__(self, row: int, mode: str, department: str, hotline: str | None,
                  numbers: list[str], note: str | None) -> None:
@@ -104,22 +104,24 @@ def _check_label(value: str, row: int, column: str, problems: list) -> None:
     try:
         _label.validate_python(value)
     except ValidationError:
-        problems.append((_where(row, column), "must be 1 to 80 characters without control characters, "
-                                              "';', '[' or ']'", value))
+        problems.append((_where(row, column),
+                         "must be 1 to 80 characters without control characters, ';', '[' or ']'", value))
 
 
 def _read_rows(csv_path: Path) -> list[_Row]:
     source = str(csv_path)
     try:
         with open(csv_path, encoding="utf-8-sig", newline="") as fh:
-            records = list(csv.reader(fh, strict=True))
+            reader = csv.reader(fh, strict=True)
+            try:
+                records = list(reader)
+            except csv.Error as exc:
+                raise ConfigError(source, [(f"line {reader.line_num}", f"not valid CSV: {exc}", None)]) from None
     except FileNotFoundError:
         raise ConfigError(source, [("", "file not found", source)]) from None
     except UnicodeDecodeError as exc:
         raise ConfigError(source, [("", "not UTF-8 text: save the CSV as UTF-8",
                                     f"byte {exc.object[exc.start:exc.end]!r} at offset {exc.start}")]) from None
-    except csv.Error as exc:
-        raise ConfigError(source, [("", f"not a valid CSV file: {exc}", None)]) from None
     except OSError as exc:
         raise ConfigError(source, [("", f"cannot read: {exc}", source)]) from None
 
@@ -147,9 +149,9 @@ def _read_rows(csv_path: Path) -> list[_Row]:
         if not any(cell.strip() for cell in record):
             continue  # blank line
         if len(record) > len(header):
-            problems.append((f"row {row_no}", f"{len(record)} cells, but the header has {len(header)} "
-                                              "(separate numbers with ';', quote cells that hold a comma)",
-                             ",".join(record)))
+            message = (f"{len(record)} cells, but the header has {len(header)} "
+                       "(separate numbers with ';', quote cells that hold a comma)")
+            problems.append((f"row {row_no}", message, ",".join(record)))
             continue
         cells = {name: (record[i].strip() if i < len(record) else "") for name, i in index.items()}
         row_problems: list[tuple[str, str, Any]] = []
@@ -169,9 +171,9 @@ def _read_rows(csv_path: Path) -> list[_Row]:
                 try:
                     _phone.validate_python(number)
                 except ValidationError:
-                    row_problems.append((_where(row_no, "numbers"),
-                                         "not a phone number: 3 to 20 digits with an optional leading '+'; "
-                                         f"separate several numbers with '{NUMBER_SEPARATOR}'", number))
+                    message = ("not a phone number: 3 to 20 digits with an optional leading '+'; "
+                               f"separate several numbers with '{NUMBER_SEPARATOR}'")
+                    row_problems.append((_where(row_no, "numbers"), message, number))
                 else:
                     numbers.append(number)
         if row_problems:
@@ -269,8 +271,8 @@ def _build(rows: list[_Row], dept_ids: dict[str, str], hotline_number: str,
                 entry["note"] = row.note
             numbers.append(entry)
     if platform_rows:
-        rows_text = ", ".join(str(r) for r in platform_rows)
-        warnings.append(f"number {hotline_number} (row {rows_text}) is the site's hotline number, "
+        rows_text = ("row " if len(platform_rows) == 1 else "rows ") + ", ".join(str(r) for r in platform_rows)
+        warnings.append(f"number {hotline_number} ({rows_text}) is the site's hotline number, "
                         "the platform itself: not imported as a legacy number")
     return departments, numbers
 

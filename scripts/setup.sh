@@ -36,11 +36,11 @@ if [ ! -x .venv/bin/python ]; then
 fi
 stamp=.venv/.installed-$(cat setup.cfg pyproject.toml | sha1sum | cut -c1-12)-$want_test
 if [ ! -e "$stamp" ]; then
-  .venv/bin/pip install -q --upgrade pip >/dev/null
+  .venv/bin/pip install -q --upgrade pip >/dev/null 2>&1 || true
   if [ "$want_test" = 1 ]; then
-    .venv/bin/pip install -q -e '.[test,postgres]'
+    .venv/bin/pip install -q --log .venv/pip.log -e '.[test,postgres]'
   else
-    .venv/bin/pip install -q -e '.[postgres]'
+    .venv/bin/pip install -q --log .venv/pip.log -e '.[postgres]'
   fi
   rm -f .venv/.installed-*
   touch "$stamp"

@@ -128,10 +128,8 @@ def render(site: SiteConfig, options: DialplanOptions) -> str:
         "Hangup()",
     )
 
-    _Ctx(lines, SEAT_CONTEXT, "seat phones: only feature codes and other seats").exten(
-        "_XXX.", "GotoIf($[${DIALPLAN_EXISTS(hotline-seat-dial,${EXTEN},1)}]?hotline-seat-dial,${EXTEN},1)",
-        "Hangup(1)")
-    seat_dial = _Ctx(lines, "hotline-seat-dial")
+    seats = _Ctx(lines, SEAT_CONTEXT, "seat phones: other seats by number, anything else is refused")
     for seat in site.seats:
-        seat_dial.exten(seat.id, f"Dial(PJSIP/{seat.id},30)", "Hangup()")
+        seats.exten(seat.id, f"Dial(PJSIP/{seat.id},30)", "Hangup()")
+    seats.exten("i", "Hangup(1)")
     return "\n".join(lines) + "\n"

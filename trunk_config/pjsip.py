@@ -80,7 +80,7 @@ def render(site: SiteConfig) -> str:
     for t in site.trunks:
         permits += t.networks
     permits += a.seat_networks
-    conf.section("hotline-acl", [("type", "acl"), ("deny", "0.0.0.0/0.0.0.0"),
+    conf.section("hotline-acl", [("type", "acl"), ("deny", "0.0.0.0/0.0.0.0"), ("deny", "::/0"),
                                  *[("permit", p) for p in dict.fromkeys(permits)]],
                  comment="SIP requests only from carrier trunks and seat networks")
     for trunk in site.trunks:

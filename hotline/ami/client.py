@@ -77,12 +77,32 @@ class _SafeProtocol(AMIProtocol):
 
 class _Manager(Manager):
     client: "AmiClient"
+    _connecting: "asyncio.Future[Any] | None" = None
 
     def connect(self, run_forever: bool = False, on_startup: Any = None, on_shutdown: Any = None) -> Any:
+        if not self.client._started:  # a retry scheduled before stop() fires after it: do nothing
+            return None
         self.client.stats.connects += 1
         # panoramisk schedules the next attempt after `reconnect_timeout`: make it a backoff.
         self.reconnect_timeout = self.client._next_backoff()  # type: ignore[assignment]
-        return super().connect(run_forever, on_startup, on_shutdown)
+        self._connecting = super().connect(run_forever, on_startup, on_shutdown)
+        return self._connecting
+
+    def connection_made(self, f: "asyncio.Future[Any]") -> None:
+        if self._connecting is f:
+            self._connecting = None
+        if not self.client._started:  # the attempt finished after stop(): close what it opened
+            if not f.cancelled() and f.exception() is None:
+                transport, _ = f.result()
+                transport.close()
+            return
+        super().connection_made(f)
+
+    def connection_lost(self, exc: Any) -> None:
+        if not self.client._started:  # stop() closed it: no reconnect
+            self._connected = False
+            return
+        super().connection_lost(exc)
 
 
 class AmiClient:
@@ -97,6 +117,7 @@ class AmiClient:
         self.stats = AmiStats()
         self.logged_in = asyncio.Event()
         self._resync_task: asyncio.Task[None] | None = None
+        self._tasks: set[asyncio.Future[Any]] = set()  # async handlers in flight (strong refs)
         self._manager = _Manager(host=host, port=port, username=username, secret=secret,
                                  protocol_factory=_SafeProtocol, ping_delay=ping_interval,
                                  ping_interval=ping_interval, reconnect_timeout=1,
@@ -122,12 +143,17 @@ class AmiClient:
 
     async def stop(self) -> None:
         self._started = False
-        self._manager.on_disconnect = lambda *a: None
-        self._manager.connection_lost = lambda exc: None  # type: ignore[method-assign]
+        connecting = self._manager._connecting
+        if connecting is not None:
+            connecting.cancel()
         self._manager.close()
         self.logged_in.clear()
-        if self._resync_task:
-            self._resync_task.cancel()
+        me = asyncio.current_task()
+        pending = [t for t in (self._resync_task, *self._tasks) if t is not None and not t.done() and t is not me]
+        for task in pending:
+            task.cancel()
+        if pending:
+            await asyncio.gather(*pending, return_exceptions=True)
 
     async def send(self, action: dict[str, str], timeout: float = 10.0) -> Any:
         """Send an action built by :mod:`hotline.ami.actions`; returns panoramisk's response."""
@@ -151,7 +177,11 @@ class AmiClient:
         return delay
 
     def _logged_in(self, manager: Manager) -> None:
+        if not self._started:
+            return
         self._attempt = 0
+        # the first retry after a later loss waits the base delay, not the last failed attempt's
+        self._manager.reconnect_timeout = self._next_backoff()  # type: ignore[assignment]
         self.stats.logins += 1
         self.logged_in.set()
         log.info("AMI: logged in to %s:%s", self.host, self.port)
@@ -186,12 +216,14 @@ class AmiClient:
                 result = handler(headers)
                 if asyncio.iscoroutine(result):
                     task = asyncio.ensure_future(result)
+                    self._tasks.add(task)
                     task.add_done_callback(self._task_done)
             except Exception:
                 self.stats.handler_errors += 1
                 log.exception("AMI: handler for %s failed; the read loop goes on", name)
 
-    def _task_done(self, task: asyncio.Task[Any]) -> None:
+    def _task_done(self, task: asyncio.Future[Any]) -> None:
+        self._tasks.discard(task)
         if not task.cancelled() and task.exception() is not None:
             self.stats.handler_errors += 1
             log.error("AMI: async handler failed: %r", task.exception())

@@ -49,6 +49,13 @@ def sanitise_number(raw: str) -> str:
     return digits if _CALLER_OK.match(digits) else "anonymous"
 
 
+def _text(value: object) -> str:
+    """An event-extra value as text: extras are decoded JSON, so any type can arrive."""
+    if value is None:
+        return ""
+    return value if isinstance(value, str) else str(value)
+
+
 def _round(seconds: float | None) -> float | None:
     return None if seconds is None else round(max(seconds, 0.0), 3)
 
@@ -79,7 +86,7 @@ def assemble(events: list[CelEvent], directory: Directory, source: str = "ami") 
     dialled, mode, dept = start.exten, None, None
     caller = start.caller_num
     if arrival is not None:
-        parts = (arrival.extra.get("extra") or arrival.appdata.partition(",")[2]).split("|")
+        parts = (_text(arrival.extra.get("extra")) or arrival.appdata.partition(",")[2]).split("|")
         parts += [""] * (3 - len(parts))
         dialled = parts[0] or dialled
         mode = parts[1] or None
@@ -115,9 +122,9 @@ def assemble(events: list[CelEvent], directory: Directory, source: str = "ami") 
     cause = hangup.extra.get("hangupcause") if hangup else None
     try:
         cause = int(cause) if cause is not None else None
-    except (TypeError, ValueError):
+    except (TypeError, ValueError, OverflowError):
         cause = None
-    hangup_source = str(hangup.extra.get("hangupsource", "")) if hangup else ""
+    hangup_source = _text(hangup.extra.get("hangupsource")) if hangup else ""
 
     extra: dict[str, object] = {}
     if answered_at is not None:
@@ -125,7 +132,7 @@ def assemble(events: list[CelEvent], directory: Directory, source: str = "ami") 
     elif queued is not None:
         if queue_exit is not None:
             outcome = Outcome.failed
-            extra["queue_status"] = queue_exit.extra.get("extra", "")
+            extra["queue_status"] = _text(queue_exit.extra.get("extra"))
         else:
             outcome = Outcome.abandoned_in_queue
     elif hangup_source == start.channel or cause in (16, 31):
@@ -149,7 +156,7 @@ def assemble(events: list[CelEvent], directory: Directory, source: str = "ami") 
         legacy_mode=mode,
         department=dept,
         trunk=trunk.removeprefix("trunk-") if trunk else None,
-        queue=(queued.extra.get("extra") or None) if queued else None,
+        queue=(_text(queued.extra.get("extra")) or None) if queued else None,
         seat=seat,
         queued_at=queued.at if queued else None,
         answered_at=_at(answered_at),

@@ -14,7 +14,8 @@ from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import Any, Mapping
 
-_UNIQUEID = re.compile(r"^[0-9]{1,12}\.[0-9]{1,9}$")
+_UNIQUEID = re.compile(r"[0-9]{1,12}\.[0-9]{1,9}")  # fullmatch: "$" would let a trailing "\n" through
+_MAX_TIME = 253402300800.0  # 10000-01-01T00:00:00Z, beyond what datetime can hold
 
 
 @dataclass(frozen=True)
@@ -45,7 +46,7 @@ def _time(value: str | None, fallback: str | None = None) -> float | None:
                 t = float(v)
             except ValueError:
                 continue
-            if t > 0:
+            if 0 < t < _MAX_TIME:  # also refuses nan and inf: every event time must make a datetime
                 return t
     return None
 
@@ -64,7 +65,7 @@ def _build(name: str, userdeftype: str, time: float | None, fields: Mapping[str,
     if name == "USER_DEFINED" or (userdeftype and name == userdeftype):
         name = userdeftype or name
     uniqueid, linkedid = fields.get("uniqueid", ""), fields.get("linkedid", "")
-    if not name or time is None or not _UNIQUEID.match(uniqueid) or not _UNIQUEID.match(linkedid):
+    if not name or time is None or not _UNIQUEID.fullmatch(uniqueid) or not _UNIQUEID.fullmatch(linkedid):
         return None
     return CelEvent(name=name, time=time, channel=fields.get("channel", ""), uniqueid=uniqueid,
                     linkedid=linkedid, peer=fields.get("peer", ""), app=fields.get("app", ""),
@@ -88,6 +89,8 @@ def from_ami(event: Mapping[str, Any]) -> CelEvent | None:
 
 def from_json_line(line: str | bytes) -> CelEvent | None:
     """One line of the cel_custom JSON log (``hotline-cel.json``)."""
+    if isinstance(line, bytes):  # a caller name with invalid UTF-8 must not lose the whole record
+        line = line.decode("utf-8", errors="replace")
     try:
         # strict=False: Asterisk writes a caller-ID's raw CR/LF into the JSON string unescaped
         d = json.loads(line, strict=False)
@@ -95,6 +98,11 @@ def from_json_line(line: str | bytes) -> CelEvent | None:
         return None
     if not isinstance(d, dict):
         return None
+    return from_json_object(d)
+
+
+def from_json_object(d: Mapping[str, Any]) -> CelEvent | None:
+    """One decoded cel_custom record (a JSON object)."""
     s = {k: (v if isinstance(v, str) else str(v)) for k, v in d.items()}
     return _build(s.get("eventtype", ""), s.get("userdeftype", ""), _time(s.get("eventtime")),
                   {"uniqueid": s.get("uniqueid", ""), "linkedid": s.get("linkedid", ""),

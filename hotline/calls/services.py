@@ -15,11 +15,12 @@ Linkedid make a record written twice the same record.
 
 from __future__ import annotations
 
+import json
 import logging
 import threading
 import time
 from pathlib import Path
-from typing import Callable
+from typing import Callable, Literal
 
 from hotline.config.site import SiteConfig
 from trunk_config.pjsip import trunk_endpoint
@@ -33,6 +34,7 @@ log = logging.getLogger(__name__)
 
 Sink = Callable[[CallRecord], None]
 MAX_SPLIT_LINES = 8
+SWEEP_EVERY_S = 60.0
 
 
 def directory_for(site: SiteConfig) -> Directory:
@@ -52,6 +54,7 @@ class CallTracker:
         self._seen_at: dict[str, float] = {}
         self._max_age = max_age
         self._max = max_conversations
+        self._last_sweep = time.monotonic()
         self.completed = 0
         self.bad_events = 0
 
@@ -62,7 +65,10 @@ class CallTracker:
     def live_calls(self) -> list[dict[str, object]]:
         """Conversations in progress that entered through a trunk, as partial records."""
         out = []
-        for events in self._live.values():
+        cutoff = time.monotonic() - self._max_age
+        for lid, events in self._live.items():
+            if self._seen_at.get(lid, cutoff) < cutoff:  # silent too long: its end was missed
+                continue
             rec = assemble(events, self._directory)
             if rec is not None:
                 d = rec.to_dict()
@@ -87,10 +93,13 @@ class CallTracker:
             events.append(event)
             self._finish(lid, events)
             return
+        now = time.monotonic()
         self._live.setdefault(lid, []).append(event)
-        self._seen_at[lid] = time.monotonic()
-        if len(self._live) > self._max:
-            self._evict()
+        self._seen_at[lid] = now
+        # A conversation whose LINKEDID_END was missed (AMI down at the time) would stay "live"
+        # for ever: sweep stale ones regularly, not only when the cap is reached.
+        if len(self._live) > self._max or now - self._last_sweep >= min(SWEEP_EVERY_S, self._max_age):
+            self._evict(now)
 
     def _finish(self, lid: str, events: list[CelEvent]) -> None:
         if not any(e.name == "CHAN_START" and e.uniqueid == lid for e in events):
@@ -102,17 +111,48 @@ class CallTracker:
             self.completed += 1
             self._sink(record)
 
-    def _evict(self) -> None:
-        cutoff = time.monotonic() - self._max_age
-        for lid in [k for k, t in self._seen_at.items() if t < cutoff] or \
-                sorted(self._seen_at, key=self._seen_at.__getitem__)[: len(self._live) - self._max]:
+    def _evict(self, now: float) -> None:
+        """Drop conversations silent for ``max_age``, then the oldest while above the cap."""
+        self._last_sweep = now
+        cutoff = now - self._max_age
+        gone = [k for k, t in self._seen_at.items() if t < cutoff]
+        excess = len(self._seen_at) - len(gone) - self._max
+        if excess > 0:
+            fresh = sorted((k for k, t in self._seen_at.items() if t >= cutoff), key=self._seen_at.__getitem__)
+            gone += fresh[:excess]
+        for lid in gone:
             self._live.pop(lid, None)
             self._seen_at.pop(lid, None)
             self._on_partial(lid)
 
 
+_Decoded = tuple[Literal["event", "unusable", "incomplete", "garbage"], "CelEvent | None"]
+
+
+def _decode(data: bytes) -> _Decoded:
+    """One cel_custom record, possibly spread over several physical lines.
+
+    ``incomplete``: valid so far, but the record goes on (a raw line break inside a
+    value); ``garbage``: broken before its end, so its first line is not a record start.
+    """
+    text = data.decode("utf-8", errors="replace")
+    try:
+        value = json.loads(text, strict=False)  # strict=False: raw CR/LF inside strings
+    except json.JSONDecodeError as exc:
+        if exc.msg.startswith("Unterminated string") or exc.pos >= len(text.rstrip()):
+            return "incomplete", None
+        return "garbage", None
+    event = cel.from_json_object(value) if isinstance(value, dict) else None
+    return ("event", event) if event is not None else ("unusable", None)
+
+
 class Reconciler:
     """Assemble ended conversations from the cel_custom JSON log. Thread-safe; runs in a worker."""
+
+    # An open conversation whose last event is this much older (CEL time) than the newest event
+    # read was cut off (Asterisk died mid-call: no LINKEDID_END will come). It no longer holds
+    # the offset back, or every later pass would read and submit everything since, for ever.
+    OPEN_HORIZON = 6 * 3600.0
 
     def __init__(self, path: Path, directory: Directory, sink: Sink,
                  load_offset: Callable[[], int], save_offset: Callable[[int], None]) -> None:
@@ -137,47 +177,61 @@ class Reconciler:
                 offset = 0
             groups: dict[str, list[CelEvent]] = {}
             first_offset: dict[str, int] = {}
+            last_time: dict[str, float] = {}
             ended: set[str] = set()
+            newest = 0.0
             pos = offset
+            # The physical lines of a record not complete yet: a raw line break inside a value
+            # (a hostile caller-ID) splits one record over several lines.
+            pending: list[tuple[int, bytes]] = []
             with self.path.open("rb") as fh:
                 fh.seek(offset)
-                pending = b""  # a record split by a raw line break inside a value (hostile caller-ID)
-                pending_at = pos
                 for raw in fh:
                     if not raw.endswith(b"\n"):
                         break  # a line Asterisk is still writing
-                    line_at = pos
+                    pending.append((pos, raw))
                     pos += len(raw)
-                    if not pending:
-                        pending_at = line_at
-                    pending += raw
-                    event = cel.from_json_line(pending)
-                    if event is None and pending is not raw and len(pending) > len(raw):
-                        alone = cel.from_json_line(raw)
-                        if alone is not None:  # the earlier fragment was garbage, this line is whole
+                    while pending:
+                        state, event = _decode(b"".join(line for _, line in pending))
+                        if state == "incomplete" and len(pending) < MAX_SPLIT_LINES:
+                            break  # wait for the rest of the record
+                        if state == "event" and event is not None:
+                            lid = event.linkedid
+                            groups.setdefault(lid, []).append(event)
+                            first_offset.setdefault(lid, pending[0][0])
+                            last_time[lid] = max(last_time.get(lid, 0.0), event.time)
+                            newest = max(newest, event.time)
+                            if event.name == "LINKEDID_END":
+                                ended.add(lid)
+                            pending.clear()
+                        elif state == "unusable":  # whole JSON, but not a CEL record we can use
                             self.bad_lines += 1
-                            event, pending_at = alone, line_at
-                    if event is None:
-                        if pending.count(b"\n") < MAX_SPLIT_LINES and not pending.rstrip().endswith(b"}"):
-                            continue
-                        self.bad_lines += 1
-                        pending = b""
-                        continue
-                    pending = b""
-                    groups.setdefault(event.linkedid, []).append(event)
-                    first_offset.setdefault(event.linkedid, pending_at)
-                    if event.name == "LINKEDID_END":
-                        ended.add(event.linkedid)
-                if pending:
-                    pos = pending_at  # read the unfinished record again next time
+                            pending.clear()
+                        else:  # its first line starts no record: drop that line, look at the rest again
+                            self.bad_lines += 1
+                            pending.pop(0)
+            if pending:
+                pos = pending[0][0]  # read the unfinished record again next time
             submitted = 0
-            for lid in ended:
-                record = assemble(groups[lid], self._directory, source="cel-reconcile")
+            for lid in sorted(ended, key=first_offset.__getitem__):
+                try:
+                    record = assemble(groups[lid], self._directory, source="cel-reconcile")
+                except Exception:  # one bad conversation must not stop every later pass
+                    log.exception("CEL log: conversation %s could not be assembled; skipped", lid)
+                    continue
                 if record is not None:
                     self._sink(record)
                     submitted += 1
-            open_starts = [first_offset[lid] for lid in groups if lid not in ended]
-            new_offset = min(open_starts) if open_starts else pos
+            open_starts = []
+            for lid in groups:
+                if lid in ended:
+                    continue
+                if last_time[lid] < newest - self.OPEN_HORIZON:
+                    log.warning("CEL log: conversation %s never ended (silent since %.0f s before the newest "
+                                "event); no longer waiting for it", lid, newest - last_time[lid])
+                    continue
+                open_starts.append(first_offset[lid])
+            new_offset = min([*open_starts, pos])
             self._save_offset(max(new_offset, offset))
             self.records += submitted
             return submitted

@@ -17,6 +17,7 @@ from hotline.exceptions import ConfigError
 from .site import SiteConfig
 
 ENV_PREFIX = "HOTLINE__"
+_SECRET_KEYS = frozenset({"secret", "password"})
 
 
 def _set_path(data: dict[str, Any], dotted: list[str], value: Any) -> None:
@@ -43,7 +44,11 @@ def _problems_from_validation(exc: ValidationError) -> list[tuple[str, str, Any]
     problems = []
     for err in exc.errors():
         path = ".".join(str(p) for p in err["loc"])
-        problems.append((path, err["msg"], err.get("input")))
+        value = err.get("input")
+        if isinstance(value, dict):  # a whole section: show it, but not the secrets in it
+            value = {k: ("***" if k in _SECRET_KEYS else v) for k, v in value.items()}
+        # (a secret that is itself the bad value is shown: it cannot be a working credential)
+        problems.append((path, err["msg"], value))
     return problems
 
 
@@ -51,9 +56,13 @@ def parse_site(data: Any, source: str = "<site config>") -> SiteConfig:
     if not isinstance(data, dict):
         raise ConfigError(source, [("", "the site config must be a mapping", type(data).__name__)])
     try:
-        return SiteConfig.model_validate(data)
+        site = SiteConfig.model_validate(data)
     except ValidationError as exc:
         raise ConfigError(source, _problems_from_validation(exc)) from None
+    problems = site.problems()
+    if problems:
+        raise ConfigError(source, problems)
+    return site
 
 
 def load_site(path: str | Path, overrides: Mapping[str, str] | None = None,

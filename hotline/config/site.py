@@ -47,7 +47,8 @@ def _check_cidr(value: str) -> str:
 
 
 class _Model(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True, str_strip_whitespace=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, str_strip_whitespace=True,
+                              coerce_numbers_to_str=True)
 
 
 # --- sections -----------------------------------------------------------------
@@ -129,6 +130,12 @@ class Trunk(_Model):
     def _auth(self) -> "Trunk":
         if self.mode == "registration" and (not self.username or not self.secret):
             raise ValueError("a registration trunk needs username and secret")
+        if not self.match:
+            try:
+                ipaddress.ip_address(self.host)
+            except ValueError:
+                raise ValueError(f"host {self.host!r} is a name: list the carrier's source networks in "
+                                 "'match' (SIP ACLs and identify take addresses)") from None
         return self
 
     @property
@@ -192,41 +199,45 @@ class SiteConfig(_Model):
     seats: list[Seat] = Field(default_factory=list)
     legacy_numbers: list[LegacyNumber] = Field(default_factory=list)
 
-    @model_validator(mode="after")
-    def _cross_references(self) -> "SiteConfig":
-        problems: list[str] = []
+    def problems(self) -> list[tuple[str, str, object]]:
+        """Cross-reference problems as (field path, message, value), each at the field to fix.
 
-        def dupes(kind: str, values: list[str]) -> None:
+        Kept out of pydantic's validators so an error names the field and its value rather
+        than the whole model (which holds every secret). :func:`hotline.config.parse_site`
+        raises them as one ConfigError."""
+        out: list[tuple[str, str, object]] = []
+
+        def dupes(kind: str, items: list[tuple[str, str]]) -> None:
             seen: set[str] = set()
-            for v in values:
-                if v in seen:
-                    problems.append(f"duplicate {kind} {v!r}")
-                seen.add(v)
+            for path, value in items:
+                if value in seen:
+                    out.append((path, f"duplicate {kind} {value!r}", value))
+                seen.add(value)
 
-        dupes("trunk name", [t.name for t in self.trunks])
-        dupes("department id", [d.id for d in self.departments])
-        dupes("queue name", [q.name for q in self.queues])
-        dupes("seat id", [s.id for s in self.seats])
-        dupes("number", [self.site.hotline_number] + [n.number for n in self.legacy_numbers])
+        dupes("trunk name", [(f"trunks.{i}.name", t.name) for i, t in enumerate(self.trunks)])
+        dupes("department id", [(f"departments.{i}.id", d.id) for i, d in enumerate(self.departments)])
+        dupes("queue name", [(f"queues.{i}.name", q.name) for i, q in enumerate(self.queues)])
+        dupes("seat id", [(f"seats.{i}.id", s.id) for i, s in enumerate(self.seats)])
+        dupes("number", [("site.hotline_number", self.site.hotline_number)]
+              + [(f"legacy_numbers.{i}.number", n.number) for i, n in enumerate(self.legacy_numbers)])
         queues = {q.name for q in self.queues}
         depts = {d.id for d in self.departments}
         if self.site.default_queue not in queues:
-            problems.append(f"site.default_queue {self.site.default_queue!r} is not a configured queue")
-        for s in self.seats:
-            for q in s.queues:
+            out.append(("site.default_queue", f"{self.site.default_queue!r} is not a configured queue",
+                        self.site.default_queue))
+        for i, s in enumerate(self.seats):
+            for j, q in enumerate(s.queues):
                 if q not in queues:
-                    problems.append(f"seat {s.id} names unknown queue {q!r}")
-        for n in self.legacy_numbers:
+                    out.append((f"seats.{i}.queues.{j}", f"unknown queue {q!r}", q))
+        for i, n in enumerate(self.legacy_numbers):
             if n.department not in depts:
-                problems.append(f"number {n.number} names unknown department {n.department!r}")
+                out.append((f"legacy_numbers.{i}.department", f"unknown department {n.department!r}", n.department))
             if n.queue and n.queue not in queues:
-                problems.append(f"number {n.number} names unknown queue {n.queue!r}")
-        for d in self.departments:
+                out.append((f"legacy_numbers.{i}.queue", f"unknown queue {n.queue!r}", n.queue))
+        for i, d in enumerate(self.departments):
             if d.queue and d.queue not in queues:
-                problems.append(f"department {d.id} names unknown queue {d.queue!r}")
-        if problems:
-            raise ValueError("; ".join(problems))
-        return self
+                out.append((f"departments.{i}.queue", f"unknown queue {d.queue!r}", d.queue))
+        return out
 
     # --- lookups used by generators and record assembly ------------------------
 

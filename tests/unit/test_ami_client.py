@@ -308,7 +308,7 @@ async def test_server_closes_then_client_reconnects_and_logs_in_again(fake: Fake
         await wait_until(lambda: seen == ["CHAN_START"])
 
 
-async def test_server_not_listening_at_first(caplog: pytest.LogCaptureFixture) -> None:
+async def test_server_not_listening_at_first() -> None:
     port = free_port()
     fake = FakeAmi()
     try:
@@ -322,9 +322,23 @@ async def test_server_not_listening_at_first(caplog: pytest.LogCaptureFixture) -
         await fake.close()
 
 
-def test_backoff_grows_to_the_cap_and_restarts_after_login() -> None:
+def test_backoff_grows_to_the_cap() -> None:
     client = AmiClient("127.0.0.1", 1, "u", "s", backoff=(0.5, 4.0))
     assert [client._next_backoff() for _ in range(6)] == [0.5, 1.0, 2.0, 4.0, 4.0, 4.0]
+
+
+async def test_backoff_restarts_after_login() -> None:
+    port = free_port()
+    fake = FakeAmi()
+    try:
+        async with running(port) as client:
+            await wait_until(lambda: client.stats.connects >= 4)  # 0.01, 0.02, 0.04, 0.05 ...
+            await fake.start(port)
+            await logged_in(client)
+            # the first retry after a later loss waits the base delay again
+            assert client._manager.reconnect_timeout == BACKOFF[0]
+    finally:
+        await fake.close()
 
 
 async def test_failing_on_login_is_logged_not_fatal(fake: FakeAmi, caplog: pytest.LogCaptureFixture) -> None:
@@ -346,26 +360,20 @@ async def test_failing_on_login_is_logged_not_fatal(fake: FakeAmi, caplog: pytes
 
 async def test_send_returns_the_response_with_the_matching_action_id(fake: FakeAmi) -> None:
     held: list[dict[str, str]] = []
-    both = asyncio.Event()
-    release = asyncio.Event()
 
     async def responder(headers: dict[str, str]) -> bytes | None:
+        # hold the first action; answer both, the second first, when the second arrives
         held.append(headers)
-        if len(held) == 2:
-            both.set()
-        await release.wait()
-        return message(Response="Success", ActionID=headers["ActionID"], Message=f"for {headers['Action']}")
+        if len(held) < 2:
+            return None
+        return b"".join(message(Response="Success", ActionID=h["ActionID"], Message=f"for {h['Action']}")
+                        for h in reversed(held))
 
     fake.responder = responder
     async with running(fake.port) as client:
         await logged_in(client)
-        status = asyncio.ensure_future(client.send(actions.queue_status("hotline")))
-        summary = asyncio.ensure_future(client.send(actions.queue_summary("hotline")))
-        async with asyncio.timeout(GUARD):
-            await both.wait()
-        # the server answers in its own order; each caller gets its own answer
-        release.set()
-        status_resp, summary_resp = await asyncio.gather(status, summary)
+        status_resp, summary_resp = await asyncio.gather(client.send(actions.queue_status("hotline")),
+                                                         client.send(actions.queue_summary("hotline")))
         sent = {h["Action"]: h for h in held}
         assert status_resp["Message"] == "for QueueStatus"
         assert status_resp["ActionID"] == sent["QueueStatus"]["ActionID"]
@@ -374,6 +382,18 @@ async def test_send_returns_the_response_with_the_matching_action_id(fake: FakeA
         assert sent["QueueStatus"]["ActionID"] != sent["QueueSummary"]["ActionID"]
         assert sent["QueueStatus"]["Queue"] == "hotline"
         assert status_resp.success
+
+
+async def test_send_times_out_when_no_answer_comes(fake: FakeAmi) -> None:
+    async def responder(headers: dict[str, str]) -> None:
+        return None
+
+    fake.responder = responder
+    async with running(fake.port) as client:
+        await logged_in(client)
+        with pytest.raises(TimeoutError):
+            await client.send(actions.queue_status(), timeout=0.05)
+        assert client.connected
 
 
 async def test_send_a_list_response(fake: FakeAmi) -> None:
@@ -485,9 +505,8 @@ async def test_replayed_capture_builds_the_same_record_as_the_cel_log(fake: Fake
         client.on("CEL", tracker.on_ami_event)
         await logged_in(client)
         await fake.send(_ami_fixture_events(), chunk=chunk)
-        await wait_until(lambda: len(records) == 1)
+        await wait_until(lambda: len(records) == 1 and client.stats.events == 24)
         assert client.stats.malformed_lines == 0 and client.stats.handler_errors == 0
-        assert client.stats.events == 26
     assert partial == [] and tracker.bad_events == 0 and tracker.live_count == 0
     live, logged = records[0], _json_fixture_record()
     assert live.source == "ami"

@@ -99,7 +99,7 @@ def sections(text: str) -> list[tuple[str, list[tuple[str, str]]]]:
             out.append((m.group(1), []))
             continue
         assert out, f"option outside a section: {line!r}"
-        key, sep, value = re.split(r"\s*(=>|=)\s*", line, maxsplit=1)
+        key, _, value = re.split(r"\s*(=>|=)\s*", line, maxsplit=1)
         out[-1][1].append((key, value))
     return out
 
@@ -118,8 +118,9 @@ def values(opts: list[tuple[str, str]], key: str) -> list[str]:
 
 
 def value(opts: list[tuple[str, str]], key: str) -> str:
-    (v,) = values(opts, key)
-    return v
+    found = values(opts, key)
+    assert len(found) == 1, f"expected one {key!r} option, found {found} in {opts}"
+    return found[0]
 
 
 def contexts(text: str) -> dict[str, list[str]]:
@@ -190,9 +191,9 @@ def test_acl_denies_all_and_permits_only_trunks_and_seats(case) -> None:
     assert list(acl) == ["hotline-acl"]
     opts = [(k, v) for k, v in acl["hotline-acl"] if k != "type"]
     # Asterisk applies ACL rules in order, the last match wins: deny everything first.
-    assert opts[0] == ("deny", "0.0.0.0/0.0.0.0")
-    assert [k for k, _ in opts[1:]] == ["permit"] * (len(opts) - 1)
-    permitted = {ipaddress.ip_network(v, strict=False) for _, v in opts[1:]}
+    assert opts[:2] == [("deny", "0.0.0.0/0.0.0.0"), ("deny", "::/0")]  # IPv4 and IPv6
+    assert [k for k, _ in opts[2:]] == ["permit"] * (len(opts) - 2)
+    permitted = {ipaddress.ip_network(v, strict=False) for _, v in opts[2:]}
     expected = {ipaddress.ip_network(n, strict=False)
                 for n in [*(n for t in site.trunks for n in t.networks), *site.asterisk.seat_networks]}
     assert permitted == expected
@@ -279,22 +280,20 @@ def test_each_trunk_context_routes_every_inbound_number(case) -> None:
 
 
 def test_agi_is_followed_by_the_fail_open_default(case) -> None:
-    _, site, files = case
-    flow = [app(line) for line in contexts(files["extensions.conf"])["hotline-inbound"]]
-    labels = [line for line in contexts(files["extensions.conf"])["hotline-inbound"] if "n(queue)," in line]
+    _, _, files = case
+    raw = contexts(files["extensions.conf"])["hotline-inbound"]
+    flow = [app(line) for line in raw]
     agi = next(i for i, line in enumerate(flow) if line.startswith("AGI("))
     # Right after the AGI: a failed AGI or an empty route jumps straight to the queue
     # the number's context already chose from the site config.
     assert flow[agi + 1].startswith("Set(ROUTE=${FILTER(")
     assert flow[agi + 2] == 'GotoIf($["${AGISTATUS}" != "SUCCESS" | "${ROUTE}" = ""]?queue)'
-    assert len(labels) == 1
+    labels = [i for i, line in enumerate(raw) if "n(queue)," in line]
     queue_at = next(i for i, line in enumerate(flow) if line.startswith("Queue("))
-    label_at = next(i for i, line in enumerate(contexts(files["extensions.conf"])["hotline-inbound"])
-                    if "n(queue)," in line)
-    assert agi < label_at < queue_at
+    assert len(labels) == 1 and agi < labels[0] < queue_at
     assert flow[queue_at].startswith("Queue(${HOTLINE_QUEUE},")
     # The route from the AGI only replaces the queue when that queue exists.
-    assert "ExecIf($[${QUEUE_EXISTS(${ROUTE})}]?Set(__HOTLINE_QUEUE=${ROUTE}))" in flow
+    assert "ExecIf($[${QUEUE_EXISTS(${ROUTE})}]?Set(__HOTLINE_QUEUE=${ROUTE}))" in flow[agi:queue_at]
     assert "HOTLINE_AGI = agi://127.0.0.1:" in files["extensions.conf"]
 
 
@@ -305,9 +304,10 @@ def test_caller_controlled_values_are_filtered_before_any_application(case) -> N
     _, _, files = case
     ctxs = contexts(files["extensions.conf"])
     flow = ctxs["hotline-inbound"]
-    filt_num = next(i for i, line in enumerate(flow) if "Set(CALLERID(num)=${FILTER(0123456789+,${CALLERID(num)})})"
-                    in line)
-    filt_name = next(i for i, line in enumerate(flow) if "Set(CALLERID(name)=${FILTER(" in line)
+    filt_num = next((i for i, line in enumerate(flow)
+                     if "Set(CALLERID(num)=${FILTER(0123456789+,${CALLERID(num)})})" in line), None)
+    filt_name = next((i for i, line in enumerate(flow) if "Set(CALLERID(name)=${FILTER(" in line), None)
+    assert filt_num is not None and filt_name is not None, "the caller id is not filtered"
     first_app = min(i for i, line in enumerate(flow) if re.search(r"[,)](AGI|Queue|MixMonitor)\(", line))
     assert filt_num < first_app and filt_name < first_app
     assert filt_num == 0, "CALLERID(num) is filtered first, before anything reads it"
@@ -340,8 +340,10 @@ def test_seats_dial_only_seats(case) -> None:
     _, site, files = case
     ctxs = contexts(files["extensions.conf"])
     assert all("Goto(hotline-in" not in line and "AGI(" not in line for line in ctxs["hotline-seats"])
-    assert sorted(re.match(r"exten => (\d+),1,", line).group(1)
-                  for line in ctxs["hotline-seat-dial"] if line.startswith("exten")) == sorted(s.id for s in site.seats)
+    extens = [re.match(r"exten => (\w+),1,", line).group(1)
+              for line in ctxs["hotline-seats"] if line.startswith("exten")]
+    assert sorted(e for e in extens if e != "i") == sorted(s.id for s in site.seats)
+    assert "exten => i,1,Hangup(1)" in ctxs["hotline-seats"]  # anything else is refused
 
 
 def test_maxwait_globals_only_for_queues_with_a_limit(case) -> None:

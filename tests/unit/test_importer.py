@@ -200,6 +200,7 @@ BAD = [
      "row 2", "merged,房管局,咨询,85529193,85510951,note", "6 cells"),
     ("header-only", HEADER, "", None, "no hotline rows"),
     ("empty-file", "", "row 1", None, "no header row"),
+    ("unclosed-quote", HEADER + "merged,城建局,\"城建服务热线,83531111,\n", "line 2", None, "not valid CSV"),
 ]
 
 
@@ -213,7 +214,7 @@ def test_bad_csv(tmp_path: Path, text: str, path: str, value: object, words: str
     assert str(bad) in err.message
     found = {p: (m, v) for p, m, v in err.problems}
     assert path in found, err.problems
-    msg, got = [(m, v) for p, m, v in err.problems if p == path and words in m][0]
+    msg, got = next((m, v) for p, m, v in err.problems if p == path and words in m)
     assert got == value
     assert words in msg
 
@@ -275,7 +276,7 @@ def test_duplicates_within_and_across_rows(tmp_path: Path) -> None:
     assert data["legacy_numbers"][1]["department"] == "d02"
     assert len(warnings) == 2
     assert "row 2 (质监局, 质监热线) and row 3 (检验检疫局, 质量热线)" in warnings[0]
-    assert "12345 (row 4, 5)" in warnings[1]
+    assert "12345 (rows 4, 5)" in warnings[1]
 
 
 # --- merging into a base -----------------------------------------------------------------
@@ -413,7 +414,7 @@ def test_cli_import_bad_csv_exits_2(tmp_path: Path) -> None:
     bad = write(tmp_path / "bad.csv", HEADER + "merged,城建局,城建服务热线,83531111,\nsoon,安监局,x,85129699,\n")
     env = {k: v for k, v in os.environ.items() if not k.startswith("HOTLINE")}
     proc = subprocess.run([sys.executable, "-m", "hotline", "import-csv", str(bad), "--out", str(tmp_path / "o")],
-                          capture_output=True, text=True, env=env, timeout=60)
+                          check=False, capture_output=True, text=True, env=env, timeout=60)
     assert proc.returncode == 2
     assert "[invalid-config]" in proc.stderr and str(bad) in proc.stderr
     assert "row 3, column mode" in proc.stderr and "'soon'" in proc.stderr

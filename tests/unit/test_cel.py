@@ -1,0 +1,235 @@
+"""CEL records from both Asterisk outputs (hotline.calls.cel): cel_custom JSON lines and AMI CEL events."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from hotline.ami.parse import StreamSplitter, parse_block
+from hotline.calls import cel
+from hotline.calls.cel import CelEvent
+
+FIXTURES = Path(__file__).resolve().parents[1] / "fixtures"
+ANSWERED = (FIXTURES / "cel" / "answered_merged_call.jsonl").read_text().splitlines()
+NO_SEAT = (FIXTURES / "cel" / "no_seat_caller_hangs_up.jsonl").read_text().splitlines()
+
+
+def ami_cel_events() -> list[dict[str, str]]:
+    raw = (FIXTURES / "ami" / "answered_merged_call.txt").read_bytes().replace(b"\n", b"\r\n")
+    blocks = list(StreamSplitter().feed(raw))
+    headers = [parse_block(b)[0] for b in blocks[1:]]
+    return [h for h in headers if h.get("Event") == "CEL"]
+
+
+def line(base: str, **changes: Any) -> str:
+    """A fixture line with some fields changed (None: field removed)."""
+    d = json.loads(base)
+    for k, v in changes.items():
+        if v is None:
+            d.pop(k, None)
+        else:
+            d[k] = v
+    return json.dumps(d)
+
+
+# -- cel_custom JSON lines --------------------------------------------------------------------
+
+@pytest.mark.parametrize(("raw", "expected"), [
+    pytest.param(ANSWERED[0], CelEvent(
+        name="CHAN_START", time=1795444596.198140, channel="PJSIP/trunk-carrier-00000001", uniqueid="1795444596.1",
+        linkedid="1795444596.1", caller_num="13800001111", exten="83531111", context="from-trunk-carrier"),
+        id="chan-start"),
+    pytest.param(ANSWERED[1], CelEvent(
+        name="HOTLINE_ARRIVAL", time=1795444596.198695, channel="PJSIP/trunk-carrier-00000001",
+        uniqueid="1795444596.1", linkedid="1795444596.1", app="CELGenUserEvent",
+        appdata="HOTLINE_ARRIVAL,83531111|merged|chengjian", caller_num="13800001111", exten="s",
+        context="hotline-inbound", dnid="83531111", extra={"extra": "83531111|merged|chengjian"}),
+        id="user-defined-arrival"),
+    pytest.param(ANSWERED[4], CelEvent(
+        name="CHAN_START", time=1795444596.213709, channel="PJSIP/1001-00000002", uniqueid="1795444596.2",
+        linkedid="1795444596.1", caller_num="1001", exten="s", context="hotline-seats"), id="seat-leg"),
+    pytest.param(ANSWERED[7], CelEvent(
+        name="BRIDGE_ENTER", time=1795444596.720979, channel="PJSIP/trunk-carrier-00000001",
+        uniqueid="1795444596.1", linkedid="1795444596.1", peer="PJSIP/1001-00000002", app="Queue",
+        appdata="hotline,tr,,,", caller_num="13800001111", exten="s", context="hotline-inbound", dnid="83531111",
+        extra={"bridge_id": "40a156fb-1de7-41a0-a172-20ece3988423", "bridge_technology": "simple_bridge"}),
+        id="bridge-enter-with-peer"),
+    pytest.param(ANSWERED[10], CelEvent(
+        name="HANGUP", time=1795444600.205873, channel="PJSIP/trunk-carrier-00000001", uniqueid="1795444596.1",
+        linkedid="1795444596.1", caller_num="13800001111", exten="s", context="hotline-inbound", dnid="83531111",
+        extra={"hangupcause": 16, "hangupsource": "PJSIP/trunk-carrier-00000001", "dialstatus": "ANSWER"}),
+        id="hangup-extra"),
+    pytest.param(ANSWERED[14], CelEvent(
+        name="LINKEDID_END", time=1795444600.206700, channel="PJSIP/1001-00000002", uniqueid="1795444596.2",
+        linkedid="1795444596.1", app="AppQueue", appdata="(Outgoing Line)", caller_num="1001", exten="s",
+        context="hotline-seats"), id="linkedid-end"),
+    pytest.param(NO_SEAT[4], CelEvent(
+        name="HANGUP", time=1795444541.689088, channel="PJSIP/trunk-carrier-00000000", uniqueid="1795444539.0",
+        linkedid="1795444539.0", caller_num="13800001111", exten="s", context="hotline-inbound", dnid="12345",
+        extra={"hangupcause": 0, "hangupsource": "PJSIP/trunk-carrier-00000000", "dialstatus": ""}),
+        id="abandon-hangup"),
+])
+def test_from_json_line_on_real_lines(raw: str, expected: CelEvent) -> None:
+    assert cel.from_json_line(raw) == expected
+    assert cel.from_json_line(raw.encode() + b"\n") == expected
+
+
+def test_every_fixture_line_parses() -> None:
+    events = [cel.from_json_line(raw) for raw in ANSWERED + NO_SEAT]
+    assert all(e is not None for e in events)
+    assert [e.name for e in events[:15] if e] == [
+        "CHAN_START", "HOTLINE_ARRIVAL", "ANSWER", "HOTLINE_QUEUE", "CHAN_START", "ANSWER", "BRIDGE_ENTER",
+        "BRIDGE_ENTER", "BRIDGE_EXIT", "BRIDGE_EXIT", "HANGUP", "CHAN_END", "HANGUP", "CHAN_END", "LINKEDID_END"]
+
+
+def test_event_time_as_utc_datetime() -> None:
+    event = cel.from_json_line(ANSWERED[0])
+    assert event is not None
+    assert event.at == datetime(2026, 11, 23, 14, 36, 36, 198140, tzinfo=UTC)
+
+
+@pytest.mark.parametrize("raw", [
+    pytest.param("", id="empty"),
+    pytest.param("not json", id="not-json"),
+    pytest.param(ANSWERED[0][:80], id="truncated-json"),
+    pytest.param("[1, 2]", id="json-list"),
+    pytest.param('"CHAN_START"', id="json-string"),
+    pytest.param("null", id="json-null"),
+    pytest.param("{}", id="empty-object"),
+    pytest.param(b"\xff\xfe{}", id="invalid-utf8"),
+    pytest.param(line(ANSWERED[0], uniqueid=None), id="missing-uniqueid"),
+    pytest.param(line(ANSWERED[0], linkedid=None), id="missing-linkedid"),
+    pytest.param(line(ANSWERED[0], uniqueid="abc"), id="bad-uniqueid"),
+    pytest.param(line(ANSWERED[0], linkedid="1795444596"), id="linkedid-without-sequence"),
+    pytest.param(line(ANSWERED[0], uniqueid="1795444596.1; DROP TABLE"), id="uniqueid-with-trailer"),
+    pytest.param(line(ANSWERED[0], uniqueid="12345678901234.1"), id="uniqueid-too-long"),
+    pytest.param(line(ANSWERED[0], uniqueid="1795444596.1\n"), id="uniqueid-trailing-newline"),
+    pytest.param(line(ANSWERED[0], linkedid="1795444596.1\n"), id="linkedid-trailing-newline"),
+    pytest.param(line(ANSWERED[0], uniqueid="asterisk01-1795444596.1"), id="uniqueid-with-systemname"),
+    pytest.param(line(ANSWERED[0], eventtime=None), id="no-time"),
+    pytest.param(line(ANSWERED[0], eventtime=""), id="empty-time"),
+    pytest.param(line(ANSWERED[0], eventtime="2026-11-23 14:36:36"), id="date-string-time"),
+    pytest.param(line(ANSWERED[0], eventtime="0"), id="zero-time"),
+    pytest.param(line(ANSWERED[0], eventtime="-5"), id="negative-time"),
+    pytest.param(line(ANSWERED[0], eventtime="inf"), id="infinite-time"),
+    pytest.param(line(ANSWERED[0], eventtime="nan"), id="nan-time"),
+    pytest.param(line(ANSWERED[0], eventtime="1e300"), id="time-beyond-datetime"),
+    pytest.param(line(ANSWERED[0], eventtime=1e400), id="json-number-overflowing-to-inf"),
+    pytest.param(line(ANSWERED[0], eventtype=""), id="no-event-type"),
+    pytest.param(line(ANSWERED[0], eventtype=None), id="missing-event-type"),
+])
+def test_bad_json_lines_give_none(raw: str | bytes) -> None:
+    assert cel.from_json_line(raw) is None
+
+
+def test_numeric_json_values_are_accepted() -> None:
+    event = cel.from_json_line(line(ANSWERED[0], eventtime=1795444596.19814))
+    assert event is not None and event.time == pytest.approx(1795444596.19814)
+
+
+@pytest.mark.parametrize(("eventextra", "extra"), [
+    pytest.param("", {}, id="empty"),
+    pytest.param('{"extra":"hotline"}', {"extra": "hotline"}, id="object"),
+    pytest.param("not json", {"raw": "not json"}, id="not-json-kept-raw"),
+    pytest.param("[1,2]", {"raw": "[1, 2]"}, id="list-kept-raw"),
+    pytest.param("x" * 600, {"raw": "x" * 500}, id="long-raw-cut"),
+])
+def test_event_extra(eventextra: str, extra: dict[str, Any]) -> None:
+    event = cel.from_json_line(line(ANSWERED[3], eventextra=eventextra))
+    assert event is not None and event.extra == extra
+
+
+def test_raw_line_break_inside_a_value_is_accepted() -> None:
+    # cel_custom writes a caller-ID's CR/LF into the JSON string unescaped
+    raw = ANSWERED[0].replace('"num":"13800001111"', '"num":"139\r\nEvent: Fake\r\n00000005"')
+    event = cel.from_json_line(raw)
+    assert event is not None and event.caller_num == "139\r\nEvent: Fake\r\n00000005"
+
+
+def test_user_defined_without_its_type_keeps_the_generic_name() -> None:
+    event = cel.from_json_line(line(ANSWERED[1], eventtype="USER_DEFINED", userdeftype=""))
+    assert event is not None and event.name == "USER_DEFINED"
+    event = cel.from_json_line(line(ANSWERED[1], eventtype="USER_DEFINED"))
+    assert event is not None and event.name == "HOTLINE_ARRIVAL"
+
+
+# -- AMI CEL events ---------------------------------------------------------------------------
+
+def test_from_ami_on_the_captured_stream_matches_the_json_log() -> None:
+    ami = [cel.from_ami(h) for h in ami_cel_events()]
+    logged = [cel.from_json_line(raw) for raw in ANSWERED]
+    assert all(e is not None for e in ami)
+    assert len(ami) == len(logged) == 15
+    for a, j in zip(ami, logged):
+        assert a is not None and j is not None
+        assert (a.name, a.channel, a.uniqueid, a.linkedid, a.peer, a.app, a.appdata, a.exten, a.context,
+                a.extra) == (j.name, j.channel, j.uniqueid, j.linkedid, j.peer, j.app, j.appdata, j.exten,
+                             j.context, j.extra)
+        # AMI's EventTime is a date string: the time comes from Timestamp, within ms of the log's
+        assert a.time == pytest.approx(j.time, abs=0.01)
+
+
+def test_from_ami_user_defined_and_fields() -> None:
+    headers = ami_cel_events()[1]
+    assert headers["EventName"] == "USER_DEFINED"
+    assert cel.from_ami(headers) == CelEvent(
+        name="HOTLINE_ARRIVAL", time=1795444596.198737, channel="PJSIP/trunk-carrier-00000001",
+        uniqueid="1795444596.1", linkedid="1795444596.1", app="CELGenUserEvent",
+        appdata="HOTLINE_ARRIVAL,83531111|merged|chengjian", caller_num="13800001111", exten="s",
+        context="hotline-inbound", dnid="83531111", extra={"extra": "83531111|merged|chengjian"})
+
+
+AMI_BASE = {"Event": "CEL", "EventName": "ANSWER", "Timestamp": "1795444596.199050",
+            "EventTime": "2026-11-23 14:36:36", "UniqueID": "1795444596.1", "LinkedID": "1795444596.1",
+            "Channel": "PJSIP/trunk-carrier-00000001"}
+
+
+def ami(**changes: str | None) -> dict[str, str]:
+    h = dict(AMI_BASE)
+    for k, v in changes.items():
+        if v is None:
+            h.pop(k, None)
+        else:
+            h[k] = v
+    return h
+
+
+@pytest.mark.parametrize(("headers", "time"), [
+    pytest.param(ami(), 1795444596.199050, id="timestamp-when-eventtime-is-a-date"),
+    pytest.param(ami(EventTime="1795444596.5"), 1795444596.5, id="epoch-eventtime-preferred"),
+    pytest.param(ami(EventTime=None), 1795444596.199050, id="no-eventtime"),
+])
+def test_from_ami_time(headers: dict[str, str], time: float) -> None:
+    event = cel.from_ami(headers)
+    assert event is not None and event.time == time
+
+
+def test_from_ami_header_names_in_any_case() -> None:
+    lower = {k.lower(): v for k, v in ami(CallerIDnum="13800001111").items()}
+    event = cel.from_ami(lower)
+    assert event is not None and (event.name, event.caller_num) == ("ANSWER", "13800001111")
+
+
+def test_from_ami_ignores_panoramisk_content_key_and_non_strings() -> None:
+    event = cel.from_ami({**ami(), "content": "", "Priority": 3})  # type: ignore[dict-item]
+    assert event is not None and event.name == "ANSWER"
+
+
+@pytest.mark.parametrize("headers", [
+    pytest.param({}, id="empty"),
+    pytest.param(ami(EventName=None), id="no-event-name"),
+    pytest.param(ami(EventName=""), id="empty-event-name"),
+    pytest.param(ami(UniqueID=None), id="no-uniqueid"),
+    pytest.param(ami(UniqueID="abc"), id="bad-uniqueid"),
+    pytest.param(ami(LinkedID="1795444596.1\r\nEvent: Fake"), id="linkedid-with-line-break"),
+    pytest.param(ami(LinkedID="1795444596.1\n"), id="linkedid-trailing-newline"),
+    pytest.param(ami(Timestamp=None), id="date-eventtime-and-no-timestamp"),
+    pytest.param(ami(Timestamp="soon", EventTime="later"), id="unparsable-times"),
+    pytest.param(ami(Timestamp="inf"), id="infinite-timestamp"),
+])
+def test_bad_ami_events_give_none(headers: dict[str, str]) -> None:
+    assert cel.from_ami(headers) is None
