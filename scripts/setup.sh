@@ -37,10 +37,12 @@ fi
 stamp=.venv/.installed-$(cat setup.cfg pyproject.toml | sha1sum | cut -c1-12)-$want_test
 if [ ! -e "$stamp" ]; then
   .venv/bin/pip install -q --upgrade pip >/dev/null 2>&1 || true
-  if [ "$want_test" = 1 ]; then
-    .venv/bin/pip install -q --log .venv/pip.log -e '.[test,postgres]'
-  else
-    .venv/bin/pip install -q --log .venv/pip.log -e '.[postgres]'
+  extras=postgres
+  [ "$want_test" = 1 ] && extras=test,postgres
+  # pip's stderr (index warnings) goes to a file; shown only when the install fails.
+  if ! .venv/bin/pip install -q -e ".[$extras]" 2> .venv/pip.err; then
+    cat .venv/pip.err >&2
+    exit 1
   fi
   rm -f .venv/.installed-*
   touch "$stamp"
