@@ -59,6 +59,11 @@ class Runtime:
         return self.host_path(self.recordings_inner)
 
     @property
+    def sounds_inner(self) -> str:
+        """Generated prompts (ivr/), as Asterisk sees them: Playback(${HOTLINE_SOUNDS}/name)."""
+        return f"{self.instance}/sounds"
+
+    @property
     def cel_log(self) -> Path:
         """The cel_custom JSON log (see asterisk/static/cel_custom.conf)."""
         return self.host_path(f"{self.instance}/log/cel-custom/hotline-cel.json")
@@ -75,8 +80,14 @@ class Runtime:
         return base
 
     # -- lifecycle ----------------------------------------------------------------
-    def deploy(self, generated: Path) -> None:
-        """Copy the generated files into the instance etc directory (atomic swap)."""
+    def deploy(self, generated: Path, sounds: Path | None = None) -> None:
+        """Copy the generated files into the instance etc directory (atomic swap), and the
+        generated prompts (``sounds``, WAV files) into the instance sounds directory."""
+        if sounds is not None and sounds.is_dir():
+            target = self.host_path(self.sounds_inner)
+            target.mkdir(parents=True, exist_ok=True)
+            for f in sounds.glob("*.wav"):
+                shutil.copy2(f, target / f.name)
         etc = self.host_path(self.etc)
         new = etc.with_name("etc.new")
         if new.exists():

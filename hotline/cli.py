@@ -59,13 +59,13 @@ def cmd_asterisk(args: argparse.Namespace) -> int:
     if args.action == "start":
         site = _site(args)  # validated before anything is generated or started
         generate_config(site, paths)
-        rt.deploy(paths.generated_dir)
+        rt.deploy(paths.generated_dir, paths.sounds_dir)
         pid = rt.start()
         print(json.dumps({"running": True, "pid": pid}))
     elif args.action == "reload":
         site = _site(args)
         generate_config(site, paths)
-        rt.deploy(paths.generated_dir)
+        rt.deploy(paths.generated_dir, paths.sounds_dir)
         rt.reload()
         print(json.dumps({"reloaded": True}))
     elif args.action == "stop":

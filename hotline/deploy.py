@@ -11,15 +11,18 @@ from hotline.exceptions import AsteriskRuntimeError
 from trunk_config import GenerateOptions, generate, write
 
 
-def recordings_inner(paths: Paths) -> str:
-    """Where Asterisk writes recordings, as Asterisk sees it (needs an installed runtime)."""
+def _inner_dirs(paths: Paths) -> tuple[str, str]:
+    """Where Asterisk writes recordings and finds prompts, as Asterisk sees them."""
     try:
-        return asterisk_runtime.load(paths).recordings_inner
+        rt = asterisk_runtime.load(paths)
+        return rt.recordings_inner, rt.sounds_inner
     except AsteriskRuntimeError:
-        return str(paths.state_dir / "recordings")
+        return str(paths.state_dir / "recordings"), str(paths.sounds_dir)
 
 
 def generate_config(site: SiteConfig, paths: Paths) -> list[Path]:
     paths.ensure()
-    files = generate(site, GenerateOptions(ami_secret=paths.ami_secret(), recordings_dir=recordings_inner(paths)))
+    recordings, sounds = _inner_dirs(paths)
+    files = generate(site, GenerateOptions(ami_secret=paths.ami_secret(), recordings_dir=recordings,
+                                           sounds_dir=sounds))
     return write(files, paths.generated_dir)

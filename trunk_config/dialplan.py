@@ -10,20 +10,26 @@ Caller-controlled values are filtered before any application sees them.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import date
 
 from hotline.config.site import LegacyNumber, NumberMode, SiteConfig
 
 from .conf import HEADER, safe
-from .pjsip import SEAT_CONTEXT, trunk_context
+from .pjsip import DEPT_CONTEXT, SEAT_CONTEXT, trunk_context
 
 INBOUND = "hotline-inbound"
 UNKNOWN = "hotline-unknown"
+ARRIVE = "hotline-arrive"
+PARALLEL = "hotline-parallel"
+TRANSFER = "hotline-transfer"
+CONFERENCE = "hotline-conf"
 
 
 @dataclass(frozen=True)
 class DialplanOptions:
     agi_url: str | None    # agi://host:port; None for a static dialplan without the controller
     recordings_dir: str    # as Asterisk sees it
+    sounds_dir: str = "/usr/share/asterisk/sounds/hotline"   # generated prompts, as Asterisk sees it
 
 
 def number_context(number: str) -> str:
@@ -49,20 +55,73 @@ class _Ctx:
         return self
 
 
-def _number_entry(lines: list[str], site: SiteConfig, number: str, mode: str, dept: str,
-                  queue: str, comment: str) -> None:
+def transfer_targets(site: SiteConfig) -> dict[str, str]:
+    """Every number a seat may transfer or conference a caller to, with its dial string.
+
+    Emergency routes, department duty phones and registered department phones, and the
+    directory's parallel and convenience numbers. Nothing else is dialable from the platform."""
+    trunk = f"trunk-{site.trunks[0].name}"
+    out: dict[str, str] = {}
+    for n in site.legacy_numbers:
+        if n.mode in (NumberMode.parallel, NumberMode.convenience):
+            out[n.number] = f"PJSIP/{n.target or n.number}@{trunk}"
+    for d in site.departments:
+        if d.duty_phone:
+            out[d.duty_phone] = f"PJSIP/{d.duty_phone}@{trunk}"
+        if d.phone_secret:
+            out[f"dept-{d.id}"] = f"PJSIP/dept-{d.id}"
+    for e in site.emergency:
+        out[e.number] = f"PJSIP/{e.dial or e.number}@trunk-{e.trunk}"
+    return out
+
+
+def department_dial(site: SiteConfig, n: LegacyNumber) -> str:
+    """Where a parallel number rings first: the department's registered phone, else its line via a trunk."""
+    dept = site.department(n.department)
+    if dept is not None and dept.phone_secret:
+        return f"PJSIP/dept-{dept.id}"
+    return f"PJSIP/{n.target or n.number}@trunk-{site.trunks[0].name}"
+
+
+def _ymd(d: date) -> str:
+    return d.strftime("%Y%m%d")
+
+
+def _entry(lines: list[str], number: str, mode: str, dept: str, queue: str, comment: str,
+           then: list[str]) -> None:
     _Ctx(lines, number_context(number), comment).exten(
         "s",
         f"Set(__HOTLINE_DIALLED={number})",
         f"Set(__HOTLINE_MODE={mode})",
         f"Set(__HOTLINE_DEPT={dept})",
         f"Set(__HOTLINE_QUEUE={queue})",
-        f"Goto({INBOUND},s,1)",
+        *then,
     )
 
 
-def _inbound_numbers(site: SiteConfig) -> list[LegacyNumber]:
-    return [n for n in site.legacy_numbers if n.mode in (NumberMode.merged, NumberMode.parallel)]
+def _merged_steps(n: LegacyNumber) -> list[str]:
+    """双号并存: the transition prompt inside the window; after it, keep or withdraw the number."""
+    t = n.transition
+    if t is None:
+        return [f"Goto({INBOUND},s,1)"]
+    steps = ["Set(TODAY=${STRFTIME(${EPOCH},${HOTLINE_TZ},%Y%m%d)})"]
+    if t.end and t.after != "keep":
+        steps.append(f"GotoIf($[${{TODAY}} > {_ymd(t.end)}]?withdrawn)")
+    if t.prompt:
+        window = []
+        if t.start:
+            window.append(f"${{TODAY}} >= {_ymd(t.start)}")
+        if t.end:
+            window.append(f"${{TODAY}} <= {_ymd(t.end)}")
+        cond = " & ".join(window) if window else "1"
+        steps.append(f"ExecIf($[{cond}]?Set(__HOTLINE_PROMPT=merged-notice))")
+    steps.append(f"Goto({INBOUND},s,1)")
+    if t.end and t.after != "keep":
+        steps.append("(withdrawn)Set(__HOTLINE_PROMPT=withdrawn-notice)")
+        if t.after == "notice_then_end":
+            steps.append("Set(__HOTLINE_END_AFTER_PROMPT=1)")
+        steps.append(f"Goto({INBOUND},s,1)")
+    return steps
 
 
 def render(site: SiteConfig, options: DialplanOptions) -> str:
@@ -71,18 +130,32 @@ def render(site: SiteConfig, options: DialplanOptions) -> str:
               "", "[globals]",
               f"HOTLINE_AGI = {safe(options.agi_url or '')}",
               f"HOTLINE_REC_DIR = {safe(options.recordings_dir)}",
+              f"HOTLINE_SOUNDS = {safe(options.sounds_dir)}",
+              f"HOTLINE_TZ = {safe(site.site.timezone)}",
               f"HOTLINE_DEFAULT_QUEUE = {site.site.default_queue}"]
     # A queue without max_wait keeps callers until a seat answers (7x24 human service).
     lines += [f"HOTLINE_MAXWAIT_{q.name} = {q.max_wait}" for q in site.queues if q.max_wait]
 
-    numbers = [(site.site.hotline_number, "hotline", "", site.site.default_queue, "the hotline number")]
-    for n in _inbound_numbers(site):
-        numbers.append((n.number, n.mode.value, n.department, site.queue_for(n.number),
-                        f"{n.mode.value} number of {n.department}"))
+    default = site.site.default_queue
+    entries: list[tuple[str, str, str, str, str, list[str]]] = [
+        (site.site.hotline_number, "hotline", "", default, "the hotline number", [f"Goto({INBOUND},s,1)"])]
+    for n in site.legacy_numbers:
+        queue = site.queue_for(n.number)
+        if n.mode == NumberMode.merged:
+            entries.append((n.number, "merged", n.department, queue, f"merged number of {n.department}",
+                            _merged_steps(n)))
+        elif n.mode == NumberMode.parallel:
+            entries.append((n.number, "parallel", n.department, queue, f"parallel number of {n.department}",
+                            [f"Set(HOTLINE_DEPT_DIAL={department_dial(site, n)})",
+                             f"Set(HOTLINE_RING={n.ring_seconds})", f"Goto({PARALLEL},s,1)"]))
+    for number in site.diversion_110.numbers:
+        entries.append((number, "diverted_110", "", default, "non-police calls diverted from 110",
+                        ["Set(__HOTLINE_ORIGIN=110)", f"Set(__HOTLINE_PRIO={site.diversion_110.priority})",
+                         f"Goto({INBOUND},s,1)"]))
 
     for trunk in site.trunks:
         ctx = _Ctx(lines, trunk_context(trunk), f"calls arriving on trunk {trunk.name}")
-        for number, *_ in numbers:
+        for number, *_ in entries:
             for prefix in ["", *trunk.did_prefixes]:
                 ctx.exten(f"{prefix}{number.lstrip('+') if prefix else number}",
                           f"Goto({number_context(number)},s,1)")
@@ -90,17 +163,29 @@ def render(site: SiteConfig, options: DialplanOptions) -> str:
         ctx.exten("_[+0-9].", f"Goto({UNKNOWN},s,1)")
         ctx.exten("i", f"Goto({UNKNOWN},s,1)")
 
-    for number, mode, dept, queue, comment in numbers:
-        _number_entry(lines, site, number, mode, dept, queue, comment)
+    for number, mode, dept, queue, comment, then in entries:
+        _entry(lines, number, mode, dept, queue, comment, then)
 
     unknown = _Ctx(lines, UNKNOWN, "a dialled number not in the site config")
     if site.site.unknown_numbers == "hotline":
         unknown.exten("s", f"Set(__HOTLINE_DIALLED=${{FILTER(0123456789+,${{CALLERID(DNID)}})}})",
                       "Set(__HOTLINE_MODE=unknown)", "Set(__HOTLINE_DEPT=)",
-                      f"Set(__HOTLINE_QUEUE={site.site.default_queue})", f"Goto({INBOUND},s,1)")
+                      f"Set(__HOTLINE_QUEUE={default})", f"Goto({INBOUND},s,1)")
     else:
         unknown.exten("s", "Set(__HOTLINE_MODE=unknown)", "CELGenUserEvent(HOTLINE_REJECTED,unknown)",
                       "Hangup(1)")
+
+    # Arrival, shared by every inbound flow: sanitise caller-ID before anything else reads it.
+    _Ctx(lines, ARRIVE, "sanitise caller-ID, mark the arrival (Gosub)").exten(
+        "s",
+        "Set(CALLERID(num)=${FILTER(0123456789+,${CALLERID(num)})})",
+        "Set(CALLERID(name)=${FILTER(0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ .,"
+        "${CALLERID(name)})})",
+        "ExecIf($[\"${CALLERID(num)}\" = \"\"]?Set(CALLERID(num)=anonymous))",
+        "Set(__HOTLINE_TRUNK=${CHANNEL(endpoint)})",
+        "CELGenUserEvent(HOTLINE_ARRIVAL,${HOTLINE_DIALLED}|${HOTLINE_MODE}|${HOTLINE_DEPT}|${HOTLINE_ORIGIN})",
+        "Return()",
+    )
 
     # The shared inbound flow: no IVR menu in front of the seats (GB/T 33358).
     routing = [
@@ -109,27 +194,67 @@ def render(site: SiteConfig, options: DialplanOptions) -> str:
         "GotoIf($[\"${AGISTATUS}\" != \"SUCCESS\" | \"${ROUTE}\" = \"\"]?queue)",
         "ExecIf($[${QUEUE_EXISTS(${ROUTE})}]?Set(__HOTLINE_QUEUE=${ROUTE}))",
         "Set(PRIO=${FILTER(0123456789,${HOTLINE_ROUTE_PRIORITY})})",
-        "ExecIf($[\"${PRIO}\" != \"\"]?Set(QUEUE_PRIO=${PRIO}))",
+        "ExecIf($[\"${PRIO}\" != \"\"]?Set(__HOTLINE_PRIO=${PRIO}))",
     ] if options.agi_url else []  # a static dialplan (no controller) is the benchmark's baseline
     _Ctx(lines, INBOUND, "every trunk call: sanitise, route (fail-open), record, queue").exten(
         "s",
-        "Set(CALLERID(num)=${FILTER(0123456789+,${CALLERID(num)})})",
-        "Set(CALLERID(name)=${FILTER(0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ .,"
-        "${CALLERID(name)})})",
-        "ExecIf($[\"${CALLERID(num)}\" = \"\"]?Set(CALLERID(num)=anonymous))",
-        "Set(__HOTLINE_TRUNK=${CHANNEL(endpoint)})",
-        "CELGenUserEvent(HOTLINE_ARRIVAL,${HOTLINE_DIALLED}|${HOTLINE_MODE}|${HOTLINE_DEPT})",
+        f"Gosub({ARRIVE},s,1)",
+        "(route)NoOp()",
         *routing,
         "(queue)Answer()",
-        "MixMonitor(${HOTLINE_REC_DIR}/${CHANNEL(linkedid)}.wav,b)",
+        "ExecIf($[\"${HOTLINE_PROMPT}\" != \"\"]?CELGenUserEvent(HOTLINE_PROMPT,${HOTLINE_PROMPT}))",
+        "ExecIf($[\"${HOTLINE_PROMPT}\" != \"\"]?Playback(${HOTLINE_SOUNDS}/${HOTLINE_PROMPT}))",
+        "GotoIf($[\"${HOTLINE_END_AFTER_PROMPT}\" = \"1\"]?ended)",
+        "ExecIf($[\"${HOTLINE_RECORDING}\" = \"\"]?MixMonitor(${HOTLINE_REC_DIR}/${CHANNEL(linkedid)}.wav,b))",
+        "Set(HOTLINE_RECORDING=1)",
+        "ExecIf($[\"${HOTLINE_PRIO}\" != \"\"]?Set(QUEUE_PRIO=${HOTLINE_PRIO}))",
         "CELGenUserEvent(HOTLINE_QUEUE,${HOTLINE_QUEUE})",
         "Queue(${HOTLINE_QUEUE},tr,,,${HOTLINE_MAXWAIT_${HOTLINE_QUEUE}})",
         "CELGenUserEvent(HOTLINE_QUEUE_EXIT,${QUEUESTATUS})",
         "Hangup()",
+        "(ended)CELGenUserEvent(HOTLINE_WITHDRAWN,${HOTLINE_DIALLED})",
+        "Hangup()",
     )
+
+    # Parallel numbers (并联整合): the department answers first; 12345 takes what it does not.
+    parallel_open = [
+        "AGI(${HOTLINE_AGI}/parallel?dialled=${HOTLINE_DIALLED})",
+        "GotoIf($[\"${AGISTATUS}\" = \"SUCCESS\" & \"${HOTLINE_DEPT_OPEN}\" = \"0\"]?closed)",
+    ] if options.agi_url else []
+    _Ctx(lines, PARALLEL, "a parallel number: ring the department, overflow to the 12345 seats").exten(
+        "s",
+        f"Gosub({ARRIVE},s,1)",
+        *parallel_open,  # office hours and the Chinese working-day calendar (fail-open: try the department)
+        "MixMonitor(${HOTLINE_REC_DIR}/${CHANNEL(linkedid)}.wav,b)",
+        "Set(HOTLINE_RECORDING=1)",
+        "CELGenUserEvent(HOTLINE_DEPT_DIAL,${HOTLINE_DEPT})",
+        "Dial(${HOTLINE_DEPT_DIAL},${HOTLINE_RING})",
+        "GotoIf($[\"${DIALSTATUS}\" = \"ANSWER\"]?done)",
+        "Set(__HOTLINE_OVERFLOW=${TOLOWER(${DIALSTATUS})})",
+        "Goto(overflow)",
+        "(closed)Set(__HOTLINE_OVERFLOW=closed)",
+        "(overflow)CELGenUserEvent(HOTLINE_OVERFLOW,${HOTLINE_OVERFLOW})",
+        f"Goto({INBOUND},s,route)",
+        "(done)Hangup()",
+    )
+
+    # Transfers and conference legs: only numbers of the directory and the emergency routes.
+    xfer = _Ctx(lines, TRANSFER, "what seats may transfer or conference a caller to")
+    for number, dial in transfer_targets(site).items():
+        xfer.exten(number, f"CELGenUserEvent(HOTLINE_TRANSFER_DIAL,{number})", f"Dial({dial},60)", "Hangup()")
+    xfer.exten("i", "Hangup(1)")
+
+    # Three-way calls: the caller and the seat are moved into a conference named after the
+    # conversation; the department's leg, originated by the controller, joins it when it answers.
+    _Ctx(lines, CONFERENCE, "three-way calls: ${EXTEN} is the conversation id").exten(
+        "_X.", "Set(CONF=${FILTER(0123456789.,${EXTEN})})",
+        "CELGenUserEvent(HOTLINE_CONF_JOIN,${CONF})",
+        "ConfBridge(hotline-${CONF},hotline_bridge,hotline_user)", "Hangup()")
 
     seats = _Ctx(lines, SEAT_CONTEXT, "seat phones: other seats by number, anything else is refused")
     for seat in site.seats:
         seats.exten(seat.id, f"Dial(PJSIP/{seat.id},30)", "Hangup()")
     seats.exten("i", "Hangup(1)")
+
+    _Ctx(lines, DEPT_CONTEXT, "department phones answer calls, they do not place them").exten("i", "Hangup(1)")
     return "\n".join(lines) + "\n"

@@ -17,6 +17,7 @@ class GenerateOptions:
     ami_secret: str
     recordings_dir: str  # as Asterisk sees it
     static: bool = False  # no FastAGI step: Asterisk alone (the benchmark's baseline)
+    sounds_dir: str = "/usr/share/asterisk/sounds/hotline"  # generated prompts, as Asterisk sees them
 
 
 def _rtp(site: SiteConfig) -> str:
@@ -32,7 +33,7 @@ def generate(site: SiteConfig, options: GenerateOptions) -> dict[str, str]:
         "pjsip.conf": pjsip.render(site),
         "extensions.conf": dialplan.render(site, dialplan.DialplanOptions(
             agi_url=None if options.static else f"agi://{agi_host}:{fa.port}",
-            recordings_dir=options.recordings_dir)),
+            recordings_dir=options.recordings_dir, sounds_dir=options.sounds_dir)),
         "queues.conf": queues.render(site),
         "manager.conf": manager.render(site, options.ami_secret),
         "rtp.conf": _rtp(site),

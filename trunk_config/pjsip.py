@@ -6,11 +6,12 @@ and no seat by credentials is challenged and refused.
 
 from __future__ import annotations
 
-from hotline.config.site import Seat, SiteConfig, Trunk
+from hotline.config.site import Department, Seat, SiteConfig, Trunk
 
 from .conf import ConfFile
 
 SEAT_CONTEXT = "hotline-seats"
+DEPT_CONTEXT = "hotline-dept"
 
 
 def trunk_endpoint(trunk: Trunk) -> str:
@@ -87,4 +88,19 @@ def render(site: SiteConfig) -> str:
         _trunk(conf, trunk)
     for seat in site.seats:
         _seat(conf, seat)
+    for dept in site.departments:
+        if dept.phone_secret:
+            _department_phone(conf, dept)
     return conf.text()
+
+
+def _department_phone(conf: ConfFile, dept: Department) -> None:
+    """A department's own phone registered on the platform: answers its parallel number."""
+    name = f"dept-{dept.id}"
+    conf.section(name, [("type", "endpoint"), ("context", DEPT_CONTEXT), ("auth", name), ("aors", name),
+                        *_media(["alaw", "ulaw"], nat=True), ("callerid", f"{dept.id} <{name}>")],
+                 comment=f"department phone of {dept.id}")
+    conf.section(name, [("type", "auth"), ("auth_type", "userpass"), ("username", name),
+                        ("password", dept.phone_secret)])
+    conf.section(name, [("type", "aor"), ("max_contacts", 1), ("remove_existing", "yes"),
+                        ("qualify_frequency", 30)])

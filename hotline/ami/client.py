@@ -77,7 +77,7 @@ class _SafeProtocol(AMIProtocol):
 
 class _Manager(Manager):
     client: "AmiClient"
-    _connecting: "asyncio.Future[Any] | None" = None
+    _connecting: asyncio.Future[Any] | None = None
 
     def connect(self, run_forever: bool = False, on_startup: Any = None, on_shutdown: Any = None) -> Any:
         if not self.client._started:  # a retry scheduled before stop() fires after it: do nothing
@@ -88,7 +88,7 @@ class _Manager(Manager):
         self._connecting = super().connect(run_forever, on_startup, on_shutdown)
         return self._connecting
 
-    def connection_made(self, f: "asyncio.Future[Any]") -> None:
+    def connection_made(self, f: asyncio.Future[Any]) -> None:
         if self._connecting is f:
             self._connecting = None
         if not self.client._started:  # the attempt finished after stop(): close what it opened

@@ -28,6 +28,11 @@ class Paths:
         return self.state_dir / "asterisk-etc"
 
     @property
+    def sounds_dir(self) -> Path:
+        """Prompts generated from ivr/ (WAV, 8 kHz), copied into Asterisk at deploy."""
+        return self.state_dir / "sounds"
+
+    @property
     def ami_secret_file(self) -> Path:
         return self.state_dir / "ami.secret"
 

@@ -7,6 +7,7 @@ never see a value that could break out of its line (no CR/LF, no ``;``, no ``,``
 
 from __future__ import annotations
 
+import datetime as dt
 import ipaddress
 from enum import Enum
 from typing import Annotated, Literal
@@ -143,11 +144,29 @@ class Trunk(_Model):
         return self.match or [self.host]
 
 
+class OfficeHours(_Model):
+    """When a department answers its own line. ``workdays`` follows the Chinese working-day
+    calendar (public holidays off, 调休 make-up Saturdays and Sundays on), via chinesecalendar."""
+
+    days: Literal["workdays", "daily"] = "workdays"
+    start: dt.time = dt.time(8, 30)
+    end: dt.time = dt.time(17, 30)
+
+    @model_validator(mode="after")
+    def _order(self) -> "OfficeHours":
+        if self.end <= self.start:
+            raise ValueError(f"end ({self.end}) must be after start ({self.start})")
+        return self
+
+
 class Department(_Model):
     id: Slug
     name: Label
-    duty_phone: PhoneNumber | None = None
+    duty_phone: PhoneNumber | None = None   # reached through a trunk (three-way calls, transfers)
     queue: QueueName | None = None
+    # The department's own phone registered on this platform (endpoint dept-<id>), if any.
+    phone_secret: Secret | None = None
+    hours: OfficeHours | None = None        # None: answers 7x24
 
 
 class Queue(_Model):
@@ -179,6 +198,23 @@ class Seat(_Model):
     county: Label | None = None
 
 
+class Transition(_Model):
+    """双号并存: while a merged number is in transition both numbers ring the 12345 seats."""
+
+    prompt: bool = True                  # play "this number has been merged into 12345" first
+    start: dt.date | None = None
+    end: dt.date | None = None           # the last day of the transition
+    # After the end: keep the number (national special numbers such as 12301, 12356), or play the
+    # withdrawal notice and then connect to 12345, or play it and end the call.
+    after: Literal["keep", "notice_then_hotline", "notice_then_end"] = "keep"
+
+    @model_validator(mode="after")
+    def _order(self) -> "Transition":
+        if self.start and self.end and self.end < self.start:
+            raise ValueError(f"end ({self.end}) is before start ({self.start})")
+        return self
+
+
 class LegacyNumber(_Model):
     number: PhoneNumber
     mode: NumberMode
@@ -186,6 +222,24 @@ class LegacyNumber(_Model):
     hotline: Label | None = None
     queue: QueueName | None = None
     note: str | None = None
+    transition: Transition | None = None     # merged numbers
+    ring_seconds: Annotated[int, Field(ge=5, le=120)] = 20   # parallel numbers: before 12345 takes over
+    target: PhoneNumber | None = None        # parallel numbers reached through a trunk (default: the number)
+
+
+class EmergencyRoute(_Model):
+    """Where an emergency is transferred: 110/119/120/12395 through a carrier trunk."""
+
+    number: PhoneNumber                      # what seats ask for, e.g. "110"
+    trunk: Slug
+    dial: PhoneNumber | None = None          # what is dialled on the trunk (default: number)
+
+
+class Diversion(_Model):
+    """Non-police calls that 110 hands to 12345 arrive on these numbers: tagged origin 110, priority."""
+
+    numbers: list[PhoneNumber] = Field(default_factory=list)
+    priority: Annotated[int, Field(ge=1, le=100)] = 10
 
 
 class SiteConfig(_Model):
@@ -198,6 +252,8 @@ class SiteConfig(_Model):
     queues: list[Queue] = Field(default_factory=lambda: [Queue(name="hotline")])
     seats: list[Seat] = Field(default_factory=list)
     legacy_numbers: list[LegacyNumber] = Field(default_factory=list)
+    emergency: list[EmergencyRoute] = Field(default_factory=list)
+    diversion_110: Diversion = Field(default_factory=Diversion)
 
     def problems(self) -> list[tuple[str, str, object]]:
         """Cross-reference problems as (field path, message, value), each at the field to fix.
@@ -219,7 +275,13 @@ class SiteConfig(_Model):
         dupes("queue name", [(f"queues.{i}.name", q.name) for i, q in enumerate(self.queues)])
         dupes("seat id", [(f"seats.{i}.id", s.id) for i, s in enumerate(self.seats)])
         dupes("number", [("site.hotline_number", self.site.hotline_number)]
-              + [(f"legacy_numbers.{i}.number", n.number) for i, n in enumerate(self.legacy_numbers)])
+              + [(f"legacy_numbers.{i}.number", n.number) for i, n in enumerate(self.legacy_numbers)]
+              + [(f"diversion_110.numbers.{i}", n) for i, n in enumerate(self.diversion_110.numbers)])
+        dupes("emergency number", [(f"emergency.{i}.number", e.number) for i, e in enumerate(self.emergency)])
+        trunks = {t.name for t in self.trunks}
+        for i, e in enumerate(self.emergency):
+            if e.trunk not in trunks:
+                out.append((f"emergency.{i}.trunk", f"unknown trunk {e.trunk!r}", e.trunk))
         queues = {q.name for q in self.queues}
         depts = {d.id for d in self.departments}
         if self.site.default_queue not in queues:

@@ -197,7 +197,7 @@ def build_stack(workdir: Path, store_url: str = "") -> Stack:
     runtime = asterisk_runtime.install(paths)
     runtime.stop()
     generate_config(site, paths)
-    runtime.deploy(paths.generated_dir)
+    runtime.deploy(paths.generated_dir, paths.sounds_dir)
     runtime.start()
     # A raw A-law file the caller scenario streams (sox makes 10 s of a 440 Hz tone).
     subprocess.run(["sox", "-n", "-r", "8000", "-c", "1", "-e", "a-law", "-t", "raw",
