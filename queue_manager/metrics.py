@@ -1,0 +1,143 @@
+"""Hotline KPIs from call records: pure functions, no I/O.
+
+Definitions (also in the README, "Metrics"):
+
+* **offered**: calls that asked for a seat, i.e. reached a queue (``queued_at`` set).
+  A call that ended before the queue (e.g. during a withdrawal notice) was not offered.
+* **short abandon**: an offered call abandoned in the queue within ``short_abandon_s``
+  seconds (default 5): a misdial or an instant change of mind, excluded from the
+  denominator as hotline assessment practice does (短时放弃).
+* **base** = offered − short abandons.
+* **answer rate (接通率)** = answered / base.
+* **15-second answer rate** (GB/T 33358-2016) = answered with wait ≤ 15 s / base.
+* **abandon rate** = (abandoned in queue − short abandons) / base.
+* **ASA** (average speed of answer) = mean wait of answered calls.
+* **AHT** (average handle time) = mean(talk + wrap-up) of answered calls.
+* **occupancy** = handle time / seat time logged in (needs the seat state log, issue #3).
+
+A rate with an empty base is ``None`` (not 0, not 100%): no calls, no claim.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass
+from datetime import datetime, timedelta, timezone
+from typing import Callable, Iterable, Protocol
+
+SERVICE_LEVEL_S = 15.0
+SHORT_ABANDON_S = 5.0
+ANSWER_RATE_ALARM = 0.95
+
+
+class RecordLike(Protocol):
+    arrived_at: datetime
+    queued_at: datetime | None
+    outcome: object
+    wait_seconds: float | None
+    talk_seconds: float | None
+    queue: str | None
+    seat: str | None
+    dialled_number: str
+
+
+@dataclass(frozen=True)
+class Kpis:
+    offered: int
+    answered: int
+    answered_in_sl: int
+    abandoned: int
+    short_abandons: int
+    answer_rate: float | None
+    answer_rate_15s: float | None
+    abandon_rate: float | None
+    asa_seconds: float | None
+    aht_seconds: float | None
+
+    def as_dict(self) -> dict[str, object]:
+        return dict(self.__dict__)
+
+
+def _outcome(r: RecordLike) -> str:
+    o = r.outcome
+    return str(getattr(o, "value", o))
+
+
+def _ratio(n: int, d: int) -> float | None:
+    return round(n / d, 4) if d else None
+
+
+def _mean(values: list[float]) -> float | None:
+    return round(sum(values) / len(values), 3) if values else None
+
+
+def kpis(records: Iterable[RecordLike], *, service_level_s: float = SERVICE_LEVEL_S,
+         short_abandon_s: float = SHORT_ABANDON_S, wrapup_s: Callable[[RecordLike], float] | None = None) -> Kpis:
+    offered = answered = in_sl = abandoned = short = 0
+    waits: list[float] = []
+    handles: list[float] = []
+    for r in records:
+        if r.queued_at is None:
+            continue
+        offered += 1
+        outcome = _outcome(r)
+        wait = r.wait_seconds or 0.0
+        if outcome == "answered":
+            answered += 1
+            waits.append(wait)
+            if wait <= service_level_s:
+                in_sl += 1
+            handles.append((r.talk_seconds or 0.0) + (wrapup_s(r) if wrapup_s else 0.0))
+        elif outcome == "abandoned_in_queue":
+            abandoned += 1
+            if wait < short_abandon_s:
+                short += 1
+    base = offered - short
+    return Kpis(offered=offered, answered=answered, answered_in_sl=in_sl, abandoned=abandoned,
+                short_abandons=short, answer_rate=_ratio(answered, base), answer_rate_15s=_ratio(in_sl, base),
+                abandon_rate=_ratio(abandoned - short, base), asa_seconds=_mean(waits), aht_seconds=_mean(handles))
+
+
+INTERVALS = {"15min": timedelta(minutes=15), "hour": timedelta(hours=1), "day": timedelta(days=1)}
+
+
+def interval_start(at: datetime, interval: str, tz: timezone | None = None) -> datetime:
+    """The start of the interval holding ``at``; days start at local midnight of ``tz``."""
+    local = at.astimezone(tz) if tz else at
+    if interval == "day":
+        return local.replace(hour=0, minute=0, second=0, microsecond=0)
+    if interval == "hour":
+        return local.replace(minute=0, second=0, microsecond=0)
+    if interval == "15min":
+        return local.replace(minute=local.minute - local.minute % 15, second=0, microsecond=0)
+    raise ValueError(f"interval must be one of {sorted(INTERVALS)}, not {interval!r}")
+
+
+GROUPS: dict[str, Callable[[RecordLike], str | None]] = {
+    "queue": lambda r: r.queue,
+    "seat": lambda r: r.seat,
+    "dialled_number": lambda r: r.dialled_number,
+}
+
+
+def grouped(records: Iterable[RecordLike], by: str, *, interval: str | None = None, tz: timezone | None = None,
+            **options: float) -> dict[tuple[str | None, str | None], Kpis]:
+    """KPIs per group (``queue``, ``seat``, ``dialled_number`` or ``all``) and per interval."""
+    key_of = GROUPS.get(by) if by != "all" else (lambda r: None)
+    if key_of is None:
+        raise ValueError(f"group by must be one of {sorted(GROUPS) + ['all']}, not {by!r}")
+    buckets: dict[tuple[str | None, str | None], list[RecordLike]] = defaultdict(list)
+    for r in records:
+        when = interval_start(r.arrived_at, interval, tz).isoformat() if interval else None
+        buckets[(key_of(r), when)].append(r)
+    return {k: kpis(v, **options) for k, v in sorted(buckets.items(), key=lambda kv: (str(kv[0][0]), str(kv[0][1])))}
+
+
+def rolling_alarm(records: Iterable[RecordLike], now: datetime, *, window: timedelta = timedelta(hours=24),
+                  threshold: float = ANSWER_RATE_ALARM, **options: float) -> dict[str, object]:
+    """GB/T 33358: at least 95% answered over any 24 h. The alarm is raised below ``threshold``."""
+    start = now - window
+    k = kpis([r for r in records if start <= r.arrived_at <= now], **options)
+    return {"window_start": start.isoformat(), "window_end": now.isoformat(), "answer_rate": k.answer_rate,
+            "threshold": threshold, "alarm": k.answer_rate is not None and k.answer_rate < threshold,
+            "offered": k.offered, "answered": k.answered}
