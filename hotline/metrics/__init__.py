@@ -1,0 +1,1 @@
+"""Hotline KPIs over the store: the report API and the Prometheus exposition."""
