@@ -182,7 +182,7 @@ class Controller:
             return 0
         try:
             return await asyncio.to_thread(self.reconciler.run)
-        except OSError:
+        except Exception:  # a failing pass is retried by the next one; start-up must go on
             log.exception("reconcile from the CEL log failed")
             return 0
 

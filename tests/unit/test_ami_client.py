@@ -446,7 +446,7 @@ async def test_stop_while_reconnecting_stops_retrying() -> None:
     try:
         await fake.start(port)  # a server appears after stop(): the client must not use it
         await asyncio.sleep(BACKOFF[1] * 4)
-        assert client.stats.connects <= connects + 1 and fake.connections == 0
+        assert client.stats.connects == connects and fake.connections == 0
     finally:
         await fake.close()
 
@@ -476,6 +476,21 @@ async def test_stop_before_start_and_twice_is_harmless(fake: FakeAmi) -> None:
     await client.stop()
     await client.stop()
     assert not client.connected
+
+
+async def test_start_again_after_stop(fake: FakeAmi) -> None:
+    client = AmiClient("127.0.0.1", fake.port, "u", "s", backoff=BACKOFF)
+    await client.start()
+    await logged_in(client)
+    await client.stop()
+    await client.start()
+    try:
+        await logged_in(client)
+        assert client.stats.logins == 2 and fake.logins == 2
+        await fake.drop()  # and it still reconnects after a loss
+        await wait_until(lambda: fake.logins == 3 and client.connected)
+    finally:
+        await client.stop()
 
 
 # -- the real capture -----------------------------------------------------------------------

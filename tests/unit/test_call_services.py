@@ -210,7 +210,8 @@ def test_reconciler_two_ended_one_open_then_the_rest(tmp_path: Path) -> None:
         raw_lines("answered_merged_call")
     # A ended, B (queue timeout) begun, C ended, B still open
     log.write_bytes(join(no_seat, timeout[:5], answered))
-    offsets, sink = Offsets(), []
+    offsets = Offsets()
+    sink: list[CallRecord] = []
     r = reconciler(log, offsets, sink)
     assert r.run() == 2
     assert by_id(sink) == {NO_SEAT_ID: expected("no_seat_caller_hangs_up"),
@@ -245,7 +246,8 @@ def test_reconciler_leaves_a_partial_last_line(tmp_path: Path) -> None:
     lines = raw_lines("no_seat_caller_hangs_up")
     last = lines[-1]
     log.write_bytes(join(lines[:-1]) + last[:40])  # Asterisk is still writing LINKEDID_END
-    offsets, sink = Offsets(), []
+    offsets = Offsets()
+    sink: list[CallRecord] = []
     r = reconciler(log, offsets, sink)
     assert r.run() == 0 and sink == []
     assert offsets.value == 0  # the conversation is open: its start is where the next pass begins
@@ -261,7 +263,8 @@ def test_reconciler_partial_line_after_ended_conversations(tmp_path: Path) -> No
     done = raw_lines("no_seat_caller_hangs_up")
     next_start = raw_lines("answered_merged_call")[0]
     log.write_bytes(join(done) + next_start[:-1])  # no newline yet
-    offsets, sink = Offsets(), []
+    offsets = Offsets()
+    sink: list[CallRecord] = []
     assert reconciler(log, offsets, sink).run() == 1
     assert offsets.value == len(join(done))  # the unfinished line is read again next time
 
@@ -269,7 +272,8 @@ def test_reconciler_partial_line_after_ended_conversations(tmp_path: Path) -> No
 def test_reconciler_restarts_at_zero_after_truncation_or_rotation(tmp_path: Path) -> None:
     log = tmp_path / "cel.json"
     log.write_bytes(join(raw_lines("answered_merged_call"), raw_lines("no_seat_caller_hangs_up")))
-    offsets, sink = Offsets(), []
+    offsets = Offsets()
+    sink: list[CallRecord] = []
     r = reconciler(log, offsets, sink)
     assert r.run() == 2
     big = offsets.value
@@ -286,7 +290,8 @@ def test_reconciler_counts_and_skips_malformed_lines(tmp_path: Path) -> None:
     bad = [b"not json at all\n", b"[1, 2, 3]\n", b'{"eventtype":"CHAN_START","uniqueid":"abc"}\n',
            b"\x00\xff\xfe garbage\n", b"{}\n"]
     log.write_bytes(join(no_seat[:3], bad[:2], no_seat[3:], bad[2:], answered))
-    offsets, sink = Offsets(), []
+    offsets = Offsets()
+    sink: list[CallRecord] = []
     r = reconciler(log, offsets, sink)
     assert r.run() == 2
     assert by_id(sink) == {NO_SEAT_ID: expected("no_seat_caller_hangs_up"),
@@ -333,7 +338,8 @@ def test_reconciler_split_record_at_the_end_waits_for_the_rest(tmp_path: Path) -
     lines = raw_lines("answered_merged_call")
     head, _, tail = lines[0].partition(b'"num":"13800001111"')
     log.write_bytes(join(done) + head + b'"num":"139\r\n')  # the rest of the record is not written yet
-    offsets, sink = Offsets(), []
+    offsets = Offsets()
+    sink: list[CallRecord] = []
     r = reconciler(log, offsets, sink)
     assert r.run() == 1 and offsets.value == len(join(done)) and r.bad_lines == 0
     with log.open("ab") as fh:
@@ -355,13 +361,15 @@ def test_reconciler_is_idempotent_over_the_same_data(tmp_path: Path) -> None:
     assert by_id(first) == by_id(second)
     assert set(by_id(first)) == {ANSWERED_ID, NO_SEAT_ID, TIMEOUT_ID, "1795444800.9"}
     # with a real offset the second pass has nothing new
-    offsets, third = Offsets(), []
+    offsets = Offsets()
+    third: list[CallRecord] = []
     r = reconciler(log, offsets, third)
     assert r.run() == 4 and r.run() == 0 and len(third) == 4
 
 
 def test_reconciler_missing_file(tmp_path: Path) -> None:
-    offsets, sink = Offsets(7), []
+    offsets = Offsets(7)
+    sink: list[CallRecord] = []
     assert reconciler(tmp_path / "absent.json", offsets, sink).run() == 0
     assert sink == [] and offsets.saved == []
 
@@ -376,7 +384,8 @@ def test_reconciler_open_conversation_abandoned_by_a_crash_does_not_pin_the_offs
         d["eventtime"] = f"{float(d['eventtime']) + shift:.6f}"
     later_lines = [json.dumps(d).encode() + b"\n" for d in later]
     log.write_bytes(join(crashed, later_lines))
-    offsets, sink = Offsets(), []
+    offsets = Offsets()
+    sink: list[CallRecord] = []
     r = reconciler(log, offsets, sink)
     assert r.run() == 1 and [s.call_id for s in sink] == [ANSWERED_ID]
     assert offsets.value == log.stat().st_size  # not pinned at the dead conversation's start
@@ -398,7 +407,8 @@ def test_reconciler_survives_a_conversation_that_cannot_be_assembled(tmp_path: P
         return real(evs, directory, source)
 
     monkeypatch.setattr(services, "assemble", flaky)
-    offsets, sink = Offsets(), []
+    offsets = Offsets()
+    sink: list[CallRecord] = []
     assert reconciler(log, offsets, sink).run() == 1
     assert [s.call_id for s in sink] == [NO_SEAT_ID] and offsets.value == log.stat().st_size
 
