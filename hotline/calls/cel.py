@@ -101,6 +101,33 @@ def from_json_line(line: str | bytes) -> CelEvent | None:
     return from_json_object(d)
 
 
+# The first field Asterisk writes after the caller-controlled ones (asterisk/static/cel_custom.conf).
+TRUSTED_FIRST_KEY = '"eventtype":'
+
+
+def from_trusted_suffix(text: str) -> CelEvent | None:
+    """Rebuild a record whose caller-controlled fields broke the JSON.
+
+    cel_custom escapes ``"`` but not ``\\`` in values, so a caller-ID ending in a backslash
+    swallows the next quote and breaks the line. Our field order puts every caller-controlled
+    field (name, num, dnid, exten) first: everything from the *last* ``"eventtype":`` on was
+    written by Asterisk itself, so that suffix is parsed alone, without the caller's fields.
+    JSON keeps the last of duplicate keys, so an injected ``"linkedid"`` earlier in the line
+    can never override the real one either.
+    """
+    i = text.rfind(TRUSTED_FIRST_KEY)
+    if i <= 0:
+        return None
+    try:
+        value = json.loads("{" + text[i:], strict=False)
+    except ValueError:
+        return None
+    if not isinstance(value, dict):
+        return None
+    event = from_json_object(value)
+    return event
+
+
 def from_json_object(d: Mapping[str, Any]) -> CelEvent | None:
     """One decoded cel_custom record (a JSON object)."""
     s = {k: (v if isinstance(v, str) else str(v)) for k, v in d.items()}

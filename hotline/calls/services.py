@@ -139,6 +139,9 @@ def _decode(data: bytes) -> _Decoded:
     try:
         value = json.loads(text, strict=False)  # strict=False: raw CR/LF inside strings
     except json.JSONDecodeError as exc:
+        repaired = cel.from_trusted_suffix(text) if text.rstrip().endswith("}") else None
+        if repaired is not None:
+            return "event", repaired
         if exc.msg.startswith("Unterminated string") or exc.pos >= len(text.rstrip()):
             return "incomplete", None
         return "garbage", None

@@ -423,3 +423,30 @@ def test_tracker_and_reconciler_agree(tmp_path: Path) -> None:
     sink: list[CallRecord] = []
     reconciler(log, Offsets(), sink).run()
     assert seen.records == [replace(sink[0], source="ami")]
+
+
+def test_reconciler_keeps_a_record_whose_caller_id_broke_its_json_line(tmp_path) -> None:
+    """A caller-ID ending in a backslash (cel_custom does not escape it) breaks the JSON of the
+    CHAN_START line; the record is still rebuilt, with the sanitised number from the arrival."""
+    import json as _json
+
+    from hotline.calls.assemble import Directory
+    from hotline.calls.services import Reconciler
+
+    fixture = Path(__file__).resolve().parents[1] / "fixtures" / "cel" / "answered_merged_call.jsonl"
+    lines = fixture.read_text().splitlines()
+    first = _json.loads(lines[0])
+    caller = {"name": first.pop("name"), "num": "139\\", "dnid": first.pop("dnid"), "exten": first.pop("exten")}
+    first.pop("num")
+    broken = ('{"name":"caller","num":"139\\","dnid":"","exten":"83531111",'
+              + _json.dumps(first, separators=(",", ":"))[1:])
+    assert caller["num"] == "139\\"
+    log = tmp_path / "hotline-cel.json"
+    log.write_text("\n".join([broken, *lines[1:]]) + "\n")
+    out = []
+    offset = {"v": 0}
+    rec = Reconciler(log, Directory(frozenset({"trunk-carrier"}), frozenset({"1001"})), out.append,
+                     lambda: offset["v"], lambda v: offset.__setitem__("v", v))
+    assert rec.run() == 1
+    assert out[0].outcome.value == "answered" and out[0].caller_number == "13800001111"
+    assert rec.bad_lines == 0

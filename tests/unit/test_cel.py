@@ -233,3 +233,29 @@ def test_from_ami_ignores_panoramisk_content_key_and_non_strings() -> None:
 ])
 def test_bad_ami_events_give_none(headers: dict[str, str]) -> None:
     assert cel.from_ami(headers) is None
+
+
+from hotline.calls.cel import from_json_line as _from_json_line, from_trusted_suffix  # noqa: E402
+
+# --- hostile caller-ID in the cel_custom JSON log --------------------------------------------
+# Asterisk 22's cel_custom escapes '"' but not '\' (seen on a real call with caller
+# 139%22%2C%22x%22%3A%22%5C): the caller fields are written first so the rest survives.
+
+_TRUSTED = ('"eventtype":"CHAN_START","userdeftype":"","eventtime":"1795445902.160709","context":"from-trunk-carrier",'
+            '"channame":"PJSIP/trunk-carrier-00000002","appname":"","appdata":"","uniqueid":"1795445902.2",'
+            '"linkedid":"1795445902.2","peer":"","eventextra":""}')
+
+
+def test_backslash_at_the_end_of_a_caller_id_breaks_only_the_caller_fields() -> None:
+    line = '{"name":"caller","num":"139\\",\\"x\\":\\"\\","dnid":"","exten":"12345",' + _TRUSTED
+    assert _from_json_line(line) is None  # the JSON really is broken
+    event = from_trusted_suffix(line)
+    assert event is not None and event.name == "CHAN_START" and event.linkedid == "1795445902.2"
+    assert event.caller_num == ""  # the caller's fields are dropped, not guessed
+
+
+def test_injected_keys_never_override_asterisks_own() -> None:
+    line = ('{"name":"caller","num":"1","linkedid":"666.6","eventtype":"LINKEDID_END","dnid":"","exten":"12345",'
+            + _TRUSTED)
+    event = _from_json_line(line)
+    assert event is not None and event.linkedid == "1795445902.2" and event.name == "CHAN_START"
