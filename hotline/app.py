@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import queue
 import signal
 import threading
 from dataclasses import dataclass, field
@@ -20,12 +21,12 @@ from typing import Any
 
 from aiohttp import web
 
-from agi_scripts.routes import build_router
-from agi_scripts.server import FastAgiServer
 from hotline import asterisk_runtime
+from hotline.agi_process import AgiProcess
 from hotline.ami import AmiClient
 from hotline.ami import actions as ami_actions
 from hotline.api.app import ApiServices, build_app
+from hotline.calls.model import CallRecord
 from hotline.calls.services import CallTracker, Reconciler, directory_for
 from hotline.config.paths import Paths
 from hotline.config.site import SiteConfig
@@ -61,44 +62,51 @@ class _OffsetFile:
         tmp.replace(self.path)
 
 
-class AgiThread:
-    """The FastAGI server on a dedicated event loop in its own thread."""
+class RecordFeeder:
+    """Takes records off the event loop: a thread appends them to the journal in batches,
+    one fsync per batch (group commit). A record queued here and lost in a crash is not
+    lost for good: the CEL log still has its events and the reconciler rebuilds it."""
 
-    def __init__(self, server: FastAgiServer) -> None:
-        self.server = server
-        self._loop = asyncio.new_event_loop()
-        self._thread = threading.Thread(target=self._loop.run_forever, name="fastagi", daemon=True)
-        self.error: str | None = None
+    def __init__(self, journal: RecordJournal, max_batch: int = 256) -> None:
+        self._journal = journal
+        self._queue: queue.SimpleQueue[CallRecord | None] = queue.SimpleQueue()
+        self._max_batch = max_batch
+        self._thread = threading.Thread(target=self._run, name="record-feeder", daemon=True)
+        self.errors = 0
 
-    def start(self, timeout: float = 10.0) -> None:
+    def submit(self, record: CallRecord) -> None:
+        self._queue.put(record)
+
+    def start(self) -> None:
         self._thread.start()
-        fut = asyncio.run_coroutine_threadsafe(self.server.start(), self._loop)
-        try:
-            fut.result(timeout)
-        except Exception as exc:
-            self.error = str(exc)
-            raise
 
     def stop(self) -> None:
-        if self._thread.is_alive():
-            try:
-                asyncio.run_coroutine_threadsafe(self.server.stop(), self._loop).result(5)
-            except Exception:
-                log.exception("FastAGI: stop failed")
-            self._loop.call_soon_threadsafe(self._loop.stop)
-            self._thread.join(5)
-        self._loop.close()
+        self._queue.put(None)
+        self._thread.join(10)
 
-    def status(self) -> dict[str, Any]:
-        st = self.server.stats
-        out: dict[str, Any] = {"ok": self.error is None and self._thread.is_alive(), "port": self.server.bound_port
-                               if self.error is None else None, "commands": st.commands.count}
-        if self.error:
-            out["error"] = self.error
-        if st.commands.count:
-            out["command_p50_ms"] = round(st.commands.percentile(50) * 1000, 3)
-            out["command_p99_ms"] = round(st.commands.percentile(99) * 1000, 3)
-        return out
+    def _run(self) -> None:
+        while True:
+            first = self._queue.get()
+            batch = [] if first is None else [first]
+            stopping = first is None
+            while len(batch) < self._max_batch:
+                try:
+                    item = self._queue.get_nowait()
+                except queue.Empty:
+                    break
+                if item is None:
+                    stopping = True
+                    break
+                batch.append(item)
+            if batch:
+                try:
+                    self._journal.submit_many(batch)
+                except OSError:
+                    self.errors += len(batch)
+                    log.exception("journal append failed for %d record(s); the reconciler will rebuild them",
+                                  len(batch))
+            if stopping:
+                return
 
 
 @dataclass
@@ -110,7 +118,8 @@ class Controller:
     tracker: CallTracker = field(init=False)
     reconciler: Reconciler | None = field(init=False, default=None)
     ami: AmiClient = field(init=False)
-    agi: AgiThread = field(init=False)
+    agi: AgiProcess = field(init=False)
+    feeder: RecordFeeder = field(init=False)
     api_runner: web.AppRunner | None = field(init=False, default=None)
 
     def __post_init__(self) -> None:
@@ -118,22 +127,23 @@ class Controller:
         paths.ensure()
         self.store = Store(store_url(site, paths), timezone=site.site.timezone)
         self.journal = RecordJournal(paths.journal_path, self.store)
+        self.feeder = RecordFeeder(self.journal)
         directory = directory_for(site)
-        self.tracker = CallTracker(directory, self.journal.submit, on_partial=self._partial_seen)
+        self.tracker = CallTracker(directory, self.feeder.submit, on_partial=self._partial_seen)
         try:
             runtime = asterisk_runtime.load(paths)
             offsets = _OffsetFile(paths.state_dir / "cel.offset")
-            self.reconciler = Reconciler(runtime.cel_log, directory, self.journal.submit,
+            self.reconciler = Reconciler(runtime.cel_log, directory, self._reconciled,
                                          offsets.load, offsets.save)
         except AsteriskRuntimeError:
             log.warning("no local Asterisk runtime: calls missed while down will not be reconciled")
         ami = site.asterisk.ami
         self.ami = AmiClient(ami.bind if ami.bind not in ("0.0.0.0", "::") else "127.0.0.1", ami.port,
-                             ami.username, paths.ami_secret(), on_login=self._resync)
+                             ami.username, paths.ami_secret(), on_login=self._resync,
+                             on_disconnect=self.tracker.stream_broken)
         self.ami.on("CEL", self.tracker.on_ami_event)
         fa = site.asterisk.fastagi
-        self.agi = AgiThread(FastAgiServer(build_router(site), fa.bind, fa.port,
-                                           read_timeout=fa.timeout_ms / 1000))
+        self.agi = AgiProcess(site.model_dump(mode="json"), fa.bind, fa.port, read_timeout=fa.timeout_ms / 1000)
         self._tasks: list[asyncio.Task[Any]] = []
         self._store_ready = asyncio.Event()
 
@@ -141,6 +151,7 @@ class Controller:
     async def start(self) -> None:
         self.agi.start()  # first: the dialplan needs it for every call
         self.journal.start()
+        self.feeder.start()
         self._tasks.append(asyncio.create_task(self._prepare_store()))
         await self.reconcile()  # calls that ended while we were down
         await self.ami.start()
@@ -151,7 +162,7 @@ class Controller:
         api = self.site.api
         await web.TCPSite(self.api_runner, api.bind, api.port).start()
         log.info("controller up: API http://%s:%s, FastAGI %s:%s, AMI %s:%s", api.bind, api.port,
-                 self.site.asterisk.fastagi.bind, self.agi.server.bound_port, self.ami.host, self.ami.port)
+                 self.site.asterisk.fastagi.bind, self.agi.port, self.ami.host, self.ami.port)
 
     async def stop(self) -> None:
         for t in self._tasks:
@@ -161,6 +172,7 @@ class Controller:
             await self.api_runner.cleanup()
         self.agi.stop()
         await self.reconcile()
+        self.feeder.stop()
         self.journal.stop()
         self.store.close()
 
@@ -191,6 +203,11 @@ class Controller:
             await asyncio.sleep(RECONCILE_EVERY_S)
             await self.reconcile()
 
+    def _reconciled(self, record: CallRecord) -> None:
+        """From a worker thread: the live path already wrote what it saw whole."""
+        if not self.tracker.recorded_live(record.call_id):
+            self.feeder.submit(record)
+
     def _partial_seen(self, linkedid: str) -> None:
         # The CEL log may be written a moment after AMI delivered the event.
         async def later() -> None:
@@ -211,7 +228,8 @@ class Controller:
         return {
             "ami": self.ami.status(),
             "fastagi": self.agi.status(),
-            "journal": {"ok": True, "pending": self.journal.pending()},
+            "journal": {"ok": self.feeder.errors == 0, "pending": self.journal.pending(),
+                        "append_errors": self.feeder.errors},
             "calls": {"ok": True, "live": self.tracker.live_count, "completed": self.tracker.completed,
                       "reconciled": self.reconciler.records if self.reconciler else 0},
         }

@@ -39,6 +39,11 @@ class AmiStats:
     lag: LatencyStats = field(default_factory=LatencyStats)  # Asterisk Timestamp -> handled
 
 
+# Events panoramisk itself must see: it flushes queued actions on FullyBooted and drops
+# the connection on Shutdown. Every other event bypasses it.
+_PANORAMISK_EVENTS = frozenset({"FullyBooted", "Shutdown"})
+
+
 class _SafeProtocol(AMIProtocol):
     """AMIProtocol with incremental UTF-8 framing and a guarded dispatch."""
 
@@ -67,6 +72,11 @@ class _SafeProtocol(AMIProtocol):
             if bad:
                 log.warning("AMI: %d malformed line(s) skipped", bad)
             if "Event" not in headers and "Response" not in headers:
+                continue
+            if "Event" in headers and "ActionID" not in headers and headers["Event"] not in _PANORAMISK_EVENTS:
+                # The hot path (thousands of events a second under load): straight to our
+                # handlers, without panoramisk's Message objects and pattern matching.
+                client._dispatch_headers(headers)
                 continue
             try:
                 self.handle_message(Message(headers))
@@ -108,10 +118,12 @@ class _Manager(Manager):
 class AmiClient:
     def __init__(self, host: str, port: int, username: str, secret: str, *,
                  on_login: Callable[[], Awaitable[None]] | None = None,
+                 on_disconnect: Callable[[], None] | None = None,
                  backoff: tuple[float, float] = (0.5, 10.0), ping_interval: int = 10) -> None:
         self.host, self.port = host, port
         self._handlers: list[tuple[str, EventHandler]] = []
         self._on_login = on_login
+        self._on_disconnect = on_disconnect
         self._backoff_base, self._backoff_cap = backoff
         self._attempt = 0
         self.stats = AmiStats()
@@ -155,11 +167,15 @@ class AmiClient:
         if pending:
             await asyncio.gather(*pending, return_exceptions=True)
 
-    async def send(self, action: dict[str, str], timeout: float = 10.0) -> Any:
-        """Send an action built by :mod:`hotline.ami.actions`; returns panoramisk's response."""
+    async def send(self, action: dict[str, str], timeout: float = 10.0, *, as_list: bool | None = None) -> Any:
+        """Send an action built by :mod:`hotline.ami.actions`; returns panoramisk's response.
+
+        ``as_list=False`` returns the first response alone. An asynchronous Originate needs it:
+        panoramisk would otherwise wait for the OriginateResponse event, which the manager.conf
+        event filters never let through (the result is read from CEL instead)."""
         if not self.connected:
             raise ConnectionError("AMI is not connected")
-        fut = self._manager.send_action(dict(action))
+        fut = self._manager.send_action(dict(action), as_list=as_list)
         return await asyncio.wait_for(fut, timeout)
 
     def status(self) -> dict[str, Any]:
@@ -195,12 +211,20 @@ class AmiClient:
             log.exception("AMI: re-sync after login failed")
 
     def _disconnected(self, manager: Manager, exc: Any) -> None:
+        was_up = self.logged_in.is_set()
         self.logged_in.clear()
         if self._started:
             log.warning("AMI: connection to %s:%s lost; reconnecting with backoff", self.host, self.port)
+        if was_up and self._on_disconnect is not None:
+            try:
+                self._on_disconnect()
+            except Exception:
+                log.exception("AMI: on_disconnect hook failed")
 
     def _dispatch(self, manager: Manager, message: Message) -> None:
-        headers = {str(k): v if isinstance(v, str) else str(v) for k, v in message.items()}
+        self._dispatch_headers({str(k): v if isinstance(v, str) else str(v) for k, v in message.items()})
+
+    def _dispatch_headers(self, headers: dict[str, str]) -> None:
         name = headers.get("Event", "")
         self.stats.events += 1
         ts = headers.get("Timestamp")

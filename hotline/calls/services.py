@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import json
 import logging
+from collections import deque
 import threading
 import time
 from pathlib import Path
@@ -34,6 +35,7 @@ log = logging.getLogger(__name__)
 
 Sink = Callable[[CallRecord], None]
 MAX_SPLIT_LINES = 8
+RECENT_MAX = 100_000
 SWEEP_EVERY_S = 60.0
 
 
@@ -57,10 +59,25 @@ class CallTracker:
         self._last_sweep = time.monotonic()
         self.completed = 0
         self.bad_events = 0
+        # Conversations recorded live from an unbroken event stream: the reconciler need not
+        # write them again (it would write the same record: it is half the database writes).
+        self._recent: set[str] = set()
+        self._recent_order: deque[str] = deque()
 
     @property
     def live_count(self) -> int:
         return len(self._live)
+
+    def recorded_live(self, call_id: str) -> bool:
+        return call_id in self._recent
+
+    def stream_broken(self) -> None:
+        """The AMI connection dropped: events of the live conversations may be lost, so they are
+        handed to the reconciler (the CEL log has all of them) instead of being assembled here."""
+        for lid in list(self._live):
+            self._live.pop(lid, None)
+            self._seen_at.pop(lid, None)
+            self._on_partial(lid)
 
     def live_calls(self) -> list[dict[str, object]]:
         """Conversations in progress that entered through a trunk, as partial records."""
@@ -109,6 +126,10 @@ class CallTracker:
         record = assemble(events, self._directory, source="ami")
         if record is not None:
             self.completed += 1
+            self._recent.add(lid)
+            self._recent_order.append(lid)
+            if len(self._recent_order) > RECENT_MAX:
+                self._recent.discard(self._recent_order.popleft())
             self._sink(record)
 
     def _evict(self, now: float) -> None:
