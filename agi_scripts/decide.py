@@ -1,15 +1,20 @@
-"""The routing policy: which queue a call joins and at what priority.
+"""The routing policy: which queue a call joins and at what priority, and whether a
+department answers its parallel number now.
 
-A pure function of the site config and the call's numbers (no I/O, no clock) so
-that it can be tested exhaustively and extended (repeat callers, calls diverted
-from 110) without touching the FastAGI plumbing.
+Pure functions of the site config, the call's numbers and (for office hours) the time
+given as an argument (no I/O, no clock), so that they can be tested exhaustively and
+extended (repeat callers) without touching the FastAGI plumbing.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
+from zoneinfo import ZoneInfo
 
 from hotline.config import SiteConfig
+from hotline.config.site import NumberMode
+from ivr.hours import is_open
 
 
 @dataclass(frozen=True, slots=True)
@@ -25,15 +30,37 @@ class RouteDecision:
 def decide_route(site: SiteConfig, dialled: str, caller: str) -> RouteDecision:
     """Route a call to ``dialled`` from ``caller`` (sanitised digits or ``anonymous``).
 
-    Today only the dialled number matters, through the same ``site.queue_for``
-    the fail-open dialplan uses, so answering and not answering agree. ``caller``
-    is part of the signature for the repeat-caller priority to come.
+    The queue comes from the dialled number, through the same ``site.queue_for``
+    the fail-open dialplan uses, so answering and not answering agree. Calls 110
+    diverts to 12345 (``diversion_110.numbers``) get the configured priority: the
+    dialplan sets the same priority statically, and this value replaces it, so the
+    two must agree. ``caller`` is part of the signature for the repeat-caller
+    priority to come.
     """
     number = site.number(dialled)
+    priority = 0
     if number is not None:
         reason = f"{number.mode.value}-number"
     elif dialled == site.site.hotline_number:
         reason = "hotline"
+    elif dialled and dialled in site.diversion_110.numbers:
+        reason, priority = "diverted-110", site.diversion_110.priority
     else:
         reason = "unknown-number"
-    return RouteDecision(queue=site.queue_for(dialled), priority=0, reason=reason)
+    return RouteDecision(queue=site.queue_for(dialled), priority=priority, reason=reason)
+
+
+def department_open(site: SiteConfig, dialled: str, now: datetime) -> bool:
+    """Whether the department owning the parallel number ``dialled`` answers at ``now``
+    (its office hours on the Chinese working-day calendar, in the site's timezone).
+
+    Fail-open: a number that is not a parallel number of a known department, or a
+    department without hours, counts as open, so the dialplan rings the department
+    (and overflows to 12345 when nobody answers) rather than skipping it."""
+    number = site.number(dialled)
+    if number is None or number.mode != NumberMode.parallel:
+        return True
+    dept = site.department(number.department)
+    if dept is None:
+        return True
+    return is_open(dept.hours, now, ZoneInfo(site.site.timezone))

@@ -2,7 +2,9 @@
 
 ``inbound`` runs once per incoming call, before Queue(): the dialplan reads the
 channel variables it sets and falls back to the default queue when they are
-missing. ``health`` is for readiness checks.
+missing. ``parallel`` runs before a parallel number rings its department: it says
+whether the department is open now (``HOTLINE_DEPT_OPEN``); without an answer the
+dialplan rings the department anyway. ``health`` is for readiness checks.
 """
 
 from __future__ import annotations
@@ -10,15 +12,17 @@ from __future__ import annotations
 import logging
 import re
 from collections.abc import Callable
+from datetime import UTC, datetime
 
 from hotline.config import SiteConfig
 
-from .decide import RouteDecision, decide_route
+from .decide import RouteDecision, decide_route, department_open
 from .server import AgiSession, Router
 
 log = logging.getLogger(__name__)
 
 Decide = Callable[[SiteConfig, str, str], RouteDecision]
+Clock = Callable[[], datetime]
 
 ANONYMOUS = "anonymous"
 MAX_NUMBER_CHARS = 32
@@ -46,9 +50,15 @@ def sanitise_caller(raw: str) -> str:
     return _number(raw) or ANONYMOUS
 
 
-def build_router(site: SiteConfig, decide: Decide | None = None) -> Router:
-    """The routes, bound to ``site``. ``decide`` replaces :func:`decide_route` (tests, policy changes)."""
+def _utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+def build_router(site: SiteConfig, decide: Decide | None = None, clock: Clock | None = None) -> Router:
+    """The routes, bound to ``site``. ``decide`` replaces :func:`decide_route` (tests, policy
+    changes); ``clock`` (an aware datetime) replaces the system clock for office hours (tests)."""
     choose = decide or decide_route
+    now = clock or _utcnow
 
     async def inbound(session: AgiSession) -> None:
         caller = sanitise_caller(session.env.get("agi_callerid", ""))
@@ -63,10 +73,21 @@ def build_router(site: SiteConfig, decide: Decide | None = None) -> Router:
         # not see a queue without the priority that goes with it.
         await session.set_variable("HOTLINE_ROUTE_QUEUE", decision.queue)
 
+    async def parallel(session: AgiSession) -> None:
+        caller = sanitise_caller(session.env.get("agi_callerid", ""))
+        raw_dialled = session.params.get("dialled") or session.env.get("agi_extension", "")
+        is_open = department_open(site, _number(raw_dialled) or "", now())
+        log.debug("parallel %s: %s -> %s", session.env.get("agi_uniqueid"), raw_dialled,
+                  "open" if is_open else "closed")
+        await session.set_variable("HOTLINE_CALLER", caller)
+        # Last, like the queue above: the dialplan skips the department only on an explicit "0".
+        await session.set_variable("HOTLINE_DEPT_OPEN", "1" if is_open else "0")
+
     async def health(session: AgiSession) -> None:
         await session.set_variable("HOTLINE_AGI_OK", "1")
 
     router = Router()
     router.add("inbound", inbound)
+    router.add("parallel", parallel)
     router.add("health", health)
     return router

@@ -22,7 +22,7 @@ import time
 import urllib.error
 import urllib.parse
 import urllib.request
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, Callable
@@ -177,7 +177,119 @@ class CpuSampler:
         return out
 
 
+def machine_busy(window: float = 1.0) -> float:
+    """Percent of all cores busy over ``window`` seconds."""
+    a = _total_ticks()
+    time.sleep(window)
+    b = _total_ticks()
+    dt, di = b[0] - a[0], b[1] - a[1]
+    return 100.0 * (dt - di) / dt if dt > 0 else 0.0
+
+
+def wait_cpu_quiet(threshold: float = 35.0, timeout: float = 30.0) -> tuple[float, float]:
+    """Wait until the machine is mostly idle (the last step's backlog worked off); (seconds, busy %)."""
+    t0 = time.monotonic()
+    busy = machine_busy()
+    while busy > threshold and time.monotonic() - t0 < timeout:
+        busy = machine_busy()
+    return time.monotonic() - t0, busy
+
+
+def percentile(values: list[float], p: float) -> float:
+    ordered = sorted(values)
+    rank = max(1, -(-len(ordered) * p // 100))
+    return ordered[int(rank) - 1]
+
+
+# -- a passive AMI reader ------------------------------------------------------------------
+
+class AmiProbe:
+    """Logs in to AMI as the controller's user (same event filters) and only reads: the lag of
+    Asterisk's own event delivery (event Timestamp -> received), without the controller."""
+
+    def __init__(self, port: int, username: str, secret: str) -> None:
+        self.port, self.username, self.secret = port, username, secret
+        self._sock: Any = None
+        self._thread = threading.Thread(target=self._run, daemon=True, name="ami-probe")
+        self._lock = threading.Lock()
+        self._lags: list[float] = []
+        self.events = 0
+        self.error: str | None = None
+        self.logged_in = threading.Event()
+
+    def start(self) -> None:
+        import socket
+        self._sock = socket.create_connection(("127.0.0.1", self.port), timeout=10)
+        self._sock.settimeout(None)
+        self._sock.sendall((f"Action: Login\r\nUsername: {self.username}\r\nSecret: {self.secret}\r\n"
+                            "Events: on\r\n\r\n").encode())
+        self._thread.start()
+        if not self.logged_in.wait(10):
+            raise RuntimeError(f"AMI probe could not log in: {self.error}")
+
+    def _run(self) -> None:
+        buf = b""
+        try:
+            while True:
+                data = self._sock.recv(65536)
+                if not data:
+                    self.error = "connection closed"
+                    return
+                now = time.time()
+                buf += data
+                *messages, buf = buf.split(b"\r\n\r\n")
+                for msg in messages:
+                    if b"Response: Success" in msg and b"Authentication accepted" in msg:
+                        self.logged_in.set()
+                    if not msg.startswith(b"Event:") and b"\r\nEvent:" not in msg:
+                        continue
+                    self.events += 1
+                    m = re.search(rb"\r\nTimestamp: ([0-9.]+)", msg)
+                    if m:
+                        with self._lock:
+                            self._lags.append(max(0.0, now - float(m.group(1))))
+        except OSError as exc:
+            self.error = str(exc)
+
+    def take(self) -> dict[str, Any]:
+        """Lag statistics of the events received since the last call."""
+        with self._lock:
+            lags, self._lags = self._lags, []
+        out: dict[str, Any] = {"events": len(lags), "connected": self.error is None}
+        if lags:
+            out.update({"lag_p50_ms": round(percentile(lags, 50) * 1000, 2),
+                        "lag_p99_ms": round(percentile(lags, 99) * 1000, 2),
+                        "lag_max_ms": round(max(lags) * 1000, 2)})
+        return out
+
+    def stop(self) -> None:
+        if self._sock is not None:
+            try:
+                self._sock.close()
+            except OSError:
+                pass
+
+
 # -- sipp ----------------------------------------------------------------------------------
+
+def parse_counts_csv(path: Path) -> dict[str, int]:
+    """sipp's -trace_counts file: the non-zero retransmission/timeout/unexpected counters per message."""
+    with open(path, newline="") as fh:
+        rows = [r for r in csv.reader(fh, delimiter=";") if r]
+    if len(rows) < 2:
+        return {}
+    header, last = rows[0], rows[-1]
+    out = {}
+    for i, name in enumerate(header):
+        if name.endswith(("_Retrans", "_Timeout", "_Unexp")) and i < len(last):
+            try:
+                v = int(last[i])
+            except ValueError:
+                continue
+            if v:
+                out[name] = v
+    return out
+
 
 def parse_stat_csv(path: Path) -> dict[str, Any]:
     """sipp's -trace_stat file: the last row's cumulative counters and the CurrentCall peak."""
@@ -260,6 +372,7 @@ class BenchStack:
     log_dir: Path
     seats: int
     full: bool           # the normal dialplan and the controller
+    ami_probe: bool = False   # static dialplan with a passive AMI reader connected
     say: Callable[[str], None] = print
     runtime: asterisk_runtime.Runtime | None = None
     paths: Paths | None = None
@@ -268,6 +381,7 @@ class BenchStack:
     seat_uas: Proc | None = None
     caller: Proc | None = None
     asterisk_pid: int | None = None
+    probe: AmiProbe | None = None
 
     @property
     def api(self) -> str:
@@ -324,6 +438,12 @@ class BenchStack:
         wait_for("the controller's AMI login and FastAGI", lambda: (lambda s: s.get("ami", {}).get("ok")
                  and s.get("fastagi", {}).get("ok"))(self.status()), timeout=60)
         self.say(f"[{self.name}] controller up (pid {popen.pid}), API {self.api}")
+
+    def start_ami_probe(self) -> None:
+        assert self.paths is not None
+        self.probe = AmiProbe(AMI_PORT, "hotline", self.paths.ami_secret())
+        self.probe.start()
+        self.say(f"[{self.name}] passive AMI reader logged in (user hotline, the controller's event filters)")
 
     def status(self) -> dict[str, Any]:
         if self.controller is not None and not self.controller.alive():
@@ -423,7 +543,7 @@ class BenchStack:
                 "-d", str(talk_ms), "-r", f"{rate:g}", "-m", str(total), "-l", str(limit), "-nostdin",
                 "-cp", str(CONTROL_PORT_BASE + 1),
                 "-timeout", str(int(seconds + talk_ms / 1000 + 60)),
-                "-trace_stat", "-stf", str(stat), "-fd", "1",
+                "-trace_stat", "-stf", str(stat), "-fd", "1", "-trace_counts",
                 "-trace_err", "-error_file", str(self.log_dir / f"caller-{label}-errors.log"),
                 f"127.0.0.1:{SIP_PORT}"]
         with open(log, "wb") as out:
@@ -436,12 +556,18 @@ class BenchStack:
             self.caller.stop()
         took = time.monotonic() - t0
         result = parse_stat_csv(stat)
+        counts = self.log_dir / f"caller_{popen.pid}_counts.csv"
+        if counts.exists():
+            counts = counts.rename(self.log_dir / f"caller-{label}-counts.csv")
+            result["message_counters"] = parse_counts_csv(counts)
         result.update({"target_rate": rate, "target_calls": total, "call_limit": limit, "seconds": seconds,
                        "wall_seconds": round(took, 1), "sipp_exit": popen.returncode, "caller_number": caller,
                        "command": " ".join(argv)})
         return result
 
     def close(self) -> None:
+        if self.probe is not None:
+            self.probe.stop()
         for proc in (self.caller, self.controller, self.seat_uas):
             if proc is not None:
                 try:
@@ -453,6 +579,24 @@ class BenchStack:
                 self.runtime.stop()
             except Exception as exc:
                 self.say(f"[{self.name}] could not stop Asterisk: {exc}")
+
+    def asterisk_warnings(self) -> dict[str, int]:
+        """WARNING/ERROR lines of Asterisk's messages.log, by source file and message kind."""
+        if self.runtime is None:
+            return {}
+        f = self.runtime.log_dir / "messages.log"
+        out: dict[str, int] = {}
+        try:
+            lines = f.read_text(errors="replace").splitlines()
+        except OSError:
+            return {}
+        for line in lines:
+            m = re.search(r"\b(WARNING|ERROR)\[[^\]]*\](?:\[[^\]]*\])? (\S+): (.*)", line)
+            if m:
+                text = re.sub(r"[-0-9a-f]{8,}|\d+", "N", m.group(3))[:100]
+                key = f"{m.group(1)} {m.group(2)} {text}"
+                out[key] = out.get(key, 0) + 1
+        return out
 
     def copy_asterisk_logs(self) -> None:
         if self.runtime is None:

@@ -31,14 +31,16 @@ sys.path.insert(0, str(HERE))
 sys.path.insert(1, str(HERE.parent))
 
 import benchrig  # noqa: E402
-from benchrig import BenchStack, CpuSampler, all_records, raise_nofile, utc_now, wait_for  # noqa: E402
+from benchrig import (BenchStack, CpuSampler, all_records, machine_busy, raise_nofile, utc_now,  # noqa: E402
+                      wait_cpu_quiet)
 
 RESULTS = HERE / "results"
 README = HERE / "README.md"
 LAG_RATE = 60          # the AMI lag target is stated at this call rate
+QUIET_PCT = 15.0       # machine busy % under which a run may start (idle seat phones of others are fine)
 TARGETS = {"ratio": 0.9, "fastagi_p99_ms": 10.0, "ami_lag_p99_ms": 100.0}
 
-FULL = {"steps": [10, 20, 40, 60, 80, 100], "seconds": 15.0, "talk_ms": 2000, "seats": 300}
+FULL = {"steps": [10, 20, 30, 40, 50, 60, 70, 80, 90, 100], "seconds": 15.0, "talk_ms": 2000, "seats": 300}
 QUICK = {"steps": [10, 30], "seconds": 6.0, "talk_ms": 2000, "seats": 80}
 
 
@@ -69,14 +71,15 @@ def machine_info() -> dict[str, Any]:
             "loadavg_at_start": os.getloadavg()}
 
 
-def foreign_processes() -> list[str]:
+def foreign_processes(exclude: set[int] | None = None) -> list[str]:
     """Asterisk / sipp / pytest processes not started by this run (they share the 2 cores)."""
     me = os.getpid()
+    exclude = exclude or set()
     out = subprocess.run(["ps", "-eo", "pid,ppid,pcpu,args"], capture_output=True, text=True).stdout
     found = []
     for line in out.splitlines()[1:]:
         parts = line.split(None, 3)
-        if len(parts) < 4 or int(parts[0]) == me or int(parts[1]) == me:
+        if len(parts) < 4 or int(parts[0]) == me or int(parts[1]) == me or int(parts[0]) in exclude:
             continue
         if re.search(r"(^|/)(asterisk|sipp)\b|pytest|python -m hotline", parts[3]):
             found.append(line.strip()[:200])
@@ -92,11 +95,12 @@ def git_info() -> dict[str, Any]:
 # -- one configuration -----------------------------------------------------------------------
 
 def run_config(res: dict[str, Any], name: str, full: bool, params: dict[str, Any], log_root: Path, work: Path,
-               must_reach: int, keep_recordings: bool) -> dict[str, Any]:
+               must_reach: int, keep_recordings: bool, probe: bool = False) -> dict[str, Any]:
     """Fills ``res`` as it goes, so an interrupted run still reports what it measured."""
     stack = BenchStack(name=name, state_dir=work / name, log_dir=log_root / name, seats=params["seats"],
-                       full=full, say=log)
-    res.update({"config": name, "controller": full, "steps": [], "log_dir": str(stack.log_dir)})
+                       full=full, ami_probe=probe, say=log)
+    res.update({"config": name, "controller": full, "ami_probe": probe, "steps": [],
+                "log_dir": str(stack.log_dir)})
     placed = 0
     try:
         stack.build()
@@ -105,6 +109,8 @@ def run_config(res: dict[str, Any], name: str, full: bool, params: dict[str, Any
         res["asterisk_show_version"] = stack.cli("core show version").strip()
         if full:
             stack.start_controller()
+        if probe:
+            stack.start_ami_probe()
         res["seat_registration_seconds"] = round(stack.start_seats(), 1)
         window_start = utc_now() - timedelta(seconds=2)
         res["window_start"] = window_start.isoformat()
@@ -127,7 +133,9 @@ def run_config(res: dict[str, Any], name: str, full: bool, params: dict[str, Any
                 f"peak {step['peak_current_calls']} concurrent, Asterisk CPU "
                 f"{step['cpu'].get('asterisk', {}).get('mean', '?')}% — {flag}"
                 + (f"; AGI p99 {step['status_after'].get('fastagi', {}).get('command_p99_ms')} ms, "
-                   f"AMI lag p99 {step['status_after'].get('ami', {}).get('lag_p99_ms')} ms" if full else ""))
+                   f"AMI lag p99 {step['status_after'].get('ami', {}).get('lag_p99_ms')} ms" if full else "")
+                + (f"; reader's AMI lag p99 {step['ami_probe'].get('lag_p99_ms')} ms "
+                   f"({step['ami_probe']['events']} events)" if probe else ""))
             if not step["clean"]:
                 heavy = step["created"] and step["failed"] / step["created"] > 0.10
                 if rate >= must_reach or heavy:
@@ -141,6 +149,7 @@ def run_config(res: dict[str, Any], name: str, full: bool, params: dict[str, Any
             res["status_final"] = stack.status()
         n, size = stack.recordings()
         res["recordings"] = {"files": n, "bytes": size}
+        res["asterisk_warnings"] = stack.asterisk_warnings()
         return res
     except Exception as exc:
         res["error"] = f"{type(exc).__name__}: {exc}"
@@ -171,8 +180,13 @@ def clean_limits(res: dict[str, Any]) -> None:
 
 def run_step(stack: BenchStack, rate: int, params: dict[str, Any]) -> dict[str, Any]:
     idle_before = stack.wait_idle()
+    quiet_wait, busy_before = wait_cpu_quiet()
+    own = {p for p in (stack.runtime.pid() if stack.runtime else None,) if p}
+    foreign = foreign_processes(own)
     q0 = stack.queue_counts()
     st0 = stack.status() if stack.full else {}
+    if stack.probe:
+        stack.probe.take()
     pids = {"asterisk": lambda: stack.runtime.pid() if stack.runtime else None,
             "sipp_caller": lambda: stack.caller.popen.pid if stack.caller and stack.caller.alive() else None,
             "sipp_seats": lambda: stack.seat_uas.popen.pid if stack.seat_uas else None}
@@ -182,6 +196,8 @@ def run_step(stack: BenchStack, rate: int, params: dict[str, Any]) -> dict[str, 
         r = stack.run_calls(f"{rate}cps", rate, params["seconds"], params["talk_ms"], f"139{rate:04d}0000")
     step: dict[str, Any] = dict(r)
     step["cpu"] = cpu.summary()
+    if stack.probe:
+        step["ami_probe"] = stack.probe.take()
     step["loadavg_after"] = os.getloadavg()
     if stack.full:
         st1 = stack.status()  # right after the step: the AMI lag ring holds this step's last 10 000 events
@@ -199,11 +215,14 @@ def run_step(stack: BenchStack, rate: int, params: dict[str, Any]) -> dict[str, 
     step["seat_answered"] = q1["completed"] - q0["completed"]
     step["queue_abandoned"] = q1["abandoned"] - q0["abandoned"]
     step["idle_wait_before_seconds"] = round(idle_before, 1)
+    step["cpu_quiet_wait_seconds"] = round(quiet_wait, 1)
+    step["machine_busy_pct_before"] = round(busy_before, 1)
+    step["foreign_processes_before"] = len(foreign)
     why = []
     if step["failed"]:
         why.append(f"{step['failed']} failed {step['failed_detail']}")
     if step["retransmissions"]:
-        why.append(f"{step['retransmissions']} retransmissions")
+        why.append(f"{step['retransmissions']} retransmissions {step.get('message_counters', {})}")
     if step["created"] < step["target_calls"]:
         why.append(f"only {step['created']}/{step['target_calls']} calls created")
     if step["seat_answered"] != step["created"]:
@@ -253,7 +272,8 @@ def check_records(stack: BenchStack, window_start: Any, placed: int, steps: list
         recs = by_caller.pop(s["caller_number"], [])
         per_step.append({"rate": s["target_rate"], "calls": s["created"], "records": len(recs),
                          "answered": sum(1 for r in recs if r["outcome"] == "answered"),
-                         "with_seat": sum(1 for r in recs if r["seat"])})
+                         "with_seat": sum(1 for r in recs if r["seat"]),
+                         "source_ami": sum(1 for r in recs if r["source"] == "ami")})
     ids = [r["call_id"] for r in items]
     return {"calls_placed": placed, "records_total": total, "records_listed": len(items),
             "distinct_call_ids": len(set(ids)), "outcomes": outcomes, "sources": sources,
@@ -265,10 +285,16 @@ def check_records(stack: BenchStack, window_start: Any, placed: int, steps: list
 
 def summarise(results: dict[str, Any]) -> dict[str, Any]:
     a, b = results.get("static", {}), results.get("full", {})
-    for res in (a, b):
+    c = results.get("static_ami", {})
+    for res in (a, b, c):
         if res:
             clean_limits(res)
     s: dict[str, Any] = {}
+    if c:
+        s["static_ami_max_clean_rate"] = c.get("max_clean_rate", 0)
+        s["static_ami_max_clean_concurrent"] = c.get("max_clean_concurrent", 0)
+        lag_c = next((st for st in c.get("steps", []) if st["target_rate"] == LAG_RATE), None)
+        s["static_ami_reader_lag_p99_ms_at_lag_rate"] = lag_c["ami_probe"].get("lag_p99_ms") if lag_c else None
     a_rate, b_rate = a.get("max_clean_rate", 0), b.get("max_clean_rate", 0)
     a_conc, b_conc = a.get("max_clean_concurrent", 0), b.get("max_clean_concurrent", 0)
     s.update({"static_max_clean_rate": a_rate, "full_max_clean_rate": b_rate,
@@ -339,53 +365,78 @@ def targets(s: dict[str, Any]) -> list[dict[str, Any]]:
     return out
 
 
-def readme_table(results: dict[str, Any]) -> str:
-    s, m = results["summary"], results["machine"]
-    a, b = results.get("static", {}), results.get("full", {})
-    lines = [f"Run `{results['run_id']}` ({results['mode']}), {m['nproc']} × {m['cpu_model']}, "
-             f"Asterisk {results.get('asterisk_version', '?')}, {m['sipp']}; "
-             f"{results['parameters']['seats']} seats, {results['parameters']['seconds']:g} s a step, "
-             f"{results['parameters']['talk_ms']} ms talk. Full JSON: `bench/results/{results['file']}`.", ""]
-    if results.get("foreign_processes_at_start"):
-        lines += [f"Note: {len(results['foreign_processes_at_start'])} other Asterisk/sipp/pytest process(es) "
-                  "were running on the machine when the run started (see the JSON).", ""]
-    lines += ["| | (a) Asterisk alone, static dialplan | (b) full stack (controller) | b/a |",
-              "| --- | --- | --- | --- |",
-              f"| highest clean calls/s | {s['static_max_clean_rate']} | {s['full_max_clean_rate']} | "
-              f"{s['rate_ratio']} |",
-              f"| highest clean concurrent calls (sipp CurrentCall peak) | {s['static_max_clean_concurrent']} | "
-              f"{s['full_max_clean_concurrent']} | {s['concurrent_ratio']} |",
-              f"| first unclean step (calls/s) | {a.get('first_unclean_rate') or 'none'} | "
-              f"{b.get('first_unclean_rate') or 'none'} | |", ""]
-    lines += ["| step calls/s | (a) ok/placed, retrans, seats answered, peak conc., Asterisk CPU % | "
-              "(b) ok/placed, retrans, seats answered, peak conc., Asterisk + controller CPU % | "
-              "(b) FastAGI p50/p99 ms | (b) AMI lag p99 ms |", "| --- | --- | --- | --- | --- |"]
-    by_rate_a = {st["target_rate"]: st for st in a.get("steps", [])}
-    by_rate_b = {st["target_rate"]: st for st in b.get("steps", [])}
-    for rate in results["parameters"]["steps"]:
-        sa, sb = by_rate_a.get(rate), by_rate_b.get(rate)
+def verdict(st: dict[str, Any] | None) -> str:
+    if st is None:
+        return "not run"
+    if st["clean"]:
+        return "clean"
+    parts = []
+    if st["failed"]:
+        parts.append(f"{st['failed']} failed")
+    if st["retransmissions"]:
+        parts.append(f"{st['retransmissions']} retrans")
+    if st["seat_answered"] != st["created"]:
+        parts.append(f"{st['created'] - st['seat_answered']} not answered by a seat")
+    if st.get("drain_seconds") is None:
+        parts.append("did not drain")
+    return "**" + ", ".join(parts or st["why_not_clean"]) + "**"
 
-        def cell(st: dict[str, Any] | None, full: bool) -> str:
-            if st is None:
-                return "not run"
-            cpu = st["cpu"].get("asterisk", {}).get("mean", "?")
-            if full:
-                cpu = f"{cpu} + {st['cpu'].get('controller', {}).get('mean', '?')}"
-            mark = "" if st["clean"] else " **unclean**"
-            return (f"{st['successful']}/{st['created']}, {st['retransmissions']}, {st['seat_answered']}, "
-                    f"{st['peak_current_calls']}, {cpu}{mark}")
+
+def readme_table(results: dict[str, Any]) -> str:
+    s, m, p = results["summary"], results["machine"], results["parameters"]
+    a, b, c = results.get("static", {}), results.get("full", {}), results.get("static_ami", {})
+    lines = [f"Run `{results['run_id']}` ({results['mode']}, `{results['file']}`): {m['nproc']} × {m['cpu_model']}, "
+             f"Asterisk {results.get('asterisk_version', '?')}, {m['sipp']}; {p['seats']} seats, "
+             f"{p['seconds']:g} s of load a step, {p['talk_ms']} ms talk, run took {results['duration_seconds']:.0f} s.",
+             ""]
+    busy = sorted({st["target_rate"] for cfg in (a, c, b) for st in cfg.get("steps", [])
+                   if st.get("foreign_processes_before")})
+    if busy:
+        lines += [f"Note: other Asterisk/sipp/pytest processes (integration tests, demo) shared the machine during "
+                  f"the step(s) at {busy} calls/s (`foreign_processes_before` in the JSON).", ""]
+    lines += ["| | (a) Asterisk alone, static dialplan | (b) full stack | b/a | (a+AMI) diagnostic: static + passive AMI reader |",
+              "| --- | --- | --- | --- | --- |",
+              f"| highest clean calls/s | {s['static_max_clean_rate']} | {s['full_max_clean_rate']} | "
+              f"{s['rate_ratio']} | {s.get('static_ami_max_clean_rate', '–')} |",
+              f"| highest clean concurrent calls (sipp CurrentCall peak) | {s['static_max_clean_concurrent']} | "
+              f"{s['full_max_clean_concurrent']} | {s['concurrent_ratio']} | {s.get('static_ami_max_clean_concurrent', '–')} |",
+              f"| first unclean step (calls/s) | {a.get('first_unclean_rate') or 'none'} | "
+              f"{b.get('first_unclean_rate') or 'none'} | | {c.get('first_unclean_rate') or 'none' if c else '–'} |", ""]
+    lines += ["| calls/s | (a) | (a) peak calls | (a) CPU % Asterisk (machine) | (a+AMI) | (a+AMI) reader's AMI lag p99 ms "
+              "| (b) | (b) peak calls | (b) CPU % Asterisk + controller (machine) | (b) FastAGI p50 / p99 ms "
+              "| (b) AMI lag p99 ms |",
+              "| ---: | --- | ---: | ---: | --- | ---: | --- | ---: | ---: | ---: | ---: |"]
+    by_a = {st["target_rate"]: st for st in a.get("steps", [])}
+    by_b = {st["target_rate"]: st for st in b.get("steps", [])}
+    by_c = {st["target_rate"]: st for st in c.get("steps", [])}
+
+    def cpu(st: dict[str, Any] | None, full: bool) -> str:
+        if st is None:
+            return ""
+        ast = st["cpu"].get("asterisk", {}).get("mean", "?")
+        ctl = f" + {st['cpu'].get('controller', {}).get('mean', '?')}" if full else ""
+        return f"{ast}{ctl} ({st['cpu'].get('machine_busy_pct_of_all_cores', {}).get('mean', '?')})"
+
+    for rate in p["steps"]:
+        sa, sb, sc = by_a.get(rate), by_b.get(rate), by_c.get(rate)
+        if not (sa or sb or sc):
+            continue
         fa = sb["status_after"]["fastagi"] if sb else {}
         ami = sb["status_after"]["ami"] if sb else {}
-        lines.append(f"| {rate} | {cell(sa, False)} | {cell(sb, True)} | "
-                     f"{fa.get('command_p50_ms', '–')}/{fa.get('command_p99_ms', '–')} | {ami.get('lag_p99_ms', '–')} |")
+        lines.append(
+            f"| {rate} | {verdict(sa)} | {sa['peak_current_calls'] if sa else ''} | {cpu(sa, False)} "
+            f"| {verdict(sc) if c else '–'} | {sc['ami_probe'].get('lag_p99_ms', '') if sc else ''} "
+            f"| {verdict(sb)} | {sb['peak_current_calls'] if sb else ''} | {cpu(sb, True)} "
+            f"| {(str(fa.get('command_p50_ms')) + ' / ' + str(fa.get('command_p99_ms'))) if sb else ''} "
+            f"| {ami.get('lag_p99_ms', '') if sb else ''} |")
     lines += ["", "| target | wanted | measured | result |", "| --- | --- | --- | --- |"]
-    for t in results["targets"]:
-        note = f" ({t['note']})" if t.get("note") else ""
-        lines.append(f"| {t['name']} | {t['target']} | {t['value']}{note} | {t['result']} |")
+    for tgt in results["targets"]:
+        note = f" ({tgt['note']})" if tgt.get("note") else ""
+        lines.append(f"| {tgt['name']} | {tgt['target']} | {tgt['value']}{note} | {tgt['result']} |")
     rec = b.get("records")
     if rec:
-        lines += ["", f"Records (b): {rec['records_total']} records for {rec['calls_placed']} calls placed through "
-                  f"the trunk; outcomes {rec['outcomes']}; sources {rec['sources']}."]
+        lines += ["", (f"Records (b): {rec['records_total']} records for {rec['calls_placed']} calls placed through "
+                       f"the trunk; outcomes {rec['outcomes']}; sources {rec['sources']}.")]
     return "\n".join(lines)
 
 
@@ -408,9 +459,13 @@ def main() -> int:
     ap.add_argument("--seconds", type=float, help="seconds of load per step")
     ap.add_argument("--talk-ms", type=int, help="talk time of each call (caller hangs up after it)")
     ap.add_argument("--seats", type=int, help="seats registered (one sipp UAS answers for all)")
-    ap.add_argument("--only", choices=["static", "full"], help="run one configuration only (debugging)")
+    ap.add_argument("--only", choices=["static", "static_ami", "full"], help="run one configuration only (debugging)")
+    ap.add_argument("--no-ami-reader", action="store_true",
+                    help="skip the diagnostic configuration (static dialplan + a passive AMI reader)")
     ap.add_argument("--keep-recordings", action="store_true", help="keep MixMonitor recordings (hundreds of MB)")
     ap.add_argument("--no-readme", action="store_true", help="do not rewrite the README table")
+    ap.add_argument("--wait-quiet", type=float, default=600, metavar="S",
+                    help="wait up to S seconds for the machine to be idle (other test runs finished; default 600)")
     args = ap.parse_args()
     if os.geteuid() != 0:
         print("run_bench: needs root (Asterisk chroot)", file=sys.stderr)
@@ -427,7 +482,8 @@ def main() -> int:
             params[key] = val
     run_id = utc_now().strftime("%Y%m%dT%H%M%SZ")
     mode = "quick" if args.quick else "full"
-    custom = any(v is not None for v in (args.steps, args.seconds, args.talk_ms, args.seats, args.only))
+    custom = any(v is not None for v in (args.steps, args.seconds, args.talk_ms, args.seats, args.only)) \
+        or args.no_ami_reader
     suffix = "" if mode == "full" and not custom else ("-quick" if args.quick else "-custom")
     log_root = HERE / "logs" / f"{run_id}{suffix}"
     work = HERE / "work"
@@ -451,7 +507,16 @@ def main() -> int:
         f"talk {params['talk_ms']} ms, {params['seats']} seats; logs in {log_root}")
     if results["foreign_processes_at_start"]:
         log(f"note: {len(results['foreign_processes_at_start'])} other Asterisk/sipp/pytest processes are running "
-            "(they share the CPU; see the JSON)")
+            "(they share the CPU; listed in the JSON)")
+    busy = machine_busy(3)
+    if busy > QUIET_PCT and args.wait_quiet > 0:
+        log(f"the machine is {busy:.0f}% busy: waiting up to {args.wait_quiet:.0f} s for it to fall under "
+            f"{QUIET_PCT:g}% (--wait-quiet 0 to skip)")
+        deadline = time.monotonic() + args.wait_quiet
+        while time.monotonic() < deadline and busy > QUIET_PCT:
+            busy = machine_busy(3)
+    results["machine_busy_pct_when_starting"] = round(busy, 1)
+    results["foreign_processes_when_starting"] = foreign_processes()
     t0 = time.monotonic()
     status = 0
     try:
@@ -459,15 +524,20 @@ def main() -> int:
             log("== (a) Asterisk alone, static dialplan, no controller ==")
             results["static"] = {}
             run_config(results["static"], "static", False, params, log_root, work, must_reach=0,
-                                           keep_recordings=args.keep_recordings)
+                       keep_recordings=args.keep_recordings)
             results["asterisk_version"] = results["static"].get("asterisk_version")
+        if args.only in (None, "static_ami") and not args.no_ami_reader:
+            log("== (a+AMI) diagnostic: static dialplan, no controller, a passive AMI reader logged in ==")
+            results["static_ami"] = {}
+            run_config(results["static_ami"], "static_ami", False, params, log_root, work, must_reach=0,
+                       keep_recordings=args.keep_recordings, probe=True)
         if args.only in (None, "full"):
             a_rate = results.get("static", {}).get("max_clean_rate", LAG_RATE)
             must = LAG_RATE if a_rate >= LAG_RATE and LAG_RATE in params["steps"] else 0
             log("== (b) full stack: normal dialplan with FastAGI, controller running ==")
             results["full"] = {}
             run_config(results["full"], "full", True, params, log_root, work, must_reach=must,
-                                         keep_recordings=args.keep_recordings)
+                       keep_recordings=args.keep_recordings)
             results["asterisk_version"] = results["full"].get("asterisk_version")
     except KeyboardInterrupt as exc:
         log(f"interrupted ({exc}); cleaned up")

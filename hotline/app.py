@@ -27,6 +27,7 @@ from hotline.ami import AmiClient
 from hotline.ami import actions as ami_actions
 from hotline.api.app import ApiServices, build_app
 from hotline.calls.model import CallRecord
+from hotline.calls.control import CallControl
 from hotline.calls.services import CallTracker, Reconciler, directory_for
 from hotline.config.paths import Paths
 from hotline.config.site import SiteConfig
@@ -121,6 +122,7 @@ class Controller:
     agi: AgiProcess = field(init=False)
     feeder: RecordFeeder = field(init=False)
     api_runner: web.AppRunner | None = field(init=False, default=None)
+    control: CallControl = field(init=False)
 
     def __post_init__(self) -> None:
         site, paths = self.site, self.paths
@@ -142,6 +144,8 @@ class Controller:
                              ami.username, paths.ami_secret(), on_login=self._resync,
                              on_disconnect=self.tracker.stream_broken)
         self.ami.on("CEL", self.tracker.on_ami_event)
+        self.control = CallControl(site, self.tracker, self.ami.send, directory)
+        self.tracker.subscribe(self.control.on_event)
         fa = site.asterisk.fastagi
         self.agi = AgiProcess(site.model_dump(mode="json"), fa.bind, fa.port, read_timeout=fa.timeout_ms / 1000)
         self._tasks: list[asyncio.Task[Any]] = []
@@ -156,7 +160,8 @@ class Controller:
         await self.reconcile()  # calls that ended while we were down
         await self.ami.start()
         self._tasks.append(asyncio.create_task(self._periodic_reconcile()))
-        app = build_app(ApiServices(store=self.store, status=self.status))
+        app = build_app(ApiServices(store=self.store, status=self.status, control=self.control,
+                                    live_calls=self.tracker.live_calls, site=self.site))
         self.api_runner = web.AppRunner(app, access_log=None)
         await self.api_runner.setup()
         api = self.site.api
@@ -167,6 +172,7 @@ class Controller:
     async def stop(self) -> None:
         for t in self._tasks:
             t.cancel()
+        await self.control.stop()
         await self.ami.stop()
         if self.api_runner:
             await self.api_runner.cleanup()

@@ -1,4 +1,4 @@
-"""Turn a validated site config into Asterisk files in the state directory."""
+"""Turn a validated site config into Asterisk files and prompts in the state directory."""
 
 from __future__ import annotations
 
@@ -8,6 +8,7 @@ from hotline import asterisk_runtime
 from hotline.config.paths import Paths
 from hotline.config.site import SiteConfig
 from hotline.exceptions import AsteriskRuntimeError
+from ivr.render import render_prompts
 from trunk_config import GenerateOptions, generate, write
 
 
@@ -21,8 +22,15 @@ def _inner_dirs(paths: Paths) -> tuple[str, str]:
 
 
 def generate_config(site: SiteConfig, paths: Paths) -> list[Path]:
+    """Write the Asterisk files to ``paths.generated_dir`` and the prompts (ivr/) to
+    ``paths.sounds_dir``; ``Runtime.deploy`` copies both into Asterisk. Returns the Asterisk files.
+
+    Prompts are rendered only when their text, voice or tools changed (see ``ivr.render``);
+    a missing espeak-ng or sox is a ``PromptRenderError`` (``prompt-render``)."""
     paths.ensure()
     recordings, sounds = _inner_dirs(paths)
     files = generate(site, GenerateOptions(ami_secret=paths.ami_secret(), recordings_dir=recordings,
                                            sounds_dir=sounds))
-    return write(files, paths.generated_dir)
+    written = write(files, paths.generated_dir)
+    render_prompts(paths.sounds_dir)
+    return written

@@ -9,8 +9,14 @@ HTTP API and the CLI print unchanged, so scripts can match on it::
     ├── StoreError             store-unavailable   (database unreachable)
     ├── NotFound               no-such-<thing>     (404 in the API)
     │   ├── NoSuchCall         no-such-call
-    │   └── NoSuchWorkOrder    no-such-work-order
-    └── InvalidRequest         invalid-request     (400 in the API: field and value)
+    │   ├── NoSuchWorkOrder    no-such-work-order
+    │   └── NoSuchTarget       no-such-target      (not in the transfer directory)
+    ├── InvalidRequest         invalid-request     (400 in the API: field and value)
+    ├── CallNotLive            call-not-live       (409: no live call answered by a seat)
+    ├── CallStateConflict      call-state-conflict (409: e.g. no department on the call to drop)
+    ├── NotConfigured          emergency-route-not-configured (422)
+    ├── CallControlUnavailable call-control-unavailable (503: no AMI connection)
+    └── AsteriskActionFailed   asterisk-action-failed   (502: Asterisk refused an action)
 """
 
 from __future__ import annotations
@@ -81,3 +87,57 @@ class InvalidRequest(HotlineError):
 
     def __init__(self, field: str, message: str, value: Any = None) -> None:
         super().__init__(f"{field}: {message}", field=field, value=repr(value) if value is not None else None)
+
+
+class NoSuchTarget(NotFound):
+    """A transfer or three-way target that is not in the site's directory."""
+
+    error_id = "no-such-target"
+
+    def __init__(self, target: str, field: str = "target") -> None:
+        super().__init__(f"{field}: {target!r} is not a number of the transfer directory (parallel and "
+                         "convenience numbers, department phones, emergency routes)", field=field, target=target)
+
+
+class CallNotLive(HotlineError):
+    error_id = "call-not-live"
+    http_status = 409
+
+    def __init__(self, call_id: str, reason: str) -> None:
+        super().__init__(f"call {call_id!r} {reason}", call_id=call_id, reason=reason)
+
+
+class CallStateConflict(HotlineError):
+    error_id = "call-state-conflict"
+    http_status = 409
+
+    def __init__(self, call_id: str, reason: str) -> None:
+        super().__init__(f"call {call_id!r}: {reason}", call_id=call_id, reason=reason)
+
+
+class NotConfigured(HotlineError):
+    """An emergency service (110/119/120/12395) without an emergency route in the site config."""
+
+    error_id = "emergency-route-not-configured"
+    http_status = 422
+
+    def __init__(self, service: str, field: str = "target") -> None:
+        super().__init__(f"{field}: no emergency route is configured for {service!r} (site config: emergency)",
+                         field=field, service=service)
+
+
+class CallControlUnavailable(HotlineError):
+    error_id = "call-control-unavailable"
+    http_status = 503
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(f"call control is unavailable: {reason}", reason=reason)
+
+
+class AsteriskActionFailed(HotlineError):
+    error_id = "asterisk-action-failed"
+    http_status = 502
+
+    def __init__(self, action: str, message: str, **details: object) -> None:
+        super().__init__(f"Asterisk refused {action}: {message}", action=action, asterisk_message=message,
+                         **details)

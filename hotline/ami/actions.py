@@ -57,9 +57,12 @@ def hangup(channel: str, cause: int = 16) -> dict[str, str]:
 
 def originate(channel: str, *, context: str, exten: str, priority: int = 1, caller_id: str | None = None,
               timeout_ms: int = 30000, variables: Mapping[str, str] | None = None,
-              async_: bool = True) -> dict[str, str]:
+              async_: bool = True, account: str | None = None) -> dict[str, str]:
+    """``account`` becomes the new channel's accountcode, which CEL reports on its events from the
+    first one after CHAN_START on: it ties a leg with its own Linkedid to a conversation."""
     action = _action("Originate", Channel=channel, Context=context, Exten=exten, Priority=priority,
-                     CallerID=caller_id, Timeout=timeout_ms, Async="true" if async_ else "false")
+                     CallerID=caller_id, Timeout=timeout_ms, Async="true" if async_ else "false",
+                     Account=account)
     if variables:
         action["Variable"] = ",".join(_variable(k, v) for k, v in variables.items())
     return action
@@ -82,3 +85,33 @@ def queue_remove(queue: str, interface: str) -> dict[str, str]:
 
 def command(cli: str) -> dict[str, str]:
     return _action("Command", Command=cli)
+
+
+def redirect(channel: str, *, context: str, exten: str, priority: int = 1,
+             extra_channel: str | None = None) -> dict[str, str]:
+    """Move ``channel`` (and ``extra_channel``, out of the same bridge, to the same place) to a
+    dialplan location. A channel redirected alone out of a two-party bridge leaves its peer to
+    be hung up by Asterisk."""
+    dual = extra_channel is not None
+    return _action("Redirect", Channel=channel, Context=context, Exten=exten, Priority=priority,
+                   ExtraChannel=extra_channel, ExtraContext=context if dual else None,
+                   ExtraExten=exten if dual else None, ExtraPriority=priority if dual else None)
+
+
+def blind_transfer(channel: str, *, context: str, exten: str) -> dict[str, str]:
+    """Send whatever is bridged with ``channel`` to ``exten@context``; ``channel`` is hung up."""
+    return _action("BlindTransfer", Channel=channel, Context=context, Exten=exten)
+
+
+def atxfer(channel: str, *, context: str, exten: str) -> dict[str, str]:
+    """Attended transfer by the transferer ``channel``: it consults ``exten@context`` while its
+    peer waits; hanging up completes the transfer. Asterisk answers "successfully queued"."""
+    return _action("Atxfer", Channel=channel, Context=context, Exten=exten)
+
+
+def confbridge_list(conference: str) -> dict[str, str]:
+    return _action("ConfbridgeList", Conference=conference)
+
+
+def confbridge_kick(conference: str, channel: str = "all") -> dict[str, str]:
+    return _action("ConfbridgeKick", Conference=conference, Channel=channel)

@@ -21,9 +21,14 @@ from typing import Any
 
 from aiohttp import web
 
-from hotline.api import calls_http
+from hotline.api import calls_http, control_http
+from hotline.api.control_http import LiveCalls
 from hotline.api.openapi import OPENAPI
 from hotline.api.responses import json_response
+from hotline.calls.control import CallControl
+from hotline.config.site import SiteConfig
+from hotline.directory import http as directory_http
+from hotline.directory.services import DirectoryService
 from hotline.exceptions import HotlineError
 from hotline.store import Store
 from hotline.work_orders import http as work_orders_http
@@ -42,6 +47,9 @@ class ApiServices:
 
     store: Store
     status: StatusProvider
+    control: CallControl | None = None          # transfers and three-way calls (needs AMI)
+    live_calls: LiveCalls | None = None          # conversations in progress (the call tracker)
+    site: SiteConfig | None = None               # the directory (departments, numbers); None: empty
 
 
 SERVICES = web.AppKey("services", ApiServices)
@@ -54,8 +62,10 @@ def build_app(services: ApiServices) -> web.Application:
     app[SERVICES] = services
     app.router.add_get("/status", _status)
     app.router.add_get("/openapi.json", _openapi)
+    control_http.add_routes(app, services.control, services.live_calls)  # first: /api/calls/live
     calls_http.add_routes(app, services.store)
     work_orders_http.add_routes(app, WorkOrderService(services.store))
+    directory_http.add_routes(app, DirectoryService(services.site))
     return app
 
 

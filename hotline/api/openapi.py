@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from hotline.api import control_openapi
 from hotline.calls.model import Outcome
 from hotline.store import MAX_PAGE
 from hotline.work_orders.model import Category, Status
@@ -43,6 +44,8 @@ _CALL_RECORD = {
         "legacy_mode": {**_NULLABLE_STR, "description": "merge mode of a legacy department number; "
                                                         "null for the hotline number itself"},
         "department": _NULLABLE_STR,
+        "origin": {**_NULLABLE_STR, "description": "where the call was handed over from: \"110\" for "
+                                                   "non-police calls 110 diverted to 12345; else null"},
         "trunk": _NULLABLE_STR,
         "queue": _NULLABLE_STR,
         "seat": _NULLABLE_STR,
@@ -56,7 +59,10 @@ _CALL_RECORD = {
         "hangup_cause_text": _NULLABLE_STR,
         "recording": {**_NULLABLE_STR, "description": "recording file name"},
         "source": {"type": "string", "description": "ami (live) or cel-reconcile"},
-        "extra": {"type": "object"},
+        "extra": {"type": "object", "description": "prompt: the notice played (merged-notice, "
+                  "withdrawn-notice); answered_by: department (a parallel number answered by its "
+                  "department; seat is null); overflow: why a parallel number's call went to the 12345 "
+                  "seats (noanswer, busy, closed, congestion, chanunavail); hangup_source; queue_status"},
     },
     "additionalProperties": False,
 }
@@ -109,12 +115,74 @@ _WORK_ORDER_CREATE = {
     "additionalProperties": False,
 }
 
+_HHMM = {"type": "string", "pattern": "^[0-9]{2}:[0-9]{2}$"}
+_DIRECTORY_DEPARTMENT = {
+    "type": "object",
+    "description": "A department: its duty phone, office hours, queue on 12345 and legacy numbers.",
+    "required": ["kind", "id", "name", "duty_phone", "hours", "queue", "phone", "numbers"],
+    "properties": {
+        "kind": {"const": "department"},
+        "id": {"type": "string"},
+        "name": {"type": "string"},
+        "duty_phone": {**_NULLABLE_STR, "description": "reached through a trunk"},
+        "hours": {"type": ["object", "null"], "description": "null: answers 7x24",
+                  "required": ["days", "start", "end"], "additionalProperties": False,
+                  "properties": {"days": {"type": "string", "enum": ["workdays", "daily"],
+                                          "description": "workdays: the Chinese working-day calendar "
+                                          "(public holidays off, make-up working days on)"},
+                                 "start": _HHMM, "end": _HHMM}},
+        "queue": {"type": "string", "description": "the 12345 queue its calls join"},
+        "phone": {**_NULLABLE_STR, "description": "its own phone registered on the platform (dept-<id>)"},
+        "numbers": {"type": "array", "items": {"type": "string"}},
+    },
+    "additionalProperties": False,
+}
+
+_DIRECTORY_NUMBER = {
+    "type": "object",
+    "description": "A legacy number (merged, parallel, convenience, emergency) or an emergency route.",
+    "required": ["kind", "number", "mode", "hotline", "department", "department_name", "queue", "note",
+                 "ring_seconds", "transition"],
+    "properties": {
+        "kind": {"const": "number"},
+        "number": {"type": "string"},
+        "mode": {"type": "string", "enum": ["merged", "parallel", "convenience", "emergency"]},
+        "hotline": {**_NULLABLE_STR, "description": "the hotline's name"},
+        "department": _NULLABLE_STR,
+        "department_name": _NULLABLE_STR,
+        "queue": {**_NULLABLE_STR, "description": "where 12345 answers it (merged and parallel numbers)"},
+        "note": _NULLABLE_STR,
+        "ring_seconds": {"type": ["integer", "null"],
+                         "description": "parallel numbers: how long the department's phone rings before "
+                                        "12345 takes the call"},
+        "transition": {"type": ["object", "null"], "additionalProperties": False,
+                       "required": ["prompt", "start", "end", "after"],
+                       "properties": {"prompt": {"type": "boolean"},
+                                      "start": {"type": ["string", "null"], "format": "date"},
+                                      "end": {"type": ["string", "null"], "format": "date"},
+                                      "after": {"type": "string",
+                                                "enum": ["keep", "notice_then_hotline", "notice_then_end"]}}},
+    },
+    "additionalProperties": False,
+}
+
+_DIRECTORY_ENTRY = {"oneOf": [_ref("DirectoryDepartment"), _ref("DirectoryNumber")]}
+
+_DIRECTORY_PAGE = {
+    "type": "object",
+    "required": ["items", "total", "limit", "offset"],
+    "properties": {"items": {"type": "array", "items": _ref("DirectoryEntry")},
+                   "total": {"type": "integer", "description": "matches on all pages"},
+                   "limit": {"type": "integer"}, "offset": {"type": "integer"}},
+    "additionalProperties": False,
+}
+
 _ERROR = {
     "type": "object",
     "required": ["error_id", "message", "details"],
     "properties": {
         "error_id": {"type": "string", "description": "stable kebab-case id to match on, e.g. invalid-request, "
-                     "no-such-call, no-such-work-order, store-unavailable, no-such-route, internal-error"},
+                     "no-such-call, no-such-work-order, no-such-entry, store-unavailable, no-such-route, internal-error"},
         "message": {"type": "string", "description": "for humans; may change"},
         "details": {"type": "object", "description": "context, e.g. field and value of an invalid-request"},
     },
@@ -207,6 +275,31 @@ OPENAPI: dict[str, Any] = {
                           "404": _error("no-such-work-order"),
                           "503": _error("store-unavailable")},
         }},
+        "/api/directory": {"get": {
+            "summary": "The directory: departments and their numbers, searched by name or number",
+            "operationId": "listDirectory",
+            "parameters": [
+                _query("q", "part of a (Chinese) name, a department id or part of a number",
+                       {"type": "string", "maxLength": 40}),
+                _query("mode", "department: departments only; a number mode: numbers of that mode only",
+                       {"type": "string", "enum": ["department", "merged", "parallel", "convenience", "emergency"]}),
+                _query("limit", "page size", {"type": "integer", "minimum": 1, "maximum": 500, "default": 50}),
+                _query("offset", "entries to skip", {"type": "integer", "minimum": 0, "default": 0}),
+            ],
+            "responses": {
+                "200": _json("one page: departments first, then numbers, in site config order",
+                             _ref("DirectoryPage")),
+                "400": _error("invalid-request: a query parameter is unknown or invalid (details.field)"),
+            },
+        }},
+        "/api/directory/{number}": {"get": {
+            "summary": "The entry of a number: a legacy number, an emergency route or a department's duty phone",
+            "operationId": "getDirectoryEntry",
+            "parameters": [_path("number")],
+            "responses": {"200": _json("the entry", _ref("DirectoryEntry")),
+                          "400": _error("invalid-request: not a number (details.field = number)"),
+                          "404": _error("no-such-entry")},
+        }},
     },
     "components": {
         "schemas": {
@@ -214,8 +307,18 @@ OPENAPI: dict[str, Any] = {
             "CallPage": _CALL_PAGE,
             "WorkOrder": _WORK_ORDER,
             "WorkOrderCreate": _WORK_ORDER_CREATE,
+            "DirectoryDepartment": _DIRECTORY_DEPARTMENT,
+            "DirectoryNumber": _DIRECTORY_NUMBER,
+            "DirectoryEntry": _DIRECTORY_ENTRY,
+            "DirectoryPage": _DIRECTORY_PAGE,
             "Error": _ERROR,
             "Status": _STATUS,
         },
     },
 }
+
+# Call control (transfers, three-way calls, emergencies): its own module, merged here.
+OPENAPI["paths"].update(control_openapi.PATHS)
+OPENAPI["components"]["schemas"].update(control_openapi.SCHEMAS)
+_extra = OPENAPI["components"]["schemas"]["CallRecord"]["properties"]["extra"]
+_extra["description"] = "; ".join(filter(None, [_extra.get("description"), control_openapi.LEGS_DESCRIPTION]))

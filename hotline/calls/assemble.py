@@ -3,8 +3,13 @@
 A conversation (Asterisk Linkedid) becomes a record when its first leg, the one
 whose Uniqueid equals the Linkedid, was created on a carrier trunk endpoint
 (``PJSIP/trunk-<name>-…``). The dialplan marks the milestones with user-defined
-CEL events: ``HOTLINE_ARRIVAL`` (dialled number|mode|department),
+CEL events: ``HOTLINE_ARRIVAL`` (dialled number|mode|department|origin),
 ``HOTLINE_QUEUE`` (queue joined) and ``HOTLINE_QUEUE_EXIT`` (the queue gave up).
+
+Legacy numbers (issue #4) add: ``HOTLINE_PROMPT`` (a notice is played: its name),
+``HOTLINE_WITHDRAWN`` (the call ends after the withdrawal notice), ``HOTLINE_DEPT_DIAL``
+(a parallel number rings its department) and ``HOTLINE_OVERFLOW`` (the department did
+not answer: the reason; the call goes on to the 12345 queue).
 """
 
 from __future__ import annotations
@@ -15,10 +20,15 @@ from datetime import datetime, timezone
 from typing import Iterable
 
 from .cel import CelEvent
+from .legs import call_legs
 from .model import CallRecord, Outcome
 
 _PJSIP = re.compile(r"^PJSIP/(?P<endpoint>.+)-[0-9a-f]{8}$")
 _CALLER_OK = re.compile(r"^\+?[0-9]{1,32}$")
+_TAG = re.compile(r"^[a-z0-9][a-z0-9_-]{0,39}$")   # prompt names, overflow reasons, origins
+
+# HOTLINE_MODE values that are not a legacy number's mode: the record says null.
+_NOT_LEGACY = {"hotline", "diverted_110"}
 
 # ITU-T Q.850 causes a hotline meets.
 HANGUP_CAUSES = {
@@ -85,14 +95,16 @@ def assemble(events: list[CelEvent], directory: Directory, source: str = "ami") 
     arrival = next((e for e in caller_leg if e.name == "HOTLINE_ARRIVAL"), None)
     dialled, mode, dept = start.exten, None, None
     caller = start.caller_num
+    origin = None
     if arrival is not None:
         parts = (_text(arrival.extra.get("extra")) or arrival.appdata.partition(",")[2]).split("|")
-        parts += [""] * (3 - len(parts))
+        parts += [""] * (4 - len(parts))
         dialled = parts[0] or dialled
         mode = parts[1] or None
         dept = parts[2] or None
+        origin = _tag(parts[3])   # "110" for calls 110 diverted to 12345; before issue #4: absent
         caller = arrival.caller_num or caller
-    if mode == "hotline":
+    if mode in _NOT_LEGACY:
         mode = None
 
     queued = next((e for e in caller_leg if e.name == "HOTLINE_QUEUE"), None)
@@ -114,6 +126,9 @@ def assemble(events: list[CelEvent], directory: Directory, source: str = "ami") 
         if seat_enter is not None and caller_enter is not None:
             answered_at = max(seat_enter.time, caller_enter.time)
             seat = endpoint_of(seat_enter.channel)
+    parallel = _parallel(evs, caller_leg, linkedid)
+    if answered_at is None and parallel.answered_at is not None:   # the department answered its number
+        answered_at = parallel.answered_at
 
     hangup = next((e for e in caller_leg if e.name == "HANGUP"), None)
     end_event = hangup or next((e for e in caller_leg if e.name == "CHAN_END"), None) \
@@ -126,6 +141,7 @@ def assemble(events: list[CelEvent], directory: Directory, source: str = "ami") 
         cause = None
     hangup_source = _text(hangup.extra.get("hangupsource")) if hangup else ""
 
+    notice = _notice(caller_leg)
     extra: dict[str, object] = {}
     if answered_at is not None:
         outcome = Outcome.answered
@@ -135,6 +151,8 @@ def assemble(events: list[CelEvent], directory: Directory, source: str = "ami") 
             extra["queue_status"] = _text(queue_exit.extra.get("extra"))
         else:
             outcome = Outcome.abandoned_in_queue
+    elif notice.withdrawn:
+        outcome = Outcome.ended_after_notice
     elif hangup_source == start.channel or cause in (16, 31):
         outcome = Outcome.abandoned_before_queue
     else:
@@ -142,6 +160,14 @@ def assemble(events: list[CelEvent], directory: Directory, source: str = "ami") 
     if hangup_source:
         extra["hangup_source"] = "caller" if hangup_source == start.channel else (
             "seat" if endpoint_of(hangup_source) in directory.seats else "other")
+    # Legacy numbers (issue #4): the notice heard, who answered a parallel number, why it overflowed.
+    if notice.prompt:
+        extra["prompt"] = notice.prompt
+    if seat is None and parallel.answered_at is not None:
+        extra["answered_by"] = "department"
+    if parallel.overflow:
+        extra["overflow"] = parallel.overflow
+    extra.update(call_legs(linkedid, events, directory))  # call control: transfers, three-way calls
 
     wait = None
     if queued is not None:
@@ -155,6 +181,7 @@ def assemble(events: list[CelEvent], directory: Directory, source: str = "ami") 
         arrived_at=start.at,
         legacy_mode=mode,
         department=dept,
+        origin=origin,
         trunk=trunk.removeprefix("trunk-") if trunk else None,
         queue=(_text(queued.extra.get("extra")) or None) if queued else None,
         seat=seat,
@@ -174,3 +201,49 @@ def assemble(events: list[CelEvent], directory: Directory, source: str = "ami") 
 
 def _at(t: float | None) -> datetime | None:
     return datetime.fromtimestamp(t, tz=timezone.utc) if t is not None else None
+
+
+def _tag(raw: object) -> str | None:
+    """A short ascii tag the dialplan wrote (prompt name, overflow reason, origin), or None."""
+    text = _text(raw).strip().lower()
+    return text if _TAG.match(text) else None
+
+
+@dataclass(frozen=True)
+class _Notice:
+    prompt: str | None   # the name of the notice played to the caller
+    withdrawn: bool      # the call ended after the withdrawal notice (notice_then_end)
+
+
+def _notice(caller_leg: list[CelEvent]) -> _Notice:
+    played = next((e for e in caller_leg if e.name == "HOTLINE_PROMPT"), None)
+    prompt = None
+    if played is not None:
+        prompt = _tag(played.extra.get("extra")) or _tag(played.appdata.partition(",")[2]) or "unknown"
+    return _Notice(prompt, any(e.name == "HOTLINE_WITHDRAWN" for e in caller_leg))
+
+
+@dataclass(frozen=True)
+class _Parallel:
+    answered_at: float | None   # when the department answered its own number
+    overflow: str | None        # why the call went on to the 12345 seats
+
+
+def _parallel(evs: list[CelEvent], caller_leg: list[CelEvent], linkedid: str) -> _Parallel:
+    """A parallel number: the dialplan rang the department (HOTLINE_DEPT_DIAL), then either the
+    department answered (the caller's leg entered the Dial bridge, no HOTLINE_OVERFLOW) or the
+    call overflowed to the queue (HOTLINE_OVERFLOW, the reason in its extra)."""
+    overflow = next((e for e in caller_leg if e.name == "HOTLINE_OVERFLOW"), None)
+    if overflow is not None:
+        reason = _tag(overflow.extra.get("extra")) or _tag(overflow.appdata.partition(",")[2]) or "other"
+        return _Parallel(None, reason)
+    dialled = next((e for e in caller_leg if e.name == "HOTLINE_DEPT_DIAL"), None)
+    if dialled is None:
+        return _Parallel(None, None)
+    caller_enter = next((e for e in caller_leg if e.name == "BRIDGE_ENTER" and e.time >= dialled.time), None)
+    if caller_enter is None:
+        return _Parallel(None, None)   # the caller gave up while the department's phone rang
+    other_enter = next((e for e in evs if e.name == "BRIDGE_ENTER" and e.uniqueid != linkedid
+                        and e.time >= dialled.time), None)
+    answered = caller_enter.time if other_enter is None else max(caller_enter.time, other_enter.time)
+    return _Parallel(answered, None)

@@ -33,6 +33,9 @@ class CelEvent:
     context: str = ""
     dnid: str = ""
     extra: dict[str, Any] = field(default_factory=dict)
+    # Set by the controller on the legs it originates ("leg-<call id>-<target>", see
+    # hotline.calls.legs); absent from log lines written before the field was configured.
+    accountcode: str = ""
 
     @property
     def at(self) -> datetime:
@@ -71,7 +74,8 @@ def _build(name: str, userdeftype: str, time: float | None, fields: Mapping[str,
                     linkedid=linkedid, peer=fields.get("peer", ""), app=fields.get("app", ""),
                     appdata=fields.get("appdata", ""), caller_num=fields.get("caller_num", ""),
                     exten=fields.get("exten", ""), context=fields.get("context", ""),
-                    dnid=fields.get("dnid", ""), extra=_extra(fields.get("extra")))
+                    dnid=fields.get("dnid", ""), extra=_extra(fields.get("extra")),
+                    accountcode=fields.get("accountcode", ""))
 
 
 def from_ami(event: Mapping[str, Any]) -> CelEvent | None:
@@ -84,7 +88,7 @@ def from_ami(event: Mapping[str, Any]) -> CelEvent | None:
                    "app": h.get("application", ""), "appdata": h.get("appdata", ""),
                    "caller_num": h.get("calleridnum", ""), "exten": h.get("exten", ""),
                    "context": h.get("context", ""), "dnid": h.get("calleriddnid", ""),
-                   "extra": h.get("extra", "")})
+                   "extra": h.get("extra", ""), "accountcode": h.get("accountcode", "")})
 
 
 def from_json_line(line: str | bytes) -> CelEvent | None:
@@ -137,4 +141,4 @@ def from_json_object(d: Mapping[str, Any]) -> CelEvent | None:
                    "app": s.get("appname", ""), "appdata": s.get("appdata", ""),
                    "caller_num": s.get("num", ""), "exten": s.get("exten", ""),
                    "context": s.get("context", ""), "dnid": s.get("dnid", ""),
-                   "extra": s.get("eventextra", "")})
+                   "extra": s.get("eventextra", ""), "accountcode": s.get("accountcode", "")})

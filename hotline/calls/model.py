@@ -14,6 +14,9 @@ class Outcome(str, Enum):
     abandoned_in_queue = "abandoned_in_queue"          # caller hung up while queued
     abandoned_before_queue = "abandoned_before_queue"  # caller hung up before joining a queue
     failed = "failed"                                  # the platform could not connect the call
+    # A withdrawn number (after its transition, notice_then_end): the platform played the
+    # withdrawal notice and ended the call as configured. Not offered to a queue, not an abandon.
+    ended_after_notice = "ended_after_notice"
 
 
 @dataclass
@@ -23,6 +26,12 @@ class CallRecord:
     ``call_id`` is the Asterisk Linkedid of the conversation; every write is an
     upsert on it, so replaying events never duplicates a record.
     Times are timezone-aware UTC datetimes; seconds are floats rounded to ms.
+
+    ``extra`` holds what only some calls have (issue #4): ``prompt`` (the notice the caller
+    heard, e.g. ``merged-notice``), ``answered_by`` (``department`` when a parallel number's
+    department answered it: seat and queue are then None), ``overflow`` (why a parallel number's
+    call went to the 12345 seats: ``noanswer``, ``busy``, ``closed``, ``congestion``,
+    ``chanunavail``), plus ``hangup_source`` and ``queue_status``.
     """
 
     call_id: str
@@ -31,6 +40,7 @@ class CallRecord:
     arrived_at: datetime
     legacy_mode: str | None = None        # None for the hotline number itself
     department: str | None = None         # department id of a legacy number
+    origin: str | None = None             # where the call was handed over from: "110" (diverted), else None
     trunk: str | None = None
     queue: str | None = None
     seat: str | None = None

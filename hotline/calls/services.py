@@ -24,12 +24,13 @@ from pathlib import Path
 from typing import Callable, Literal
 
 from hotline.config.site import SiteConfig
-from trunk_config.pjsip import trunk_endpoint
 
 from . import cel
-from .assemble import Directory, assemble
+from .assemble import Directory, assemble, endpoint_of
 from .cel import CelEvent
+from .legs import LegBook, parent_of, parse_account
 from .model import CallRecord
+from .targets import site_directory
 
 log = logging.getLogger(__name__)
 
@@ -40,8 +41,11 @@ SWEEP_EVERY_S = 60.0
 
 
 def directory_for(site: SiteConfig) -> Directory:
-    return Directory(trunks=frozenset(trunk_endpoint(t) for t in site.trunks),
-                     seats=frozenset(s.id for s in site.seats))
+    """Trunks and seats, and the transfer targets (a :class:`~hotline.calls.targets.SiteDirectory`)."""
+    return site_directory(site)
+
+
+EXPECT_LEG_S = 10.0   # how long an originated leg's CHAN_START is waited for (it carries no accountcode)
 
 
 class CallTracker:
@@ -63,6 +67,11 @@ class CallTracker:
         # write them again (it would write the same record: it is half the database writes).
         self._recent: set[str] = set()
         self._recent_order: deque[str] = deque()
+        # Three-way calls: legs the controller originated live in conversations of their own.
+        self._legs = LegBook()
+        self._leg_parent: dict[str, str] = {}                  # live leg conversation -> its parent
+        self._expected: list[tuple[str, str, float]] = []      # (parent, endpoint, until) of originates
+        self._listeners: list[Callable[[CelEvent], None]] = []
 
     @property
     def live_count(self) -> int:
@@ -86,7 +95,9 @@ class CallTracker:
         for lid, events in self._live.items():
             if self._seen_at.get(lid, cutoff) < cutoff:  # silent too long: its end was missed
                 continue
-            rec = assemble(events, self._directory)
+            if lid in self._leg_parent:  # a leg of another conversation (e.g. 110 through a trunk)
+                continue
+            rec = assemble(self._with_legs(lid, events), self._directory)
             if rec is not None:
                 d = rec.to_dict()
                 d["outcome"] = "in_progress"
@@ -103,7 +114,17 @@ class CallTracker:
         self.add(event)
 
     def add(self, event: CelEvent) -> None:
+        self._add(event)
+        for listener in self._listeners:
+            try:
+                listener(event)
+            except Exception:  # a listener must never lose a record
+                log.exception("CEL listener failed on %s", event.name)
+
+    def _add(self, event: CelEvent) -> None:
         lid = event.linkedid
+        if event.accountcode or (self._expected and event.name == "CHAN_START"):
+            self._note_leg(event)
         if event.name == "LINKEDID_END":
             events = self._live.pop(lid, [])
             self._seen_at.pop(lid, None)
@@ -119,6 +140,20 @@ class CallTracker:
             self._evict(now)
 
     def _finish(self, lid: str, events: list[CelEvent]) -> None:
+        self._leg_parent.pop(lid, None)
+        parent = parent_of(events)
+        if parent is not None:  # a leg of a three-way call: it belongs on its parent's record
+            merged = self._legs.leg_ended(parent, events, parent_live=parent in self._live)
+            if merged is not None:  # the parent ended first: its record is written again, with the leg
+                record = assemble(merged, self._directory, source="ami")
+                if record is not None:
+                    self._sink(record)
+            return
+        # with the legs that ended, and as far as they got, those still up (the record is written
+        # again when they end: the watchdog hangs them up once the caller has gone)
+        events = self._legs.with_legs(lid, events) + [e for leg, parent in self._leg_parent.items()
+                                                       if parent == lid for e in self._live.get(leg, [])]
+        self._legs.remember(lid, events)
         if not any(e.name == "CHAN_START" and e.uniqueid == lid for e in events):
             # We joined this conversation late: the CEL log has all of it.
             self._on_partial(lid)
@@ -131,6 +166,53 @@ class CallTracker:
             if len(self._recent_order) > RECENT_MAX:
                 self._recent.discard(self._recent_order.popleft())
             self._sink(record)
+
+    # -- call control (hotline.calls.control) -------------------------------------------------
+    def subscribe(self, listener: Callable[[CelEvent], None]) -> None:
+        """Call ``listener(event)`` after each event has been taken into account."""
+        self._listeners.append(listener)
+
+    def expect_leg(self, parent: str, endpoint: str) -> None:
+        """The controller is originating a leg of ``parent`` on ``endpoint``. Its CHAN_START carries
+        no accountcode yet, so the next originated channel there is taken for it (live views only:
+        records tie legs by accountcode alone)."""
+        now = time.monotonic()
+        self._expected = [x for x in self._expected if x[2] > now] + [(parent, endpoint, now + EXPECT_LEG_S)]
+
+    def conversation(self, call_id: str) -> tuple[list[CelEvent], dict[str, list[CelEvent]]] | None:
+        """The live events of conversation ``call_id`` (with those of its ended legs) and, by
+        Linkedid, those of its live legs; None when it is not live here."""
+        events = self._live.get(call_id)
+        if events is None or call_id in self._leg_parent:
+            return None
+        legs = {lid: list(self._live.get(lid, [])) for lid, p in self._leg_parent.items() if p == call_id}
+        return list(events) + self._legs.peek(call_id), legs
+
+    def _with_legs(self, lid: str, events: list[CelEvent]) -> list[CelEvent]:
+        out = events + self._legs.peek(lid)
+        for leg, parent in self._leg_parent.items():
+            if parent == lid:
+                out += self._live.get(leg, [])
+        return out
+
+    def _note_leg(self, event: CelEvent) -> None:
+        lid = event.linkedid
+        tag = parse_account(event.accountcode) if event.accountcode else None
+        if tag is not None:
+            if tag[0] != lid:
+                self._leg_parent[lid] = tag[0]
+            return
+        if event.name != "CHAN_START" or event.uniqueid != lid or event.exten not in ("s", ""):
+            return
+        now, endpoint = time.monotonic(), endpoint_of(event.channel)
+        for i, (parent, expected, until) in enumerate(self._expected):
+            if until > now and expected == endpoint:
+                self._leg_parent[lid] = parent
+                del self._expected[i]
+                break
+        if len(self._leg_parent) > 1000:  # legs whose end was never seen (AMI down)
+            for stale in [k for k in self._leg_parent if k not in self._live][:500]:
+                self._leg_parent.pop(stale, None)
 
     def _evict(self, now: float) -> None:
         """Drop conversations silent for ``max_age``, then the oldest while above the cap."""
@@ -186,6 +268,7 @@ class Reconciler:
         self._load_offset = load_offset
         self._save_offset = save_offset
         self._lock = threading.Lock()
+        self._legs = LegBook()
         self.records = 0
         self.bad_lines = 0
 
@@ -237,11 +320,32 @@ class Reconciler:
             if pending:
                 pos = pending[0][0]  # read the unfinished record again next time
             submitted = 0
-            for lid in sorted(ended, key=first_offset.__getitem__):
+            # Legs of three-way calls (their own Linkedid, tagged by accountcode) go on their
+            # parent's record; a leg that ended after its parent's record was written rewrites it.
+            parents = {lid: p for lid, p in ((lid, parent_of(events)) for lid, events in groups.items())
+                       if p is not None}
+            legs_of: dict[str, list[CelEvent]] = {}
+            late: list[list[CelEvent]] = []
+            for lid in sorted(parents.keys(), key=first_offset.__getitem__):
+                parent = parents[lid]
+                if parent in groups:  # a leg still up goes on the record as far as it got
+                    legs_of.setdefault(parent, []).extend(groups[lid])
+                elif lid in ended:
+                    merged = self._legs.leg_ended(parent, groups[lid], parent_live=False)
+                    if merged is not None:
+                        late.append(merged)
+            for lid in sorted(ended - parents.keys(), key=first_offset.__getitem__):
+                events = groups[lid] + legs_of.get(lid, [])
+                if any(e.name == "CHAN_START" and e.uniqueid == lid for e in events):
+                    self._legs.remember(lid, events)
+                else:  # its start was read by an earlier pass (an open leg held the offset back)
+                    events = self._legs.extend_done(lid, events) or events
+                late.append(events)
+            for events in late:
                 try:
-                    record = assemble(groups[lid], self._directory, source="cel-reconcile")
+                    record = assemble(events, self._directory, source="cel-reconcile")
                 except Exception:  # one bad conversation must not stop every later pass
-                    log.exception("CEL log: conversation %s could not be assembled; skipped", lid)
+                    log.exception("CEL log: conversation %s could not be assembled; skipped", events[0].linkedid)
                     continue
                 if record is not None:
                     self._sink(record)

@@ -68,6 +68,7 @@ class CallRow(Base):
     arrived_at: Mapped[datetime] = mapped_column(UtcDateTime, index=True)
     legacy_mode: Mapped[str | None] = mapped_column(String)
     department: Mapped[str | None] = mapped_column(String)
+    origin: Mapped[str | None] = mapped_column(String)  # "110" for diverted calls (migration 0002)
     trunk: Mapped[str | None] = mapped_column(String)
     queue: Mapped[str | None] = mapped_column(String)
     seat: Mapped[str | None] = mapped_column(String)

@@ -12,14 +12,17 @@ import json
 import os
 import shutil
 import signal
+import socket
 import subprocess
 import sys
 import time
 import urllib.error
 import urllib.request
 from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import Any, Callable
+from zoneinfo import ZoneInfo
 
 import yaml
 
@@ -39,6 +42,25 @@ TRUNK_IP, TRUNK_PORT = "127.0.0.2", 15070
 SEAT_IP, SEAT_PORT, SEAT_MEDIA = "127.0.0.1", 15081, 16000
 SEATS = {"1001": "seatsecret-1001", "1002": "seatsecret-1002"}
 
+# Issue #4 (tests/integration/test_numbers.py): legacy numbers in and after their transition,
+# parallel numbers answered by department phones (sipp UASes registered as dept-<id>), 110.
+SITE_TZ = "Asia/Shanghai"
+MERGED_IN_TRANSITION = "83530001"         # prompt on, today inside the window
+MERGED_WITHDRAWN_TO_HOTLINE = "83530002"  # window over: notice, then 12345
+MERGED_WITHDRAWN_END = "83530003"         # window over: notice, then the call ends
+PARALLEL_ANSWERED = "12329"               # dept-gongjijin answers
+PARALLEL_NOANSWER = "12336"               # dept-guotu rings and nobody picks up
+PARALLEL_CLOSED = "12318"                 # wenhua's office hours exclude now
+DIVERTED_110 = "85110110"
+DIVERSION_PRIORITY = 20
+PARALLEL_RING_S = 5
+DEPT_PHONE_IP = "127.0.0.1"
+# department id -> (endpoint, secret, contact port, media port, sipp scenario)
+DEPT_PHONES = {
+    "gongjijin": ("dept-gongjijin", "deptsecret-gongjijin", 15082, 16100, "seat_uas.xml"),
+    "guotu": ("dept-guotu", "deptsecret-guotu", 15083, 16200, "noanswer_uas.xml"),
+}
+
 
 def site_dict(store_url: str = "") -> dict[str, Any]:
     return {
@@ -49,15 +71,54 @@ def site_dict(store_url: str = "") -> dict[str, Any]:
         "store": {"url": store_url},
         "trunks": [{"name": "carrier", "host": TRUNK_IP, "port": TRUNK_PORT}],
         "departments": [{"id": "chengjian", "name": "城建局"}, {"id": "renshe", "name": "人社局"},
-                        {"id": "nobody", "name": "无人值守", "queue": "empty"}],
+                        {"id": "nobody", "name": "无人值守", "queue": "empty"},
+                        *_numbers_departments()],
         "queues": [{"name": "hotline", "ring_timeout": 15}, {"name": "empty"}],
         "seats": [{"id": sid, "name": f"坐席{sid}", "secret": sec} for sid, sec in SEATS.items()],
         "legacy_numbers": [
             {"number": "83531111", "mode": "merged", "department": "chengjian", "hotline": "城建服务热线"},
             {"number": "12333", "mode": "parallel", "department": "renshe"},
             {"number": "85000000", "mode": "merged", "department": "nobody"},
+            *_numbers_legacy_numbers(),
         ],
+        "diversion_110": {"numbers": [DIVERTED_110], "priority": DIVERSION_PRIORITY},
     }
+
+
+def _site_today() -> date:
+    return datetime.now(ZoneInfo(SITE_TZ)).date()
+
+
+def _numbers_departments() -> list[dict[str, Any]]:
+    """Departments of the issue #4 tests; wenhua's hours are a window hours away from now."""
+    hour = datetime.now(ZoneInfo(SITE_TZ)).hour
+    closed = {"days": "daily", "start": "20:00", "end": "21:00"} if hour < 12 else \
+        {"days": "daily", "start": "02:00", "end": "03:00"}
+    return [
+        *({"id": dept, "name": name, "phone_secret": DEPT_PHONES[dept][1]}
+          for dept, name in (("gongjijin", "公积金中心"), ("guotu", "国土局"))),
+        {"id": "wenhua", "name": "文化局", "hours": closed},
+    ]
+
+
+def _numbers_legacy_numbers() -> list[dict[str, Any]]:
+    today = _site_today()
+
+    def days(n: int) -> str:
+        return (today + timedelta(days=n)).isoformat()
+
+    return [
+        {"number": MERGED_IN_TRANSITION, "mode": "merged", "department": "chengjian", "hotline": "城建投诉热线",
+         "transition": {"prompt": True, "start": days(-30), "end": days(30), "after": "notice_then_hotline"}},
+        {"number": MERGED_WITHDRAWN_TO_HOTLINE, "mode": "merged", "department": "chengjian",
+         "transition": {"prompt": True, "start": days(-60), "end": days(-30), "after": "notice_then_hotline"}},
+        {"number": MERGED_WITHDRAWN_END, "mode": "merged", "department": "chengjian",
+         "transition": {"prompt": True, "start": days(-60), "end": days(-30), "after": "notice_then_end"}},
+        {"number": PARALLEL_ANSWERED, "mode": "parallel", "department": "gongjijin", "hotline": "公积金热线",
+         "ring_seconds": PARALLEL_RING_S},
+        {"number": PARALLEL_NOANSWER, "mode": "parallel", "department": "guotu", "ring_seconds": PARALLEL_RING_S},
+        {"number": PARALLEL_CLOSED, "mode": "parallel", "department": "wenhua", "ring_seconds": PARALLEL_RING_S},
+    ]
 
 
 def http_json(method: str, url: str, body: Any = None, timeout: float = 5.0) -> tuple[int, Any]:
@@ -180,6 +241,130 @@ class Stack:
     def recording(self, record: dict[str, Any]) -> Path:
         return self.runtime.recordings_dir / record["recording"]
 
+    # -- issue #4: department phones, prompts ---------------------------------------
+    def register_phone(self, user: str, secret: str, port: int) -> None:
+        """Register ``user`` (a department phone dept-<id>) from ``port``, where its UAS will listen.
+
+        Department phones may sit behind NAT (rewrite_contact): Asterisk takes the REGISTER's
+        source address as the contact, so the registration is sent from the phone's own port."""
+        r = subprocess.run(
+            ["sipp", "-sf", str(SIPP_DIR / "register.xml"), "-i", DEPT_PHONE_IP, "-p", str(port), "-key", "user",
+             user, "-key", "contact_port", str(port), "-au", user, "-ap", secret, "-m", "1", "-nostdin",
+             "-timeout", "10", f"127.0.0.1:{SIP_PORT}"],
+            capture_output=True, cwd=self.workdir, timeout=30, check=False)
+        assert r.returncode == 0, f"{user} could not register: {r.stdout[-500:]!r}"
+
+    def start_department_phones(self, ring_ms: int = 300) -> list[subprocess.Popen[bytes]]:
+        """One sipp UAS per department phone of DEPT_PHONES, registered and reachable.
+        The caller stops them (they are stopped here if one does not come up)."""
+        phones: list[subprocess.Popen[bytes]] = []
+        try:
+            for endpoint, secret, port, media, scenario in DEPT_PHONES.values():
+                self.register_phone(endpoint, secret, port)   # before the UAS takes the port
+                with open(self.workdir / f"{endpoint}.log", "ab") as out:
+                    phones.append(subprocess.Popen(
+                        ["sipp", "-sf", str(SIPP_DIR / scenario), "-i", DEPT_PHONE_IP, "-p", str(port),
+                         "-mp", str(media), "-rtp_echo", "-d", str(ring_ms), "-nostdin", "-trace_err",
+                         "-error_file", str(self.workdir / f"{endpoint}_errors.log")],
+                        stdout=out, stderr=subprocess.STDOUT, cwd=self.workdir))
+
+                def reachable(e: str = endpoint) -> bool:
+                    self.cli(f"pjsip qualify {e}")   # the qualify at registration found no UAS yet
+                    return "Avail " in self.cli(f"pjsip show contacts like {e}")
+                wait_for(f"{endpoint} reachable", reachable, timeout=30, interval=0.5)
+        except BaseException:
+            for phone in phones:
+                phone.terminate()
+                phone.wait(10)
+            raise
+        return phones
+
+    def prompt_seconds(self, name: str) -> float:
+        """How long the rendered prompt ``name`` plays (ivr.render writes prompts.json)."""
+        manifest = json.loads((self.paths.sounds_dir / "prompts.json").read_text(encoding="utf-8"))
+        return float(manifest[name]["seconds"])
+
+    # -- call control (tests/integration/test_call_control.py) ---------------------------
+    def extend_site(self, extra: dict[str, list[dict[str, Any]]]) -> str:
+        """Add entries to lists of the running site (e.g. emergency routes), apply them, and
+        return the site file's previous text for :meth:`restore_site`."""
+        previous = self.site_file.read_text(encoding="utf-8")
+        data = yaml.safe_load(previous)
+        for key, entries in extra.items():
+            data[key] = [*data.get(key, []), *entries]
+        self.apply_site_text(yaml.safe_dump(data, allow_unicode=True, sort_keys=False))
+        return previous
+
+    def restore_site(self, text: str) -> None:
+        self.apply_site_text(text)
+
+    def apply_site_text(self, text: str) -> None:
+        """Write the site file, regenerate and deploy the configuration, reload the dialplan and
+        restart the controller. For changes that add no SIP endpoint (pjsip.conf stays as it is)."""
+        site = parse_site(yaml.safe_load(text), str(self.site_file))
+        self.site_file.write_text(text, encoding="utf-8")
+        generate_config(site, self.paths)
+        self.runtime.deploy(self.paths.generated_dir, self.paths.sounds_dir)
+        self.cli("dialplan reload")
+        self.stop_controller()
+        self.start_controller()
+
+    def start_pstn(self) -> subprocess.Popen[bytes]:
+        """The public network behind the carrier trunk: a UAS on the trunk's contact that answers
+        every outbound call (110, parallel numbers, convenience partners) and echoes its audio.
+        While it runs, trunk callers must send from another port (CONTROL_CALLER_PORT)."""
+        with open(self.workdir / "pstn_uas.log", "ab") as out:
+            pstn = subprocess.Popen(
+                ["sipp", "-sf", str(SIPP_DIR / "seat_uas.xml"), "-i", TRUNK_IP, "-p", str(TRUNK_PORT),
+                 "-mp", str(PSTN_MEDIA), "-rtp_echo", "-d", "300", "-nostdin", "-trace_err",
+                 "-error_file", str(self.workdir / "pstn_uas_errors.log")],
+                stdout=out, stderr=subprocess.STDOUT, cwd=self.workdir)
+
+        def listening() -> bool:
+            if pstn.poll() is not None:
+                raise AssertionError(f"the PSTN UAS exited with {pstn.returncode}; see pstn_uas.log")
+            with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as probe:
+                try:
+                    probe.bind((TRUNK_IP, TRUNK_PORT))
+                except OSError:
+                    return True   # taken: the UAS has it
+            return False
+        wait_for("the PSTN UAS on the trunk's contact", listening, timeout=15)
+        return pstn
+
+    def start_call(self, number: str, caller: str, *, talk_ms: int = 120000) -> subprocess.Popen[bytes]:
+        """A caller through the carrier trunk that stays on (streaming audio) until ``talk_ms`` or
+        until the platform hangs it up; from CONTROL_CALLER_PORT (the trunk is known by its IP)."""
+        return subprocess.Popen(
+            ["sipp", "-sf", str(SIPP_DIR / "caller.xml"), "-i", TRUNK_IP, "-p", str(CONTROL_CALLER_PORT),
+             "-mp", str(CONTROL_CALLER_MEDIA), "-s", number, "-key", "caller", caller, "-d", str(talk_ms),
+             "-m", "1", "-nostdin", "-timeout", str(talk_ms // 1000 + 60), "-trace_err",
+             "-error_file", str(self.workdir / f"caller-{caller}.err")],
+            stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT, cwd=self.workdir)
+
+    def channels(self) -> dict[str, str]:
+        """Live channels and the bridge each is in ("" when none), from ``core show channels concise``."""
+        out: dict[str, str] = {}
+        for line in self.cli("core show channels concise").splitlines():
+            fields = line.split("!")
+            if len(fields) > 12:
+                out[fields[0]] = fields[12]
+        return out
+
+    def conference_members(self, conference: str) -> set[str]:
+        return {line.split()[0] for line in self.cli(f"confbridge list {conference}").splitlines()
+                if line.startswith("PJSIP/")}
+
+    def rtp_counts(self) -> dict[str, list[tuple[int, int]]]:
+        """(received, sent) RTP packets by channel id as ``pjsip show channelstats`` shows it (the
+        channel name without ``PJSIP/``, cut to 18 characters); a list, as two ids may look alike."""
+        out: dict[str, list[tuple[int, int]]] = {}
+        for line in self.cli("pjsip show channelstats").splitlines():
+            fields = line.split()
+            if len(fields) >= 9 and fields[4].isdigit() and fields[8].isdigit():
+                out.setdefault(fields[1], []).append((int(fields[4]), int(fields[8])))
+        return out
+
     def close(self) -> None:
         self.stop_controller()
         if self.seat_uas and self.seat_uas.poll() is None:
@@ -213,3 +398,22 @@ def have_tools() -> str | None:
         if shutil.which(tool) is None:
             return f"{tool} is not installed (scripts/test.sh installs it)"
     return None
+
+
+# Call control (tests/integration/test_call_control.py): the PSTN behind the trunk answers
+# outbound calls on the trunk's contact (TRUNK_IP:TRUNK_PORT), so those tests' callers send from
+# another port of the trunk's address; emergency routes and a convenience partner are added.
+CONTROL_CALLER_PORT, CONTROL_CALLER_MEDIA = 15072, 17100
+PSTN_MEDIA = 16300
+CONTROL_EMERGENCY = "110"
+CONTROL_CONVENIENCE = "96890"
+CONTROL_SITE_EXTRA: dict[str, list[dict[str, Any]]] = {
+    "emergency": [{"number": CONTROL_EMERGENCY, "trunk": "carrier"}],
+    "legacy_numbers": [{"number": CONTROL_CONVENIENCE, "mode": "convenience", "department": "chengjian",
+                        "hotline": "便民家政服务"}],
+}
+
+
+def rtp_channel_id(channel: str) -> str:
+    """How ``pjsip show channelstats`` names a channel."""
+    return channel.removeprefix("PJSIP/")[:18]

@@ -82,8 +82,8 @@ def test_hostile_caller_id_is_sanitised_and_the_call_goes_on(stack: Stack) -> No
     assert status["ami"]["ok"] and status["ami"]["handler_errors"] == 0
     # the same call rebuilt from the CEL log (whose JSON line the raw CR/LF split) is the same record
     state = stack.paths.state_dir
-    (state / "cel.offset").write_text("0\n")
     stack.stop_controller()
+    (state / "cel.offset").write_text("0\n")  # a new controller reads the whole CEL log again
     stack.start_controller()
     again = wait_for("the reconciled record", lambda: (lambda c: c if c["source"] == "cel-reconcile" else None)(
         http_json("GET", f"{stack.api}/api/calls/{rec['call_id']}")[1]))

@@ -25,13 +25,15 @@ import difflib
 import ipaddress
 import os
 import re
+from datetime import date, timedelta
 from pathlib import Path
 
 import pytest
 
-from hotline.config import load_site
-from hotline.config.site import NumberMode, SiteConfig
+from hotline.config import load_site, parse_site
+from hotline.config.site import NumberMode, SiteConfig, Transition
 from trunk_config import GenerateOptions, generate
+from trunk_config.dialplan import department_dial, transfer_targets
 
 GOLDEN = Path(__file__).resolve().parents[1] / "golden"
 CASES = sorted(p.name for p in GOLDEN.iterdir() if (p / "site.yaml").exists())
@@ -206,7 +208,8 @@ def test_every_seat_endpoint_has_auth(case) -> None:
     endpoints = typed(pjsip, "endpoint")
     auths = typed(pjsip, "auth")
     trunk_names = {f"trunk-{t.name}" for t in site.trunks}
-    assert set(endpoints) == trunk_names | {s.id for s in site.seats}
+    dept_phones = {f"dept-{d.id}" for d in site.departments if d.phone_secret}
+    assert set(endpoints) == trunk_names | {s.id for s in site.seats} | dept_phones
     for seat in site.seats:
         ep = endpoints[seat.id]
         assert value(ep, "auth") == seat.id
@@ -249,6 +252,7 @@ def _inbound(site: SiteConfig) -> list[tuple[str, str, str]]:
     rows = [(site.site.hotline_number, "hotline", "")]
     rows += [(n.number, n.mode.value, n.department) for n in site.legacy_numbers
              if n.mode in (NumberMode.merged, NumberMode.parallel)]
+    rows += [(number, "diverted_110", "") for number in site.diversion_110.numbers]
     return rows
 
 
@@ -257,9 +261,22 @@ def test_a_context_per_inbound_number_sets_the_channel_variables(case) -> None:
     ctxs = contexts(files["extensions.conf"])
     for number, mode, dept in _inbound(site):
         lines = [app(line) for line in ctxs[f"hotline-in-{number}"]]
-        assert lines == [f"Set(__HOTLINE_DIALLED={number})", f"Set(__HOTLINE_MODE={mode})",
-                         f"Set(__HOTLINE_DEPT={dept})", f"Set(__HOTLINE_QUEUE={site.queue_for(number)})",
-                         "Goto(hotline-inbound,s,1)"]
+        assert lines[:4] == [f"Set(__HOTLINE_DIALLED={number})", f"Set(__HOTLINE_MODE={mode})",
+                             f"Set(__HOTLINE_DEPT={dept})", f"Set(__HOTLINE_QUEUE={site.queue_for(number)})"]
+        n = site.number(number)
+        if mode == "parallel":
+            assert n is not None
+            assert lines[4:] == [f"Set(HOTLINE_DEPT_DIAL={department_dial(site, n)})",
+                                 f"Set(HOTLINE_RING={n.ring_seconds})", "Goto(hotline-parallel,s,1)"]
+        elif mode == "diverted_110":
+            assert lines[4:] == ["Set(__HOTLINE_ORIGIN=110)", f"Set(__HOTLINE_PRIO={site.diversion_110.priority})",
+                                 "Goto(hotline-inbound,s,1)"]
+        elif n is not None and n.transition is not None:
+            # the transition steps are checked by evaluating them (test_transition_window)
+            assert lines[-1] == "Goto(hotline-inbound,s,1)"
+            assert {g for g in lines if g.startswith("Goto(")} == {"Goto(hotline-inbound,s,1)"}
+        else:
+            assert lines[4:] == ["Goto(hotline-inbound,s,1)"]
     routed = {f"hotline-in-{n}" for n, _, _ in _inbound(site)}
     assert {c for c in ctxs if c.startswith("hotline-in-")} == routed
     for n in site.legacy_numbers:  # directory entries are not answered here
@@ -298,31 +315,45 @@ def test_agi_is_followed_by_the_fail_open_default(case) -> None:
 
 
 CALLER_VALUE = re.compile(r"\$\{(CALLERID\([a-zA-Z]+\)|HOTLINE_ROUTE_[A-Z_]+)\}")
+FLOWS = ("hotline-inbound", "hotline-parallel")  # the flows a trunk call runs through
 
 
 def test_caller_controlled_values_are_filtered_before_any_application(case) -> None:
     _, _, files = case
     ctxs = contexts(files["extensions.conf"])
-    flow = ctxs["hotline-inbound"]
-    filt_num = next((i for i, line in enumerate(flow)
+    # The caller-ID is filtered in the arrival Gosub, first thing, before anything reads it.
+    arrive = ctxs["hotline-arrive"]
+    filt_num = next((i for i, line in enumerate(arrive)
                      if "Set(CALLERID(num)=${FILTER(0123456789+,${CALLERID(num)})})" in line), None)
-    filt_name = next((i for i, line in enumerate(flow) if "Set(CALLERID(name)=${FILTER(" in line), None)
+    filt_name = next((i for i, line in enumerate(arrive) if "Set(CALLERID(name)=${FILTER(" in line), None)
     assert filt_num is not None and filt_name is not None, "the caller id is not filtered"
-    first_app = min(i for i, line in enumerate(flow) if re.search(r"[,)](AGI|Queue|MixMonitor)\(", line))
-    assert filt_num < first_app and filt_name < first_app
     assert filt_num == 0, "CALLERID(num) is filtered first, before anything reads it"
+    assert filt_name == 1
+    assert app(arrive[-1]) == "Return()"
+    # Every flow a trunk call takes calls the Gosub first, before any other application.
+    for flow in FLOWS:
+        assert app(ctxs[flow][0]) == "Gosub(hotline-arrive,s,1)", f"[{flow}] does not start with the arrival"
+    # The only way into a flow past its first priority is hotline-inbound's "route" label,
+    # and only from the parallel flow, which went through the arrival already.
+    for name, lines in ctxs.items():
+        for line in lines:
+            for target in re.findall(r"Goto\((hotline-inbound|hotline-parallel),s,([a-z0-9]+)\)", line):
+                assert target[1] == "1" or (target == ("hotline-inbound", "route") and name == "hotline-parallel"), \
+                    f"[{name}] enters {target} past the arrival: {line}"
     # Everywhere else, a caller-controlled value (caller id, DNID, what the AGI
     # returned) is only ever read as the string argument of FILTER.
     for name, lines in ctxs.items():
         for i, line in enumerate(lines):
             for m in CALLER_VALUE.finditer(line):
                 wrapped = re.search(r"\$\{FILTER\([^,()]*,$", line[:m.start()])
-                sanitised = (name == "hotline-inbound" and m.group(1) in ("CALLERID(num)", "CALLERID(name)")
-                             and i > max(filt_num, filt_name))
+                filtered_id = m.group(1) in ("CALLERID(num)", "CALLERID(name)")
+                sanitised = filtered_id and (name in FLOWS or (name == "hotline-arrive" and i > filt_name))
                 assert wrapped or sanitised, f"[{name}] reads {m.group(0)} unfiltered: {line}"
     # The AGI is told only the dialled number, which the dialplan set itself.
-    agi = next(line for line in flow if "AGI(" in line)
-    assert app(agi) == "AGI(${HOTLINE_AGI}/inbound?dialled=${HOTLINE_DIALLED})"
+    agis = sorted(app(line) for flow in FLOWS for line in ctxs[flow] if "AGI(" in line)
+    assert agis == ["AGI(${HOTLINE_AGI}/inbound?dialled=${HOTLINE_DIALLED})",
+                    "AGI(${HOTLINE_AGI}/parallel?dialled=${HOTLINE_DIALLED})"]
+    assert not any("AGI(" in line for name, lines in ctxs.items() if name not in FLOWS for line in lines)
 
 
 def test_unknown_numbers_policy(case) -> None:
@@ -384,3 +415,267 @@ def test_routing_case_covers_what_it_claims() -> None:
     assert site.queue_for("12333") == "renshe"      # by department
     assert site.queue_for("85529193") == "urgent"   # by the number's own queue
     assert site.queue_for("85192809") == "hotline"  # default
+    afters = {n.transition.after for n in site.legacy_numbers if n.transition}
+    assert afters == {"keep", "notice_then_hotline", "notice_then_end"}
+    assert any(n.transition and not n.transition.prompt for n in site.legacy_numbers)
+    assert any(d.phone_secret and d.hours for d in site.departments)
+    assert any(n.mode == NumberMode.parallel and n.target for n in site.legacy_numbers)
+    assert site.emergency and any(e.dial for e in site.emergency)
+    assert site.diversion_110.numbers
+
+
+# --- issue #4 flows: transitions, withdrawn numbers, parallel numbers, transfers ----------
+
+_STEP = re.compile(r"^(?:exten => s,1|same => n(?:\((?P<label>[a-z]+)\))?),(?P<app>.*)$")
+_TERM = re.compile(r"^\$\{TODAY\} (>=|<=|>|<|=) ([0-9]{8})$")
+
+
+def _condition(expr: str, today: str) -> bool:
+    """The date conditions the transition steps use: '1' or 'TERM & TERM ...' on ${TODAY}."""
+    if expr == "1":
+        return True
+    ok = True
+    for term in expr.split(" & "):
+        m = _TERM.match(term)
+        assert m, f"unexpected condition term {term!r} in {expr!r}"
+        a, b = int(today), int(m.group(2))
+        ok = ok and {">=": a >= b, "<=": a <= b, ">": a > b, "<": a < b, "=": a == b}[m.group(1)]
+    return ok
+
+
+def run_entry(lines: list[str], today: date) -> tuple[dict[str, str], str]:
+    """Evaluate a hotline-in-<number> context on ``today``: (variables it set, where it went).
+
+    Understands exactly the steps the generator writes for numbers (Set, ExecIf(Set),
+    GotoIf to a label, Goto another context), so a new kind of step fails loudly here."""
+    steps = []
+    for line in lines:
+        m = _STEP.match(line)
+        assert m, f"unexpected dialplan line {line!r}"
+        steps.append((m.group("label"), m.group("app")))
+    labels = {label: i for i, (label, _) in enumerate(steps) if label}
+    variables: dict[str, str] = {}
+    ymd = today.strftime("%Y%m%d")
+    pc = 0
+    for _ in range(100):
+        _, step = steps[pc]
+        pc += 1
+        if step == "Set(TODAY=${STRFTIME(${EPOCH},${HOTLINE_TZ},%Y%m%d)})":
+            variables["TODAY"] = ymd
+        elif m := re.fullmatch(r"Set\(_{0,2}([A-Z_]+)=([^()]*)\)", step):
+            variables[m.group(1)] = m.group(2)
+        elif m := re.fullmatch(r"ExecIf\(\$\[(.*)\]\?Set\(_{0,2}([A-Z_]+)=([^()]*)\)\)", step):
+            if _condition(m.group(1), ymd):
+                variables[m.group(2)] = m.group(3)
+        elif m := re.fullmatch(r"GotoIf\(\$\[(.*)\]\?([a-z]+)\)", step):
+            if _condition(m.group(1), ymd):
+                pc = labels[m.group(2)]
+        elif m := re.fullmatch(r"Goto\(([a-z0-9-]+,s,1)\)", step):
+            return variables, m.group(1)
+        else:
+            raise AssertionError(f"unexpected step {step!r}")
+    raise AssertionError("the context loops")
+
+
+def expected_transition(t: Transition | None, day: date) -> tuple[str | None, bool]:
+    """(prompt played, call ends after it) for a merged number on ``day``, from the site config."""
+    if t is None:
+        return None, False
+    if t.end and day > t.end and t.after != "keep":
+        return "withdrawn-notice", t.after == "notice_then_end"
+    in_window = (t.start is None or day >= t.start) and (t.end is None or day <= t.end)
+    return ("merged-notice" if t.prompt and in_window else None), False
+
+
+def _days_around(t: Transition | None) -> list[date]:
+    days = [date(2020, 1, 1), date(2099, 12, 31)]
+    for d in (t.start, t.end) if t else ():
+        if d:
+            days += [d - timedelta(days=1), d, d + timedelta(days=1)]
+    return days
+
+
+def test_merged_numbers_follow_their_transition_on_every_boundary_day(case) -> None:
+    _, site, files = case
+    ctxs = contexts(files["extensions.conf"])
+    for n in site.legacy_numbers:
+        if n.mode != NumberMode.merged:
+            continue
+        for day in _days_around(n.transition):
+            variables, target = run_entry(ctxs[f"hotline-in-{n.number}"], day)
+            assert target == "hotline-inbound,s,1"
+            prompt, ends = expected_transition(n.transition, day)
+            assert (variables.get("HOTLINE_PROMPT"), variables.get("HOTLINE_END_AFTER_PROMPT") == "1") \
+                == (prompt, ends), f"{n.number} on {day}"
+
+
+@pytest.mark.parametrize("number, day, prompt, ends", [
+    # 83531111: prompt 2026-01-01..2026-12-31, then the notice and 12345
+    ("83531111", date(2025, 12, 31), None, False),
+    ("83531111", date(2026, 1, 1), "merged-notice", False),
+    ("83531111", date(2026, 12, 31), "merged-notice", False),
+    ("83531111", date(2027, 1, 1), "withdrawn-notice", False),
+    # 85000001: no prompt, ends 2026-06-30, then the notice and the end of the call
+    ("85000001", date(2026, 6, 30), None, False),
+    ("85000001", date(2026, 7, 1), "withdrawn-notice", True),
+    # 12301: a national special number, kept: the prompt from 2026-03-01 on, never withdrawn
+    ("12301", date(2026, 2, 28), None, False),
+    ("12301", date(2026, 3, 1), "merged-notice", False),
+    ("12301", date(2099, 1, 1), "merged-notice", False),
+    # 85192809: no transition configured, a plain merged number
+    ("85192809", date(2026, 7, 1), None, False),
+])
+def test_transition_window_of_the_routing_case(number: str, day: date, prompt: str | None, ends: bool) -> None:
+    site = _site("routing")
+    ctxs = contexts(generate(site, OPTIONS)["extensions.conf"])
+    variables, _ = run_entry(ctxs[f"hotline-in-{number}"], day)
+    assert variables.get("HOTLINE_PROMPT") == prompt
+    assert (variables.get("HOTLINE_END_AFTER_PROMPT") == "1") == ends
+
+
+def test_transition_dates_are_compared_in_the_site_timezone() -> None:
+    ext = generate(_site("routing"), OPTIONS)["extensions.conf"]
+    assert "HOTLINE_TZ = Asia/Shanghai" in ext
+    assert ext.count("Set(TODAY=${STRFTIME(${EPOCH},${HOTLINE_TZ},%Y%m%d)})") == sum(
+        1 for n in _site("routing").legacy_numbers if n.transition is not None)
+
+
+def test_prompt_then_withdrawn_end_in_the_inbound_flow(case) -> None:
+    _, _, files = case
+    raw = contexts(files["extensions.conf"])["hotline-inbound"]
+    flow = [app(line) for line in raw]
+
+    def at(text: str) -> int:
+        found = [i for i, line in enumerate(flow) if text in line]
+        assert len(found) == 1, f"{text!r} found {len(found)} times in hotline-inbound"
+        return found[0]
+
+    answer, event = at("Answer()"), at("CELGenUserEvent(HOTLINE_PROMPT,${HOTLINE_PROMPT})")
+    playback = at("Playback(${HOTLINE_SOUNDS}/${HOTLINE_PROMPT})")
+    ends = at('GotoIf($["${HOTLINE_END_AFTER_PROMPT}" = "1"]?ended)')
+    record, queue = at("MixMonitor("), at("Queue(")
+    # answered before audio is played; the prompt is logged, played, then the call ends or queues;
+    # a call that ends after the notice is neither recorded nor queued
+    assert answer < event < playback < ends < record < queue
+    ended = next(i for i, line in enumerate(raw) if "n(ended)," in line)
+    assert flow[ended:] == ["CELGenUserEvent(HOTLINE_WITHDRAWN,${HOTLINE_DIALLED})", "Hangup()"]
+    assert flow[queue + 1:ended] == ["CELGenUserEvent(HOTLINE_QUEUE_EXIT,${QUEUESTATUS})", "Hangup()"]
+    # the prompt's name is ours (set by the number's context), never caller data
+    assert all("HOTLINE_PROMPT=" not in line for line in flow)
+
+
+def test_the_parallel_flow_rings_the_department_then_overflows(case) -> None:
+    _, _, files = case
+    raw = contexts(files["extensions.conf"])["hotline-parallel"]
+    flow = [app(line) for line in raw]
+    label = {m.group(1): i for i, line in enumerate(raw) if (m := re.search(r"n\(([a-z]+)\),", line))}
+    assert flow[0] == "Gosub(hotline-arrive,s,1)"
+    assert flow[1] == "AGI(${HOTLINE_AGI}/parallel?dialled=${HOTLINE_DIALLED})"
+    # closed only when the AGI answered and said so (fail-open: ring the department)
+    assert flow[2] == 'GotoIf($["${AGISTATUS}" = "SUCCESS" & "${HOTLINE_DEPT_OPEN}" = "0"]?closed)'
+    dial = flow.index("Dial(${HOTLINE_DEPT_DIAL},${HOTLINE_RING})")
+    assert flow.index("CELGenUserEvent(HOTLINE_DEPT_DIAL,${HOTLINE_DEPT})") < dial
+    assert flow.index("MixMonitor(${HOTLINE_REC_DIR}/${CHANNEL(linkedid)}.wav,b)") < dial  # the platform records it
+    assert flow[dial + 1] == 'GotoIf($["${DIALSTATUS}" = "ANSWER"]?done)'
+    assert flow[dial + 2] == "Set(__HOTLINE_OVERFLOW=${TOLOWER(${DIALSTATUS})})"
+    assert flow[label["closed"]] == "Set(__HOTLINE_OVERFLOW=closed)"
+    assert flow[label["overflow"]:label["overflow"] + 2] == [
+        "CELGenUserEvent(HOTLINE_OVERFLOW,${HOTLINE_OVERFLOW})", "Goto(hotline-inbound,s,route)"]
+    assert flow[label["done"]:] == ["Hangup()"]
+    # hotline-inbound's "route" step: after the arrival, before its AGI (the overflow is routed too)
+    inbound = contexts(files["extensions.conf"])["hotline-inbound"]
+    route = next(i for i, line in enumerate(inbound) if "n(route)," in line)
+    assert route == 1 and "AGI(" in inbound[route + 1]
+
+
+def test_a_static_dialplan_rings_the_department_at_any_hour() -> None:
+    site = _site("routing")
+    files = generate(site, GenerateOptions(ami_secret=OPTIONS.ami_secret, recordings_dir="/r", static=True))
+    flow = [app(line) for line in contexts(files["extensions.conf"])["hotline-parallel"]]
+    assert not any("AGI(" in line or "HOTLINE_DEPT_OPEN" in line for line in flow)
+    assert "Dial(${HOTLINE_DEPT_DIAL},${HOTLINE_RING})" in flow
+
+
+def _parallel_site(**dept: object) -> SiteConfig:
+    return parse_site({"trunks": [{"name": "carrier", "host": "127.0.0.2"}, {"name": "backup", "host": "127.0.0.3"}],
+                       "departments": [{"id": "renshe", "name": "人社局", **dept}],
+                       "legacy_numbers": [{"number": "12333", "mode": "parallel", "department": "renshe",
+                                           "ring_seconds": 7},
+                                          {"number": "12366", "mode": "parallel", "department": "renshe",
+                                           "target": "051312366"}]})
+
+
+@pytest.mark.parametrize("dept, dial_12333, dial_12366", [
+    ({}, "PJSIP/12333@trunk-carrier", "PJSIP/051312366@trunk-carrier"),        # through the first trunk
+    ({"phone_secret": "renshe-phone-1"}, "PJSIP/dept-renshe", "PJSIP/dept-renshe"),  # its registered phone
+    ({"duty_phone": "051380000000"}, "PJSIP/12333@trunk-carrier", "PJSIP/051312366@trunk-carrier"),
+])
+def test_parallel_dial_strings(dept: dict[str, object], dial_12333: str, dial_12366: str) -> None:
+    site = _parallel_site(**dept)
+    ctxs = contexts(generate(site, OPTIONS)["extensions.conf"])
+    for number, dial, ring in (("12333", dial_12333, 7), ("12366", dial_12366, 20)):
+        lines = [app(line) for line in ctxs[f"hotline-in-{number}"]]
+        assert f"Set(HOTLINE_DEPT_DIAL={dial})" in lines
+        assert f"Set(HOTLINE_RING={ring})" in lines
+        assert lines[-1] == "Goto(hotline-parallel,s,1)"
+
+
+def test_transfer_targets_come_only_from_the_directory_and_emergency_routes(case) -> None:
+    _, site, files = case
+    lines = contexts(files["extensions.conf"])["hotline-transfer"]
+    targets = transfer_targets(site)
+    extens = [m.group(1) for line in lines if (m := re.match(r"exten => ([^,]+),1,", line))]
+    assert extens[-1] == "i" and lines[-1] == "exten => i,1,Hangup(1)"  # anything else is refused
+    assert sorted(extens[:-1]) == sorted(targets)
+    allowed = ({n.number for n in site.legacy_numbers if n.mode in (NumberMode.parallel, NumberMode.convenience)}
+               | {d.duty_phone for d in site.departments if d.duty_phone}
+               | {f"dept-{d.id}" for d in site.departments if d.phone_secret}
+               | {e.number for e in site.emergency})
+    assert set(targets) <= allowed
+    assert not set(targets) & {s.id for s in site.seats}
+    merged = {n.number for n in site.legacy_numbers if n.mode == NumberMode.merged}
+    assert not set(targets) & (merged | {site.site.hotline_number, *site.diversion_110.numbers})
+    trunks = {t.name for t in site.trunks}
+    for number, dial in targets.items():
+        m = re.fullmatch(r"PJSIP/([+0-9]+)@trunk-([a-z0-9_-]+)|PJSIP/(dept-[a-z0-9_-]+)", dial)
+        assert m, dial
+        assert m.group(3) == number if m.group(3) else m.group(2) in trunks
+        body = [app(line) for line in lines[lines.index(f"exten => {number},1,"
+                                                        f"CELGenUserEvent(HOTLINE_TRANSFER_DIAL,{number})"):][:3]]
+        assert body == [f"CELGenUserEvent(HOTLINE_TRANSFER_DIAL,{number})", f"Dial({dial},60)", "Hangup()"]
+    for e in site.emergency:  # each emergency route on its own trunk, with its own dial string
+        assert targets[e.number] == f"PJSIP/{e.dial or e.number}@trunk-{e.trunk}"
+
+
+def test_department_phones_authenticate_and_cannot_place_calls(case) -> None:
+    _, site, files = case
+    pjsip = files["pjsip.conf"]
+    endpoints, auths, aors = typed(pjsip, "endpoint"), typed(pjsip, "auth"), typed(pjsip, "aor")
+    for d in site.departments:
+        name = f"dept-{d.id}"
+        if not d.phone_secret:
+            assert name not in endpoints
+            continue
+        assert value(endpoints[name], "auth") == name
+        assert value(endpoints[name], "context") == "hotline-dept"
+        assert value(auths[name], "auth_type") == "userpass"
+        assert value(auths[name], "username") == name
+        assert value(auths[name], "password") == d.phone_secret
+        assert value(aors[name], "max_contacts") == "1"
+    assert contexts(files["extensions.conf"])["hotline-dept"] == ["exten => i,1,Hangup(1)"]
+
+
+def test_diverted_110_numbers_are_tagged_and_prioritised(case) -> None:
+    _, site, files = case
+    ctxs = contexts(files["extensions.conf"])
+    for number in site.diversion_110.numbers:
+        lines = [app(line) for line in ctxs[f"hotline-in-{number}"]]
+        assert "Set(__HOTLINE_ORIGIN=110)" in lines
+        assert f"Set(__HOTLINE_PRIO={site.diversion_110.priority})" in lines
+    # the origin is the fourth field of the arrival event; the priority reaches Queue()
+    arrive = [app(line) for line in ctxs["hotline-arrive"]]
+    assert ("CELGenUserEvent(HOTLINE_ARRIVAL,${HOTLINE_DIALLED}|${HOTLINE_MODE}|${HOTLINE_DEPT}|${HOTLINE_ORIGIN})"
+            in arrive)
+    inbound = [app(line) for line in ctxs["hotline-inbound"]]
+    prio = inbound.index('ExecIf($["${HOTLINE_PRIO}" != ""]?Set(QUEUE_PRIO=${HOTLINE_PRIO}))')
+    assert prio < next(i for i, line in enumerate(inbound) if line.startswith("Queue("))

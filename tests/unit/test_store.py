@@ -39,7 +39,7 @@ def full_record() -> CallRecord:
     return CallRecord(
         call_id="pbx1-1700000000.42", dialled_number="96196", caller_number="+8613800138000",
         arrived_at=datetime(2026, 11, 23, 9, 0, 0, 123000, tzinfo=CST), legacy_mode="merged",
-        department="housing", trunk="ct-sip", queue="housing", seat="1001",
+        department="housing", origin="110", trunk="ct-sip", queue="housing", seat="1001",
         queued_at=datetime(2026, 11, 23, 9, 0, 5, tzinfo=CST),
         answered_at=datetime(2026, 11, 23, 9, 0, 17, 500000, tzinfo=CST),
         ended_at=datetime(2026, 11, 23, 9, 3, 0, tzinfo=CST), wait_seconds=12.5, talk_seconds=162.5,
@@ -273,7 +273,7 @@ def test_migrations_run_twice_and_match_the_models(store: Store, store_url: str,
     engine = create_engine(store_url)
     try:
         with engine.connect() as connection:
-            assert connection.execute(text("SELECT version_num FROM alembic_version")).scalars().all() == ["0001"]
+            assert connection.execute(text("SELECT version_num FROM alembic_version")).scalars().all() == ["0002"]
             assert compare_metadata(MigrationContext.configure(connection), Base.metadata) == []
     finally:
         engine.dispose()
