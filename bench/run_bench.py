@@ -190,8 +190,13 @@ def run_step(stack: BenchStack, rate: int, params: dict[str, Any]) -> dict[str, 
     pids = {"asterisk": lambda: stack.runtime.pid() if stack.runtime else None,
             "sipp_caller": lambda: stack.caller.popen.pid if stack.caller and stack.caller.alive() else None,
             "sipp_seats": lambda: stack.seat_uas.popen.pid if stack.seat_uas else None}
-    if stack.full:
-        pids["controller"] = lambda: stack.controller.popen.pid if stack.controller else None
+    if stack.full and stack.controller:
+        main = stack.controller.popen.pid
+        kids = benchrig.descendants(main)   # the FastAGI process (and any worker) of the controller
+        pids["controller"] = lambda: main
+        for i, kid in enumerate(kids):
+            pids[f"controller_child_{i}" if kid != st0.get("fastagi", {}).get("pid") else "controller_fastagi"] = \
+                (lambda k=kid: k)
     with CpuSampler(pids) as cpu:
         r = stack.run_calls(f"{rate}cps", rate, params["seconds"], params["talk_ms"], f"139{rate:04d}0000")
     step: dict[str, Any] = dict(r)
@@ -273,7 +278,7 @@ def check_records(stack: BenchStack, window_start: Any, placed: int, steps: list
         per_step.append({"rate": s["target_rate"], "calls": s["created"], "records": len(recs),
                          "answered": sum(1 for r in recs if r["outcome"] == "answered"),
                          "with_seat": sum(1 for r in recs if r["seat"]),
-                         "source_ami": sum(1 for r in recs if r["source"] == "ami")})
+                         "source_live": sum(1 for r in recs if r["source"] == "live")})
     ids = [r["call_id"] for r in items]
     return {"calls_placed": placed, "records_total": total, "records_listed": len(items),
             "distinct_call_ids": len(set(ids)), "outcomes": outcomes, "sources": sources,
@@ -403,7 +408,7 @@ def readme_table(results: dict[str, Any]) -> str:
               f"| first unclean step (calls/s) | {a.get('first_unclean_rate') or 'none'} | "
               f"{b.get('first_unclean_rate') or 'none'} | | {c.get('first_unclean_rate') or 'none' if c else '–'} |", ""]
     lines += ["| calls/s | (a) | (a) peak calls | (a) CPU % Asterisk (machine) | (a+AMI) | (a+AMI) reader's AMI lag p99 ms "
-              "| (b) | (b) peak calls | (b) CPU % Asterisk + controller (machine) | (b) FastAGI p50 / p99 ms "
+              "| (b) | (b) peak calls | (b) CPU % Asterisk + controller [+ its FastAGI process] (machine) | (b) FastAGI p50 / p99 ms "
               "| (b) AMI lag p99 ms |",
               "| ---: | --- | ---: | ---: | --- | ---: | --- | ---: | ---: | ---: | ---: |"]
     by_a = {st["target_rate"]: st for st in a.get("steps", [])}
@@ -414,7 +419,11 @@ def readme_table(results: dict[str, Any]) -> str:
         if st is None:
             return ""
         ast = st["cpu"].get("asterisk", {}).get("mean", "?")
-        ctl = f" + {st['cpu'].get('controller', {}).get('mean', '?')}" if full else ""
+        ctl = ""
+        if full:
+            ctl = f" + {st['cpu'].get('controller', {}).get('mean', '?')}"
+            if "controller_fastagi" in st["cpu"]:
+                ctl += f" + {st['cpu']['controller_fastagi']['mean']}"
         return f"{ast}{ctl} ({st['cpu'].get('machine_busy_pct_of_all_cores', {}).get('mean', '?')})"
 
     for rate in p["steps"]:
@@ -508,18 +517,19 @@ def main() -> int:
     if results["foreign_processes_at_start"]:
         log(f"note: {len(results['foreign_processes_at_start'])} other Asterisk/sipp/pytest processes are running "
             "(they share the CPU; listed in the JSON)")
-    busy = machine_busy(3)
-    if busy > QUIET_PCT and args.wait_quiet > 0:
-        log(f"the machine is {busy:.0f}% busy: waiting up to {args.wait_quiet:.0f} s for it to fall under "
-            f"{QUIET_PCT:g}% (--wait-quiet 0 to skip)")
-        deadline = time.monotonic() + args.wait_quiet
-        while time.monotonic() < deadline and busy > QUIET_PCT:
-            busy = machine_busy(3)
-    results["machine_busy_pct_when_starting"] = round(busy, 1)
-    results["foreign_processes_when_starting"] = foreign_processes()
     t0 = time.monotonic()
     status = 0
     try:
+        busy = machine_busy(3)
+        if busy > QUIET_PCT and args.wait_quiet > 0:
+            log(f"the machine is {busy:.0f}% busy: waiting up to {args.wait_quiet:.0f} s for it to fall under "
+                f"{QUIET_PCT:g}% (--wait-quiet 0 to skip)")
+            deadline = time.monotonic() + args.wait_quiet
+            while time.monotonic() < deadline and busy > QUIET_PCT:
+                busy = machine_busy(3)
+        results["machine_busy_pct_when_starting"] = round(busy, 1)
+        results["foreign_processes_when_starting"] = foreign_processes()
+        t0 = time.monotonic()
         if args.only in (None, "static"):
             log("== (a) Asterisk alone, static dialplan, no controller ==")
             results["static"] = {}

@@ -2,6 +2,8 @@
 
 Threads and loops, and why:
 * the main asyncio loop runs the AMI client, the call tracker and the HTTP API;
+* a thread follows Asterisk's CEL JSON log (the source of call records) and hands the
+  events to the tracker on the loop;
 * the FastAGI server runs on its own loop in its own thread, so its latency does
   not depend on the AMI event volume (the dialplan waits on it for every call);
 * the record journal's writer is a thread (blocking database I/O);
@@ -28,7 +30,9 @@ from hotline.ami import actions as ami_actions
 from hotline.api.app import ApiServices, build_app
 from hotline.calls.model import CallRecord
 from hotline.calls.control import CallControl
+from hotline.calls.cel import CelEvent
 from hotline.calls.services import CallTracker, Reconciler, directory_for
+from hotline.calls.tail import CelTail
 from hotline.config.paths import Paths
 from hotline.config.site import SiteConfig
 from hotline.exceptions import AsteriskRuntimeError, StoreError
@@ -132,18 +136,18 @@ class Controller:
         self.feeder = RecordFeeder(self.journal)
         directory = directory_for(site)
         self.tracker = CallTracker(directory, self.feeder.submit, on_partial=self._partial_seen)
+        self.tail: CelTail | None = None
+        self._offsets = _OffsetFile(paths.state_dir / "cel.offset")
         try:
             runtime = asterisk_runtime.load(paths)
-            offsets = _OffsetFile(paths.state_dir / "cel.offset")
             self.reconciler = Reconciler(runtime.cel_log, directory, self._reconciled,
-                                         offsets.load, offsets.save)
+                                         self._offsets.load, self._offsets.save)
+            self.tail = CelTail(runtime.cel_log, self._from_tail)
         except AsteriskRuntimeError:
-            log.warning("no local Asterisk runtime: calls missed while down will not be reconciled")
+            log.warning("no local Asterisk runtime (hotline asterisk install): no CEL log to record calls from")
         ami = site.asterisk.ami
         self.ami = AmiClient(ami.bind if ami.bind not in ("0.0.0.0", "::") else "127.0.0.1", ami.port,
-                             ami.username, paths.ami_secret(), on_login=self._resync,
-                             on_disconnect=self.tracker.stream_broken)
-        self.ami.on("CEL", self.tracker.on_ami_event)
+                             ami.username, paths.ami_secret(), on_login=self._resync)
         self.control = CallControl(site, self.tracker, self.ami.send, directory)
         self.tracker.subscribe(self.control.on_event)
         fa = site.asterisk.fastagi
@@ -158,6 +162,10 @@ class Controller:
         self.feeder.start()
         self._tasks.append(asyncio.create_task(self._prepare_store()))
         await self.reconcile()  # calls that ended while we were down
+        self._loop = asyncio.get_running_loop()
+        if self.tail is not None:
+            # From where the reconciler stopped: the calls still in progress are read whole.
+            self.tail.start(self._offsets.load())
         await self.ami.start()
         self._tasks.append(asyncio.create_task(self._periodic_reconcile()))
         app = build_app(ApiServices(store=self.store, status=self.status, control=self.control,
@@ -173,6 +181,8 @@ class Controller:
         for t in self._tasks:
             t.cancel()
         await self.control.stop()
+        if self.tail is not None:
+            self.tail.stop()
         await self.ami.stop()
         if self.api_runner:
             await self.api_runner.cleanup()
@@ -209,6 +219,17 @@ class Controller:
             await asyncio.sleep(RECONCILE_EVERY_S)
             await self.reconcile()
 
+    def _from_tail(self, events: list[CelEvent]) -> None:
+        """From the tail's thread: hand the events to the tracker on the loop."""
+        self._loop.call_soon_threadsafe(self._track, events)
+
+    def _track(self, events: list[CelEvent]) -> None:
+        for event in events:
+            try:
+                self.tracker.add(event)
+            except Exception:  # one bad event must not stop the ones after it
+                log.exception("tracking CEL event %s of %s failed", event.name, event.linkedid)
+
     def _reconciled(self, record: CallRecord) -> None:
         """From a worker thread: the live path already wrote what it saw whole."""
         if not self.tracker.recorded_live(record.call_id):
@@ -236,6 +257,7 @@ class Controller:
             "fastagi": self.agi.status(),
             "journal": {"ok": self.feeder.errors == 0, "pending": self.journal.pending(),
                         "append_errors": self.feeder.errors},
+            "cel_tail": self.tail.status() if self.tail else {"ok": False, "error": "no local Asterisk runtime"},
             "calls": {"ok": True, "live": self.tracker.live_count, "completed": self.tracker.completed,
                       "reconciled": self.reconciler.records if self.reconciler else 0},
         }

@@ -1,8 +1,8 @@
 """manager.conf: one AMI user on loopback with only the permission classes it needs.
 
-Event filters keep the AMI stream to what the controller reads (CEL for records,
-queue and contact events for live state), about a tenth of Asterisk's 80-100
-events per call, so the controller's loop is never flooded.
+Event filters keep the AMI stream to what the controller reads (queue and contact
+events for live state; call records come from the CEL log, not from AMI), a small
+part of Asterisk's 80-100 events per call, so the controller's loop is never flooded.
 """
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ from .conf import ConfFile
 
 # Events the controller consumes. Responses to our own actions are never filtered.
 EVENTS = (
-    "CEL", "FullyBooted", "Shutdown", "Reload",
+    "FullyBooted", "Shutdown", "Reload",
     "QueueCallerJoin", "QueueCallerLeave", "QueueCallerAbandon",
     "QueueMemberStatus", "QueueMemberAdded", "QueueMemberRemoved", "QueueMemberPause",
     "AgentCalled", "AgentConnect", "AgentComplete", "AgentRingNoAnswer", "AgentDump",

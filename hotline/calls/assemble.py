@@ -74,7 +74,7 @@ def is_complete(events: Iterable[CelEvent]) -> bool:
     return any(e.name == "LINKEDID_END" for e in events)
 
 
-def assemble(events: list[CelEvent], directory: Directory, source: str = "ami") -> CallRecord | None:
+def assemble(events: list[CelEvent], directory: Directory, source: str = "live") -> CallRecord | None:
     """The record for one conversation, or ``None`` when it did not enter through a trunk.
 
     ``events`` may arrive in any order and with duplicates (a replayed event is harmless).

@@ -53,7 +53,7 @@ class CallRecord:
     hangup_cause: int | None = None
     hangup_cause_text: str | None = None
     recording: str | None = None          # file name, derived from call_id only
-    source: str = "ami"                   # "ami" (live) or "cel-reconcile"
+    source: str = "live"                  # "live" (the CEL log followed live) or "cel-reconcile"
     extra: dict[str, Any] = field(default_factory=dict)
 
     def to_dict(self) -> dict[str, Any]:

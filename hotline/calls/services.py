@@ -15,19 +15,19 @@ Linkedid make a record written twice the same record.
 
 from __future__ import annotations
 
-import json
 import logging
 from collections import deque
 import threading
 import time
 from pathlib import Path
-from typing import Callable, Literal
+from typing import Callable
 
 from hotline.config.site import SiteConfig
 
 from . import cel
 from .assemble import Directory, assemble, endpoint_of
 from .cel import CelEvent
+from .cellog import MAX_SPLIT_LINES, read_records  # noqa: F401  (MAX_SPLIT_LINES: public here too)
 from .legs import LegBook, parent_of, parse_account
 from .model import CallRecord
 from .targets import site_directory
@@ -35,7 +35,6 @@ from .targets import site_directory
 log = logging.getLogger(__name__)
 
 Sink = Callable[[CallRecord], None]
-MAX_SPLIT_LINES = 8
 RECENT_MAX = 100_000
 SWEEP_EVERY_S = 60.0
 
@@ -145,7 +144,7 @@ class CallTracker:
         if parent is not None:  # a leg of a three-way call: it belongs on its parent's record
             merged = self._legs.leg_ended(parent, events, parent_live=parent in self._live)
             if merged is not None:  # the parent ended first: its record is written again, with the leg
-                record = assemble(merged, self._directory, source="ami")
+                record = assemble(merged, self._directory, source="live")
                 if record is not None:
                     self._sink(record)
             return
@@ -158,7 +157,7 @@ class CallTracker:
             # We joined this conversation late: the CEL log has all of it.
             self._on_partial(lid)
             return
-        record = assemble(events, self._directory, source="ami")
+        record = assemble(events, self._directory, source="live")
         if record is not None:
             self.completed += 1
             self._recent.add(lid)
@@ -229,29 +228,6 @@ class CallTracker:
             self._on_partial(lid)
 
 
-_Decoded = tuple[Literal["event", "unusable", "incomplete", "garbage"], "CelEvent | None"]
-
-
-def _decode(data: bytes) -> _Decoded:
-    """One cel_custom record, possibly spread over several physical lines.
-
-    ``incomplete``: valid so far, but the record goes on (a raw line break inside a
-    value); ``garbage``: broken before its end, so its first line is not a record start.
-    """
-    text = data.decode("utf-8", errors="replace")
-    try:
-        value = json.loads(text, strict=False)  # strict=False: raw CR/LF inside strings
-    except json.JSONDecodeError as exc:
-        repaired = cel.from_trusted_suffix(text) if text.rstrip().endswith("}") else None
-        if repaired is not None:
-            return "event", repaired
-        if exc.msg.startswith("Unterminated string") or exc.pos >= len(text.rstrip()):
-            return "incomplete", None
-        return "garbage", None
-    event = cel.from_json_object(value) if isinstance(value, dict) else None
-    return ("event", event) if event is not None else ("unusable", None)
-
-
 class Reconciler:
     """Assemble ended conversations from the cel_custom JSON log. Thread-safe; runs in a worker."""
 
@@ -287,38 +263,16 @@ class Reconciler:
             last_time: dict[str, float] = {}
             ended: set[str] = set()
             newest = 0.0
-            pos = offset
-            # The physical lines of a record not complete yet: a raw line break inside a value
-            # (a hostile caller-ID) splits one record over several lines.
-            pending: list[tuple[int, bytes]] = []
-            with self.path.open("rb") as fh:
-                fh.seek(offset)
-                for raw in fh:
-                    if not raw.endswith(b"\n"):
-                        break  # a line Asterisk is still writing
-                    pending.append((pos, raw))
-                    pos += len(raw)
-                    while pending:
-                        state, event = _decode(b"".join(line for _, line in pending))
-                        if state == "incomplete" and len(pending) < MAX_SPLIT_LINES:
-                            break  # wait for the rest of the record
-                        if state == "event" and event is not None:
-                            lid = event.linkedid
-                            groups.setdefault(lid, []).append(event)
-                            first_offset.setdefault(lid, pending[0][0])
-                            last_time[lid] = max(last_time.get(lid, 0.0), event.time)
-                            newest = max(newest, event.time)
-                            if event.name == "LINKEDID_END":
-                                ended.add(lid)
-                            pending.clear()
-                        elif state == "unusable":  # whole JSON, but not a CEL record we can use
-                            self.bad_lines += 1
-                            pending.clear()
-                        else:  # its first line starts no record: drop that line, look at the rest again
-                            self.bad_lines += 1
-                            pending.pop(0)
-            if pending:
-                pos = pending[0][0]  # read the unfinished record again next time
+            records, pos, bad = read_records(self.path, offset)
+            self.bad_lines += bad
+            for record_at, event in records:
+                lid = event.linkedid
+                groups.setdefault(lid, []).append(event)
+                first_offset.setdefault(lid, record_at)
+                last_time[lid] = max(last_time.get(lid, 0.0), event.time)
+                newest = max(newest, event.time)
+                if event.name == "LINKEDID_END":
+                    ended.add(lid)
             submitted = 0
             # Legs of three-way calls (their own Linkedid, tagged by accountcode) go on their
             # parent's record; a leg that ended after its parent's record was written rewrites it.

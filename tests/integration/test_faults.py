@@ -69,4 +69,4 @@ def test_controller_reconnects_after_asterisk_restarts(stack: Stack) -> None:
     assert r.returncode == 0, r.stdout[-800:]
     rec = stack.record_for("13900000103")
     assert rec["outcome"] == "answered"
-    assert rec["source"] == "ami"
+    assert rec["source"] == "live"

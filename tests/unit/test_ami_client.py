@@ -524,7 +524,7 @@ async def test_replayed_capture_builds_the_same_record_as_the_cel_log(fake: Fake
         assert client.stats.malformed_lines == 0 and client.stats.handler_errors == 0
     assert partial == [] and tracker.bad_events == 0 and tracker.live_count == 0
     live, logged = records[0], _json_fixture_record()
-    assert live.source == "ami"
+    assert live.source == "live"
     assert (live.call_id, live.outcome, live.seat, live.dialled_number, live.legacy_mode, live.department,
             live.queue, live.trunk, live.caller_number, live.hangup_cause) == \
         ("1795444596.1", Outcome.answered, "1001", "83531111", "merged", "chengjian",

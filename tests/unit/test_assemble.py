@@ -97,7 +97,7 @@ def test_assemble_fixture(fixture: str, expected: CallRecord | None) -> None:
 
 def test_source_defaults_to_ami() -> None:
     record = assemble(events("answered_merged_call"), DIRECTORY)
-    assert record == replace(ANSWERED, source="ami")
+    assert record == replace(ANSWERED, source="live")
 
 
 def test_record_serialises() -> None:
@@ -120,7 +120,7 @@ def test_out_of_order_and_duplicated_events_give_the_same_record(fixture: str, s
 
 def test_events_of_another_conversation_are_ignored() -> None:
     mixed = events("answered_merged_call") + events("synthetic_unknown_number")
-    assert assemble(mixed, DIRECTORY) == replace(ANSWERED, source="ami")
+    assert assemble(mixed, DIRECTORY) == replace(ANSWERED, source="live")
 
 
 @pytest.mark.parametrize("drop", [

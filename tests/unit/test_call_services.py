@@ -50,8 +50,8 @@ def test_tracker_emits_exactly_one_record_at_linkedid_end() -> None:
         assert seen.records == []
     assert tracker.live_count == 1
     tracker.add(evs[-1])
-    assert seen.records == [assemble(evs, DIRECTORY, source="ami")]
-    assert seen.records[0].outcome is Outcome.answered and seen.records[0].source == "ami"
+    assert seen.records == [assemble(evs, DIRECTORY, source="live")]
+    assert seen.records[0].outcome is Outcome.answered and seen.records[0].source == "live"
     assert seen.partial == [] and tracker.live_count == 0 and tracker.completed == 1
 
 
@@ -422,7 +422,7 @@ def test_tracker_and_reconciler_agree(tmp_path: Path) -> None:
     log.write_bytes(join(raw_lines("answered_merged_call")))
     sink: list[CallRecord] = []
     reconciler(log, Offsets(), sink).run()
-    assert seen.records == [replace(sink[0], source="ami")]
+    assert seen.records == [replace(sink[0], source="live")]
 
 
 def test_reconciler_keeps_a_record_whose_caller_id_broke_its_json_line(tmp_path) -> None:
