@@ -31,6 +31,8 @@ from hotline.directory import http as directory_http
 from hotline.directory.services import DirectoryService
 from hotline.exceptions import HotlineError
 from hotline.store import Store
+from hotline.metrics import http as metrics_http
+from hotline.metrics.services import MetricsService
 from hotline.work_orders import http as work_orders_http
 from hotline.work_orders.services import WorkOrderService
 
@@ -66,6 +68,7 @@ def build_app(services: ApiServices) -> web.Application:
     calls_http.add_routes(app, services.store)
     work_orders_http.add_routes(app, WorkOrderService(services.store))
     directory_http.add_routes(app, DirectoryService(services.site))
+    metrics_http.add_routes(app, MetricsService(services.store, services.site), services.status)
     return app
 
 

@@ -322,3 +322,32 @@ OPENAPI["paths"].update(control_openapi.PATHS)
 OPENAPI["components"]["schemas"].update(control_openapi.SCHEMAS)
 _extra = OPENAPI["components"]["schemas"]["CallRecord"]["properties"]["extra"]
 _extra["description"] = "; ".join(filter(None, [_extra.get("description"), control_openapi.LEGS_DESCRIPTION]))
+
+# KPIs (hotline.metrics): the report and the Prometheus exposition.
+_KPI_ROW = {"type": "object", "properties": {
+    "group": {"type": ["string", "null"]}, "interval_start": {"type": ["string", "null"]},
+    **{k: {"type": "integer"} for k in ("offered", "answered", "answered_in_sl", "abandoned", "short_abandons")},
+    **{k: {"type": ["number", "null"]} for k in ("answer_rate", "answer_rate_15s", "abandon_rate", "asa_seconds",
+                                                "aht_seconds")}}}
+OPENAPI["components"]["schemas"]["KpiReport"] = {"type": "object", "properties": {
+    "start": {"type": "string"}, "end": {"type": "string"}, "by": {"type": "string"},
+    "interval": {"type": ["string", "null"]}, "rows": {"type": "array", "items": _KPI_ROW},
+    "rolling_24h": {"type": "object"}}}
+OPENAPI["paths"]["/api/metrics"] = {"get": {
+    "summary": "KPIs: answer rate (接通率), 15 s answer rate, abandons, ASA, AHT (formulas in the README)",
+    "operationId": "getMetrics",
+    "parameters": [
+        _query("start", "from (ISO 8601 with UTC offset); default 24 h ago", {"type": "string", "format": "date-time"}),
+        _query("end", "to (exclusive); default now", {"type": "string", "format": "date-time"}),
+        _query("by", "group by", {"type": "string", "enum": ["all", "queue", "seat", "dialled_number"]}),
+        _query("interval", "and by interval", {"type": "string", "enum": ["15min", "hour", "day"]}),
+    ],
+    "responses": {"200": _json("KPI rows and the rolling 24 h answer rate", _ref("KpiReport")),
+                  "400": _error("invalid-request (details.field)")},
+}}
+OPENAPI["paths"]["/metrics"] = {"get": {
+    "summary": "Prometheus text exposition: today's KPIs per queue and dialled number, 24 h alarm, live gauges",
+    "operationId": "getPrometheusMetrics",
+    "responses": {"200": {"description": "text/plain; version=0.0.4",
+                          "content": {"text/plain": {"schema": {"type": "string"}}}}},
+}}

@@ -19,12 +19,12 @@ MAX_SPAN = timedelta(days=92)
 
 
 class MetricsService:
-    def __init__(self, store: Store, site: SiteConfig, *, clock: Callable[[], datetime] | None = None,
+    def __init__(self, store: Store, site: SiteConfig | None, *, clock: Callable[[], datetime] | None = None,
                  cache_seconds: float = 15.0) -> None:
         self._store = store
         self._site = site
-        self._tz = ZoneInfo(site.site.timezone)
-        self._wrapup = {q.name: float(q.wrapup) for q in site.queues}
+        self._tz = ZoneInfo(site.site.timezone if site else "Asia/Shanghai")
+        self._wrapup = {q.name: float(q.wrapup) for q in site.queues} if site else {}
         self._clock = clock or (lambda: datetime.now(timezone.utc))
         self._cache: tuple[float, str] | None = None
         self._cache_seconds = cache_seconds
