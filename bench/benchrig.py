@@ -123,6 +123,25 @@ def _proc_ticks(pid: int) -> int | None:
     return int(fields[11]) + int(fields[12])  # utime + stime
 
 
+def descendants(pid: int) -> list[int]:
+    """Child processes of ``pid``, recursively (the controller's FastAGI process, workers)."""
+    children: dict[int, list[int]] = {}
+    for d in Path("/proc").iterdir():
+        if not d.name.isdigit():
+            continue
+        try:
+            ppid = int((d / "stat").read_text().rsplit(")", 1)[1].split()[1])
+        except (OSError, IndexError, ValueError):
+            continue
+        children.setdefault(ppid, []).append(int(d.name))
+    out, todo = [], [pid]
+    while todo:
+        for c in children.get(todo.pop(), []):
+            out.append(c)
+            todo.append(c)
+    return out
+
+
 def _total_ticks() -> tuple[int, int]:
     parts = [int(x) for x in Path("/proc/stat").read_text().splitlines()[0].split()[1:]]
     idle = parts[3] + parts[4]
@@ -493,15 +512,21 @@ class BenchStack:
                      "-ap", seat_secret(seat), "-m", "1", "-nostdin", "-timeout", "15",
                      "-cp", str(CONTROL_PORT_BASE + 10 + k), f"127.0.0.1:{SIP_PORT}"],
                     stdout=subprocess.PIPE, stderr=subprocess.STDOUT, cwd=self.log_dir)))
-            for seat, p in procs:
-                try:
-                    output, _ = p.communicate(timeout=30)
-                except subprocess.TimeoutExpired:
-                    p.kill()
-                    output, _ = p.communicate()
-                if p.returncode != 0:
-                    failed.append(seat)
-                    (self.log_dir / f"register-{seat}.log").write_bytes(output[-4000:])
+            try:
+                for seat, p in procs:
+                    try:
+                        output, _ = p.communicate(timeout=30)
+                    except subprocess.TimeoutExpired:
+                        p.kill()
+                        output, _ = p.communicate()
+                    if p.returncode != 0:
+                        failed.append(seat)
+                        (self.log_dir / f"register-{seat}.log").write_bytes(output[-4000:])
+            finally:  # interrupted: leave no registration sipp behind
+                for _, p in procs:
+                    if p.poll() is None:
+                        p.kill()
+                        p.wait()
         return failed
 
     # -- measurements -----------------------------------------------------------------------

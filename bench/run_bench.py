@@ -333,6 +333,7 @@ def summarise(results: dict[str, Any]) -> dict[str, Any]:
         s["ami_lag_label"] = (f"NOT at {LAG_RATE} calls/s: " +
                               (f"the step plan has no {LAG_RATE} calls/s step; "
                                if LAG_RATE not in results.get("parameters", {}).get("steps", [])
+                               else "(a) was not run in this invocation; " if not a
                                else f"Asterisk alone was clean only up to {a_rate} calls/s on this machine; "
                                if a_rate < LAG_RATE else f"the full stack never ran {LAG_RATE} calls/s; ") +
                               f"lag at the full stack's highest clean step, {s['ami_lag_step']} calls/s")
@@ -406,7 +407,9 @@ def readme_table(results: dict[str, Any]) -> str:
               f"| highest clean concurrent calls (sipp CurrentCall peak) | {s['static_max_clean_concurrent']} | "
               f"{s['full_max_clean_concurrent']} | {s['concurrent_ratio']} | {s.get('static_ami_max_clean_concurrent', '–')} |",
               f"| first unclean step (calls/s) | {a.get('first_unclean_rate') or 'none'} | "
-              f"{b.get('first_unclean_rate') or 'none'} | | {c.get('first_unclean_rate') or 'none' if c else '–'} |", ""]
+              f"{b.get('first_unclean_rate') or 'none'} | | {c.get('first_unclean_rate') or 'none' if c else '–'} |",
+              f"| all clean steps (a later clean step does not count above) | {a.get('clean_steps', [])} | "
+              f"{b.get('clean_steps', [])} | | {c.get('clean_steps', []) if c else '–'} |", ""]
     lines += ["| calls/s | (a) | (a) peak calls | (a) CPU % Asterisk (machine) | (a+AMI) | (a+AMI) reader's AMI lag p99 ms "
               "| (b) | (b) peak calls | (b) CPU % Asterisk + controller [+ its FastAGI process] (machine) | (b) FastAGI p50 / p99 ms "
               "| (b) AMI lag p99 ms |",
@@ -473,9 +476,18 @@ def main() -> int:
                     help="skip the diagnostic configuration (static dialplan + a passive AMI reader)")
     ap.add_argument("--keep-recordings", action="store_true", help="keep MixMonitor recordings (hundreds of MB)")
     ap.add_argument("--no-readme", action="store_true", help="do not rewrite the README table")
+    ap.add_argument("--render-readme", metavar="JSON", type=Path,
+                    help="only rewrite the README table from a results file (e.g. bench/results/latest.json)")
     ap.add_argument("--wait-quiet", type=float, default=600, metavar="S",
                     help="wait up to S seconds for the machine to be idle (other test runs finished; default 600)")
     args = ap.parse_args()
+    if args.render_readme:
+        saved = json.loads(args.render_readme.read_text())
+        saved["summary"] = summarise(saved)
+        saved["targets"] = targets(saved["summary"])
+        update_readme(readme_table(saved))
+        print(f"README table rewritten from {args.render_readme}")
+        return 0
     if os.geteuid() != 0:
         print("run_bench: needs root (Asterisk chroot)", file=sys.stderr)
         return 2

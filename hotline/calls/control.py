@@ -11,7 +11,10 @@ What is sent (verified on Asterisk 22):
   Out of a two-party bridge, Asterisk hangs up the seat; out of a three-way call the seat and
   the department legs are hung up by the controller. The caller's MixMonitor goes with it.
 * **attended transfer**: ``Atxfer`` on the seat's channel (the seat consults the target while
-  the caller waits; the seat hanging up completes it, the features.conf keys work too).
+  the caller waits; the seat hanging up completes it, the features.conf keys work too). Asterisk
+  keys the target in as DTMF after the feature code, so only numeric targets can take it: for a
+  registered department phone (``dept-<id>``) a three-way call followed by the seat leaving is
+  the attended transfer.
 * **three-way call**: ``Redirect`` of the caller with the seat as ``ExtraChannel`` into
   ``hotline-conf,<call id>,1`` (ConfBridge ``hotline-<call id>``), then an asynchronous
   ``Originate`` of the target's dial string into the same conference, ringing for the target's

@@ -339,7 +339,7 @@ class Stack:
             ["sipp", "-sf", str(SIPP_DIR / "caller.xml"), "-i", TRUNK_IP, "-p", str(CONTROL_CALLER_PORT),
              "-mp", str(CONTROL_CALLER_MEDIA), "-s", number, "-key", "caller", caller, "-d", str(talk_ms),
              "-m", "1", "-nostdin", "-timeout", str(talk_ms // 1000 + 60), "-trace_err",
-             "-error_file", str(self.workdir / f"caller-{caller}.err")],
+             "-error_file", str(self.workdir / f"caller-{caller}.err"), f"127.0.0.1:{SIP_PORT}"],
             stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT, cwd=self.workdir)
 
     def channels(self) -> dict[str, str]:

@@ -95,9 +95,13 @@ class Call:
         return self.record()
 
     def record(self) -> dict[str, Any]:
+        """The record once complete: a leg that ends after the caller (the platform releases it
+        then) has the record written again."""
         def written() -> dict[str, Any] | None:
             code, body = http_json("GET", f"{self.stack.api}/api/calls/{self.id}")
-            return body if code == 200 else None
+            if code != 200 or any(leg["ended_at"] is None for leg in body["extra"].get("legs", [])):
+                return None
+            return body
         return wait_for(f"the record of {self.id}", written, timeout=30)
 
     def close(self) -> None:
@@ -138,6 +142,13 @@ def rtp_flows(stack: Stack, channels: list[str]) -> None:
     wait_for(f"RTP both ways on {', '.join(channels)}", grown, timeout=10)
 
 
+def bridged_with(stack: Stack, channel: str) -> str | None:
+    """The channel in the same bridge as ``channel`` (a two-party call), if any."""
+    channels = stack.channels()
+    bridge = channels.get(channel)
+    return next((c for c, b in channels.items() if bridge and b == bridge and c != channel), None)
+
+
 def seconds(a: str, b: str) -> float:
     return (datetime.fromisoformat(b) - datetime.fromisoformat(a)).total_seconds()
 
@@ -151,6 +162,7 @@ def only_leg(record: dict[str, Any]) -> dict[str, Any]:
 # -- three-way calls ------------------------------------------------------------------------------
 
 def test_three_way_call_audio_among_all_three_then_the_seat_leaves(control: Stack, calls: list[Call]) -> None:
+    before = len(control.calls())
     call = place(control, calls, "13900000301")
     code, body = call.post("conference", {"target": ANSWERING})
     assert code == 202, body
@@ -174,7 +186,7 @@ def test_three_way_call_audio_among_all_three_then_the_seat_leaves(control: Stac
     leg = only_leg(record)
     assert leg["kind"] == "three_way" and leg["target"] == ANSWERING and leg["target_type"] == "department_phone"
     assert leg["answered"] is True and leg["outcome"] == "answered" and leg["channel"] == dept
-    assert 0 < leg["ring_seconds"] < 5 and leg["talk_seconds"] > 1
+    assert 0 < leg["ring_seconds"] < 5 and leg["talk_seconds"] > 0.3
     assert leg["left_first"] == "seat"
     # the recording is the caller's: it goes on through the conference until the caller leaves
     with wave.open(str(control.recording(record))) as w:
@@ -183,9 +195,7 @@ def test_three_way_call_audio_among_all_three_then_the_seat_leaves(control: Stac
     assert recorded >= seconds(record["answered_at"], joined.isoformat())
     # the leg (a conversation of its own) is on the call's record, never a record of its own
     assert [c["call_id"] for c in control.calls()].count(call.id) == 1
-    assert not [c for c in control.calls() if c["call_id"] not in {x["call_id"] for x in []}
-                and c["arrived_at"] >= record["arrived_at"] and c["call_id"] != call.id
-                and c["caller_number"] in ("12345", "anonymous")]
+    assert len(control.calls()) == before + 1
 
 
 def test_seat_drops_the_department_and_keeps_the_caller(control: Stack, calls: list[Call]) -> None:
@@ -247,13 +257,8 @@ def test_one_click_transfer_to_110(control: Stack, calls: list[Call]) -> None:
     code, body = call.post("emergency", {"service": CONTROL_EMERGENCY})
     assert code == 202 and body["action"] == "transfer" and body["kind"] == "blind", body
 
-    def with_110() -> str | None:
-        channels = control.channels()
-        if call.seat_channel in channels:
-            return None
-        bridge = channels.get(call.channel)
-        return next((c for c, b in channels.items() if b and b == bridge and c != call.channel), None)
-    pstn = wait_for("the caller bridged with 110 through the trunk, the seat released", with_110)
+    pstn = wait_for("the caller bridged with 110 through the trunk, the seat released",
+                    lambda: call.seat_channel not in control.channels() and bridged_with(control, call.channel))
     assert pstn.startswith("PJSIP/trunk-carrier-")
     record = call.hang_up()
     leg = only_leg(record)
@@ -285,7 +290,7 @@ def test_bad_targets_are_refused_and_the_call_is_untouched_then_a_referral(contr
     code, body = call.post("transfer", {"target": CONTROL_CONVENIENCE})
     assert code == 202, body
     wait_for("the caller with the partner", lambda: call.seat_channel not in control.channels()
-             and len([c for c in control.channels() if c.startswith("PJSIP/trunk-carrier-")]) == 2)
+             and bridged_with(control, call.channel) is not None)
     record = call.hang_up()
     assert record["extra"]["referral"] == CONTROL_CONVENIENCE
     leg = only_leg(record)
