@@ -44,6 +44,10 @@ def _child(site_data: dict[str, Any], host: str, port: int, read_timeout: float,
     from hotline.config import parse_site
 
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent decides when we stop
+    try:  # every call waits on us: ahead of the controller and of bulk work when CPU is short
+        os.setpriority(os.PRIO_PROCESS, 0, -10)
+    except OSError:
+        pass  # not root: the normal priority
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s fastagi: %(message)s")
     parent = os.getppid()
 
