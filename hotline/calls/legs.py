@@ -212,7 +212,7 @@ def _stay(ch: _Channel, bridge: str, since: float) -> tuple[float, float | None]
     return None
 
 
-SIMULTANEOUS_S = 0.25   # exits this close together are one event (a bridge dissolving)
+SIMULTANEOUS_S = 0.05   # exits this close together are one event (a bridge dissolving: a few ms)
 
 
 def _left_first(call_id: str, leg: _Channel, own: Mapping[str, _Channel], directory: Directory) -> str | None:

@@ -145,6 +145,15 @@ def test_department_dropped_by_the_seat_left_first() -> None:
     assert leg["talk_seconds"] == pytest.approx(1.0, abs=0.01)
 
 
+def test_who_left_first_is_read_in_the_bridge_even_a_moment_apart() -> None:
+    # The seat dropped the department, and the caller hung up 0.24 s later.
+    rec = assemble(events("control_three_way_quick_drop"), DIRECTORY)
+    assert rec is not None
+    leg = only_leg(rec)
+    assert leg["answered"] is True and leg["talk_seconds"] == pytest.approx(0.135, abs=0.01)
+    assert leg["left_first"] == "target"
+
+
 def test_three_way_with_110_and_transfer_to_110() -> None:
     three_way = record("control_three_way_110")
     leg = only_leg(three_way)
