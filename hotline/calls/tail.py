@@ -1,7 +1,7 @@
 """Following the CEL JSON log live: the controller's source of call events.
 
 Asterisk writes every CEL record to the cel_custom JSON log as it happens. Reading
-that file (a thread polling every 50 ms) instead of receiving CEL over AMI spares
+that file (a thread polling every 20 ms) instead of receiving CEL over AMI spares
 Asterisk the manager's per-event formatting work and keeps one source of truth for
 records, live and after a restart alike: the reconciler reads the very same file.
 """
@@ -23,7 +23,7 @@ log = logging.getLogger(__name__)
 
 
 class CelTail:
-    def __init__(self, path: Path, deliver: Callable[[list[CelEvent]], None], interval: float = 0.05) -> None:
+    def __init__(self, path: Path, deliver: Callable[[list[CelEvent]], None], interval: float = 0.02) -> None:
         self.path = path
         self._deliver = deliver
         self._interval = interval
