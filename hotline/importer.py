@@ -60,7 +60,7 @@ from typing import Any
 import yaml
 from pydantic import TypeAdapter, ValidationError
 
-from hotline.config.loader import parse_site
+from hotline.config.loader import parse_site, read_yaml
 from hotline.config.site import Label, NumberMode, PhoneNumber, SiteInfo
 from hotline.exceptions import ConfigError
 
@@ -193,18 +193,8 @@ def _read_rows(csv_path: Path) -> list[_Row]:
 
 def _read_base(base: Path) -> tuple[dict[str, Any], str]:
     source = str(base)
-    try:
-        text = base.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise ConfigError(source, [("", "file not found", source)]) from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise ConfigError(source, [("", f"cannot read: {exc}", source)]) from None
-    try:
-        data = yaml.safe_load(text)
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        where = f"line {mark.line + 1}, column {mark.column + 1}" if mark else "?"
-        raise ConfigError(source, [(where, f"not valid YAML: {getattr(exc, 'problem', exc)}", None)]) from None
+    data = read_yaml(base)
+    text = base.read_text(encoding="utf-8")  # kept for the comments it holds
     if data is None:
         data = {}
     if not isinstance(data, dict):

@@ -65,10 +65,9 @@ def parse_site(data: Any, source: str = "<site config>") -> SiteConfig:
     return site
 
 
-def load_site(path: str | Path, overrides: Mapping[str, str] | None = None,
-              environ: Mapping[str, str] | None = None) -> SiteConfig:
-    """Read, layer and validate a site config. Raises :class:`ConfigError`."""
-    path = Path(path)
+def read_yaml(path: Path) -> Any:
+    """The YAML document in ``path``; a missing, unreadable or invalid file is a ConfigError
+    naming the file (and, for YAML errors, the line and column)."""
     source = str(path)
     try:
         text = path.read_text(encoding="utf-8")
@@ -77,11 +76,19 @@ def load_site(path: str | Path, overrides: Mapping[str, str] | None = None,
     except (OSError, UnicodeDecodeError) as exc:
         raise ConfigError(source, [("", f"cannot read: {exc}", source)]) from None
     try:
-        data = yaml.safe_load(text)
+        return yaml.safe_load(text)
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f"line {mark.line + 1}, column {mark.column + 1}" if mark else "?"
         raise ConfigError(source, [(where, f"not valid YAML: {getattr(exc, 'problem', exc)}", None)]) from None
+
+
+def load_site(path: str | Path, overrides: Mapping[str, str] | None = None,
+              environ: Mapping[str, str] | None = None) -> SiteConfig:
+    """Read, layer and validate a site config. Raises :class:`ConfigError`."""
+    path = Path(path)
+    source = str(path)
+    data = read_yaml(path)
     if data is None:
         data = {}
     layered = dict(overrides_from_env(environ if environ is not None else os.environ))
