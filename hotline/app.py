@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import os
 import queue
 import signal
 import threading
@@ -29,9 +28,9 @@ from hotline.agi_process import AgiProcess
 from hotline.ami import AmiClient
 from hotline.ami import actions as ami_actions
 from hotline.api.app import ApiServices, build_app
-from hotline.calls.model import CallRecord
-from hotline.calls.control import CallControl
 from hotline.calls.cel import CelEvent
+from hotline.calls.control import CallControl
+from hotline.calls.model import CallRecord
 from hotline.calls.services import CallTracker, Reconciler, directory_for
 from hotline.calls.tail import CelTail
 from hotline.config.paths import Paths
@@ -269,11 +268,6 @@ class Controller:
 
 
 def run(site: SiteConfig, paths: Paths) -> int:
-    try:  # records must keep up with calls when Asterisk and the SIP load saturate the CPU (bench/)
-        os.setpriority(os.PRIO_PROCESS, 0, -5)
-    except OSError:
-        pass  # not root: the normal priority
-
     async def main() -> None:
         controller = Controller(site, paths)
         stop = asyncio.Event()
