@@ -79,14 +79,6 @@ class CallTracker:
     def recorded_live(self, call_id: str) -> bool:
         return call_id in self._recent
 
-    def stream_broken(self) -> None:
-        """The AMI connection dropped: events of the live conversations may be lost, so they are
-        handed to the reconciler (the CEL log has all of them) instead of being assembled here."""
-        for lid in list(self._live):
-            self._live.pop(lid, None)
-            self._seen_at.pop(lid, None)
-            self._on_partial(lid)
-
     def live_calls(self) -> list[dict[str, object]]:
         """Conversations in progress that entered through a trunk, as partial records."""
         out = []
