@@ -34,12 +34,19 @@ from hotline.deploy import generate_config
 REPO = Path(__file__).resolve().parents[2]
 SIPP_DIR = REPO / "tests" / "sipp"
 
-SIP_PORT = 15060
-AMI_PORT = 15038
-AGI_PORT = 14573
-API_PORT = 18080
-TRUNK_IP, TRUNK_PORT = "127.0.0.2", 15070
-SEAT_IP, SEAT_PORT, SEAT_MEDIA = "127.0.0.1", 15081, 16000
+# HOTLINE_IT_SLOT (0-3) moves every port, so several rigs (work trees) can run at once.
+SLOT = int(os.environ.get("HOTLINE_IT_SLOT", "0"))
+if not 0 <= SLOT <= 3:
+    raise ValueError(f"HOTLINE_IT_SLOT must be 0-3, not {SLOT}")
+_P, _M = 50 * SLOT, 1200 * SLOT          # signalling and media offsets
+SIP_PORT = 15060 + _P
+AMI_PORT = 15038 + _P
+AGI_PORT = 14573 + _P
+API_PORT = 18080 + _P
+TRUNK_IP, TRUNK_PORT = "127.0.0.2", 15070 + _P
+SEAT_IP, SEAT_PORT, SEAT_MEDIA = "127.0.0.1", 15081 + _P, 16000 + _M
+RTP_START = 20000 + 1000 * SLOT
+CALLER_MEDIA = 17000 + _M
 SEATS = {"1001": "seatsecret-1001", "1002": "seatsecret-1002"}
 
 # Issue #4 (tests/integration/test_numbers.py): legacy numbers in and after their transition,
@@ -57,15 +64,15 @@ PARALLEL_RING_S = 5
 DEPT_PHONE_IP = "127.0.0.1"
 # department id -> (endpoint, secret, contact port, media port, sipp scenario)
 DEPT_PHONES = {
-    "gongjijin": ("dept-gongjijin", "deptsecret-gongjijin", 15082, 16100, "seat_uas.xml"),
-    "guotu": ("dept-guotu", "deptsecret-guotu", 15083, 16200, "noanswer_uas.xml"),
+    "gongjijin": ("dept-gongjijin", "deptsecret-gongjijin", 15082 + _P, 16100 + _M, "seat_uas.xml"),
+    "guotu": ("dept-guotu", "deptsecret-guotu", 15083 + _P, 16200 + _M, "noanswer_uas.xml"),
 }
 
 
 def site_dict(store_url: str = "") -> dict[str, Any]:
     return {
         "site": {"name": "integration", "hotline_number": "12345", "default_queue": "hotline"},
-        "asterisk": {"sip_port": SIP_PORT, "sip_bind": "127.0.0.1", "rtp_start": 20000, "rtp_end": 20999,
+        "asterisk": {"sip_port": SIP_PORT, "sip_bind": "127.0.0.1", "rtp_start": RTP_START, "rtp_end": RTP_START + 999,
                      "ami": {"port": AMI_PORT}, "fastagi": {"port": AGI_PORT, "timeout_ms": 1000}},
         "api": {"port": API_PORT},
         "store": {"url": store_url},
@@ -232,7 +239,7 @@ class Stack:
              port: int = TRUNK_PORT, source_ip: str = TRUNK_IP, timeout: int = 60) -> subprocess.CompletedProcess[bytes]:
         """Place one call through the carrier trunk; returns sipp's result (0 = scenario completed)."""
         return subprocess.run(
-            ["sipp", "-sf", str(SIPP_DIR / scenario), "-i", source_ip, "-p", str(port), "-mp", "17000",
+            ["sipp", "-sf", str(SIPP_DIR / scenario), "-i", source_ip, "-p", str(port), "-mp", str(CALLER_MEDIA),
              "-s", number, "-key", "caller", caller, "-d", str(talk_ms), "-m", "1", "-nostdin",
              "-timeout", str(timeout), "-trace_err", "-error_file", str(self.workdir / f"caller-{caller}.err"),
              f"127.0.0.1:{SIP_PORT}"],
@@ -403,8 +410,8 @@ def have_tools() -> str | None:
 # Call control (tests/integration/test_call_control.py): the PSTN behind the trunk answers
 # outbound calls on the trunk's contact (TRUNK_IP:TRUNK_PORT), so those tests' callers send from
 # another port of the trunk's address; emergency routes and a convenience partner are added.
-CONTROL_CALLER_PORT, CONTROL_CALLER_MEDIA = 15072, 17100
-PSTN_MEDIA = 16300
+CONTROL_CALLER_PORT, CONTROL_CALLER_MEDIA = 15072 + _P, 17100 + _M
+PSTN_MEDIA = 16300 + _M
 CONTROL_EMERGENCY = "110"
 CONTROL_CONVENIENCE = "96890"
 CONTROL_SITE_EXTRA: dict[str, list[dict[str, Any]]] = {
