@@ -169,6 +169,42 @@ class Department(_Model):
     hours: OfficeHours | None = None        # None: answers 7x24
 
 
+class QueueOverflow(_Model):
+    """After ``after`` seconds in this queue, the seats of queue ``to`` ring for its callers too
+    (county sub-centre -> city, and back). The caller keeps their place: no second queue."""
+
+    to: QueueName
+    after: Annotated[int, Field(ge=0, le=3600)] = 30
+
+
+class QueueFallback(_Model):
+    """What happens at ``max_wait`` or when no seat is logged in (the no-seat rule).
+
+    ``queue``: the caller moves to ``queue`` (same priority); ``callback``: the caller is offered
+    a call back (press 1) and the request is recorded; ``message``: the caller leaves a voice
+    message that becomes a work order. Without a fallback callers wait for a seat (7x24)."""
+
+    action: Literal["queue", "callback", "message"]
+    queue: QueueName | None = None
+
+    @model_validator(mode="after")
+    def _queue_named(self) -> "QueueFallback":
+        if self.action == "queue" and not self.queue:
+            raise ValueError("fallback action 'queue' needs 'queue' (the queue to move the caller to)")
+        return self
+
+
+class QueueCallback(_Model):
+    """Queue callback: while waiting the caller presses ``key``, hangs up and keeps their place;
+    when their turn comes the platform calls them back and connects them to the seat."""
+
+    enabled: bool = True
+    key: Annotated[str, StringConstraints(pattern=r"^[0-9*#]$")] = "1"
+    attempts: Annotated[int, Field(ge=1, le=10)] = 3        # tries before the request fails
+    retry_after: Annotated[int, Field(ge=5, le=3600)] = 60   # seconds between tries
+    ring_seconds: Annotated[int, Field(ge=5, le=120)] = 30
+
+
 class Queue(_Model):
     name: QueueName
 
@@ -186,6 +222,15 @@ class Queue(_Model):
     wrapup: Annotated[int, Field(ge=0, le=600)] = 0
     max_wait: Annotated[int, Field(ge=0, le=7200)] = 0  # 0: wait until answered (7x24 human service)
     weight: Annotated[int, Field(ge=0, le=100)] = 0
+    county: Label | None = None               # a county sub-centre's queue (县级分中心)
+    overflow: list[QueueOverflow] = Field(default_factory=list)
+    waiting: Literal["music", "ringback"] = "music"     # what the caller hears between announcements
+    announce_position: bool = True            # "you are caller N" (Mandarin, generated offline)
+    announce_holdtime: bool = True            # "expected wait about N minutes"
+    announce_every: Annotated[int, Field(ge=0, le=600)] = 30   # seconds; 0: announce on entry only
+    fallback: QueueFallback | None = None     # at max_wait, or when no seat is logged in
+    no_seat: Literal["wait", "fallback"] = "wait"   # no seat logged in: keep waiting or use the fallback
+    callback: QueueCallback | None = None
 
 
 class Seat(_Model):
@@ -194,8 +239,53 @@ class Seat(_Model):
     secret: Secret
     queues: list[QueueName] = Field(default_factory=lambda: ["hotline"])
     penalty: Annotated[int, Field(ge=0, le=100)] = 0
-    remote: bool = False
+    remote: bool = False                      # registers over a WAN (NAT-safe endpoint settings)
     county: Label | None = None
+    # A seat reached on an outside number through the trunk (a county seat's mobile, say): it
+    # must press 1 to accept each call, so a voicemail box never takes a caller.
+    external_number: PhoneNumber | None = None
+    trunk: Slug | None = None                 # for external_number (default: the first trunk)
+
+
+class PauseReason(_Model):
+    code: Slug                                 # what the API takes (the name is accepted too)
+    name: Label                                # 小休, 培训, 整理 ...
+
+
+def _default_reasons() -> list[PauseReason]:
+    return [PauseReason(code="break", name="小休"), PauseReason(code="training", name="培训"),
+            PauseReason(code="admin", name="整理"), PauseReason(code="meal", name="用餐")]
+
+
+FeatureCode = Annotated[str, StringConstraints(pattern=r"^\*[0-9]{1,4}$")]
+
+
+class FeatureCodes(_Model):
+    """Codes a seat dials on its phone. Pause is followed by the reason's number (1 = the first
+    configured reason), e.g. *231 for 小休."""
+
+    login: FeatureCode = "*21"
+    logout: FeatureCode = "*22"
+    pause: FeatureCode = "*23"
+    unpause: FeatureCode = "*24"
+
+
+class SeatRules(_Model):
+    pause_reasons: list[PauseReason] = Field(default_factory=_default_reasons, min_length=1, max_length=9)
+    auto_pause_after: Annotated[int, Field(ge=0, le=20)] = 3   # unanswered rings in a row; 0: never
+    feature_codes: FeatureCodes = Field(default_factory=FeatureCodes)
+    remote_ring_timeout: Annotated[int, Field(ge=10, le=120)] = 30  # seats on an external number
+
+
+class RepeatCaller(_Model):
+    """A caller who called within ``within_hours`` is queued with ``priority`` (0: off)."""
+
+    within_hours: Annotated[int, Field(ge=0, le=168)] = 2
+    priority: Annotated[int, Field(ge=0, le=100)] = 5
+
+
+class RedisSection(_Model):
+    url: str = ""   # empty: live state in the controller's memory only (the wallboard still works)
 
 
 class Transition(_Model):
@@ -254,6 +344,9 @@ class SiteConfig(_Model):
     legacy_numbers: list[LegacyNumber] = Field(default_factory=list)
     emergency: list[EmergencyRoute] = Field(default_factory=list)
     diversion_110: Diversion = Field(default_factory=Diversion)
+    seat_rules: SeatRules = Field(default_factory=SeatRules)
+    repeat_caller: RepeatCaller = Field(default_factory=RepeatCaller)
+    redis: RedisSection = Field(default_factory=RedisSection)
 
     def problems(self) -> list[tuple[str, str, object]]:
         """Cross-reference problems as (field path, message, value), each at the field to fix.
@@ -299,7 +392,46 @@ class SiteConfig(_Model):
         for i, d in enumerate(self.departments):
             if d.queue and d.queue not in queues:
                 out.append((f"departments.{i}.queue", f"unknown queue {d.queue!r}", d.queue))
+        for i, q in enumerate(self.queues):
+            for j, o in enumerate(q.overflow):
+                if o.to not in queues:
+                    out.append((f"queues.{i}.overflow.{j}.to", f"unknown queue {o.to!r}", o.to))
+                elif o.to == q.name:
+                    out.append((f"queues.{i}.overflow.{j}.to", "a queue cannot overflow to itself", o.to))
+            if q.fallback and q.fallback.queue:
+                if q.fallback.queue not in queues:
+                    out.append((f"queues.{i}.fallback.queue", f"unknown queue {q.fallback.queue!r}",
+                                q.fallback.queue))
+                elif q.fallback.queue == q.name:
+                    out.append((f"queues.{i}.fallback.queue", "a queue cannot fall back to itself",
+                                q.fallback.queue))
+            if q.no_seat == "fallback" and q.fallback is None:
+                out.append((f"queues.{i}.no_seat", "no_seat 'fallback' needs a 'fallback'", q.no_seat))
+        for i, s in enumerate(self.seats):
+            if s.trunk and s.trunk not in trunks:
+                out.append((f"seats.{i}.trunk", f"unknown trunk {s.trunk!r}", s.trunk))
+            if s.trunk and not s.external_number:
+                out.append((f"seats.{i}.trunk", "a trunk is only used with external_number", s.trunk))
+        fc = self.seat_rules.feature_codes
+        dupes("feature code", [(f"seat_rules.feature_codes.{k}", v) for k, v in fc.model_dump().items()])
+        for key, code in fc.model_dump().items():   # pause is a pattern: *23 then the reason's digit
+            if key != "pause" and code.startswith(fc.pause):
+                out.append((f"seat_rules.feature_codes.{key}",
+                            f"feature code {code!r} starts with the pause code {fc.pause!r}", code))
+        dupes("pause reason code", [(f"seat_rules.pause_reasons.{i}.code", r.code)
+                                    for i, r in enumerate(self.seat_rules.pause_reasons)])
+        dupes("pause reason name", [(f"seat_rules.pause_reasons.{i}.name", r.name)
+                                    for i, r in enumerate(self.seat_rules.pause_reasons)])
         return out
+
+    def queue(self, name: str) -> Queue | None:
+        return next((q for q in self.queues if q.name == name), None)
+
+    def seat(self, seat_id: str) -> Seat | None:
+        return next((s for s in self.seats if s.id == seat_id), None)
+
+    def pause_reason(self, code_or_name: str) -> PauseReason | None:
+        return next((r for r in self.seat_rules.pause_reasons if code_or_name in (r.code, r.name)), None)
 
     # --- lookups used by generators and record assembly ------------------------
 
