@@ -16,7 +16,12 @@ HTTP API and the CLI print unchanged, so scripts can match on it::
     ├── CallStateConflict      call-state-conflict (409: e.g. no department on the call to drop)
     ├── NotConfigured          emergency-route-not-configured (422)
     ├── CallControlUnavailable call-control-unavailable (503: no AMI connection)
-    └── AsteriskActionFailed   asterisk-action-failed   (502: Asterisk refused an action)
+    ├── AsteriskActionFailed   asterisk-action-failed   (502: Asterisk refused an action)
+    ├── AuthRequired           auth-required       (401: no, expired or revoked token)
+    ├── BadCredentials         bad-credentials     (401: unknown user or wrong password, one message)
+    ├── Forbidden              forbidden           (403: names the role needed)
+    ├── SeatNotOnCall          seat-not-on-call    (409: listen/whisper/barge on a seat with no call)
+    └── NoSupervisorPhone      no-supervisor-phone (409: the supervisor has no phone (users[].seat))
 """
 
 from __future__ import annotations
@@ -141,3 +146,45 @@ class AsteriskActionFailed(HotlineError):
     def __init__(self, action: str, message: str, **details: object) -> None:
         super().__init__(f"Asterisk refused {action}: {message}", action=action, asterisk_message=message,
                          **details)
+
+
+class AuthRequired(HotlineError):
+    error_id = "auth-required"
+    http_status = 401
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(f"authentication required: {reason}")
+
+
+class BadCredentials(HotlineError):
+    """One message for an unknown user and a wrong password: the answer tells nothing."""
+
+    error_id = "bad-credentials"
+    http_status = 401
+
+    def __init__(self) -> None:
+        super().__init__("unknown user or wrong password")
+
+
+class Forbidden(HotlineError):
+    error_id = "forbidden"
+    http_status = 403
+
+    def __init__(self, message: str, *, needed: str, role: str, **details: object) -> None:
+        super().__init__(message, needed=needed, role=role, **details)
+
+
+class SeatNotOnCall(HotlineError):
+    error_id = "seat-not-on-call"
+    http_status = 409
+
+    def __init__(self, seat_id: str) -> None:
+        super().__init__(f"seat {seat_id!r} has no live channel to listen to", seat_id=seat_id)
+
+
+class NoSupervisorPhone(HotlineError):
+    error_id = "no-supervisor-phone"
+    http_status = 409
+
+    def __init__(self, user: str | None) -> None:
+        super().__init__(f"user {user!r} has no phone to ring: set users[].seat in the site config", user=user)

@@ -16,6 +16,7 @@ from hotline.config.site import LegacyNumber, NumberMode, SiteConfig
 
 from .conf import HEADER, safe
 from .pjsip import DEPT_CONTEXT, SEAT_CONTEXT, trunk_context
+from .spy import spy_context
 
 INBOUND = "hotline-inbound"
 UNKNOWN = "hotline-unknown"
@@ -257,4 +258,7 @@ def render(site: SiteConfig, options: DialplanOptions) -> str:
     seats.exten("i", "Hangup(1)")
 
     _Ctx(lines, DEPT_CONTEXT, "department phones answer calls, they do not place them").exten("i", "Hangup(1)")
+
+    spy_name, spy_comment, spy_steps = spy_context()
+    _Ctx(lines, spy_name, spy_comment).exten("_X.", *spy_steps)
     return "\n".join(lines) + "\n"

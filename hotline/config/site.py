@@ -332,6 +332,32 @@ class Diversion(_Model):
     priority: Annotated[int, Field(ge=1, le=100)] = 10
 
 
+UserName = Annotated[str, StringConstraints(pattern=r"^[a-z][a-z0-9_.-]{0,31}$")]
+"""A login name: an ascii slug (lower case, digits, ``_ . -``)."""
+
+PasswordHash = Annotated[str, StringConstraints(
+    pattern=r"^pbkdf2_sha256\$[0-9]{4,8}\$[A-Za-z0-9+/=]{8,64}\$[A-Za-z0-9+/=]{16,128}$")]
+"""``pbkdf2_sha256$<iterations>$<salt b64>$<hash b64>`` (``hotline user hash-password``)."""
+
+
+class Role(str, Enum):
+    """Who may do what in the API, lowest first (``hotline.auth.roles`` has the route table)."""
+
+    seat = "seat"              # a seat agent: its own seat only
+    supervisor = "supervisor"  # the floor: every seat, the wallboard, listen/whisper/barge
+    admin = "admin"            # everything
+
+
+class User(_Model):
+    """A person who logs in to the API and the wallboard. No users: the API stays open."""
+
+    name: UserName
+    role: Role
+    password_hash: PasswordHash
+    # A seat user's own seat; for a supervisor, the phone that rings for listen/whisper/barge.
+    seat: SeatId | None = None
+
+
 class SiteConfig(_Model):
     site: SiteInfo = Field(default_factory=SiteInfo)
     asterisk: AsteriskSection = Field(default_factory=AsteriskSection)
@@ -347,6 +373,7 @@ class SiteConfig(_Model):
     seat_rules: SeatRules = Field(default_factory=SeatRules)
     repeat_caller: RepeatCaller = Field(default_factory=RepeatCaller)
     redis: RedisSection = Field(default_factory=RedisSection)
+    users: list[User] = Field(default_factory=list)
 
     def problems(self) -> list[tuple[str, str, object]]:
         """Cross-reference problems as (field path, message, value), each at the field to fix.
@@ -422,7 +449,17 @@ class SiteConfig(_Model):
                                     for i, r in enumerate(self.seat_rules.pause_reasons)])
         dupes("pause reason name", [(f"seat_rules.pause_reasons.{i}.name", r.name)
                                     for i, r in enumerate(self.seat_rules.pause_reasons)])
+        dupes("user name", [(f"users.{i}.name", u.name) for i, u in enumerate(self.users)])
+        seat_ids = {s.id for s in self.seats}
+        for i, u in enumerate(self.users):
+            if u.seat is not None and u.seat not in seat_ids:
+                out.append((f"users.{i}.seat", f"unknown seat {u.seat!r}", u.seat))
+            elif u.seat is None and u.role == Role.seat:
+                out.append((f"users.{i}.seat", "a seat user needs its seat", None))
         return out
+
+    def user(self, name: str) -> User | None:
+        return next((u for u in self.users if u.name == name), None)
 
     def queue(self, name: str) -> Queue | None:
         return next((q for q in self.queues if q.name == name), None)

@@ -131,3 +131,19 @@ class MetaRow(Base):
 
     key: Mapped[str] = mapped_column(String(128), primary_key=True)
     value: Mapped[str] = mapped_column(Text)
+
+
+class AuditRow(Base):
+    """Who did what through the API (hotline.audit): supervisors' and admins' writes, and every
+    request on another user's seat (migration 0003)."""
+
+    __tablename__ = "audit_log"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    at: Mapped[datetime] = mapped_column(UtcDateTime, index=True)
+    user: Mapped[str] = mapped_column(String(64), index=True)
+    role: Mapped[str] = mapped_column(String(16))
+    action: Mapped[str] = mapped_column(String(128), index=True)   # e.g. seats.pause
+    target: Mapped[str | None] = mapped_column(String(128))          # e.g. seat:1001
+    detail: Mapped[dict[str, Any]] = mapped_column(JSON)
+    status: Mapped[int] = mapped_column(Integer)                      # the HTTP status answered

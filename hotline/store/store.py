@@ -32,7 +32,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from hotline.calls.model import CallRecord, Outcome
 from hotline.exceptions import InvalidRequest, NoSuchCall, NoSuchWorkOrder, StoreError
-from hotline.store.models import CallRow, MetaRow, WorkOrderCallRow, WorkOrderCounterRow, WorkOrderRow
+from hotline.store.models import AuditRow, CallRow, MetaRow, WorkOrderCallRow, WorkOrderCounterRow, WorkOrderRow
 from hotline.work_orders.model import Category, Status
 
 MAX_PAGE = 500
@@ -218,6 +218,33 @@ class Store:
         with self._session() as session:
             session.execute(insert.on_conflict_do_update(index_elements=[MetaRow.key],
                                                          set_={"value": insert.excluded.value}))
+
+    # --- audit log (hotline.audit) ---------------------------------------------------
+
+    def add_audit(self, *, at: datetime, user: str, role: str, action: str, target: str | None,
+                  detail: dict[str, Any], status: int) -> int:
+        with self._session() as session:
+            row = AuditRow(at=at, user=user, role=role, action=action, target=target, detail=detail,
+                           status=status)
+            session.add(row)
+            session.flush()
+            return row.id
+
+    def list_audit(self, *, limit: int = 100, user: str | None = None,
+                   action: str | None = None) -> list[dict[str, Any]]:
+        """The newest audit rows first."""
+        if not 1 <= limit <= MAX_PAGE:
+            raise InvalidRequest("limit", f"must be between 1 and {MAX_PAGE}", limit)
+        conditions = []
+        if user is not None:
+            conditions.append(AuditRow.user == user)
+        if action is not None:
+            conditions.append(AuditRow.action == action)
+        query = select(AuditRow).where(*conditions).order_by(AuditRow.id.desc()).limit(limit)
+        with self._session() as session:
+            return [{"id": r.id, "at": r.at.isoformat(), "user": r.user, "role": r.role, "action": r.action,
+                     "target": r.target, "detail": r.detail, "status": r.status}
+                    for r in session.scalars(query)]
 
     # --- internals -------------------------------------------------------------------
 

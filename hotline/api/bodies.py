@@ -1,0 +1,23 @@
+"""Request bodies: parse JSON into a strict pydantic model, or ``invalid-request`` naming the field."""
+
+from __future__ import annotations
+
+from typing import TypeVar
+
+from pydantic import BaseModel, ValidationError
+
+from hotline.exceptions import InvalidRequest
+
+M = TypeVar("M", bound=BaseModel)
+
+
+def parse_json_body(model: type[M], body: bytes, *, secret_fields: frozenset[str] = frozenset()) -> M:
+    """The first problem becomes ``InvalidRequest`` with the field; a field named in
+    ``secret_fields`` (a password) never has its value echoed back."""
+    try:
+        return model.model_validate_json(body or b"{}")
+    except ValidationError as exc:
+        error = exc.errors(include_url=False)[0]
+        field = ".".join(str(part) for part in error["loc"]) or "body"
+        show_value = error["type"] not in ("missing", "json_invalid") and field not in secret_fields
+        raise InvalidRequest(field, error["msg"], error.get("input") if show_value else None) from None

@@ -1,0 +1,23 @@
+"""``GET /api/audit?limit=&user=&action=``: the newest audit rows first (supervisor, admin)."""
+
+from __future__ import annotations
+
+from aiohttp import web
+
+from hotline.api.responses import json_response
+from hotline.audit.services import AuditService
+from hotline.exceptions import InvalidRequest
+
+
+def add_routes(app: web.Application, audit: AuditService) -> None:
+    async def list_audit(request: web.Request) -> web.Response:
+        raw = request.query.get("limit", "100")
+        try:
+            limit = int(raw)
+        except ValueError:
+            raise InvalidRequest("limit", "must be an integer", raw) from None
+        items = await audit.list(limit=limit, user=request.query.get("user") or None,
+                                 action=request.query.get("action") or None)
+        return json_response({"items": items, "total": len(items)})
+
+    app.router.add_get("/api/audit", list_audit)

@@ -1,0 +1,46 @@
+"""``POST /api/login``, ``POST /api/logout``, ``GET /api/me``.
+
+Login answers the token in the body (for scripts: ``Authorization: Bearer <token>``) and sets
+it as an HttpOnly, SameSite=Strict cookie (for the wallboard in a browser)."""
+
+from __future__ import annotations
+
+from aiohttp import web
+
+from hotline.api.bodies import parse_json_body
+from hotline.api.responses import json_response
+from hotline.auth.middleware import COOKIE, principal_of
+from hotline.auth.schemas import LoginBody
+from hotline.auth.services import AuthService
+from hotline.exceptions import InvalidRequest
+
+
+def add_routes(app: web.Application, auth: AuthService) -> None:
+    async def login(request: web.Request) -> web.Response:
+        if not auth.enabled:
+            raise InvalidRequest("users", "no users are configured: the API is open, there is nothing to log in to")
+        body = parse_json_body(LoginBody, await request.read(), secret_fields=frozenset({"password"}))
+        token, principal = await auth.login(body.name, body.password)
+        response = json_response({"token": token, "role": principal.role.value, "seat": principal.seat,
+                                  "name": principal.name, "expires": principal.expires})
+        response.set_cookie(COOKIE, token, max_age=auth.ttl, path="/", httponly=True, samesite="Strict",
+                            secure=request.secure)
+        return response
+
+    async def logout(request: web.Request) -> web.Response:
+        principal = principal_of(request)
+        if principal is not None:
+            auth.logout(principal)
+        response = json_response({"logged_out": principal is not None})
+        response.del_cookie(COOKIE, path="/")
+        return response
+
+    async def me(request: web.Request) -> web.Response:
+        principal = principal_of(request)
+        if principal is None:   # no users: the API is open
+            return json_response({"name": None, "role": "admin", "seat": None, "expires": None, "open": True})
+        return json_response({**principal.to_dict(), "open": False})
+
+    app.router.add_post("/api/login", login)
+    app.router.add_post("/api/logout", logout)
+    app.router.add_get("/api/me", me)

@@ -1,0 +1,71 @@
+"""The auth middleware: who is calling, and may they.
+
+No users configured: every request passes (the API is as open as before). With users, a
+request under ``/api/`` needs a token (``Authorization: Bearer`` or the ``hotline_token``
+cookie) except the ``PUBLIC`` routes; ``/status``, ``/openapi.json``, ``/metrics`` and the
+wallboard's static page stay open (the page itself holds no data). Then the route's minimum
+role (:mod:`hotline.auth.roles`) and the own-seat rule are checked.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+
+from aiohttp import web
+
+from hotline.auth import roles
+from hotline.auth.services import AuthService, Principal
+from hotline.exceptions import Forbidden
+
+COOKIE = "hotline_token"
+PRINCIPAL = "hotline.principal"   # request key: the Principal, or absent when the API is open
+
+Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+
+
+def principal_of(request: web.Request) -> Principal | None:
+    value = request.get(PRINCIPAL)
+    return value if isinstance(value, Principal) else None
+
+
+def token_of(request: web.Request) -> str | None:
+    header = request.headers.get("Authorization", "")
+    scheme, _, value = header.partition(" ")
+    if scheme.lower() == "bearer" and value.strip():
+        return value.strip()
+    return request.cookies.get(COOKIE) or None
+
+
+def route_path(request: web.Request) -> str | None:
+    """The matched route's canonical path (``/api/seats/{seat_id}/pause``), None when no route matched."""
+    info = request.match_info
+    if info.http_exception is not None:
+        return None
+    resource = info.route.resource
+    return resource.canonical if resource is not None else None
+
+
+def auth_middleware(auth: AuthService) -> Callable[[web.Request, Handler], Awaitable[web.StreamResponse]]:
+    @web.middleware
+    async def middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
+        if not auth.enabled or not request.path.startswith("/api/"):
+            return await handler(request)
+        path = route_path(request)
+        if path is not None and (request.method, path) in roles.PUBLIC:
+            return await handler(request)
+        principal = auth.authenticate(token_of(request))   # auth-required before anything else, 404s too
+        request[PRINCIPAL] = principal
+        if path is None:
+            return await handler(request)   # no such route / method: the handler raises it
+        needed = roles.required_role(request.method, path)
+        if not roles.allows(principal.role, needed):
+            raise Forbidden(f"{request.method} {path} needs the role {needed.value!r} (you are "
+                            f"{principal.role.value!r})", needed=needed.value, role=principal.role.value)
+        seat_id = request.match_info.get("seat_id")
+        if seat_id is not None and not roles.may_act_on_seat(principal.role, principal.seat, seat_id):
+            raise Forbidden(f"a seat user acts on its own seat only ({principal.seat!r}, not {seat_id!r}); "
+                            "other seats need the role 'supervisor'", needed="supervisor",
+                            role=principal.role.value, seat_id=seat_id)
+        return await handler(request)
+
+    return middleware

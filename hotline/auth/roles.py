@@ -1,0 +1,66 @@
+"""Who may call what: the one table of minimum roles per route, and the own-seat rule.
+
+Keys are ``(method, canonical path)`` as aiohttp names the matched resource
+(``/api/seats/{seat_id}/pause``). A route under ``/api/`` that is not listed needs ``admin``
+(closed by default), so a new route is never open by accident. ``PUBLIC`` routes need no token.
+A ``seat`` user may act only on its own seat: any route with a ``{seat_id}`` checks it.
+"""
+
+from __future__ import annotations
+
+from hotline.config.site import Role
+
+RANK = {Role.seat: 0, Role.supervisor: 1, Role.admin: 2}
+
+PUBLIC: frozenset[tuple[str, str]] = frozenset({("POST", "/api/login")})
+
+S, V, A = Role.seat, Role.supervisor, Role.admin
+MIN_ROLE: dict[tuple[str, str], Role] = {
+    # the session
+    ("POST", "/api/logout"): S,
+    ("GET", "/api/me"): S,
+    # calls and work orders: what a seat client needs during a call
+    ("GET", "/api/calls"): S,
+    ("GET", "/api/calls/live"): S,
+    ("GET", "/api/calls/{call_id}"): S,
+    ("POST", "/api/calls/{call_id}/transfer"): S,
+    ("POST", "/api/calls/{call_id}/conference"): S,
+    ("DELETE", "/api/calls/{call_id}/conference/{party}"): S,
+    ("POST", "/api/calls/{call_id}/emergency"): S,
+    ("GET", "/api/transfer-targets"): S,
+    ("POST", "/api/work-orders"): S,
+    ("GET", "/api/work-orders/{work_order_id}"): S,
+    ("GET", "/api/directory"): S,
+    ("GET", "/api/directory/{number}"): S,
+    # seats: a seat user on its own seat, a supervisor on any
+    ("GET", "/api/seats"): V,
+    ("GET", "/api/seats/{seat_id}"): S,
+    ("POST", "/api/seats/{seat_id}/login"): S,
+    ("POST", "/api/seats/{seat_id}/logout"): S,
+    ("POST", "/api/seats/{seat_id}/pause"): S,
+    ("POST", "/api/seats/{seat_id}/unpause"): S,
+    ("POST", "/api/seats/{seat_id}/spy"): V,
+    # the floor
+    ("GET", "/api/live/stream"): V,
+    ("GET", "/api/live"): V,
+    ("GET", "/api/metrics"): V,
+    ("GET", "/api/audit"): V,
+}
+del S, V, A
+
+DEFAULT_ROLE = Role.admin
+
+
+def required_role(method: str, path: str) -> Role:
+    """The lowest role that may call ``method path`` (HEAD counts as GET)."""
+    method = "GET" if method == "HEAD" else method
+    return MIN_ROLE.get((method, path), DEFAULT_ROLE)
+
+
+def allows(role: Role, needed: Role) -> bool:
+    return RANK[role] >= RANK[needed]
+
+
+def may_act_on_seat(role: Role, own_seat: str | None, seat_id: str) -> bool:
+    """A seat user acts on its own seat only; supervisors and admins on any."""
+    return role != Role.seat or own_seat == seat_id

@@ -1,0 +1,1 @@
+"""The live wallboard: a static page, the live event stream it reads, and caller-number masking."""
