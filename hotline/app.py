@@ -28,6 +28,7 @@ from hotline.agi_process import AgiProcess
 from hotline.ami import AmiClient
 from hotline.ami import actions as ami_actions
 from hotline.api.app import ApiServices, build_app
+from hotline.auth.services import AuthService
 from hotline.calls.cel import CelEvent
 from hotline.calls.control import CallControl
 from hotline.calls.model import CallRecord
@@ -171,8 +172,10 @@ class Controller:
             self.tail.start(self._offsets.load())
         await self.ami.start()
         self._tasks.append(asyncio.create_task(self._periodic_reconcile()))
+        auth = AuthService.for_state_dir(self.site.users, self.paths.state_dir)
         app = build_app(ApiServices(store=self.store, status=self.status, control=self.control,
-                                    live_calls=self.tracker.live_calls, site=self.site))
+                                    live_calls=self.tracker.live_calls, site=self.site, auth=auth,
+                                    ami_send=self.ami.send))
         self.api_runner = web.AppRunner(app, access_log=None)
         await self.api_runner.setup()
         api = self.site.api

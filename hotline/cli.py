@@ -4,6 +4,7 @@
     hotline asterisk install|start|stop|status|reload
     hotline serve
     hotline import-csv CSV [--out FILE]
+    hotline user hash-password            # reads the password from stdin
     hotline demo | demo-stop
 """
 
@@ -96,6 +97,18 @@ def cmd_import_csv(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_user(args: argparse.Namespace) -> int:
+    from hotline.auth.passwords import hash_password
+
+    # One line from stdin (a pipe or a terminal); the trailing newline is not part of the password.
+    password = sys.stdin.readline().rstrip("\r\n")
+    if not password:
+        print("hotline: error [invalid-request]: give the password on stdin", file=sys.stderr)
+        return 2
+    print(hash_password(password))
+    return 0
+
+
 def cmd_demo(args: argparse.Namespace) -> int:
     from hotline.demo import run_demo
 
@@ -134,6 +147,10 @@ def build_parser() -> argparse.ArgumentParser:
     i.add_argument("--base", help="site YAML to merge the numbers into")
     i.add_argument("--out", help="write here instead of stdout")
     i.set_defaults(func=cmd_import_csv)
+
+    u = sub.add_parser("user", help="users of the API and the wallboard")
+    u.add_argument("action", choices=["hash-password"], help="print a password hash for users[].password_hash")
+    u.set_defaults(func=cmd_user)
 
     d = sub.add_parser("demo", help="install, start everything and place a demo call")
     d.set_defaults(func=cmd_demo)

@@ -10,6 +10,7 @@ HTTP API and the CLI print unchanged, so scripts can match on it::
     ├── NotFound               no-such-<thing>     (404 in the API)
     │   ├── NoSuchCall         no-such-call
     │   ├── NoSuchWorkOrder    no-such-work-order
+    │   ├── NoSuchSeat         no-such-seat        (not a seat of the site config)
     │   └── NoSuchTarget       no-such-target      (not in the transfer directory)
     ├── InvalidRequest         invalid-request     (400 in the API: field and value)
     ├── CallNotLive            call-not-live       (409: no live call answered by a seat)
@@ -188,3 +189,10 @@ class NoSupervisorPhone(HotlineError):
 
     def __init__(self, user: str | None) -> None:
         super().__init__(f"user {user!r} has no phone to ring: set users[].seat in the site config", user=user)
+
+
+class NoSuchSeat(NotFound):
+    error_id = "no-such-seat"
+
+    def __init__(self, seat_id: str) -> None:
+        super().__init__(f"no seat with id {seat_id!r} in the site config", seat_id=seat_id)

@@ -15,6 +15,7 @@ from __future__ import annotations
 import asyncio
 import inspect
 import logging
+import secrets
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
@@ -25,6 +26,12 @@ from hotline.api import calls_http, control_http
 from hotline.api.control_http import LiveCalls
 from hotline.api.openapi import OPENAPI
 from hotline.api.responses import json_response
+from hotline.audit import http as audit_http
+from hotline.audit.middleware import audit_middleware
+from hotline.audit.services import AuditService
+from hotline.auth import http as auth_http
+from hotline.auth.middleware import auth_middleware
+from hotline.auth.services import AuthService
 from hotline.calls.control import CallControl
 from hotline.config.site import SiteConfig
 from hotline.directory import http as directory_http
@@ -33,6 +40,10 @@ from hotline.exceptions import HotlineError
 from hotline.store import Store
 from hotline.metrics import http as metrics_http
 from hotline.metrics.services import MetricsService
+from hotline.spy import http as spy_http
+from hotline.spy.services import Sender, SpyService
+from hotline.wallboard import http as wallboard_http
+from hotline.wallboard.services import LiveSource
 from hotline.work_orders import http as work_orders_http
 from hotline.work_orders.services import WorkOrderService
 
@@ -52,6 +63,9 @@ class ApiServices:
     control: CallControl | None = None          # transfers and three-way calls (needs AMI)
     live_calls: LiveCalls | None = None          # conversations in progress (the call tracker)
     site: SiteConfig | None = None               # the directory (departments, numbers); None: empty
+    auth: AuthService | None = None              # users and tokens; None or no users: the API is open
+    live: LiveSource | None = None               # the live state (hotline.live.hub.LiveHub) for the wallboard
+    ami_send: Sender | None = None               # AMI actions (listen/whisper/barge)
 
 
 SERVICES = web.AppKey("services", ApiServices)
@@ -60,7 +74,10 @@ _HTTP_ERROR_IDS = {404: "no-such-route", 405: "method-not-allowed", 413: "reques
 
 
 def build_app(services: ApiServices) -> web.Application:
-    app = web.Application(middlewares=[_error_middleware])
+    auth = services.auth or AuthService([], secrets.token_bytes(32))
+    audit = AuditService(services.store)
+    # Outermost first: errors become JSON, then who is calling, then the audit of what they did.
+    app = web.Application(middlewares=[_error_middleware, auth_middleware(auth), audit_middleware(audit)])
     app[SERVICES] = services
     app.router.add_get("/status", _status)
     app.router.add_get("/openapi.json", _openapi)
@@ -69,6 +86,10 @@ def build_app(services: ApiServices) -> web.Application:
     work_orders_http.add_routes(app, WorkOrderService(services.store))
     directory_http.add_routes(app, DirectoryService(services.site))
     metrics_http.add_routes(app, MetricsService(services.store, services.site), services.status)
+    auth_http.add_routes(app, auth)
+    audit_http.add_routes(app, audit)
+    spy_http.add_routes(app, SpyService(services.site, services.ami_send))
+    wallboard_http.add_routes(app, services.live, services.site)
     return app
 
 

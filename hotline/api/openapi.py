@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from hotline.api import control_openapi
+from hotline.api import control_openapi, wallboard_openapi
 from hotline.calls.model import Outcome
 from hotline.store import MAX_PAGE
 from hotline.work_orders.model import Category, Status
@@ -351,3 +351,7 @@ OPENAPI["paths"]["/metrics"] = {"get": {
     "responses": {"200": {"description": "text/plain; version=0.0.4",
                           "content": {"text/plain": {"schema": {"type": "string"}}}}},
 }}
+
+# Login, roles, the audit log, listen/whisper/barge and the wallboard: their own module, merged here.
+OPENAPI["paths"].update(wallboard_openapi.PATHS)
+OPENAPI["components"]["schemas"].update(wallboard_openapi.SCHEMAS)

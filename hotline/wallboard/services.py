@@ -29,8 +29,10 @@ class LiveSource(Protocol):
     def subscribe(self) -> AsyncIterator[dict[str, Any]]: ...
 
 
-async def live_frames(source: LiveSource, heartbeat_s: float = HEARTBEAT_S) -> AsyncIterator[bytes]:
-    """SSE frames for one client, until it goes away (the caller stops iterating)."""
+async def live_frames(source: LiveSource, heartbeat_s: float = HEARTBEAT_S,
+                      extra: dict[str, Any] | None = None) -> AsyncIterator[bytes]:
+    """SSE frames for one client, until it goes away (the caller stops iterating). ``extra`` is
+    added to every snapshot (the site's pause reasons, who is logged in)."""
     events: asyncio.Queue[dict[str, Any] | None] = asyncio.Queue(maxsize=1000)
 
     async def pump() -> None:
@@ -41,6 +43,8 @@ async def live_frames(source: LiveSource, heartbeat_s: float = HEARTBEAT_S) -> A
                         events.get_nowait()
                     await events.put({"type": "snapshot"})
                 await events.put(event)
+        except Exception:
+            log.exception("the live state subscription failed")
         finally:
             await events.put(None)
 
@@ -48,7 +52,7 @@ async def live_frames(source: LiveSource, heartbeat_s: float = HEARTBEAT_S) -> A
     task = asyncio.create_task(pump())
     try:
         await asyncio.sleep(0)
-        yield frame("snapshot", mask_snapshot(source.snapshot()))
+        yield frame("snapshot", {**mask_snapshot(source.snapshot()), **(extra or {})})
         while True:
             try:
                 event = await asyncio.wait_for(events.get(), heartbeat_s)
@@ -60,7 +64,7 @@ async def live_frames(source: LiveSource, heartbeat_s: float = HEARTBEAT_S) -> A
                 return
             kind = event.get("type")
             if kind == "snapshot":
-                yield frame("snapshot", mask_snapshot(source.snapshot()))
+                yield frame("snapshot", {**mask_snapshot(source.snapshot()), **(extra or {})})
             elif kind in EVENT_TYPES:
                 yield frame(str(kind), mask_event(event).get("data"))
             else:

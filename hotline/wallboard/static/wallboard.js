@@ -1,0 +1,246 @@
+// The 12345 wallboard: vanilla JS, no build step. Data comes from GET /api/live/stream
+// (server-sent events: snapshot, then seat/queue/kpi/live events); caller numbers arrive masked.
+"use strict";
+
+const STATES = ["talking", "ringing", "wrapup", "idle", "paused", "logged_out"];
+const STATE_NAMES = {talking: "通话 talking", ringing: "振铃 ringing", wrapup: "整理 wrap-up",
+                     idle: "空闲 idle", paused: "小休 paused", logged_out: "签出 logged out"};
+const SUPERVISOR_ROLES = ["supervisor", "admin"];
+
+const state = {me: null, seats: new Map(), queues: new Map(), kpi: {}, live: {ok: true},
+               reasons: [], clockOffset: 0, source: null, chosenReason: new Map()};
+
+const $ = (id) => document.getElementById(id);
+
+function el(tag, attrs, ...children) {
+  const node = document.createElement(tag);
+  for (const [k, v] of Object.entries(attrs || {})) {
+    if (v === null || v === undefined) continue;
+    if (k === "class") node.className = v; else if (k.startsWith("data-")) node.setAttribute(k, v);
+    else node[k] = v;
+  }
+  for (const child of children) {
+    if (child === null || child === undefined) continue;
+    node.append(child instanceof Node ? child : document.createTextNode(String(child)));
+  }
+  return node;
+}
+
+function nowServer() { return Date.now() / 1000 + state.clockOffset; }
+
+function duration(since) {
+  if (!since) return "";
+  const s = Math.max(0, Math.floor(nowServer() - since));
+  const h = Math.floor(s / 3600), m = Math.floor((s % 3600) / 60), sec = s % 60;
+  const mm = String(m).padStart(2, "0"), ss = String(sec).padStart(2, "0");
+  return h ? `${h}:${mm}:${ss}` : `${mm}:${ss}`;
+}
+
+function percent(value) {
+  return (value === null || value === undefined) ? "–" : (value * 100).toFixed(1) + "%";
+}
+
+async function api(method, path, body) {
+  const response = await fetch(path, {method, credentials: "same-origin",
+    headers: body === undefined ? {} : {"Content-Type": "application/json"},
+    body: body === undefined ? undefined : JSON.stringify(body)});
+  let data = null;
+  try { data = await response.json(); } catch (e) { data = null; }
+  return {status: response.status, data};
+}
+
+// --- session --------------------------------------------------------------------------------
+function showLogin(message) {
+  $("login").hidden = false; $("board").hidden = true; $("logout").hidden = true;
+  $("whoami").textContent = "";
+  $("login-error").textContent = message || "";
+  if (state.source) { state.source.close(); state.source = null; }
+}
+
+function showBoard() {
+  $("login").hidden = true; $("board").hidden = false;
+  $("logout").hidden = !!state.me.open;
+  $("whoami").textContent = state.me.open ? "" : `${state.me.name} (${state.me.role})`;
+  connect();
+}
+
+async function start() {
+  const {status, data} = await api("GET", "/api/me");
+  if (status !== 200) { showLogin(); return; }
+  if (!SUPERVISOR_ROLES.includes(data.role)) {
+    showLogin(`${data.name}: 需要班长权限 the wallboard needs the role supervisor`); return;
+  }
+  state.me = data;
+  showBoard();
+}
+
+async function login(event) {
+  event.preventDefault();
+  $("login-error").textContent = "";
+  const {status, data} = await api("POST", "/api/login",
+    {name: $("login-name").value.trim(), password: $("login-password").value});
+  $("login-password").value = "";
+  if (status !== 200) { $("login-error").textContent = (data && data.message) || `error ${status}`; return; }
+  await start();
+}
+
+async function logout() {
+  await api("POST", "/api/logout");
+  state.me = null;
+  showLogin();
+}
+
+// --- the live stream ------------------------------------------------------------------------
+function connect() {
+  if (state.source) state.source.close();
+  const source = new EventSource("/api/live/stream");
+  state.source = source;
+  source.addEventListener("open", () => { $("disconnected").hidden = true; });
+  source.addEventListener("error", async () => {
+    $("disconnected").hidden = false;
+    if (source.readyState === EventSource.CLOSED) {   // refused (e.g. the token expired)
+      const {status} = await api("GET", "/api/me");
+      if (status === 401) { showLogin("请重新登录 please log in again"); return; }
+      setTimeout(() => { if (state.source === source) connect(); }, 3000);
+    }
+  });
+  source.addEventListener("snapshot", (e) => {
+    const snap = JSON.parse(e.data);
+    state.clockOffset = (snap.ts || Date.now() / 1000) - Date.now() / 1000;
+    state.seats = new Map((snap.seats || []).map((s) => [s.seat_id, s]));
+    state.queues = new Map((snap.queues || []).map((q) => [q.name, q]));
+    state.kpi = snap.kpi || {};
+    state.live = snap.live || {ok: true};
+    if (snap.pause_reasons) state.reasons = snap.pause_reasons;
+    renderAll();
+  });
+  source.addEventListener("seat", (e) => {
+    const seat = JSON.parse(e.data); state.seats.set(seat.seat_id, seat); renderSeats();
+  });
+  source.addEventListener("queue", (e) => {
+    const queue = JSON.parse(e.data); state.queues.set(queue.name, queue); renderQueues();
+  });
+  source.addEventListener("kpi", (e) => { state.kpi = JSON.parse(e.data) || {}; renderKpis(); });
+  source.addEventListener("live", (e) => { state.live = JSON.parse(e.data) || {}; renderLive(); });
+}
+
+// --- rendering ------------------------------------------------------------------------------
+function renderAll() { renderLive(); renderKpis(); renderQueues(); renderSeats(); }
+
+function renderLive() {
+  const ok = state.live.ok !== false;
+  $("degraded").hidden = ok;
+  $("degraded-reason").textContent = ok ? "" :
+    `${state.live.backend || ""} ${state.live.error || ""}`.trim();
+}
+
+function kpiValues() {
+  const k = state.kpi || {};
+  for (const candidate of [k, k.today, k.all, k.total]) {
+    if (candidate && typeof candidate === "object" && ("answer_rate" in candidate || "offered" in candidate)) {
+      return candidate;
+    }
+  }
+  return k;
+}
+
+function renderKpis() {
+  const k = kpiValues();
+  $("kpi-answer-rate").textContent = percent(k.answer_rate);
+  $("kpi-answer-rate-15s").textContent = percent(k.answer_rate_15s);
+  const abandoned = k.abandoned ?? k.abandons;
+  $("kpi-abandoned").textContent = abandoned ?? "–";
+  $("kpi-offered").textContent = k.offered ?? "–";
+}
+
+function longestSince(queue) {
+  const times = (queue.entries || []).map((e) => e.since).filter((t) => t);
+  return times.length ? Math.min(...times) : null;
+}
+
+function renderQueues() {
+  const body = $("queues").querySelector("tbody");
+  body.replaceChildren();
+  for (const queue of [...state.queues.values()].sort((a, b) => a.name.localeCompare(b.name))) {
+    const since = longestSince(queue);
+    const callers = (queue.entries || []).map((e) => e.caller).join(", ");
+    body.append(el("tr", {"data-queue": queue.name},
+      el("td", {}, queue.title || queue.name),
+      el("td", {class: "waiting"}, queue.waiting ?? (queue.entries || []).length),
+      el("td", {class: "longest", "data-since": since}, duration(since)),
+      el("td", {class: "logged-in"}, queue.logged_in ?? ""),
+      el("td", {class: "available"}, queue.available ?? ""),
+      el("td", {class: "callers"}, callers)));
+  }
+}
+
+function seatActions(seat) {
+  if (!state.me || !SUPERVISOR_ROLES.includes(state.me.role) || seat.state === "logged_out") return null;
+  const reason = el("select", {class: "reason", "data-seat": seat.seat_id, title: "小休原因 pause reason"},
+    ...state.reasons.map((r) => el("option", {value: r.code}, r.name)));
+  if (state.chosenReason.has(seat.seat_id)) reason.value = state.chosenReason.get(seat.seat_id);
+  reason.addEventListener("change", () => state.chosenReason.set(seat.seat_id, reason.value));
+  const button = (action, label) => {
+    const b = el("button", {type: "button", "data-action": action, "data-seat": seat.seat_id}, label);
+    b.addEventListener("click", () => act(seat.seat_id, action, reason.value));
+    return b;
+  };
+  const buttons = [];
+  if (seat.state !== "paused") buttons.push(reason, button("pause", "强制小休 force pause"));
+  buttons.push(button("logout", "强制签出 force logout"));
+  if (seat.state === "talking") {
+    buttons.push(button("listen", "监听 listen"), button("whisper", "耳语 whisper"), button("barge", "强插 barge"));
+  }
+  return el("div", {class: "actions"}, ...buttons);
+}
+
+function renderSeats() {
+  const container = $("seats");
+  container.replaceChildren();
+  const byState = new Map(STATES.map((s) => [s, []]));
+  for (const seat of state.seats.values()) {
+    if (!byState.has(seat.state)) byState.set(seat.state, []);
+    byState.get(seat.state).push(seat);
+  }
+  for (const [name, seats] of byState) {
+    if (!seats.length) continue;
+    seats.sort((a, b) => a.seat_id.localeCompare(b.seat_id));
+    container.append(el("div", {class: "group", "data-group": name},
+      el("h3", {}, `${STATE_NAMES[name] || name} (${seats.length})`),
+      ...seats.map((seat) => el("div", {class: "seat", "data-seat": seat.seat_id, "data-state": seat.state},
+        el("div", {}, el("strong", {}, `${seat.seat_id} ${seat.name || ""}`), " ",
+           el("span", {class: "since", "data-since": seat.since}, duration(seat.since))),
+        el("div", {class: "meta"},
+           [seat.reason_name || seat.reason, seat.caller ? `来电 ${seat.caller}` : null,
+            seat.county, (seat.queues || []).join(",")].filter((x) => x).join(" · ")),
+        seatActions(seat)))));
+  }
+}
+
+function tick() {
+  for (const node of document.querySelectorAll("[data-since]")) {
+    const since = Number(node.getAttribute("data-since"));
+    if (since) node.textContent = duration(since);
+  }
+}
+
+// --- supervisor actions ---------------------------------------------------------------------
+async function act(seatId, action, reason) {
+  const path = `/api/seats/${encodeURIComponent(seatId)}/`;
+  let result;
+  if (action === "pause") result = await api("POST", path + "pause", {reason});
+  else if (action === "logout") result = await api("POST", path + "logout", {});
+  else result = await api("POST", path + "spy", {mode: action});
+  const ok = result.status < 300;
+  $("action-result").textContent = ok ? `${seatId}: ${action} ✓`
+    : `${seatId}: ${action} ✗ ${(result.data && result.data.message) || result.status}`;
+  $("action-result").className = ok ? "" : "error";
+  if (result.status === 401) showLogin("请重新登录 please log in again");
+}
+
+document.addEventListener("DOMContentLoaded", () => {
+  $("login").addEventListener("submit", login);
+  $("logout").addEventListener("click", logout);
+  setInterval(tick, 1000);
+  start();
+});
