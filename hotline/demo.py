@@ -32,15 +32,23 @@ REPO = Path(__file__).resolve().parent.parent
 SIPP = REPO / "tests" / "sipp"
 SEAT_PHONE_PORT = 5091
 DEMO_CALLER = "13800138000"
+# The example site's demo admin (examples/nantong/README.md); another site: set these two.
+DEMO_USER = os.environ.get("HOTLINE_DEMO_USER", "admin")
+DEMO_PASSWORD = os.environ.get("HOTLINE_DEMO_PASSWORD", "demo-admin-12345")
 
 
 def _say(msg: str) -> None:
     print(f"==> {msg}", flush=True)
 
 
-def _get(url: str, timeout: float = 3.0) -> tuple[int, Any]:
+def _get(url: str, timeout: float = 3.0, token: str | None = None, body: Any = None) -> tuple[int, Any]:
+    headers = {"Authorization": f"Bearer {token}"} if token else {}
+    data = None
+    if body is not None:
+        data, headers["Content-Type"] = json.dumps(body).encode(), "application/json"
+    request = urllib.request.Request(url, data=data, headers=headers, method="POST" if data else "GET")
     try:
-        with urllib.request.urlopen(url, timeout=timeout) as r:
+        with urllib.request.urlopen(request, timeout=timeout) as r:
             return r.status, json.loads(r.read())
     except urllib.error.HTTPError as exc:
         return exc.code, json.loads(exc.read() or b"null")
@@ -117,6 +125,13 @@ def run_demo(site_file: str, paths: Paths) -> int:
     _wait("the controller (GET /status: AMI logged in)",
           lambda: _get(f"{api}/status")[1].get("ami", {}).get("ok"), timeout=60)
     _say(f"controller up (pid {_pidfile_alive(ctl_pid)}), API at {api}")
+    token = None
+    if site.users:   # the API needs a login: the demo reads records as the demo admin
+        code, session = _get(f"{api}/api/login", body={"name": DEMO_USER, "password": DEMO_PASSWORD})
+        if code != 200:
+            raise HotlineError(f"demo: cannot log in as {DEMO_USER!r} (HOTLINE_DEMO_USER, HOTLINE_DEMO_PASSWORD): "
+                               f"{session}")
+        token = session["token"]
 
     seat = site.seats[0]
     phone_pid = paths.state_dir / "seat-phone.pid"
@@ -144,20 +159,21 @@ def run_demo(site_file: str, paths: Paths) -> int:
                     str(workdir / "caller-audio.alaw"), "synth", "10", "sine", "440"], check=True)
     number = site.site.hotline_number
     _say(f"calling {number} from {DEMO_CALLER} through trunk {trunk.name} ({caller_ip}:{trunk.port})")
-    before = {c["call_id"] for c in _get(f"{api}/api/calls?limit=500")[1]["items"]}
+    before = {c["call_id"] for c in _get(f"{api}/api/calls?limit=500", token=token)[1]["items"]}
     call = subprocess.run(["sipp", "-sf", str(SIPP / "caller.xml"), "-i", caller_ip, "-p", str(trunk.port),
                            "-mp", "17100", "-s", number, "-key", "caller", DEMO_CALLER, "-d", "4000", "-m", "1",
                            "-nostdin", "-timeout", "60", sip], capture_output=True, cwd=workdir)
     if call.returncode != 0:
         raise HotlineError(f"demo: the call failed: {call.stdout.decode()[-600:]}")
     record = _wait("the call record", lambda: next(
-        (c for c in _get(f"{api}/api/calls?limit=500")[1]["items"] if c["call_id"] not in before), None), 30)
+        (c for c in _get(f"{api}/api/calls?limit=500", token=token)[1]["items"] if c["call_id"] not in before), None), 30)
     print(json.dumps(record, ensure_ascii=False, indent=2))
     rec_path = runtime.recordings_dir / record["recording"] if record.get("recording") else None
     _say(f"call {record['call_id']}: {record['outcome']} by seat {record['seat']} "
          f"after {record['wait_seconds']} s, talk {record['talk_seconds']} s")
     if rec_path:
         _say(f"recording: {rec_path}")
+    _say(f"wallboard: {api}/wallboard (log in as a supervisor, see examples/nantong/README.md)")
     _say(f"API: {api}/status  {api}/api/calls  {api}/api/calls/{record['call_id']}  {api}/openapi.json")
     _say("stop everything with: hotline demo-stop   (or scripts/demo.sh stop)")
     return 0 if record["outcome"] == "answered" else 1
