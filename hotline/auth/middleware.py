@@ -18,14 +18,13 @@ from hotline.auth.services import AuthService, Principal
 from hotline.exceptions import Forbidden
 
 COOKIE = "hotline_token"
-PRINCIPAL = "hotline.principal"   # request key: the Principal, or absent when the API is open
+PRINCIPAL = web.RequestKey("principal", Principal)   # absent when the API is open
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
 
 def principal_of(request: web.Request) -> Principal | None:
-    value = request.get(PRINCIPAL)
-    return value if isinstance(value, Principal) else None
+    return request.get(PRINCIPAL)
 
 
 def token_of(request: web.Request) -> str | None:
