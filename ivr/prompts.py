@@ -43,5 +43,26 @@ WITHDRAWN_NOTICE = Prompt(
             "(notice_then_hotline) or ends (notice_then_end)",
 )
 
-PROMPTS: MappingProxyType[str, Prompt] = MappingProxyType({p.name: p for p in (MERGED_NOTICE, WITHDRAWN_NOTICE)})
+# Seats: what a seat hears after a feature code (login, logout, pause, unpause) on its phone.
+SEAT_PROMPTS = (
+    Prompt("seat-logged-in", "已签入，开始接听来电。", "feature code: login done"),
+    Prompt("seat-logged-out", "已签出。", "feature code: logout done"),
+    Prompt("seat-paused", "已置忙。", "feature code: pause done"),
+    Prompt("seat-unpaused", "已置闲，开始接听来电。", "feature code: unpause done"),
+    Prompt("seat-already-in", "您已经签入。", "feature code: login while logged in (no change)"),
+    Prompt("seat-not-in", "您尚未签入。", "feature code: logout, pause or unpause while logged out (no change)"),
+    Prompt("seat-bad-reason", "置忙原因无效。", "feature code: pause with a reason digit that is not configured"),
+    Prompt("seat-failed", "操作失败，请联系班长。", "feature code: Asterisk refused the change"),
+)
+
+# A seat reached on an outside number (a county seat's mobile): it must accept each call, so a
+# voicemail box never takes a caller.
+REMOTE_CONFIRM = Prompt(
+    name="remote-confirm",
+    text="12345热线来电，接听请按1。",
+    purpose="a seat on an external number answers: pressing 1 connects the caller, anything else declines",
+)
+
+PROMPTS: MappingProxyType[str, Prompt] = MappingProxyType(
+    {p.name: p for p in (MERGED_NOTICE, WITHDRAWN_NOTICE, *SEAT_PROMPTS, REMOTE_CONFIRM)})
 """Every prompt the platform may play, by name."""

@@ -35,6 +35,7 @@ def generate(site: SiteConfig, options: GenerateOptions) -> dict[str, str]:
             agi_url=None if options.static else f"agi://{agi_host}:{fa.port}",
             recordings_dir=options.recordings_dir, sounds_dir=options.sounds_dir)),
         "queues.conf": queues.render(site),
+        "queuerules.conf": queues.render_rules(site),
         "manager.conf": manager.render(site, options.ami_secret),
         "rtp.conf": _rtp(site),
     }

@@ -1,9 +1,9 @@
 """manager.conf: one AMI user on loopback with only the permission classes it needs.
 
-The controller reads no per-call events from AMI: call records come from the CEL log,
-and AMI carries the controller's actions (transfers, conferences, re-sync). Read
-permission and event filters are therefore cut to the system events, so Asterisk does
-not format its 80-100 events per call for a session that would throw them away.
+The controller reads no per-call channel events from AMI: call records come from the CEL
+log, and AMI carries the controller's actions (transfers, conferences, re-sync) and the
+queue events that drive the seats' live state (the ``agent`` class: a handful per call,
+not the 80-100 channel events). Event filters keep everything else out of the session.
 """
 
 from __future__ import annotations
@@ -13,7 +13,11 @@ from hotline.config.site import SiteConfig
 from .conf import ConfFile
 
 # Events the controller consumes. Responses to our own actions are never filtered.
-EVENTS = ("FullyBooted", "Shutdown", "Reload")
+EVENTS = ("FullyBooted", "Shutdown", "Reload",
+          # seats and queues (hotline.seats): memberships, pauses, device state, ringing and calls
+          "QueueMemberAdded", "QueueMemberRemoved", "QueueMemberPause", "QueueMemberStatus",
+          "AgentCalled", "AgentConnect", "AgentComplete", "AgentRingNoAnswer", "AgentDump",
+          "QueueCallerJoin", "QueueCallerLeave", "QueueCallerAbandon")
 
 
 def render(site: SiteConfig, secret: str) -> str:
@@ -28,7 +32,7 @@ def render(site: SiteConfig, secret: str) -> str:
         ("permit", "127.0.0.0/255.0.0.0"),
         # Only what the controller reads: every class a session may read makes Asterisk format
         # those events for it (measured in bench/: it costs calls per second under load).
-        ("read", "system"),
+        ("read", "system,agent"),
         ("write", "system,call,agent,originate,reporting"),
         ("writetimeout", 2000),
     ]

@@ -1,35 +1,48 @@
-"""queues.conf: one queue per skill, seats as members with their penalties."""
+"""queues.conf and queuerules.conf: one queue per skill, no static members.
+
+Seats are dynamic members: they log in and out (API or phone feature codes) and
+Asterisk keeps the memberships across its own restarts (``persistentmembers``), so
+the seats stay logged in when the controller is down. app_queue's own auto-pause is
+off: the controller pauses a seat after the configured number of unanswered rings.
+"""
 
 from __future__ import annotations
 
 from hotline.config.site import SiteConfig
+from queue_manager.membership import overflow_rules, rule_name
 
 from .conf import ConfFile
 
 
-def member_interface(seat_id: str) -> str:
-    return f"PJSIP/{seat_id}"
-
-
 def render(site: SiteConfig) -> str:
     conf = ConfFile()
-    conf.section("general", [("persistentmembers", "no"), ("autofill", "yes"), ("monitor-type", "MixMonitor"),
+    conf.section("general", [("persistentmembers", "yes"), ("autofill", "yes"), ("monitor-type", "MixMonitor"),
                              ("shared_lastcall", "yes"), ("log_membername_as_agent", "yes"),
-                             ("updatecdr", "no")])
+                             ("updatecdr", "no"), ("keepstats", "no")])
+    rules = overflow_rules(site)
     for q in site.queues:
         opts: list[tuple[str, object]] = [
             ("strategy", q.strategy), ("timeout", q.ring_timeout), ("retry", q.retry),
             ("wrapuptime", q.wrapup), ("weight", q.weight), ("maxlen", 0),
-            # 7x24 human service: callers wait for a seat even when none is free or logged in.
-            ("joinempty", "yes"), ("leavewhenempty", "no"), ("ringinuse", "no"),
+            # 7x24 human service: callers wait for a seat even when none is free or logged in,
+            # unless the queue's no-seat rule sends them to its fallback (dialplan).
+            ("joinempty", "yes" if q.no_seat == "wait" else "paused,unavailable,invalid,unknown"),
+            ("leavewhenempty", "no" if q.no_seat == "wait" else "paused,unavailable,invalid,unknown"),
+            ("ringinuse", "no"), ("autopause", "no"),
             ("announce-frequency", 0), ("announce-holdtime", "no"), ("periodic-announce-frequency", 0),
             ("timeoutpriority", "conf"), ("setinterfacevar", "yes"), ("setqueuevar", "yes"),
             ("setqueueentryvar", "yes"), ("reportholdtime", "no"), ("servicelevel", 15),
             ("musicclass", "default"),
         ]
-        for seat in site.seats:
-            if q.name in seat.queues:
-                iface = member_interface(seat.id)
-                opts.append(("member", f"{iface},{seat.penalty},{seat.id},{iface}"))
+        if rule_name(q.name) in rules:
+            opts.append(("defaultrule", rule_name(q.name)))
         conf.section(q.name, opts, comment=q.title or None)
+    return conf.text()
+
+
+def render_rules(site: SiteConfig) -> str:
+    """queuerules.conf: a queue's overflow steps raise its callers' maximum member penalty."""
+    conf = ConfFile()
+    for name, steps in overflow_rules(site).items():
+        conf.section(name, [("penaltychange", f"{after},{max_penalty}") for after, max_penalty in steps])
     return conf.text()

@@ -1,6 +1,6 @@
 """Golden-file and property tests of the Asterisk configuration generators (trunk_config).
 
-Each directory ``tests/golden/<case>/`` holds a ``site.yaml`` and the five files
+Each directory ``tests/golden/<case>/`` holds a ``site.yaml`` and the six files
 generated from it (pjsip.conf, extensions.conf, queues.conf, manager.conf,
 rtp.conf), compared byte for byte. ``minimal/site.yaml`` and ``nantong/site.yaml``
 are symlinks to the examples, so the examples are what is tested.
@@ -32,12 +32,13 @@ import pytest
 
 from hotline.config import load_site, parse_site
 from hotline.config.site import NumberMode, SiteConfig, Transition
+from queue_manager.membership import member_interface, memberships
 from trunk_config import GenerateOptions, generate
 from trunk_config.dialplan import department_dial, transfer_targets
 
 GOLDEN = Path(__file__).resolve().parents[1] / "golden"
 CASES = sorted(p.name for p in GOLDEN.iterdir() if (p / "site.yaml").exists())
-FILES = ("pjsip.conf", "extensions.conf", "queues.conf", "manager.conf", "rtp.conf")
+FILES = ("pjsip.conf", "extensions.conf", "queues.conf", "queuerules.conf", "manager.conf", "rtp.conf")
 OPTIONS = GenerateOptions(ami_secret="golden-ami-secret-0123456789", recordings_dir="/var/spool/asterisk/monitor")
 UPDATE = os.environ.get("HOTLINE_UPDATE_GOLDEN") == "1"
 
@@ -371,10 +372,25 @@ def test_seats_dial_only_seats(case) -> None:
     _, site, files = case
     ctxs = contexts(files["extensions.conf"])
     assert all("Goto(hotline-in" not in line and "AGI(" not in line for line in ctxs["hotline-seats"])
-    extens = [re.match(r"exten => (\w+),1,", line).group(1)
+    extens = [re.match(r"exten => ([^,]+),1,", line).group(1)
               for line in ctxs["hotline-seats"] if line.startswith("exten")]
-    assert sorted(e for e in extens if e != "i") == sorted(s.id for s in site.seats)
+    fc = site.seat_rules.feature_codes
+    codes = {fc.login, fc.logout, fc.unpause, f"_{fc.pause}X",
+             *(f"{fc.pause}{i}" for i in range(1, len(site.seat_rules.pause_reasons) + 1))}
+    assert sorted(e for e in extens if e != "i") == sorted([*(s.id for s in site.seats), *codes])
     assert "exten => i,1,Hangup(1)" in ctxs["hotline-seats"]  # anything else is refused
+
+
+def test_each_seat_has_feature_code_contexts_with_its_memberships(case) -> None:
+    _, site, files = case
+    ctxs = contexts(files["extensions.conf"])
+    for seat in site.seats:
+        lines = ctxs[f"hotline-seatfc-{seat.id}"]
+        adds = [line for line in lines if "AddQueueMember(" in line]
+        assert [a.split("AddQueueMember(")[1].split(",")[0] for a in adds] == \
+            [m.queue for m in memberships(site, seat)]
+        assert sum("RemoveQueueMember(" in line for line in lines) == len(adds)
+        assert any(f"PauseQueueMember(,{member_interface(seat)},,${{REASON}})" in line for line in lines)
 
 
 def test_maxwait_globals_only_for_queues_with_a_limit(case) -> None:
@@ -387,17 +403,19 @@ def test_maxwait_globals_only_for_queues_with_a_limit(case) -> None:
 # --- queues.conf and rtp.conf -----------------------------------------------------
 
 
-def test_queues_have_their_seats_as_members(case) -> None:
+def test_queues_have_dynamic_members_only(case) -> None:
     _, site, files = case
     secs = dict(sections(files["queues.conf"]))
-    assert "general" in secs
+    assert value(secs["general"], "persistentmembers") == "yes"   # logged-in seats survive a restart
     assert set(secs) - {"general"} == {q.name for q in site.queues}
     for q in site.queues:
         opts = secs[q.name]
         assert value(opts, "strategy") == q.strategy
-        assert value(opts, "joinempty") == "yes" and value(opts, "leavewhenempty") == "no"
-        members = values(opts, "member")
-        assert members == [f"PJSIP/{s.id},{s.penalty},{s.id},PJSIP/{s.id}" for s in site.seats if q.name in s.queues]
+        assert value(opts, "wrapuptime") == str(q.wrapup)
+        assert value(opts, "autopause") == "no"       # the controller pauses after N unanswered rings
+        if q.no_seat == "wait":
+            assert value(opts, "joinempty") == "yes" and value(opts, "leavewhenempty") == "no"
+        assert values(opts, "member") == []           # seats log in (API or feature codes)
 
 
 def test_rtp_range(case) -> None:
