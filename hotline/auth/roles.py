@@ -40,6 +40,8 @@ MIN_ROLE: dict[tuple[str, str], Role] = {
     ("POST", "/api/seats/{seat_id}/pause"): S,
     ("POST", "/api/seats/{seat_id}/unpause"): S,
     ("POST", "/api/seats/{seat_id}/spy"): V,
+    ("GET", "/api/queues"): S,
+    ("GET", "/api/queues/{queue}"): S,
     # the floor
     ("GET", "/api/live/stream"): V,
     ("GET", "/api/live"): V,

@@ -17,6 +17,7 @@ import subprocess
 import sys
 import time
 import urllib.error
+import urllib.parse
 import urllib.request
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
@@ -27,6 +28,7 @@ from zoneinfo import ZoneInfo
 import yaml
 
 from hotline import asterisk_runtime
+from hotline.auth.passwords import hash_password
 from hotline.config import parse_site
 from hotline.config.paths import Paths
 from hotline.deploy import generate_config
@@ -48,6 +50,15 @@ SEAT_IP, SEAT_PORT, SEAT_MEDIA = "127.0.0.1", 15081 + _P, 16000 + _M
 RTP_START = 20000 + 1000 * SLOT
 CALLER_MEDIA = 17000 + _M
 SEATS = {"1001": "seatsecret-1001", "1002": "seatsecret-1002"}
+
+# Users of the API (part 8 of issue #3): http_json logs in as RIG_USER; the wallboard tests log in
+# as the supervisor, whose phone (listen/whisper/barge) is the seat SUPERVISOR_PHONE: in no queue,
+# registered only by the tests that need it.
+SUPERVISOR_PHONE = ("1009", "seatsecret-1009")
+USERS = {"admin": ("admin", None, "rig-admin-pass"), "boss": ("supervisor", SUPERVISOR_PHONE[0], "rig-boss-pass"),
+         **{f"seat{sid}": ("seat", sid, f"rig-seat-{sid}") for sid in SEATS}}
+RIG_USER = "admin"
+_RIG_HASH_ITERATIONS = 1000   # fast logins for the tests; real hashes use the default
 
 # Issue #4 (tests/integration/test_numbers.py): legacy numbers in and after their transition,
 # parallel numbers answered by department phones (sipp UASes registered as dept-<id>), 110.
@@ -81,7 +92,11 @@ def site_dict(store_url: str = "") -> dict[str, Any]:
                         {"id": "nobody", "name": "无人值守", "queue": "empty"},
                         *_numbers_departments()],
         "queues": [{"name": "hotline", "ring_timeout": 15}, {"name": "empty"}],
-        "seats": [{"id": sid, "name": f"坐席{sid}", "secret": sec} for sid, sec in SEATS.items()],
+        "seats": [*({"id": sid, "name": f"坐席{sid}", "secret": sec} for sid, sec in SEATS.items()),
+                  {"id": SUPERVISOR_PHONE[0], "name": "班长话机", "secret": SUPERVISOR_PHONE[1], "queues": []}],
+        "users": [{"name": name, "role": role, **({"seat": seat} if seat else {}),
+                   "password_hash": hash_password(password, iterations=_RIG_HASH_ITERATIONS)}
+                  for name, (role, seat, password) in USERS.items()],
         "legacy_numbers": [
             {"number": "83531111", "mode": "merged", "department": "chengjian", "hotline": "城建服务热线"},
             {"number": "12333", "mode": "parallel", "department": "renshe"},
@@ -128,14 +143,43 @@ def _numbers_legacy_numbers() -> list[dict[str, Any]]:
     ]
 
 
-def http_json(method: str, url: str, body: Any = None, timeout: float = 5.0) -> tuple[int, Any]:
+_tokens: dict[tuple[str, str], str] = {}   # (API base, user) -> token; tokens survive controller restarts
+
+
+def _raw_json(method: str, url: str, body: Any, timeout: float, token: str | None) -> tuple[int, Any]:
     data = json.dumps(body).encode() if body is not None else None
-    req = urllib.request.Request(url, data=data, method=method, headers={"Content-Type": "application/json"})
+    headers = {"Content-Type": "application/json"}
+    if token:
+        headers["Authorization"] = f"Bearer {token}"
+    req = urllib.request.Request(url, data=data, method=method, headers=headers)
     try:
         with urllib.request.urlopen(req, timeout=timeout) as resp:
             return resp.status, json.loads(resp.read() or b"null")
     except urllib.error.HTTPError as exc:
         return exc.code, json.loads(exc.read() or b"null")
+
+
+def login(base: str, user: str = RIG_USER, timeout: float = 5.0) -> str:
+    """Log in as a rig user (USERS); the token is kept for the next requests."""
+    code, session = _raw_json("POST", f"{base}/api/login", {"name": user, "password": USERS[user][2]}, timeout, None)
+    assert code == 200, f"rig login as {user} failed: {code} {session}"
+    _tokens[(base, user)] = session["token"]
+    return str(session["token"])
+
+
+def http_json(method: str, url: str, body: Any = None, timeout: float = 5.0, *,
+              user: str | None = RIG_USER) -> tuple[int, Any]:
+    """A JSON request; under /api/ as ``user`` (logged in on first use, again after a 401), or
+    without a token when ``user`` is None."""
+    parts = urllib.parse.urlsplit(url)
+    base = f"{parts.scheme}://{parts.netloc}"
+    if user is None or not parts.path.startswith("/api/") or parts.path == "/api/login":
+        return _raw_json(method, url, body, timeout, None)
+    token = _tokens.get((base, user)) or login(base, user, timeout)
+    code, answer = _raw_json(method, url, body, timeout, token)
+    if code == 401:   # revoked, expired, or a site whose users changed
+        code, answer = _raw_json(method, url, body, timeout, login(base, user, timeout))
+    return code, answer
 
 
 def wait_for(what: str, check: Callable[[], Any], timeout: float = 30.0, interval: float = 0.2) -> Any:

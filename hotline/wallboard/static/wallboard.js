@@ -188,7 +188,7 @@ function seatActions(seat) {
   const buttons = [];
   if (seat.state !== "paused") buttons.push(reason, button("pause", "强制小休 force pause"));
   buttons.push(button("logout", "强制签出 force logout"));
-  if (seat.state === "talking") {
+  if (seat.call_id && seat.state !== "ringing") {   // on a call (a paused seat may still be on one)
     buttons.push(button("listen", "监听 listen"), button("whisper", "耳语 whisper"), button("barge", "强插 barge"));
   }
   return el("div", {class: "actions"}, ...buttons);
