@@ -15,7 +15,7 @@ if [ "$(id -u)" != 0 ]; then
 fi
 
 pkgs=(python3-venv debootstrap sip-tester sox espeak-ng)
-[ "$want_test" = 1 ] && pkgs+=(postgresql redis-server baresip)
+[ "$want_test" = 1 ] && pkgs+=(postgresql redis-server baresip chromium chromium-driver)
 missing=()
 for p in "${pkgs[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
