@@ -102,6 +102,122 @@ def held_call(floor: Stack) -> Iterator[HeldCall]:
             name.startswith(call.seat_channel.rsplit("-", 1)[0] + "-") for name in floor.channels()), timeout=30)
 
 
+def test_wallboard_page_against_a_fake_hub(browser: Any, tmp_path: Any) -> None:
+    """The page alone (no Asterisk): login errors, masking, the degraded banner, KPIs, ticking
+    times and a forced pause, against the real API with a fake hub and a fake pause route."""
+    import asyncio
+    import threading
+    import time
+
+    from aiohttp import web
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.support import expected_conditions as ec
+    from selenium.webdriver.support.select import Select
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    from hotline.api.app import ApiServices, build_app
+    from hotline.auth.passwords import hash_password
+    from hotline.auth.services import AuthService
+    from hotline.config import parse_site
+    from hotline.store import Store
+
+    site = parse_site({"trunks": [{"name": "c", "host": "127.0.0.2"}],
+                       "seats": [{"id": "1001", "name": "坐席1001", "secret": "seat-secret-1001"}],
+                       "users": [{"name": "boss", "role": "supervisor",
+                                  "password_hash": hash_password("boss-pass", iterations=1000)}]}, "t.yaml")
+    store = Store(f"sqlite:///{tmp_path}/hotline.db")
+    store.upgrade()
+    hub = _FakeHub()
+    app = build_app(ApiServices(store=store, status=lambda: {}, site=site,
+                                auth=AuthService.for_state_dir(site.users, tmp_path), live=hub))
+
+    async def pause(request: web.Request) -> web.Response:   # main's route, faked: the hub tells the page
+        seat = {**hub.seat, "state": "paused", "reason": (await request.json())["reason"], "reason_name": "培训",
+                "since": time.time()}
+        hub.publish({"type": "seat", "data": seat})
+        return web.json_response(seat)
+    app.router.add_post("/api/seats/{seat_id}/pause", pause)
+
+    loop = asyncio.new_event_loop()
+    runner = web.AppRunner(app, shutdown_timeout=2.0)   # the page's event stream is open until the end
+    loop.run_until_complete(runner.setup())
+    site_ = web.TCPSite(runner, "127.0.0.1", 0)
+    loop.run_until_complete(site_.start())
+    port = runner.addresses[0][1]
+    thread = threading.Thread(target=loop.run_forever, daemon=True)
+    thread.start()
+    hub.loop = loop
+    try:
+        wait = WebDriverWait(browser, 20)
+        browser.get(f"http://127.0.0.1:{port}/wallboard")
+        wait.until(ec.visibility_of_element_located((By.ID, "login-name"))).send_keys("boss")
+        browser.find_element(By.ID, "login-password").send_keys("wrong-pass")
+        browser.find_element(By.ID, "login-submit").click()
+        wait.until(lambda d: d.find_element(By.ID, "login-error").text == "unknown user or wrong password")
+        browser.find_element(By.ID, "login-password").send_keys("boss-pass")
+        browser.find_element(By.ID, "login-submit").click()
+        card = wait.until(ec.visibility_of_element_located((By.CSS_SELECTOR, '.seat[data-seat="1001"][data-state="talking"]')))
+        assert not browser.find_element(By.ID, "login").is_displayed()
+        assert "138****1234" in card.text and "13812341234" not in browser.page_source
+        assert "139****1111" in browser.find_element(By.CSS_SELECTOR, 'tr[data-queue="hotline"]').text
+        assert browser.find_element(By.ID, "kpi-answer-rate").text == "95.0%"
+        banner = wait.until(ec.visibility_of_element_located((By.ID, "degraded")))
+        assert "connection refused" in banner.text
+        longest = browser.find_element(By.CSS_SELECTOR, 'tr[data-queue="hotline"] .longest')
+        first = longest.text
+        wait.until(lambda d: longest.text != first)   # ticks client-side, no event needed
+        Select(browser.find_element(By.CSS_SELECTOR, 'select.reason[data-seat="1001"]')).select_by_value("training")
+        browser.find_element(By.CSS_SELECTOR, 'button[data-action="pause"][data-seat="1001"]').click()
+        paused = wait.until(ec.visibility_of_element_located((By.CSS_SELECTOR, '.seat[data-seat="1001"][data-state="paused"]')))
+        assert "培训" in paused.text
+        rows = store.list_audit(action="seats.pause")
+        assert [(r["user"], r["target"], r["status"]) for r in rows] == [("boss", "seat:1001", 200)]
+    finally:
+        browser.get("about:blank")   # closes the event stream
+        asyncio.run_coroutine_threadsafe(runner.cleanup(), loop).result(10)
+        loop.call_soon_threadsafe(loop.stop)
+        thread.join(10)
+        loop.close()
+        store.close()
+
+
+class _FakeHub:
+    """hotline.live.hub.LiveHub's reading surface with one seat on a call, one caller waiting and
+    Redis down."""
+
+    def __init__(self) -> None:
+        import time
+        now = time.time()
+        self.loop: Any = None
+        self.seat = {"seat_id": "1001", "name": "坐席1001", "state": "talking", "since": now - 65, "reason": None,
+                     "reason_name": None, "queues": ["hotline"], "call_id": "1.1", "caller": "13812341234",
+                     "county": None, "remote": False}
+        self.state = {"ts": now, "live": {"ok": False, "backend": "redis", "error": "connection refused"},
+                      "seats": [self.seat],
+                      "queues": [{"name": "hotline", "title": None, "waiting": 1, "logged_in": 1, "available": 0,
+                                  "entries": [{"call_id": "1.2", "caller": "13900001111", "since": now - 30,
+                                               "position": 1, "priority": 0}]}],
+                      "kpi": {"answer_rate": 0.95, "answer_rate_15s": 0.9, "abandoned": 2}}
+        self._subscribers: list[Any] = []
+
+    def snapshot(self) -> dict[str, Any]:
+        return self.state
+
+    def publish(self, event: dict[str, Any]) -> None:
+        for inbox in self._subscribers:
+            inbox.put_nowait(event)
+
+    async def subscribe(self) -> Any:
+        import asyncio
+        inbox: asyncio.Queue[dict[str, Any]] = asyncio.Queue()
+        self._subscribers.append(inbox)
+        try:
+            while True:
+                yield await inbox.get()
+        finally:
+            self._subscribers.remove(inbox)
+
+
 def test_supervisor_sees_the_floor_and_forces_a_pause(floor: Stack, held_call: HeldCall, browser: Any) -> None:
     from selenium.webdriver.common.by import By
     from selenium.webdriver.support import expected_conditions as ec
