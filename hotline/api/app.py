@@ -30,6 +30,9 @@ from hotline.config.site import SiteConfig
 from hotline.directory import http as directory_http
 from hotline.directory.services import DirectoryService
 from hotline.exceptions import HotlineError
+from hotline.live.hub import LiveHub
+from hotline.seats import http as seats_http
+from hotline.seats.services import SeatService
 from hotline.store import Store
 from hotline.metrics import http as metrics_http
 from hotline.metrics.services import MetricsService
@@ -52,6 +55,8 @@ class ApiServices:
     control: CallControl | None = None          # transfers and three-way calls (needs AMI)
     live_calls: LiveCalls | None = None          # conversations in progress (the call tracker)
     site: SiteConfig | None = None               # the directory (departments, numbers); None: empty
+    seats: SeatService | None = None             # seat login/pause and live queues (needs AMI)
+    live: LiveHub | None = None                  # the wallboard's live state
 
 
 SERVICES = web.AppKey("services", ApiServices)
@@ -69,6 +74,8 @@ def build_app(services: ApiServices) -> web.Application:
     work_orders_http.add_routes(app, WorkOrderService(services.store))
     directory_http.add_routes(app, DirectoryService(services.site))
     metrics_http.add_routes(app, MetricsService(services.store, services.site), services.status)
+    if services.seats is not None and services.live is not None:
+        seats_http.add_routes(app, services.seats, services.live)
     return app
 
 
