@@ -37,6 +37,8 @@ from hotline.calls.tail import CelTail
 from hotline.config.paths import Paths
 from hotline.config.site import SiteConfig
 from hotline.exceptions import AsteriskRuntimeError, StoreError
+from hotline.live.hub import LiveHub
+from hotline.seats.services import SEAT_EVENTS, SeatService
 from hotline.store import Store
 from hotline.store.journal import RecordJournal
 
@@ -45,6 +47,7 @@ log = logging.getLogger(__name__)
 # The live tail reads the same CEL log, so this pass is only a safety net (calls whose
 # events the tail handed over partially are reconciled at once, not on this timer).
 RECONCILE_EVERY_S = 300.0
+
 
 
 def store_url(site: SiteConfig, paths: Paths) -> str:
@@ -153,6 +156,10 @@ class Controller:
                              ami.username, paths.ami_secret(), on_login=self._resync)
         self.control = CallControl(site, self.tracker, self.ami.send, directory)
         self.tracker.subscribe(self.control.on_event)
+        self.hub = LiveHub(site.redis.url)
+        self.seats = SeatService(site, self.ami.send, self.hub)
+        for name in SEAT_EVENTS:
+            self.ami.on(name, self.seats.on_ami_event)
         fa = site.asterisk.fastagi
         self.agi = AgiProcess(site.model_dump(mode="json"), fa.bind, fa.port, read_timeout=fa.timeout_ms / 1000)
         self._tasks: list[asyncio.Task[Any]] = []
@@ -170,12 +177,14 @@ class Controller:
         if self.tail is not None:
             # From where the reconciler stopped: the calls still in progress are read whole.
             self.tail.start(self._offsets.load())
+        await self.hub.start()
+        self.seats.publish_all()
         await self.ami.start()
         self._tasks.append(asyncio.create_task(self._periodic_reconcile()))
         auth = AuthService.for_state_dir(self.site.users, self.paths.state_dir)
         app = build_app(ApiServices(store=self.store, status=self.status, control=self.control,
-                                    live_calls=self.tracker.live_calls, site=self.site, auth=auth,
-                                    ami_send=self.ami.send))
+                                    live_calls=self.tracker.live_calls, site=self.site, seats=self.seats,
+                                    live=self.hub, auth=auth, ami_send=self.ami.send))
         self.api_runner = web.AppRunner(app, access_log=None)
         await self.api_runner.setup()
         api = self.site.api
@@ -187,11 +196,13 @@ class Controller:
         for t in self._tasks:
             t.cancel()
         await self.control.stop()
+        self.seats.stop()
         if self.tail is not None:
             self.tail.stop()
         await self.ami.stop()
         if self.api_runner:
             await self.api_runner.cleanup()
+        await self.hub.stop()
         self.agi.stop()
         await self.reconcile()
         self.feeder.stop()
@@ -256,6 +267,7 @@ class Controller:
         resp = await self.ami.send(ami_actions.core_show_channels())
         count = len([m for m in resp if m.get("Event") == "CoreShowChannel"]) if isinstance(resp, list) else 0
         log.info("AMI re-sync: %d live channel(s)", count)
+        await self.seats.resync()
         await self.reconcile()
 
     def status(self) -> dict[str, Any]:
@@ -267,6 +279,8 @@ class Controller:
             "cel_tail": self.tail.status() if self.tail else {"ok": False, "error": "no local Asterisk runtime"},
             "calls": {"ok": True, "live": self.tracker.live_count, "completed": self.tracker.completed,
                       "reconciled": self._reconciled_count},
+            # Redis down is "degraded", not down: calls and seat state go on without it.
+            "live": {**self.hub.status(), "ok": True, "degraded": not self.hub.status()["ok"]},
         }
 
 

@@ -10,11 +10,14 @@ HTTP API and the CLI print unchanged, so scripts can match on it::
     ├── NotFound               no-such-<thing>     (404 in the API)
     │   ├── NoSuchCall         no-such-call
     │   ├── NoSuchWorkOrder    no-such-work-order
-    │   ├── NoSuchSeat         no-such-seat        (not a seat of the site config)
-    │   └── NoSuchTarget       no-such-target      (not in the transfer directory)
+    │   ├── NoSuchTarget       no-such-target      (not in the transfer directory)
+    │   ├── NoSuchSeat         no-such-seat
+    │   └── NoSuchQueue        no-such-queue
     ├── InvalidRequest         invalid-request     (400 in the API: field and value)
     ├── CallNotLive            call-not-live       (409: no live call answered by a seat)
     ├── CallStateConflict      call-state-conflict (409: e.g. no department on the call to drop)
+    ├── SeatStateConflict      seat-already-logged-in / seat-not-logged-in / seat-not-paused / seat-busy (409)
+    ├── UnknownPauseReason     unknown-pause-reason (422: not in seat_rules.pause_reasons)
     ├── NotConfigured          emergency-route-not-configured (422)
     ├── CallControlUnavailable call-control-unavailable (503: no AMI connection)
     ├── AsteriskActionFailed   asterisk-action-failed   (502: Asterisk refused an action)
@@ -195,4 +198,31 @@ class NoSuchSeat(NotFound):
     error_id = "no-such-seat"
 
     def __init__(self, seat_id: str) -> None:
-        super().__init__(f"no seat with id {seat_id!r} in the site config", seat_id=seat_id)
+        super().__init__(f"seat_id: no seat {seat_id!r} in the site config", field="seat_id", seat_id=seat_id)
+
+
+class NoSuchQueue(NotFound):
+    error_id = "no-such-queue"
+
+    def __init__(self, queue: str, field: str = "queue") -> None:
+        super().__init__(f"{field}: no queue {queue!r} in the site config", field=field, queue=queue)
+
+
+class SeatStateConflict(HotlineError):
+    """A seat command that does not fit the seat's state; ``error_id`` is the state machine's
+    (seat-already-logged-in, seat-not-logged-in, seat-not-paused, seat-busy). Nothing changed."""
+
+    http_status = 409
+
+    def __init__(self, error_id: str, message: str, seat_id: str, state: str) -> None:
+        super().__init__(message, seat_id=seat_id, state=state)
+        self.error_id = error_id
+
+
+class UnknownPauseReason(HotlineError):
+    error_id = "unknown-pause-reason"
+    http_status = 422
+
+    def __init__(self, reason: str, configured: list[str]) -> None:
+        super().__init__(f"reason: {reason!r} is not a configured pause reason (configured: {', '.join(configured)})",
+                         field="reason", value=reason, configured=configured)

@@ -9,15 +9,12 @@ not the 80-100 channel events). Event filters keep everything else out of the se
 from __future__ import annotations
 
 from hotline.config.site import SiteConfig
+from hotline.seats.services import SEAT_EVENTS
 
 from .conf import ConfFile
 
 # Events the controller consumes. Responses to our own actions are never filtered.
-EVENTS = ("FullyBooted", "Shutdown", "Reload",
-          # seats and queues (hotline.seats): memberships, pauses, device state, ringing and calls
-          "QueueMemberAdded", "QueueMemberRemoved", "QueueMemberPause", "QueueMemberStatus",
-          "AgentCalled", "AgentConnect", "AgentComplete", "AgentRingNoAnswer", "AgentDump",
-          "QueueCallerJoin", "QueueCallerLeave", "QueueCallerAbandon")
+EVENTS = ("FullyBooted", "Shutdown", "Reload", *SEAT_EVENTS)
 
 
 def render(site: SiteConfig, secret: str) -> str:

@@ -117,6 +117,12 @@ def confbridge_kick(conference: str, channel: str = "all") -> dict[str, str]:
     return _action("ConfbridgeKick", Conference=conference, Channel=channel)
 
 
+def set_global(variable: str, value: str) -> dict[str, str]:
+    """Set a global variable or a writable function without a channel, e.g.
+    ``DEVICE_STATE(Custom:seat1005)``."""
+    return _action("Setvar", Variable=variable, Value=value)
+
+
 SPY_MODES = ("listen", "whisper", "barge")
 _SEAT_ID = re.compile(r"^[0-9]{3,8}$")
 

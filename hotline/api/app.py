@@ -37,13 +37,15 @@ from hotline.config.site import SiteConfig
 from hotline.directory import http as directory_http
 from hotline.directory.services import DirectoryService
 from hotline.exceptions import HotlineError
+from hotline.live.hub import LiveHub
+from hotline.seats import http as seats_http
+from hotline.seats.services import SeatService
 from hotline.store import Store
 from hotline.metrics import http as metrics_http
 from hotline.metrics.services import MetricsService
 from hotline.spy import http as spy_http
 from hotline.spy.services import Sender, SpyService
 from hotline.wallboard import http as wallboard_http
-from hotline.wallboard.services import LiveSource
 from hotline.work_orders import http as work_orders_http
 from hotline.work_orders.services import WorkOrderService
 
@@ -63,8 +65,9 @@ class ApiServices:
     control: CallControl | None = None          # transfers and three-way calls (needs AMI)
     live_calls: LiveCalls | None = None          # conversations in progress (the call tracker)
     site: SiteConfig | None = None               # the directory (departments, numbers); None: empty
+    seats: SeatService | None = None             # seat login/pause and live queues (needs AMI)
+    live: LiveHub | None = None                  # the live state: seat routes and the wallboard
     auth: AuthService | None = None              # users and tokens; None or no users: the API is open
-    live: LiveSource | None = None               # the live state (hotline.live.hub.LiveHub) for the wallboard
     ami_send: Sender | None = None               # AMI actions (listen/whisper/barge)
 
 
@@ -86,6 +89,8 @@ def build_app(services: ApiServices) -> web.Application:
     work_orders_http.add_routes(app, WorkOrderService(services.store))
     directory_http.add_routes(app, DirectoryService(services.site))
     metrics_http.add_routes(app, MetricsService(services.store, services.site), services.status)
+    if services.seats is not None and services.live is not None:
+        seats_http.add_routes(app, services.seats, services.live)
     auth_http.add_routes(app, auth)
     audit_http.add_routes(app, audit)
     spy_http.add_routes(app, SpyService(services.site, services.ami_send))

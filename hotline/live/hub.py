@@ -1,0 +1,226 @@
+"""Live state for supervisors: seats, queues and today's KPIs, with change notifications.
+
+The controller's services write here (:meth:`LiveHub.update_seat`, ``update_queue``,
+``update_kpi``); the wallboard reads a :meth:`snapshot` and then follows :meth:`subscribe`.
+
+Backends:
+* no Redis configured (the embedded default): changes fan out in memory;
+* Redis configured: every view is mirrored into Redis hashes (``hotline:seats``,
+  ``hotline:queues``, ``hotline:kpi``) and every change is published on the channel
+  ``hotline:live``; subscribers read Redis pub/sub, so other processes (a second
+  wallboard server, reporting) see the same stream.
+
+A dead Redis never stops calls or state: the hub marks itself degraded (``live.ok`` false,
+a ``live`` message to subscribers), delivers changes in memory, retries the connection with
+backoff, and when Redis returns writes the whole current state back into it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import logging
+import time
+from collections.abc import AsyncIterator
+from typing import Any
+
+log = logging.getLogger(__name__)
+
+CHANNEL = "hotline:live"
+KEY_SEATS, KEY_QUEUES, KEY_KPI = "hotline:seats", "hotline:queues", "hotline:kpi"
+SUBSCRIBER_BUFFER = 1000
+
+
+def _dumps(value: Any) -> str:
+    return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
+
+
+class LiveHub:
+    def __init__(self, redis_url: str = "", *, retry: tuple[float, float] = (0.5, 10.0)) -> None:
+        self.redis_url = redis_url
+        self.seats: dict[str, dict[str, Any]] = {}
+        self.queues: dict[str, dict[str, Any]] = {}
+        self.kpi: dict[str, Any] = {}
+        self._subscribers: set[asyncio.Queue[dict[str, Any]]] = set()
+        self._redis: Any = None
+        self._ok = not redis_url            # memory mode is always ok
+        self._error: str | None = None
+        self._retry = retry
+        self._task: asyncio.Task[None] | None = None
+        self._outbox: asyncio.Queue[tuple[str, str, str, str]] | None = None
+        self.stats = {"published": 0, "redis_errors": 0, "rebuilds": 0, "dropped": 0}
+
+    # -- lifecycle ------------------------------------------------------------------------
+    async def start(self) -> None:
+        if self.redis_url:
+            self._outbox = asyncio.Queue(maxsize=10000)
+            self._task = asyncio.create_task(self._redis_loop(), name="live-redis")
+
+    async def stop(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+        if self._redis is not None:
+            with contextlib.suppress(Exception):
+                await self._redis.aclose()
+
+    # -- writers ----------------------------------------------------------------------------
+    def update_seat(self, view: dict[str, Any]) -> None:
+        self.seats[view["seat_id"]] = view
+        self._publish("seat", KEY_SEATS, view["seat_id"], view)
+
+    def update_queue(self, view: dict[str, Any]) -> None:
+        self.queues[view["name"]] = view
+        self._publish("queue", KEY_QUEUES, view["name"], view)
+
+    def update_kpi(self, kpi: dict[str, Any]) -> None:
+        self.kpi = kpi
+        self._publish("kpi", KEY_KPI, "today", kpi)
+
+    # -- readers ----------------------------------------------------------------------------
+    def status(self) -> dict[str, Any]:
+        return {"ok": self._ok, "backend": "redis" if self.redis_url else "memory", "error": self._error}
+
+    def snapshot(self) -> dict[str, Any]:
+        return {"ts": time.time(), "live": self.status(),
+                "seats": sorted(self.seats.values(), key=lambda s: s["seat_id"]),
+                "queues": sorted(self.queues.values(), key=lambda q: q["name"]), "kpi": self.kpi}
+
+    async def subscribe(self) -> AsyncIterator[dict[str, Any]]:
+        """Changes as ``{"type": "seat"|"queue"|"kpi"|"live", "data": ...}``, until cancelled.
+
+        From Redis pub/sub while Redis is up, from memory while it is not (a ``live`` message
+        marks each switch). A subscriber that falls more than SUBSCRIBER_BUFFER messages behind
+        loses the oldest ones; it should take a new snapshot on the next ``live`` message."""
+        inbox: asyncio.Queue[dict[str, Any]] = asyncio.Queue(maxsize=SUBSCRIBER_BUFFER)
+        self._subscribers.add(inbox)
+        reader = asyncio.create_task(self._pubsub_reader(inbox)) if self.redis_url else None
+        try:
+            while True:
+                yield await inbox.get()
+        finally:
+            self._subscribers.discard(inbox)
+            if reader is not None:
+                reader.cancel()
+                with contextlib.suppress(asyncio.CancelledError, Exception):
+                    await reader
+
+    # -- internals --------------------------------------------------------------------------
+    def _publish(self, kind: str, key: str, field: str, data: Any) -> None:
+        self.stats["published"] += 1
+        message = {"type": kind, "data": data}
+        if self.redis_url and self._ok and self._outbox is not None:
+            try:
+                self._outbox.put_nowait((kind, key, field, _dumps(data)))
+                return
+            except asyncio.QueueFull:
+                self._mark_down("Redis is not keeping up")
+        self._deliver(message)
+
+    def _deliver(self, message: dict[str, Any]) -> None:
+        for inbox in list(self._subscribers):
+            if inbox.full():
+                with contextlib.suppress(asyncio.QueueEmpty):
+                    inbox.get_nowait()
+                    self.stats["dropped"] += 1
+            inbox.put_nowait(message)
+
+    def _mark_down(self, error: str) -> None:
+        if self._ok or self._error != error:
+            log.warning("live state: Redis unavailable (%s); degraded, changes stay in memory", error)
+        was_ok, self._ok, self._error = self._ok, False, error
+        if was_ok:
+            self._deliver({"type": "live", "data": self.status()})
+
+    def _mark_up(self) -> None:
+        self._ok, self._error = True, None
+        log.info("live state: Redis connected; state rebuilt in it")
+        self._deliver({"type": "live", "data": self.status()})
+
+    async def _connect(self) -> Any:
+        import redis.asyncio as aioredis   # only when configured
+
+        client = aioredis.from_url(self.redis_url, socket_timeout=2, socket_connect_timeout=2,
+                                   health_check_interval=5)
+        await client.ping()
+        return client
+
+    async def _rebuild(self, client: Any) -> None:
+        """Write the whole current state into Redis (after a start or an outage)."""
+        async with client.pipeline(transaction=True) as pipe:
+            pipe.delete(KEY_SEATS, KEY_QUEUES, KEY_KPI)
+            if self.seats:
+                pipe.hset(KEY_SEATS, mapping={k: _dumps(v) for k, v in self.seats.items()})
+            if self.queues:
+                pipe.hset(KEY_QUEUES, mapping={k: _dumps(v) for k, v in self.queues.items()})
+            if self.kpi:
+                pipe.hset(KEY_KPI, mapping={"today": _dumps(self.kpi)})
+            await pipe.execute()
+        self.stats["rebuilds"] += 1
+
+    async def _redis_loop(self) -> None:
+        assert self._outbox is not None
+        delay = self._retry[0]
+        while True:
+            try:
+                client = await self._connect()
+                self._redis = client
+                # Changes made while Redis was away are in memory: drop the stale outbox, rebuild.
+                while not self._outbox.empty():
+                    self._outbox.get_nowait()
+                await self._rebuild(client)
+                self._mark_up()
+                delay = self._retry[0]
+                while True:
+                    kind, key, field, payload = await self._outbox.get()
+                    batch = [(kind, key, field, payload)]
+                    while not self._outbox.empty() and len(batch) < 500:
+                        batch.append(self._outbox.get_nowait())
+                    async with client.pipeline(transaction=False) as pipe:
+                        for kind, key, field, payload in batch:
+                            pipe.hset(key, field, payload)
+                            pipe.publish(CHANNEL, f'{{"type":"{kind}","data":{payload}}}')
+                        await pipe.execute()
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:  # redis.ConnectionError, TimeoutError, OSError ...
+                self.stats["redis_errors"] += 1
+                self._mark_down(f"{type(exc).__name__}: {exc}")
+                if self._redis is not None:
+                    with contextlib.suppress(Exception):
+                        await self._redis.aclose()
+                    self._redis = None
+                await asyncio.sleep(delay)
+                delay = min(delay * 2, self._retry[1])
+
+    async def _pubsub_reader(self, inbox: asyncio.Queue[dict[str, Any]]) -> None:
+        """Feed one subscriber from Redis pub/sub whenever Redis is up."""
+        while True:
+            if not self._ok or self._redis is None:
+                await asyncio.sleep(0.2)
+                continue
+            try:
+                pubsub = self._redis.pubsub()
+                await pubsub.subscribe(CHANNEL)
+                try:
+                    while self._ok:
+                        msg = await pubsub.get_message(ignore_subscribe_messages=True, timeout=1.0)
+                        if msg is None:
+                            continue
+                        data = msg["data"]
+                        message = json.loads(data.decode() if isinstance(data, bytes) else data)
+                        if inbox.full():
+                            with contextlib.suppress(asyncio.QueueEmpty):
+                                inbox.get_nowait()
+                                self.stats["dropped"] += 1
+                        inbox.put_nowait(message)
+                finally:
+                    with contextlib.suppress(Exception):
+                        await pubsub.aclose()
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:
+                self._mark_down(f"{type(exc).__name__}: {exc}")
+                await asyncio.sleep(0.5)

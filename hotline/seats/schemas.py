@@ -1,0 +1,15 @@
+"""Request bodies of the seat routes (unknown fields refused, problems named by field)."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from pydantic import StringConstraints
+
+from hotline.api.control_http import _Body
+
+ReasonText = Annotated[str, StringConstraints(min_length=1, max_length=32)]
+
+
+class PauseBody(_Body):
+    reason: ReasonText        # a configured code ("break") or its name ("小休")

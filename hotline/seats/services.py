@@ -1,0 +1,479 @@
+"""Seats and queues, live: commands from the API and facts from Asterisk's queue events.
+
+Asterisk is the source of truth for memberships and pauses (app_queue, persistent across
+its restarts); this service keeps the seat state machine (:mod:`queue_manager.seats`) in
+step with it, validates commands before anything is sent, auto-pauses a seat after the
+configured number of unanswered rings, times wrap-up, and publishes every change to the
+live hub (wallboard) and the seat state log (occupancy metrics).
+
+Commands (login, logout, pause, unpause) are checked by the state machine first: a command
+that does not fit raises an error with a stable id and changes nothing. The same changes
+made from a phone's feature codes arrive as queue events and are applied as facts.
+After every AMI (re)login :meth:`resync` rebuilds the whole view from ``QueueStatus``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field, replace
+from typing import Any
+
+from hotline.ami import actions
+from hotline.config.site import SiteConfig
+from hotline.exceptions import (AsteriskActionFailed, CallControlUnavailable, NoSuchSeat, SeatStateConflict,
+                                UnknownPauseReason)
+from hotline.live.hub import LiveHub
+from queue_manager import seats as sm
+from queue_manager.membership import member_interface, memberships, state_interface
+
+log = logging.getLogger(__name__)
+
+Send = Callable[[dict[str, str]], Awaitable[Any]]
+StateLog = Callable[[str, str, str | None, float, str | None], None]   # seat, state, reason, at, call_id
+
+AUTO_PAUSE_NAME = "未接自动置忙"
+
+# The agent-class AMI events this service follows (trunk_config/manager.py lets only these through).
+SEAT_EVENTS = ("QueueMemberAdded", "QueueMemberRemoved", "QueueMemberPause", "QueueMemberStatus",
+               "AgentCalled", "AgentConnect", "AgentComplete", "AgentRingNoAnswer", "AgentDump",
+               "QueueCallerJoin", "QueueCallerLeave", "QueueCallerAbandon")
+
+# QueueMemberStatus / QueueMember "Status": Asterisk device states.
+_DEVICE = {"0": "unknown", "1": "not_inuse", "2": "inuse", "3": "busy", "4": "invalid", "5": "unavailable",
+           "6": "ringing", "7": "ringinuse", "8": "onhold"}
+_BUSY_DEVICE = {"inuse", "busy", "ringinuse", "onhold"}
+
+
+def mask_number(number: str | None) -> str | None:
+    """Complainants' identity is confidential: 13812345678 -> 138****5678."""
+    if not number:
+        return number
+    if len(number) <= 7:
+        return number[:2] + "*" * (len(number) - 2)
+    return number[:3] + "*" * (len(number) - 7) + number[-4:]
+
+
+@dataclass
+class QueueEntry:
+    uniqueid: str
+    call_id: str
+    caller: str | None
+    since: float
+    position: int
+    priority: int = 0
+
+
+@dataclass
+class QueueLive:
+    name: str
+    title: str | None
+    entries: dict[str, QueueEntry] = field(default_factory=dict)
+
+
+def _ok(response: Any) -> tuple[bool, str]:
+    first = response[0] if isinstance(response, list) and response else response
+    get = getattr(first, "get", None)
+    if get is None:
+        return False, "no response"
+    return get("Response", "") == "Success", str(get("Message", ""))
+
+
+class SeatService:
+    def __init__(self, site: SiteConfig, send: Send, hub: LiveHub, *, state_log: StateLog | None = None,
+                 clock: Callable[[], float] = time.time) -> None:
+        self.site = site
+        self._send = send
+        self.hub = hub
+        self._log_state = state_log
+        self._clock = clock
+        self.policy = sm.Policy(pause_reasons=frozenset(r.code for r in site.seat_rules.pause_reasons),
+                                auto_pause_after=site.seat_rules.auto_pause_after)
+        self.seats: dict[str, sm.Seat] = {s.id: sm.Seat(s.id) for s in site.seats}
+        self.queues: dict[str, QueueLive] = {q.name: QueueLive(q.name, q.title) for q in site.queues}
+        self._in_queues: dict[str, set[str]] = {s.id: set() for s in site.seats}
+        self._device: dict[str, str] = {s.id: "unknown" for s in site.seats}
+        self._caller: dict[str, str | None] = {}
+        self._by_interface = {member_interface(s).lower(): s.id for s in site.seats}
+        self._by_interface.update({state_interface(s).lower(): s.id for s in site.seats})
+        self._wrapup_timers: dict[str, asyncio.TimerHandle] = {}
+        self._wrapup_s = {q.name: q.wrapup for q in site.queues}
+        self._left: dict[str, set[str]] = {}   # queues a seat just left, for their counts
+        self.stats = {"events": 0, "auto_paused": 0, "resyncs": 0}
+
+    # -- commands --------------------------------------------------------------------------
+    def _seat(self, seat_id: str) -> sm.Seat:
+        seat = self.seats.get(seat_id)
+        if seat is None:
+            raise NoSuchSeat(seat_id)
+        return seat
+
+    def _check(self, seat: sm.Seat, command: Callable[[], sm.Seat]) -> sm.Seat:
+        try:
+            return command()
+        except sm.SeatStateError as exc:
+            raise SeatStateConflict(exc.error_id, exc.message, seat.seat_id, seat.state.value) from None
+
+    async def _act(self, action: dict[str, str], tolerate: tuple[str, ...] = ()) -> None:
+        try:
+            response = await self._send(action)
+        except (ConnectionError, asyncio.TimeoutError) as exc:
+            raise CallControlUnavailable(f"no AMI connection to Asterisk ({exc or type(exc).__name__})") from None
+        ok, message = _ok(response)
+        if not ok and not any(t in message for t in tolerate):
+            raise AsteriskActionFailed(action["Action"], message or "no reason given",
+                                       interface=action.get("Interface"), queue=action.get("Queue"))
+
+    async def login(self, seat_id: str) -> dict[str, Any]:
+        seat = self._seat(seat_id)
+        new = self._check(seat, lambda: sm.login(seat, self._clock()))
+        cfg = self.site.seat(seat_id)
+        assert cfg is not None
+        if cfg.external_number:
+            await self._act(actions.set_global(f"DEVICE_STATE({state_interface(cfg)})", "NOT_INUSE"))
+        for m in memberships(self.site, cfg):
+            await self._act(actions.queue_add(m.queue, member_interface(cfg), penalty=m.penalty, member_name=cfg.id,
+                                              state_interface=state_interface(cfg)), tolerate=("Already there",))
+            self._in_queues[seat_id].add(m.queue)
+        self._set(new)
+        return self.view(seat_id)
+
+    async def logout(self, seat_id: str) -> dict[str, Any]:
+        seat = self._seat(seat_id)
+        new = self._check(seat, lambda: sm.logout(seat, self._clock()))
+        cfg = self.site.seat(seat_id)
+        assert cfg is not None
+        for queue in sorted(self._in_queues[seat_id] | {m.queue for m in memberships(self.site, cfg)}):
+            await self._act(actions.queue_remove(queue, member_interface(cfg)), tolerate=("Not there",))
+        self._left[seat_id] = set(self._in_queues[seat_id])
+        self._in_queues[seat_id].clear()
+        self._set(new)
+        return self.view(seat_id)
+
+    async def pause(self, seat_id: str, reason: str) -> dict[str, Any]:
+        seat = self._seat(seat_id)
+        configured = self.site.pause_reason(reason)
+        if configured is None:
+            raise UnknownPauseReason(reason, [f"{r.code} ({r.name})" for r in self.site.seat_rules.pause_reasons])
+        new = self._check(seat, lambda: sm.pause(seat, configured.code, self.policy, self._clock()))
+        cfg = self.site.seat(seat_id)
+        assert cfg is not None
+        await self._act(actions.queue_pause(member_interface(cfg), True, reason=configured.code))
+        self._set(new)
+        return self.view(seat_id)
+
+    async def unpause(self, seat_id: str) -> dict[str, Any]:
+        seat = self._seat(seat_id)
+        new = self._check(seat, lambda: sm.unpause(seat, self._clock()))
+        cfg = self.site.seat(seat_id)
+        assert cfg is not None
+        await self._act(actions.queue_pause(member_interface(cfg), False))
+        self._set(new)
+        return self.view(seat_id)
+
+    # -- views -------------------------------------------------------------------------------
+    def view(self, seat_id: str) -> dict[str, Any]:
+        seat = self._seat(seat_id)
+        cfg = self.site.seat(seat_id)
+        assert cfg is not None
+        reason = self.site.pause_reason(seat.reason) if seat.reason else None
+        return {
+            "seat_id": seat_id, "name": cfg.name, "state": seat.state.value, "since": seat.since,
+            "reason": seat.reason,
+            "reason_name": reason.name if reason else (AUTO_PAUSE_NAME if seat.reason == sm.AUTO_PAUSE_REASON
+                                                       else seat.reason),
+            "queues": sorted(self._in_queues[seat_id]), "call_id": seat.call_id,
+            "caller": mask_number(self._caller.get(seat_id)) if seat.call_id else None,
+            "unanswered": seat.unanswered, "device": self._device.get(seat_id, "unknown"),
+            "county": cfg.county, "remote": cfg.remote or bool(cfg.external_number),
+        }
+
+    def views(self) -> list[dict[str, Any]]:
+        return [self.view(s) for s in sorted(self.seats)]
+
+    def queue_view(self, name: str) -> dict[str, Any]:
+        q = self.queues[name]
+        entries = sorted(q.entries.values(), key=lambda e: (e.position, e.since))
+        members = [s for s, qs in self._in_queues.items() if name in qs]
+        available = [s for s in members if self.seats[s].state == sm.SeatState.idle
+                     and self._device.get(s) not in ("unavailable", "invalid")]
+        return {"name": name, "title": q.title, "waiting": len(entries),
+                "longest_wait_since": min((e.since for e in entries), default=None),
+                "entries": [{"call_id": e.call_id, "caller": mask_number(e.caller), "since": e.since,
+                             "position": e.position, "priority": e.priority} for e in entries],
+                "logged_in": len(members), "available": len(available)}
+
+    def publish_all(self) -> None:
+        for seat_id in self.seats:
+            self.hub.update_seat(self.view(seat_id))
+        for name in self.queues:
+            self.hub.update_queue(self.queue_view(name))
+
+    # -- state changes ----------------------------------------------------------------------
+    def _set(self, new: sm.Seat) -> None:
+        old = self.seats[new.seat_id]
+        self.seats[new.seat_id] = new
+        if new.state != sm.SeatState.wrapup:
+            timer = self._wrapup_timers.pop(new.seat_id, None)
+            if timer is not None:
+                timer.cancel()
+        if (old.state, old.reason, old.call_id) != (new.state, new.reason, new.call_id) and self._log_state:
+            try:
+                self._log_state(new.seat_id, new.state.value, new.reason, new.since, new.call_id)
+            except Exception:
+                log.exception("seat state log failed for %s", new.seat_id)
+        self.hub.update_seat(self.view(new.seat_id))
+        if old.state != new.state:   # the queues' logged-in/available counts follow the seat
+            for queue in sorted(self._in_queues[new.seat_id] | self._left.pop(new.seat_id, set())):
+                if queue in self.queues:
+                    self.hub.update_queue(self.queue_view(queue))
+
+    def _seat_of(self, headers: dict[str, str]) -> str | None:
+        for key in ("Interface", "Location", "StateInterface", "DestChannel"):
+            value = headers.get(key, "")
+            if not value:
+                continue
+            seat = self._by_interface.get(value.lower())
+            if seat is not None:
+                return seat
+            if key == "DestChannel" and value.startswith(("PJSIP/", "Local/")):  # PJSIP/1001-0000001a
+                seat = self._by_interface.get(value.rsplit("-", 1)[0].lower())
+                if seat is None and value.startswith("Local/"):
+                    seat = self._by_interface.get(value.split(";")[0].lower() + "/n")
+                if seat is not None:
+                    return seat
+        name = headers.get("MemberName", "")
+        return name if name in self.seats else None
+
+    def _start_wrapup(self, seat_id: str, queue: str | None) -> None:
+        wrapup = self._wrapup_s.get(queue or "", 0)
+        seat = self.seats[seat_id]
+        now = self._clock()
+        new = sm.hangup(seat, now, wrapup)
+        if new.state != sm.SeatState.wrapup:
+            self._caller.pop(seat_id, None)
+        self._set(new)
+        if new.state == sm.SeatState.wrapup:
+            loop = asyncio.get_running_loop()
+            self._wrapup_timers[seat_id] = loop.call_later(wrapup, self._wrapup_done, seat_id)
+
+    def _wrapup_done(self, seat_id: str) -> None:
+        self._wrapup_timers.pop(seat_id, None)
+        self._caller.pop(seat_id, None)
+        self._set(sm.wrapup_done(self.seats[seat_id], self._clock()))
+
+    async def _auto_pause(self, seat_id: str) -> None:
+        cfg = self.site.seat(seat_id)
+        assert cfg is not None
+        try:
+            await self._act(actions.queue_pause(member_interface(cfg), True, reason=sm.AUTO_PAUSE_REASON))
+            self.stats["auto_paused"] += 1
+            log.info("seat %s auto-paused after %d unanswered rings", seat_id, self.seats[seat_id].unanswered)
+        except Exception:
+            log.exception("auto-pause of seat %s failed", seat_id)
+
+    # -- facts from Asterisk ------------------------------------------------------------------
+    def on_ami_event(self, headers: dict[str, str]) -> None:
+        """One AMI event of the agent class (see trunk_config/manager.py's filters)."""
+        name = headers.get("Event", "")
+        self.stats["events"] += 1
+        handler = getattr(self, f"_on_{name.lower()}", None)
+        if handler is not None:
+            handler(headers)
+
+    def _observed_member(self, seat_id: str, queue: str, paused: bool, reason: str | None) -> None:
+        self._in_queues[seat_id].add(queue)
+        seat, now = self.seats[seat_id], self._clock()
+        if seat.state == sm.SeatState.logged_out:
+            seat = sm.login(seat, now)
+        if paused and seat.state != sm.SeatState.paused:
+            seat = replace(seat, state=sm.SeatState.paused, since=now, reason=reason or None)
+        elif paused and reason and seat.reason != reason:
+            seat = replace(seat, reason=reason)
+        elif not paused and seat.state == sm.SeatState.paused:
+            seat = sm.unpause(seat, now)
+        self._set(seat)
+
+    def _on_queuememberadded(self, h: dict[str, str]) -> None:
+        seat_id = self._seat_of(h)
+        if seat_id is not None and h.get("Queue") in self.queues:
+            self._device[seat_id] = _DEVICE.get(h.get("Status", ""), self._device[seat_id])
+            self._observed_member(seat_id, h["Queue"], h.get("Paused") == "1", h.get("PausedReason"))
+
+    def _on_queuememberremoved(self, h: dict[str, str]) -> None:
+        seat_id = self._seat_of(h)
+        if seat_id is None:
+            return
+        self._in_queues[seat_id].discard(h.get("Queue", ""))
+        self._left.setdefault(seat_id, set()).add(h.get("Queue", ""))
+        if not self._in_queues[seat_id] and self.seats[seat_id].state != sm.SeatState.logged_out:
+            self._set(replace(self.seats[seat_id], state=sm.SeatState.logged_out, since=self._clock(),
+                              reason=None, unanswered=0, call_id=None))
+        else:
+            self._set(self.seats[seat_id])
+
+    def _on_queuememberpause(self, h: dict[str, str]) -> None:
+        seat_id = self._seat_of(h)
+        if seat_id is not None and h.get("Queue") in self.queues:
+            self._observed_member(seat_id, h["Queue"], h.get("Paused") == "1",
+                                  h.get("PausedReason") or h.get("Reason"))
+
+    def _on_queuememberstatus(self, h: dict[str, str]) -> None:
+        seat_id = self._seat_of(h)
+        if seat_id is None:
+            return
+        device = _DEVICE.get(h.get("Status", ""), "unknown")
+        changed = device != self._device.get(seat_id)
+        self._device[seat_id] = device
+        seat = self.seats[seat_id]
+        if h.get("Queue") in self.queues and seat.state == sm.SeatState.logged_out:
+            self._observed_member(seat_id, h["Queue"], h.get("Paused") == "1", h.get("PausedReason"))
+            return
+        now = self._clock()
+        # Calls that are not queue calls (seat to seat, transfers) show in the device state only.
+        if device in _BUSY_DEVICE and seat.state == sm.SeatState.idle:
+            self._set(sm.answer(seat, seat.call_id or "", now))
+        elif device == "not_inuse" and seat.state == sm.SeatState.talking and seat.call_id == "":
+            self._start_wrapup(seat_id, None)
+        elif device == "not_inuse" and seat.state == sm.SeatState.ringing:
+            # the caller left while the phone rang: not the seat's fault, not an unanswered ring
+            self._set(replace(seat, state=sm.SeatState.idle, since=now, call_id=None))
+        elif changed:
+            self._set(seat)
+
+    def _on_agentcalled(self, h: dict[str, str]) -> None:
+        seat_id = self._seat_of(h)
+        if seat_id is None:
+            return
+        seat = self.seats[seat_id]
+        if seat.state in (sm.SeatState.idle, sm.SeatState.wrapup, sm.SeatState.ringing):
+            self._caller[seat_id] = h.get("CallerIDNum")
+            self._set(sm.ring(seat, h.get("Linkedid") or h.get("Uniqueid", ""), self._clock()))
+
+    def _on_agentconnect(self, h: dict[str, str]) -> None:
+        seat_id = self._seat_of(h)
+        if seat_id is None:
+            return
+        self._caller[seat_id] = h.get("CallerIDNum")
+        seat = self.seats[seat_id]
+        call_id = h.get("Linkedid") or h.get("Uniqueid", "")
+        if seat.state == sm.SeatState.paused:   # paused while ringing: the call still goes on
+            self._set(replace(seat, call_id=call_id, unanswered=0))
+        else:
+            self._set(sm.answer(seat, call_id, self._clock()))
+
+    def _on_agentcomplete(self, h: dict[str, str]) -> None:
+        seat_id = self._seat_of(h)
+        if seat_id is not None:
+            self._start_wrapup(seat_id, h.get("Queue"))
+
+    def _on_agentdump(self, h: dict[str, str]) -> None:
+        seat_id = self._seat_of(h)
+        if seat_id is not None and self.seats[seat_id].state in (sm.SeatState.ringing, sm.SeatState.talking):
+            self._set(replace(self.seats[seat_id], state=sm.SeatState.idle, since=self._clock(), call_id=None))
+
+    def _on_agentringnoanswer(self, h: dict[str, str]) -> None:
+        seat_id = self._seat_of(h)
+        if seat_id is None:
+            return
+        seat, auto = sm.no_answer(self.seats[seat_id], self.policy, self._clock())
+        self._set(seat)
+        if auto:
+            asyncio.ensure_future(self._auto_pause(seat_id))
+
+    def _entry_from(self, h: dict[str, str], since: float | None = None) -> QueueEntry:
+        return QueueEntry(uniqueid=h.get("Uniqueid", ""), call_id=h.get("Linkedid") or h.get("Uniqueid", ""),
+                          caller=h.get("CallerIDNum"), since=since if since is not None else self._clock(),
+                          position=int(h.get("Position") or 0), priority=int(h.get("Priority") or 0))
+
+    def _on_queuecallerjoin(self, h: dict[str, str]) -> None:
+        q = self.queues.get(h.get("Queue", ""))
+        if q is not None:
+            entry = self._entry_from(h)
+            q.entries[entry.uniqueid] = entry
+            self.hub.update_queue(self.queue_view(q.name))
+
+    def _on_queuecallerleave(self, h: dict[str, str]) -> None:
+        q = self.queues.get(h.get("Queue", ""))
+        if q is None:
+            return
+        q.entries.pop(h.get("Uniqueid", ""), None)
+        # positions behind the leaver move up (Asterisk renumbers them the same way)
+        left = int(h.get("Position") or 0)
+        for e in q.entries.values():
+            if left and e.position > left:
+                e.position -= 1
+        self.hub.update_queue(self.queue_view(q.name))
+
+    _on_queuecallerabandon = _on_queuecallerleave
+
+    # -- rebuild --------------------------------------------------------------------------
+    async def resync(self) -> None:
+        """Rebuild every seat and queue from Asterisk (after a controller or Asterisk restart)."""
+        response = await self._send(actions.queue_status())
+        events = [m for m in response if hasattr(m, "get")] if isinstance(response, list) else []
+        now = self._clock()
+        in_queues: dict[str, set[str]] = {s: set() for s in self.seats}
+        paused: dict[str, str | None] = {}
+        busy: dict[str, str] = {}
+        entries: dict[str, dict[str, QueueEntry]] = {q: {} for q in self.queues}
+        wrapup_until: dict[str, tuple[float, str]] = {}
+        for m in events:
+            h = {str(k): str(v) for k, v in m.items()}
+            kind = h.get("Event")
+            if kind == "QueueMember" and h.get("Queue") in self.queues:
+                seat_id = self._seat_of(h)
+                if seat_id is None:
+                    continue
+                in_queues[seat_id].add(h["Queue"])
+                device = _DEVICE.get(h.get("Status", ""), "unknown")
+                self._device[seat_id] = device
+                if h.get("Paused") == "1":
+                    paused[seat_id] = h.get("PausedReason") or None
+                if h.get("InCall") == "1" or device in _BUSY_DEVICE:
+                    busy[seat_id] = device
+                last, wrap = float(h.get("LastCall") or 0), self._wrapup_s.get(h["Queue"], 0)
+                if last and last + wrap > now:
+                    wrapup_until[seat_id] = (last + wrap, h["Queue"])
+            elif kind == "QueueEntry" and h.get("Queue") in self.queues:
+                entry = self._entry_from(h, since=now - float(h.get("Wait") or 0))
+                entries[h["Queue"]][entry.uniqueid] = entry
+        for name, q in self.queues.items():
+            q.entries = entries[name]
+        for seat_id, seat in self.seats.items():
+            self._in_queues[seat_id] = in_queues[seat_id]
+            if not in_queues[seat_id]:
+                new = sm.Seat(seat_id, sm.SeatState.logged_out, seat.since if seat.state == sm.SeatState.logged_out
+                              else now)
+            elif seat_id in paused:
+                new = replace(seat, state=sm.SeatState.paused, reason=paused[seat_id],
+                              since=seat.since if seat.state == sm.SeatState.paused else now)
+            elif seat_id in busy:
+                new = seat if seat.state == sm.SeatState.talking else sm.answer(seat, seat.call_id or "", now)
+            elif seat_id in wrapup_until:
+                until, queue = wrapup_until[seat_id]
+                new = replace(seat, state=sm.SeatState.wrapup, since=seat.since if seat.state == sm.SeatState.wrapup
+                              else now)
+                loop = asyncio.get_running_loop()
+                old = self._wrapup_timers.pop(seat_id, None)
+                if old:
+                    old.cancel()
+                self.seats[seat_id] = new
+                self._wrapup_timers[seat_id] = loop.call_later(max(0.0, until - now), self._wrapup_done, seat_id)
+                continue
+            else:
+                new = seat if seat.state == sm.SeatState.idle else replace(
+                    seat, state=sm.SeatState.idle, since=now, reason=None, call_id=None)
+            self.seats[seat_id] = new
+        self.stats["resyncs"] += 1
+        self.publish_all()
+        log.info("seats re-synced from Asterisk: %d logged in, %d waiting caller(s)",
+                 sum(1 for s in self.seats.values() if s.state != sm.SeatState.logged_out),
+                 sum(len(q.entries) for q in self.queues.values()))
+
+    def stop(self) -> None:
+        for timer in self._wrapup_timers.values():
+            timer.cancel()
+        self._wrapup_timers.clear()
