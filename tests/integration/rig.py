@@ -266,8 +266,20 @@ class Stack:
             self.register(seat, secret)
         wait_for("seat contacts reachable", lambda: self.cli("pjsip show contacts").count("Avail ") >= len(SEATS),
                  timeout=30)
+        for seat in SEATS:
+            self.login_seat(seat)
         wait_for("queue members available",
                  lambda: self.cli("queue show hotline").count("(Not in use)") >= len(SEATS), timeout=30)
+
+    def seat(self, seat: str) -> dict[str, Any]:
+        code, body = http_json("GET", f"{self.api}/api/seats/{seat}")
+        assert code == 200, body
+        return body
+
+    def login_seat(self, seat: str) -> None:
+        """Log ``seat`` in through the API (idempotent: an already logged-in seat is fine)."""
+        code, body = http_json("POST", f"{self.api}/api/seats/{seat}/login")
+        assert code == 200 or (code == 409 and body["error_id"] == "seat-already-logged-in"), (code, body)
 
     def register(self, seat: str, secret: str, expires_ok: bool = True) -> int:
         r = subprocess.run(
@@ -412,6 +424,8 @@ class Stack:
         out: dict[str, list[tuple[int, int]]] = {}
         for line in self.cli("pjsip show channelstats").splitlines():
             fields = line.split()
+            if len(fields) >= 2 and fields[1].count(":") == 2:
+                fields = ["", *fields]   # a channel in no bridge (a ChanSpy leg) has no BridgeId column
             if len(fields) >= 9 and fields[4].isdigit() and fields[8].isdigit():
                 out.setdefault(fields[1], []).append((int(fields[4]), int(fields[8])))
         return out
