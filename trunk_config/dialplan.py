@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from datetime import date
 
 from hotline.config.site import LegacyNumber, NumberMode, SiteConfig
-from queue_manager.membership import member_interface, memberships, state_interface
+from queue_manager.membership import OWN_MAX, member_interface, memberships, state_interface
 
 from .conf import HEADER, safe
 from .pjsip import DEPT_CONTEXT, SEAT_CONTEXT, trunk_context
@@ -137,6 +137,8 @@ def render(site: SiteConfig, options: DialplanOptions) -> str:
               f"HOTLINE_DEFAULT_QUEUE = {site.site.default_queue}"]
     # A queue without max_wait keeps callers until a seat answers (7x24 human service).
     lines += [f"HOTLINE_MAXWAIT_{q.name} = {q.max_wait}" for q in site.queues if q.max_wait]
+    # Queues with overflow steps ring their own seats first; the queue rule raises the limit.
+    lines += [f"HOTLINE_MAXPEN_{q.name} = {OWN_MAX}" for q in site.queues if q.overflow]
 
     default = site.site.default_queue
     entries: list[tuple[str, str, str, str, str, list[str]]] = [
@@ -210,6 +212,7 @@ def render(site: SiteConfig, options: DialplanOptions) -> str:
         "ExecIf($[\"${HOTLINE_RECORDING}\" = \"\"]?MixMonitor(${HOTLINE_REC_DIR}/${CHANNEL(linkedid)}.wav,b))",
         "Set(HOTLINE_RECORDING=1)",
         "ExecIf($[\"${HOTLINE_PRIO}\" != \"\"]?Set(QUEUE_PRIO=${HOTLINE_PRIO}))",
+        "ExecIf($[\"${HOTLINE_MAXPEN_${HOTLINE_QUEUE}}\" != \"\"]?Set(QUEUE_MAX_PENALTY=${HOTLINE_MAXPEN_${HOTLINE_QUEUE}}))",
         "CELGenUserEvent(HOTLINE_QUEUE,${HOTLINE_QUEUE})",
         "Queue(${HOTLINE_QUEUE},tr,,,${HOTLINE_MAXWAIT_${HOTLINE_QUEUE}})",
         "CELGenUserEvent(HOTLINE_QUEUE_EXIT,${QUEUESTATUS})",

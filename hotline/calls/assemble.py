@@ -24,6 +24,8 @@ from .legs import call_legs
 from .model import CallRecord, Outcome
 
 _PJSIP = re.compile(r"^PJSIP/(?P<endpoint>.+)-[0-9a-f]{8}$")
+# A seat on an outside number is a Local channel member of the queue (trunk_config/dialplan.py).
+_REMOTE_SEAT = re.compile(r"^Local/(?P<endpoint>[0-9]{3,8})@hotline-remote-seat-[0-9a-f]{8};[12]$")
 _CALLER_OK = re.compile(r"^\+?[0-9]{1,32}$")
 _TAG = re.compile(r"^[a-z0-9][a-z0-9_-]{0,39}$")   # prompt names, overflow reasons, origins
 
@@ -50,7 +52,8 @@ class Directory:
 
 
 def endpoint_of(channel: str) -> str | None:
-    m = _PJSIP.match(channel)
+    """The PJSIP endpoint of a channel name, or the seat id of an external seat's Local channel."""
+    m = _PJSIP.match(channel) or _REMOTE_SEAT.match(channel)
     return m.group("endpoint") if m else None
 
 

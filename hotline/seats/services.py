@@ -31,7 +31,7 @@ from queue_manager.membership import member_interface, memberships, state_interf
 
 log = logging.getLogger(__name__)
 
-Send = Callable[[dict[str, str]], Awaitable[Any]]
+Send = Callable[..., Awaitable[Any]]   # AmiClient.send(action, as_list=...)
 StateLog = Callable[[str, str, str | None, float, str | None], None]   # seat, state, reason, at, call_id
 
 AUTO_PAUSE_NAME = "未接自动置忙"
@@ -118,7 +118,8 @@ class SeatService:
 
     async def _act(self, action: dict[str, str], tolerate: tuple[str, ...] = ()) -> None:
         try:
-            response = await self._send(action)
+            # one response each: panoramisk would wait for a list after "Added interface to queue"
+            response = await self._send(action, as_list=False)
         except (ConnectionError, asyncio.TimeoutError) as exc:
             raise CallControlUnavailable(f"no AMI connection to Asterisk ({exc or type(exc).__name__})") from None
         ok, message = _ok(response)
@@ -386,7 +387,7 @@ class SeatService:
     def _entry_from(self, h: dict[str, str], since: float | None = None) -> QueueEntry:
         return QueueEntry(uniqueid=h.get("Uniqueid", ""), call_id=h.get("Linkedid") or h.get("Uniqueid", ""),
                           caller=h.get("CallerIDNum"), since=since if since is not None else self._clock(),
-                          position=int(h.get("Position") or 0), priority=int(h.get("Priority") or 0))
+                          position=int(h.get("Position") or 0))   # "Priority" there is the dialplan's
 
     def _on_queuecallerjoin(self, h: dict[str, str]) -> None:
         q = self.queues.get(h.get("Queue", ""))

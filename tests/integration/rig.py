@@ -80,6 +80,29 @@ DEPT_PHONES = {
 }
 
 
+# Issue #3 (tests/integration/test_seats.py): a queue with wrap-up, a seat that never answers
+# (auto-pause), a seat on an outside number that must press 1, a county queue overflowing to
+# the city queue. Each has its own merged number, so the other tests' queue is untouched.
+WRAPUP_S = 6
+AUTO_PAUSE_AFTER = 2
+OVERFLOW_AFTER_S = 5
+NOANSWER_SEAT = ("1003", "seatsecret-1003", 15084 + _P, 16400 + _M)   # id, secret, port, media
+REMOTE_SEAT, REMOTE_SEAT_NUMBER = "1005", "13900000005"
+SEAT_QUEUES = {"1001": ["hotline", "wrapq"]}
+SEAT_TEST_QUEUES: list[dict[str, Any]] = [
+    {"name": "wrapq", "ring_timeout": 10, "wrapup": WRAPUP_S},
+    {"name": "autopq", "ring_timeout": 5, "retry": 1},
+    {"name": "remoteq", "ring_timeout": 30},
+    {"name": "haimen", "county": "海门", "overflow": [{"to": "hotline", "after": OVERFLOW_AFTER_S}]},
+]
+SEAT_TEST_SEATS: list[dict[str, Any]] = [
+    {"id": NOANSWER_SEAT[0], "name": "不接听坐席", "secret": NOANSWER_SEAT[1], "queues": ["autopq"]},
+    {"id": REMOTE_SEAT, "name": "海门手机坐席", "secret": "seatsecret-1005", "queues": ["remoteq"],
+     "external_number": REMOTE_SEAT_NUMBER, "county": "海门"},
+]
+SEAT_TEST_NUMBERS = {"wrapq": "83539001", "autopq": "83539002", "remoteq": "83539003", "haimen": "83539004"}
+
+
 def site_dict(store_url: str = "") -> dict[str, Any]:
     return {
         "site": {"name": "integration", "hotline_number": "12345", "default_queue": "hotline"},
@@ -91,9 +114,11 @@ def site_dict(store_url: str = "") -> dict[str, Any]:
         "departments": [{"id": "chengjian", "name": "城建局"}, {"id": "renshe", "name": "人社局"},
                         {"id": "nobody", "name": "无人值守", "queue": "empty"},
                         *_numbers_departments()],
-        "queues": [{"name": "hotline", "ring_timeout": 15}, {"name": "empty"}],
-        "seats": [*({"id": sid, "name": f"坐席{sid}", "secret": sec} for sid, sec in SEATS.items()),
-                  {"id": SUPERVISOR_PHONE[0], "name": "班长话机", "secret": SUPERVISOR_PHONE[1], "queues": []}],
+        "queues": [{"name": "hotline", "ring_timeout": 15}, {"name": "empty"}, *SEAT_TEST_QUEUES],
+        "seats": [{"id": sid, "name": f"坐席{sid}", "secret": sec, "queues": SEAT_QUEUES.get(sid, ["hotline"])}
+                  for sid, sec in SEATS.items()] + SEAT_TEST_SEATS
+                 + [{"id": SUPERVISOR_PHONE[0], "name": "班长话机", "secret": SUPERVISOR_PHONE[1], "queues": []}],
+        "seat_rules": {"auto_pause_after": AUTO_PAUSE_AFTER},
         "users": [{"name": name, "role": role, **({"seat": seat} if seat else {}),
                    "password_hash": hash_password(password, iterations=_RIG_HASH_ITERATIONS)}
                   for name, (role, seat, password) in USERS.items()],
@@ -102,6 +127,8 @@ def site_dict(store_url: str = "") -> dict[str, Any]:
             {"number": "12333", "mode": "parallel", "department": "renshe"},
             {"number": "85000000", "mode": "merged", "department": "nobody"},
             *_numbers_legacy_numbers(),
+            *({"number": number, "mode": "merged", "department": "chengjian", "queue": queue}
+              for queue, number in SEAT_TEST_NUMBERS.items()),
         ],
         "diversion_110": {"numbers": [DIVERTED_110], "priority": DIVERSION_PRIORITY},
     }
@@ -342,6 +369,38 @@ class Stack:
             raise
         return phones
 
+    def start_phone(self, user: str, secret: str, port: int, media: int, scenario: str) -> subprocess.Popen[bytes]:
+        """A seat or department phone: registered from ``port`` and answered there by ``scenario``,
+        reachable (qualified) before this returns."""
+        self.register_phone(user, secret, port)
+        with open(self.workdir / f"{user}.log", "ab") as out:
+            phone = subprocess.Popen(
+                ["sipp", "-sf", str(SIPP_DIR / scenario), "-i", DEPT_PHONE_IP, "-p", str(port), "-mp", str(media),
+                 "-rtp_echo", "-d", "300", "-nostdin", "-trace_err", "-error_file",
+                 str(self.workdir / f"{user}_errors.log")], stdout=out, stderr=subprocess.STDOUT, cwd=self.workdir)
+
+        def reachable() -> bool:
+            if phone.poll() is not None:
+                raise AssertionError(f"phone {user} exited with {phone.returncode}; see {user}.log")
+            self.cli(f"pjsip qualify {user}")
+            return "Avail " in self.cli(f"pjsip show contacts like {user}")
+        try:
+            wait_for(f"{user} reachable", reachable, timeout=30, interval=0.5)
+        except BaseException:
+            phone.terminate()
+            phone.wait(10)
+            raise
+        return phone
+
+    def dial_feature_code(self, seat: str, code: str) -> subprocess.CompletedProcess[bytes]:
+        """Seat ``seat`` dials ``code`` from its phone (authenticating as the seat)."""
+        port = 15090 + _P
+        return subprocess.run(
+            ["sipp", "-sf", str(SIPP_DIR / "seat_dials.xml"), "-i", SEAT_IP, "-p", str(port), "-mp",
+             str(16500 + _M), "-s", code, "-key", "user", seat, "-au", seat, "-ap", SEATS[seat], "-m", "1",
+             "-nostdin", "-timeout", "30", "-trace_err", "-error_file", str(self.workdir / f"fc-{seat}.err"),
+             f"127.0.0.1:{SIP_PORT}"], capture_output=True, cwd=self.workdir, timeout=45)
+
     def prompt_seconds(self, name: str) -> float:
         """How long the rendered prompt ``name`` plays (ivr.render writes prompts.json)."""
         manifest = json.loads((self.paths.sounds_dir / "prompts.json").read_text(encoding="utf-8"))
@@ -372,13 +431,13 @@ class Stack:
         self.stop_controller()
         self.start_controller()
 
-    def start_pstn(self) -> subprocess.Popen[bytes]:
+    def start_pstn(self, scenario: str = "seat_uas.xml") -> subprocess.Popen[bytes]:
         """The public network behind the carrier trunk: a UAS on the trunk's contact that answers
         every outbound call (110, parallel numbers, convenience partners) and echoes its audio.
         While it runs, trunk callers must send from another port (CONTROL_CALLER_PORT)."""
         with open(self.workdir / "pstn_uas.log", "ab") as out:
             pstn = subprocess.Popen(
-                ["sipp", "-sf", str(SIPP_DIR / "seat_uas.xml"), "-i", TRUNK_IP, "-p", str(TRUNK_PORT),
+                ["sipp", "-sf", str(SIPP_DIR / scenario), "-i", TRUNK_IP, "-p", str(TRUNK_PORT),
                  "-mp", str(PSTN_MEDIA), "-rtp_echo", "-d", "300", "-nostdin", "-trace_err",
                  "-error_file", str(self.workdir / "pstn_uas_errors.log")],
                 stdout=out, stderr=subprocess.STDOUT, cwd=self.workdir)

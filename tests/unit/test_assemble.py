@@ -272,6 +272,9 @@ def test_is_complete() -> None:
     ("PJSIP/1001", None),
     ("SIP/1001-00000001", None),
     ("Local/1001@hotline-seats-00000001;1", None),
+    ("Local/1005@hotline-remote-seat-0000001a;1", "1005"),   # a seat on an outside number
+    ("Local/1005@hotline-remote-seat-0000001a;2", "1005"),
+    ("Local/x1005@hotline-remote-seat-0000001a;1", None),
     ("", None),
 ])
 def test_endpoint_of(channel: str, endpoint: str | None) -> None:
