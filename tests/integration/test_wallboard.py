@@ -22,8 +22,7 @@ import pytest
 
 from .rig import SEATS, SUPERVISOR_PHONE, USERS, Stack, http_json, rtp_channel_id, wait_for
 
-CALLER = "13812345678"
-MASKED = "138****5678"
+CALLERS = iter(f"138123456{n:02d}" for n in range(100))   # a new caller per call: records stay apart
 CHROMIUM, CHROMEDRIVER = shutil.which("chromium"), shutil.which("chromedriver")
 
 
@@ -70,7 +69,9 @@ class HeldCall:
         self.proc = stack.start_call("12345", caller)
         self.live = wait_for(f"{caller} answered by a seat", self._answered, timeout=30)
         self.seat_channel: str = self.live["control"]["seat_channel"]
+        self.caller_channel: str = self.live["control"]["caller_channel"]
         self.seat = self.seat_channel.removeprefix("PJSIP/").split("-", 1)[0]
+        self.masked = caller[:3] + "****" + caller[-4:]
 
     def _answered(self) -> dict[str, Any] | None:
         if self.proc.poll() is not None:
@@ -81,6 +82,8 @@ class HeldCall:
                      and (c.get("control") or {}).get("seat_channel")), None)
 
     def end(self) -> None:
+        """Hang up on the platform side (sipp stopped by a signal sends no BYE), then stop sipp."""
+        self.stack.cli(f"channel request hangup {self.caller_channel}")
         if self.proc.poll() is None:
             self.proc.terminate()
             try:
@@ -92,13 +95,13 @@ class HeldCall:
 
 @pytest.fixture
 def held_call(floor: Stack) -> Iterator[HeldCall]:
-    call = HeldCall(floor, CALLER)
+    call = HeldCall(floor, next(CALLERS))
     try:
         yield call
     finally:
         call.end()
-        wait_for("no channel of the held call left", lambda: not any(
-            name.startswith(call.seat_channel.rsplit("-", 1)[0] + "-") for name in floor.channels()), timeout=30)
+        wait_for("the held call's channels gone", lambda: not {call.caller_channel, call.seat_channel}
+                 & set(floor.channels()), timeout=30)
 
 
 def test_wallboard_page_against_a_fake_hub(browser: Any, tmp_path: Any) -> None:
@@ -232,8 +235,8 @@ def test_supervisor_sees_the_floor_and_forces_a_pause(floor: Stack, held_call: H
 
     talking = f'.seat[data-seat="{seat}"][data-state="talking"]'
     card = wait.until(ec.visibility_of_element_located((By.CSS_SELECTOR, talking)))
-    wait.until(lambda d: MASKED in d.find_element(By.CSS_SELECTOR, talking).text)
-    assert CALLER not in browser.page_source          # the complainant's number never reaches the page
+    wait.until(lambda d: held_call.masked in d.find_element(By.CSS_SELECTOR, talking).text)
+    assert held_call.caller not in browser.page_source         # the complainant's number never reaches the page
     assert card.find_element(By.CSS_SELECTOR, ".since").text   # time in state is shown and ticking
     row = wait.until(ec.visibility_of_element_located((By.CSS_SELECTOR, 'tr[data-queue="hotline"]')))
     wait.until(lambda d: int(row.find_element(By.CSS_SELECTOR, ".logged-in").text or 0) >= 1)
