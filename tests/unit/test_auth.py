@@ -21,6 +21,8 @@ from hotline.auth.tokens import TokenSigner, load_key
 from hotline.config import parse_site
 from hotline.config.site import Role
 from hotline.exceptions import AuthRequired, BadCredentials, ConfigError
+from hotline.live.hub import LiveHub
+from hotline.seats.services import SeatService
 from hotline.store import Store
 
 from authkit import FAST, PASSWORDS, bearer, login, serve, site_with_users
@@ -176,11 +178,19 @@ def test_own_seat_rule(role: Role, own: str | None, seat: str, ok: bool) -> None
     assert roles.may_act_on_seat(role, own, seat) is ok
 
 
-def test_every_api_route_has_a_role(sqlite_store: Store) -> None:
-    """A new route must be placed in the table deliberately (else it is admin-only)."""
-    app = build_app(ApiServices(store=sqlite_store, status=lambda: {}))
+async def test_every_api_route_has_a_role(sqlite_store: Store) -> None:
+    """A new route must be placed in the table deliberately (else it is admin-only); with the seat
+    and queue routes (hotline.seats) served too."""
+    site = site_with_users()
+    hub = LiveHub()
+
+    async def no_ami(action: dict[str, str], **_: Any) -> Any:
+        raise ConnectionError("no AMI in this test")
+    app = build_app(ApiServices(store=sqlite_store, status=lambda: {}, site=site, live=hub,
+                                seats=SeatService(site, no_ami, hub)))
     served = {(r.method, r.resource.canonical) for r in app.router.routes()
               if r.method != "HEAD" and r.resource is not None and r.resource.canonical.startswith("/api/")}
+    assert ("POST", "/api/seats/{seat_id}/pause") in served
     assert served - set(roles.MIN_ROLE) - roles.PUBLIC == set()
 
 
