@@ -5,6 +5,7 @@ comes from ``/api/live/stream`` (supervisor, admin), with callers masked in the 
 
 from __future__ import annotations
 
+import asyncio
 from importlib import resources
 from typing import Any
 
@@ -33,6 +34,12 @@ def _asset(name: str) -> bytes:
 def add_routes(app: web.Application, live: LiveSource | None, site: SiteConfig | None,
                heartbeat_s: float = HEARTBEAT_S) -> None:
     reasons = [{"code": r.code, "name": r.name} for r in site.seat_rules.pause_reasons] if site else []
+    streams: set[asyncio.Task[object]] = set()
+
+    async def close_streams(app: web.Application) -> None:
+        """On shutdown: an open wallboard must not hold the server for its shutdown timeout."""
+        for task in list(streams):
+            task.cancel()
 
     async def page(request: web.Request) -> web.Response:
         return web.Response(body=_asset("index.html"), content_type="text/html", charset="utf-8",
@@ -56,15 +63,20 @@ def add_routes(app: web.Application, live: LiveSource | None, site: SiteConfig |
                                                "Cache-Control": "no-cache", "X-Accel-Buffering": "no"})
         await response.prepare(request)
         frames = live_frames(live, heartbeat_s, extra)
+        task = asyncio.current_task()
+        if task is not None:
+            streams.add(task)
         try:
             async for chunk in frames:
                 await response.write(chunk)
         except ConnectionResetError:
-            pass   # the browser went away
+            pass   # the browser went away (noticed at the next write: an event or the heartbeat)
         finally:
+            streams.discard(task)   # type: ignore[arg-type]
             await frames.aclose()
         return response
 
     app.router.add_get("/wallboard", page)
     app.router.add_get("/wallboard/{asset}", asset)
     app.router.add_get("/api/live/stream", stream)
+    app.on_shutdown.append(close_streams)

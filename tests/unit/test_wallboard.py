@@ -8,6 +8,7 @@ from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
+import aiohttp
 import pytest
 
 from hotline.store import Store
@@ -149,3 +150,18 @@ async def test_page_and_assets(sqlite_store: Store, tmp_path: Path, path: str, s
         response = await client.get(path)
         assert response.status == status and response.content_type == content_type
         assert needle in await response.text()
+
+
+async def test_shutdown_closes_open_streams_at_once(sqlite_store: Store, tmp_path: Path) -> None:
+    """An open wallboard must not hold the controller's shutdown for aiohttp's shutdown timeout:
+    the app's shutdown ends every stream (without it, this one would run until the client left)."""
+    hub = FakeHub()
+    async with serve(sqlite_store, tmp_path, live=hub) as client:
+        response = await client.get("/api/live/stream", headers=bearer(await login(client, "boss")))
+        assert parse(await response.content.readuntil(b"\n\n"))[0] == "snapshot"
+        await client.app.shutdown()          # what AppRunner.cleanup does first
+        try:                                 # ends at once (cut: the browser's EventSource reconnects)
+            assert await asyncio.wait_for(response.content.read(), 2) == b""
+        except aiohttp.ClientPayloadError:
+            pass
+        response.close()
