@@ -160,7 +160,8 @@ class Controller:
         for name in SEAT_EVENTS:
             self.ami.on(name, self.seats.on_ami_event)
         fa = site.asterisk.fastagi
-        self.agi = AgiProcess(site.model_dump(mode="json"), fa.bind, fa.port, read_timeout=fa.timeout_ms / 1000)
+        self.agi = AgiProcess(site.model_dump(mode="json"), fa.bind, fa.port, read_timeout=fa.timeout_ms / 1000,
+                              store_url=store_url(site, paths))   # repeat callers: seeded read-only
         self._tasks: list[asyncio.Task[Any]] = []
         self._store_ready = asyncio.Event()
         self._reconciled_count = 0  # records written by the reconciler (not the ones the live path had)

@@ -34,6 +34,7 @@ from hotline.calls.model import CallRecord, Outcome
 from hotline.exceptions import InvalidRequest, NoSuchCall, NoSuchWorkOrder, StoreError
 from hotline.store.models import CallRow, MetaRow, WorkOrderCallRow, WorkOrderCounterRow, WorkOrderRow
 from hotline.work_orders.model import Category, Status
+from hotline.work_orders.voice_message import VoiceMessageOrder, voice_message_order
 
 MAX_PAGE = 500
 """The largest ``limit`` of :meth:`Store.list_calls`: one page must stay cheap to serialise."""
@@ -116,8 +117,36 @@ class Store:
         changes = {name: insert.excluded[name] for name in values if name != "call_id"}
         statement = insert.on_conflict_do_update(index_elements=[CallRow.call_id],
                                                  set_={**changes, "updated_at": now})
+        order = voice_message_order(record)
         with self._session() as session:
             session.execute(statement)
+            if order is not None:
+                self._file_voice_message(session, record.call_id, order)
+
+    def _file_voice_message(self, session: Session, call_id: str, order: VoiceMessageOrder) -> None:
+        """One work order per voice message: a replayed record finds the one filed before (the
+        check and the insert are in the upsert's transaction, which the journal applies in order)."""
+        filed = session.scalar(select(WorkOrderCallRow.work_order_id).join(WorkOrderRow).where(
+            WorkOrderCallRow.call_id == call_id, WorkOrderRow.created_by == order.created_by))
+        if filed is not None:
+            return
+        now = datetime.now(UTC)
+        day = now.astimezone(self._tz).strftime("%Y%m%d")
+        seq = session.execute(self._next_seq(day)).scalar_one()
+        session.add(WorkOrderRow(id=f"WO-{day}-{seq:06d}", title=order.title, description=order.description,
+                                 category=order.category, status=Status.open, created_by=order.created_by,
+                                 caller_confidential=order.category.confidential_by_default,
+                                 created_at=now, updated_at=now))
+        session.flush()
+        session.add(WorkOrderCallRow(work_order_id=f"WO-{day}-{seq:06d}", call_id=call_id))
+
+    def work_orders_for_call(self, call_id: str) -> list[dict[str, Any]]:
+        """The work orders linked to one call, oldest first."""
+        with self._session() as session:
+            ids = session.scalars(select(WorkOrderCallRow.work_order_id).join(WorkOrderRow)
+                                  .where(WorkOrderCallRow.call_id == call_id)
+                                  .order_by(WorkOrderRow.created_at, WorkOrderRow.id)).all()
+            return [_work_order_dict(session, session.get(WorkOrderRow, i)) for i in ids]
 
     def get_call(self, call_id: str) -> CallRecord:
         with self._session() as session:
