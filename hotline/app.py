@@ -38,6 +38,8 @@ from hotline.config.site import SiteConfig
 from hotline.exceptions import AsteriskRuntimeError, StoreError
 from hotline.live.hub import LiveHub
 from hotline.seats.services import SEAT_EVENTS, SeatService
+from hotline.seats.statelog import SeatStateLog
+from hotline.metrics.services import MetricsService
 from hotline.store import Store
 from hotline.store.journal import RecordJournal
 
@@ -46,6 +48,7 @@ log = logging.getLogger(__name__)
 # The live tail reads the same CEL log, so this pass is only a safety net (calls whose
 # events the tail handed over partially are reconciled at once, not on this timer).
 RECONCILE_EVERY_S = 300.0
+KPI_EVERY_S = 10.0
 
 
 
@@ -156,7 +159,8 @@ class Controller:
         self.control = CallControl(site, self.tracker, self.ami.send, directory)
         self.tracker.subscribe(self.control.on_event)
         self.hub = LiveHub(site.redis.url)
-        self.seats = SeatService(site, self.ami.send, self.hub)
+        self.seat_log = SeatStateLog(self.store)
+        self.seats = SeatService(site, self.ami.send, self.hub, state_log=self.seat_log)
         for name in SEAT_EVENTS:
             self.ami.on(name, self.seats.on_ami_event)
         fa = site.asterisk.fastagi
@@ -171,6 +175,7 @@ class Controller:
         self.agi.start()  # first: the dialplan needs it for every call
         self.journal.start()
         self.feeder.start()
+        self.seat_log.start()
         self._tasks.append(asyncio.create_task(self._prepare_store()))
         await self.reconcile()  # calls that ended while we were down
         self._loop = asyncio.get_running_loop()
@@ -181,6 +186,7 @@ class Controller:
         self.seats.publish_all()
         await self.ami.start()
         self._tasks.append(asyncio.create_task(self._periodic_reconcile()))
+        self._tasks.append(asyncio.create_task(self._publish_kpis()))
         app = build_app(ApiServices(store=self.store, status=self.status, control=self.control,
                                     live_calls=self.tracker.live_calls, site=self.site, seats=self.seats,
                                     live=self.hub))
@@ -205,6 +211,7 @@ class Controller:
         self.agi.stop()
         await self.reconcile()
         self.feeder.stop()
+        self.seat_log.stop()
         self.journal.stop()
         self.store.close()
 
@@ -229,6 +236,18 @@ class Controller:
         except Exception:  # a failing pass is retried by the next one; start-up must go on
             log.exception("reconcile from the CEL log failed")
             return 0
+
+    async def _publish_kpis(self) -> None:
+        """Today's KPIs and the rolling 24 h answer rate for the wallboard, every KPI_EVERY_S."""
+        metrics = MetricsService(self.store, self.site)
+        while True:
+            try:
+                self.hub.update_kpi(await asyncio.to_thread(metrics.today))
+            except StoreError as exc:
+                log.warning("wallboard KPIs not refreshed: %s", exc.message)
+            except Exception:
+                log.exception("wallboard KPIs not refreshed")
+            await asyncio.sleep(KPI_EVERY_S)
 
     async def _periodic_reconcile(self) -> None:
         while True:
@@ -280,6 +299,8 @@ class Controller:
                       "reconciled": self._reconciled_count},
             # Redis down is "degraded", not down: calls and seat state go on without it.
             "live": {**self.hub.status(), "ok": True, "degraded": not self.hub.status()["ok"]},
+            "seats": {"ok": True, "events": self.seats.stats["events"], "auto_paused": self.seats.stats["auto_paused"],
+                      "state_log_pending": self.seat_log.pending(), "state_log_dropped": self.seat_log.stats["dropped"]},
         }
 
 

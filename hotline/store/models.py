@@ -131,3 +131,19 @@ class MetaRow(Base):
 
     key: Mapped[str] = mapped_column(String(128), primary_key=True)
     value: Mapped[str] = mapped_column(Text)
+
+
+class SeatStateRow(Base):
+    """One seat state change (the seat state log): a state lasts until the seat's next row.
+    Occupancy and staffed time are computed from it (queue_manager.metrics.seat_times)."""
+
+    __tablename__ = "seat_states"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    seat_id: Mapped[str] = mapped_column(String(16))
+    state: Mapped[str] = mapped_column(String(16))
+    reason: Mapped[str | None] = mapped_column(Text, nullable=True)
+    at: Mapped[datetime] = mapped_column(UtcDateTime)
+    call_id: Mapped[str | None] = mapped_column(Text, nullable=True)
+
+    __table_args__ = (Index("ix_seat_states_seat_at", "seat_id", "at"), Index("ix_seat_states_at", "at"))

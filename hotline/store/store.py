@@ -32,7 +32,8 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from hotline.calls.model import CallRecord, Outcome
 from hotline.exceptions import InvalidRequest, NoSuchCall, NoSuchWorkOrder, StoreError
-from hotline.store.models import CallRow, MetaRow, WorkOrderCallRow, WorkOrderCounterRow, WorkOrderRow
+from hotline.store.models import (CallRow, MetaRow, SeatStateRow, WorkOrderCallRow, WorkOrderCounterRow,
+                                   WorkOrderRow)
 from hotline.work_orders.model import Category, Status
 from hotline.work_orders.voice_message import VoiceMessageOrder, voice_message_order
 
@@ -234,6 +235,31 @@ class Store:
             if order is None:
                 raise NoSuchWorkOrder(work_order_id)
             return _work_order_dict(session, order)
+
+    # --- seat state log -------------------------------------------------------------------
+
+    def add_seat_states(self, rows: Sequence[tuple[str, str, str | None, datetime, str | None]]) -> None:
+        """Append seat state changes: (seat_id, state, reason, at, call_id)."""
+        if not rows:
+            return
+        with self._session() as session:
+            session.add_all([SeatStateRow(seat_id=s, state=st, reason=r, at=at, call_id=c)
+                             for s, st, r, at, c in rows])
+
+    def seat_states(self, start: datetime, end: datetime) -> list[tuple[str, str, datetime]]:
+        """(seat_id, state, at) ordered by time: every change in [start, end) and, per seat, the
+        last change before ``start`` (the state the seat was in when the window opened)."""
+        with self._session() as session:
+            inside = session.execute(
+                select(SeatStateRow.seat_id, SeatStateRow.state, SeatStateRow.at)
+                .where(SeatStateRow.at >= start, SeatStateRow.at < end)
+                .order_by(SeatStateRow.at, SeatStateRow.id)).all()
+            last = (select(SeatStateRow.seat_id, func.max(SeatStateRow.id).label("id"))
+                    .where(SeatStateRow.at < start).group_by(SeatStateRow.seat_id).subquery())
+            before = session.execute(
+                select(SeatStateRow.seat_id, SeatStateRow.state, SeatStateRow.at)
+                .join(last, SeatStateRow.id == last.c.id)).all()
+        return [(r[0], r[1], r[2]) for r in (*before, *inside)]
 
     # --- meta ------------------------------------------------------------------------
 
