@@ -63,6 +63,14 @@ REMOTE_CONFIRM = Prompt(
     purpose="a seat on an external number answers: pressing 1 connects the caller, anything else declines",
 )
 
+# Queue callback (issue #3): the caller pressed the callback key while waiting.
+CALLBACK_PROMPTS = (
+    Prompt("callback-confirm", "已为您登记回拨，您的排队位置将为您保留，请挂机等候，轮到您时我们将回拨您的电话。",
+           "queue callback: the key was pressed, the place is kept; the call ends after it"),
+    Prompt("callback-unavailable", "您的号码无法回拨，请继续等候。",
+           "queue callback: the key was pressed but the caller's number cannot be dialled; back in the queue"),
+)
+
 PROMPTS: MappingProxyType[str, Prompt] = MappingProxyType(
-    {p.name: p for p in (MERGED_NOTICE, WITHDRAWN_NOTICE, *SEAT_PROMPTS, REMOTE_CONFIRM)})
+    {p.name: p for p in (MERGED_NOTICE, WITHDRAWN_NOTICE, *SEAT_PROMPTS, REMOTE_CONFIRM, *CALLBACK_PROMPTS)})
 """Every prompt the platform may play, by name."""

@@ -15,6 +15,7 @@ from datetime import date
 from hotline.config.site import LegacyNumber, NumberMode, SiteConfig
 from queue_manager.membership import member_interface, memberships, state_interface
 
+from . import callback
 from .conf import HEADER, safe
 from .pjsip import DEPT_CONTEXT, SEAT_CONTEXT, trunk_context
 
@@ -259,6 +260,7 @@ def render(site: SiteConfig, options: DialplanOptions) -> str:
     _remote_seats(lines, site)
 
     _Ctx(lines, DEPT_CONTEXT, "department phones answer calls, they do not place them").exten("i", "Hangup(1)")
+    lines += callback.render(site)   # queue callback and callbacks seats take (issue #3)
     return "\n".join(lines) + "\n"
 
 

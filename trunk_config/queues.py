@@ -11,6 +11,7 @@ from __future__ import annotations
 from hotline.config.site import SiteConfig
 from queue_manager.membership import overflow_rules, rule_name
 
+from . import callback
 from .conf import ConfFile
 
 
@@ -34,6 +35,9 @@ def render(site: SiteConfig) -> str:
             ("setqueueentryvar", "yes"), ("reportholdtime", "no"), ("servicelevel", 15),
             ("musicclass", "default"),
         ]
+        if q.callback is not None and q.callback.enabled:
+            # a one-digit key press leaves the queue into this context (trunk_config.callback)
+            opts.append(("context", callback.queue_context(q.name)))
         if rule_name(q.name) in rules:
             opts.append(("defaultrule", rule_name(q.name)))
         conf.section(q.name, opts, comment=q.title or None)
