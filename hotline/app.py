@@ -30,6 +30,7 @@ from hotline.ami import actions as ami_actions
 from hotline.api.app import ApiServices, build_app
 from hotline.calls.cel import CelEvent
 from hotline.calls.control import CallControl
+from hotline.callbacks.services import CallbackService
 from hotline.calls.model import CallRecord
 from hotline.calls.services import CallTracker, Reconciler, directory_for
 from hotline.calls.tail import CelTail
@@ -129,6 +130,7 @@ class Controller:
     feeder: RecordFeeder = field(init=False)
     api_runner: web.AppRunner | None = field(init=False, default=None)
     control: CallControl = field(init=False)
+    callbacks: CallbackService = field(init=False)
 
     def __post_init__(self) -> None:
         site, paths = self.site, self.paths
@@ -137,7 +139,7 @@ class Controller:
         self.journal = RecordJournal(paths.journal_path, self.store)
         self.feeder = RecordFeeder(self.journal)
         directory = directory_for(site)
-        self.tracker = CallTracker(directory, self.feeder.submit, on_partial=self._partial_seen)
+        self.tracker = CallTracker(directory, self._submit, on_partial=self._partial_seen)
         self.tail: CelTail | None = None
         self._offsets = _OffsetFile(paths.state_dir / "cel.offset")
         try:
@@ -152,6 +154,8 @@ class Controller:
                              ami.username, paths.ami_secret(), on_login=self._resync)
         self.control = CallControl(site, self.tracker, self.ami.send, directory)
         self.tracker.subscribe(self.control.on_event)
+        self.callbacks = CallbackService(site, self.store, self.ami.send)
+        self.tracker.subscribe(self.callbacks.on_event)
         fa = site.asterisk.fastagi
         self.agi = AgiProcess(site.model_dump(mode="json"), fa.bind, fa.port, read_timeout=fa.timeout_ms / 1000)
         self._tasks: list[asyncio.Task[Any]] = []
@@ -166,13 +170,15 @@ class Controller:
         self._tasks.append(asyncio.create_task(self._prepare_store()))
         await self.reconcile()  # calls that ended while we were down
         self._loop = asyncio.get_running_loop()
+        self.callbacks.start()
         if self.tail is not None:
             # From where the reconciler stopped: the calls still in progress are read whole.
             self.tail.start(self._offsets.load())
         await self.ami.start()
         self._tasks.append(asyncio.create_task(self._periodic_reconcile()))
         app = build_app(ApiServices(store=self.store, status=self.status, control=self.control,
-                                    live_calls=self.tracker.live_calls, site=self.site))
+                                    live_calls=self.tracker.live_calls, site=self.site,
+                                    callbacks=self.callbacks))
         self.api_runner = web.AppRunner(app, access_log=None)
         await self.api_runner.setup()
         api = self.site.api
@@ -184,6 +190,7 @@ class Controller:
         for t in self._tasks:
             t.cancel()
         await self.control.stop()
+        await self.callbacks.stop()
         if self.tail is not None:
             self.tail.stop()
         await self.ami.stop()
@@ -233,11 +240,17 @@ class Controller:
             except Exception:  # one bad event must not stop the ones after it
                 log.exception("tracking CEL event %s of %s failed", event.name, event.linkedid)
 
+    def _submit(self, record: CallRecord) -> None:
+        """Every record written (live or reconciled): to the journal, and to the callback service
+        (callback requests and tries end there, also those made while the controller was down)."""
+        self.feeder.submit(record)
+        self.callbacks.on_record(record)
+
     def _reconciled(self, record: CallRecord) -> None:
         """From a worker thread: the live path already wrote what it saw whole."""
         if not self.tracker.recorded_live(record.call_id):
             self._reconciled_count += 1
-            self.feeder.submit(record)
+            self._submit(record)
 
     def _partial_seen(self, linkedid: str) -> None:
         # The CEL log may be written a moment after AMI delivered the event.
