@@ -222,8 +222,19 @@ class Stack:
             self.register(seat, secret)
         wait_for("seat contacts reachable", lambda: self.cli("pjsip show contacts").count("Avail ") >= len(SEATS),
                  timeout=30)
+        for seat in SEATS:
+            self.login_seat_cli(seat)
         wait_for("queue members available",
                  lambda: self.cli("queue show hotline").count("(Not in use)") >= len(SEATS), timeout=30)
+
+    # TEMPORARY (callback branch): seats are dynamic queue members; until the main tree's
+    # POST /api/seats/{id}/login is merged here, tests log seats in with the Asterisk CLI.
+    # Replace both helpers with the API once it is in this tree.
+    def login_seat_cli(self, seat: str, queue: str = "hotline") -> None:
+        self.cli(f"queue add member PJSIP/{seat} to {queue} penalty 0 as {seat} state_interface PJSIP/{seat}")
+
+    def logout_seat_cli(self, seat: str, queue: str = "hotline") -> None:
+        self.cli(f"queue remove member PJSIP/{seat} from {queue}")
 
     def register(self, seat: str, secret: str, expires_ok: bool = True) -> int:
         r = subprocess.run(
