@@ -8,6 +8,8 @@ the placeholder. Everything waits on state (records, tasks, channels), never on 
 
 from __future__ import annotations
 
+import os
+import shutil
 import socket
 import subprocess
 from collections.abc import Iterator
@@ -45,6 +47,9 @@ def cb_stack(stack: Stack) -> Iterator[Stack]:
     try:
         yield stack
     finally:
+        capture = os.environ.get("CB_CAPTURE")   # to refresh tests/fixtures/cel/callback_*.jsonl
+        if capture:
+            shutil.copyfile(stack.runtime.cel_log, capture)
         for seat in SEATS:
             stack.login_seat_cli(seat)
         stack.apply_site_text(previous)
