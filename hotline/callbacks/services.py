@@ -77,6 +77,16 @@ class CallbackService:
 
     def start(self) -> None:
         self._loop = asyncio.get_running_loop()
+        self._spawn(self._resume())
+
+    async def _resume(self) -> None:
+        """After a restart: queue callbacks whose failed try was waiting for its retry get it
+        (their placeholder is gone; one still waiting in the queue is ``requested`` with no try
+        used, or ``dialling``, and is left alone)."""
+        tasks = await asyncio.to_thread(self.tasks.list, status=Status.requested, limit=500)
+        for task in tasks:
+            if task.kind is Kind.queue_callback and task.attempts > 0:
+                self._spawn(self._retry_later(task))
 
     async def stop(self) -> None:
         for task in list(self._pending):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator, Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -10,7 +11,7 @@ import pytest
 from aiohttp.test_utils import TestClient, TestServer
 
 from hotline.api.app import ApiServices, build_app
-from hotline.callbacks.model import Status, Step
+from hotline.callbacks.model import CallbackTask, Kind, Status, Step
 from hotline.callbacks.services import CallbackService
 from hotline.calls.model import CallRecord, Outcome
 from hotline.config.site import SiteConfig
@@ -221,3 +222,24 @@ async def test_records_connect_an_abandoned_callback(sqlite_store: Store, make_c
     done = service.tasks.get(task.id)
     assert (done.status, done.attempts, done.seat, done.callback_call_id) == \
         (Status.connected, 1, "1001", "1700000002.1")
+
+
+async def test_a_restart_resumes_pending_retries(sqlite_store: Store, make_call: MakeCall, ami: FakeAmi) -> None:
+    before = CallbackService(SITE, sqlite_store, ami)
+    waiting, _ = before.tasks.create(kind=Kind.queue_callback, call_id="1700000000.1", number="13800138000",
+                                     queue="hotline", max_attempts=2)
+    retry, _ = before.tasks.create(kind=Kind.queue_callback, call_id="1700000000.2", number="13800138001",
+                                   queue="hotline", max_attempts=2)
+    before.tasks.apply(retry.id, Step.try_failed, last_result="noanswer")
+    after = CallbackService(SITE, sqlite_store, ami)
+    scheduled: list[int] = []
+
+    async def record_retry(task: CallbackTask) -> None:
+        scheduled.append(task.id)
+
+    after._retry_later = record_retry  # type: ignore[method-assign]
+    after.start()
+    await asyncio.gather(*list(after._pending))
+    await asyncio.gather(*list(after._pending))
+    assert scheduled == [retry.id]
+    assert waiting.id not in scheduled
