@@ -30,6 +30,7 @@ from hotline.ami import actions as ami_actions
 from hotline.api.app import ApiServices, build_app
 from hotline.calls.cel import CelEvent
 from hotline.calls.control import CallControl
+from hotline.callbacks.services import CallbackService
 from hotline.calls.model import CallRecord
 from hotline.calls.services import CallTracker, Reconciler, directory_for
 from hotline.calls.tail import CelTail
@@ -135,6 +136,7 @@ class Controller:
     feeder: RecordFeeder = field(init=False)
     api_runner: web.AppRunner | None = field(init=False, default=None)
     control: CallControl = field(init=False)
+    callbacks: CallbackService = field(init=False)
 
     def __post_init__(self) -> None:
         site, paths = self.site, self.paths
@@ -143,7 +145,7 @@ class Controller:
         self.journal = RecordJournal(paths.journal_path, self.store)
         self.feeder = RecordFeeder(self.journal)
         directory = directory_for(site)
-        self.tracker = CallTracker(directory, self.feeder.submit, on_partial=self._partial_seen)
+        self.tracker = CallTracker(directory, self._submit, on_partial=self._partial_seen)
         self.tail: CelTail | None = None
         self._offsets = _OffsetFile(paths.state_dir / "cel.offset")
         try:
@@ -163,6 +165,8 @@ class Controller:
         self.seats = SeatService(site, self.ami.send, self.hub, state_log=self.seat_log)
         for name in SEAT_EVENTS:
             self.ami.on(name, self.seats.on_ami_event)
+        self.callbacks = CallbackService(site, self.store, self.ami.send)
+        self.tracker.subscribe(self.callbacks.on_event)
         fa = site.asterisk.fastagi
         self.agi = AgiProcess(site.model_dump(mode="json"), fa.bind, fa.port, read_timeout=fa.timeout_ms / 1000,
                               store_url=store_url(site, paths))   # repeat callers: seeded read-only
@@ -179,6 +183,7 @@ class Controller:
         self._tasks.append(asyncio.create_task(self._prepare_store()))
         await self.reconcile()  # calls that ended while we were down
         self._loop = asyncio.get_running_loop()
+        self.callbacks.start()
         if self.tail is not None:
             # From where the reconciler stopped: the calls still in progress are read whole.
             self.tail.start(self._offsets.load())
@@ -189,7 +194,7 @@ class Controller:
         self._tasks.append(asyncio.create_task(self._publish_kpis()))
         app = build_app(ApiServices(store=self.store, status=self.status, control=self.control,
                                     live_calls=self.tracker.live_calls, site=self.site, seats=self.seats,
-                                    live=self.hub))
+                                    live=self.hub, callbacks=self.callbacks))
         self.api_runner = web.AppRunner(app, access_log=None)
         await self.api_runner.setup()
         api = self.site.api
@@ -202,6 +207,7 @@ class Controller:
             t.cancel()
         await self.control.stop()
         self.seats.stop()
+        await self.callbacks.stop()
         if self.tail is not None:
             self.tail.stop()
         await self.ami.stop()
@@ -265,11 +271,17 @@ class Controller:
             except Exception:  # one bad event must not stop the ones after it
                 log.exception("tracking CEL event %s of %s failed", event.name, event.linkedid)
 
+    def _submit(self, record: CallRecord) -> None:
+        """Every record written (live or reconciled): to the journal, and to the callback service
+        (callback requests and tries end there, also those made while the controller was down)."""
+        self.feeder.submit(record)
+        self.callbacks.on_record(record)
+
     def _reconciled(self, record: CallRecord) -> None:
         """From a worker thread: the live path already wrote what it saw whole."""
         if not self.tracker.recorded_live(record.call_id):
             self._reconciled_count += 1
-            self.feeder.submit(record)
+            self._submit(record)
 
     def _partial_seen(self, linkedid: str) -> None:
         # The CEL log may be written a moment after AMI delivered the event.

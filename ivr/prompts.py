@@ -96,9 +96,15 @@ FALLBACK_PROMPTS = (
            "fallback message: the recording ended by silence"),
 )
 
+# Queue callback (issue #3): the caller pressed the callback key while waiting.
+CALLBACK_PROMPTS = (
+    Prompt("callback-confirm", "已为您登记回拨，您的排队位置将为您保留，请挂机等候，轮到您时我们将回拨您的电话。",
+           "queue callback: the key was pressed, the place is kept; the call ends after it"),
+)
+
 PROMPTS: MappingProxyType[str, Prompt] = MappingProxyType(
     {p.name: p for p in (MERGED_NOTICE, WITHDRAWN_NOTICE, *SEAT_PROMPTS, REMOTE_CONFIRM, *QUEUE_PROMPTS,
-                         *FALLBACK_PROMPTS)})
+                         *FALLBACK_PROMPTS, *CALLBACK_PROMPTS)})
 """Every prompt the platform may play from its sounds directory, by name."""
 
 # Numbers as Asterisk's say.c says them for a channel in language zh (ast_say_number_full_zh):

@@ -16,6 +16,7 @@ from hotline.config.site import LegacyNumber, NumberMode, SiteConfig
 from ivr.moh import MOH_CLASS
 from queue_manager.membership import OWN_MAX, member_interface, memberships, state_interface
 
+from . import callback
 from .conf import HEADER, safe
 from .pjsip import DEPT_CONTEXT, SEAT_CONTEXT, trunk_context
 
@@ -280,6 +281,7 @@ def render(site: SiteConfig, options: DialplanOptions) -> str:
     _remote_seats(lines, site)
 
     _Ctx(lines, DEPT_CONTEXT, "department phones answer calls, they do not place them").exten("i", "Hangup(1)")
+    lines += callback.render(site)   # queue callback and callbacks seats take (issue #3)
     return "\n".join(lines) + "\n"
 
 

@@ -13,6 +13,7 @@ from ivr.moh import MOH_CLASS
 from ivr.prompts import QUEUE_PROMPTS
 from queue_manager.membership import overflow_rules, rule_name
 
+from . import callback
 from .conf import ConfFile
 
 ENTRY_ONLY_S = 86400   # announce_every 0: on entry (and when the position changes), not periodically
@@ -61,6 +62,9 @@ def render(site: SiteConfig, sounds_dir: str = "/usr/share/asterisk/sounds/hotli
             # waiting: ringback uses Queue's r option instead (dialplan); the class is then unused.
             ("musicclass", MOH_CLASS),
         ]
+        if q.callback is not None and q.callback.enabled:
+            # a one-digit key press leaves the queue into this context (trunk_config.callback)
+            opts.append(("context", callback.queue_context(q.name)))
         if rule_name(q.name) in rules:
             opts.append(("defaultrule", rule_name(q.name)))
         conf.section(q.name, opts, comment=q.title or None)

@@ -26,6 +26,8 @@ from hotline.api.control_http import LiveCalls
 from hotline.api.openapi import OPENAPI
 from hotline.api.responses import json_response
 from hotline.calls.control import CallControl
+from hotline.callbacks import http as callbacks_http
+from hotline.callbacks.services import CallbackService
 from hotline.config.site import SiteConfig
 from hotline.directory import http as directory_http
 from hotline.directory.services import DirectoryService
@@ -57,9 +59,12 @@ class ApiServices:
     site: SiteConfig | None = None               # the directory (departments, numbers); None: empty
     seats: SeatService | None = None             # seat login/pause and live queues (needs AMI)
     live: LiveHub | None = None                  # the wallboard's live state
+    callbacks: CallbackService | None = None     # queue callback and callbacks seats take (issue #3)
 
 
 SERVICES = web.AppKey("services", ApiServices)
+
+_EMPTY_SITE = SiteConfig(trunks=[{"name": "none", "host": "127.0.0.1"}])  # type: ignore[list-item]
 
 _HTTP_ERROR_IDS = {404: "no-such-route", 405: "method-not-allowed", 413: "request-too-large"}
 
@@ -76,6 +81,8 @@ def build_app(services: ApiServices) -> web.Application:
     metrics_http.add_routes(app, MetricsService(services.store, services.site), services.status)
     if services.seats is not None and services.live is not None:
         seats_http.add_routes(app, services.seats, services.live)
+    callbacks_http.add_routes(app, services.callbacks or CallbackService(services.site or _EMPTY_SITE,
+                                                                         services.store, None))
     return app
 
 

@@ -19,6 +19,9 @@ from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import Iterable
 
+from hotline.callbacks.model import REQUEST_EVENT, parse_request
+
+from .callback_record import assemble_callback
 from .cel import CelEvent
 from .legs import call_legs
 from .model import CallRecord, Outcome
@@ -94,7 +97,8 @@ def assemble(events: list[CelEvent], directory: Directory, source: str = "live")
         return None
     trunk = endpoint_of(start.channel)
     if trunk not in directory.trunks:
-        return None
+        # A callback try (issue #3) starts on a Local channel or a seat's phone, not on a trunk.
+        return assemble_callback(evs, directory, source)
     arrival = next((e for e in caller_leg if e.name == "HOTLINE_ARRIVAL"), None)
     dialled, mode, dept = start.exten, None, None
     caller = start.caller_num
@@ -112,6 +116,7 @@ def assemble(events: list[CelEvent], directory: Directory, source: str = "live")
 
     queue = _queue_path(caller_leg)
     queued = queue.first_join
+    callback = next((e for e in caller_leg if e.name == REQUEST_EVENT), None)
 
     # Answered: the caller's leg entered a bridge with a seat's leg.
     seat_legs = {e.uniqueid: e for e in evs if e.name == "CHAN_START" and endpoint_of(e.channel) in directory.seats}
@@ -150,8 +155,12 @@ def assemble(events: list[CelEvent], directory: Directory, source: str = "live")
         outcome = Outcome.answered
     elif queue.voice_message:
         outcome = Outcome.voice_message
-    elif queue.callback_requested:
+    elif callback is not None:
         outcome = Outcome.callback_requested
+        request = parse_request(_text(callback.extra.get("extra")) or callback.appdata.partition(",")[2])
+        extra["callback"] = {"requested_at": callback.at.isoformat(),
+                             "reason": request.reason if request else "other",
+                             "queue": request.queue if request else None}
     elif queued is not None:
         if queue.gave_up is not None:
             outcome = Outcome.failed
@@ -179,7 +188,8 @@ def assemble(events: list[CelEvent], directory: Directory, source: str = "live")
 
     wait = None
     if queued is not None:
-        wait = (answered_at if answered_at is not None else ended_at or queued.time) - queued.time
+        left = callback.time if callback is not None and answered_at is None else ended_at
+        wait = (answered_at if answered_at is not None else left or queued.time) - queued.time
     talk = (ended_at - answered_at) if (answered_at is not None and ended_at is not None) else None
 
     return CallRecord(

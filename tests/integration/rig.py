@@ -294,6 +294,14 @@ class Stack:
         code, body = http_json("POST", f"{self.api}/api/seats/{seat}/login")
         assert code == 200 or (code == 409 and body["error_id"] == "seat-already-logged-in"), (code, body)
 
+    # Used by tests/integration/test_callbacks.py: through the API, like every seat login.
+    def login_seat_cli(self, seat: str, queue: str = "hotline") -> None:
+        self.login_seat(seat)
+
+    def logout_seat_cli(self, seat: str, queue: str = "hotline") -> None:
+        code, body = http_json("POST", f"{self.api}/api/seats/{seat}/logout")
+        assert code == 200 or (code == 409 and body["error_id"] == "seat-not-logged-in"), (code, body)
+
     def register(self, seat: str, secret: str, expires_ok: bool = True) -> int:
         r = subprocess.run(
             ["sipp", "-sf", str(SIPP_DIR / "register.xml"), "-i", SEAT_IP, "-p", "0", "-key", "user", seat,

@@ -1,7 +1,7 @@
 """The seat state log: one row per seat state change (login, pause, ringing, talking, wrap-up...).
 
 Revision ID: 0005
-Revises: 0002
+Revises: 0004
 Create Date: 2026-11-23
 
 Occupancy (handle time / staffed time) and staffed hours per seat are computed from it.
@@ -15,7 +15,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "0005"
-down_revision: str | None = "0002"
+down_revision: str | None = "0004"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
