@@ -77,7 +77,9 @@ MESSAGE_FALLBACK = {"action": "message", "reason": "no_seat", "queue": "hotline"
     ("hotline||", NO_SEAT_MESSAGE, Outcome.voice_message, "hotline", f"{LINKEDID}-message.wav",
      {"fallback": MESSAGE_FALLBACK}),
     ("hotline||", CALLBACK, Outcome.callback_requested, "hotline", None,
-     {"fallback": {"action": "callback", "reason": "timeout", "queue": "hotline"}}),
+     {"fallback": {"action": "callback", "reason": "timeout", "queue": "hotline"},
+      # the request the callback tasks act on (hotline.callbacks)
+      "callback": {"requested_at": "2026-11-23T14:35:41+00:00", "reason": "timeout", "queue": "hotline"}}),
     ("hotline||", CALLBACK_NO_KEY_REJOINED, Outcome.abandoned_in_queue, "hotline", None,
      {"fallback": {"action": "callback", "reason": "timeout", "queue": "hotline"}}),
     ("hotline||", HUNG_UP_IN_FALLBACK_PROMPT, Outcome.abandoned_in_queue, "hotline", None,
@@ -93,8 +95,9 @@ def test_queue_path(queue_extra: str, inserted: list[tuple[str, float, str]], ou
     assert record.queue == queue
     assert record.recording == recording
     assert {k: v for k, v in record.extra.items() if k != "hangup_source"} == extra
-    # queued_at stays the first join: the wait counts from the first queue (539.697159 -> 541.689088)
-    assert record.wait_seconds == 1.992
+    # queued_at stays the first join: the wait counts from the first queue (539.697159 -> 541.689088);
+    # a callback request ends the wait at the request (539.697159 -> 541.0)
+    assert record.wait_seconds == (1.303 if outcome == Outcome.callback_requested else 1.992)
 
 
 @pytest.mark.parametrize("inserted, filed", [
