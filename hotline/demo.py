@@ -38,9 +38,10 @@ def _say(msg: str) -> None:
     print(f"==> {msg}", flush=True)
 
 
-def _get(url: str, timeout: float = 3.0) -> tuple[int, Any]:
+def _get(url: str, timeout: float = 3.0, method: str = "GET") -> tuple[int, Any]:
     try:
-        with urllib.request.urlopen(url, timeout=timeout) as r:
+        with urllib.request.urlopen(urllib.request.Request(url, method=method, data=b"" if method == "POST" else None),
+                                    timeout=timeout) as r:
             return r.status, json.loads(r.read())
     except urllib.error.HTTPError as exc:
         return exc.code, json.loads(exc.read() or b"null")
@@ -137,6 +138,13 @@ def run_demo(site_file: str, paths: Paths) -> int:
           and "Avail" in (runtime.cli(f"pjsip show contact {seat.id}/sip:{seat.id}@127.0.0.1:{SEAT_PHONE_PORT}")
                           or ""), timeout=30)
     _say(f"demo seat phone {seat.id} ({seat.name}) registered and answering")
+    # Seats are dynamic queue members: the demo seat logs in (as a seat would with *21).
+    code, body = _get(f"{api}/api/seats/{seat.id}/login", method="POST")
+    if code != 200 and not (code == 409 and body.get("error_id") == "seat-already-logged-in"):
+        raise HotlineError(f"demo: seat {seat.id} could not log in: {body}")
+    _wait(f"seat {seat.id} available in its queues", lambda: _get(f"{api}/api/seats/{seat.id}")[1].get("state") == "idle"
+          and _get(f"{api}/api/seats/{seat.id}")[1].get("device") == "not_inuse", timeout=30)
+    _say(f"seat {seat.id} logged in to {', '.join(_get(f'{api}/api/seats/{seat.id}')[1]['queues'])}")
 
     trunk = site.trunks[0]
     caller_ip = trunk.networks[0].split("/")[0]
