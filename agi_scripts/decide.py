@@ -25,17 +25,24 @@ class RouteDecision:
     queue: str
     priority: int
     reason: str
+    priority_reason: str | None = None   # "repeat_caller" when that raised the priority
 
 
-def decide_route(site: SiteConfig, dialled: str, caller: str) -> RouteDecision:
+REPEAT_CALLER = "repeat_caller"
+
+
+def decide_route(site: SiteConfig, dialled: str, caller: str, *, repeat: bool = False) -> RouteDecision:
     """Route a call to ``dialled`` from ``caller`` (sanitised digits or ``anonymous``).
 
     The queue comes from the dialled number, through the same ``site.queue_for``
     the fail-open dialplan uses, so answering and not answering agree. Calls 110
     diverts to 12345 (``diversion_110.numbers``) get the configured priority: the
     dialplan sets the same priority statically, and this value replaces it, so the
-    two must agree. ``caller`` is part of the signature for the repeat-caller
-    priority to come.
+    two must agree.
+
+    ``repeat``: ``caller`` called within ``repeat_caller.within_hours`` (the FastAGI process's
+    memory of arrivals says so). Such a caller is queued at ``repeat_caller.priority``, never
+    below a priority the call has already (110 diversion). Anonymous callers never count.
     """
     number = site.number(dialled)
     priority = 0
@@ -47,7 +54,12 @@ def decide_route(site: SiteConfig, dialled: str, caller: str) -> RouteDecision:
         reason, priority = "diverted-110", site.diversion_110.priority
     else:
         reason = "unknown-number"
-    return RouteDecision(queue=site.queue_for(dialled), priority=priority, reason=reason)
+    rc = site.repeat_caller
+    priority_reason = None
+    if repeat and caller and caller != "anonymous" and rc.within_hours > 0 and rc.priority > priority:
+        priority, priority_reason = rc.priority, REPEAT_CALLER
+    return RouteDecision(queue=site.queue_for(dialled), priority=priority, reason=reason,
+                         priority_reason=priority_reason)
 
 
 def department_open(site: SiteConfig, dialled: str, now: datetime) -> bool:

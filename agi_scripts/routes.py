@@ -17,11 +17,12 @@ from datetime import UTC, datetime
 from hotline.config import SiteConfig
 
 from .decide import RouteDecision, decide_route, department_open
+from .repeat import RecentCallers
 from .server import AgiSession, Router
 
 log = logging.getLogger(__name__)
 
-Decide = Callable[[SiteConfig, str, str], RouteDecision]
+Decide = Callable[..., RouteDecision]   # (site, dialled, caller, *, repeat) -> RouteDecision
 Clock = Callable[[], datetime]
 
 ANONYMOUS = "anonymous"
@@ -54,21 +55,31 @@ def _utcnow() -> datetime:
     return datetime.now(UTC)
 
 
-def build_router(site: SiteConfig, decide: Decide | None = None, clock: Clock | None = None) -> Router:
+def recent_callers_for(site: SiteConfig) -> RecentCallers:
+    return RecentCallers(window_s=site.repeat_caller.within_hours * 3600.0)
+
+
+def build_router(site: SiteConfig, decide: Decide | None = None, clock: Clock | None = None,
+                 recent: RecentCallers | None = None) -> Router:
     """The routes, bound to ``site``. ``decide`` replaces :func:`decide_route` (tests, policy
-    changes); ``clock`` (an aware datetime) replaces the system clock for office hours (tests)."""
+    changes); ``clock`` (an aware datetime) replaces the system clock for office hours and the
+    repeat-caller memory (tests); ``recent`` is that memory (seeded from the store by the process)."""
     choose = decide or decide_route
     now = clock or _utcnow
+    callers = recent if recent is not None else recent_callers_for(site)
 
     async def inbound(session: AgiSession) -> None:
         caller = sanitise_caller(session.env.get("agi_callerid", ""))
         # The dialplan passes the number as dialled; agi_extension may already have
         # been rewritten (s, a Goto target), so it is only the fallback.
         raw_dialled = session.params.get("dialled") or session.env.get("agi_extension", "")
-        decision = choose(site, _number(raw_dialled) or "", caller)
+        repeat = callers.arrive(caller, now().timestamp())
+        decision = choose(site, _number(raw_dialled) or "", caller, repeat=repeat)
         log.debug("inbound %s: %s -> %s", session.env.get("agi_uniqueid"), raw_dialled, decision)
         await session.set_variable("HOTLINE_CALLER", caller)
         await session.set_variable("HOTLINE_ROUTE_PRIORITY", decision.priority)
+        if decision.priority_reason:
+            await session.set_variable("HOTLINE_ROUTE_PRIORITY_REASON", decision.priority_reason)
         # Last: the dialplan treats a set queue as "the AGI answered", so it must
         # not see a queue without the priority that goes with it.
         await session.set_variable("HOTLINE_ROUTE_QUEUE", decision.queue)

@@ -18,6 +18,7 @@ import multiprocessing as mp
 import os
 import signal
 import time
+from datetime import UTC, datetime
 from multiprocessing.connection import Connection
 from typing import Any
 
@@ -38,8 +39,29 @@ def _snapshot(server: Any) -> dict[str, Any]:
     return out
 
 
-def _child(site_data: dict[str, Any], host: str, port: int, read_timeout: float, conn: Connection) -> None:
-    from agi_scripts.routes import build_router
+SEED_TIMEOUT_S = 15.0
+
+
+async def _seed(recent: Any, store_url: str, window_s: float) -> None:
+    """Fill the repeat-caller memory from the store's records of the last window. Read-only; a
+    dead or slow database is logged and skipped: FastAGI goes on with its memory of arrivals."""
+    from hotline.store.recent import recent_callers
+
+    if not store_url or window_s <= 0:
+        return
+    now = time.time()
+    since = datetime.fromtimestamp(now - window_s, tz=UTC)
+    try:
+        arrivals = await asyncio.wait_for(asyncio.to_thread(recent_callers, store_url, since), SEED_TIMEOUT_S)
+    except (HotlineError, TimeoutError) as exc:
+        log.warning("repeat callers: store not read (%s); going on with memory only", exc or "timeout")
+        return
+    log.info("repeat callers: %d number(s) seeded from the store", recent.seed(arrivals, time.time()))
+
+
+def _child(site_data: dict[str, Any], host: str, port: int, read_timeout: float, conn: Connection,
+           store_url: str = "") -> None:
+    from agi_scripts.routes import build_router, recent_callers_for
     from agi_scripts.server import FastAgiServer
     from hotline.config import parse_site
 
@@ -53,13 +75,15 @@ def _child(site_data: dict[str, Any], host: str, port: int, read_timeout: float,
 
     async def main() -> None:
         site = parse_site(site_data, "<controller>")
-        server = FastAgiServer(build_router(site), host, port, read_timeout=read_timeout)
+        recent = recent_callers_for(site)
+        server = FastAgiServer(build_router(site, recent=recent), host, port, read_timeout=read_timeout)
         try:
             await server.start()
         except OSError as exc:
             conn.send({"error": f"cannot listen on {host}:{port}: {exc}"})
             return
         conn.send({"ready": True, **_snapshot(server)})
+        seeding = asyncio.create_task(_seed(recent, store_url, recent.window_s))
         try:
             while os.getppid() == parent:
                 await asyncio.sleep(REPORT_EVERY_S)
@@ -67,16 +91,18 @@ def _child(site_data: dict[str, Any], host: str, port: int, read_timeout: float,
         except (BrokenPipeError, EOFError, OSError):
             pass
         finally:
+            seeding.cancel()
             await server.stop()
 
     asyncio.run(main())
 
 
 class AgiProcess:
-    def __init__(self, site_data: dict[str, Any], host: str, port: int, read_timeout: float) -> None:
+    def __init__(self, site_data: dict[str, Any], host: str, port: int, read_timeout: float,
+                 store_url: str = "") -> None:
         ctx = mp.get_context("spawn")  # a clean interpreter: no threads or loops inherited
         self._conn, child_conn = ctx.Pipe(duplex=False)
-        self._proc = ctx.Process(target=_child, args=(site_data, host, port, read_timeout, child_conn),
+        self._proc = ctx.Process(target=_child, args=(site_data, host, port, read_timeout, child_conn, store_url),
                                  name="hotline-fastagi", daemon=True)
         self._child_conn = child_conn
         self._last: dict[str, Any] = {}

@@ -31,6 +31,7 @@ from hotline.api.app import ApiServices, build_app
 from hotline.auth.services import AuthService
 from hotline.calls.cel import CelEvent
 from hotline.calls.control import CallControl
+from hotline.callbacks.services import CallbackService
 from hotline.calls.model import CallRecord
 from hotline.calls.services import CallTracker, Reconciler, directory_for
 from hotline.calls.tail import CelTail
@@ -39,6 +40,8 @@ from hotline.config.site import SiteConfig
 from hotline.exceptions import AsteriskRuntimeError, StoreError
 from hotline.live.hub import LiveHub
 from hotline.seats.services import SEAT_EVENTS, SeatService
+from hotline.seats.statelog import SeatStateLog
+from hotline.metrics.services import MetricsService
 from hotline.store import Store
 from hotline.store.journal import RecordJournal
 
@@ -47,6 +50,7 @@ log = logging.getLogger(__name__)
 # The live tail reads the same CEL log, so this pass is only a safety net (calls whose
 # events the tail handed over partially are reconciled at once, not on this timer).
 RECONCILE_EVERY_S = 300.0
+KPI_EVERY_S = 10.0
 
 
 
@@ -133,6 +137,7 @@ class Controller:
     feeder: RecordFeeder = field(init=False)
     api_runner: web.AppRunner | None = field(init=False, default=None)
     control: CallControl = field(init=False)
+    callbacks: CallbackService = field(init=False)
 
     def __post_init__(self) -> None:
         site, paths = self.site, self.paths
@@ -141,7 +146,7 @@ class Controller:
         self.journal = RecordJournal(paths.journal_path, self.store)
         self.feeder = RecordFeeder(self.journal)
         directory = directory_for(site)
-        self.tracker = CallTracker(directory, self.feeder.submit, on_partial=self._partial_seen)
+        self.tracker = CallTracker(directory, self._submit, on_partial=self._partial_seen)
         self.tail: CelTail | None = None
         self._offsets = _OffsetFile(paths.state_dir / "cel.offset")
         try:
@@ -157,11 +162,15 @@ class Controller:
         self.control = CallControl(site, self.tracker, self.ami.send, directory)
         self.tracker.subscribe(self.control.on_event)
         self.hub = LiveHub(site.redis.url)
-        self.seats = SeatService(site, self.ami.send, self.hub)
+        self.seat_log = SeatStateLog(self.store)
+        self.seats = SeatService(site, self.ami.send, self.hub, state_log=self.seat_log)
         for name in SEAT_EVENTS:
             self.ami.on(name, self.seats.on_ami_event)
+        self.callbacks = CallbackService(site, self.store, self.ami.send)
+        self.tracker.subscribe(self.callbacks.on_event)
         fa = site.asterisk.fastagi
-        self.agi = AgiProcess(site.model_dump(mode="json"), fa.bind, fa.port, read_timeout=fa.timeout_ms / 1000)
+        self.agi = AgiProcess(site.model_dump(mode="json"), fa.bind, fa.port, read_timeout=fa.timeout_ms / 1000,
+                              store_url=store_url(site, paths))   # repeat callers: seeded read-only
         self._tasks: list[asyncio.Task[Any]] = []
         self._store_ready = asyncio.Event()
         self._reconciled_count = 0  # records written by the reconciler (not the ones the live path had)
@@ -171,9 +180,11 @@ class Controller:
         self.agi.start()  # first: the dialplan needs it for every call
         self.journal.start()
         self.feeder.start()
+        self.seat_log.start()
         self._tasks.append(asyncio.create_task(self._prepare_store()))
         await self.reconcile()  # calls that ended while we were down
         self._loop = asyncio.get_running_loop()
+        self.callbacks.start()
         if self.tail is not None:
             # From where the reconciler stopped: the calls still in progress are read whole.
             self.tail.start(self._offsets.load())
@@ -181,10 +192,11 @@ class Controller:
         self.seats.publish_all()
         await self.ami.start()
         self._tasks.append(asyncio.create_task(self._periodic_reconcile()))
+        self._tasks.append(asyncio.create_task(self._publish_kpis()))
         auth = AuthService.for_state_dir(self.site.users, self.paths.state_dir)
         app = build_app(ApiServices(store=self.store, status=self.status, control=self.control,
                                     live_calls=self.tracker.live_calls, site=self.site, seats=self.seats,
-                                    live=self.hub, auth=auth, ami_send=self.ami.send))
+                                    live=self.hub, callbacks=self.callbacks, auth=auth, ami_send=self.ami.send))
         self.api_runner = web.AppRunner(app, access_log=None)
         await self.api_runner.setup()
         api = self.site.api
@@ -197,6 +209,7 @@ class Controller:
             t.cancel()
         await self.control.stop()
         self.seats.stop()
+        await self.callbacks.stop()
         if self.tail is not None:
             self.tail.stop()
         await self.ami.stop()
@@ -206,6 +219,7 @@ class Controller:
         self.agi.stop()
         await self.reconcile()
         self.feeder.stop()
+        self.seat_log.stop()
         self.journal.stop()
         self.store.close()
 
@@ -231,6 +245,18 @@ class Controller:
             log.exception("reconcile from the CEL log failed")
             return 0
 
+    async def _publish_kpis(self) -> None:
+        """Today's KPIs and the rolling 24 h answer rate for the wallboard, every KPI_EVERY_S."""
+        metrics = MetricsService(self.store, self.site)
+        while True:
+            try:
+                self.hub.update_kpi(await asyncio.to_thread(metrics.today))
+            except StoreError as exc:
+                log.warning("wallboard KPIs not refreshed: %s", exc.message)
+            except Exception:
+                log.exception("wallboard KPIs not refreshed")
+            await asyncio.sleep(KPI_EVERY_S)
+
     async def _periodic_reconcile(self) -> None:
         while True:
             await asyncio.sleep(RECONCILE_EVERY_S)
@@ -247,11 +273,17 @@ class Controller:
             except Exception:  # one bad event must not stop the ones after it
                 log.exception("tracking CEL event %s of %s failed", event.name, event.linkedid)
 
+    def _submit(self, record: CallRecord) -> None:
+        """Every record written (live or reconciled): to the journal, and to the callback service
+        (callback requests and tries end there, also those made while the controller was down)."""
+        self.feeder.submit(record)
+        self.callbacks.on_record(record)
+
     def _reconciled(self, record: CallRecord) -> None:
         """From a worker thread: the live path already wrote what it saw whole."""
         if not self.tracker.recorded_live(record.call_id):
             self._reconciled_count += 1
-            self.feeder.submit(record)
+            self._submit(record)
 
     def _partial_seen(self, linkedid: str) -> None:
         # The CEL log may be written a moment after AMI delivered the event.
@@ -281,6 +313,8 @@ class Controller:
                       "reconciled": self._reconciled_count},
             # Redis down is "degraded", not down: calls and seat state go on without it.
             "live": {**self.hub.status(), "ok": True, "degraded": not self.hub.status()["ok"]},
+            "seats": {"ok": True, "events": self.seats.stats["events"], "auto_paused": self.seats.stats["auto_paused"],
+                      "state_log_pending": self.seat_log.pending(), "state_log_dropped": self.seat_log.stats["dropped"]},
         }
 
 

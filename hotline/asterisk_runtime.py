@@ -24,6 +24,7 @@ REPO_ROOT = Path(__file__).resolve().parent.parent
 INSTALLER = REPO_ROOT / "asterisk" / "install-runtime.sh"
 STATIC_DIR = REPO_ROOT / "asterisk" / "static"
 RUNTIME_FILE = "asterisk-runtime"
+DATADIR = "/usr/share/asterisk"   # astdatadir, as Asterisk sees it
 
 
 @dataclass(frozen=True)
@@ -88,6 +89,9 @@ class Runtime:
             target.mkdir(parents=True, exist_ok=True)
             for f in sounds.glob("*.wav"):
                 shutil.copy2(f, target / f.name)
+            _copy_wavs(sounds / "moh", target / "moh")
+            # say.c finds numbers only under <astdatadir>/sounds/<language>/digits
+            _copy_wavs(sounds / "zh" / "digits", self.host_path(f"{DATADIR}/sounds/zh/digits"))
         etc = self.host_path(self.etc)
         new = etc.with_name("etc.new")
         if new.exists():
@@ -120,7 +124,7 @@ class Runtime:
             f"astvarlibdir => {i}/lib",
             f"astdbdir => {i}/lib",
             f"astkeydir => {i}/lib",
-            "astdatadir => /usr/share/asterisk",
+            f"astdatadir => {DATADIR}",
             "astagidir => /usr/share/asterisk/agi-bin",
             f"astspooldir => {i}/spool",
             f"astrundir => {i}/run",
@@ -230,6 +234,25 @@ class Runtime:
             up = self.cli("core show uptime seconds", timeout=5, check=False)
             out["uptime"] = up.strip() if up else None
         return out
+
+
+def _copy_wavs(source: Path, target: Path) -> None:
+    """Copy the WAV files of ``source`` into ``target``: each one atomically and only when it
+    differs, as ``target`` may be shared (the chroot's data directory serves every instance)."""
+    if not source.is_dir():
+        return
+    target.mkdir(parents=True, exist_ok=True)
+    for f in sorted(source.glob("*.wav")):
+        dest = target / f.name
+        data = f.read_bytes()
+        try:
+            if dest.read_bytes() == data:
+                continue
+        except OSError:
+            pass
+        tmp = dest.with_name(f".{dest.name}.{os.getpid()}.tmp")
+        tmp.write_bytes(data)
+        os.replace(tmp, dest)
 
 
 def _tail(path: Path, size: int = 2000) -> str:

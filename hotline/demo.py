@@ -41,12 +41,13 @@ def _say(msg: str) -> None:
     print(f"==> {msg}", flush=True)
 
 
-def _get(url: str, timeout: float = 3.0, token: str | None = None, body: Any = None) -> tuple[int, Any]:
+def _get(url: str, timeout: float = 3.0, method: str = "GET", *, token: str | None = None,
+         body: Any = None) -> tuple[int, Any]:
     headers = {"Authorization": f"Bearer {token}"} if token else {}
-    data = None
+    data = b"" if method == "POST" else None
     if body is not None:
-        data, headers["Content-Type"] = json.dumps(body).encode(), "application/json"
-    request = urllib.request.Request(url, data=data, headers=headers, method="POST" if data else "GET")
+        method, data, headers["Content-Type"] = "POST", json.dumps(body).encode(), "application/json"
+    request = urllib.request.Request(url, data=data, headers=headers, method=method)
     try:
         with urllib.request.urlopen(request, timeout=timeout) as r:
             return r.status, json.loads(r.read())
@@ -152,6 +153,15 @@ def run_demo(site_file: str, paths: Paths) -> int:
           and "Avail" in (runtime.cli(f"pjsip show contact {seat.id}/sip:{seat.id}@127.0.0.1:{SEAT_PHONE_PORT}")
                           or ""), timeout=30)
     _say(f"demo seat phone {seat.id} ({seat.name}) registered and answering")
+    # Seats are dynamic queue members: the demo seat logs in (as a seat would with *21).
+    code, body = _get(f"{api}/api/seats/{seat.id}/login", method="POST", token=token)
+    if code != 200 and not (code == 409 and body.get("error_id") == "seat-already-logged-in"):
+        raise HotlineError(f"demo: seat {seat.id} could not log in: {body}")
+    def seat_view() -> dict[str, Any]:
+        return dict(_get(f"{api}/api/seats/{seat.id}", token=token)[1])
+    _wait(f"seat {seat.id} available in its queues",
+          lambda: seat_view().get("state") == "idle" and seat_view().get("device") == "not_inuse", timeout=30)
+    _say(f"seat {seat.id} logged in to {', '.join(seat_view()['queues'])}")
 
     trunk = site.trunks[0]
     caller_ip = trunk.networks[0].split("/")[0]

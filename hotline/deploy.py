@@ -8,6 +8,8 @@ from hotline import asterisk_runtime
 from hotline.config.paths import Paths
 from hotline.config.site import SiteConfig
 from hotline.exceptions import AsteriskRuntimeError
+from ivr.moh import render_moh
+from ivr.prompts import DIGIT_PROMPTS
 from ivr.render import render_prompts
 from trunk_config import GenerateOptions, generate, write
 
@@ -33,4 +35,8 @@ def generate_config(site: SiteConfig, paths: Paths) -> list[Path]:
                                            sounds_dir=sounds))
     written = write(files, paths.generated_dir)
     render_prompts(paths.sounds_dir)
+    # say.c's numbers for language zh (queue announcements) and the music on hold; Runtime.deploy
+    # puts the digits where Asterisk looks for them (<astdatadir>/sounds/zh/digits).
+    render_prompts(paths.sounds_dir / "zh" / "digits", DIGIT_PROMPTS)
+    render_moh(paths.sounds_dir / "moh")
     return written

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from types import MappingProxyType
 
 _NAME = re.compile(r"^[a-z][a-z0-9-]{0,39}$")
+_FILE = re.compile(r"^[a-z0-9]{1,16}$")
 
 
 @dataclass(frozen=True)
@@ -22,10 +23,13 @@ class Prompt:
     name: str      # file name without extension; HOTLINE_PROMPT in the dialplan
     text: str      # what is said, in Mandarin (digits are read one by one, see ivr.render)
     purpose: str   # when it is played, for people reading the config
+    file: str | None = None   # the file name when Asterisk asks for another one (digits/1: "1")
 
     def __post_init__(self) -> None:
         if not _NAME.match(self.name):
             raise ValueError(f"prompt name {self.name!r} must be ascii kebab-case (it is a file name)")
+        if self.file is not None and not _FILE.match(self.file):
+            raise ValueError(f"prompt file {self.file!r} must be ascii letters and digits")
         if not self.text.strip() or any(ord(c) < 0x20 for c in self.text):
             raise ValueError(f"prompt {self.name!r}: empty text or control characters")
 
@@ -63,6 +67,55 @@ REMOTE_CONFIRM = Prompt(
     purpose="a seat on an external number answers: pressing 1 connects the caller, anything else declines",
 )
 
+# Queue announcements (issue #3). app_queue plays these (queues.conf names them by absolute path)
+# around a number it says with say.c in the channel's language, zh: "您现在排在第" N "位",
+# "预计等待约" N "分钟". app_queue's position counts the caller (1 = first in line), so the
+# text says the caller's place, not how many are ahead.
+QUEUE_PROMPTS = (
+    Prompt("queue-youarenext", "您已排在第一位，请稍候。", "queue: the caller is first in line"),
+    Prompt("queue-thereare", "您现在排在第", "queue: before the caller's position (a number follows)"),
+    Prompt("queue-callswaiting", "位。", "queue: after the caller's position"),
+    Prompt("queue-holdtime", "预计等待约", "queue: before the estimated wait (a number follows)"),
+    Prompt("queue-minutes", "分钟。", "queue: after the estimated wait in minutes"),
+    Prompt("queue-minute", "分钟。", "queue: after an estimated wait of one minute"),
+    Prompt("queue-seconds", "秒。", "queue: after seconds of the estimated wait"),
+    Prompt("queue-thankyou", "感谢您的耐心等待，请不要挂机。", "queue: ends every announcement"),
+)
+
+# The queue's fallback (issue #3): at max_wait, or when no seat can take calls (no_seat: fallback).
+FALLBACK_PROMPTS = (
+    Prompt("callback-offer", "当前坐席繁忙，如需稍后回电请按1，继续等待请不要挂机。",
+           "fallback callback: one key, a short timeout; no key: the caller waits on"),
+    Prompt("callback-confirmed", "已为您登记回电，我们会尽快给您回电，再见。",
+           "fallback callback: the request is recorded, the call ends"),
+    Prompt("callback-unavailable", "您的号码无法回电，请继续等待。",
+           "fallback callback: a withheld number cannot be called back, the caller waits on"),
+    Prompt("message-prompt", "当前坐席繁忙，请在听到本提示后留言，说完请挂机。",
+           "fallback message: before the voice message is recorded"),
+    Prompt("message-saved", "您的留言已记录，我们会尽快处理，再见。",
+           "fallback message: the recording ended by silence"),
+)
+
+# Queue callback (issue #3): the caller pressed the callback key while waiting.
+CALLBACK_PROMPTS = (
+    Prompt("callback-confirm", "已为您登记回拨，您的排队位置将为您保留，请挂机等候，轮到您时我们将回拨您的电话。",
+           "queue callback: the key was pressed, the place is kept; the call ends after it"),
+)
+
 PROMPTS: MappingProxyType[str, Prompt] = MappingProxyType(
-    {p.name: p for p in (MERGED_NOTICE, WITHDRAWN_NOTICE, *SEAT_PROMPTS, REMOTE_CONFIRM)})
-"""Every prompt the platform may play, by name."""
+    {p.name: p for p in (MERGED_NOTICE, WITHDRAWN_NOTICE, *SEAT_PROMPTS, REMOTE_CONFIRM, *QUEUE_PROMPTS,
+                         *FALLBACK_PROMPTS, *CALLBACK_PROMPTS)})
+"""Every prompt the platform may play from its sounds directory, by name."""
+
+# Numbers as Asterisk's say.c says them for a channel in language zh (ast_say_number_full_zh):
+# digits/0-9, the tens digits/10..90 (21 is digits/20 then digits/1), digits/hundred, thousand,
+# wan (万), yi (亿) and minus. They live in <astdatadir>/sounds/zh/digits (see Runtime.deploy).
+_DIGIT_TEXT = {
+    "0": "零", "1": "一", "2": "二", "3": "三", "4": "四", "5": "五", "6": "六", "7": "七", "8": "八",
+    "9": "九", "10": "十", "20": "二十", "30": "三十", "40": "四十", "50": "五十", "60": "六十",
+    "70": "七十", "80": "八十", "90": "九十", "hundred": "百", "thousand": "千", "wan": "万",
+    "yi": "亿", "minus": "负",
+}
+DIGIT_PROMPTS: tuple[Prompt, ...] = tuple(
+    Prompt(f"digit-{key}", text, f"say.c zh: digits/{key}", file=key) for key, text in _DIGIT_TEXT.items())
+"""The files of ``digits/`` for language zh, rendered into ``<sounds>/zh/digits``."""

@@ -163,7 +163,7 @@ def render_prompts(outdir: Path, prompts: Iterable[Prompt] | None = None, *, voi
     manifest: dict[str, dict[str, object]] = {}
     done: list[Rendered] = []
     for prompt in chosen:
-        target = outdir / f"{prompt.name}.wav"
+        target = outdir / f"{prompt.file or prompt.name}.wav"
         key = cache_key(prompt, voice, versions, speed)
         entry = old.get(prompt.name)
         cached = isinstance(entry, dict) and entry.get("key") == key and target.is_file()
@@ -178,10 +178,15 @@ def render_prompts(outdir: Path, prompts: Iterable[Prompt] | None = None, *, voi
             render_one(prompt, target, voice, speed)
             seconds, cached = round(duration(target), 3), False
         manifest[prompt.name] = {"key": key, "text": prompt.text, "voice": voice, "seconds": seconds,
-                                 "tools": versions}
+                                 "tools": versions, "file": target.name}
         done.append(Rendered(prompt.name, target, seconds, cached))
     for name in set(old) - set(manifest):
-        (outdir / f"{name}.wav").unlink(missing_ok=True)
+        entry = old[name]
+        file = entry.get("file") if isinstance(entry, dict) else None
+        if isinstance(file, str) and "/" not in file and file.endswith(".wav"):
+            (outdir / file).unlink(missing_ok=True)
+        else:
+            (outdir / f"{name}.wav").unlink(missing_ok=True)
     tmp = manifest_path.with_name(f".{MANIFEST}.tmp")
     tmp.write_text(json.dumps(manifest, ensure_ascii=False, indent=1, sort_keys=True) + "\n", encoding="utf-8")
     os.replace(tmp, manifest_path)

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from hotline.config.site import Seat, SiteConfig
+from hotline.config.site import Queue, QueueOverflow, Seat, SiteConfig
 
 TIER = 1000          # penalty added per overflow step; own seats are 0..100
 OWN_MAX = TIER - 1   # the callers' maximum penalty before the first step
@@ -38,13 +38,19 @@ def state_interface(seat: Seat) -> str:
     return f"PJSIP/{seat.id}"
 
 
+def _steps(queue: Queue) -> list[tuple[int, QueueOverflow]]:
+    """The queue's overflow steps numbered by time (1: the earliest), whatever their order in the
+    config: a later step is a higher tier, so the callers' maximum penalty only ever rises."""
+    return list(enumerate(sorted(queue.overflow, key=lambda o: o.after), start=1))
+
+
 def memberships(site: SiteConfig, seat: Seat) -> list[Membership]:
     """The seat's queue memberships, own queues first, one per queue (the lowest penalty wins)."""
     best: dict[str, Membership] = {}
     for q in seat.queues:
         best[q] = Membership(q, seat.penalty, 0)
     for queue in site.queues:
-        for step, overflow in enumerate(queue.overflow, start=1):
+        for step, overflow in _steps(queue):
             if overflow.to in seat.queues and queue.name not in best:
                 best[queue.name] = Membership(queue.name, step * TIER + seat.penalty, step)
     return list(best.values())
@@ -61,7 +67,7 @@ def overflow_rules(site: SiteConfig) -> dict[str, list[tuple[int, int]]]:
         if not queue.overflow:
             continue
         steps = [(0, OWN_MAX)]
-        for step, overflow in enumerate(queue.overflow, start=1):
+        for step, overflow in _steps(queue):
             steps.append((overflow.after, step * TIER + OWN_MAX))
         rules[rule_name(queue.name)] = sorted(steps)
     return rules

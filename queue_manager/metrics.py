@@ -13,7 +13,9 @@ Definitions (also in the README, "Metrics"):
 * **abandon rate** = (abandoned in queue − short abandons) / base.
 * **ASA** (average speed of answer) = mean wait of answered calls.
 * **AHT** (average handle time) = mean(talk + wrap-up) of answered calls.
-* **occupancy** = handle time / seat time logged in (needs the seat state log, issue #3).
+* **staffed time** of a seat: time logged in and not paused (idle, ringing, talking, wrap-up),
+  from the seat state log.
+* **occupancy** = handle time (talking + wrap-up) / staffed time, per seat and over all seats.
 
 A rate with an empty base is ``None`` (not 0, not 100%): no calls, no claim.
 """
@@ -141,3 +143,47 @@ def rolling_alarm(records: Iterable[RecordLike], now: datetime, *, window: timed
     return {"window_start": start.isoformat(), "window_end": now.isoformat(), "answer_rate": k.answer_rate,
             "threshold": threshold, "alarm": k.answer_rate is not None and k.answer_rate < threshold,
             "offered": k.offered, "answered": k.answered}
+
+
+STAFFED_STATES = frozenset({"idle", "ringing", "talking", "wrapup"})
+HANDLE_STATES = frozenset({"talking", "wrapup"})
+
+
+def seat_times(changes: Iterable[tuple[str, str, datetime]], start: datetime, end: datetime
+               ) -> dict[str, dict[str, float]]:
+    """Seconds each seat spent in each state within [start, end), from its state changes
+    ``(seat_id, state, at)`` (a state lasts until the seat's next change; a change before
+    ``start`` gives the state the window opens with; the last state runs to ``end``)."""
+    by_seat: dict[str, list[tuple[datetime, str]]] = defaultdict(list)
+    for seat, state, at in changes:
+        by_seat[seat].append((at, state))
+    out: dict[str, dict[str, float]] = {}
+    for seat, rows in by_seat.items():
+        rows.sort(key=lambda r: r[0])
+        totals: dict[str, float] = defaultdict(float)
+        for (at, state), nxt in zip(rows, [*rows[1:], (end, "")]):
+            lo, hi = max(at, start), min(nxt[0], end)
+            if hi > lo:
+                totals[state] += (hi - lo).total_seconds()
+        out[seat] = dict(totals)
+    return out
+
+
+def occupancy(times: dict[str, dict[str, float]]) -> dict[str, dict[str, float | None]]:
+    """Per seat and ``"all"``: staffed seconds, handle seconds, occupancy (None when never staffed)."""
+    out: dict[str, dict[str, float | None]] = {}
+    total_staffed = total_handle = 0.0
+    for seat, states in sorted(times.items()):
+        staffed = sum(v for k, v in states.items() if k in STAFFED_STATES)
+        handle = sum(v for k, v in states.items() if k in HANDLE_STATES)
+        total_staffed += staffed
+        total_handle += handle
+        out[seat] = {"staffed_seconds": round(staffed, 3), "handle_seconds": round(handle, 3),
+                     "occupancy": _ratio_f(handle, staffed)}
+    out["all"] = {"staffed_seconds": round(total_staffed, 3), "handle_seconds": round(total_handle, 3),
+                  "occupancy": _ratio_f(total_handle, total_staffed)}
+    return out
+
+
+def _ratio_f(n: float, d: float) -> float | None:
+    return round(n / d, 4) if d > 0 else None

@@ -13,8 +13,10 @@ from dataclasses import dataclass
 from datetime import date
 
 from hotline.config.site import LegacyNumber, NumberMode, SiteConfig
+from ivr.moh import MOH_CLASS
 from queue_manager.membership import OWN_MAX, member_interface, memberships, state_interface
 
+from . import callback
 from .conf import HEADER, safe
 from .pjsip import DEPT_CONTEXT, SEAT_CONTEXT, trunk_context
 from .spy import spy_context
@@ -25,6 +27,16 @@ ARRIVE = "hotline-arrive"
 PARALLEL = "hotline-parallel"
 TRANSFER = "hotline-transfer"
 CONFERENCE = "hotline-conf"
+REJOIN = f"{INBOUND},s,join"
+QUEUE_EXIT = "hotline-queue-exit"
+# QUEUESTATUS values after which the queue's fallback applies: max_wait, and the no-seat rule.
+FALLBACK_STATUSES = {"TIMEOUT": "timeout", "JOINEMPTY": "no_seat", "LEAVEEMPTY": "no_seat",
+                     "JOINUNAVAIL": "no_seat", "LEAVEUNAVAIL": "no_seat"}
+HOLD_BEFORE_REJOIN_S = 20   # a caller sent back to a queue nobody serves hears music this long first
+
+
+def fallback_context(queue: str) -> str:
+    return f"hotline-fallback-{queue}"
 
 
 @dataclass(frozen=True)
@@ -135,8 +147,11 @@ def render(site: SiteConfig, options: DialplanOptions) -> str:
               f"HOTLINE_SOUNDS = {safe(options.sounds_dir)}",
               f"HOTLINE_TZ = {safe(site.site.timezone)}",
               f"HOTLINE_DEFAULT_QUEUE = {site.site.default_queue}"]
-    # A queue without max_wait keeps callers until a seat answers (7x24 human service).
-    lines += [f"HOTLINE_MAXWAIT_{q.name} = {q.max_wait}" for q in site.queues if q.max_wait]
+    # A queue without max_wait (or without a fallback to go to) keeps callers until a seat
+    # answers (7x24 human service).
+    lines += [f"HOTLINE_MAXWAIT_{q.name} = {q.max_wait}" for q in site.queues if q.max_wait and q.fallback]
+    # Queue() options: t (seats may transfer), r (ringback instead of music while waiting).
+    lines += [f"HOTLINE_QOPTS_{q.name} = {'tr' if q.waiting == 'ringback' else 't'}" for q in site.queues]
     # Queues with overflow steps ring their own seats first; the queue rule raises the limit.
     lines += [f"HOTLINE_MAXPEN_{q.name} = {OWN_MAX}" for q in site.queues if q.overflow]
 
@@ -199,6 +214,7 @@ def render(site: SiteConfig, options: DialplanOptions) -> str:
         "ExecIf($[${QUEUE_EXISTS(${ROUTE})}]?Set(__HOTLINE_QUEUE=${ROUTE}))",
         "Set(PRIO=${FILTER(0123456789,${HOTLINE_ROUTE_PRIORITY})})",
         "ExecIf($[\"${PRIO}\" != \"\"]?Set(__HOTLINE_PRIO=${PRIO}))",
+        "Set(__HOTLINE_PRIO_REASON=${FILTER(abcdefghijklmnopqrstuvwxyz_,${HOTLINE_ROUTE_PRIORITY_REASON})})",
     ] if options.agi_url else []  # a static dialplan (no controller) is the benchmark's baseline
     _Ctx(lines, INBOUND, "every trunk call: sanitise, route (fail-open), record, queue").exten(
         "s",
@@ -206,20 +222,23 @@ def render(site: SiteConfig, options: DialplanOptions) -> str:
         "(route)NoOp()",
         *routing,
         "(queue)Answer()",
+        "Set(CHANNEL(language)=zh)",   # say.c says queue positions and waits in Mandarin
         "ExecIf($[\"${HOTLINE_PROMPT}\" != \"\"]?CELGenUserEvent(HOTLINE_PROMPT,${HOTLINE_PROMPT}))",
         "ExecIf($[\"${HOTLINE_PROMPT}\" != \"\"]?Playback(${HOTLINE_SOUNDS}/${HOTLINE_PROMPT}))",
         "GotoIf($[\"${HOTLINE_END_AFTER_PROMPT}\" = \"1\"]?ended)",
         "ExecIf($[\"${HOTLINE_RECORDING}\" = \"\"]?MixMonitor(${HOTLINE_REC_DIR}/${CHANNEL(linkedid)}.wav,b))",
         "Set(HOTLINE_RECORDING=1)",
-        "ExecIf($[\"${HOTLINE_PRIO}\" != \"\"]?Set(QUEUE_PRIO=${HOTLINE_PRIO}))",
+        # (join): a fallback queue is joined here again, with the caller's priority
+        "(join)ExecIf($[\"${HOTLINE_PRIO}\" != \"\"]?Set(QUEUE_PRIO=${HOTLINE_PRIO}))",
         "ExecIf($[\"${HOTLINE_MAXPEN_${HOTLINE_QUEUE}}\" != \"\"]?Set(QUEUE_MAX_PENALTY=${HOTLINE_MAXPEN_${HOTLINE_QUEUE}}))",
-        "CELGenUserEvent(HOTLINE_QUEUE,${HOTLINE_QUEUE})",
-        "Queue(${HOTLINE_QUEUE},tr,,,${HOTLINE_MAXWAIT_${HOTLINE_QUEUE}})",
-        "CELGenUserEvent(HOTLINE_QUEUE_EXIT,${QUEUESTATUS})",
-        "Hangup()",
+        "CELGenUserEvent(HOTLINE_QUEUE,${HOTLINE_QUEUE}|${HOTLINE_PRIO}|${HOTLINE_PRIO_REASON})",
+        "Queue(${HOTLINE_QUEUE},${HOTLINE_QOPTS_${HOTLINE_QUEUE}},,,${HOTLINE_MAXWAIT_${HOTLINE_QUEUE}})",
+        f"Goto({QUEUE_EXIT},s,1)",
         "(ended)CELGenUserEvent(HOTLINE_WITHDRAWN,${HOTLINE_DIALLED})",
         "Hangup()",
     )
+
+    _queue_flow(lines, site)
 
     # Parallel numbers (并联整合): the department answers first; 12345 takes what it does not.
     parallel_open = [
@@ -263,10 +282,70 @@ def render(site: SiteConfig, options: DialplanOptions) -> str:
     _remote_seats(lines, site)
 
     _Ctx(lines, DEPT_CONTEXT, "department phones answer calls, they do not place them").exten("i", "Hangup(1)")
+    lines += callback.render(site)   # queue callback and callbacks seats take (issue #3)
 
     spy_name, spy_comment, spy_steps = spy_context()
     _Ctx(lines, spy_name, spy_comment).exten("_X.", *spy_steps)
     return "\n".join(lines) + "\n"
+
+
+def _queue_flow(lines: list[str], site: SiteConfig) -> None:
+    """After Queue() returns: the queue's fallback (its own context).
+
+    Fallbacks re-join at hotline-inbound's (join) label with the caller's priority (QUEUE_PRIO from
+    the inherited HOTLINE_PRIO). Without a fallback nothing sends a caller out of a queue (no
+    timeout is passed, the no-seat rule is 'wait'): 7x24 human service."""
+    statuses = " | ".join(f"\"${{QUEUESTATUS}}\" = \"{k}\"" for k in FALLBACK_STATUSES)
+    _Ctx(lines, QUEUE_EXIT, "the queue gave the caller back: max_wait or no seat -> the queue's fallback").exten(
+        "s",
+        "CELGenUserEvent(HOTLINE_QUEUE_EXIT,${QUEUESTATUS})",
+        f"GotoIf($[{statuses}]?fallback)",
+        "Hangup()",
+        "(fallback)Set(HOTLINE_FB_REASON=${IF($[\"${QUEUESTATUS}\" = \"TIMEOUT\"]?timeout:no_seat)})",
+        f"GotoIf($[${{DIALPLAN_EXISTS({fallback_context('${HOTLINE_QUEUE}')},s,1)}}]"
+        f"?{fallback_context('${HOTLINE_QUEUE}')},s,1)",
+        # No fallback configured (the queue's no-seat rule is 'wait' then): never drop the caller.
+        f"MusicOnHold({MOH_CLASS},{HOLD_BEFORE_REJOIN_S})",
+        f"Goto({REJOIN})",
+    )
+    for q in site.queues:
+        if q.fallback is not None:
+            _fallback(lines, q.name, q.fallback.action, q.fallback.queue)
+
+
+def _fallback(lines: list[str], queue: str, action: str, to: str | None) -> None:
+    """One queue's fallback. CEL HOTLINE_FALLBACK: action|reason|queue|fallback queue."""
+    ctx = _Ctx(lines, fallback_context(queue), f"fallback of queue {queue}: {action}")
+    event = f"CELGenUserEvent(HOTLINE_FALLBACK,{action}|${{HOTLINE_FB_REASON}}|{queue}|{to or ''})"
+    rejoin = [f"ExecIf($[\"${{HOTLINE_FB_REASON}}\" = \"no_seat\"]?MusicOnHold({MOH_CLASS},{HOLD_BEFORE_REJOIN_S}))",
+              f"Goto({REJOIN})"]
+    if action == "queue":
+        ctx.exten("s", event, f"Set(__HOTLINE_QUEUE={to})", f"Goto({REJOIN})")
+    elif action == "callback":
+        # Coordinated with the callback tasks by the event only: HOTLINE_CALLBACK_REQUEST number|queue|reason.
+        ctx.exten(
+            "s", event,
+            "GotoIf($[\"${CALLERID(num)}\" = \"anonymous\"]?withheld)",
+            "Read(KEY,${HOTLINE_SOUNDS}/callback-offer,1,,1,5)",
+            "GotoIf($[\"${KEY}\" = \"1\"]?request)",
+            *rejoin,
+            "(request)CELGenUserEvent(HOTLINE_CALLBACK_REQUEST,${CALLERID(num)}|${HOTLINE_QUEUE}|${HOTLINE_FB_REASON})",
+            "Playback(${HOTLINE_SOUNDS}/callback-confirmed)",
+            "Hangup()",
+            "(withheld)Playback(${HOTLINE_SOUNDS}/callback-unavailable)",
+            *rejoin,
+        )
+    else:  # message: a voice message named after the conversation, then a work order (the store)
+        ctx.exten(
+            "s", event,
+            "Playback(${HOTLINE_SOUNDS}/message-prompt)",
+            "Set(MSG=${CHANNEL(linkedid)}-message.wav)",
+            "CELGenUserEvent(HOTLINE_VOICE_MESSAGE,${MSG})",
+            # at most 120 s, ended by 3 s of silence; kept if the caller hangs up; no beep
+            "Record(${HOTLINE_REC_DIR}/${MSG},3,120,kq)",
+            "Playback(${HOTLINE_SOUNDS}/message-saved)",
+            "Hangup()",
+        )
 
 
 SEAT_FC = "hotline-seatfc"

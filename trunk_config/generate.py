@@ -8,7 +8,7 @@ from pathlib import Path
 
 from hotline.config.site import SiteConfig
 
-from . import dialplan, manager, pjsip, queues
+from . import dialplan, manager, moh, pjsip, queues
 from .conf import ConfFile
 
 
@@ -34,7 +34,8 @@ def generate(site: SiteConfig, options: GenerateOptions) -> dict[str, str]:
         "extensions.conf": dialplan.render(site, dialplan.DialplanOptions(
             agi_url=None if options.static else f"agi://{agi_host}:{fa.port}",
             recordings_dir=options.recordings_dir, sounds_dir=options.sounds_dir)),
-        "queues.conf": queues.render(site),
+        "queues.conf": queues.render(site, options.sounds_dir),
+        "musiconhold.conf": moh.render(options.sounds_dir),
         "queuerules.conf": queues.render_rules(site),
         "manager.conf": manager.render(site, options.ami_secret),
         "rtp.conf": _rtp(site),

@@ -123,6 +123,39 @@ def set_global(variable: str, value: str) -> dict[str, str]:
     return _action("Setvar", Variable=variable, Value=value)
 
 
+def getvar(variable: str, channel: str | None = None) -> dict[str, str]:
+    """Read a variable or evaluate a function, e.g. ``DEVICE_STATE(PJSIP/1001)`` (no channel)."""
+    return _action("Getvar", Channel=channel, Variable=variable)
+
+
+def _callback_variables(call_id: str, number: str, kind: str, ring_seconds: int,
+                        position: int | None = None) -> dict[str, str]:
+    out = {"__HOTLINE_CB_OF": call_id, "__HOTLINE_CB_NUMBER": number, "__HOTLINE_CB_KIND": kind,
+           "__HOTLINE_CB_RING": str(ring_seconds)}
+    if position is not None:
+        out["__HOTLINE_CB_POS"] = str(position)
+    return out
+
+
+def callback_placeholder(queue: str, *, call_id: str, number: str, ring_seconds: int, position: int = 1,
+                         account: str, wait_ms: int = 86_400_000) -> dict[str, str]:
+    """A queue callback's placeholder (trunk_config.callback): ``Local/<queue>@hotline-cb-hold/n``
+    joins ``queue`` at ``position`` (1: the head, a retry); when a seat answers it, the other
+    half runs ``hotline-cb-dial`` and calls ``number`` back. ``wait_ms``: how long it may wait."""
+    return originate(f"Local/{queue}@hotline-cb-hold/n", context="hotline-cb-dial", exten="s",
+                     caller_id=number, timeout_ms=wait_ms, account=account,
+                     variables=_callback_variables(call_id, number, "queue_callback", ring_seconds, position))
+
+
+def callback_seat_call(seat: str, *, call_id: str, number: str, ring_seconds: int, account: str,
+                       seat_ring_ms: int = 30_000) -> dict[str, str]:
+    """A seat takes a callback: its phone rings (``PJSIP/<seat>``); when it answers,
+    ``hotline-cb-dial`` dials ``number`` through the trunk."""
+    return originate(f"PJSIP/{seat}", context="hotline-cb-dial", exten="s", caller_id=f'"callback" <{number}>',
+                     timeout_ms=seat_ring_ms, account=account,
+                     variables=_callback_variables(call_id, number, "abandoned", ring_seconds))
+
+
 SPY_MODES = ("listen", "whisper", "barge")
 _SEAT_ID = re.compile(r"^[0-9]{3,8}$")
 

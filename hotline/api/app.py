@@ -33,6 +33,8 @@ from hotline.auth import http as auth_http
 from hotline.auth.middleware import auth_middleware
 from hotline.auth.services import AuthService
 from hotline.calls.control import CallControl
+from hotline.callbacks import http as callbacks_http
+from hotline.callbacks.services import CallbackService
 from hotline.config.site import SiteConfig
 from hotline.directory import http as directory_http
 from hotline.directory.services import DirectoryService
@@ -69,9 +71,12 @@ class ApiServices:
     live: LiveHub | None = None                  # the live state: seat routes and the wallboard
     auth: AuthService | None = None              # users and tokens; None or no users: the API is open
     ami_send: Sender | None = None               # AMI actions (listen/whisper/barge)
+    callbacks: CallbackService | None = None     # queue callback and callbacks seats take (issue #3)
 
 
 SERVICES = web.AppKey("services", ApiServices)
+
+_EMPTY_SITE = SiteConfig(trunks=[{"name": "none", "host": "127.0.0.1"}])  # type: ignore[list-item]
 
 _HTTP_ERROR_IDS = {404: "no-such-route", 405: "method-not-allowed", 413: "request-too-large"}
 
@@ -91,6 +96,8 @@ def build_app(services: ApiServices) -> web.Application:
     metrics_http.add_routes(app, MetricsService(services.store, services.site), services.status)
     if services.seats is not None and services.live is not None:
         seats_http.add_routes(app, services.seats, services.live)
+    callbacks_http.add_routes(app, services.callbacks or CallbackService(services.site or _EMPTY_SITE,
+                                                                         services.store, None))
     auth_http.add_routes(app, auth)
     audit_http.add_routes(app, audit)
     spy_http.add_routes(app, SpyService(services.site, services.ami_send))

@@ -10,6 +10,7 @@ from __future__ import annotations
 from typing import Any
 
 from hotline.api import control_openapi, wallboard_openapi
+from hotline.callbacks import openapi as callbacks_openapi
 from hotline.calls.model import Outcome
 from hotline.store import MAX_PAGE
 from hotline.work_orders.model import Category, Status
@@ -351,6 +352,10 @@ OPENAPI["paths"]["/metrics"] = {"get": {
     "responses": {"200": {"description": "text/plain; version=0.0.4",
                           "content": {"text/plain": {"schema": {"type": "string"}}}}},
 }}
+
+# Callbacks (issue #3): abandoned calls and callback tasks.
+OPENAPI["paths"].update(callbacks_openapi.PATHS)
+OPENAPI["components"]["schemas"].update(callbacks_openapi.SCHEMAS)
 
 # Login, roles, the audit log, listen/whisper/barge and the wallboard: their own module, merged here.
 OPENAPI["paths"].update(wallboard_openapi.PATHS)

@@ -9,12 +9,14 @@ role (:mod:`hotline.auth.roles`) and the own-seat rule are checked.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Awaitable, Callable
 
 from aiohttp import web
 
 from hotline.auth import roles
 from hotline.auth.services import AuthService, Principal
+from hotline.config.site import Role
 from hotline.exceptions import Forbidden
 
 COOKIE = "hotline_token"
@@ -65,6 +67,22 @@ def auth_middleware(auth: AuthService) -> Callable[[web.Request, Handler], Await
             raise Forbidden(f"a seat user acts on its own seat only ({principal.seat!r}, not {seat_id!r}); "
                             "other seats need the role 'supervisor'", needed="supervisor",
                             role=principal.role.value, seat_id=seat_id)
+        field = roles.BODY_SEAT_FIELD.get((request.method, path))
+        if field is not None and principal.role == Role.seat:
+            named = _body_field(await request.read(), field)
+            if named is not None and named != principal.seat:
+                raise Forbidden(f"a seat user acts for its own seat only ({field}: {principal.seat!r}, not "
+                                f"{named!r}); other seats need the role 'supervisor'", needed="supervisor",
+                                role=principal.role.value, field=field)
         return await handler(request)
 
     return middleware
+
+
+def _body_field(body: bytes, field: str) -> object | None:
+    """``field`` of a JSON object body; None when absent or not JSON (the handler reports that)."""
+    try:
+        parsed = json.loads(body or b"null")
+    except ValueError:
+        return None
+    return parsed.get(field) if isinstance(parsed, dict) else None

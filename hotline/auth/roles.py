@@ -3,7 +3,8 @@
 Keys are ``(method, canonical path)`` as aiohttp names the matched resource
 (``/api/seats/{seat_id}/pause``). A route under ``/api/`` that is not listed needs ``admin``
 (closed by default), so a new route is never open by accident. ``PUBLIC`` routes need no token.
-A ``seat`` user may act only on its own seat: any route with a ``{seat_id}`` checks it.
+A ``seat`` user may act only on its own seat: any route with a ``{seat_id}`` checks it, and the
+routes of ``BODY_SEAT_FIELD`` check the seat their body names.
 """
 
 from __future__ import annotations
@@ -47,6 +48,19 @@ MIN_ROLE: dict[tuple[str, str], Role] = {
     ("GET", "/api/live"): V,
     ("GET", "/api/metrics"): V,
     ("GET", "/api/audit"): V,
+    # callbacks (hotline.callbacks): seats see and take them
+    ("GET", "/api/abandoned"): S,
+    ("GET", "/api/callbacks"): S,
+    ("POST", "/api/callbacks"): S,
+    ("GET", "/api/callbacks/{callback_id}"): S,
+    ("POST", "/api/callbacks/{callback_id}/take"): S,
+}
+
+# Routes that name a seat in their JSON body rather than in the path: a seat user may name only
+# its own seat there (a seat takes a callback for itself, files a work order as itself).
+BODY_SEAT_FIELD: dict[tuple[str, str], str] = {
+    ("POST", "/api/callbacks/{callback_id}/take"): "seat",
+    ("POST", "/api/work-orders"): "created_by",
 }
 del S, V, A
 

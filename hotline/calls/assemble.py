@@ -19,6 +19,9 @@ from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import Iterable
 
+from hotline.callbacks.model import REQUEST_EVENT, parse_request
+
+from .callback_record import assemble_callback
 from .cel import CelEvent
 from .legs import call_legs
 from .model import CallRecord, Outcome
@@ -94,7 +97,8 @@ def assemble(events: list[CelEvent], directory: Directory, source: str = "live")
         return None
     trunk = endpoint_of(start.channel)
     if trunk not in directory.trunks:
-        return None
+        # A callback try (issue #3) starts on a Local channel or a seat's phone, not on a trunk.
+        return assemble_callback(evs, directory, source)
     arrival = next((e for e in caller_leg if e.name == "HOTLINE_ARRIVAL"), None)
     dialled, mode, dept = start.exten, None, None
     caller = start.caller_num
@@ -110,8 +114,9 @@ def assemble(events: list[CelEvent], directory: Directory, source: str = "live")
     if mode in _NOT_LEGACY:
         mode = None
 
-    queued = next((e for e in caller_leg if e.name == "HOTLINE_QUEUE"), None)
-    queue_exit = next((e for e in caller_leg if e.name == "HOTLINE_QUEUE_EXIT"), None)
+    queue = _queue_path(caller_leg)
+    queued = queue.first_join
+    callback = next((e for e in caller_leg if e.name == REQUEST_EVENT), None)
 
     # Answered: the caller's leg entered a bridge with a seat's leg.
     seat_legs = {e.uniqueid: e for e in evs if e.name == "CHAN_START" and endpoint_of(e.channel) in directory.seats}
@@ -148,10 +153,18 @@ def assemble(events: list[CelEvent], directory: Directory, source: str = "live")
     extra: dict[str, object] = {}
     if answered_at is not None:
         outcome = Outcome.answered
+    elif queue.voice_message:
+        outcome = Outcome.voice_message
+    elif callback is not None:
+        outcome = Outcome.callback_requested
+        request = parse_request(_text(callback.extra.get("extra")) or callback.appdata.partition(",")[2])
+        extra["callback"] = {"requested_at": callback.at.isoformat(),
+                             "reason": request.reason if request else "other",
+                             "queue": request.queue if request else None}
     elif queued is not None:
-        if queue_exit is not None:
+        if queue.gave_up is not None:
             outcome = Outcome.failed
-            extra["queue_status"] = _text(queue_exit.extra.get("extra"))
+            extra["queue_status"] = queue.gave_up
         else:
             outcome = Outcome.abandoned_in_queue
     elif notice.withdrawn:
@@ -170,11 +183,13 @@ def assemble(events: list[CelEvent], directory: Directory, source: str = "live")
         extra["answered_by"] = "department"
     if parallel.overflow:
         extra["overflow"] = parallel.overflow
+    extra.update(queue.extra)   # issue #3: priority and its reason, fallbacks taken
     extra.update(call_legs(linkedid, events, directory))  # call control: transfers, three-way calls
 
     wait = None
     if queued is not None:
-        wait = (answered_at if answered_at is not None else ended_at or queued.time) - queued.time
+        left = callback.time if callback is not None and answered_at is None else ended_at
+        wait = (answered_at if answered_at is not None else left or queued.time) - queued.time
     talk = (ended_at - answered_at) if (answered_at is not None and ended_at is not None) else None
 
     return CallRecord(
@@ -186,7 +201,7 @@ def assemble(events: list[CelEvent], directory: Directory, source: str = "live")
         department=dept,
         origin=origin,
         trunk=trunk.removeprefix("trunk-") if trunk else None,
-        queue=(_text(queued.extra.get("extra")) or None) if queued else None,
+        queue=queue.last_queue,
         seat=seat,
         queued_at=queued.at if queued else None,
         answered_at=_at(answered_at),
@@ -196,7 +211,8 @@ def assemble(events: list[CelEvent], directory: Directory, source: str = "live")
         outcome=outcome,
         hangup_cause=cause,
         hangup_cause_text=HANGUP_CAUSES.get(cause) if cause is not None else None,
-        recording=f"{linkedid}.wav" if answered_at is not None else None,
+        recording=f"{linkedid}.wav" if answered_at is not None else (
+            f"{linkedid}-message.wav" if outcome == Outcome.voice_message else None),
         source=source,
         extra=extra,
     )
@@ -250,3 +266,71 @@ def _parallel(evs: list[CelEvent], caller_leg: list[CelEvent], linkedid: str) ->
                         and e.time >= dialled.time), None)
     answered = caller_enter.time if other_enter is None else max(caller_enter.time, other_enter.time)
     return _Parallel(answered, None)
+
+
+@dataclass(frozen=True)
+class _QueuePath:
+    """The caller's way through the queues (issue #3)."""
+
+    first_join: CelEvent | None      # HOTLINE_QUEUE: when the call was first offered to a queue
+    last_queue: str | None           # the queue the caller was in last (a fallback queue, say)
+    gave_up: str | None              # QUEUESTATUS when a queue gave the caller back with nothing after
+    voice_message: bool              # HOTLINE_VOICE_MESSAGE: the caller was recording a message
+    callback_requested: bool         # HOTLINE_CALLBACK_REQUEST: the caller pressed 1
+    extra: dict[str, object]
+
+
+def _queue_fields(event: CelEvent) -> list[str]:
+    """HOTLINE_QUEUE's extra: queue|priority|priority reason (before issue #3: the queue only)."""
+    raw = _text(event.extra.get("extra")) or event.appdata.partition(",")[2]
+    parts = raw.split("|")
+    return parts + [""] * (3 - len(parts))
+
+
+def _queue_path(caller_leg: list[CelEvent]) -> _QueuePath:
+    """Joins (HOTLINE_QUEUE), exits (HOTLINE_QUEUE_EXIT: QUEUESTATUS), fallbacks (HOTLINE_FALLBACK:
+    action|reason|queue|fallback queue) in the caller leg's order. A queue exit counts as the
+    platform giving up only when nothing followed it (no fallback, no new join)."""
+    joins = [(i, e) for i, e in enumerate(caller_leg) if e.name == "HOTLINE_QUEUE"]
+    exits = [(i, e) for i, e in enumerate(caller_leg) if e.name == "HOTLINE_QUEUE_EXIT"]
+    fallbacks = [(i, e) for i, e in enumerate(caller_leg) if e.name == "HOTLINE_FALLBACK"]
+    extra: dict[str, object] = {}
+    last_queue = None
+    if joins:
+        first = _queue_fields(joins[0][1])
+        last_queue = _tag_queue(_queue_fields(joins[-1][1])[0])
+        priority = first[1].strip()
+        if priority.isdigit() and int(priority) > 0:
+            extra["priority"] = int(priority)
+            reason = _tag(first[2])
+            if reason:
+                extra["priority_reason"] = reason
+    gave_up = None
+    if exits:
+        last_exit_at, last_exit = exits[-1]
+        later = [i for i, _ in joins + fallbacks if i > last_exit_at]
+        if not later:
+            gave_up = _text(last_exit.extra.get("extra")) or last_exit.appdata.partition(",")[2]
+    if fallbacks:
+        parts = (_text(fallbacks[0][1].extra.get("extra")) or fallbacks[0][1].appdata.partition(",")[2]).split("|")
+        parts += [""] * (4 - len(parts))
+        action, reason = _tag(parts[0]) or "unknown", _tag(parts[1]) or "unknown"
+        extra["fallback"] = {"action": action, "reason": reason, "queue": _tag_queue(parts[2])}
+        if action == "queue":
+            extra["fallback"]["to"] = _tag_queue(parts[3])   # type: ignore[index]
+    return _QueuePath(
+        first_join=joins[0][1] if joins else None,
+        last_queue=last_queue,
+        gave_up=gave_up,
+        voice_message=any(e.name == "HOTLINE_VOICE_MESSAGE" for e in caller_leg),
+        callback_requested=any(e.name == "HOTLINE_CALLBACK_REQUEST" for e in caller_leg),
+        extra=extra,
+    )
+
+
+_QUEUE_NAME = re.compile(r"^[a-z][a-z0-9_]{0,31}$")
+
+
+def _tag_queue(raw: str) -> str | None:
+    text = raw.strip()
+    return text if _QUEUE_NAME.match(text) else None

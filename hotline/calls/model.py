@@ -17,6 +17,13 @@ class Outcome(str, Enum):
     # A withdrawn number (after its transition, notice_then_end): the platform played the
     # withdrawal notice and ended the call as configured. Not offered to a queue, not an abandon.
     ended_after_notice = "ended_after_notice"
+    # The queue's fallback (issue #3): the caller left a voice message (a work order is filed for
+    # it), or asked to be called back (HOTLINE_CALLBACK_REQUEST). Offered, not answered.
+    voice_message = "voice_message"
+    # Queue callback (issue #3): the caller pressed the callback key (or took a max-wait fallback's
+    # offer) and hung up keeping their place; not an abandon. The callback is a record of its own
+    # with ``extra.callback_of`` = this call's id.
+    callback_requested = "callback_requested"
 
 
 @dataclass

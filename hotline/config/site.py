@@ -358,6 +358,19 @@ class User(_Model):
     seat: SeatId | None = None
 
 
+def _fallback_cycle(site: "SiteConfig", start: str) -> bool:
+    """Whether following 'queue' fallbacks from ``start`` comes back to ``start``."""
+    seen: set[str] = set()
+    name: str | None = start
+    while name is not None and name not in seen:
+        seen.add(name)
+        q = site.queue(name)
+        name = q.fallback.queue if q and q.fallback and q.fallback.action == "queue" else None
+        if name == start:
+            return True
+    return False
+
+
 class SiteConfig(_Model):
     site: SiteInfo = Field(default_factory=SiteInfo)
     asterisk: AsteriskSection = Field(default_factory=AsteriskSection)
@@ -432,6 +445,9 @@ class SiteConfig(_Model):
                 elif q.fallback.queue == q.name:
                     out.append((f"queues.{i}.fallback.queue", "a queue cannot fall back to itself",
                                 q.fallback.queue))
+            if q.fallback and q.fallback.action == "queue" and _fallback_cycle(self, q.name):
+                out.append((f"queues.{i}.fallback.queue", "fallback queues go round in a circle (a caller "
+                            "would be passed between them without end)", q.fallback.queue))
             if q.no_seat == "fallback" and q.fallback is None:
                 out.append((f"queues.{i}.no_seat", "no_seat 'fallback' needs a 'fallback'", q.no_seat))
         for i, s in enumerate(self.seats):

@@ -30,6 +30,7 @@ log = logging.getLogger(__name__)
 CHANNEL = "hotline:live"
 KEY_SEATS, KEY_QUEUES, KEY_KPI = "hotline:seats", "hotline:queues", "hotline:kpi"
 SUBSCRIBER_BUFFER = 1000
+_WAKE = ("", "", "", "")   # put in the outbox when Redis is marked down: never written
 
 
 def _dumps(value: Any) -> str:
@@ -133,6 +134,11 @@ class LiveHub:
         was_ok, self._ok, self._error = self._ok, False, error
         if was_ok:
             self._deliver({"type": "live", "data": self.status()})
+            # Wake the writer (it may be waiting on an empty outbox, since changes now stay in
+            # memory): it reconnects and rebuilds, whoever noticed the outage first.
+            if self._outbox is not None:
+                with contextlib.suppress(asyncio.QueueFull):
+                    self._outbox.put_nowait(_WAKE)
 
     def _mark_up(self) -> None:
         self._ok, self._error = True, None
@@ -175,6 +181,8 @@ class LiveHub:
                 delay = self._retry[0]
                 while True:
                     kind, key, field, payload = await self._outbox.get()
+                    if not self._ok or kind == _WAKE[0]:   # marked down elsewhere (a subscriber's reader)
+                        raise ConnectionError(self._error or "Redis unavailable")
                     batch = [(kind, key, field, payload)]
                     while not self._outbox.empty() and len(batch) < 500:
                         batch.append(self._outbox.get_nowait())

@@ -52,9 +52,26 @@ class MetricsService:
             raise InvalidRequest("interval", f"must be one of {sorted(metrics.INTERVALS)}", interval)
         recs = self.records(start, end)
         groups = metrics.grouped(recs, by, interval=interval, tz=self._tz, **self._options())
-        return {"start": start.isoformat(), "end": end.isoformat(), "by": by, "interval": interval,
-                "service_level_seconds": metrics.SERVICE_LEVEL_S, "short_abandon_seconds": metrics.SHORT_ABANDON_S,
-                "rows": [{"group": k[0], "interval_start": k[1], **v.as_dict()} for k, v in groups.items()]}
+        out = {"start": start.isoformat(), "end": end.isoformat(), "by": by, "interval": interval,
+               "service_level_seconds": metrics.SERVICE_LEVEL_S, "short_abandon_seconds": metrics.SHORT_ABANDON_S,
+               "rows": [{"group": k[0], "interval_start": k[1], **v.as_dict()} for k, v in groups.items()]}
+        if by in ("seat", "all") and interval is None:
+            # staffed time and occupancy from the seat state log, per seat and over all seats
+            occ = metrics.occupancy(metrics.seat_times(self._store.seat_states(start, end), start, end))
+            out["occupancy"] = occ
+            for row in out["rows"]:
+                row.update(occ.get(row["group"] or "all", {"staffed_seconds": None, "handle_seconds": None,
+                                                           "occupancy": None}))
+        return out
+
+    def today(self) -> dict[str, Any]:
+        """Today's KPIs over every queue (site local day) and the rolling 24 h alarm: the wallboard."""
+        now = self._clock()
+        day = now.astimezone(self._tz).replace(hour=0, minute=0, second=0, microsecond=0)
+        recs = self.records(day, now + timedelta(seconds=1))
+        return {"day": day.date().isoformat(), **metrics.kpis(recs, **self._options()).as_dict(),
+                "rolling_24h": metrics.rolling_alarm(self.records(now - timedelta(hours=24), now + timedelta(seconds=1)),
+                                                     now, **self._options())}
 
     def rolling(self) -> dict[str, Any]:
         now = self._clock()

@@ -241,8 +241,8 @@ class SeatService:
                 return seat
             if key == "DestChannel" and value.startswith(("PJSIP/", "Local/")):  # PJSIP/1001-0000001a
                 seat = self._by_interface.get(value.rsplit("-", 1)[0].lower())
-                if seat is None and value.startswith("Local/"):
-                    seat = self._by_interface.get(value.split(";")[0].lower() + "/n")
+                if seat is None and value.startswith("Local/"):   # Local/1005@ctx-0000000a;1
+                    seat = self._by_interface.get(value.split(";")[0].rsplit("-", 1)[0].lower() + "/n")
                 if seat is not None:
                     return seat
         name = headers.get("MemberName", "")

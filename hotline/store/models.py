@@ -13,7 +13,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import JSON, Boolean, DateTime, Float, ForeignKey, Index, Integer, String, Text
+from sqlalchemy import JSON, Boolean, DateTime, Float, ForeignKey, Index, Integer, String, Text, UniqueConstraint
 from sqlalchemy import Enum as SqlEnum
 from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
@@ -131,6 +131,46 @@ class MetaRow(Base):
 
     key: Mapped[str] = mapped_column(String(128), primary_key=True)
     value: Mapped[str] = mapped_column(Text)
+
+
+class SeatStateRow(Base):
+    """One seat state change (the seat state log): a state lasts until the seat's next row.
+    Occupancy and staffed time are computed from it (queue_manager.metrics.seat_times)."""
+
+    __tablename__ = "seat_states"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    seat_id: Mapped[str] = mapped_column(String(16))
+    state: Mapped[str] = mapped_column(String(16))
+    reason: Mapped[str | None] = mapped_column(Text, nullable=True)
+    at: Mapped[datetime] = mapped_column(UtcDateTime)
+    call_id: Mapped[str | None] = mapped_column(Text, nullable=True)
+
+    __table_args__ = (Index("ix_seat_states_seat_at", "seat_id", "at"), Index("ix_seat_states_at", "at"))
+
+
+class CallbackTaskRow(Base):
+    """A request to call a citizen back (issue #3): queue callback or an abandoned call a seat
+    takes. One per original conversation (``call_id`` is unique): a second request for the same
+    call is the same task. Statuses and kinds are :mod:`hotline.callbacks.model`'s."""
+
+    __tablename__ = "callback_tasks"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    kind: Mapped[str] = mapped_column(String(16))            # queue_callback | abandoned
+    call_id: Mapped[str] = mapped_column(String)  # the original conversation's Linkedid (unique)
+    number: Mapped[str] = mapped_column(String(32))
+    queue: Mapped[str | None] = mapped_column(String(32))
+    status: Mapped[str] = mapped_column(String(16), index=True)
+    attempts: Mapped[int] = mapped_column(Integer)
+    max_attempts: Mapped[int] = mapped_column(Integer)
+    seat: Mapped[str | None] = mapped_column(String(16))
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime, index=True)
+    updated_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    last_result: Mapped[str | None] = mapped_column(String(64))
+    callback_call_id: Mapped[str | None] = mapped_column(String)
+
+    __table_args__ = (UniqueConstraint("call_id", name="uq_callback_tasks_call_id"),)
 
 
 class AuditRow(Base):

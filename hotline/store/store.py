@@ -32,8 +32,10 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from hotline.calls.model import CallRecord, Outcome
 from hotline.exceptions import InvalidRequest, NoSuchCall, NoSuchWorkOrder, StoreError
-from hotline.store.models import AuditRow, CallRow, MetaRow, WorkOrderCallRow, WorkOrderCounterRow, WorkOrderRow
+from hotline.store.models import (AuditRow, CallRow, MetaRow, SeatStateRow, WorkOrderCallRow, WorkOrderCounterRow,
+                                   WorkOrderRow)
 from hotline.work_orders.model import Category, Status
+from hotline.work_orders.voice_message import VoiceMessageOrder, voice_message_order
 
 MAX_PAGE = 500
 """The largest ``limit`` of :meth:`Store.list_calls`: one page must stay cheap to serialise."""
@@ -116,8 +118,36 @@ class Store:
         changes = {name: insert.excluded[name] for name in values if name != "call_id"}
         statement = insert.on_conflict_do_update(index_elements=[CallRow.call_id],
                                                  set_={**changes, "updated_at": now})
+        order = voice_message_order(record)
         with self._session() as session:
             session.execute(statement)
+            if order is not None:
+                self._file_voice_message(session, record.call_id, order)
+
+    def _file_voice_message(self, session: Session, call_id: str, order: VoiceMessageOrder) -> None:
+        """One work order per voice message: a replayed record finds the one filed before (the
+        check and the insert are in the upsert's transaction, which the journal applies in order)."""
+        filed = session.scalar(select(WorkOrderCallRow.work_order_id).join(WorkOrderRow).where(
+            WorkOrderCallRow.call_id == call_id, WorkOrderRow.created_by == order.created_by))
+        if filed is not None:
+            return
+        now = datetime.now(UTC)
+        day = now.astimezone(self._tz).strftime("%Y%m%d")
+        seq = session.execute(self._next_seq(day)).scalar_one()
+        session.add(WorkOrderRow(id=f"WO-{day}-{seq:06d}", title=order.title, description=order.description,
+                                 category=order.category, status=Status.open, created_by=order.created_by,
+                                 caller_confidential=order.category.confidential_by_default,
+                                 created_at=now, updated_at=now))
+        session.flush()
+        session.add(WorkOrderCallRow(work_order_id=f"WO-{day}-{seq:06d}", call_id=call_id))
+
+    def work_orders_for_call(self, call_id: str) -> list[dict[str, Any]]:
+        """The work orders linked to one call, oldest first."""
+        with self._session() as session:
+            ids = session.scalars(select(WorkOrderCallRow.work_order_id).join(WorkOrderRow)
+                                  .where(WorkOrderCallRow.call_id == call_id)
+                                  .order_by(WorkOrderRow.created_at, WorkOrderRow.id)).all()
+            return [_work_order_dict(session, session.get(WorkOrderRow, i)) for i in ids]
 
     def get_call(self, call_id: str) -> CallRecord:
         with self._session() as session:
@@ -205,6 +235,31 @@ class Store:
             if order is None:
                 raise NoSuchWorkOrder(work_order_id)
             return _work_order_dict(session, order)
+
+    # --- seat state log -------------------------------------------------------------------
+
+    def add_seat_states(self, rows: Sequence[tuple[str, str, str | None, datetime, str | None]]) -> None:
+        """Append seat state changes: (seat_id, state, reason, at, call_id)."""
+        if not rows:
+            return
+        with self._session() as session:
+            session.add_all([SeatStateRow(seat_id=s, state=st, reason=r, at=at, call_id=c)
+                             for s, st, r, at, c in rows])
+
+    def seat_states(self, start: datetime, end: datetime) -> list[tuple[str, str, datetime]]:
+        """(seat_id, state, at) ordered by time: every change in [start, end) and, per seat, the
+        last change before ``start`` (the state the seat was in when the window opened)."""
+        with self._session() as session:
+            inside = session.execute(
+                select(SeatStateRow.seat_id, SeatStateRow.state, SeatStateRow.at)
+                .where(SeatStateRow.at >= start, SeatStateRow.at < end)
+                .order_by(SeatStateRow.at, SeatStateRow.id)).all()
+            last = (select(SeatStateRow.seat_id, func.max(SeatStateRow.id).label("id"))
+                    .where(SeatStateRow.at < start).group_by(SeatStateRow.seat_id).subquery())
+            before = session.execute(
+                select(SeatStateRow.seat_id, SeatStateRow.state, SeatStateRow.at)
+                .join(last, SeatStateRow.id == last.c.id)).all()
+        return [(r[0], r[1], r[2]) for r in (*before, *inside)]
 
     # --- meta ------------------------------------------------------------------------
 

@@ -104,7 +104,7 @@ SEAT_TEST_NUMBERS = {"wrapq": "83539001", "autopq": "83539002", "remoteq": "8353
 
 
 def site_dict(store_url: str = "") -> dict[str, Any]:
-    return {
+    return _queue_caller_site({
         "site": {"name": "integration", "hotline_number": "12345", "default_queue": "hotline"},
         "asterisk": {"sip_port": SIP_PORT, "sip_bind": "127.0.0.1", "rtp_start": RTP_START, "rtp_end": RTP_START + 999,
                      "ami": {"port": AMI_PORT}, "fastagi": {"port": AGI_PORT, "timeout_ms": 1000}},
@@ -131,7 +131,37 @@ def site_dict(store_url: str = "") -> dict[str, Any]:
               for queue, number in SEAT_TEST_NUMBERS.items()),
         ],
         "diversion_110": {"numbers": [DIVERTED_110], "priority": DIVERSION_PRIORITY},
-    }
+    })
+
+
+# Issue #3, the caller's side of the queue (tests/integration/test_queue_caller.py): queues reached
+# through merged numbers of their own departments. Q3_WAIT has no seat (callers wait and hear
+# announcements every Q3_ANNOUNCE_S); Q3_TIMEOUT has no seat either and gives up after
+# Q3_MAX_WAIT_S to Q3_BACKUP (seat 1002); Q3_NIGHT has the no-seat rule with a voice message;
+# Q3_PRIO is served by seat 1001 alone. Callers of these tests send from their own ports.
+Q3_WAIT, Q3_TIMEOUT, Q3_BACKUP, Q3_NIGHT, Q3_PRIO = "q3wait", "q3timeout", "q3backup", "q3night", "q3prio"
+Q3_NUMBERS = {Q3_WAIT: "83533001", Q3_TIMEOUT: "83533002", Q3_NIGHT: "83533003", Q3_PRIO: "83533004"}
+Q3_ANNOUNCE_S = 5
+Q3_MAX_WAIT_S = 5
+Q3_REPEAT_PRIORITY = 5
+Q3_CALLER_PORTS = [(15074 + _P + i, 17300 + _M + 100 * i) for i in range(3)]   # (SIP port, media port)
+
+
+def _queue_caller_site(d: dict[str, Any]) -> dict[str, Any]:
+    d["queues"] += [
+        {"name": Q3_WAIT, "announce_every": Q3_ANNOUNCE_S},
+        {"name": Q3_TIMEOUT, "max_wait": Q3_MAX_WAIT_S, "fallback": {"action": "queue", "queue": Q3_BACKUP}},
+        {"name": Q3_BACKUP, "waiting": "ringback"},
+        {"name": Q3_NIGHT, "no_seat": "fallback", "fallback": {"action": "message"}},
+        {"name": Q3_PRIO},
+    ]
+    d["departments"] += [{"id": f"dept{q}", "name": f"队列{q}", "queue": q} for q in Q3_NUMBERS]
+    d["legacy_numbers"] += [{"number": n, "mode": "merged", "department": f"dept{q}"} for q, n in Q3_NUMBERS.items()]
+    for seat in d["seats"]:
+        if seat["id"] in SEATS:
+            seat["queues"] = [*seat["queues"], Q3_PRIO if seat["id"] == "1001" else Q3_BACKUP]
+    d["repeat_caller"] = {"within_hours": 1, "priority": Q3_REPEAT_PRIORITY}
+    return d
 
 
 def _site_today() -> date:
@@ -307,6 +337,14 @@ class Stack:
         """Log ``seat`` in through the API (idempotent: an already logged-in seat is fine)."""
         code, body = http_json("POST", f"{self.api}/api/seats/{seat}/login")
         assert code == 200 or (code == 409 and body["error_id"] == "seat-already-logged-in"), (code, body)
+
+    # Used by tests/integration/test_callbacks.py: through the API, like every seat login.
+    def login_seat_cli(self, seat: str, queue: str = "hotline") -> None:
+        self.login_seat(seat)
+
+    def logout_seat_cli(self, seat: str, queue: str = "hotline") -> None:
+        code, body = http_json("POST", f"{self.api}/api/seats/{seat}/logout")
+        assert code == 200 or (code == 409 and body["error_id"] == "seat-not-logged-in"), (code, body)
 
     def register(self, seat: str, secret: str, expires_ok: bool = True) -> int:
         r = subprocess.run(

@@ -32,6 +32,9 @@ SITE = parse_site({
     "departments": [{"id": "renshe", "name": "人社局", "queue": "renshe"}],
     "queues": [{"name": "hotline"}, {"name": "renshe"}],
     "legacy_numbers": [{"number": "12333", "mode": "parallel", "department": "renshe"}],
+    # the protocol tests call from one number again and again: no repeat-caller priority here
+    # (tests/unit/test_agi_repeat.py covers it)
+    "repeat_caller": {"within_hours": 0},
 })
 
 INBOUND_COMMANDS = [
@@ -194,7 +197,7 @@ async def test_inbound_queue_follows_the_dialled_number(make_server, script: str
 async def test_inbound_uses_the_injected_decision(make_server) -> None:
     seen: list[tuple[str, str]] = []
 
-    def decide(site: SiteConfig, dialled: str, caller: str) -> RouteDecision:
+    def decide(site: SiteConfig, dialled: str, caller: str, *, repeat: bool = False) -> RouteDecision:
         seen.append((dialled, caller))
         return RouteDecision(queue="renshe", priority=7, reason="test")
 

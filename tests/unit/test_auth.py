@@ -327,3 +327,19 @@ async def test_a_seat_user_acts_on_its_own_seat_only(sqlite_store: Store, tmp_pa
         assert other.status == 403 and (await other.json())["details"]["seat_id"] == "1002"
         own = await client.post("/api/seats/1001/pause", json={"reason": "break"}, headers=bearer(token))
         assert own.status != 403
+
+
+@pytest.mark.parametrize(("user", "created_by", "status"), [
+    ("s1001", "1002", 403),     # a seat files work orders as itself only
+    ("s1001", "1001", 400),     # its own seat: on to the handler (which finds no such call)
+    ("boss", "1002", 400),      # a supervisor for any seat
+])
+async def test_a_seat_named_in_the_body_is_checked(sqlite_store: Store, tmp_path: Path, user: str, created_by: str,
+                                                   status: int) -> None:
+    async with serve(sqlite_store, tmp_path) as client:
+        response = await client.post("/api/work-orders", headers=bearer(await login(client, user)), json={
+            "call_ids": ["nope"], "title": "t", "description": "d", "category": "report", "created_by": created_by})
+        body = await response.json()
+        assert response.status == status, body
+        if status == 403:
+            assert body["error_id"] == "forbidden" and body["details"]["field"] == "created_by"

@@ -38,7 +38,8 @@ from trunk_config.dialplan import department_dial, transfer_targets
 
 GOLDEN = Path(__file__).resolve().parents[1] / "golden"
 CASES = sorted(p.name for p in GOLDEN.iterdir() if (p / "site.yaml").exists())
-FILES = ("pjsip.conf", "extensions.conf", "queues.conf", "queuerules.conf", "manager.conf", "rtp.conf")
+FILES = ("pjsip.conf", "extensions.conf", "queues.conf", "queuerules.conf", "manager.conf", "rtp.conf",
+         "musiconhold.conf")
 OPTIONS = GenerateOptions(ami_secret="golden-ami-secret-0123456789", recordings_dir="/var/spool/asterisk/monitor")
 UPDATE = os.environ.get("HOTLINE_UPDATE_GOLDEN") == "1"
 
@@ -319,6 +320,11 @@ CALLER_VALUE = re.compile(r"\$\{(CALLERID\([a-zA-Z]+\)|HOTLINE_ROUTE_[A-Z_]+)\}"
 FLOWS = ("hotline-inbound", "hotline-parallel")  # the flows a trunk call runs through
 
 
+def after_queue(name: str) -> bool:
+    """Contexts only hotline-inbound's Queue() leads to (the caller went through the arrival)."""
+    return name == "hotline-queue-exit" or name.startswith("hotline-fallback-")
+
+
 def test_caller_controlled_values_are_filtered_before_any_application(case) -> None:
     _, _, files = case
     ctxs = contexts(files["extensions.conf"])
@@ -339,7 +345,8 @@ def test_caller_controlled_values_are_filtered_before_any_application(case) -> N
     for name, lines in ctxs.items():
         for line in lines:
             for target in re.findall(r"Goto\((hotline-inbound|hotline-parallel),s,([a-z0-9]+)\)", line):
-                assert target[1] == "1" or (target == ("hotline-inbound", "route") and name == "hotline-parallel"), \
+                assert target[1] == "1" or (target == ("hotline-inbound", "route") and name == "hotline-parallel") \
+                    or (target == ("hotline-inbound", "join") and after_queue(name)), \
                     f"[{name}] enters {target} past the arrival: {line}"
     # Everywhere else, a caller-controlled value (caller id, DNID, what the AGI
     # returned) is only ever read as the string argument of FILTER.
@@ -348,7 +355,8 @@ def test_caller_controlled_values_are_filtered_before_any_application(case) -> N
             for m in CALLER_VALUE.finditer(line):
                 wrapped = re.search(r"\$\{FILTER\([^,()]*,$", line[:m.start()])
                 filtered_id = m.group(1) in ("CALLERID(num)", "CALLERID(name)")
-                sanitised = filtered_id and (name in FLOWS or (name == "hotline-arrive" and i > filt_name))
+                sanitised = filtered_id and (name in FLOWS or after_queue(name)
+                                             or (name == "hotline-arrive" and i > filt_name))
                 assert wrapped or sanitised, f"[{name}] reads {m.group(0)} unfiltered: {line}"
     # The AGI is told only the dialled number, which the dialplan set itself.
     agis = sorted(app(line) for flow in FLOWS for line in ctxs[flow] if "AGI(" in line)
@@ -393,11 +401,11 @@ def test_each_seat_has_feature_code_contexts_with_its_memberships(case) -> None:
         assert any(f"PauseQueueMember(,{member_interface(seat)},,${{REASON}})" in line for line in lines)
 
 
-def test_maxwait_globals_only_for_queues_with_a_limit(case) -> None:
+def test_maxwait_globals_only_for_queues_with_a_limit_and_a_fallback(case) -> None:
     _, site, files = case
     ext = files["extensions.conf"]
-    for q in site.queues:
-        assert (f"HOTLINE_MAXWAIT_{q.name} = {q.max_wait}" in ext) == bool(q.max_wait)
+    for q in site.queues:   # without a fallback nothing sends a caller out: they wait (7x24)
+        assert (f"HOTLINE_MAXWAIT_{q.name} = {q.max_wait}" in ext) == bool(q.max_wait and q.fallback)
 
 
 # --- queues.conf and rtp.conf -----------------------------------------------------
@@ -577,7 +585,7 @@ def test_prompt_then_withdrawn_end_in_the_inbound_flow(case) -> None:
     assert answer < event < playback < ends < record < queue
     ended = next(i for i, line in enumerate(raw) if "n(ended)," in line)
     assert flow[ended:] == ["CELGenUserEvent(HOTLINE_WITHDRAWN,${HOTLINE_DIALLED})", "Hangup()"]
-    assert flow[queue + 1:ended] == ["CELGenUserEvent(HOTLINE_QUEUE_EXIT,${QUEUESTATUS})", "Hangup()"]
+    assert flow[queue + 1:ended] == ["Goto(hotline-queue-exit,s,1)"]
     # the prompt's name is ours (set by the number's context), never caller data
     assert all("HOTLINE_PROMPT=" not in line for line in flow)
 

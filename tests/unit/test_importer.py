@@ -140,7 +140,7 @@ def test_nantong_demo_requirements(nantong: tuple[str, list[str]]) -> None:
     assert [s.id for s in site.seats] == ["1001", "1002", "1003", "1004"]
     assert all(len(s.secret) >= 8 for s in site.seats)
     assert [(s.id, s.county) for s in site.seats if s.remote] == [("1004", "海门")]
-    assert {q.name for q in site.queues} == {"hotline", "renshe", "shichang"}
+    assert {q.name for q in site.queues} == {"hotline", "renshe", "shichang", "haimen"}
     assert site.site.default_queue == "hotline"
     assert (site.api.bind, site.api.port) == ("127.0.0.1", 8080)
 

@@ -1,0 +1,50 @@
+"""``/api/abandoned`` and ``/api/callbacks``: abandoned calls and the callback tasks seats take."""
+
+from __future__ import annotations
+
+from aiohttp import web
+
+from hotline.api.control_http import parse_body
+from hotline.api.responses import json_response
+from hotline.callbacks.errors import NoSuchCallback
+from hotline.callbacks.schemas import DEFAULT_LIMIT, CreateBody, TakeBody, query
+from hotline.callbacks.services import CallbackService
+
+
+def add_routes(app: web.Application, service: CallbackService) -> None:
+    async def abandoned(request: web.Request) -> web.Response:
+        args = query(request.query, {"since": "datetime", "queue": "queue", "limit": "int", "full": "flag"})
+        items = await service.abandoned(since=args.get("since"), queue=args.get("queue"),
+                                        limit=args.get("limit", DEFAULT_LIMIT), full=args.get("full", False))
+        return json_response({"items": items, "total": len(items)})
+
+    async def list_callbacks(request: web.Request) -> web.Response:
+        args = query(request.query, {"status": "status", "limit": "int", "full": "flag"})
+        tasks = await service.list(args.get("status"), args.get("limit", DEFAULT_LIMIT))
+        items = [t.to_dict(full=args.get("full", False)) for t in tasks]
+        return json_response({"items": items, "total": len(items)})
+
+    async def create(request: web.Request) -> web.Response:
+        body = parse_body(CreateBody, await request.read())
+        task = await service.create_for_call(body.call_id)
+        return json_response(task.to_dict(), status=201, headers={"Location": f"/api/callbacks/{task.id}"})
+
+    def task_id(request: web.Request) -> int:
+        raw = request.match_info["callback_id"]
+        if not raw.isdigit() or len(raw) > 12:
+            raise NoSuchCallback(raw)
+        return int(raw)
+
+    async def get(request: web.Request) -> web.Response:
+        return json_response((await service.get(task_id(request))).to_dict())
+
+    async def take(request: web.Request) -> web.Response:
+        body = parse_body(TakeBody, await request.read())
+        task = await service.take(task_id(request), body.seat)
+        return json_response(task.to_dict(), status=202)
+
+    app.router.add_get("/api/abandoned", abandoned)
+    app.router.add_get("/api/callbacks", list_callbacks)
+    app.router.add_post("/api/callbacks", create)
+    app.router.add_get("/api/callbacks/{callback_id}", get)
+    app.router.add_post("/api/callbacks/{callback_id}/take", take)

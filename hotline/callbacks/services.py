@@ -1,0 +1,324 @@
+"""The callback service: tasks from CEL and records, retries, seats taking callbacks.
+
+Sources of truth, in order of arrival:
+
+* live CEL events (:meth:`CallbackService.on_event`, a call-tracker subscriber):
+  ``HOTLINE_CALLBACK_REQUEST`` creates the task at once (``requested``) — from the queue
+  callback key, or from a queue's max-wait fallback (another reason: the platform places the
+  placeholder itself, at the head of the queue); ``HOTLINE_CALLBACK_DIAL`` moves it to
+  ``dialling``;
+* records (:meth:`CallbackService.on_record`, every record the controller writes, live or
+  rebuilt from the CEL log after the controller was down): a ``callback_requested`` record
+  makes sure the task exists; a callback try's record (``extra.callback_of``) ends the try:
+  connected, or a failed try (back to ``requested`` with a retry ``retry_after`` seconds later,
+  at the head of the queue, until ``attempts`` tries have failed: ``failed``).
+
+Every step is idempotent (a replayed event or record changes nothing): a try is identified by
+its conversation id (``callback_call_id``).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Awaitable, Callable
+from datetime import datetime, timedelta
+from typing import Any
+
+from hotline.ami import actions
+from hotline.calls.cel import CelEvent
+from hotline.calls.model import CallRecord, Outcome
+from hotline.callbacks.errors import CallbackClosed, NoCallerNumber, NoSuchSeat, NotAbandoned, SeatBusy
+from hotline.callbacks.model import (
+    CLOSED,
+    DIAL_EVENT,
+    REQUEST_EVENT,
+    CallbackTask,
+    InvalidTransition,
+    Kind,
+    Status,
+    Step,
+    callback_account,
+    dialable,
+    mask_number,
+    parse_request,
+)
+from hotline.config.site import QueueCallback, SiteConfig
+from hotline.exceptions import AsteriskActionFailed, CallControlUnavailable, InvalidRequest, StoreError
+from hotline.store import Store
+from hotline.store.callbacks import CallbackStore
+
+log = logging.getLogger(__name__)
+
+Sender = Callable[..., Awaitable[Any]]
+DEFAULTS = QueueCallback()
+FREE_STATES = frozenset({"NOT_INUSE"})
+
+
+def _payload(e: CelEvent) -> str:
+    extra = e.extra.get("extra")
+    return extra if isinstance(extra, str) and extra else e.appdata.partition(",")[2]
+
+
+class CallbackService:
+    def __init__(self, site: SiteConfig, store: Store, send: Sender | None, *, action_timeout: float = 5.0) -> None:
+        self._site = site
+        self._calls = store
+        self.tasks = CallbackStore(store)
+        self._send = send
+        self._timeout = action_timeout
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._lock = asyncio.Lock()
+        self._pending: set[asyncio.Future[Any]] = set()
+
+    def settings(self, queue: str | None) -> QueueCallback:
+        q = self._site.queue(queue) if queue else None
+        return q.callback if q is not None and q.callback is not None else DEFAULTS
+
+    def start(self) -> None:
+        self._loop = asyncio.get_running_loop()
+        self._spawn(self._resume())
+
+    async def _resume(self) -> None:
+        """After a restart: queue callbacks whose failed try was waiting for its retry get it
+        (their placeholder is gone; one still waiting in the queue is ``requested`` with no try
+        used, or ``dialling``, and is left alone)."""
+        tasks = await asyncio.to_thread(self.tasks.list, status=Status.requested, limit=500)
+        for task in tasks:
+            if task.kind is Kind.queue_callback and task.attempts > 0:
+                self._spawn(self._retry_later(task))
+
+    async def stop(self) -> None:
+        for task in list(self._pending):
+            task.cancel()
+        if self._pending:
+            await asyncio.gather(*self._pending, return_exceptions=True)
+
+    # -- live events (call tracker subscriber, on the loop) -------------------------------------
+    def on_event(self, event: CelEvent) -> None:
+        if event.name == REQUEST_EVENT:
+            request = parse_request(_payload(event))
+            if request is None:
+                log.info("callback request of %s without a dialable number: ignored", event.linkedid)
+                return
+            self._spawn(self._requested(event.linkedid, request.number, request.queue, request.reason))
+        elif event.name == DIAL_EVENT:
+            parent = _payload(event).split("|")[0].strip()
+            if parent:
+                self._spawn(self._dialling(parent, event.linkedid))
+
+    async def _requested(self, call_id: str, number: str, queue: str | None, reason: str) -> None:
+        cfg = self.settings(queue)
+        async with self._lock:
+            task, created = await asyncio.to_thread(self.tasks.create, kind=Kind.queue_callback, call_id=call_id,
+                                                    number=number, queue=queue, max_attempts=cfg.attempts,
+                                                    exist_ok=True)
+        if created:
+            log.info("callback task %d: %s requested a callback in %s (%s)", task.id, mask_number(number), queue,
+                     reason)
+        if created and reason != "key" and queue:
+            # The max-wait fallback offered the callback: no placeholder was placed by the key's
+            # dialplan, so the request goes to the head of the queue now.
+            await self._place(task, position=1)
+
+    async def _dialling(self, parent: str, try_id: str) -> None:
+        async with self._lock:
+            task = await asyncio.to_thread(self.tasks.for_call, parent)
+            if task is None or task.status is not Status.requested:
+                return
+            try:
+                await asyncio.to_thread(self.tasks.apply, task.id, Step.dial, callback_call_id=try_id)
+            except InvalidTransition:
+                return
+
+    # -- records (any thread) ------------------------------------------------------------------
+    def on_record(self, record: CallRecord) -> None:
+        """Every record the controller writes passes here (from the loop or a worker thread)."""
+        if record.outcome is not Outcome.callback_requested and "callback_of" not in record.extra:
+            return
+        loop = self._loop
+        if loop is None or loop.is_closed():
+            return
+        loop.call_soon_threadsafe(lambda: self._spawn(self._record(record)))
+
+    async def _record(self, record: CallRecord) -> None:
+        if record.outcome is Outcome.callback_requested:
+            info = record.extra.get("callback") or {}
+            queue = info.get("queue") if isinstance(info, dict) else None
+            if dialable(record.caller_number):
+                cfg = self.settings(queue or record.queue)
+                async with self._lock:
+                    await asyncio.to_thread(self.tasks.create, kind=Kind.queue_callback, call_id=record.call_id,
+                                            number=record.caller_number, queue=queue or record.queue,
+                                            max_attempts=cfg.attempts, exist_ok=True)
+            return
+        parent = str(record.extra.get("callback_of"))
+        result = str(record.extra.get("callback_result") or "")
+        kind = str(record.extra.get("callback_kind") or "")
+        async with self._lock:
+            task = await asyncio.to_thread(self.tasks.for_call, parent)
+            if task is None and kind == Kind.queue_callback.value and dialable(record.caller_number):
+                cfg = self.settings(record.queue)
+                task, _ = await asyncio.to_thread(self.tasks.create, kind=Kind.queue_callback, call_id=parent,
+                                                  number=record.caller_number, queue=record.queue,
+                                                  max_attempts=cfg.attempts, exist_ok=True)
+            if task is None or task.status in CLOSED:
+                return
+            if task.callback_call_id == record.call_id and task.status is not Status.dialling:
+                return  # this try was taken into account already (a replayed record)
+            if record.outcome is Outcome.answered:
+                step = Step.answered
+            elif result == "seat_missed" and task.kind is Kind.abandoned:
+                step = Step.seat_missed
+            else:
+                step = Step.try_failed
+            try:
+                task = await asyncio.to_thread(self.tasks.apply, task.id, step, callback_call_id=record.call_id,
+                                               seat=record.seat or task.seat, last_result=result or None)
+            except InvalidTransition as exc:
+                log.info("callback task %d: %s", task.id, exc)
+                return
+        log.info("callback task %d: try %s %s -> %s (%d/%d)", task.id, record.call_id, result, task.status.value,
+                 task.attempts, task.max_attempts)
+        if task.status is Status.requested and task.kind is Kind.queue_callback and step is Step.try_failed:
+            self._spawn(self._retry_later(task))
+
+    async def _retry_later(self, task: CallbackTask) -> None:
+        await asyncio.sleep(self.settings(task.queue).retry_after)
+        current = await asyncio.to_thread(self.tasks.get, task.id)
+        if current.status is Status.requested:
+            await self._place(current, position=1)
+
+    async def _place(self, task: CallbackTask, *, position: int) -> None:
+        """A placeholder for ``task`` joins its queue at ``position``."""
+        if not task.queue or self._send is None:
+            return
+        cfg = self.settings(task.queue)
+        action = actions.callback_placeholder(task.queue, call_id=task.call_id, number=task.number,
+                                              ring_seconds=cfg.ring_seconds, position=position,
+                                              account=callback_account(task.call_id))
+        try:
+            await self._action(action)
+        except (CallControlUnavailable, AsteriskActionFailed) as exc:
+            log.warning("callback task %d: placeholder not placed: %s", task.id, exc.message)
+
+    # -- API -----------------------------------------------------------------------------------
+    async def create_for_call(self, call_id: str) -> CallbackTask:
+        record = await asyncio.to_thread(self._calls.get_call, call_id)   # no-such-call
+        if record.outcome not in (Outcome.abandoned_in_queue, Outcome.abandoned_before_queue):
+            raise NotAbandoned(call_id, record.outcome.value)
+        if not dialable(record.caller_number):
+            raise NoCallerNumber(call_id)
+        cfg = self.settings(record.queue)
+        async with self._lock:
+            task, _ = await asyncio.to_thread(self.tasks.create, kind=Kind.abandoned, call_id=call_id,
+                                              number=record.caller_number, queue=record.queue,
+                                              max_attempts=cfg.attempts)
+        return task
+
+    async def list(self, status: str | None, limit: int) -> list[CallbackTask]:
+        chosen = None
+        if status is not None:
+            try:
+                chosen = Status(status)
+            except ValueError:
+                raise InvalidRequest("status", f"must be one of {', '.join(s.value for s in Status)}",
+                                     status) from None
+        return await asyncio.to_thread(self.tasks.list, status=chosen, limit=limit)
+
+    async def get(self, task_id: int) -> CallbackTask:
+        return await asyncio.to_thread(self.tasks.get, task_id)
+
+    async def take(self, task_id: int, seat: str) -> CallbackTask:
+        """The seat's phone rings; when it answers, the citizen is dialled (hotline-cb-dial)."""
+        if self._site.seat(seat) is None:
+            raise NoSuchSeat(seat)
+        task = await asyncio.to_thread(self.tasks.get, task_id)   # no-such-callback
+        if task.status is not Status.requested:
+            raise CallbackClosed(task.id, task.status.value)
+        state = await self.seat_state(seat)
+        if state not in FREE_STATES:
+            raise SeatBusy(seat, state)
+        cfg = self.settings(task.queue)
+        async with self._lock:
+            try:
+                task = await asyncio.to_thread(self.tasks.apply, task.id, Step.dial, seat=seat)
+            except InvalidTransition:
+                current = await asyncio.to_thread(self.tasks.get, task.id)
+                raise CallbackClosed(current.id, current.status.value) from None
+        action = actions.callback_seat_call(seat, call_id=task.call_id, number=task.number,
+                                            ring_seconds=cfg.ring_seconds, account=callback_account(task.call_id),
+                                            seat_ring_ms=cfg.ring_seconds * 1000)
+        try:
+            await self._action(action)
+        except (CallControlUnavailable, AsteriskActionFailed):
+            async with self._lock:
+                await asyncio.to_thread(self.tasks.apply, task.id, Step.seat_missed, last_result="originate-failed")
+            raise
+        return task
+
+    async def seat_state(self, seat: str) -> str:
+        response = await self._action(actions.getvar(f"DEVICE_STATE(PJSIP/{seat})"))
+        return str(response.get("Value") or "UNKNOWN").upper()
+
+    async def abandoned(self, *, since: datetime | None, queue: str | None, limit: int,
+                        full: bool) -> list[dict[str, Any]]:
+        records = await asyncio.to_thread(self.tasks.abandoned, since=since, queue=queue, limit=limit)
+        if not records:
+            return []
+        tasks = await asyncio.to_thread(self.tasks.for_calls, [r.call_id for r in records])
+        earliest = min(r.arrived_at for r in records)
+        later = await asyncio.to_thread(self.tasks.answered_since, [r.caller_number for r in records
+                                                                   if dialable(r.caller_number)], earliest)
+        return [abandoned_item(r, tasks.get(r.call_id), later.get(r.caller_number, []), full=full) for r in records]
+
+    # -- sending -------------------------------------------------------------------------------
+    async def _action(self, action: dict[str, str]) -> dict[str, Any]:
+        if self._send is None:
+            raise CallControlUnavailable("this API runs without the controller's AMI connection")
+        try:
+            response = await self._send(action, timeout=self._timeout, as_list=False)
+        except ConnectionError as exc:
+            raise CallControlUnavailable(str(exc) or "AMI is not connected") from None
+        except TimeoutError:
+            raise AsteriskActionFailed(action["Action"], "no response") from None
+        if isinstance(response, list):
+            response = response[0] if response else {}
+        if str(response.get("Response", "")).lower() != "success":
+            raise AsteriskActionFailed(action["Action"], str(response.get("Message", "")) or "error")
+        return dict(response)
+
+    def _spawn(self, coro: Awaitable[None]) -> None:
+        task = asyncio.ensure_future(self._guard(coro))
+        self._pending.add(task)
+        task.add_done_callback(self._pending.discard)
+
+    @staticmethod
+    async def _guard(coro: Awaitable[None]) -> None:
+        try:
+            await coro
+        except StoreError as exc:
+            log.warning("callback bookkeeping postponed: %s", exc.message)
+        except Exception:  # one bad event must not stop the next
+            log.exception("callback bookkeeping failed")
+
+
+def abandoned_item(record: CallRecord, task: CallbackTask | None, answered_at: list[datetime], *,
+                   full: bool) -> dict[str, Any]:
+    """One row of ``GET /api/abandoned``. Pure."""
+    later = sorted(t for t in answered_at if t > record.arrived_at + timedelta(seconds=0))
+    return {
+        "call_id": record.call_id,
+        "arrived_at": record.arrived_at.isoformat(),
+        "ended_at": record.ended_at.isoformat() if record.ended_at else None,
+        "outcome": record.outcome.value,
+        "queue": record.queue,
+        "dialled_number": record.dialled_number,
+        "caller_number": record.caller_number if full else mask_number(record.caller_number),
+        "wait_seconds": record.wait_seconds,
+        "callback": None if task is None else {"id": task.id, "status": task.status.value, "kind": task.kind.value,
+                                               "attempts": task.attempts},
+        "served_later": bool(later),
+        "served_later_at": later[0].isoformat() if later else None,
+        "dialable": dialable(record.caller_number),
+    }

@@ -1,0 +1,212 @@
+"""Queue callback and callbacks seats take (issue #3), on the real Asterisk with sipp.
+
+The hotline queue gets ``callback`` (key 1, 2 tries, 5 s apart, 5 s of ringing); the PSTN behind
+the trunk is a sipp UAS on the trunk's contact that answers (or, for the failure test, only
+rings). Seats are logged out while the caller waits, so nobody is free, and logged in to take
+the placeholder. Everything waits on state (records, tasks, channels), never on the clock.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import socket
+import subprocess
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+import yaml
+
+from .rig import (
+    CONTROL_CALLER_MEDIA,
+    CONTROL_CALLER_PORT,
+    PSTN_MEDIA,
+    SEATS,
+    SIP_PORT,
+    SIPP_DIR,
+    TRUNK_IP,
+    TRUNK_PORT,
+    Stack,
+    http_json,
+    wait_for,
+)
+
+ATTEMPTS, RETRY_AFTER, RING = 2, 5, 5
+
+
+@pytest.fixture(scope="module")
+def cb_stack(stack: Stack) -> Iterator[Stack]:
+    previous = stack.site_file.read_text(encoding="utf-8")
+    data = yaml.safe_load(previous)
+    for q in data["queues"]:
+        if q["name"] == "hotline":
+            q["callback"] = {"key": "1", "attempts": ATTEMPTS, "retry_after": RETRY_AFTER, "ring_seconds": RING}
+    stack.apply_site_text(yaml.safe_dump(data, allow_unicode=True, sort_keys=False))
+    stack.cli("queue reload parameters hotline")
+    try:
+        yield stack
+    finally:
+        capture = os.environ.get("CB_CAPTURE")   # to refresh tests/fixtures/cel/callback_*.jsonl
+        if capture:
+            shutil.copyfile(stack.runtime.cel_log, capture)
+        for seat in SEATS:
+            stack.login_seat_cli(seat)
+        stack.apply_site_text(previous)
+        stack.cli("queue reload parameters hotline")
+
+
+def _uas(stack: Stack, scenario: str) -> subprocess.Popen[bytes]:
+    """The PSTN behind the trunk: ``seat_uas.xml`` answers, ``noanswer_uas.xml`` only rings."""
+    with open(stack.workdir / f"pstn_{scenario}.log", "ab") as out:
+        pstn = subprocess.Popen(
+            ["sipp", "-sf", str(SIPP_DIR / scenario), "-i", TRUNK_IP, "-p", str(TRUNK_PORT), "-mp", str(PSTN_MEDIA),
+             "-rtp_echo", "-d", "300", "-nostdin", "-trace_err",
+             "-error_file", str(stack.workdir / f"pstn_{scenario}_errors.log")],
+            stdout=out, stderr=subprocess.STDOUT, cwd=stack.workdir)
+
+    def listening() -> bool:
+        assert pstn.poll() is None, f"the PSTN UAS exited with {pstn.returncode}"
+        with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as probe:
+            try:
+                probe.bind((TRUNK_IP, TRUNK_PORT))
+            except OSError:
+                return True
+        return False
+    wait_for("the PSTN UAS on the trunk's contact", listening, timeout=15)
+    return pstn
+
+
+def _stop(proc: subprocess.Popen[bytes]) -> None:
+    if proc.poll() is None:
+        proc.terminate()
+        proc.wait(10)
+
+
+def _caller(stack: Stack, caller: str, scenario: str, pause_ms: int) -> subprocess.Popen[bytes]:
+    return subprocess.Popen(
+        ["sipp", "-sf", str(SIPP_DIR / scenario), "-i", TRUNK_IP, "-p", str(CONTROL_CALLER_PORT),
+         "-mp", str(CONTROL_CALLER_MEDIA), "-s", "12345", "-key", "caller", caller, "-d", str(pause_ms),
+         "-m", "1", "-nostdin", "-timeout", "90", "-trace_err",
+         "-error_file", str(stack.workdir / f"caller-{caller}.err"), f"127.0.0.1:{SIP_PORT}"],
+        stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT, cwd=stack.workdir)
+
+
+def _logout_all(stack: Stack) -> None:
+    for seat in SEATS:
+        stack.logout_seat_cli(seat)
+    wait_for("no seat in the queue", lambda: "No Members" in stack.cli("queue show hotline"), timeout=15)
+
+
+def _callbacks(stack: Stack) -> list[dict[str, Any]]:
+    code, body = http_json("GET", f"{stack.api}/api/callbacks?full=1")
+    assert code == 200, body
+    return list(body["items"])
+
+
+def _task_for(stack: Stack, call_id: str) -> dict[str, Any] | None:
+    return next((t for t in _callbacks(stack) if t["call_id"] == call_id), None)
+
+
+def _try_records(stack: Stack, call_id: str) -> list[dict[str, Any]]:
+    return [c for c in stack.calls() if c["extra"].get("callback_of") == call_id]
+
+
+def _hang_up_trunk_legs(stack: Stack) -> None:
+    for channel in stack.channels():
+        if channel.startswith("PJSIP/trunk-carrier-"):
+            stack.cli(f"channel request hangup {channel}")
+
+
+def _request_callback(stack: Stack, caller: str) -> dict[str, Any]:
+    """A caller waits with no seat free, presses 1, hears the confirmation and is hung up."""
+    _logout_all(stack)
+    proc = _caller(stack, caller, "caller_callback.xml", 3000)
+    try:
+        assert proc.wait(90) == 0, f"the caller scenario failed (see caller-{caller}.err)"
+    finally:
+        _stop(proc)
+    record = stack.record_for(caller)
+    assert record["outcome"] == "callback_requested", record
+    assert record["extra"]["callback"]["reason"] == "key"
+    return record
+
+
+def test_queue_callback_keeps_the_place_and_connects(cb_stack: Stack) -> None:
+    stack = cb_stack
+    pstn = _uas(stack, "seat_uas.xml")
+    try:
+        record = _request_callback(stack, "13800005001")
+        task = wait_for("the callback task", lambda: _task_for(stack, record["call_id"]))
+        assert (task["kind"], task["status"], task["number"]) == ("queue_callback", "requested", "13800005001")
+        # the placeholder waits in the queue in the caller's place
+        wait_for("the placeholder in the queue", lambda: "Local/hotline@hotline-cb-hold" in stack.cli("queue show hotline"))
+        stack.login_seat_cli("1001")
+        wait_for("the citizen called back and connected",
+                 lambda: (_task_for(stack, record["call_id"]) or {}).get("status") == "dialling"
+                 or any(ch.startswith("PJSIP/trunk-carrier-") for ch in stack.channels()), timeout=30)
+        wait_for("the trunk leg answered", lambda: any(
+            ch.startswith("PJSIP/trunk-carrier-") and bridge for ch, bridge in stack.channels().items()), timeout=30)
+        _hang_up_trunk_legs(stack)
+        tries = wait_for("the callback's record", lambda: _try_records(stack, record["call_id"]))
+        assert tries[0]["outcome"] == "answered" and tries[0]["seat"] == "1001", tries[0]
+        assert tries[0]["dialled_number"] == "13800005001"
+        done = wait_for("the task connected", lambda: (_task_for(stack, record["call_id"]) or {}).get("status")
+                        == "connected" and _task_for(stack, record["call_id"]))
+        assert done["seat"] == "1001" and done["attempts"] == 1
+        assert done["callback_call_id"] == tries[0]["call_id"]
+    finally:
+        _stop(pstn)
+
+
+def test_queue_callback_not_answered_fails_after_the_tries(cb_stack: Stack) -> None:
+    stack = cb_stack
+    pstn = _uas(stack, "noanswer_uas.xml")
+    try:
+        record = _request_callback(stack, "13800005002")
+        stack.login_seat_cli("1001")
+        done = wait_for("the task failed", lambda: (_task_for(stack, record["call_id"]) or {}).get("status")
+                        == "failed" and _task_for(stack, record["call_id"]), timeout=90)
+        assert done["attempts"] == ATTEMPTS and done["last_result"] == "noanswer", done
+        tries = wait_for("both tries recorded", lambda: len(_try_records(stack, record["call_id"])) >= ATTEMPTS
+                         and _try_records(stack, record["call_id"]))
+        assert {t["outcome"] for t in tries} == {"failed"}
+    finally:
+        _stop(pstn)
+
+
+def test_abandoned_call_is_called_back_by_a_seat(cb_stack: Stack) -> None:
+    stack = cb_stack
+    _logout_all(stack)
+    caller = "13800005003"
+    proc = _caller(stack, caller, "caller.xml", 2000)
+    assert proc.wait(60) == 0
+    record = stack.record_for(caller)
+    assert record["outcome"] == "abandoned_in_queue", record
+    code, listed = http_json("GET", f"{stack.api}/api/abandoned?limit=50")
+    assert code == 200
+    row = next(r for r in listed["items"] if r["call_id"] == record["call_id"])
+    assert row["caller_number"] == "138****5003" and row["callback"] is None and row["served_later"] is False
+    code, task = http_json("POST", f"{stack.api}/api/callbacks", {"call_id": record["call_id"]})
+    assert code == 201, task
+    code, again = http_json("POST", f"{stack.api}/api/callbacks", {"call_id": record["call_id"]})
+    assert (code, again["error_id"]) == (409, "callback-exists")
+    pstn = _uas(stack, "seat_uas.xml")
+    try:
+        code, taken = http_json("POST", f"{stack.api}/api/callbacks/{task['id']}/take", {"seat": "1001"})
+        assert code == 202, taken
+        assert taken["status"] == "dialling"
+        wait_for("the trunk leg answered", lambda: any(
+            ch.startswith("PJSIP/trunk-carrier-") and bridge for ch, bridge in stack.channels().items()), timeout=30)
+        _hang_up_trunk_legs(stack)
+        tries = wait_for("the callback's record", lambda: _try_records(stack, record["call_id"]))
+        assert tries[0]["outcome"] == "answered" and tries[0]["seat"] == "1001"
+        done = wait_for("the task connected", lambda: (_task_for(stack, record["call_id"]) or {}).get("status")
+                        == "connected" and _task_for(stack, record["call_id"]))
+        assert done["kind"] == "abandoned" and done["callback_call_id"] == tries[0]["call_id"]
+        code, listed = http_json("GET", f"{stack.api}/api/abandoned?limit=50&full=1")
+        row = next(r for r in listed["items"] if r["call_id"] == record["call_id"])
+        assert row["caller_number"] == caller and row["callback"]["status"] == "connected"
+        assert row["served_later"] is True
+    finally:
+        _stop(pstn)
