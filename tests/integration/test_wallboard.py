@@ -163,12 +163,20 @@ def test_wallboard_page_against_a_fake_hub(browser: Any, tmp_path: Any) -> None:
         assert "138****1234" in card.text and "13812341234" not in browser.page_source
         assert "139****1111" in browser.find_element(By.CSS_SELECTOR, 'tr[data-queue="hotline"]').text
         assert browser.find_element(By.ID, "kpi-answer-rate").text == "95.0%"
+        assert browser.find_element(By.ID, "kpi-answer-rate-15s").text == "90.0%"
+        assert browser.find_element(By.ID, "kpi-abandoned").text == "2"
+        assert "alarm" in browser.find_element(By.ID, "kpi-rolling-box").get_attribute("class")
         banner = wait.until(ec.visibility_of_element_located((By.ID, "degraded")))
         assert "connection refused" in banner.text
         longest = browser.find_element(By.CSS_SELECTOR, 'tr[data-queue="hotline"] .longest')
         first = longest.text
         wait.until(lambda d: longest.text != first)   # ticks client-side, no event needed
-        Select(browser.find_element(By.CSS_SELECTOR, 'select.reason[data-seat="1001"]')).select_by_value("training")
+        reason = browser.find_element(By.CSS_SELECTOR, 'select.reason[data-seat="1001"]')
+        Select(reason).select_by_value("training")
+        # another event for the seat arrives while the supervisor chooses: the choice stays put
+        loop.call_soon_threadsafe(hub.publish, {"type": "seat", "data": {**hub.seat, "since": time.time() - 3600}})
+        wait.until(lambda d: card.find_element(By.CSS_SELECTOR, ".since").text.startswith("1:00:"))
+        assert Select(reason).first_selected_option.get_attribute("value") == "training"   # not replaced
         browser.find_element(By.CSS_SELECTOR, 'button[data-action="pause"][data-seat="1001"]').click()
         paused = wait.until(ec.visibility_of_element_located((By.CSS_SELECTOR, '.seat[data-seat="1001"][data-state="paused"]')))
         assert "培训" in paused.text
@@ -199,7 +207,8 @@ class _FakeHub:
                       "queues": [{"name": "hotline", "title": None, "waiting": 1, "logged_in": 1, "available": 0,
                                   "entries": [{"call_id": "1.2", "caller": "13900001111", "since": now - 30,
                                                "position": 1, "priority": 0}]}],
-                      "kpi": {"answer_rate": 0.95, "answer_rate_15s": 0.9, "abandoned": 2}}
+                      "kpi": {"answer_rate": 0.95, "answer_rate_15s": 0.9, "abandoned": 2,
+                              "rolling_24h": {"answer_rate": 0.9, "threshold": 0.95, "alarm": True}}}
         self._subscribers: list[Any] = []
 
     def snapshot(self) -> dict[str, Any]:
@@ -246,6 +255,7 @@ def test_supervisor_sees_the_floor_and_forces_a_pause(floor: Stack, held_call: H
 
     Select(browser.find_element(By.CSS_SELECTOR, f'select.reason[data-seat="{seat}"]')).select_by_value("training")
     browser.find_element(By.CSS_SELECTOR, f'button[data-action="pause"][data-seat="{seat}"]').click()
+    wait.until(lambda d: "pause ✓" in d.find_element(By.ID, "action-result").text)
     paused = wait.until(ec.visibility_of_element_located(
         (By.CSS_SELECTOR, f'.seat[data-seat="{seat}"][data-state="paused"]')))
     wait.until(lambda d: "培训" in paused.text)

@@ -112,6 +112,7 @@ function connect() {
     state.kpi = snap.kpi || {};
     state.live = snap.live || {ok: true};
     if (snap.pause_reasons) state.reasons = snap.pause_reasons;
+    for (const c of cards.values()) c.key = null;
     renderAll();
   });
   source.addEventListener("seat", (e) => {
@@ -151,6 +152,9 @@ function renderKpis() {
   const abandoned = k.abandoned ?? k.abandons;
   $("kpi-abandoned").textContent = abandoned ?? "–";
   $("kpi-offered").textContent = k.offered ?? "–";
+  const rolling = (state.kpi || {}).rolling_24h || {};
+  $("kpi-rolling").textContent = percent(rolling.answer_rate);
+  $("kpi-rolling-box").classList.toggle("alarm", rolling.alarm === true);   // under the threshold (95%)
 }
 
 function longestSince(queue) {
@@ -174,8 +178,16 @@ function renderQueues() {
   }
 }
 
+function actionsKey(seat) {
+  // The buttons a seat card shows; rebuilt only when this changes, so a reason being chosen
+  // in a select is not replaced under the supervisor's hand by the next seat event.
+  if (!state.me || !SUPERVISOR_ROLES.includes(state.me.role) || seat.state === "logged_out") return "";
+  return [seat.state === "paused" ? "paused" : "active", seat.call_id && seat.state !== "ringing" ? "call" : "",
+          state.reasons.map((r) => r.code).join(",")].join("|");
+}
+
 function seatActions(seat) {
-  if (!state.me || !SUPERVISOR_ROLES.includes(state.me.role) || seat.state === "logged_out") return null;
+  if (!actionsKey(seat)) return el("div", {class: "actions"});
   const reason = el("select", {class: "reason", "data-seat": seat.seat_id, title: "小休原因 pause reason"},
     ...state.reasons.map((r) => el("option", {value: r.code}, r.name)));
   if (state.chosenReason.has(seat.seat_id)) reason.value = state.chosenReason.get(seat.seat_id);
@@ -194,26 +206,59 @@ function seatActions(seat) {
   return el("div", {class: "actions"}, ...buttons);
 }
 
-function renderSeats() {
+const cards = new Map();   // seat id -> {card, title, since, meta, actions, key}
+
+function seatGroup(name) {
   const container = $("seats");
-  container.replaceChildren();
-  const byState = new Map(STATES.map((s) => [s, []]));
-  for (const seat of state.seats.values()) {
-    if (!byState.has(seat.state)) byState.set(seat.state, []);
-    byState.get(seat.state).push(seat);
+  let group = container.querySelector(`:scope > [data-group="${CSS.escape(name)}"]`);
+  if (!group) {
+    group = el("div", {class: "group", "data-group": name}, el("h3", {}), el("div", {class: "members"}));
+    const order = (n) => { const i = STATES.indexOf(n); return i < 0 ? STATES.length : i; };
+    const after = [...container.children].find((g) => order(g.getAttribute("data-group")) > order(name));
+    container.insertBefore(group, after || null);
   }
-  for (const [name, seats] of byState) {
-    if (!seats.length) continue;
-    seats.sort((a, b) => a.seat_id.localeCompare(b.seat_id));
-    container.append(el("div", {class: "group", "data-group": name},
-      el("h3", {}, `${STATE_NAMES[name] || name} (${seats.length})`),
-      ...seats.map((seat) => el("div", {class: "seat", "data-seat": seat.seat_id, "data-state": seat.state},
-        el("div", {}, el("strong", {}, `${seat.seat_id} ${seat.name || ""}`), " ",
-           el("span", {class: "since", "data-since": seat.since}, duration(seat.since))),
-        el("div", {class: "meta"},
-           [seat.reason_name || seat.reason, seat.caller ? `来电 ${seat.caller}` : null,
-            seat.county, (seat.queues || []).join(",")].filter((x) => x).join(" · ")),
-        seatActions(seat)))));
+  return group;
+}
+
+function renderSeat(seat) {
+  let c = cards.get(seat.seat_id);
+  if (!c) {
+    c = {title: el("strong"), since: el("span", {class: "since"}), meta: el("div", {class: "meta"}),
+         actions: el("div", {class: "actions"}), key: null};
+    c.card = el("div", {class: "seat", "data-seat": seat.seat_id}, el("div", {}, c.title, " ", c.since), c.meta,
+                c.actions);
+    cards.set(seat.seat_id, c);
+  }
+  c.card.setAttribute("data-state", seat.state);
+  c.title.textContent = `${seat.seat_id} ${seat.name || ""}`;
+  if (seat.since) c.since.setAttribute("data-since", seat.since); else c.since.removeAttribute("data-since");
+  c.since.textContent = duration(seat.since);
+  c.meta.textContent = [seat.reason_name || seat.reason, seat.caller ? `来电 ${seat.caller}` : null,
+                        seat.county, (seat.queues || []).join(",")].filter((x) => x).join(" · ");
+  const key = actionsKey(seat);
+  if (key !== c.key) {
+    const actions = seatActions(seat);
+    c.card.replaceChild(actions, c.actions);
+    c.actions = actions;
+    c.key = key;
+  }
+  const members = seatGroup(seat.state).querySelector(".members");
+  if (c.card.parentNode !== members) {
+    const next = [...members.children].find((m) => m.getAttribute("data-seat") > seat.seat_id);
+    members.insertBefore(c.card, next || null);
+  }
+}
+
+function renderSeats() {
+  for (const [id, c] of cards) {
+    if (!state.seats.has(id)) { c.card.remove(); cards.delete(id); }
+  }
+  for (const seat of state.seats.values()) renderSeat(seat);
+  for (const group of [...$("seats").children]) {
+    const count = group.querySelector(".members").children.length;
+    if (!count) { group.remove(); continue; }
+    const name = group.getAttribute("data-group");
+    group.querySelector("h3").textContent = `${STATE_NAMES[name] || name} (${count})`;
   }
 }
 
