@@ -173,6 +173,9 @@ def run_level(res: dict[str, Any], seats: int, callers: int, params: dict[str, A
             time.sleep(5)   # the horizon: a seat freed at the end of the window gets 5 s to ring
             t_horizon = time.time()
         res["cpu"] = cpu.summary()
+        ours = sum(v["mean"] for k, v in res["cpu"].items() if k != "machine_busy_pct_of_all_cores")
+        machine = res["cpu"].get("machine_busy_pct_of_all_cores", {}).get("mean", 0.0)
+        res["other_cpu_pct"] = round(max(0.0, machine * cpu_count() - ours), 1)   # % of one core, not ours
         res["window"] = {"load_start": t_start, "start": t_win0, "end": t_win1, "horizon": t_horizon,
                          "seconds": round(t_win1 - t_win0, 1)}
         res["status_after"] = st1 = stack.status()
@@ -316,7 +319,8 @@ def readme_section(results: dict[str, Any]) -> str:
                   f"answered and ended, {lv['queue_abandoned']} abandoned. CPU % of one core, mean (max): Asterisk "
                   f"{c('asterisk')}, controller {c('controller')} + FastAGI {c('controller_fastagi')}, sipp callers "
                   f"{c('sipp_caller')}, sipp seats {c('sipp_seats')}; machine {c('machine_busy_pct_of_all_cores')} % "
-                  f"of both cores.", "",
+                  f"of both cores, of which other processes (not this run's; e.g. a test run) "
+                  f"{lv.get('other_cpu_pct')} % of one core.", "",
                   "| target | wanted | measured | result |", "| --- | --- | --- | --- |"]
         for t in lv["targets"]:
             note = f" ({t['note']})" if t.get("note") else ""
