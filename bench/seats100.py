@@ -17,10 +17,14 @@ from typing import Any, Callable
 
 import benchrig
 from benchrig import BenchStack, CpuSampler, Proc, parse_counts_csv, parse_stat_csv
-from seats_parse import (audio_summary, parse_channelstats, parse_queue_show, parse_sipp_messages, percentile,
-                         ring_delays, seat_calls)
+from seats_parse import (audio_summary, parse_channelstats, parse_proc_net_udp, parse_queue_show,
+                         parse_sipp_messages, percentile, ring_delays, seat_calls, udp_drops)
 
 QUEUE = "hotline"
+# One sipp socket echoes the RTP of every seat (100 phones' worth, 5000 packets/s): with the kernel's
+# default 208 KiB receive buffer a 40 ms stall of sipp's echo thread on a busy machine drops
+# packets that real phones, one socket each, would not. The rig's sockets get 4 MiB (rmem_max here).
+RTP_BUFFER = 4 * 1024 * 1024
 TARGETS = {"ring_p99_s": 1.0, "loss_pct": 1.0, "jitter_p99_ms": 30.0}
 DEFAULTS = {"levels": [(100, 200)], "warmup": 60.0, "seconds": 180.0, "caller_rate": 10.0,
             "strategy": "rrmemory", "ring_timeout": 15, "wrapup": 0}
@@ -43,6 +47,7 @@ class Sampler:
         self.cli, self.q_every, self.c_every = cli, q_every, c_every
         self.queue: list[tuple[float, dict[str, int]]] = []
         self.stats: list[tuple[float, list[dict[str, Any]]]] = []
+        self.udp: list[tuple[float, dict[int, tuple[int, int]]]] = []
         self.errors: list[str] = []
         self.cli_seconds: list[float] = []
         self._stop = threading.Event()
@@ -76,6 +81,10 @@ class Sampler:
                 r = self._take("pjsip show channelstats")
                 if r:
                     self.stats.append((r[0], parse_channelstats(r[1])))
+                try:
+                    self.udp.append((time.time(), parse_proc_net_udp(Path("/proc/net/udp").read_text())))
+                except OSError as exc:
+                    self.errors.append(f"/proc/net/udp: {exc}")
             self._stop.wait(max(0.05, min(next_q, next_c) - time.monotonic()))
 
     def __enter__(self) -> "Sampler":
@@ -105,7 +114,7 @@ def start_callers(stack: BenchStack, callers: int, rate: float, label: str) -> t
     stat.unlink(missing_ok=True)
     argv = ["sipp", "-sf", str(benchrig.SIPP_DIR / "caller_waits.xml"), "-i", benchrig.TRUNK_IP,
             "-p", str(benchrig.TRUNK_PORT), "-mp", str(benchrig.CALLER_MEDIA), "-s", benchrig.HOTLINE_NUMBER,
-            "-key", "caller", "13910000000", "-r", f"{rate:g}", "-l", str(callers), "-m", "1000000", "-nostdin",
+            "-key", "caller", "13910000000", "-rtp_buffsize", str(RTP_BUFFER), "-r", f"{rate:g}", "-l", str(callers), "-m", "1000000", "-nostdin",
             "-cp", str(benchrig.CONTROL_PORT_BASE + 1), "-trace_stat", "-stf", str(stat), "-fd", "1",
             "-trace_counts", "-trace_err", "-error_file", str(stack.log_dir / f"caller-{label}-errors.log"),
             f"127.0.0.1:{benchrig.SIP_PORT}"]
@@ -133,7 +142,8 @@ def run_level(res: dict[str, Any], seats: int, callers: int, params: dict[str, A
         res["asterisk_version"] = stack.runtime.version
         stack.start_controller()
         res["seat_registration_seconds"] = round(stack.start_seats(
-            scenario="seat_talks_uas.xml", extra_args=["-trace_msg", "-message_file", str(trace)],
+            scenario="seat_talks_uas.xml", extra_args=["-trace_msg", "-message_file", str(trace),
+                                                        "-rtp_buffsize", str(RTP_BUFFER)],
             wait_members=False), 1)
         ids = benchrig.seat_ids(seats)
         res["member_login_seconds"] = round(add_members(stack, ids), 1)
@@ -233,6 +243,13 @@ def run_level(res: dict[str, Any], seats: int, callers: int, params: dict[str, A
         }
         # (a) audio damage from Asterisk's RTP statistics
         res["audio"] = audio_summary(sampler.stats, (t_win0, t_win1), TARGETS["jitter_p99_ms"])
+        # where packets were dropped: per socket receive-buffer drops of the kernel (all on loopback)
+        groups = {"asterisk_rtp": (benchrig.RTP_START, benchrig.RTP_END),
+                  "seat_echo_sipp": (benchrig.SEAT_MEDIA, benchrig.SEAT_MEDIA + 3),
+                  "caller_media_sipp": (benchrig.CALLER_MEDIA, benchrig.RTP_START - 1),
+                  "sip": (benchrig.SIP_PORT, benchrig.SIP_PORT), "seat_sip_sipp": (benchrig.SEAT_PORT, benchrig.SEAT_PORT),
+                  "trunk_sip_sipp": (benchrig.TRUNK_PORT, benchrig.TRUNK_PORT)}
+        res["udp_drops_in_window"] = udp_drops(sampler.udp, (t_win0, t_win1), groups)
         res["targets"] = level_targets(res)
         res["pass"] = all(t["result"] == "PASS" for t in res["targets"])
         res["asterisk_warnings"] = stack.asterisk_warnings()
@@ -332,7 +349,8 @@ def readme_section(results: dict[str, Any]) -> str:
                   f"{a['caller_legs']['jitter']['max_ms']} ms; seat legs (echo) loss "
                   f"{a['seat_legs']['loss']['loss_pct']} %, jitter p50/p99/max {a['seat_legs']['jitter']['p50_ms']}/"
                   f"{a['seat_legs']['jitter']['p99_ms']}/{a['seat_legs']['jitter']['max_ms']} ms; waiting callers' legs "
-                  f"jitter p99 {a['waiting_caller_legs']['jitter']['p99_ms']} ms.", ""]
+                  f"jitter p99 {a['waiting_caller_legs']['jitter']['p99_ms']} ms. UDP datagrams the kernel dropped "
+                  f"(socket receive buffer full) in the window: {lv.get('udp_drops_in_window', '–')}.", ""]
     held = results["seats100"].get("highest_level_that_holds")
     lines.append("Highest level that holds every target: " + (f"{held['seats']} seats / {held['callers']} callers."
                                                               if held else "none of the levels run."))

@@ -225,7 +225,6 @@ def audio_summary(samples: list[tuple[float, list[dict[str, Any]]]], window: tup
     last: dict[tuple[str, str], dict[str, Any]] = {}
     jit: dict[str, list[float]] = {"caller": [], "seat": [], "other": []}
     waiting_jit: list[float] = []
-    waiting_last: dict[str, dict[str, Any]] = {}
     n_samples = 0
     for t, rows in samples:
         if not (window[0] <= t <= window[1]):
@@ -237,7 +236,6 @@ def audio_summary(samples: list[tuple[float, list[dict[str, Any]]]], window: tup
                 jit[leg_kind(r["channel"])].append(r["rx_jitter_ms"])
             else:
                 waiting_jit.append(r["rx_jitter_ms"])
-                waiting_last[r["channel"]] = r
 
     def loss(rows: list[dict[str, Any]]) -> dict[str, Any]:
         recv = sum(r["rx_count"] for r in rows)
@@ -262,7 +260,8 @@ def audio_summary(samples: list[tuple[float, list[dict[str, Any]]]], window: tup
         "connected": {"loss": loss(legs), "jitter": jstats(all_j)},
         "caller_legs": {"loss": loss(by_kind["caller"]), "jitter": jstats(jit["caller"])},
         "seat_legs": {"loss": loss(by_kind["seat"]), "jitter": jstats(jit["seat"])},
-        "waiting_caller_legs": {"loss": loss(list(waiting_last.values())), "jitter": jstats(waiting_jit)},
+        # not bridged: ChannelIds cut to 18 characters collide, so no per-leg loss; jitter only
+        "waiting_caller_legs": {"jitter": jstats(waiting_jit)},
     }
 
 
@@ -285,3 +284,43 @@ def parse_queue_show(text: str) -> dict[str, int]:
         "not_in_use": sum(1 for ln in members if "(Not in use)" in ln),
         "unavailable": sum(1 for ln in members if "(Unavailable)" in ln or "(Invalid)" in ln),
     }
+
+
+# -- /proc/net/udp -----------------------------------------------------------------------------
+
+def parse_proc_net_udp(text: str) -> dict[int, tuple[int, int]]:
+    """``/proc/net/udp``: socket inode -> (local port, drops). ``drops`` counts datagrams the
+    kernel dropped for that socket (on loopback: its receive buffer was full)."""
+    out: dict[int, tuple[int, int]] = {}
+    for line in text.splitlines()[1:]:
+        f = line.split()
+        if len(f) < 13 or ":" not in f[1]:
+            continue
+        try:
+            port = int(f[1].rsplit(":", 1)[1], 16)
+            inode, drops = int(f[9]), int(f[-1])
+        except ValueError:
+            continue
+        out[inode] = (port, drops)
+    return out
+
+
+def udp_drops(samples: list[tuple[float, dict[int, tuple[int, int]]]], window: tuple[float, float],
+              groups: dict[str, tuple[int, int]]) -> dict[str, int]:
+    """Datagrams dropped in ``window`` per group of local ports (name -> (first, last) port): for each
+    socket, its last drops value in the window less its value in the last sample before the window
+    (0 for a socket opened during the window). Sockets closed between two samples lose what they
+    dropped after the last sample that saw them."""
+    before: dict[int, int] = {}
+    last: dict[int, tuple[int, int]] = {}
+    for t, socks in sorted(samples, key=lambda s: s[0]):
+        if t < window[0]:
+            before = {inode: d for inode, (_, d) in socks.items()}
+        elif t <= window[1]:
+            last.update(socks)
+    out = {name: 0 for name in groups}
+    for inode, (port, drops) in last.items():
+        for name, (lo, hi) in groups.items():
+            if lo <= port <= hi:
+                out[name] += max(0, drops - before.get(inode, 0))
+    return out

@@ -12,8 +12,9 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "bench"))
 
-from seats_parse import (SeatCalls, SipMsg, audio_summary, parse_channelstats, parse_queue_show,  # noqa: E402
-                         parse_sipp_messages, percentile, ring_delays, seat_calls, waiting_at)
+from seats_parse import (SeatCalls, SipMsg, audio_summary, parse_channelstats, parse_proc_net_udp,  # noqa: E402
+                         parse_queue_show, parse_sipp_messages, percentile, ring_delays, seat_calls, udp_drops,
+                         waiting_at)
 
 
 def ts(clock: str) -> float:
@@ -165,7 +166,8 @@ def test_audio_summary_uses_last_sample_for_loss_and_every_sample_for_jitter() -
                                       "legs_with_loss": 1}
     assert s["connected"]["jitter"] == {"samples": 4, "p50_ms": 2.0, "p99_ms": 4.0, "max_ms": 4.0, "over_limit": 1}
     assert s["caller_legs"]["jitter"]["samples"] == 2 and s["seat_legs"]["loss"]["packets_lost"] == 0
-    assert s["waiting_caller_legs"]["jitter"]["max_ms"] == 40.0
+    assert s["waiting_caller_legs"] == {"jitter": {"samples": 1, "p50_ms": 40.0, "p99_ms": 40.0, "max_ms": 40.0,
+                                                   "over_limit": 1}}
 
 
 QUEUE_SHOW = """hotline has 4 calls (max unlimited) in 'rrmemory' strategy (15s holdtime, 22s talktime), W:0, C:5, A:1, SL:80.0%, SL2:80.0% within 15s
@@ -195,3 +197,29 @@ def test_parse_queue_show(text: str, expected: dict) -> None:
 def test_parse_queue_show_refuses_other_output() -> None:
     with pytest.raises(ValueError):
         parse_queue_show("No such queue: 'hotline'\n")
+
+
+PROC_NET_UDP = """   sl  local_address rem_address   st tx_queue rx_queue tr tm->when retrnsmt   uid  timeout inode ref pointer drops
+  101: 0100007F:6232 00000000:0000 07 00000000:00000000 00:00000000 00000000     0        0 5001 2 0000000000000000 7
+  102: 0100007F:7530 0100007F:6232 01 00000000:00000000 00:00000000 00000000     0        0 5002 2 0000000000000000 0
+  103: 0100007F:7532 0100007F:6590 01 00000000:00000000 00:00000000 00000000     0        0 5003 2 0000000000000000 3
+"""
+
+
+def test_parse_proc_net_udp() -> None:
+    assert parse_proc_net_udp(PROC_NET_UDP) == {5001: (25138, 7), 5002: (30000, 0), 5003: (30002, 3)}
+    assert parse_proc_net_udp("") == {}
+
+
+@pytest.mark.parametrize("name, samples, expected", [
+    ("delta against the last sample before the window",
+     [(0.0, {1: (25090, 5)}), (1.0, {1: (25090, 8)}), (5.0, {1: (25090, 20)}), (20.0, {1: (25090, 99)})],
+     {"echo": 12, "rtp": 0}),
+    ("a socket opened in the window counts from 0; one closed keeps its last value",
+     [(1.0, {}), (3.0, {2: (30000, 4), 3: (30002, 1)}), (6.0, {2: (30000, 6)})],
+     {"echo": 0, "rtp": 7}),
+    ("ports outside every group are ignored", [(3.0, {4: (5060, 50)})], {"echo": 0, "rtp": 0}),
+])
+def test_udp_drops(name: str, samples: list, expected: dict) -> None:
+    groups = {"echo": (25090, 25093), "rtp": (30000, 39999)}
+    assert udp_drops(samples, (2.0, 10.0), groups) == expected, name
