@@ -286,6 +286,18 @@ def parse_queue_show(text: str) -> dict[str, int]:
     }
 
 
+def highest_by_target(levels: list[dict[str, Any]]) -> dict[str, str | None]:
+    """Per target, the most seats of a level that met it ("seats:callers"), None when none did."""
+    best: dict[str, tuple[int, str] | None] = {}
+    for lv in levels:
+        for t in lv.get("targets", []):
+            best.setdefault(t["name"], None)
+            cur = best[t["name"]]
+            if t["result"] == "PASS" and (cur is None or lv["seats"] > cur[0]):
+                best[t["name"]] = (lv["seats"], f"{lv['seats']}:{lv['callers']}")
+    return {k: (v[1] if v else None) for k, v in best.items()}
+
+
 # -- /proc/net/udp -----------------------------------------------------------------------------
 
 def parse_proc_net_udp(text: str) -> dict[int, tuple[int, int]]:

@@ -12,7 +12,7 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "bench"))
 
-from seats_parse import (SeatCalls, SipMsg, audio_summary, parse_channelstats, parse_proc_net_udp,  # noqa: E402
+from seats_parse import (SeatCalls, SipMsg, audio_summary, highest_by_target, parse_channelstats, parse_proc_net_udp,  # noqa: E402
                          parse_queue_show, parse_sipp_messages, percentile, ring_delays, seat_calls, udp_drops,
                          waiting_at)
 
@@ -223,3 +223,12 @@ def test_parse_proc_net_udp() -> None:
 def test_udp_drops(name: str, samples: list, expected: dict) -> None:
     groups = {"echo": (25090, 25093), "rtp": (30000, 39999)}
     assert udp_drops(samples, (2.0, 10.0), groups) == expected, name
+
+
+def test_highest_by_target() -> None:
+    def lv(seats: int, **results: str) -> dict:
+        return {"seats": seats, "callers": 2 * seats,
+                "targets": [{"name": k, "result": v} for k, v in results.items()]}
+    levels = [lv(100, ring="FAIL", loss="FAIL"), lv(80, ring="FAIL", loss="PASS"), lv(60, ring="FAIL", loss="PASS")]
+    assert highest_by_target(levels) == {"ring": None, "loss": "80:160"}
+    assert highest_by_target([{"seats": 10, "callers": 20, "error": "x"}]) == {}
