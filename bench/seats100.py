@@ -182,8 +182,9 @@ def run_level(res: dict[str, Any], seats: int, callers: int, params: dict[str, A
             scenario="seat_talks_uas.xml", extra_args=["-trace_msg", "-message_file", str(trace)],
             wait_members=False), 1)
         assert stack.seat_uas is not None
-        res["seat_echo_rcvbuf"] = grow_socket_buffers(stack.seat_uas.popen.pid,
-                                                      {benchrig.SEAT_MEDIA, benchrig.SEAT_MEDIA + 2}, RTP_BUFFER)
+        # the echo and the SIP socket of the one UAS that stands for all the seats' phones
+        res["seat_uas_rcvbuf"] = grow_socket_buffers(
+            stack.seat_uas.popen.pid, {benchrig.SEAT_MEDIA, benchrig.SEAT_MEDIA + 2, benchrig.SEAT_PORT}, RTP_BUFFER)
         ids = benchrig.seat_ids(seats)
         res["member_login_seconds"] = round(add_members(stack, ids), 1)
         say(f"[{name}] {seats} seats registered and logged in to '{QUEUE}' as dynamic members")
@@ -285,7 +286,7 @@ def run_level(res: dict[str, Any], seats: int, callers: int, params: dict[str, A
         # where packets were dropped: per socket receive-buffer drops of the kernel (all on loopback)
         groups = {"asterisk_rtp": (benchrig.RTP_START, benchrig.RTP_END),
                   "seat_echo_sipp": (benchrig.SEAT_MEDIA, benchrig.SEAT_MEDIA + 3),
-                  "caller_media_sipp": (benchrig.CALLER_MEDIA, benchrig.RTP_START - 1),
+                  "caller_media_sipp_never_read": (benchrig.CALLER_MEDIA, benchrig.RTP_START - 1),
                   "sip": (benchrig.SIP_PORT, benchrig.SIP_PORT), "seat_sip_sipp": (benchrig.SEAT_PORT, benchrig.SEAT_PORT),
                   "trunk_sip_sipp": (benchrig.TRUNK_PORT, benchrig.TRUNK_PORT)}
         res["udp_drops_in_window"] = udp_drops(sampler.udp, (t_win0, t_win1), groups)
