@@ -684,7 +684,7 @@ def main_seats100(args: argparse.Namespace) -> int:
         if shutil.which(tool) is None:
             print(f"run_bench: {tool} is not installed", file=sys.stderr)
             return 2
-    params = dict(seats100.DEFAULTS)
+    params = dict(seats100.DEFAULTS, quiet_pct=QUIET_PCT, quiet_wait=min(args.wait_quiet, 180.0))
     for key, val in (("levels", args.levels), ("warmup", args.warmup), ("seconds", args.seconds),
                      ("caller_rate", args.caller_rate)):
         if val is not None:
@@ -716,7 +716,7 @@ def main_seats100(args: argparse.Namespace) -> int:
     t0 = time.monotonic()
     results["seats100"] = {"levels": []}
     try:
-        results["seats100"] = seats100.run(params, log_root, HERE / "work", log)
+        results["seats100"] = seats100.run(dict(params, foreign=foreign_processes), log_root, HERE / "work", log)
     except KeyboardInterrupt as exc:
         log(f"interrupted ({exc}); cleaned up")
         results["interrupted"] = True

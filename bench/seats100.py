@@ -342,7 +342,11 @@ def run(params: dict[str, Any], log_root: Path, work: Path, say: Callable[[str],
     for seats, callers in params["levels"]:
         lvl: dict[str, Any] = {}
         out["levels"].append(lvl)
-        say(f"== seats100: {seats} seats, {callers} callers ==")
+        waited, busy = benchrig.wait_cpu_quiet(params.get("quiet_pct", 15.0), params.get("quiet_wait", 120.0))
+        lvl.update({"quiet_wait_seconds": round(waited, 1), "machine_busy_pct_before": round(busy, 1),
+                    "foreign_processes_before": params.get("foreign", lambda: [])()})
+        say(f"== seats100: {seats} seats, {callers} callers (machine {busy:.0f}% busy after waiting {waited:.0f} s "
+            f"for it to be quiet) ==")
         run_level(lvl, seats, callers, params, log_root / f"seats{seats}", work, say)
         for t in lvl["targets"]:
             say(f"{t['result']:>4}  {t['name']}: {t['value']} (target {t['target']}) — {t['note']}")
