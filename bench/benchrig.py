@@ -474,14 +474,14 @@ class BenchStack:
         return body or {}
 
     def start_seats(self, batch: int = 25, scenario: str = "seat_uas.xml", extra_args: list[str] | None = None,
-                    wait_members: bool = True) -> float:
+                    wait_members: bool = True, nice: int = 0) -> float:
         """The seat UAS and every seat's registration; with ``wait_members``, until every seat is a
         queue member not in use (static members; dynamic ones are added afterwards by the caller)."""
         t0 = time.monotonic()
         log = self.log_dir / "seat_uas.log"
         out = open(log, "ab")
         popen = subprocess.Popen(
-            ["sipp", "-sf", str(SIPP_DIR / scenario), "-i", SEAT_IP, "-p", str(SEAT_PORT),
+            [*(["nice", "-n", str(nice)] if nice else []), "sipp", "-sf", str(SIPP_DIR / scenario), "-i", SEAT_IP, "-p", str(SEAT_PORT),
              "-mp", str(SEAT_MEDIA), "-rtp_echo", "-d", "200", "-nostdin", "-cp", str(CONTROL_PORT_BASE),
              "-trace_err", "-error_file", str(self.log_dir / "seat_uas_errors.log"),
              "-trace_stat", "-stf", str(self.log_dir / "seat_uas_stat.csv"), "-fd", "5", *(extra_args or [])],
