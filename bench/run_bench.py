@@ -547,6 +547,8 @@ def main() -> int:
                     help="seats100: seats:callers levels, high to low, stopping at the first that holds "
                          "(default 100:200)")
     ap.add_argument("--warmup", type=float, help="seats100: seconds of load before the measured window (default 60)")
+    ap.add_argument("--queue-debug", action="store_true",
+                    help="seats100 diagnostic: log app_queue's debug messages (asterisk-queue-debug.log)")
     ap.add_argument("--caller-rate", type=float, help="seats100: calls/s at which sipp refills the callers (default 10)")
     args = ap.parse_args()
     if args.scenario == "seats100":
@@ -684,7 +686,8 @@ def main_seats100(args: argparse.Namespace) -> int:
         if shutil.which(tool) is None:
             print(f"run_bench: {tool} is not installed", file=sys.stderr)
             return 2
-    params = dict(seats100.DEFAULTS, quiet_pct=QUIET_PCT, quiet_wait=min(args.wait_quiet, 180.0))
+    params = dict(seats100.DEFAULTS, quiet_pct=QUIET_PCT, quiet_wait=min(args.wait_quiet, 180.0),
+                  queue_debug=args.queue_debug)
     for key, val in (("levels", args.levels), ("warmup", args.warmup), ("seconds", args.seconds),
                      ("caller_rate", args.caller_rate)):
         if val is not None:

@@ -196,6 +196,11 @@ def run_level(res: dict[str, Any], seats: int, callers: int, params: dict[str, A
         ids = benchrig.seat_ids(seats)
         res["member_login_seconds"] = round(add_members(stack, ids), 1)
         say(f"[{name}] {seats} seats registered and logged in to '{QUEUE}' as dynamic members")
+        if params.get("queue_debug"):
+            # diagnostic: app_queue's debug messages (whose turn, who is rung, "Nobody left to try") with ms times
+            stack.cli("logger add channel queue-debug.log debug")
+            stack.cli("core set debug 5 app_queue.so")
+            res["queue_debug"] = True
 
         pids: dict[str, Callable[[], int | None]] = {
             "asterisk": lambda: stack.runtime.pid() if stack.runtime else None,
@@ -308,6 +313,11 @@ def run_level(res: dict[str, Any], seats: int, callers: int, params: dict[str, A
         raise
     finally:
         stack.copy_asterisk_logs()
+        if params.get("queue_debug") and stack.runtime is not None:
+            import shutil
+            f = stack.runtime.log_dir / "queue-debug.log"
+            if f.exists():
+                shutil.copy2(f, log_dir / "asterisk-queue-debug.log")
         stack.close()
         if stack.runtime is not None:
             import shutil
