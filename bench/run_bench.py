@@ -547,6 +547,8 @@ def main() -> int:
                     help="seats100: seats:callers levels, high to low, stopping at the first that holds "
                          "(default 100:200)")
     ap.add_argument("--warmup", type=float, help="seats100: seconds of load before the measured window (default 60)")
+    ap.add_argument("--strategy", choices=["rrmemory", "leastrecent", "fewestcalls", "linear", "random"],
+                    help="seats100: the queue strategy (default rrmemory)")
     ap.add_argument("--queue-debug", action="store_true",
                     help="seats100 diagnostic: log app_queue's debug messages (asterisk-queue-debug.log)")
     ap.add_argument("--caller-rate", type=float, help="seats100: calls/s at which sipp refills the callers (default 10)")
@@ -689,7 +691,7 @@ def main_seats100(args: argparse.Namespace) -> int:
     params = dict(seats100.DEFAULTS, quiet_pct=QUIET_PCT, quiet_wait=min(args.wait_quiet, 180.0),
                   queue_debug=args.queue_debug)
     for key, val in (("levels", args.levels), ("warmup", args.warmup), ("seconds", args.seconds),
-                     ("caller_rate", args.caller_rate)):
+                     ("caller_rate", args.caller_rate), ("strategy", args.strategy)):
         if val is not None:
             params[key] = val
     run_id = utc_now().strftime("%Y%m%dT%H%M%SZ")
