@@ -287,8 +287,8 @@ def run_level(res: dict[str, Any], seats: int, callers: int, params: dict[str, A
         vals = [d["delay_s"] for d in delays]
         res["ring_delay"] = {
             "events": len(delays), "censored": sum(1 for d in delays if d["censored"]),
-            "p50_s": percentile(vals, 50), "p90_s": percentile(vals, 90), "p99_s": percentile(vals, 99),
-            "max_s": max(vals) if vals else None,
+            **{f"p{p}_s": (None if (v := percentile(vals, p)) is None else round(v, 3)) for p in (50, 90, 99)},
+            "max_s": round(max(vals), 3) if vals else None,
             "over_1s": sum(1 for v in vals if v > 1.0),
             "seats_seen": len(calls.invites), "invites_total": sum(len(v) for v in calls.invites.values()),
             "ends_total": sum(len(v) for v in calls.ends.values()),
