@@ -392,6 +392,7 @@ class BenchStack:
     seats: int
     full: bool           # the normal dialplan and the controller
     ami_probe: bool = False   # static dialplan with a passive AMI reader connected
+    site: dict[str, Any] | None = None   # the site config (default: site_dict(seats))
     say: Callable[[str], None] = print
     runtime: asterisk_runtime.Runtime | None = None
     paths: Paths | None = None
@@ -425,7 +426,8 @@ class BenchStack:
         shutil.rmtree(runtime.host_path(runtime.instance), ignore_errors=True)
 
         self.site_file = self.state_dir / "site.yaml"
-        self.site_file.write_text(yaml.safe_dump(site_dict(self.seats), allow_unicode=True, sort_keys=False))
+        self.site_file.write_text(yaml.safe_dump(self.site or site_dict(self.seats), allow_unicode=True,
+                                                  sort_keys=False))
         site = parse_site(yaml.safe_load(self.site_file.read_text()), str(self.site_file))
         paths.ensure()
         files = generate(site, GenerateOptions(ami_secret=paths.ami_secret(),
@@ -471,15 +473,18 @@ class BenchStack:
         _, body = http_json("GET", f"{self.api}/status")
         return body or {}
 
-    def start_seats(self, batch: int = 25) -> float:
+    def start_seats(self, batch: int = 25, scenario: str = "seat_uas.xml", extra_args: list[str] | None = None,
+                    wait_members: bool = True, nice: int = 0) -> float:
+        """The seat UAS and every seat's registration; with ``wait_members``, until every seat is a
+        queue member not in use (static members; dynamic ones are added afterwards by the caller)."""
         t0 = time.monotonic()
         log = self.log_dir / "seat_uas.log"
         out = open(log, "ab")
         popen = subprocess.Popen(
-            ["sipp", "-sf", str(SIPP_DIR / "seat_uas.xml"), "-i", SEAT_IP, "-p", str(SEAT_PORT),
+            [*(["nice", "-n", str(nice)] if nice else []), "sipp", "-sf", str(SIPP_DIR / scenario), "-i", SEAT_IP, "-p", str(SEAT_PORT),
              "-mp", str(SEAT_MEDIA), "-rtp_echo", "-d", "200", "-nostdin", "-cp", str(CONTROL_PORT_BASE),
              "-trace_err", "-error_file", str(self.log_dir / "seat_uas_errors.log"),
-             "-trace_stat", "-stf", str(self.log_dir / "seat_uas_stat.csv"), "-fd", "5"],
+             "-trace_stat", "-stf", str(self.log_dir / "seat_uas_stat.csv"), "-fd", "5", *(extra_args or [])],
             stdout=out, stderr=subprocess.STDOUT, cwd=self.log_dir)
         out.close()
         self.seat_uas = Proc("seat_uas", popen, log)
@@ -495,8 +500,10 @@ class BenchStack:
             raise RuntimeError(f"seats could not register: {failed[:10]} (see {self.log_dir}/register-*.log)")
         wait_for(f"{self.seats} seat contacts reachable",
                  lambda: self.cli("pjsip show contacts").count("Avail ") >= self.seats, timeout=60, interval=1)
-        wait_for(f"{self.seats} queue members not in use",
-                 lambda: self.cli("queue show hotline").count("(Not in use)") >= self.seats, timeout=60, interval=1)
+        if wait_members:
+            wait_for(f"{self.seats} queue members not in use",
+                     lambda: self.cli("queue show hotline").count("(Not in use)") >= self.seats, timeout=60,
+                     interval=1)
         took = time.monotonic() - t0
         self.say(f"[{self.name}] {self.seats} seats registered and available in {took:.1f} s")
         return took

@@ -31,6 +31,7 @@ sys.path.insert(0, str(HERE))
 sys.path.insert(1, str(HERE.parent))
 
 import benchrig  # noqa: E402
+import seats100  # noqa: E402
 from benchrig import (BenchStack, CpuSampler, all_records, machine_busy, raise_nofile, utc_now,  # noqa: E402
                       wait_cpu_quiet)
 
@@ -511,11 +512,11 @@ def readme_table(results: dict[str, Any]) -> str:
     return "\n".join(lines)
 
 
-def update_readme(table: str) -> None:
+def update_readme(table: str, marker: str = "results", title: str = "Results") -> None:
     text = README.read_text()
-    start, end = "<!-- results -->", "<!-- /results -->"
+    start, end = f"<!-- {marker} -->", f"<!-- /{marker} -->"
     if start not in text or end not in text:
-        text = text.rstrip() + f"\n\n## Results\n\n{start}\n{end}\n"
+        text = text.rstrip() + f"\n\n## {title}\n\n{start}\n{end}\n"
     head, rest = text.split(start, 1)
     _, tail = rest.split(end, 1)
     README.write_text(f"{head}{start}\n{table}\n{end}{tail}")
@@ -539,7 +540,21 @@ def main() -> int:
                     help="only rewrite the README table from a results file (e.g. bench/results/latest.json)")
     ap.add_argument("--wait-quiet", type=float, default=600, metavar="S",
                     help="wait up to S seconds for the machine to be idle (other test runs finished; default 600)")
+    ap.add_argument("--scenario", choices=["calls", "seats100"], default="calls",
+                    help="calls: the call-rate steps (default); seats100: N seats and 2N waiting callers in one "
+                         "queue, audio loss/jitter and free-seat ring delay (see README)")
+    ap.add_argument("--levels", type=lambda v: [tuple(int(x) for x in lv.split(":")) for lv in v.split(",")],
+                    help="seats100: seats:callers levels, high to low, stopping at the first that holds "
+                         "(default 100:200)")
+    ap.add_argument("--warmup", type=float, help="seats100: seconds of load before the measured window (default 60)")
+    ap.add_argument("--strategy", choices=["rrmemory", "leastrecent", "fewestcalls", "linear", "random"],
+                    help="seats100: the queue strategy (default rrmemory)")
+    ap.add_argument("--queue-debug", action="store_true",
+                    help="seats100 diagnostic: log app_queue's debug messages (asterisk-queue-debug.log)")
+    ap.add_argument("--caller-rate", type=float, help="seats100: calls/s at which sipp refills the callers (default 10)")
     args = ap.parse_args()
+    if args.scenario == "seats100":
+        return main_seats100(args)
     if args.render_readme:
         saved = json.loads(args.render_readme.read_text())
         saved["summary"] = summarise(saved)
@@ -656,6 +671,82 @@ def main() -> int:
     print(f"\nresults: {RESULTS / results['file']} (and {latest})")
     print(f"logs:    {log_root} (sipp stat/err files, controller.log, asterisk-messages.log per config)")
     print(f"took {results['duration_seconds']:.0f} s")
+    return status
+
+
+def main_seats100(args: argparse.Namespace) -> int:
+    """The seats100 scenario (bench/seats100.py): its own results file and README section."""
+    if args.render_readme:
+        saved = json.loads(args.render_readme.read_text())
+        update_readme(seats100.readme_section(saved), "seats100", "Scenario seats100 results")
+        print(f"README seats100 section rewritten from {args.render_readme}")
+        return 0
+    if os.geteuid() != 0:
+        print("run_bench: needs root (Asterisk chroot)", file=sys.stderr)
+        return 2
+    for tool in ("sipp", "sox"):
+        if shutil.which(tool) is None:
+            print(f"run_bench: {tool} is not installed", file=sys.stderr)
+            return 2
+    params = dict(seats100.DEFAULTS, quiet_pct=QUIET_PCT, quiet_wait=min(args.wait_quiet, 180.0),
+                  queue_debug=args.queue_debug)
+    for key, val in (("levels", args.levels), ("warmup", args.warmup), ("seconds", args.seconds),
+                     ("caller_rate", args.caller_rate), ("strategy", args.strategy)):
+        if val is not None:
+            params[key] = val
+    run_id = utc_now().strftime("%Y%m%dT%H%M%SZ")
+    log_root = HERE / "logs" / f"{run_id}-seats100"
+    log_root.mkdir(parents=True, exist_ok=True)
+    nofile = raise_nofile()
+
+    def on_term(signum: int, frame: Any) -> None:
+        raise KeyboardInterrupt(f"signal {signum}")
+    signal.signal(signal.SIGTERM, on_term)
+    results: dict[str, Any] = {"run_id": run_id, "mode": "seats100",
+                               "command": " ".join([Path(sys.executable).as_posix(), *sys.argv]),
+                               "started_at": utc_now().isoformat(), "parameters": params,
+                               "targets_wanted": seats100.TARGETS, "machine": machine_info(), "nofile_limit": nofile,
+                               "git": git_info(), "foreign_processes_at_start": foreign_processes(),
+                               "log_dir": str(log_root)}
+    log(f"benchmark {run_id} (seats100): levels {params['levels']} (seats:callers), warm-up {params['warmup']:g} s, "
+        f"{params['seconds']:g} s measured; logs in {log_root}")
+    status = 0
+    busy = machine_busy(3)
+    if busy > QUIET_PCT and args.wait_quiet > 0:
+        log(f"the machine is {busy:.0f}% busy: waiting up to {args.wait_quiet:.0f} s for it to fall under {QUIET_PCT:g}%")
+        deadline = time.monotonic() + args.wait_quiet
+        while time.monotonic() < deadline and busy > QUIET_PCT:
+            busy = machine_busy(3)
+    results["machine_busy_pct_when_starting"] = round(busy, 1)
+    t0 = time.monotonic()
+    results["seats100"] = {"levels": []}
+    try:
+        results["seats100"] = seats100.run(dict(params, foreign=foreign_processes), log_root, HERE / "work", log)
+    except KeyboardInterrupt as exc:
+        log(f"interrupted ({exc}); cleaned up")
+        results["interrupted"] = True
+        status = 130
+    except Exception as exc:
+        log(f"benchmark failed: {type(exc).__name__}: {exc}")
+        results["error"] = f"{type(exc).__name__}: {exc}"
+        status = 1
+    levels = results["seats100"].get("levels", [])
+    results["asterisk_version"] = next((lv.get("asterisk_version") for lv in levels if lv.get("asterisk_version")), None)
+    results["duration_seconds"] = round(time.monotonic() - t0, 1)
+    results["finished_at"] = utc_now().isoformat()
+    results["foreign_processes_at_end"] = foreign_processes()
+    RESULTS.mkdir(parents=True, exist_ok=True)
+    results["file"] = f"{run_id}-seats100.json"
+    text = json.dumps(results, indent=2, ensure_ascii=False, default=str)
+    (RESULTS / results["file"]).write_text(text + "\n")
+    (RESULTS / "latest-seats100.json").write_text(text + "\n")
+    if levels and not args.no_readme:
+        update_readme(seats100.readme_section(results), "seats100", "Scenario seats100 results")
+        log("README seats100 section updated")
+    print()
+    print(seats100.readme_section(results))
+    print(f"\nresults: {RESULTS / results['file']} (and latest-seats100.json)")
+    print(f"logs:    {log_root}")
     return status
 
 

@@ -123,8 +123,9 @@ def run_demo(site_file: str, paths: Paths) -> int:
     _stop_pidfile(ctl_pid)
     _spawn([sys.executable, "-m", "hotline", "--site", site_file, "--state-dir", str(paths.state_dir), "serve"],
            paths.log_dir / "controller.log", ctl_pid)
-    _wait("the controller (GET /status: AMI logged in)",
-          lambda: _get(f"{api}/status")[1].get("ami", {}).get("ok"), timeout=60)
+    _wait("the controller (GET /status: AMI logged in; the database migrated)",
+          lambda: _get(f"{api}/status")[1].get("ami", {}).get("ok") and _get(f"{api}/api/calls?limit=1")[0] == 200,
+          timeout=60)
     _say(f"controller up (pid {_pidfile_alive(ctl_pid)}), API at {api}")
     token = None
     if site.users:   # the API needs a login: the demo reads records as the demo admin

@@ -259,7 +259,7 @@ class Store:
             before = session.execute(
                 select(SeatStateRow.seat_id, SeatStateRow.state, SeatStateRow.at)
                 .join(last, SeatStateRow.id == last.c.id)).all()
-        return [(r[0], r[1], r[2]) for r in (*before, *inside)]
+        return sorted(((r[0], r[1], r[2]) for r in (*before, *inside)), key=lambda r: r[2])
 
     # --- meta ------------------------------------------------------------------------
 
