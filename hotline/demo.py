@@ -123,10 +123,8 @@ def run_demo(site_file: str, paths: Paths) -> int:
     _stop_pidfile(ctl_pid)
     _spawn([sys.executable, "-m", "hotline", "--site", site_file, "--state-dir", str(paths.state_dir), "serve"],
            paths.log_dir / "controller.log", ctl_pid)
-    _wait("the controller (GET /status: AMI logged in; the database migrated)",
-          lambda: _get(f"{api}/status")[1].get("ami", {}).get("ok") and _get(f"{api}/api/calls?limit=1")[0] == 200,
+    _wait("the controller (GET /status: AMI logged in)", lambda: _get(f"{api}/status")[1].get("ami", {}).get("ok"),
           timeout=60)
-    _say(f"controller up (pid {_pidfile_alive(ctl_pid)}), API at {api}")
     token = None
     if site.users:   # the API needs a login: the demo reads records as the demo admin
         code, session = _get(f"{api}/api/login", body={"name": DEMO_USER, "password": DEMO_PASSWORD})
@@ -134,6 +132,9 @@ def run_demo(site_file: str, paths: Paths) -> int:
             raise HotlineError(f"demo: cannot log in as {DEMO_USER!r} (HOTLINE_DEMO_USER, HOTLINE_DEMO_PASSWORD): "
                                f"{session}")
         token = session["token"]
+    _wait("the database migrated (GET /api/calls)", lambda: _get(f"{api}/api/calls?limit=1", token=token)[0] == 200,
+          timeout=60)
+    _say(f"controller up (pid {_pidfile_alive(ctl_pid)}), API at {api}")
 
     seat = site.seats[0]
     phone_pid = paths.state_dir / "seat-phone.pid"
