@@ -24,6 +24,8 @@ from datetime import datetime
 from enum import Enum
 from typing import Any
 
+from hotline.privacy import mask_number  # noqa: F401  (re-exported: callbacks mask numbers in their views)
+
 
 class Kind(str, Enum):
     queue_callback = "queue_callback"
@@ -122,17 +124,6 @@ DIALABLE = re.compile(r"^[0-9]{5,20}$")
 
 def dialable(number: str | None) -> bool:
     return bool(number) and DIALABLE.fullmatch(number or "") is not None
-
-
-def mask_number(number: str) -> str:
-    """``13812345678`` -> ``138****5678``: enough for a supervisor to tell calls apart."""
-    if not number.isdigit() and not number.lstrip("+").isdigit():
-        return number          # "anonymous" and the like carry nothing to hide
-    if len(number) >= 8:
-        return number[:3] + "*" * (len(number) - 7) + number[-4:]
-    if len(number) >= 4:
-        return number[:1] + "*" * (len(number) - 3) + number[-2:]
-    return "*" * len(number)
 
 
 # --- CEL payloads ------------------------------------------------------------------------------

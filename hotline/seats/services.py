@@ -26,6 +26,7 @@ from hotline.config.site import SiteConfig
 from hotline.exceptions import (AsteriskActionFailed, CallControlUnavailable, NoSuchSeat, SeatStateConflict,
                                 UnknownPauseReason)
 from hotline.live.hub import LiveHub
+from hotline.privacy import mask_number
 from queue_manager import seats as sm
 from queue_manager.membership import member_interface, memberships, state_interface
 
@@ -45,15 +46,6 @@ SEAT_EVENTS = ("QueueMemberAdded", "QueueMemberRemoved", "QueueMemberPause", "Qu
 _DEVICE = {"0": "unknown", "1": "not_inuse", "2": "inuse", "3": "busy", "4": "invalid", "5": "unavailable",
            "6": "ringing", "7": "ringinuse", "8": "onhold"}
 _BUSY_DEVICE = {"inuse", "busy", "ringinuse", "onhold"}
-
-
-def mask_number(number: str | None) -> str | None:
-    """Complainants' identity is confidential: 13812345678 -> 138****5678."""
-    if not number:
-        return number
-    if len(number) <= 7:
-        return number[:2] + "*" * (len(number) - 2)
-    return number[:3] + "*" * (len(number) - 7) + number[-4:]
 
 
 @dataclass

@@ -10,24 +10,9 @@ from __future__ import annotations
 import copy
 from typing import Any
 
+from hotline.privacy import mask_number
+
 _CALLER_KEYS = ("caller",)
-
-
-def mask_number(number: str | None) -> str | None:
-    if number is None:
-        return None
-    plus = "+" if number.startswith("+") else ""
-    digits = number[len(plus):]
-    if not digits.isdigit():
-        return number
-    n = len(digits)
-    if n >= 8:
-        shown = digits[:3] + "*" * (n - 7) + digits[-4:]
-    elif n >= 5:
-        shown = "*" * (n - 2) + digits[-2:]
-    else:
-        shown = "*" * n
-    return plus + shown
 
 
 def _mask_in(item: dict[str, Any]) -> None:

@@ -60,7 +60,7 @@ def test_dialable(number: str | None, ok: bool) -> None:
 
 
 @pytest.mark.parametrize(("number", "masked"), [
-    ("13800138000", "138****8000"), ("051383531111", "051*****1111"), ("12345", "1**45"),
+    ("13800138000", "138****8000"), ("051383531111", "051*****1111"), ("12345", "***45"),
     ("123", "***"), ("anonymous", "anonymous"),
 ])
 def test_mask_number(number: str, masked: str) -> None:

@@ -22,7 +22,8 @@ from hotline.config.site import SiteConfig
 from hotline.exceptions import (AsteriskActionFailed, CallControlUnavailable, NoSuchSeat, SeatStateConflict,
                                 UnknownPauseReason)
 from hotline.live.hub import LiveHub
-from hotline.seats.services import SeatService, mask_number
+from hotline.privacy import mask_number
+from hotline.seats.services import SeatService
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "ami"
 T = 1795444600.0
@@ -134,7 +135,7 @@ def pick(view: dict[str, Any], keys: list[str]) -> dict[str, Any]:
 
 
 @pytest.mark.parametrize(("value", "masked"), [
-    ("13812345678", "138****5678"), ("075512345", "075**2345"), ("1234567", "12*****"), ("110", "11*"),
+    ("13812345678", "138****5678"), ("075512345", "075**2345"), ("1234567", "*****67"), ("110", "***"),
     ("", ""), (None, None),
 ])
 def test_mask_number(value: str | None, masked: str | None) -> None:
