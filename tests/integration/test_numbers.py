@@ -23,6 +23,7 @@ from .rig import (
     PARALLEL_RING_S,
     Stack,
     http_json,
+    wait_for,
 )
 
 TALK_MS = 1500
@@ -103,6 +104,13 @@ def test_parallel_number_answered_by_the_department(stack: Stack, department_pho
 
 
 def test_parallel_number_nobody_answers_overflows_to_a_seat(stack: Stack, department_phones: None) -> None:
+    # The phone must be reachable when it is dialled: on a loaded machine a late OPTIONS answer
+    # makes Asterisk mark the contact unavailable for a moment, and the overflow reason would then
+    # rightly be "chanunavail", not the "noanswer" this test is about.
+    def reachable() -> bool:
+        stack.cli("pjsip qualify dept-guotu")
+        return "Avail " in stack.cli("pjsip show contacts like dept-guotu")
+    wait_for("dept-guotu reachable", reachable, timeout=30, interval=0.5)
     r = stack.call(PARALLEL_NOANSWER, "13900000205", talk_ms=TALK_MS, timeout=60)
     assert r.returncode == 0, r.stdout[-800:]
     rec = stack.record_for("13900000205")
