@@ -4,27 +4,13 @@ from __future__ import annotations
 
 from typing import Any
 
+from hotline.api.oas import ref as _ref, error as _error, json_content as _json, path as _path
+
 from hotline.calls.legs import EMERGENCY_SERVICES
-
-
-def _ref(name: str) -> dict[str, str]:
-    return {"$ref": f"#/components/schemas/{name}"}
-
-
-def _error(description: str) -> dict[str, Any]:
-    return {"description": description, "content": {"application/json": {"schema": _ref("Error")}}}
-
-
-def _json(description: str, schema: dict[str, Any]) -> dict[str, Any]:
-    return {"description": description, "content": {"application/json": {"schema": schema}}}
 
 
 def _body(schema: str) -> dict[str, Any]:
     return {"required": True, "content": {"application/json": {"schema": _ref(schema)}}}
-
-
-def _path(name: str, schema: dict[str, Any] | None = None) -> dict[str, Any]:
-    return {"name": name, "in": "path", "required": True, "schema": schema or {"type": "string"}}
 
 
 _TARGET_KEY = {"type": "string", "minLength": 1, "maxLength": 48,

@@ -9,24 +9,14 @@ from __future__ import annotations
 
 from typing import Any
 
+from hotline.api.oas import ref as _ref, error as _error, json_content as _json, query as _query, path as _path
+
 from hotline.api import control_openapi, wallboard_openapi
 from hotline.callbacks import openapi as callbacks_openapi
 from hotline.calls.model import Outcome
 from hotline.store import MAX_PAGE
 from hotline.work_orders.model import Category, Status
 from hotline.work_orders.schemas import MAX_CALLS
-
-
-def _ref(name: str) -> dict[str, str]:
-    return {"$ref": f"#/components/schemas/{name}"}
-
-
-def _error(description: str) -> dict[str, Any]:
-    return {"description": description, "content": {"application/json": {"schema": _ref("Error")}}}
-
-
-def _json(description: str, schema: dict[str, Any]) -> dict[str, Any]:
-    return {"description": description, "content": {"application/json": {"schema": schema}}}
 
 
 _NULLABLE_STR = {"type": ["string", "null"]}
@@ -197,14 +187,6 @@ _STATUS = {
         "type": "object", "required": ["ok"], "properties": {"ok": {"type": "boolean"}},
     },
 }
-
-
-def _query(name: str, description: str, schema: dict[str, Any]) -> dict[str, Any]:
-    return {"name": name, "in": "query", "required": False, "description": description, "schema": schema}
-
-
-def _path(name: str) -> dict[str, Any]:
-    return {"name": name, "in": "path", "required": True, "schema": {"type": "string"}}
 
 
 OPENAPI: dict[str, Any] = {

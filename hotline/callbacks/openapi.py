@@ -4,23 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
+from hotline.api.oas import ref as _ref, error as _error, json_content as _json, query as _q
+
 from hotline.callbacks.model import Kind, Status
-
-
-def _ref(name: str) -> dict[str, str]:
-    return {"$ref": f"#/components/schemas/{name}"}
-
-
-def _error(description: str) -> dict[str, Any]:
-    return {"description": description, "content": {"application/json": {"schema": _ref("Error")}}}
-
-
-def _json(description: str, schema: dict[str, Any]) -> dict[str, Any]:
-    return {"description": description, "content": {"application/json": {"schema": schema}}}
-
-
-def _q(name: str, description: str, schema: dict[str, Any]) -> dict[str, Any]:
-    return {"name": name, "in": "query", "required": False, "description": description, "schema": schema}
 
 
 _ID = {"name": "callback_id", "in": "path", "required": True, "schema": {"type": "string", "pattern": "^[0-9]+$"}}
