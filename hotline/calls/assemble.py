@@ -276,7 +276,6 @@ class _QueuePath:
     last_queue: str | None           # the queue the caller was in last (a fallback queue, say)
     gave_up: str | None              # QUEUESTATUS when a queue gave the caller back with nothing after
     voice_message: bool              # HOTLINE_VOICE_MESSAGE: the caller was recording a message
-    callback_requested: bool         # HOTLINE_CALLBACK_REQUEST: the caller pressed 1
     extra: dict[str, object]
 
 
@@ -323,7 +322,6 @@ def _queue_path(caller_leg: list[CelEvent]) -> _QueuePath:
         last_queue=last_queue,
         gave_up=gave_up,
         voice_message=any(e.name == "HOTLINE_VOICE_MESSAGE" for e in caller_leg),
-        callback_requested=any(e.name == "HOTLINE_CALLBACK_REQUEST" for e in caller_leg),
         extra=extra,
     )
 
