@@ -65,13 +65,16 @@ class MetricsService:
         return out
 
     def today(self) -> dict[str, Any]:
-        """Today's KPIs over every queue (site local day) and the rolling 24 h alarm: the wallboard."""
+        """Today's KPIs over every queue (site local day) and the rolling 24 h alarm: the wallboard.
+
+        One read: the local day began within the last 24 hours, so its records are a part of the
+        rolling window's (both on ``arrived_at``)."""
         now = self._clock()
         day = now.astimezone(self._tz).replace(hour=0, minute=0, second=0, microsecond=0)
-        recs = self.records(day, now + timedelta(seconds=1))
-        return {"day": day.date().isoformat(), **metrics.kpis(recs, **self._options()).as_dict(),
-                "rolling_24h": metrics.rolling_alarm(self.records(now - timedelta(hours=24), now + timedelta(seconds=1)),
-                                                     now, **self._options())}
+        window = self.records(now - timedelta(hours=24), now + timedelta(seconds=1))
+        today = [r for r in window if r.arrived_at >= day]
+        return {"day": day.date().isoformat(), **metrics.kpis(today, **self._options()).as_dict(),
+                "rolling_24h": metrics.rolling_alarm(window, now, **self._options())}
 
     def rolling(self) -> dict[str, Any]:
         now = self._clock()

@@ -76,3 +76,17 @@ def test_prometheus_text(service: MetricsService) -> None:
     assert 'hotline_component_up{component="ami"} 1' in text and "hotline_calls_live 2" in text
     for line in text.splitlines():  # every sample line is "name{labels} value"
         assert line.startswith("#") or len(line.rsplit(" ", 1)) == 2
+
+
+def test_today_and_the_rolling_window_from_one_read(service: MetricsService, sqlite_store: Store, make_call) -> None:
+    # 20 hours ago is 18:00 yesterday in Shanghai: in the rolling 24 h, not in today's KPIs
+    at = NOW - timedelta(hours=20)
+    sqlite_store.upsert_call(make_call("1795000000.7", arrived_at=at, queued_at=at, outcome=Outcome.answered,
+                                       wait_seconds=2, talk_seconds=30, queue="hotline", seat="1001"))
+    t = service.today()
+    assert t["day"] == "2026-11-23"
+    # today: offered 5, short 1 -> base 4; answered 3 (waits 4, 20, 8: two within 15 s); abandoned 2
+    assert (t["offered"], t["answered"], t["abandoned"], t["short_abandons"]) == (5, 3, 2, 1)
+    assert (t["answer_rate"], t["answer_rate_15s"], t["abandon_rate"]) == (0.75, 0.5, 0.25)
+    # rolling 24 h: the call of yesterday evening too: base 5, answered 4
+    assert t["rolling_24h"]["answer_rate"] == 0.8 and t["rolling_24h"]["alarm"] is True
