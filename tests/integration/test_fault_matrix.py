@@ -50,6 +50,8 @@ def records_since(stack: Stack, since: float) -> list[dict]:
     offset = 0
     while True:
         code, body = http_json("GET", f"{stack.api}/api/calls?start={start}&limit=500&offset={offset}")
+        if code == 503:   # the database is back but not serving yet: wait_for tries again
+            raise ValueError(f"store unavailable: {body}")
         assert code == 200, body
         items += body["items"]
         if len(body["items"]) < 500:
