@@ -12,11 +12,15 @@ import os
 import shutil
 import subprocess
 import tempfile
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
+
+from hotline.config.site import Retention
+from hotline.disk.janitor import DAY, Janitor, rotated, rules
 
 from .rig import SEATS, Stack, wait_for
 
@@ -152,3 +156,25 @@ def test_with_the_state_disk_full_calls_are_answered_and_records_land_once_space
     wait_for("the journal drained", lambda: stack.status()["journal"]["pending"] == 0)
     ids = [c["call_id"] for c in stack.calls()]
     assert all(ids.count(r["call_id"]) == 1 for r in records)
+
+
+def test_asterisk_logs_are_bounded_and_no_unread_files_are_written(stack: Stack) -> None:
+    """``logger rotate`` (what the janitor runs past asterisk_log_max_mb) gives messages.log a name
+    the janitor ages out; Asterisk writes neither CDRs (Master.csv) nor a queue_log."""
+    log_dir = stack.runtime.log_dir
+    before = {p.name for p in log_dir.iterdir()}
+    r = stack.call("12345", "13900000811", talk_ms=500)
+    assert r.returncode == 0, r.stdout[-800:]
+    stack.record_for("13900000811")
+    stack.cli("logger rotate")
+    pattern = rotated("messages.log")
+    new = wait_for("a rotated messages.log", lambda: [p for p in log_dir.iterdir()
+                                                       if pattern.match(p.name) and p.name not in before])
+    assert (log_dir / "messages.log").exists()
+    old = time.time() - 2 * DAY
+    os.utime(new[0], (old, old))
+    janitor = Janitor(Retention(logs_days=1), rules(Retention(logs_days=1), state_dir=stack.paths.state_dir,
+                                                    journal_name="records.journal", recordings_dir=None, cel_log=None,
+                                                    asterisk_log_dir=log_dir))
+    assert janitor.run().deleted["asterisk_logs"] >= 1 and not new[0].exists()
+    assert not list(log_dir.rglob("Master.csv")) and not (log_dir / "queue_log").exists()
