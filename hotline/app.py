@@ -4,8 +4,9 @@ Threads and loops, and why:
 * the main asyncio loop runs the AMI client, the call tracker and the HTTP API;
 * a thread follows Asterisk's CEL JSON log (the source of call records) and hands the
   events to the tracker on the loop;
-* the FastAGI server runs on its own loop in its own thread, so its latency does
-  not depend on the AMI event volume (the dialplan waits on it for every call);
+* the FastAGI server runs in its own process (``hotline/agi_process.py``), so its latency
+  does not depend on the AMI event volume; a supervisor task replaces it when it dies or
+  stops making progress;
 * the record journal's writer is a thread (blocking database I/O);
 * reconciliation from the CEL log runs in worker threads.
 """
@@ -38,7 +39,7 @@ from hotline.calls.tail import CelTail
 from hotline.config.paths import Paths
 from hotline.config.site import SiteConfig
 from hotline.disk.services import DiskService
-from hotline.exceptions import AsteriskRuntimeError, StoreError
+from hotline.exceptions import AsteriskRuntimeError, HotlineError, StoreError
 from hotline.live.hub import LiveHub
 from hotline.seats.services import SEAT_EVENTS, SeatService
 from hotline.seats.statelog import SeatStateLog
@@ -171,7 +172,8 @@ class Controller:
         self.tracker.subscribe(self.callbacks.on_event)
         fa = site.asterisk.fastagi
         self.agi = AgiProcess(site.model_dump(mode="json"), fa.bind, fa.port, read_timeout=fa.timeout_ms / 1000,
-                              store_url=store_url(site, paths))   # repeat callers: seeded read-only
+                              store_url=store_url(site, paths),   # repeat callers: seeded read-only
+                              report_every=fa.report_ms / 1000, stall_after=fa.stall_after_ms / 1000)
         self._tasks: list[asyncio.Task[Any]] = []
         self._store_ready = asyncio.Event()
         self._reconciled_count = 0  # records written by the reconciler (not the ones the live path had)
@@ -181,7 +183,11 @@ class Controller:
 
     # -- lifecycle ---------------------------------------------------------------------
     async def start(self) -> None:
-        self.agi.start()  # first: the dialplan needs it for every call
+        try:
+            self.agi.start()  # first: the dialplan routes every call through it
+        except HotlineError as exc:  # e.g. its port taken: calls fail open; the supervisor retries
+            log.error("%s; calls fail open to their queues until it starts", exc.message)
+        self._tasks.append(asyncio.create_task(self.agi.supervise()))
         await self.disk.check()
         self.journal.start()
         self.feeder.start()

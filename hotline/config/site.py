@@ -81,7 +81,13 @@ class AmiSection(_Model):
 class FastAgiSection(_Model):
     bind: HostName = "127.0.0.1"
     port: Port = 4573
+    # The longest a call waits on the routing step (the dialplan's bound around AGI(); then it
+    # fails open to the number's queue), and the server's read timeout.
     timeout_ms: Annotated[int, Field(ge=100, le=10000)] = 2000
+    # How often the FastAGI process reports (a heartbeat in shared memory), and after how long
+    # without one the controller replaces it (blocked, stopped, wedged).
+    report_ms: Annotated[int, Field(ge=5, le=5000)] = 500
+    stall_after_ms: Annotated[int, Field(ge=500, le=60000)] = 5000
 
 
 class AsteriskSection(_Model):
