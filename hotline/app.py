@@ -38,6 +38,7 @@ from hotline.calls.services import CallTracker, Reconciler, directory_for
 from hotline.calls.tail import CelTail
 from hotline.config.paths import Paths
 from hotline.config.site import SiteConfig
+from hotline.disk.services import DiskService
 from hotline.exceptions import AsteriskRuntimeError, HotlineError, StoreError
 from hotline.live.hub import LiveHub
 from hotline.seats.services import SEAT_EVENTS, SeatService
@@ -176,6 +177,9 @@ class Controller:
         self._tasks: list[asyncio.Task[Any]] = []
         self._store_ready = asyncio.Event()
         self._reconciled_count = 0  # records written by the reconciler (not the ones the live path had)
+        # Free space alarm and retention (hotline/disk): recordings of live calls are never deleted.
+        self.disk = DiskService.for_site(site.retention, paths,
+                                         lambda: {str(c["call_id"]) for c in self.tracker.live_calls()})
 
     # -- lifecycle ---------------------------------------------------------------------
     async def start(self) -> None:
@@ -184,6 +188,7 @@ class Controller:
         except HotlineError as exc:  # e.g. its port taken: calls fail open; the supervisor retries
             log.error("%s; calls fail open to their queues until it starts", exc.message)
         self._tasks.append(asyncio.create_task(self.agi.supervise()))
+        await self.disk.check()
         self.journal.start()
         self.feeder.start()
         self.seat_log.start()
@@ -199,6 +204,7 @@ class Controller:
         await self.ami.start()
         self._tasks.append(asyncio.create_task(self._periodic_reconcile()))
         self._tasks.append(asyncio.create_task(self._publish_kpis()))
+        self._tasks.append(asyncio.create_task(self.disk.run()))
         auth = AuthService.for_state_dir(self.site.users, self.paths.state_dir)
         app = build_app(ApiServices(store=self.store, status=self.status, control=self.control,
                                     live_calls=self.tracker.live_calls, site=self.site, seats=self.seats,
@@ -319,6 +325,7 @@ class Controller:
                       "reconciled": self._reconciled_count},
             # Redis down is "degraded", not down: calls and seat state go on without it.
             "live": {**self.hub.status(), "ok": True, "degraded": not self.hub.status()["ok"]},
+            "disk": self.disk.status(),   # ok false only when critical: then /status is 503
             "seats": {"ok": True, "events": self.seats.stats["events"], "auto_paused": self.seats.stats["auto_paused"],
                       "state_log_pending": self.seat_log.pending(), "state_log_dropped": self.seat_log.stats["dropped"]},
         }
