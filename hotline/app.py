@@ -6,8 +6,13 @@ Threads and loops, and why:
   events to the tracker on the loop;
 * the FastAGI server runs on its own loop in its own thread, so its latency does
   not depend on the AMI event volume (the dialplan waits on it for every call);
-* the record journal's writer is a thread (blocking database I/O);
-* reconciliation from the CEL log runs in worker threads.
+* the record journal's writer is a thread (blocking database I/O), supervised: a dead one is
+  restarted (``_supervise_journal``); the record feeder is a thread that appends live records to
+  the journal and holds them while appends fail (``hotline.store.feeder``);
+* a probe thread asks the database whether it answers, so ``/status`` never waits on it;
+* the state directory is locked (``controller.lock``) for the life of the process;
+* reconciliation from the CEL log runs in worker threads; a pass appends its records to the
+  journal (fsynced) before it saves its CEL offset (``_save_reconciled_offset``).
 """
 
 from __future__ import annotations
@@ -16,7 +21,6 @@ import asyncio
 import logging
 import os
 import signal
-import threading
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
