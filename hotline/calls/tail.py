@@ -16,6 +16,8 @@ from typing import Callable
 
 from agi_scripts.stats import LatencyStats
 
+from hotline.throttle import Throttle
+
 from .cel import CelEvent
 from .cellog import read_records
 
@@ -34,6 +36,9 @@ class CelTail:
         self.bad_lines = 0
         self.lag = LatencyStats()  # CEL event time -> handed to the tracker
         self.error: str | None = None
+        self.read_errors = 0
+        # A log unreadable for an hour must not write 180 000 tracebacks: once, then every 5 min.
+        self._errors = Throttle(log, every_s=300.0)
 
     def start(self, offset: int) -> None:
         self.pos = offset
@@ -71,15 +76,21 @@ class CelTail:
         while not self._stop.is_set():
             try:
                 self.poll()
-                self.error = None
-            except Exception as exc:  # keep following: one bad read must not stop the records
+            except Exception as exc:  # keep following, from the same position (never from 0)
                 self.error = str(exc)
-                log.exception("CEL tail: reading %s failed; retrying", self.path)
+                self.read_errors += 1
+                self._errors.failed("CEL tail: reading %s failed at offset %d; retrying: %s", self.path,
+                                    self.pos, exc, exc_info=True)
+            else:
+                if self.error is not None:
+                    self.error = None
+                    self._errors.recovered("CEL tail: reading %s again from offset %d", self.path, self.pos)
             self._stop.wait(self._interval)
 
     def status(self) -> dict[str, object]:
         out: dict[str, object] = {"ok": self.error is None and self._thread is not None and self._thread.is_alive(),
-                                  "events": self.events, "bad_lines": self.bad_lines, "offset": self.pos}
+                                  "events": self.events, "bad_lines": self.bad_lines, "offset": self.pos,
+                                  "read_errors": self.read_errors}
         if self.lag.count:
             out["lag_p50_ms"] = round(self.lag.percentile(50) * 1000, 2)
             out["lag_p99_ms"] = round(self.lag.percentile(99) * 1000, 2)
