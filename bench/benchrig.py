@@ -475,8 +475,8 @@ class BenchStack:
 
     def start_seats(self, batch: int = 25, scenario: str = "seat_uas.xml", extra_args: list[str] | None = None,
                     wait_members: bool = True, nice: int = 0) -> float:
-        """The seat UAS and every seat's registration; with ``wait_members``, until every seat is a
-        queue member not in use (static members; dynamic ones are added afterwards by the caller)."""
+        """The seat UAS and every seat's registration; with ``wait_members``, every seat logged in
+        (see login_seats) and waited for until it is a queue member not in use."""
         t0 = time.monotonic()
         log = self.log_dir / "seat_uas.log"
         out = open(log, "ab")
@@ -501,12 +501,32 @@ class BenchStack:
         wait_for(f"{self.seats} seat contacts reachable",
                  lambda: self.cli("pjsip show contacts").count("Avail ") >= self.seats, timeout=60, interval=1)
         if wait_members:
+            self.login_seats(ids)
             wait_for(f"{self.seats} queue members not in use",
                      lambda: self.cli("queue show hotline").count("(Not in use)") >= self.seats, timeout=60,
                      interval=1)
         took = time.monotonic() - t0
         self.say(f"[{self.name}] {self.seats} seats registered and available in {took:.1f} s")
         return took
+
+    def login_seats(self, ids: list[str]) -> str:
+        """Seats are dynamic queue members (no static members since seat login): log each one in,
+        through the API when the controller runs (what a seat does), else with the CLI command the
+        login's AMI QueueAdd amounts to. Returns how ("api" or "cli")."""
+        if self.controller is not None:
+            from concurrent.futures import ThreadPoolExecutor
+            with ThreadPoolExecutor(8) as pool:
+                replies = list(pool.map(lambda s: http_json("POST", f"{self.api}/api/seats/{s}/login", timeout=30),
+                                        ids))
+            bad = [(s, code, body) for s, (code, body) in zip(ids, replies) if code != 200]
+            if bad:
+                raise RuntimeError(f"{len(bad)} seat login(s) failed, first: {bad[0]}")
+            return "api"
+        for sid in ids:
+            out = self.cli(f"queue add member PJSIP/{sid} to hotline penalty 0 as {sid} state_interface PJSIP/{sid}")
+            if "Added interface" not in out:
+                raise RuntimeError(f"queue add member PJSIP/{sid}: {out.strip()[:200]}")
+        return "cli"
 
     def _register(self, ids: list[str], batch: int) -> list[str]:
         failed: list[str] = []

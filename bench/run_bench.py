@@ -1,8 +1,8 @@
 #!/usr/bin/env python3
 """Call-rate benchmark: Asterisk alone (static dialplan) against the full stack (controller).
 
-    /tmp/setup/venv/bin/python bench/run_bench.py            # full run (~10-15 min)
-    /tmp/setup/venv/bin/python bench/run_bench.py --quick    # smoke run (~3 min)
+    .venv/bin/python bench/run_bench.py            # full run (~10-15 min)
+    .venv/bin/python bench/run_bench.py --quick    # smoke run (~3 min)
 
 Writes bench/results/<UTC timestamp>.json and bench/results/latest.json (a --quick run writes
 <timestamp>-quick.json and latest-quick.json and leaves the README alone), and regenerates the
@@ -536,6 +536,8 @@ def main() -> int:
                     help="also run the diagnostic configuration (a+AMI): static dialplan + a passive AMI reader")
     ap.add_argument("--keep-recordings", action="store_true", help="keep MixMonitor recordings (hundreds of MB)")
     ap.add_argument("--no-readme", action="store_true", help="do not rewrite the README table")
+    ap.add_argument("--results-dir", type=Path, metavar="DIR",
+                    help="write the results JSON here instead of bench/results (the CI smoke test)")
     ap.add_argument("--render-readme", metavar="JSON", type=Path,
                     help="only rewrite the README table from a results file (e.g. bench/results/latest.json)")
     ap.add_argument("--wait-quiet", type=float, default=600, metavar="S",
@@ -649,12 +651,13 @@ def main() -> int:
     results["summary"] = summarise(results) if "static" in results or "full" in results else {}
     results["targets"] = targets(results["summary"]) if results["summary"] else []
 
-    RESULTS.mkdir(parents=True, exist_ok=True)
+    out_dir = args.results_dir or RESULTS
+    out_dir.mkdir(parents=True, exist_ok=True)
     results["file"] = f"{run_id}{suffix}.json"
     text = json.dumps(results, indent=2, ensure_ascii=False, default=str)
-    (RESULTS / results["file"]).write_text(text + "\n")
+    (out_dir / results["file"]).write_text(text + "\n")
     latest = "latest.json" if suffix == "" else f"latest{suffix}.json"
-    (RESULTS / latest).write_text(text + "\n")
+    (out_dir / latest).write_text(text + "\n")
     complete = status == 0 and "static" in results and "full" in results
     if complete and suffix == "" and not args.no_readme:
         update_readme(readme_table(results))
@@ -668,7 +671,7 @@ def main() -> int:
         for t in results["targets"]:
             print(f"{t['result']:>4}  {t['name']}: {t['value']} (target {t['target']})"
                   + (f" — {t['note']}" if t.get("note") else ""))
-    print(f"\nresults: {RESULTS / results['file']} (and {latest})")
+    print(f"\nresults: {out_dir / results['file']} (and {latest})")
     print(f"logs:    {log_root} (sipp stat/err files, controller.log, asterisk-messages.log per config)")
     print(f"took {results['duration_seconds']:.0f} s")
     return status
