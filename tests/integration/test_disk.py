@@ -22,6 +22,7 @@ import pytest
 from hotline.config.site import Retention
 from hotline.disk.janitor import DAY, Janitor, rotated, rules
 
+from .groundtruth import assert_exactly_once
 from .rig import SEATS, Stack, wait_for
 
 
@@ -143,6 +144,7 @@ def test_with_the_state_disk_full_calls_are_answered_and_records_land_once_space
     assert "records wait" in status["reason"]
 
     callers = [f"1390000090{i}" for i in range(3)]
+    t0 = time.time()
     for caller in callers:
         r = stack.call("12345", caller, talk_ms=1500)
         assert r.returncode == 0, r.stdout[-800:]
@@ -156,6 +158,7 @@ def test_with_the_state_disk_full_calls_are_answered_and_records_land_once_space
     wait_for("the journal drained", lambda: stack.status()["journal"]["pending"] == 0)
     ids = [c["call_id"] for c in stack.calls()]
     assert all(ids.count(r["call_id"]) == 1 for r in records)
+    assert_exactly_once(stack, t0, len(callers))   # the fault matrix's count: records == CEL CHAN_STARTs
 
 
 def test_asterisk_logs_are_bounded_and_no_unread_files_are_written(stack: Stack) -> None:

@@ -10,75 +10,16 @@ see the fault took effect); the counts come from the CEL log and /api/calls.
 
 from __future__ import annotations
 
-import json
 import signal
 import subprocess
 import time
-from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
 import yaml
 
-from .rig import (SEATS, SIP_PORT, SIPP_DIR, SLOT, TRUNK_IP, TRUNK_PORT, CALLER_MEDIA, REPO, Stack, http_json,
-                  wait_for)
-
-
-# -- the ground truth and the check -------------------------------------------------------
-def entered_calls(stack: Stack, since: float) -> list[str]:
-    """Linkedids of trunk calls that entered since ``since`` (epoch s), from the CEL log and any
-    rotated copies beside it. Unparseable lines (a hostile caller-ID written raw) are skipped."""
-    log = stack.runtime.cel_log
-    out: list[str] = []
-    for path in sorted(log.parent.glob(log.name + "*")):
-        if path.suffix == ".gz":
-            continue
-        for raw in path.read_bytes().splitlines():
-            try:
-                ev = json.loads(raw)
-            except ValueError:
-                continue
-            if (ev.get("eventtype") == "CHAN_START" and str(ev.get("context", "")).startswith("from-trunk-")
-                    and ev.get("uniqueid") == ev.get("linkedid") and float(ev.get("eventtime", 0)) >= since):
-                out.append(ev["linkedid"])
-    return out
-
-
-def records_since(stack: Stack, since: float) -> list[dict]:
-    start = datetime.fromtimestamp(since, tz=UTC).isoformat().replace("+00:00", "Z")
-    items: list[dict] = []
-    offset = 0
-    while True:
-        code, body = http_json("GET", f"{stack.api}/api/calls?start={start}&limit=500&offset={offset}")
-        if code == 503:   # the database is back but not serving yet: wait_for tries again
-            raise ValueError(f"store unavailable: {body}")
-        assert code == 200, body
-        items += body["items"]
-        if len(body["items"]) < 500:
-            return items
-        offset += 500
-
-
-def assert_exactly_once(stack: Stack, since: float, expected: int, timeout: float = 120.0) -> list[dict]:
-    """Wait until every call that entered since ``since`` has its record; then no duplicates and
-    no record of a call that did not enter."""
-    entered = entered_calls(stack, since)
-    assert len(entered) == expected, f"Asterisk saw {len(entered)} trunk calls, expected {expected}"
-    assert len(set(entered)) == len(entered)
-
-    def complete() -> list[dict] | None:
-        recs = [r for r in records_since(stack, since) if r["call_id"] in set(entered)]
-        return recs if {r["call_id"] for r in recs} == set(entered) else None
-    try:
-        recs = wait_for(f"records for all {expected} calls", complete, timeout=timeout, interval=1.0)
-    except AssertionError:
-        have = {r["call_id"] for r in records_since(stack, since)}
-        raise AssertionError(f"missing records: {sorted(set(entered) - have)}") from None
-    ids = [r["call_id"] for r in records_since(stack, since)]
-    dups = {i for i in ids if ids.count(i) > 1}
-    assert not dups, f"duplicate records: {dups}"
-    assert set(ids) == set(entered), f"records of calls Asterisk never saw: {set(ids) - set(entered)}"
-    return recs
+from .groundtruth import assert_exactly_once, entered_calls
+from .rig import SEATS, SIP_PORT, SIPP_DIR, SLOT, TRUNK_IP, TRUNK_PORT, CALLER_MEDIA, REPO, Stack, wait_for
 
 
 def load(stack: Stack, calls: int, rate: float, caller: str, *, talk_ms: int = 500,
@@ -178,3 +119,21 @@ def test_redis_down_60_s(stack: Stack, tmp_path: Path) -> None:
         stack.restore_site(previous)
         for seat in SEATS:
             stack.login_seat(seat)
+
+
+def test_two_controllers_on_one_state_directory(stack: Stack) -> None:
+    """A second controller started on the running one's state directory is refused with a clear
+    error at once; the calls flowing meanwhile are recorded once each (no journal line cut)."""
+    import sys
+    t0 = time.time()
+    p = load(stack, 10, 2, "13900007301")
+    wait_for("calls flowing", lambda: len(entered_calls(stack, t0)) >= 3, timeout=30, interval=0.2)
+    second = subprocess.run(
+        [sys.executable, "-m", "hotline", "--site", str(stack.site_file), "--state-dir",
+         str(stack.paths.state_dir), "serve"],
+        capture_output=True, text=True, timeout=60)
+    assert second.returncode != 0
+    assert "state-dir-locked" in second.stderr + second.stdout, second.stderr[-600:]
+    assert str(stack.paths.state_dir) in second.stderr + second.stdout
+    finished_ok(p, "calls while a second controller was refused")
+    assert_exactly_once(stack, t0, 10)

@@ -1,0 +1,71 @@
+"""The ground truth of the fault tests: the trunk calls Asterisk itself saw, against the records.
+
+The calls that entered are the ``CHAN_START`` lines of the CEL log (and its rotated copies)
+whose channel was created in a ``from-trunk-*`` context and whose Uniqueid is the Linkedid
+(the conversation's first leg).
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime
+
+from .rig import Stack, http_json, wait_for
+
+
+def entered_calls(stack: Stack, since: float) -> list[str]:
+    """Linkedids of trunk calls that entered since ``since`` (epoch s), from the CEL log and any
+    rotated copies beside it. Unparseable lines (a hostile caller-ID written raw) are skipped."""
+    log = stack.runtime.cel_log
+    out: list[str] = []
+    for path in sorted(log.parent.glob(log.name + "*")):
+        if path.suffix == ".gz":
+            continue
+        for raw in path.read_bytes().splitlines():
+            try:
+                ev = json.loads(raw)
+            except ValueError:
+                continue
+            if (ev.get("eventtype") == "CHAN_START" and str(ev.get("context", "")).startswith("from-trunk-")
+                    and ev.get("uniqueid") == ev.get("linkedid") and float(ev.get("eventtime", 0)) >= since):
+                out.append(ev["linkedid"])
+    return out
+
+
+def records_since(stack: Stack, since: float) -> list[dict]:
+    start = datetime.fromtimestamp(since, tz=UTC).isoformat().replace("+00:00", "Z")
+    items: list[dict] = []
+    offset = 0
+    while True:
+        code, body = http_json("GET", f"{stack.api}/api/calls?start={start}&limit=500&offset={offset}")
+        if code == 503:   # the database is back but not serving yet: wait_for tries again
+            raise ValueError(f"store unavailable: {body}")
+        assert code == 200, body
+        items += body["items"]
+        if len(body["items"]) < 500:
+            return items
+        offset += 500
+
+
+def assert_exactly_once(stack: Stack, since: float, expected: int, timeout: float = 120.0) -> list[dict]:
+    """Wait until every call that entered since ``since`` has its record; then no duplicates and
+    no record of a call that did not enter."""
+    entered = entered_calls(stack, since)
+    assert len(entered) == expected, f"Asterisk saw {len(entered)} trunk calls, expected {expected}"
+    assert len(set(entered)) == len(entered)
+
+    def complete() -> list[dict] | None:
+        recs = [r for r in records_since(stack, since) if r["call_id"] in set(entered)]
+        return recs if {r["call_id"] for r in recs} == set(entered) else None
+    try:
+        recs = wait_for(f"records for all {expected} calls", complete, timeout=timeout, interval=1.0)
+    except AssertionError:
+        have = {r["call_id"] for r in records_since(stack, since)}
+        raise AssertionError(f"missing records: {sorted(set(entered) - have)}") from None
+    ids = [r["call_id"] for r in records_since(stack, since)]
+    dups = {i for i in ids if ids.count(i) > 1}
+    assert not dups, f"duplicate records: {dups}"
+    assert set(ids) == set(entered), f"records of calls Asterisk never saw: {set(ids) - set(entered)}"
+    return recs
+
+
