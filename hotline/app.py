@@ -19,7 +19,7 @@ import signal
 import threading
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable
 
 from aiohttp import web
 
@@ -30,6 +30,7 @@ from hotline.ami import actions as ami_actions
 from hotline.api.app import ApiServices, build_app
 from hotline.auth.services import AuthService
 from hotline.calls.cel import CelEvent
+from hotline.calls.celpos import CelPosition
 from hotline.calls.control import CallControl
 from hotline.callbacks.services import CallbackService
 from hotline.calls.model import CallRecord
@@ -60,20 +61,24 @@ def store_url(site: SiteConfig, paths: Paths) -> str:
 
 class _OffsetFile:
     """The reconciler's position in the CEL log, kept beside the state (not in the database,
-    which may be the thing that is down)."""
+    which may be the thing that is down): the offset and the identity of the file it is in
+    (:class:`~hotline.calls.celpos.CelPosition`); a bare number (the older format) is read too."""
 
     def __init__(self, path: Path) -> None:
         self.path = path
 
-    def load(self) -> int:
+    def load(self) -> CelPosition:
         try:
-            return int(self.path.read_text().strip() or 0)
-        except (OSError, ValueError):
-            return 0
+            return CelPosition.from_text(self.path.read_text())
+        except FileNotFoundError:
+            return CelPosition(0)
+        except (OSError, ValueError) as exc:
+            log.warning("CEL position %s unreadable (%s): reading the CEL log from the start", self.path, exc)
+            return CelPosition(0)
 
-    def save(self, offset: int) -> None:
+    def save(self, position: CelPosition | int) -> None:
         tmp = self.path.with_suffix(".tmp")
-        tmp.write_text(f"{offset}\n")
+        tmp.write_text(CelPosition.coerce(position).to_json() + "\n")
         tmp.replace(self.path)
 
 
@@ -148,11 +153,13 @@ class Controller:
         directory = directory_for(site)
         self.tracker = CallTracker(directory, self._submit, on_partial=self._partial_seen)
         self.tail: CelTail | None = None
+        self._asterisk_started: Callable[[], float | None] = lambda: None
         self._offsets = _OffsetFile(paths.state_dir / "cel.offset")
         try:
             runtime = asterisk_runtime.load(paths)
+            self._asterisk_started = runtime.started_at
             self.reconciler = Reconciler(runtime.cel_log, directory, self._reconciled,
-                                         self._offsets.load, self._offsets.save)
+                                         self._offsets.load, self._offsets.save, started_at=runtime.started_at)
             self.tail = CelTail(runtime.cel_log, self._from_tail)
         except AsteriskRuntimeError:
             log.warning("no local Asterisk runtime (hotline asterisk install): no CEL log to record calls from")
@@ -299,6 +306,9 @@ class Controller:
         resp = await self.ami.send(ami_actions.core_show_channels())
         count = len([m for m in resp if m.get("Event") == "CoreShowChannel"]) if isinstance(resp, list) else 0
         log.info("AMI re-sync: %d live channel(s)", count)
+        started = self._asterisk_started()
+        if started is not None:   # calls cut by an Asterisk restart: closed with their own outcome
+            self.tracker.cut_before(started)
         await self.seats.resync()
         await self.reconcile()
 

@@ -170,6 +170,14 @@ class Runtime:
             return None
         return pid
 
+    def started_at(self) -> float | None:
+        """When the running Asterisk started (epoch seconds: its pid file is written at start-up),
+        or None when it is not running. CEL event times use the same clock."""
+        try:
+            return self.pid_file.stat().st_mtime if self.pid() else None
+        except OSError:
+            return None
+
     def start(self, timeout: float = 60.0) -> int:
         """Start Asterisk (it daemonizes itself and writes its pid file); wait until fully booted."""
         existing = self.pid()
