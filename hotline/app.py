@@ -32,6 +32,7 @@ from hotline.auth.services import AuthService
 from hotline.calls.cel import CelEvent
 from hotline.calls.celpos import CelPosition
 from hotline.calls.control import CallControl
+from hotline.callbacks.intents import IntentFile
 from hotline.callbacks.services import CallbackService
 from hotline.calls.model import CallRecord
 from hotline.calls.services import CallTracker, Reconciler, directory_for
@@ -173,7 +174,8 @@ class Controller:
         self.seats = SeatService(site, self.ami.send, self.hub, state_log=self.seat_log)
         for name in SEAT_EVENTS:
             self.ami.on(name, self.seats.on_ami_event)
-        self.callbacks = CallbackService(site, self.store, self.ami.send)
+        self.callbacks = CallbackService(site, self.store, self.ami.send,
+                                         intents=IntentFile(paths.state_dir / "callbacks.pending.json"))
         self.tracker.subscribe(self.callbacks.on_event)
         fa = site.asterisk.fastagi
         self.agi = AgiProcess(site.model_dump(mode="json"), fa.bind, fa.port, read_timeout=fa.timeout_ms / 1000,
