@@ -193,19 +193,19 @@ class CallbackService:
 
     def _take_record(self, record: CallRecord) -> None:
         if record.outcome is Outcome.callback_requested:
-            info = record.extra.get("callback") or {}
-            queue = info.get("queue") if isinstance(info, dict) else None
-            if dialable(record.caller_number):
-                reason = str(info.get("reason") or "key") if isinstance(info, dict) else "key"
+            request = _request_of(record)
+            if request is not None:
                 # Whoever creates the task places the fallback's placeholder (the key's dialplan places
                 # its own): the live request, or this record when the request was not seen live.
-                self._promise(record.call_id, record.caller_number, queue or record.queue, reason)
+                self._promise(record.call_id, *request)
             return
         self._spawn(self._retrying(f"callback try {record.call_id}", lambda: self._record(record)))
 
     async def _record(self, record: CallRecord) -> None:
         if record.outcome is Outcome.callback_requested:
-            self._take_record(record)
+            request = _request_of(record)
+            if request is not None:
+                await self._requested(record.call_id, *request)
             return
         parent = str(record.extra.get("callback_of"))
         result = str(record.extra.get("callback_result") or "")
@@ -356,6 +356,15 @@ class CallbackService:
             log.warning("callback bookkeeping postponed: %s", exc.message)
         except Exception:  # one bad event must not stop the next
             log.exception("callback bookkeeping failed")
+
+
+def _request_of(record: CallRecord) -> tuple[str, str | None, str] | None:
+    """(number, queue, reason) of a ``callback_requested`` record; None when the number is not dialable."""
+    if not dialable(record.caller_number):
+        return None
+    info = record.extra.get("callback")
+    info = info if isinstance(info, dict) else {}
+    return record.caller_number, info.get("queue") or record.queue, str(info.get("reason") or "key")
 
 
 def abandoned_item(record: CallRecord, task: CallbackTask | None, answered_at: list[datetime], *,
