@@ -11,7 +11,8 @@ device and inode and a fingerprint (SHA-256 of the bytes just before the offset,
   inode): that file from the offset to its end, then every newer plain rotated file, then
   the current log from 0;
 * truncated, replaced, or the file read is gone: the current log from 0 (never the old
-  offset). Records read twice are harmless: every write is an upsert keyed by the Linkedid.
+  offset);
+* nothing read yet (no position): every plain rotated file, oldest first, then the log. Records read twice are harmless: every write is an upsert keyed by the Linkedid.
 
 Compressed rotations (``.gz`` ...) are never read: the shipped logrotate rule keeps plain
 renames (see :func:`hotline.asterisk_runtime.Runtime.logrotate_rule`).
@@ -117,10 +118,21 @@ def rotated_files(path: Path) -> list[Path]:
     return sorted(out, key=lambda p: (p.stat().st_mtime, p.name))
 
 
+def _rotated_or_none(path: Path) -> list[Path]:
+    try:
+        return rotated_files(path)
+    except OSError:
+        return []
+
+
 def open_segments(path: Path, saved: CelPosition | int | None) -> list[Segment]:
     """What to read from ``saved`` on, in order (the caller closes them). Empty: no log yet."""
     pos = CelPosition.coerce(saved)
     current = open_file(path, 0, current=True)
+    if pos.inode is None and pos.offset == 0:   # nothing read yet: every plain rotated file, then the log
+        out = [seg for seg in (open_file(p, 0, current=False) for p in _rotated_or_none(path)) if seg is not None]
+        out = [seg for seg in out if current is None or (seg.dev, seg.inode) != (current.dev, current.inode)]
+        return out + ([current] if current is not None else [])
     if pos.inode is None:   # a bare offset: the old rule (from the offset unless the file shrank)
         if current is not None and current.size() >= pos.offset:
             current.start = pos.offset

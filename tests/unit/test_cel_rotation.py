@@ -151,3 +151,13 @@ def test_a_position_saved_as_a_bare_offset_is_still_read(tmp_path: Path) -> None
     saved = Saved()
     saved.value = len(call(A))             # the format before identities
     assert_exactly(run_once(log, saved), B1)
+
+
+def test_rotated_before_the_controller_ever_read_it(tmp_path: Path) -> None:
+    log = tmp_path / "hotline-cel.json"
+    log.write_bytes(call(A))
+    log.rename(log.with_name(log.name + ".1"))
+    log.write_bytes(call(B1))
+    saved = Saved()                        # no position saved yet (a new state directory)
+    assert_exactly(run_once(log, saved), A, B1)
+    assert run_once(log, saved) == []
