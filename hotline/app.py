@@ -322,7 +322,9 @@ class Controller:
                         "append_errors": self.feeder.errors},
             "cel_tail": self.tail.status() if self.tail else {"ok": False, "error": "no local Asterisk runtime"},
             "calls": {"ok": True, "live": self.tracker.live_count, "completed": self.tracker.completed,
-                      "reconciled": self._reconciled_count},
+                      "reconciled": self._reconciled_count,
+                      "cut_by_restart": self.tracker.cut + (self.reconciler.cut if self.reconciler else 0)},
+            "callbacks": {"ok": True, **self.callbacks.status()},
             # Redis down is "degraded", not down: calls and seat state go on without it.
             "live": {**self.hub.status(), "ok": True, "degraded": not self.hub.status()["ok"]},
             "seats": {"ok": True, "events": self.seats.stats["events"], "auto_paused": self.seats.stats["auto_paused"],

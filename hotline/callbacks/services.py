@@ -110,6 +110,14 @@ class CallbackService:
             if task.kind is Kind.queue_callback and task.attempts > 0:
                 self._spawn(self._retry_later(task))
 
+    def status(self) -> dict[str, int]:
+        """Requests not yet tasks (kept in the intent file) and database retries so far."""
+        try:
+            pending = len(self._intents.pending()) if self._intents is not None else 0
+        except OSError:
+            pending = -1
+        return {"pending_requests": pending, "retries": self.retries}
+
     async def stop(self) -> None:
         for task in list(self._pending):
             task.cancel()
