@@ -6,9 +6,13 @@ from __future__ import annotations
 import json
 import os
 import signal
-from typing import Any
+import subprocess
+from typing import Any, Iterator
 
-from .rig import SEATS, Stack, http_json, wait_for
+import pytest
+
+from .rig import CONTROL_CALLER_MEDIA, CONTROL_CALLER_PORT, SEATS, SIP_PORT, SIPP_DIR, TRUNK_IP, Stack, http_json, \
+    wait_for
 
 
 def _cel_lines(stack: Stack) -> list[dict[str, Any]]:
@@ -115,3 +119,57 @@ def test_a_call_cut_by_an_asterisk_kill_gets_its_record_and_leaves_the_live_list
     ids = [c["call_id"] for c in stack.calls()]
     assert ids.count(call_id) == 1
 
+
+
+CB_FALLBACK_NUMBER = "83538001"
+
+
+@pytest.fixture
+def callback_fallback_queue(stack: Stack) -> Iterator[Stack]:
+    """A queue with no seat whose max-wait fallback offers a callback, on a merged number of its own."""
+    previous = stack.extend_site({
+        "queues": [{"name": "cbfall", "max_wait": 3, "fallback": {"action": "callback"}}],
+        "departments": [{"id": "deptcbfall", "name": "回拨测试", "queue": "cbfall"}],
+        "legacy_numbers": [{"number": CB_FALLBACK_NUMBER, "mode": "merged", "department": "deptcbfall"}],
+    })
+    stack.cli("queue reload parameters")   # the new queue (dynamic members stay as they are)
+    try:
+        yield stack
+    finally:
+        stack.restore_site(previous)
+
+
+def test_the_max_wait_fallback_offers_no_callback_to_a_number_it_will_not_dial(
+        callback_fallback_queue: Stack) -> None:
+    """Issue 8, item 6: a short caller number presses 1 when the fallback would offer a callback:
+    no offer, no "callback confirmed" and no task that is never dialled; the caller waits on."""
+    stack, caller = callback_fallback_queue, "1234"
+    proc = subprocess.Popen(
+        ["sipp", "-sf", str(SIPP_DIR / "caller_callback.xml"), "-i", TRUNK_IP, "-p", str(CONTROL_CALLER_PORT),
+         "-mp", str(CONTROL_CALLER_MEDIA), "-s", CB_FALLBACK_NUMBER, "-key", "caller", caller, "-d", "8000",
+         "-m", "1", "-nostdin", "-timeout", "90", "-trace_err",
+         "-error_file", str(stack.workdir / f"caller-{caller}.err"), f"127.0.0.1:{SIP_PORT}"],
+        stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT, cwd=stack.workdir)
+    try:
+        def back_in_queue() -> str | None:
+            if proc.poll() is not None:
+                return "ended"   # the platform hung up: it took the key press as a callback request
+            lines = _cel_lines(stack)
+            ids = {d["linkedid"] for d in lines if d.get("eventtype") == "CHAN_START" and d.get("num") == caller}
+            fallbacks = [d for d in lines if d.get("linkedid") in ids and d.get("userdeftype") == "HOTLINE_FALLBACK"]
+            queued = [d for d in lines if d.get("linkedid") in ids and d.get("userdeftype") == "HOTLINE_QUEUE"]
+            return "rejoined" if fallbacks and len(queued) >= 2 else None
+        assert wait_for("the caller back in the queue after the fallback", back_in_queue, timeout=40) == "rejoined"
+        for channel in stack.channels():
+            if channel.startswith("PJSIP/trunk-carrier-"):
+                stack.cli(f"channel request hangup {channel}")
+        proc.wait(30)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait(10)
+    record = stack.record_for(caller)
+    assert record["outcome"] == "abandoned_in_queue", record
+    assert record["extra"]["fallback"]["action"] == "callback"
+    code, body = http_json("GET", f"{stack.api}/api/callbacks?full=1")
+    assert code == 200 and all(t["call_id"] != record["call_id"] for t in body["items"])
