@@ -75,7 +75,8 @@ class Runtime:
         return self.host_path(f"{self.instance}/run/asterisk.pid")
 
     def logrotate_rule(self, keep_days: int = 30) -> str:
-        """A logrotate rule for the CEL log: daily (or past 256 MB), kept ``keep_days`` rotations.
+        """A logrotate rule for the CEL log: daily (or past 256 MB), kept ``keep_days`` rotations
+        (0: for ever).
 
         Plain renames only: the controller finds a rotated log by its inode and reads it to its
         end before the new one (hotline.calls.celpos). No copytruncate (lines written between
@@ -88,8 +89,8 @@ class Runtime:
             f"\"{self.cel_log}\" {{",
             "    daily",
             "    maxsize 256M",
-            f"    rotate {keep_days}",
-            f"    maxage {keep_days}",
+            *([f"    rotate {keep_days}", f"    maxage {keep_days}"] if keep_days > 0 else
+              ["    rotate -1"]),   # 0 days: kept for ever (logrotate never removes them)
             "    missingok",
             "    notifempty",
             "    nocopytruncate",

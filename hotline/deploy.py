@@ -53,7 +53,8 @@ def write_logrotate(site: SiteConfig, paths: Paths) -> Path | None:
         rt = asterisk_runtime.load(paths)
     except AsteriskRuntimeError:
         return None
-    keep = getattr(getattr(site, "retention", None), "cel_days", None) or CEL_ROTATIONS
+    keep = getattr(getattr(site, "retention", None), "cel_days", None)   # 0: for ever
+    keep = CEL_ROTATIONS if keep is None else keep
     target = paths.state_dir / "logrotate-cel.conf"
     target.write_text(rt.logrotate_rule(int(keep)))
     return target

@@ -34,6 +34,9 @@ def test_the_site_retention_sets_how_many_are_kept(tmp_path: Path, monkeypatch: 
     assert default is not None and "rotate 30" in default.read_text()
     site = SimpleNamespace(retention=SimpleNamespace(cel_days=7))
     assert "rotate 7" in deploy.write_logrotate(site, paths).read_text()  # type: ignore[arg-type, union-attr]
+    forever = SimpleNamespace(retention=SimpleNamespace(cel_days=0))
+    text = deploy.write_logrotate(forever, paths).read_text()  # type: ignore[arg-type, union-attr]
+    assert "rotate -1" in text and "maxage" not in text
 
 
 @pytest.mark.skipif(shutil.which("logrotate") is None, reason="logrotate not installed")
