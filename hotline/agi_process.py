@@ -1,4 +1,4 @@
-"""The FastAGI server in its own process.
+"""The FastAGI server in its own process, and the supervisor that keeps it answering.
 
 The dialplan waits on FastAGI for every call, while the controller's main process
 parses thousands of AMI events a second under load. In one process they would share
@@ -6,8 +6,24 @@ the GIL; in two, the kernel schedules them apart, so FastAGI latency does not de
 on the AMI event volume (measured in bench/). The child needs nothing but the site
 config: routing decisions are pure functions of it.
 
-The child reports readiness (or the error that stopped it) and then, every half
-second, its latency percentiles over a pipe. It exits when the parent does.
+Nothing on the call path may wait on a reader (issue #8: the child once reported into a
+pipe that only ``GET /status`` drained; 5 minutes without a reader filled the pipe, the
+child blocked in its write and every call waited on it). So:
+
+* the child sends exactly one message over the pipe (ready, or the error that stopped
+  it) and then closes it;
+* after that it reports into a small block of shared memory (``_Board``: a heartbeat
+  and its latency figures), which it overwrites every ``report_every`` seconds and which
+  never blocks, whoever reads it or not;
+* the parent's :meth:`AgiProcess.supervise` (a task on the controller's loop) replaces a
+  child that died or whose heartbeat is older than ``stall_after`` (blocked, SIGSTOPped):
+  it kills it (SIGKILL) and starts another on the same port. A child that cannot bind
+  (the port taken by another process) is retried with backoff; the controller runs on.
+
+Whatever the child does, the dialplan bounds the routing step itself (``hotline-route``
+in ``trunk_config/dialplan.py``: an absolute timeout around ``AGI()``, fail-open to the
+number's queue, CEL mark ``HOTLINE_ROUTING_FALLBACK``), so a call never waits on it for
+longer than ``asterisk.fastagi.timeout_ms``.
 """
 
 from __future__ import annotations
@@ -27,19 +43,41 @@ from hotline.exceptions import HotlineError
 log = logging.getLogger(__name__)
 
 REPORT_EVERY_S = 0.5
-
-
-def _snapshot(server: Any) -> dict[str, Any]:
-    st = server.stats
-    out: dict[str, Any] = {"commands": st.commands.count, "connections": st.connections.count,
-                           "port": server.bound_port}
-    if st.commands.count:
-        out["command_p50_ms"] = round(st.commands.percentile(50) * 1000, 3)
-        out["command_p99_ms"] = round(st.commands.percentile(99) * 1000, 3)
-    return out
-
-
+STALL_AFTER_S = 5.0
 SEED_TIMEOUT_S = 15.0
+
+# The shared board: one double per slot, written by the child only.
+_HEARTBEAT, _COMMANDS, _CONNECTIONS, _P50_MS, _P99_MS, _PORT, _SLOTS = range(7)
+
+
+class _Board:
+    """What the child reports, in shared memory: aligned 8-byte stores, no lock, no reader needed."""
+
+    def __init__(self, ctx: Any) -> None:
+        self.values = ctx.RawArray("d", _SLOTS)
+
+    @staticmethod
+    def write(values: Any, server: Any) -> None:
+        st = server.stats
+        values[_COMMANDS] = st.commands.count
+        values[_CONNECTIONS] = st.connections.count
+        if st.commands.count:
+            values[_P50_MS] = round(st.commands.percentile(50) * 1000, 3)
+            values[_P99_MS] = round(st.commands.percentile(99) * 1000, 3)
+        values[_PORT] = server.bound_port or 0
+        values[_HEARTBEAT] = time.monotonic()   # last: the figures above are as fresh as this
+
+    def read(self) -> dict[str, Any]:
+        v = list(self.values)
+        out: dict[str, Any] = {"commands": int(v[_COMMANDS]), "connections": int(v[_CONNECTIONS]),
+                               "port": int(v[_PORT]) or None}
+        if v[_COMMANDS]:
+            out["command_p50_ms"], out["command_p99_ms"] = v[_P50_MS], v[_P99_MS]
+        return out
+
+    def heartbeat_age(self) -> float | None:
+        beat = self.values[_HEARTBEAT]
+        return None if beat == 0 else max(0.0, time.monotonic() - beat)
 
 
 async def _seed(recent: Any, store_url: str, window_s: float) -> None:
@@ -60,7 +98,7 @@ async def _seed(recent: Any, store_url: str, window_s: float) -> None:
 
 
 def _child(site_data: dict[str, Any], host: str, port: int, read_timeout: float, conn: Connection,
-           store_url: str = "") -> None:
+           board: Any, report_every: float, store_url: str = "") -> None:
     from agi_scripts.routes import build_router, recent_callers_for
     from agi_scripts.server import FastAgiServer
     from hotline.config import parse_site
@@ -81,15 +119,16 @@ def _child(site_data: dict[str, Any], host: str, port: int, read_timeout: float,
             await server.start()
         except OSError as exc:
             conn.send({"error": f"cannot listen on {host}:{port}: {exc}"})
+            conn.close()
             return
-        conn.send({"ready": True, **_snapshot(server)})
+        _Board.write(board, server)
+        conn.send({"ready": True})
+        conn.close()   # the one message: from here on nothing we do can block on the parent
         seeding = asyncio.create_task(_seed(recent, store_url, recent.window_s))
         try:
             while os.getppid() == parent:
-                await asyncio.sleep(REPORT_EVERY_S)
-                conn.send(_snapshot(server))
-        except (BrokenPipeError, EOFError, OSError):
-            pass
+                await asyncio.sleep(report_every)
+                _Board.write(board, server)
         finally:
             seeding.cancel()
             await server.stop()
@@ -98,58 +137,135 @@ def _child(site_data: dict[str, Any], host: str, port: int, read_timeout: float,
 
 
 class AgiProcess:
+    """The FastAGI child and its supervision. ``start`` and ``restart`` block (call them off the
+    loop once the controller runs); ``status`` never blocks and never reads a pipe."""
+
     def __init__(self, site_data: dict[str, Any], host: str, port: int, read_timeout: float,
-                 store_url: str = "") -> None:
-        ctx = mp.get_context("spawn")  # a clean interpreter: no threads or loops inherited
-        self._conn, child_conn = ctx.Pipe(duplex=False)
-        self._proc = ctx.Process(target=_child, args=(site_data, host, port, read_timeout, child_conn, store_url),
-                                 name="hotline-fastagi", daemon=True)
-        self._child_conn = child_conn
-        self._last: dict[str, Any] = {}
+                 store_url: str = "", *, report_every: float = REPORT_EVERY_S,
+                 stall_after: float = STALL_AFTER_S) -> None:
+        self._ctx = mp.get_context("spawn")  # a clean interpreter: no threads or loops inherited
+        self._args = (site_data, host, port, read_timeout)
+        self._store_url = store_url
+        self.report_every = report_every
+        self.stall_after = stall_after
+        self._proc: Any = None
+        self._board: _Board | None = None
         self.error: str | None = None
+        self.restarts = 0
+        self.last_restart: dict[str, Any] | None = None
+        self._stopping = False
+        self._ready = False   # the current child listens (it said so)
 
+    # -- one child --------------------------------------------------------------------
     def start(self, timeout: float = 20.0) -> None:
-        self._proc.start()
-        self._child_conn.close()
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if self._conn.poll(0.1):
-                msg = self._conn.recv()
-                if "error" in msg:
-                    self.error = msg["error"]
-                    raise HotlineError(f"FastAGI: {self.error}")
-                self._last = msg
-                return
-            if not self._proc.is_alive():
-                self.error = f"exited with code {self._proc.exitcode}"
-                raise HotlineError(f"FastAGI process {self.error} while starting")
-        raise HotlineError(f"FastAGI did not start within {timeout:.0f} s")
+        """Start a child and wait until it listens; raises HotlineError (and keeps the reason in
+        ``error``) when it cannot."""
+        conn, child_conn = self._ctx.Pipe(duplex=False)
+        board = _Board(self._ctx)
+        proc = self._ctx.Process(target=_child, args=(*self._args, child_conn, board.values, self.report_every,
+                                                      self._store_url), name="hotline-fastagi", daemon=True)
+        self._ready = False
+        proc.start()
+        child_conn.close()
+        self._proc, self._board = proc, board
+        try:
+            deadline = time.monotonic() + timeout
+            while time.monotonic() < deadline:
+                if conn.poll(0.1):
+                    try:
+                        msg = conn.recv()
+                    except EOFError:
+                        msg = {"error": f"exited with code {proc.exitcode} while starting"}
+                    if "error" in msg:
+                        self.error = msg["error"]
+                        self._reap()
+                        raise HotlineError(f"FastAGI: {self.error}")
+                    self.error = None
+                    self._ready = True
+                    return
+                if not proc.is_alive():
+                    self.error = f"exited with code {proc.exitcode} while starting"
+                    raise HotlineError(f"FastAGI process {self.error}")
+            self.error = f"did not start within {timeout:.0f} s"
+            self._reap()
+            raise HotlineError(f"FastAGI {self.error}")
+        finally:
+            conn.close()
 
+    def _reap(self) -> None:
+        proc = self._proc
+        if proc is None:
+            return
+        if proc.is_alive():
+            proc.kill()   # SIGKILL also ends a SIGSTOPped process
+        proc.join(5)
+
+    def restart(self, reason: str) -> None:
+        """Replace the child (SIGKILL, then a new one on the same port)."""
+        log.error("FastAGI process %s: replacing it", reason)
+        self._reap()
+        self.restarts += 1
+        self.last_restart = {"at": datetime.now(UTC).isoformat(), "reason": reason}
+        self.start()
+
+    def health(self) -> str | None:
+        """Why the child needs replacing, or None while it is alive and making progress."""
+        if self._proc is None:
+            return self.error or "not started"
+        if not self._proc.is_alive():
+            return (self.error if not self._ready and self.error else None) or f"exited with code {self._proc.exitcode}"
+        if not self._ready:
+            return self.error or "starting"
+        age = self._board.heartbeat_age() if self._board else None
+        if age is not None and age > self.stall_after:
+            return f"stalled: no progress for {age:.1f} s"
+        return None
+
+    async def supervise(self, check_every: float = 0.5) -> None:
+        """Forever: replace a child that died or stalled; retry a failed start with backoff."""
+        backoff = 1.0
+        while not self._stopping:
+            await asyncio.sleep(check_every)
+            why = self.health()
+            if why is None or self._stopping:
+                backoff = 1.0
+                continue
+            try:
+                await asyncio.to_thread(self.restart, why)
+                backoff = 1.0
+            except HotlineError as exc:
+                log.error("FastAGI could not be restarted (%s); retrying in %.0f s", exc, backoff)
+                await asyncio.sleep(backoff)
+                backoff = min(backoff * 2, 30.0)
+
+    # -- what the controller shows -----------------------------------------------------
     @property
     def port(self) -> int | None:
-        return self._last.get("port")
+        return self._board.read()["port"] if self._board else None
 
-    def _drain(self) -> None:
-        try:
-            while self._conn.poll():
-                self._last = self._conn.recv()
-        except (EOFError, OSError):
-            pass
+    @property
+    def pid(self) -> int | None:
+        return self._proc.pid if self._proc is not None else None
 
     def status(self) -> dict[str, Any]:
-        self._drain()
-        alive = self._proc.is_alive()
-        out = {"ok": alive and self.error is None, "pid": self._proc.pid, **{k: v for k, v in self._last.items()
-                                                                            if k != "ready"}}
-        if not alive:
-            out["error"] = self.error or f"exited with code {self._proc.exitcode}"
+        why = self.health()
+        out: dict[str, Any] = {"ok": why is None, "pid": self.pid, "restarts": self.restarts,
+                               **(self._board.read() if self._board else {})}
+        age = self._board.heartbeat_age() if self._board else None
+        if age is not None:
+            out["heartbeat_age_s"] = round(age, 3)
+        if self.last_restart:
+            out["last_restart"] = self.last_restart
+        if why is not None:
+            out["error"] = why
         return out
 
     def stop(self) -> None:
-        if self._proc.is_alive():
-            self._proc.terminate()
-            self._proc.join(5)
-            if self._proc.is_alive():
-                self._proc.kill()
-                self._proc.join(2)
-        self._conn.close()
+        self._stopping = True
+        proc = self._proc
+        if proc is not None and proc.is_alive():
+            proc.terminate()
+            proc.join(5)
+            if proc.is_alive():
+                proc.kill()
+                proc.join(2)

@@ -4,19 +4,24 @@ Threads and loops, and why:
 * the main asyncio loop runs the AMI client, the call tracker and the HTTP API;
 * a thread follows Asterisk's CEL JSON log (the source of call records) and hands the
   events to the tracker on the loop;
-* the FastAGI server runs on its own loop in its own thread, so its latency does
-  not depend on the AMI event volume (the dialplan waits on it for every call);
-* the record journal's writer is a thread (blocking database I/O);
-* reconciliation from the CEL log runs in worker threads.
+* the FastAGI server runs in its own process (``hotline/agi_process.py``), so its latency
+  does not depend on the AMI event volume; a supervisor task replaces it when it dies or
+  stops making progress;
+* the record journal's writer is a thread (blocking database I/O), supervised: a dead one is
+  restarted (``_supervise_journal``); the record feeder is a thread that appends live records to
+  the journal and holds them while appends fail (``hotline.store.feeder``);
+* a probe thread asks the database whether it answers, so ``/status`` never waits on it;
+* the state directory is locked (``controller.lock``) for the life of the process;
+* reconciliation from the CEL log runs in worker threads; a pass appends its records to the
+  journal (fsynced) before it saves its CEL offset (``_save_reconciled_offset``).
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
-import queue
+import os
 import signal
-import threading
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable
@@ -39,13 +44,17 @@ from hotline.calls.services import CallTracker, Reconciler, directory_for
 from hotline.calls.tail import CelTail
 from hotline.config.paths import Paths
 from hotline.config.site import SiteConfig
-from hotline.exceptions import AsteriskRuntimeError, StoreError
+from hotline.disk.services import DiskService
+from hotline.exceptions import AsteriskRuntimeError, HotlineError, StoreError
 from hotline.live.hub import LiveHub
 from hotline.seats.services import SEAT_EVENTS, SeatService
 from hotline.seats.statelog import SeatStateLog
 from hotline.metrics.services import MetricsService
 from hotline.store import Store
+from hotline.statelock import StateDirLock
+from hotline.store.feeder import RecordFeeder
 from hotline.store.journal import RecordJournal
+from hotline.store.probe import StoreProbe
 
 log = logging.getLogger(__name__)
 
@@ -53,6 +62,7 @@ log = logging.getLogger(__name__)
 # events the tail handed over partially are reconciled at once, not on this timer).
 RECONCILE_EVERY_S = 300.0
 KPI_EVERY_S = 10.0
+JOURNAL_CHECK_EVERY_S = 5.0
 
 
 
@@ -69,65 +79,31 @@ class _OffsetFile:
         self.path = path
 
     def load(self) -> CelPosition:
+        """Nothing read yet when there is no file; an unreadable file raises (the pass is retried
+        later) instead of replaying the whole log. A bare number (the older format) is an offset."""
         try:
-            return CelPosition.from_text(self.path.read_text())
+            text = self.path.read_text()
         except FileNotFoundError:
             return CelPosition(0)
-        except (OSError, ValueError) as exc:
-            log.warning("CEL position %s unreadable (%s): reading the CEL log from the start", self.path, exc)
+        try:
+            return CelPosition.from_text(text)
+        except ValueError:
+            log.error("%s holds %r, not a CEL position: reading the CEL log from the start", self.path, text[:80])
             return CelPosition(0)
 
     def save(self, position: CelPosition | int) -> None:
+        """Durably (fsynced, atomic): after a power cut it is the old or the new position."""
         tmp = self.path.with_suffix(".tmp")
-        tmp.write_text(CelPosition.coerce(position).to_json() + "\n")
+        with open(tmp, "w") as f:
+            f.write(CelPosition.coerce(position).to_json() + "\n")
+            f.flush()
+            os.fsync(f.fileno())
         tmp.replace(self.path)
-
-
-class RecordFeeder:
-    """Takes records off the event loop: a thread appends them to the journal in batches,
-    one fsync per batch (group commit). A record queued here and lost in a crash is not
-    lost for good: the CEL log still has its events and the reconciler rebuilds it."""
-
-    def __init__(self, journal: RecordJournal, max_batch: int = 256) -> None:
-        self._journal = journal
-        self._queue: queue.SimpleQueue[CallRecord | None] = queue.SimpleQueue()
-        self._max_batch = max_batch
-        self._thread = threading.Thread(target=self._run, name="record-feeder", daemon=True)
-        self.errors = 0
-
-    def submit(self, record: CallRecord) -> None:
-        self._queue.put(record)
-
-    def start(self) -> None:
-        self._thread.start()
-
-    def stop(self) -> None:
-        self._queue.put(None)
-        self._thread.join(10)
-
-    def _run(self) -> None:
-        while True:
-            first = self._queue.get()
-            batch = [] if first is None else [first]
-            stopping = first is None
-            while len(batch) < self._max_batch:
-                try:
-                    item = self._queue.get_nowait()
-                except queue.Empty:
-                    break
-                if item is None:
-                    stopping = True
-                    break
-                batch.append(item)
-            if batch:
-                try:
-                    self._journal.submit_many(batch)
-                except OSError:
-                    self.errors += len(batch)
-                    log.exception("journal append failed for %d record(s); the reconciler will rebuild them",
-                                  len(batch))
-            if stopping:
-                return
+        fd = os.open(self.path.parent, os.O_RDONLY | os.O_DIRECTORY)
+        try:
+            os.fsync(fd)
+        finally:
+            os.close(fd)
 
 
 @dataclass
@@ -148,9 +124,13 @@ class Controller:
     def __post_init__(self) -> None:
         site, paths = self.site, self.paths
         paths.ensure()
+        self.state_lock = StateDirLock(paths.state_dir)
+        self.state_lock.acquire()  # first: a second controller must not touch the journal
         self.store = Store(store_url(site, paths), timezone=site.site.timezone)
         self.journal = RecordJournal(paths.journal_path, self.store)
         self.feeder = RecordFeeder(self.journal)
+        self.db_probe = StoreProbe(self.store.ping_error)
+        self._reconcile_batch: list[CallRecord] = []  # one reconcile pass's records (under its lock)
         directory = directory_for(site)
         self.tracker = CallTracker(directory, self._submit, on_partial=self._partial_seen)
         self.tail: CelTail | None = None
@@ -160,7 +140,8 @@ class Controller:
             runtime = asterisk_runtime.load(paths)
             self._asterisk_started = runtime.started_at
             self.reconciler = Reconciler(runtime.cel_log, directory, self._reconciled,
-                                         self._offsets.load, self._offsets.save, started_at=runtime.started_at)
+                                         self._offsets.load, self._save_reconciled_offset,
+                                         started_at=runtime.started_at)
             self.tail = CelTail(runtime.cel_log, self._from_tail)
         except AsteriskRuntimeError:
             log.warning("no local Asterisk runtime (hotline asterisk install): no CEL log to record calls from")
@@ -179,16 +160,27 @@ class Controller:
         self.tracker.subscribe(self.callbacks.on_event)
         fa = site.asterisk.fastagi
         self.agi = AgiProcess(site.model_dump(mode="json"), fa.bind, fa.port, read_timeout=fa.timeout_ms / 1000,
-                              store_url=store_url(site, paths))   # repeat callers: seeded read-only
+                              store_url=store_url(site, paths),   # repeat callers: seeded read-only
+                              report_every=fa.report_ms / 1000, stall_after=fa.stall_after_ms / 1000)
         self._tasks: list[asyncio.Task[Any]] = []
         self._store_ready = asyncio.Event()
         self._reconciled_count = 0  # records written by the reconciler (not the ones the live path had)
+        # Free space alarm and retention (hotline/disk): recordings of live calls are never deleted.
+        self.disk = DiskService.for_site(site.retention, paths,
+                                         lambda: {str(c["call_id"]) for c in self.tracker.live_calls()})
 
     # -- lifecycle ---------------------------------------------------------------------
     async def start(self) -> None:
-        self.agi.start()  # first: the dialplan needs it for every call
+        try:
+            self.agi.start()  # first: the dialplan routes every call through it
+        except HotlineError as exc:  # e.g. its port taken: calls fail open; the supervisor retries
+            log.error("%s; calls fail open to their queues until it starts", exc.message)
+        self._tasks.append(asyncio.create_task(self.agi.supervise()))
+        await self.disk.check()
         self.journal.start()
         self.feeder.start()
+        self.db_probe.start()
+        self._tasks.append(asyncio.create_task(self._supervise_journal()))
         self.seat_log.start()
         self._tasks.append(asyncio.create_task(self._prepare_store()))
         await self.reconcile()  # calls that ended while we were down
@@ -202,10 +194,12 @@ class Controller:
         await self.ami.start()
         self._tasks.append(asyncio.create_task(self._periodic_reconcile()))
         self._tasks.append(asyncio.create_task(self._publish_kpis()))
+        self._tasks.append(asyncio.create_task(self.disk.run()))
         auth = AuthService.for_state_dir(self.site.users, self.paths.state_dir)
         app = build_app(ApiServices(store=self.store, status=self.status, control=self.control,
                                     live_calls=self.tracker.live_calls, site=self.site, seats=self.seats,
-                                    live=self.hub, callbacks=self.callbacks, auth=auth, ami_send=self.ami.send))
+                                    live=self.hub, callbacks=self.callbacks, auth=auth, ami_send=self.ami.send,
+                                    database_status=self.db_probe.status))
         self.api_runner = web.AppRunner(app, access_log=None)
         await self.api_runner.setup()
         api = self.site.api
@@ -230,7 +224,9 @@ class Controller:
         self.feeder.stop()
         self.seat_log.stop()
         self.journal.stop()
+        self.db_probe.stop()
         self.store.close()
+        self.state_lock.release()
 
     # -- behaviour -----------------------------------------------------------------------
     async def _prepare_store(self) -> None:
@@ -289,10 +285,29 @@ class Controller:
         self.callbacks.on_record(record)
 
     def _reconciled(self, record: CallRecord) -> None:
-        """From a worker thread: the live path already wrote what it saw whole."""
-        if not self.tracker.recorded_live(record.call_id):
-            self._reconciled_count += 1
-            self._submit(record)
+        """From a worker thread: the live path already wrote what it saw whole, if its record
+        is durable in the journal (a record still held by the feeder is written here too)."""
+        if not (self.tracker.recorded_live(record.call_id) and self.feeder.durable(record.call_id)):
+            self._reconcile_batch.append(record)
+
+    def _save_reconciled_offset(self, offset: CelPosition) -> None:
+        """From the reconciler, before it moves its CEL offset: the pass's records go to the
+        journal synchronously (one fsync) first. If the append fails this raises, the offset
+        stays where it was and the next pass reads the same calls again."""
+        batch, self._reconcile_batch = self._reconcile_batch, []
+        if batch:
+            self.journal.submit_many(batch)
+            self.feeder.settled([r.call_id for r in batch])
+            self._reconciled_count += len(batch)
+            for record in batch:
+                self.callbacks.on_record(record)
+        self._offsets.save(offset)
+
+    async def _supervise_journal(self) -> None:
+        """The journal writer never dies silently: a dead one is started again."""
+        while True:
+            await asyncio.sleep(JOURNAL_CHECK_EVERY_S)
+            self.journal.ensure_writer()
 
     def _partial_seen(self, linkedid: str) -> None:
         # The CEL log may be written a moment after AMI delivered the event.
@@ -318,8 +333,7 @@ class Controller:
         return {
             "ami": self.ami.status(),
             "fastagi": self.agi.status(),
-            "journal": {"ok": self.feeder.errors == 0, "pending": self.journal.pending(),
-                        "append_errors": self.feeder.errors},
+            "journal": {**self.journal.status(), "held": self.feeder.held(), "dropped": self.feeder.dropped},
             "cel_tail": self.tail.status() if self.tail else {"ok": False, "error": "no local Asterisk runtime"},
             "calls": {"ok": True, "live": self.tracker.live_count, "completed": self.tracker.completed,
                       "reconciled": self._reconciled_count,
@@ -327,6 +341,7 @@ class Controller:
             "callbacks": {"ok": True, **self.callbacks.status()},
             # Redis down is "degraded", not down: calls and seat state go on without it.
             "live": {**self.hub.status(), "ok": True, "degraded": not self.hub.status()["ok"]},
+            "disk": self.disk.status(),   # ok false only when critical: then /status is 503
             "seats": {"ok": True, "events": self.seats.stats["events"], "auto_paused": self.seats.stats["auto_paused"],
                       "state_log_pending": self.seat_log.pending(), "state_log_dropped": self.seat_log.stats["dropped"]},
         }

@@ -3,6 +3,7 @@
     hotline [--site FILE] [--state-dir DIR] config check|generate
     hotline asterisk install|start|stop|status|reload
     hotline serve
+    hotline journal replay-rejected       # apply <state>/records.journal.rejected again
     hotline import-csv CSV [--out FILE]
     hotline user hash-password            # reads the password from stdin
     hotline demo | demo-stop
@@ -84,6 +85,23 @@ def cmd_serve(args: argparse.Namespace) -> int:
     return run(_site(args), _paths(args))
 
 
+def cmd_journal(args: argparse.Namespace) -> int:
+    from hotline.app import store_url
+    from hotline.store import Store
+    from hotline.store.journal import replay_rejected
+
+    site, paths = _site(args), _paths(args)
+    store = Store(store_url(site, paths), timezone=site.site.timezone)
+    try:
+        applied, kept = replay_rejected(paths.journal_path, store)
+    finally:
+        store.close()
+    for reason in kept:
+        print(f"still rejected: {reason}", file=sys.stderr)
+    print(json.dumps({"applied": applied, "still_rejected": len(kept)}))
+    return 0 if not kept else 1
+
+
 def cmd_import_csv(args: argparse.Namespace) -> int:
     from hotline.importer import import_csv
 
@@ -141,6 +159,11 @@ def build_parser() -> argparse.ArgumentParser:
 
     s = sub.add_parser("serve", help="run the controller (FastAGI, AMI, API)")
     s.set_defaults(func=cmd_serve)
+
+    j = sub.add_parser("journal", help="the record journal")
+    j.add_argument("action", choices=["replay-rejected"],
+                   help="apply the records set aside in <state>/records.journal.rejected again")
+    j.set_defaults(func=cmd_journal)
 
     i = sub.add_parser("import-csv", help="turn a hotline list CSV into a site config's legacy numbers")
     i.add_argument("csv")

@@ -7,6 +7,7 @@ HTTP API and the CLI print unchanged, so scripts can match on it::
     ├── ConfigError            invalid-config      (site config file: path, field, value)
     ├── AsteriskRuntimeError   asterisk-runtime    (install/start/stop of Asterisk)
     ├── StoreError             store-unavailable   (database unreachable)
+    ├── StateDirLocked         state-dir-locked    (another controller runs on the state directory)
     ├── NotFound               no-such-<thing>     (404 in the API)
     │   ├── NoSuchCall         no-such-call
     │   ├── NoSuchWorkOrder    no-such-work-order
@@ -69,6 +70,16 @@ class AsteriskRuntimeError(HotlineError):
 class StoreError(HotlineError):
     error_id = "store-unavailable"
     http_status = 503
+
+
+class StateDirLocked(HotlineError):
+    """A second controller on one state directory would truncate the first one's journal."""
+
+    error_id = "state-dir-locked"
+
+    def __init__(self, state_dir: str, pid: str) -> None:
+        super().__init__(f"state directory {state_dir} is in use by another controller (pid {pid or 'unknown'}); "
+                         "stop it first or give this one its own --state-dir", state_dir=state_dir, pid=pid)
 
 
 class NotFound(HotlineError):

@@ -25,6 +25,7 @@ INBOUND = "hotline-inbound"
 UNKNOWN = "hotline-unknown"
 ARRIVE = "hotline-arrive"
 PARALLEL = "hotline-parallel"
+ROUTE = "hotline-route"
 TRANSFER = "hotline-transfer"
 CONFERENCE = "hotline-conf"
 REJOIN = f"{INBOUND},s,join"
@@ -143,6 +144,7 @@ def render(site: SiteConfig, options: DialplanOptions) -> str:
     lines += ["", "[general]", "static = yes", "writeprotect = yes", "clearglobalvars = yes",
               "", "[globals]",
               f"HOTLINE_AGI = {safe(options.agi_url or '')}",
+              *([f"HOTLINE_AGI_BOUND = {site.asterisk.fastagi.timeout_ms / 1000:.3f}"] if options.agi_url else []),
               f"HOTLINE_REC_DIR = {safe(options.recordings_dir)}",
               f"HOTLINE_SOUNDS = {safe(options.sounds_dir)}",
               f"HOTLINE_TZ = {safe(site.site.timezone)}",
@@ -206,11 +208,32 @@ def render(site: SiteConfig, options: DialplanOptions) -> str:
         "Return()",
     )
 
+    if options.agi_url:
+        # The routing step, bounded whatever the FastAGI server does (refuses, is stopped, never
+        # answers, or its port was taken by another process): an absolute timeout around AGI()
+        # ends it after HOTLINE_AGI_BOUND s, the T extension takes the channel back (Asterisk clears
+        # the timeout's soft hang-up there) and AGIEXITONHANGUP makes res_agi let go at once instead
+        # of waiting for the server to close. HOTLINE_ROUTED=1 only when the server answered; every
+        # fall-back is marked on the record (HOTLINE_ROUTING_FALLBACK timeout|failure|hangup|notfound).
+        _Ctx(lines, ROUTE, "the routing step, bounded: HOTLINE_ROUTED=1 when FastAGI answered (Gosub)").exten(
+            "s",
+            "Set(HOTLINE_ROUTED=0)",
+            "Set(AGIEXITONHANGUP=yes)",
+            "Set(TIMEOUT(absolute)=${HOTLINE_AGI_BOUND})",
+            "AGI(${ARG1})",
+            "Set(TIMEOUT(absolute)=0)",
+            "GotoIf($[\"${AGISTATUS}\" = \"SUCCESS\"]?ok)",
+            "CELGenUserEvent(HOTLINE_ROUTING_FALLBACK,${TOLOWER(${AGISTATUS})})",
+            "Return()",
+            "(ok)Set(HOTLINE_ROUTED=1)",
+            "Return()",
+        ).exten("T", "CELGenUserEvent(HOTLINE_ROUTING_FALLBACK,timeout)", "Return()")
+
     # The shared inbound flow: no IVR menu in front of the seats (GB/T 33358).
     routing = [
-        "AGI(${HOTLINE_AGI}/inbound?dialled=${HOTLINE_DIALLED})",
+        f"Gosub({ROUTE},s,1(${{HOTLINE_AGI}}/inbound?dialled=${{HOTLINE_DIALLED}}))",
         "Set(ROUTE=${FILTER(abcdefghijklmnopqrstuvwxyz0123456789_,${HOTLINE_ROUTE_QUEUE})})",
-        "GotoIf($[\"${AGISTATUS}\" != \"SUCCESS\" | \"${ROUTE}\" = \"\"]?queue)",
+        "GotoIf($[\"${HOTLINE_ROUTED}\" != \"1\" | \"${ROUTE}\" = \"\"]?queue)",
         "ExecIf($[${QUEUE_EXISTS(${ROUTE})}]?Set(__HOTLINE_QUEUE=${ROUTE}))",
         "Set(PRIO=${FILTER(0123456789,${HOTLINE_ROUTE_PRIORITY})})",
         "ExecIf($[\"${PRIO}\" != \"\"]?Set(__HOTLINE_PRIO=${PRIO}))",
@@ -242,8 +265,8 @@ def render(site: SiteConfig, options: DialplanOptions) -> str:
 
     # Parallel numbers (并联整合): the department answers first; 12345 takes what it does not.
     parallel_open = [
-        "AGI(${HOTLINE_AGI}/parallel?dialled=${HOTLINE_DIALLED})",
-        "GotoIf($[\"${AGISTATUS}\" = \"SUCCESS\" & \"${HOTLINE_DEPT_OPEN}\" = \"0\"]?closed)",
+        f"Gosub({ROUTE},s,1(${{HOTLINE_AGI}}/parallel?dialled=${{HOTLINE_DIALLED}}))",
+        "GotoIf($[\"${HOTLINE_ROUTED}\" = \"1\" & \"${HOTLINE_DEPT_OPEN}\" = \"0\"]?closed)",
     ] if options.agi_url else []
     _Ctx(lines, PARALLEL, "a parallel number: ring the department, overflow to the 12345 seats").exten(
         "s",

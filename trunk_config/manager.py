@@ -30,7 +30,12 @@ def render(site: SiteConfig, secret: str) -> str:
         # Only what the controller reads: every class a session may read makes Asterisk format
         # those events for it (measured in bench/: it costs calls per second under load).
         ("read", "system,agent"),
-        ("write", "system,call,agent,originate,reporting"),
+        # Only the classes of the actions the controller sends (hotline/ami/actions.py): call
+        # (Hangup, Redirect, transfers, ConfbridgeKick, Setvar, Getvar), agent (QueueAdd/Remove/
+        # Pause), originate (callbacks, spy), reporting (CoreShowChannels, ConfbridgeList). Never
+        # system: with it Asterisk lets Originate run System, AGI or MixMonitor and Setvar/Getvar
+        # reach SHELL(), which makes the AMI secret a shell on this host (issue #9).
+        ("write", "call,agent,originate,reporting"),
         ("writetimeout", 2000),
     ]
     conf.section(ami.username, opts)

@@ -72,11 +72,14 @@ class ApiServices:
     auth: AuthService | None = None              # users and tokens; None or no users: the API is open
     ami_send: Sender | None = None               # AMI actions (listen/whisper/barge)
     callbacks: CallbackService | None = None     # queue callback and callbacks seats take (issue #3)
+    database_status: Callable[[], dict[str, Any]] | None = None  # a StoreProbe's: never waits on the DB
 
 
 SERVICES = web.AppKey("services", ApiServices)
 
 _EMPTY_SITE = SiteConfig(trunks=[{"name": "none", "host": "127.0.0.1"}])  # type: ignore[list-item]
+
+_PING_TIMEOUT_S = 5.0
 
 _HTTP_ERROR_IDS = {404: "no-such-route", 405: "method-not-allowed", 413: "request-too-large"}
 
@@ -110,7 +113,14 @@ async def _status(request: web.Request) -> web.Response:
     services = request.app[SERVICES]
     provided = services.status()
     components = dict(await provided if inspect.isawaitable(provided) else provided)
-    components["database"] = {"ok": await asyncio.to_thread(services.store.ping)}
+    if services.database_status is not None:
+        components["database"] = services.database_status()
+    else:  # no probe (tests, tools): ask now, but never wait on a hung database
+        try:
+            components["database"] = {"ok": await asyncio.wait_for(asyncio.to_thread(services.store.ping),
+                                                                    _PING_TIMEOUT_S)}
+        except TimeoutError:
+            components["database"] = {"ok": False, "error": f"no answer within {_PING_TIMEOUT_S} s"}
     healthy = all(component.get("ok") is True for component in components.values())
     return json_response(components, status=200 if healthy else 503)
 

@@ -10,6 +10,9 @@ Legacy numbers (issue #4) add: ``HOTLINE_PROMPT`` (a notice is played: its name)
 ``HOTLINE_WITHDRAWN`` (the call ends after the withdrawal notice), ``HOTLINE_DEPT_DIAL``
 (a parallel number rings its department) and ``HOTLINE_OVERFLOW`` (the department did
 not answer: the reason; the call goes on to the 12345 queue).
+
+Issue #8 adds ``HOTLINE_ROUTING_FALLBACK`` (the bounded routing step went on without
+FastAGI: ``timeout``, ``failure``, ``hangup``…), kept as ``extra.routing_fallback``.
 """
 
 from __future__ import annotations
@@ -183,6 +186,10 @@ def assemble(events: list[CelEvent], directory: Directory, source: str = "live")
         extra["answered_by"] = "department"
     if parallel.overflow:
         extra["overflow"] = parallel.overflow
+    routing = next((e for e in caller_leg if e.name == "HOTLINE_ROUTING_FALLBACK"), None)
+    if routing is not None:   # issue #8: FastAGI did not answer in time; the call went on without it
+        extra["routing_fallback"] = (_tag(routing.extra.get("extra"))
+                                     or _tag(routing.appdata.partition(",")[2]) or "other")
     extra.update(queue.extra)   # issue #3: priority and its reason, fallbacks taken
     extra.update(call_legs(linkedid, events, directory))  # call control: transfers, three-way calls
 

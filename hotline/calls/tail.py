@@ -22,6 +22,8 @@ from typing import Callable
 
 from agi_scripts.stats import LatencyStats
 
+from hotline.throttle import Throttle
+
 from .cel import CelEvent
 from .celpos import CelPosition, Segment, open_file, open_segments
 from .cellog import read_records
@@ -43,12 +45,21 @@ class CelTail:
         self.error: str | None = None
         self._file: Segment | None = None        # the file being followed (the log, until rotated)
         self._backlog: list[Segment] = []        # rotated files still to read to their end first
+        self._unopened: CelPosition | int | None = None   # where to start, the log not readable yet
         self.rotations = 0
+        self.read_errors = 0
+        # A log unreadable for an hour must not write 180 000 tracebacks: once, then every 5 min.
+        self._errors = Throttle(log, every_s=300.0)
 
     def seek(self, position: CelPosition | int = 0) -> None:
         """Read from ``position`` on (where the reconciler stopped: see
         :func:`hotline.calls.celpos.open_segments` for rotated, truncated and replaced logs)."""
-        segments = open_segments(self.path, position)
+        try:
+            segments = open_segments(self.path, position)
+        except OSError:   # unreadable now: start there once it can be read (never from 0 instead)
+            self._unopened = position
+            raise
+        self._unopened = None
         if segments and segments[-1].current:
             self._file = segments.pop()
             self.pos = self._file.start
@@ -58,7 +69,11 @@ class CelTail:
 
     def start(self, position: CelPosition | int = 0) -> None:
         """Follow the log from ``position`` (see :meth:`seek`) in a thread."""
-        self.seek(position)
+        try:
+            self.seek(position)
+        except OSError as exc:
+            self.error = str(exc)
+            self._errors.failed("CEL tail: cannot open %s yet; retrying: %s", self.path, exc)
         self._thread = threading.Thread(target=self._run, name="cel-tail", daemon=True)
         self._thread.start()
 
@@ -71,6 +86,8 @@ class CelTail:
 
     def poll(self) -> int:
         """Read what Asterisk appended since the last poll; returns the number of events."""
+        if self._unopened is not None:
+            self.seek(self._unopened)
         count = 0
         while self._backlog:   # rotated while the controller was down: those files first
             seg = self._backlog[0]
@@ -121,16 +138,21 @@ class CelTail:
         while not self._stop.is_set():
             try:
                 self.poll()
-                self.error = None
-            except Exception as exc:  # keep following: one bad read must not stop the records
+            except Exception as exc:  # keep following, from the same position (never from 0)
                 self.error = str(exc)
-                log.exception("CEL tail: reading %s failed; retrying", self.path)
+                self.read_errors += 1
+                self._errors.failed("CEL tail: reading %s failed at offset %d; retrying: %s", self.path,
+                                    self.pos, exc, exc_info=True)
+            else:
+                if self.error is not None:
+                    self.error = None
+                    self._errors.recovered("CEL tail: reading %s again from offset %d", self.path, self.pos)
             self._stop.wait(self._interval)
 
     def status(self) -> dict[str, object]:
         out: dict[str, object] = {"ok": self.error is None and self._thread is not None and self._thread.is_alive(),
                                   "events": self.events, "bad_lines": self.bad_lines, "offset": self.pos,
-                                  "rotations": self.rotations}
+                                  "rotations": self.rotations, "read_errors": self.read_errors}
         if self.lag.count:
             out["lag_p50_ms"] = round(self.lag.percentile(50) * 1000, 2)
             out["lag_p99_ms"] = round(self.lag.percentile(99) * 1000, 2)

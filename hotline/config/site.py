@@ -81,7 +81,13 @@ class AmiSection(_Model):
 class FastAgiSection(_Model):
     bind: HostName = "127.0.0.1"
     port: Port = 4573
+    # The longest a call waits on the routing step (the dialplan's bound around AGI(); then it
+    # fails open to the number's queue), and the server's read timeout.
     timeout_ms: Annotated[int, Field(ge=100, le=10000)] = 2000
+    # How often the FastAGI process reports (a heartbeat in shared memory), and after how long
+    # without one the controller replaces it (blocked, stopped, wedged).
+    report_ms: Annotated[int, Field(ge=5, le=5000)] = 500
+    stall_after_ms: Annotated[int, Field(ge=500, le=60000)] = 5000
 
 
 class AsteriskSection(_Model):
@@ -332,6 +338,27 @@ class Diversion(_Model):
     priority: Annotated[int, Field(ge=1, le=100)] = 10
 
 
+class Retention(_Model):
+    """How long produced files are kept (0 days: forever) and when the disk alarm goes off.
+
+    The janitor (``hotline.disk``) deletes, every ``janitor_every_minutes``, recordings, rotated
+    CEL and Asterisk logs and rejected journal files older than their limit. The disk alarm is
+    ``low`` when a file system the hotline writes to has less than ``warn_free_percent`` or
+    ``warn_free_mb`` free, ``critical`` under ``min_free_percent`` or ``min_free_mb``."""
+
+    recordings_days: Annotated[int, Field(ge=0, le=36500)] = 180
+    cel_days: Annotated[int, Field(ge=0, le=36500)] = 90          # rotated CEL logs (the current one never)
+    logs_days: Annotated[int, Field(ge=0, le=36500)] = 30         # rotated Asterisk logs
+    rejected_days: Annotated[int, Field(ge=0, le=36500)] = 0      # records the database refused: keep
+    min_free_percent: Annotated[float, Field(ge=0, le=100)] = 5
+    min_free_mb: Annotated[int, Field(ge=0)] = 1024
+    warn_free_percent: Annotated[float, Field(ge=0, le=100)] = 15
+    warn_free_mb: Annotated[int, Field(ge=0)] = 4096
+    asterisk_log_max_mb: Annotated[int, Field(ge=1, le=100000)] = 100   # messages.log is rotated past this
+    janitor_every_minutes: Annotated[float, Field(gt=0, le=1440)] = 60
+    disk_check_seconds: Annotated[float, Field(gt=0, le=3600)] = 30
+
+
 UserName = Annotated[str, StringConstraints(pattern=r"^[a-z][a-z0-9_.-]{0,31}$")]
 """A login name: an ascii slug (lower case, digits, ``_ . -``)."""
 
@@ -387,6 +414,7 @@ class SiteConfig(_Model):
     repeat_caller: RepeatCaller = Field(default_factory=RepeatCaller)
     redis: RedisSection = Field(default_factory=RedisSection)
     users: list[User] = Field(default_factory=list)
+    retention: Retention = Field(default_factory=Retention)
 
     def problems(self) -> list[tuple[str, str, object]]:
         """Cross-reference problems as (field path, message, value), each at the field to fix.
@@ -472,6 +500,13 @@ class SiteConfig(_Model):
                 out.append((f"users.{i}.seat", f"unknown seat {u.seat!r}", u.seat))
             elif u.seat is None and u.role == Role.seat:
                 out.append((f"users.{i}.seat", "a seat user needs its seat", None))
+        r = self.retention
+        if r.warn_free_percent < r.min_free_percent:
+            out.append(("retention.warn_free_percent", f"must be at least min_free_percent ({r.min_free_percent}): "
+                        "the low-space warning comes before the critical alarm", r.warn_free_percent))
+        if r.warn_free_mb < r.min_free_mb:
+            out.append(("retention.warn_free_mb", f"must be at least min_free_mb ({r.min_free_mb}): "
+                        "the low-space warning comes before the critical alarm", r.warn_free_mb))
         return out
 
     def user(self, name: str) -> User | None:

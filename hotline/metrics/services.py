@@ -139,8 +139,33 @@ def _live_text(live: dict[str, Any]) -> str:
     gauges += [("hotline_calls_live", "conversations in progress", [("", calls.get("live", 0))]),
                ("hotline_journal_pending", "records waiting for the database", [("", journal.get("pending", 0))]),
                ("hotline_ami_events_total", "AMI events received", [("", ami.get("events", 0))])]
+    gauges += _disk_gauges(live.get("disk"))
     for name, help_text, samples in gauges:
         kind = "counter" if name.endswith("_total") else "gauge"
         lines += [f"# HELP {name} {help_text}", f"# TYPE {name} {kind}"]
         lines += [f"{name}{labels} {value}" for labels, value in samples]
     return "\n".join(lines) + "\n"
+
+
+_ALARM_LEVEL = {None: 0, "low": 1, "critical": 2}
+
+
+def _disk_gauges(disk: Any) -> list[tuple[str, str, list[tuple[str, Any]]]]:
+    """Free space per volume (role and path), the disk alarm and the janitor's deletions."""
+    if not isinstance(disk, dict):
+        return []
+    volumes = [v for v in disk.get("volumes", []) if v.get("free_bytes") is not None]
+
+    def labels(v: dict[str, Any]) -> str:
+        return f'{{role="{_esc(str(v["role"]))}",path="{_esc(str(v["path"]))}"}}'
+    out = [("hotline_disk_free_bytes", "bytes free for the hotline's files, by volume",
+            [(labels(v), v["free_bytes"]) for v in volumes]),
+           ("hotline_disk_free_ratio", "share of the volume free (0-1)",
+            [(labels(v), round(v["free_percent"] / 100, 6)) for v in volumes if v.get("free_percent") is not None]),
+           ("hotline_disk_alarm", "0 ok, 1 low (warn_free_*), 2 critical (min_free_*)",
+            [("", _ALARM_LEVEL.get(disk.get("alarm"), 2))])]
+    janitor = disk.get("janitor")
+    if isinstance(janitor, dict):
+        out.append(("hotline_janitor_deleted_total", "files the janitor deleted under the retention rules",
+                    [(f'{{kind="{_esc(k)}"}}', n) for k, n in sorted(janitor.get("deleted", {}).items())]))
+    return out

@@ -8,7 +8,19 @@ stalls or loses a call record.
 Backends: SQLite (the default, a file in the state directory) and PostgreSQL
 through psycopg 3. Every database failure that means "cannot reach or use the
 database right now" surfaces as :class:`hotline.exceptions.StoreError`, the one
-exception the journal retries on.
+exception the journal retries on: unreachable, timed out, read-only or failed
+over (a hot standby), a missing privilege, a schema not migrated or being
+migrated, a locked or corrupt SQLite file. Only an error about the row itself
+(``IntegrityError``, ``DataError``) or the record (``InvalidRequest``) passes
+through: the journal sets that one record aside.
+
+Timeouts, so a hung database cannot hold a thread for ever: PostgreSQL gets a
+connect timeout, a server-side statement timeout, TCP keepalives and a TCP user
+timeout (a dead peer or a black-holed network is detected in about 30 s);
+SQLite waits at most its busy timeout for a lock. A server that accepts TCP but
+never answers (a stopped process) is only bounded by these on a new
+connection: callers on the request path must not wait on the database without
+a timeout of their own (``/status`` reads :class:`hotline.store.probe.StoreProbe`).
 """
 
 from __future__ import annotations
@@ -26,7 +38,7 @@ from alembic.config import Config
 from sqlalchemy import create_engine, event, func, select, text
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import make_url
-from sqlalchemy.exc import InterfaceError, OperationalError, ProgrammingError, SQLAlchemyError
+from sqlalchemy.exc import DataError, DBAPIError, IntegrityError, SQLAlchemyError
 from sqlalchemy.exc import TimeoutError as PoolTimeoutError
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -44,6 +56,14 @@ _MIGRATIONS = Path(__file__).with_name("migrations")
 _CALL_FIELDS = tuple(f.name for f in dataclasses.fields(CallRecord))
 _SQLITE_BUSY_TIMEOUT_MS = 5000
 _PG_CONNECT_TIMEOUT_S = 5
+_PG_STATEMENT_TIMEOUT_MS = 30_000
+_PG_CONNECT_ARGS = {
+    "connect_timeout": _PG_CONNECT_TIMEOUT_S,
+    "options": f"-c statement_timeout={_PG_STATEMENT_TIMEOUT_MS} -c lock_timeout=10000",
+    "keepalives": 1, "keepalives_idle": 10, "keepalives_interval": 5, "keepalives_count": 3,
+    "tcp_user_timeout": 30_000,
+}
+_POOL_TIMEOUT_S = 10
 _PG_UNDEFINED_TABLE = "42P01"
 
 _E = TypeVar("_E", Category, Outcome)
@@ -65,14 +85,14 @@ class Store:
         backend = parsed.get_backend_name()
         self._insert: Callable[..., sqlite.Insert | postgresql.Insert]
         if backend == "sqlite":
-            self._engine = create_engine(parsed)
+            self._engine = create_engine(parsed, pool_timeout=_POOL_TIMEOUT_S)
             event.listen(self._engine, "connect", _sqlite_pragmas)
             self._insert = sqlite.insert
         elif backend == "postgresql":
             # pre_ping: after a database restart, pooled connections are dead;
             # test each before use instead of failing the first write.
-            self._engine = create_engine(parsed, pool_pre_ping=True,
-                                         connect_args={"connect_timeout": _PG_CONNECT_TIMEOUT_S})
+            self._engine = create_engine(parsed, pool_pre_ping=True, pool_timeout=_POOL_TIMEOUT_S,
+                                         connect_args=dict(_PG_CONNECT_ARGS))
             self._insert = postgresql.insert
         else:
             raise ValueError(f"unsupported database {backend!r}: use sqlite or postgresql")
@@ -91,13 +111,18 @@ class Store:
             command.upgrade(config, "head")
 
     def ping(self) -> bool:
-        """Whether the database answers a trivial query now (for ``/status``)."""
+        """Whether the database answers a trivial query now."""
+        return self.ping_error() is None
+
+    def ping_error(self) -> str | None:
+        """None when the database answers a trivial query now, else why not (one line)."""
         try:
             with self._engine.connect() as connection:
                 connection.execute(text("SELECT 1"))
-        except SQLAlchemyError:
-            return False
-        return True
+        except SQLAlchemyError as exc:
+            orig = getattr(exc, "orig", None)
+            return (str(orig or exc).strip().splitlines() or [type(exc).__name__])[0]
+        return None
 
     def close(self) -> None:
         """Close pooled connections; the store must not be used afterwards."""
@@ -312,23 +337,29 @@ class Store:
 
     @contextmanager
     def _errors(self) -> Iterator[None]:
-        """Turn "database unreachable or not usable yet" into StoreError; let the rest through.
+        """Turn "database unreachable or not usable now" into StoreError; let row errors through.
 
         A schema that is not migrated yet counts as not usable yet: the
         process starts the journal before ``upgrade`` has succeeded, and
         records written meanwhile must wait, not be rejected as bad data.
+        So do a read-only or failed-over server, a missing privilege, a
+        migration in progress and a corrupt file: the records wait until an
+        operator fixes the database. Only ``IntegrityError`` and ``DataError``
+        (this row is wrong) pass through unchanged.
         """
         try:
             yield
-        except (OperationalError, InterfaceError, PoolTimeoutError, ProgrammingError) as exc:
+        except (IntegrityError, DataError):
+            raise
+        except (DBAPIError, PoolTimeoutError) as exc:
             orig = getattr(exc, "orig", None)
-            reason = str(orig or exc).strip().splitlines()[0]
-            if getattr(orig, "sqlstate", None) == _PG_UNDEFINED_TABLE or reason.startswith("no such table"):
+            reason = (str(orig or exc).strip().splitlines() or [type(exc).__name__])[0]
+            sqlstate = getattr(orig, "sqlstate", None)
+            if sqlstate == _PG_UNDEFINED_TABLE or reason.startswith("no such table"):
                 raise StoreError(f"database not migrated yet (Store.upgrade): {reason}",
                                  url=self._safe_url) from exc
-            if isinstance(exc, ProgrammingError):
-                raise  # a bug in a query, not an outage
-            raise StoreError(f"database unavailable: {reason}", url=self._safe_url) from exc
+            raise StoreError(f"database unavailable: {reason}", url=self._safe_url,
+                             sqlstate=sqlstate) from exc
 
     @contextmanager
     def _session(self) -> Iterator[Session]:

@@ -33,6 +33,9 @@ def stack() -> Iterator[Stack]:
         s.close()
         if not _failed:
             shutil.rmtree(workdir, ignore_errors=True)
+            # The Asterisk instance of this session's state dir (recordings, logs, spool) lives in
+            # the shared Asterisk root, named after the state dir: one per session, never reused.
+            shutil.rmtree(s.runtime.host_path(s.runtime.instance), ignore_errors=True)
         else:
             print(f"\nintegration work directory kept for inspection: {workdir}")
 

@@ -90,6 +90,10 @@ UNKNOWN_NUMBER = CallRecord(
     pytest.param("synthetic_queue_timeout", QUEUE_TIMEOUT, id="failed-queue-gave-up"),
     pytest.param("synthetic_unknown_number", UNKNOWN_NUMBER, id="unknown-dialled-number"),
     pytest.param("synthetic_seat_to_seat", None, id="seat-to-seat-not-a-trunk-call"),
+    # issue #8: the bounded routing step ended without FastAGI (the T extension of hotline-route)
+    pytest.param("synthetic_routing_fallback_timeout",
+                 replace(ANSWERED, extra={"hangup_source": "caller", "routing_fallback": "timeout"}),
+                 id="answered-after-routing-fallback"),
 ])
 def test_assemble_fixture(fixture: str, expected: CallRecord | None) -> None:
     assert assemble(events(fixture), DIRECTORY, source="cel-reconcile") == expected

@@ -2,7 +2,12 @@
 
 from __future__ import annotations
 
+import errno
+import logging
+import time
 from pathlib import Path
+
+import pytest
 
 from hotline.calls.tail import CelTail
 
@@ -47,3 +52,44 @@ def test_tail_survives_garbage_and_a_missing_file(tmp_path: Path) -> None:
     log.write_bytes(b"not json\n" + FIXTURE.read_bytes().splitlines(keepends=True)[0])
     assert tail.poll() == 1 and tail.bad_lines == 1
     tail.stop()
+
+
+def test_tail_read_errors_are_logged_rate_limited_and_resume_where_it_stopped(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture) -> None:
+    """Issue 8: an unreadable log logged a traceback every 20 ms, and must not be read again from 0."""
+    from hotline.calls import tail as tail_mod
+
+    lines = FIXTURE.read_bytes().splitlines(keepends=True)
+    log = tmp_path / "hotline-cel.json"
+    log.write_bytes(b"".join(lines[:3]))
+    got: list[str] = []
+    tail = CelTail(log, lambda evs: got.extend(e.name for e in evs), interval=0.001)
+    assert tail.poll() == 3
+    real = tail_mod.read_records
+    failures: list[int] = []
+
+    def unreadable(path: Path, offset: int):  # type: ignore[no-untyped-def]
+        if len(failures) < 200:
+            failures.append(offset)
+            raise OSError(errno.EIO, "Input/output error", str(path))
+        return real(path, offset)
+
+    monkeypatch.setattr(tail_mod, "read_records", unreadable)
+    with log.open("ab") as fh:
+        fh.write(b"".join(lines[3:]))
+    with caplog.at_level(logging.WARNING, logger="hotline.calls.tail"):
+        tail.start(tail.pos)
+        try:
+            deadline = time.monotonic() + 30
+            while len(got) < len(lines) or tail.status()["ok"] is not True:
+                assert time.monotonic() < deadline, "the tail did not recover"
+                time.sleep(0.01)
+            recovered = tail.status()
+        finally:
+            tail.stop()
+    assert len(failures) == 200 and set(failures) == {failures[0]}  # always from where it stopped
+    assert len(got) == len(lines) and got[-1] == "LINKEDID_END"  # nothing read twice
+    errors = [r for r in caplog.records if r.levelno >= logging.ERROR]
+    assert len(errors) == 1 and "Input/output error" in errors[0].getMessage()
+    assert any("again" in r.getMessage() and "200 failure" in r.getMessage() for r in caplog.records)
+    assert recovered["read_errors"] == 200 and recovered["ok"] is True

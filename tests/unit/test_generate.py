@@ -302,11 +302,11 @@ def test_agi_is_followed_by_the_fail_open_default(case) -> None:
     _, _, files = case
     raw = contexts(files["extensions.conf"])["hotline-inbound"]
     flow = [app(line) for line in raw]
-    agi = next(i for i, line in enumerate(flow) if line.startswith("AGI("))
-    # Right after the AGI: a failed AGI or an empty route jumps straight to the queue
-    # the number's context already chose from the site config.
+    agi = next(i for i, line in enumerate(flow) if line.startswith("Gosub(hotline-route,"))
+    # Right after the bounded routing step: a failed, timed-out or refused AGI, or an empty
+    # route, jumps straight to the queue the number's context already chose from the site config.
     assert flow[agi + 1].startswith("Set(ROUTE=${FILTER(")
-    assert flow[agi + 2] == 'GotoIf($["${AGISTATUS}" != "SUCCESS" | "${ROUTE}" = ""]?queue)'
+    assert flow[agi + 2] == 'GotoIf($["${HOTLINE_ROUTED}" != "1" | "${ROUTE}" = ""]?queue)'
     labels = [i for i, line in enumerate(raw) if "n(queue)," in line]
     queue_at = next(i for i, line in enumerate(flow) if line.startswith("Queue("))
     assert len(labels) == 1 and agi < labels[0] < queue_at
@@ -314,6 +314,23 @@ def test_agi_is_followed_by_the_fail_open_default(case) -> None:
     # The route from the AGI only replaces the queue when that queue exists.
     assert "ExecIf($[${QUEUE_EXISTS(${ROUTE})}]?Set(__HOTLINE_QUEUE=${ROUTE}))" in flow[agi:queue_at]
     assert "HOTLINE_AGI = agi://127.0.0.1:" in files["extensions.conf"]
+
+
+def test_the_routing_step_is_bounded_and_marks_every_fallback(case) -> None:
+    """Issue #8: a call never waits on the FastAGI server for longer than fastagi.timeout_ms."""
+    _, site, files = case
+    raw = contexts(files["extensions.conf"])["hotline-route"]
+    t_at = next(i for i, line in enumerate(raw) if line.startswith("exten => T,"))
+    flow, on_timeout = [app(line) for line in raw[:t_at]], [app(line) for line in raw[t_at:]]
+    agi = flow.index("AGI(${ARG1})")
+    assert flow[agi - 1] == "Set(TIMEOUT(absolute)=${HOTLINE_AGI_BOUND})"
+    assert "Set(AGIEXITONHANGUP=yes)" in flow[:agi]
+    assert flow[agi + 1] == "Set(TIMEOUT(absolute)=0)"
+    assert "CELGenUserEvent(HOTLINE_ROUTING_FALLBACK,${TOLOWER(${AGISTATUS})})" in flow[agi:]
+    assert flow.count("Return()") == 2 and "(ok)" not in "".join(flow)  # labels are stripped by app()
+    assert on_timeout == ["CELGenUserEvent(HOTLINE_ROUTING_FALLBACK,timeout)", "Return()"]
+    bound = site.asterisk.fastagi.timeout_ms / 1000
+    assert f"HOTLINE_AGI_BOUND = {bound:.3f}" in files["extensions.conf"]
 
 
 CALLER_VALUE = re.compile(r"\$\{(CALLERID\([a-zA-Z]+\)|HOTLINE_ROUTE_[A-Z_]+)\}")
@@ -359,10 +376,12 @@ def test_caller_controlled_values_are_filtered_before_any_application(case) -> N
                                              or (name == "hotline-arrive" and i > filt_name))
                 assert wrapped or sanitised, f"[{name}] reads {m.group(0)} unfiltered: {line}"
     # The AGI is told only the dialled number, which the dialplan set itself.
-    agis = sorted(app(line) for flow in FLOWS for line in ctxs[flow] if "AGI(" in line)
-    assert agis == ["AGI(${HOTLINE_AGI}/inbound?dialled=${HOTLINE_DIALLED})",
-                    "AGI(${HOTLINE_AGI}/parallel?dialled=${HOTLINE_DIALLED})"]
-    assert not any("AGI(" in line for name, lines in ctxs.items() if name not in FLOWS for line in lines)
+    agis = sorted(app(line) for flow in FLOWS for line in ctxs[flow] if "AGI" in line and "Gosub(" in line)
+    assert agis == ["Gosub(hotline-route,s,1(${HOTLINE_AGI}/inbound?dialled=${HOTLINE_DIALLED}))",
+                    "Gosub(hotline-route,s,1(${HOTLINE_AGI}/parallel?dialled=${HOTLINE_DIALLED}))"]
+    assert [app(line) for line in ctxs["hotline-route"] if "AGI(" in line] == ["AGI(${ARG1})"]
+    assert not any("AGI(" in line for name, lines in ctxs.items() if name not in (*FLOWS, "hotline-route")
+                   for line in lines)
 
 
 def test_unknown_numbers_policy(case) -> None:
@@ -596,9 +615,9 @@ def test_the_parallel_flow_rings_the_department_then_overflows(case) -> None:
     flow = [app(line) for line in raw]
     label = {m.group(1): i for i, line in enumerate(raw) if (m := re.search(r"n\(([a-z]+)\),", line))}
     assert flow[0] == "Gosub(hotline-arrive,s,1)"
-    assert flow[1] == "AGI(${HOTLINE_AGI}/parallel?dialled=${HOTLINE_DIALLED})"
+    assert flow[1] == "Gosub(hotline-route,s,1(${HOTLINE_AGI}/parallel?dialled=${HOTLINE_DIALLED}))"
     # closed only when the AGI answered and said so (fail-open: ring the department)
-    assert flow[2] == 'GotoIf($["${AGISTATUS}" = "SUCCESS" & "${HOTLINE_DEPT_OPEN}" = "0"]?closed)'
+    assert flow[2] == 'GotoIf($["${HOTLINE_ROUTED}" = "1" & "${HOTLINE_DEPT_OPEN}" = "0"]?closed)'
     dial = flow.index("Dial(${HOTLINE_DEPT_DIAL},${HOTLINE_RING})")
     assert flow.index("CELGenUserEvent(HOTLINE_DEPT_DIAL,${HOTLINE_DEPT})") < dial
     assert flow.index("MixMonitor(${HOTLINE_REC_DIR}/${CHANNEL(linkedid)}.wav,b)") < dial  # the platform records it
@@ -611,7 +630,7 @@ def test_the_parallel_flow_rings_the_department_then_overflows(case) -> None:
     # hotline-inbound's "route" step: after the arrival, before its AGI (the overflow is routed too)
     inbound = contexts(files["extensions.conf"])["hotline-inbound"]
     route = next(i for i, line in enumerate(inbound) if "n(route)," in line)
-    assert route == 1 and "AGI(" in inbound[route + 1]
+    assert route == 1 and "Gosub(hotline-route," in inbound[route + 1]
 
 
 def test_a_static_dialplan_rings_the_department_at_any_hour() -> None:

@@ -1,0 +1,1 @@
+"""Disk space: the free-space alarm and the janitor that applies the site's retention."""
