@@ -38,7 +38,9 @@ def build(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Build]:
     site = load_site(str(REPO / "examples" / "nantong" / "site.yaml"))
     cel = tmp_path / "hotline-cel.json"
     shutil.copy(FIXTURE, cel)
-    monkeypatch.setattr(app_mod.asterisk_runtime, "load", lambda paths: types.SimpleNamespace(cel_log=cel))
+    runtime = types.SimpleNamespace(cel_log=cel, recordings_dir=tmp_path / "monitor", log_dir=tmp_path / "log",
+                                    cli=lambda *a, **k: "")
+    monkeypatch.setattr(app_mod.asterisk_runtime, "load", lambda paths: runtime)
     paths = Paths(tmp_path / "state", tmp_path / "root")
     paths.ensure()
     (paths.state_dir / "ami.secret").write_text("secret\n")
