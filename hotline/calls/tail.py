@@ -60,6 +60,9 @@ class CelTail:
             self._unopened = position
             raise
         self._unopened = None
+        for seg in [*self._backlog, *([self._file] if self._file else [])]:
+            seg.close()
+        self._file = None
         if segments and segments[-1].current:
             self._file = segments.pop()
             self.pos = self._file.start
