@@ -24,7 +24,7 @@ import os
 import signal
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable
 
 from aiohttp import web
 
@@ -35,7 +35,9 @@ from hotline.ami import actions as ami_actions
 from hotline.api.app import ApiServices, build_app
 from hotline.auth.services import AuthService
 from hotline.calls.cel import CelEvent
+from hotline.calls.celpos import CelPosition
 from hotline.calls.control import CallControl
+from hotline.callbacks.intents import IntentFile
 from hotline.callbacks.services import CallbackService
 from hotline.calls.model import CallRecord
 from hotline.calls.services import CallTracker, Reconciler, directory_for
@@ -70,29 +72,30 @@ def store_url(site: SiteConfig, paths: Paths) -> str:
 
 class _OffsetFile:
     """The reconciler's position in the CEL log, kept beside the state (not in the database,
-    which may be the thing that is down)."""
+    which may be the thing that is down): the offset and the identity of the file it is in
+    (:class:`~hotline.calls.celpos.CelPosition`); a bare number (the older format) is read too."""
 
     def __init__(self, path: Path) -> None:
         self.path = path
 
-    def load(self) -> int:
-        """0 when there is no file yet; an unreadable file raises (the pass is retried later)
-        instead of replaying the whole log."""
+    def load(self) -> CelPosition:
+        """Nothing read yet when there is no file; an unreadable file raises (the pass is retried
+        later) instead of replaying the whole log. A bare number (the older format) is an offset."""
         try:
-            text = self.path.read_text().strip()
+            text = self.path.read_text()
         except FileNotFoundError:
-            return 0
+            return CelPosition(0)
         try:
-            return int(text or 0)
+            return CelPosition.from_text(text)
         except ValueError:
-            log.error("%s holds %r, not an offset: reading the CEL log from the start", self.path, text[:40])
-            return 0
+            log.error("%s holds %r, not a CEL position: reading the CEL log from the start", self.path, text[:80])
+            return CelPosition(0)
 
-    def save(self, offset: int) -> None:
-        """Durably (fsynced, atomic): after a power cut it is the old or the new offset."""
+    def save(self, position: CelPosition | int) -> None:
+        """Durably (fsynced, atomic): after a power cut it is the old or the new position."""
         tmp = self.path.with_suffix(".tmp")
         with open(tmp, "w") as f:
-            f.write(f"{offset}\n")
+            f.write(CelPosition.coerce(position).to_json() + "\n")
             f.flush()
             os.fsync(f.fileno())
         tmp.replace(self.path)
@@ -131,11 +134,14 @@ class Controller:
         directory = directory_for(site)
         self.tracker = CallTracker(directory, self._submit, on_partial=self._partial_seen)
         self.tail: CelTail | None = None
+        self._asterisk_started: Callable[[], float | None] = lambda: None
         self._offsets = _OffsetFile(paths.state_dir / "cel.offset")
         try:
             runtime = asterisk_runtime.load(paths)
+            self._asterisk_started = runtime.started_at
             self.reconciler = Reconciler(runtime.cel_log, directory, self._reconciled,
-                                         self._offsets.load, self._save_reconciled_offset)
+                                         self._offsets.load, self._save_reconciled_offset,
+                                         started_at=runtime.started_at)
             self.tail = CelTail(runtime.cel_log, self._from_tail)
         except AsteriskRuntimeError:
             log.warning("no local Asterisk runtime (hotline asterisk install): no CEL log to record calls from")
@@ -149,7 +155,8 @@ class Controller:
         self.seats = SeatService(site, self.ami.send, self.hub, state_log=self.seat_log)
         for name in SEAT_EVENTS:
             self.ami.on(name, self.seats.on_ami_event)
-        self.callbacks = CallbackService(site, self.store, self.ami.send)
+        self.callbacks = CallbackService(site, self.store, self.ami.send,
+                                         intents=IntentFile(paths.state_dir / "callbacks.pending.json"))
         self.tracker.subscribe(self.callbacks.on_event)
         fa = site.asterisk.fastagi
         self.agi = AgiProcess(site.model_dump(mode="json"), fa.bind, fa.port, read_timeout=fa.timeout_ms / 1000,
@@ -283,7 +290,7 @@ class Controller:
         if not (self.tracker.recorded_live(record.call_id) and self.feeder.durable(record.call_id)):
             self._reconcile_batch.append(record)
 
-    def _save_reconciled_offset(self, offset: int) -> None:
+    def _save_reconciled_offset(self, offset: CelPosition) -> None:
         """From the reconciler, before it moves its CEL offset: the pass's records go to the
         journal synchronously (one fsync) first. If the append fails this raises, the offset
         stays where it was and the next pass reads the same calls again."""
@@ -316,6 +323,9 @@ class Controller:
         resp = await self.ami.send(ami_actions.core_show_channels())
         count = len([m for m in resp if m.get("Event") == "CoreShowChannel"]) if isinstance(resp, list) else 0
         log.info("AMI re-sync: %d live channel(s)", count)
+        started = self._asterisk_started()
+        if started is not None:   # calls cut by an Asterisk restart: closed with their own outcome
+            self.tracker.cut_before(started)
         await self.seats.resync()
         await self.reconcile()
 
@@ -326,7 +336,9 @@ class Controller:
             "journal": {**self.journal.status(), "held": self.feeder.held(), "dropped": self.feeder.dropped},
             "cel_tail": self.tail.status() if self.tail else {"ok": False, "error": "no local Asterisk runtime"},
             "calls": {"ok": True, "live": self.tracker.live_count, "completed": self.tracker.completed,
-                      "reconciled": self._reconciled_count},
+                      "reconciled": self._reconciled_count,
+                      "cut_by_restart": self.tracker.cut + (self.reconciler.cut if self.reconciler else 0)},
+            "callbacks": {"ok": True, **self.callbacks.status()},
             # Redis down is "degraded", not down: calls and seat state go on without it.
             "live": {**self.hub.status(), "ok": True, "degraded": not self.hub.status()["ok"]},
             "disk": self.disk.status(),   # ok false only when critical: then /status is 503

@@ -39,4 +39,22 @@ def generate_config(site: SiteConfig, paths: Paths) -> list[Path]:
     # puts the digits where Asterisk looks for them (<astdatadir>/sounds/zh/digits).
     render_prompts(paths.sounds_dir / "zh" / "digits", DIGIT_PROMPTS)
     render_moh(paths.sounds_dir / "moh")
+    write_logrotate(site, paths)
     return written
+
+
+CEL_ROTATIONS = 30   # rotations of the CEL log kept when the site config sets no retention.cel_days
+
+
+def write_logrotate(site: SiteConfig, paths: Paths) -> Path | None:
+    """``<state>/logrotate-cel.conf``, the CEL log's logrotate rule (install it in /etc/logrotate.d/);
+    None without a local Asterisk runtime."""
+    try:
+        rt = asterisk_runtime.load(paths)
+    except AsteriskRuntimeError:
+        return None
+    keep = getattr(getattr(site, "retention", None), "cel_days", None)   # 0: for ever
+    keep = CEL_ROTATIONS if keep is None else keep
+    target = paths.state_dir / "logrotate-cel.conf"
+    target.write_text(rt.logrotate_rule(int(keep)))
+    return target

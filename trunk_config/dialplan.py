@@ -336,6 +336,13 @@ def _queue_flow(lines: list[str], site: SiteConfig) -> None:
             _fallback(lines, q.name, q.fallback.action, q.fallback.queue)
 
 
+def dialable_condition(digits: str, raw: str) -> str:
+    """An Asterisk expression: ``${raw}`` is a number the callback dialler dials, ``${digits}``
+    being its digits (hotline.callbacks.model.dialable: digits only, 5 to 20)."""
+    return (f"\"${{{digits}}}\" = \"${{{raw}}}\" & ${{LEN(${{{digits}}})}} >= 5 & "
+            f"${{LEN(${{{digits}}})}} <= 20")
+
+
 def _fallback(lines: list[str], queue: str, action: str, to: str | None) -> None:
     """One queue's fallback. CEL HOTLINE_FALLBACK: action|reason|queue|fallback queue."""
     ctx = _Ctx(lines, fallback_context(queue), f"fallback of queue {queue}: {action}")
@@ -346,13 +353,16 @@ def _fallback(lines: list[str], queue: str, action: str, to: str | None) -> None
         ctx.exten("s", event, f"Set(__HOTLINE_QUEUE={to})", f"Goto({REJOIN})")
     elif action == "callback":
         # Coordinated with the callback tasks by the event only: HOTLINE_CALLBACK_REQUEST number|queue|reason.
+        # Offered only to a number the callback dialler will dial (the queue-callback key's rule: digits
+        # only, 5 to 20); a withheld, short or non-numeric one hears callback-unavailable and waits on.
         ctx.exten(
             "s", event,
-            "GotoIf($[\"${CALLERID(num)}\" = \"anonymous\"]?withheld)",
-            "Read(KEY,${HOTLINE_SOUNDS}/callback-offer,1,,1,5)",
+            "Set(CB_NUM=${FILTER(0123456789,${CALLERID(num)})})",
+            f"GotoIf($[{dialable_condition('CB_NUM', 'CALLERID(num)')}]?offer:withheld)",
+            "(offer)Read(KEY,${HOTLINE_SOUNDS}/callback-offer,1,,1,5)",
             "GotoIf($[\"${KEY}\" = \"1\"]?request)",
             *rejoin,
-            "(request)CELGenUserEvent(HOTLINE_CALLBACK_REQUEST,${CALLERID(num)}|${HOTLINE_QUEUE}|${HOTLINE_FB_REASON})",
+            "(request)CELGenUserEvent(HOTLINE_CALLBACK_REQUEST,${CB_NUM}|${HOTLINE_QUEUE}|${HOTLINE_FB_REASON})",
             "Playback(${HOTLINE_SOUNDS}/callback-confirmed)",
             "Hangup()",
             "(withheld)Playback(${HOTLINE_SOUNDS}/callback-unavailable)",

@@ -15,12 +15,18 @@ Sources of truth, in order of arrival:
 
 Every step is idempotent (a replayed event or record changes nothing): a try is identified by
 its conversation id (``callback_call_id``).
+
+A promised callback always becomes a task (issue 8): records that arrive before the service
+has started (the start-up reconcile) wait for it; a database error is retried, with a growing
+delay, until it succeeds; and a request not yet a task is kept in an intent file
+(:class:`~hotline.callbacks.intents.IntentFile`, beside the state) so a restart retries it too.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
+import threading
 from collections.abc import Awaitable, Callable
 from datetime import datetime, timedelta
 from typing import Any
@@ -28,6 +34,7 @@ from typing import Any
 from hotline.ami import actions
 from hotline.calls.cel import CelEvent
 from hotline.calls.model import CallRecord, Outcome
+from hotline.callbacks.intents import IntentFile
 from hotline.callbacks.errors import CallbackClosed, NoCallerNumber, NoSuchSeat, NotAbandoned, SeatBusy
 from hotline.callbacks.model import (
     CLOSED,
@@ -61,8 +68,16 @@ def _payload(e: CelEvent) -> str:
 
 
 class CallbackService:
-    def __init__(self, site: SiteConfig, store: Store, send: Sender | None, *, action_timeout: float = 5.0) -> None:
+    RETRY_FIRST_S = 1.0    # a database error: retried after this, doubling up to RETRY_MAX_S
+    RETRY_MAX_S = 30.0
+
+    def __init__(self, site: SiteConfig, store: Store, send: Sender | None, *, action_timeout: float = 5.0,
+                 intents: IntentFile | None = None) -> None:
         self._site = site
+        self._intents = intents
+        self._early: list[CallRecord] = []          # records handed over before start()
+        self._early_lock = threading.Lock()
+        self.retries = 0
         self._calls = store
         self.tasks = CallbackStore(store)
         self._send = send
@@ -76,8 +91,15 @@ class CallbackService:
         return q.callback if q is not None and q.callback is not None else DEFAULTS
 
     def start(self) -> None:
-        self._loop = asyncio.get_running_loop()
+        with self._early_lock:
+            self._loop = asyncio.get_running_loop()
+            early, self._early = self._early, []
         self._spawn(self._resume())
+        for number, queue, reason, call_id in (self._intents.pending() if self._intents else []):
+            self._spawn(self._retrying(f"callback request of {call_id}",
+                                       lambda c=call_id, n=number, q=queue, r=reason: self._requested(c, n, q, r)))
+        for record in early:
+            self._take_record(record)
 
     async def _resume(self) -> None:
         """After a restart: queue callbacks whose failed try was waiting for its retry get it
@@ -87,6 +109,14 @@ class CallbackService:
         for task in tasks:
             if task.kind is Kind.queue_callback and task.attempts > 0:
                 self._spawn(self._retry_later(task))
+
+    def status(self) -> dict[str, int]:
+        """Requests not yet tasks (kept in the intent file) and database retries so far."""
+        try:
+            pending = len(self._intents.pending()) if self._intents is not None else 0
+        except OSError:
+            pending = -1
+        return {"pending_requests": pending, "retries": self.retries}
 
     async def stop(self) -> None:
         for task in list(self._pending):
@@ -101,11 +131,33 @@ class CallbackService:
             if request is None:
                 log.info("callback request of %s without a dialable number: ignored", event.linkedid)
                 return
-            self._spawn(self._requested(event.linkedid, request.number, request.queue, request.reason))
+            self._promise(event.linkedid, request.number, request.queue, request.reason)
         elif event.name == DIAL_EVENT:
             parent = _payload(event).split("|")[0].strip()
             if parent:
                 self._spawn(self._dialling(parent, event.linkedid))
+
+    def _promise(self, call_id: str, number: str, queue: str | None, reason: str) -> None:
+        """A caller was promised a callback: it becomes a task, whatever the database does meanwhile."""
+        if self._intents is not None:
+            try:
+                self._intents.add(call_id, number, queue, reason)
+            except OSError:
+                log.exception("callback request of %s not kept in the intent file; retried in memory", call_id)
+        self._spawn(self._retrying(f"callback request of {call_id}",
+                                   lambda: self._requested(call_id, number, queue, reason)))
+
+    async def _retrying(self, what: str, make: Callable[[], Awaitable[None]]) -> None:
+        delay = self.RETRY_FIRST_S
+        while True:
+            try:
+                await make()
+                return
+            except StoreError as exc:
+                self.retries += 1
+                log.warning("callback bookkeeping (%s) failed: %s; retrying in %.0f s", what, exc.message, delay)
+            await asyncio.sleep(delay)
+            delay = min(delay * 2, self.RETRY_MAX_S)
 
     async def _requested(self, call_id: str, number: str, queue: str | None, reason: str) -> None:
         cfg = self.settings(queue)
@@ -113,6 +165,8 @@ class CallbackService:
             task, created = await asyncio.to_thread(self.tasks.create, kind=Kind.queue_callback, call_id=call_id,
                                                     number=number, queue=queue, max_attempts=cfg.attempts,
                                                     exist_ok=True)
+        if self._intents is not None:
+            await asyncio.to_thread(self._intents.done, call_id)
         if created:
             log.info("callback task %d: %s requested a callback in %s (%s)", task.id, mask_number(number), queue,
                      reason)
@@ -136,21 +190,30 @@ class CallbackService:
         """Every record the controller writes passes here (from the loop or a worker thread)."""
         if record.outcome is not Outcome.callback_requested and "callback_of" not in record.extra:
             return
-        loop = self._loop
-        if loop is None or loop.is_closed():
+        with self._early_lock:
+            loop = self._loop
+            if loop is None:   # before start(): e.g. the start-up reconcile of calls made while down
+                self._early.append(record)
+                return
+        if loop.is_closed():
             return
-        loop.call_soon_threadsafe(lambda: self._spawn(self._record(record)))
+        loop.call_soon_threadsafe(self._take_record, record)
+
+    def _take_record(self, record: CallRecord) -> None:
+        if record.outcome is Outcome.callback_requested:
+            request = _request_of(record)
+            if request is not None:
+                # Whoever creates the task places the fallback's placeholder (the key's dialplan places
+                # its own): the live request, or this record when the request was not seen live.
+                self._promise(record.call_id, *request)
+            return
+        self._spawn(self._retrying(f"callback try {record.call_id}", lambda: self._record(record)))
 
     async def _record(self, record: CallRecord) -> None:
         if record.outcome is Outcome.callback_requested:
-            info = record.extra.get("callback") or {}
-            queue = info.get("queue") if isinstance(info, dict) else None
-            if dialable(record.caller_number):
-                cfg = self.settings(queue or record.queue)
-                async with self._lock:
-                    await asyncio.to_thread(self.tasks.create, kind=Kind.queue_callback, call_id=record.call_id,
-                                            number=record.caller_number, queue=queue or record.queue,
-                                            max_attempts=cfg.attempts, exist_ok=True)
+            request = _request_of(record)
+            if request is not None:
+                await self._requested(record.call_id, *request)
             return
         parent = str(record.extra.get("callback_of"))
         result = str(record.extra.get("callback_result") or "")
@@ -301,6 +364,15 @@ class CallbackService:
             log.warning("callback bookkeeping postponed: %s", exc.message)
         except Exception:  # one bad event must not stop the next
             log.exception("callback bookkeeping failed")
+
+
+def _request_of(record: CallRecord) -> tuple[str, str | None, str] | None:
+    """(number, queue, reason) of a ``callback_requested`` record; None when the number is not dialable."""
+    if not dialable(record.caller_number):
+        return None
+    info = record.extra.get("callback")
+    info = info if isinstance(info, dict) else {}
+    return record.caller_number, info.get("queue") or record.queue, str(info.get("reason") or "key")
 
 
 def abandoned_item(record: CallRecord, task: CallbackTask | None, answered_at: list[datetime], *,

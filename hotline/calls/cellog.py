@@ -8,8 +8,9 @@ physical lines; a trailing backslash breaks its JSON) the same way.
 from __future__ import annotations
 
 import json
+from contextlib import nullcontext
 from pathlib import Path
-from typing import Literal
+from typing import BinaryIO, Literal
 
 from . import cel
 from .cel import CelEvent
@@ -39,16 +40,17 @@ def decode(data: bytes) -> _Decoded:
     return ("event", event) if event is not None else ("unusable", None)
 
 
-def read_records(path: Path, offset: int) -> tuple[list[tuple[int, CelEvent]], int, int]:
+def read_records(path: Path | BinaryIO, offset: int) -> tuple[list[tuple[int, CelEvent]], int, int]:
     """Every whole record from ``offset``: ([(record offset, event)], resume offset, bad lines).
 
     The resume offset is where the next read starts: after the last whole record, before a
-    line Asterisk is still writing or a record still missing its continuation lines."""
+    line Asterisk is still writing or a record still missing its continuation lines.
+    ``path`` may be an open binary file (a rotated log is read through the handle kept on it)."""
     out: list[tuple[int, CelEvent]] = []
     bad = 0
     pos = offset
     pending: list[tuple[int, bytes]] = []
-    with path.open("rb") as fh:
+    with (path.open("rb") if isinstance(path, Path) else nullcontext(path)) as fh:
         fh.seek(offset)
         for raw in fh:
             if not raw.endswith(b"\n"):

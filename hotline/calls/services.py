@@ -28,8 +28,10 @@ from . import cel
 from .assemble import Directory, assemble, endpoint_of
 from .cel import CelEvent
 from .cellog import MAX_SPLIT_LINES, read_records  # noqa: F401  (MAX_SPLIT_LINES: public here too)
+from .celpos import CelPosition, Segment, open_segments
 from .legs import LegBook, parent_of, parse_account
 from .model import CallRecord
+from .restart import CUT_BY_RESTART, EpochWatch, cut_record
 from .targets import site_directory
 
 log = logging.getLogger(__name__)
@@ -71,6 +73,8 @@ class CallTracker:
         self._leg_parent: dict[str, str] = {}                  # live leg conversation -> its parent
         self._expected: list[tuple[str, str, float]] = []      # (parent, endpoint, until) of originates
         self._listeners: list[Callable[[CelEvent], None]] = []
+        self._epochs = EpochWatch()
+        self.cut = 0
 
     @property
     def live_count(self) -> int:
@@ -114,6 +118,8 @@ class CallTracker:
 
     def _add(self, event: CelEvent) -> None:
         lid = event.linkedid
+        if self._epochs.see(event):   # the first channel of a new Asterisk process
+            self.cut_before(event.time)
         if event.accountcode or (self._expected and event.name == "CHAN_START"):
             self._note_leg(event)
         if event.name == "LINKEDID_END":
@@ -157,6 +163,37 @@ class CallTracker:
             if len(self._recent_order) > RECENT_MAX:
                 self._recent.discard(self._recent_order.popleft())
             self._sink(record)
+
+    def cut_before(self, started_at: float, reason: str = CUT_BY_RESTART) -> int:
+        """Asterisk (re)started at ``started_at`` (epoch seconds): every conversation whose last
+        event is older was cut and will never end; record it as it stood and stop showing it.
+        Such a record is not "recorded live": should its end turn up after all, the reconciler
+        writes the whole conversation over it."""
+        gone = [lid for lid, evs in self._live.items() if evs and max(e.time for e in evs) < started_at]
+        records = []
+        for lid in gone:
+            if lid in self._leg_parent:   # a leg goes on its parent's record
+                continue
+            events = self._with_legs(lid, self._live[lid])
+            if not any(e.name == "CHAN_START" and e.uniqueid == lid for e in events):
+                continue   # joined late: the reconciler has the whole of it
+            try:
+                record = cut_record(events, self._directory, "live", reason)
+            except Exception:
+                log.exception("conversation %s cut by an Asterisk restart could not be assembled", lid)
+                continue
+            if record is not None:
+                records.append(record)
+        for lid in gone:
+            self._live.pop(lid, None)
+            self._seen_at.pop(lid, None)
+            self._leg_parent.pop(lid, None)
+        for record in records:
+            log.warning("conversation %s was cut by an Asterisk restart (%s); closed as %s", record.call_id,
+                        reason, record.outcome.value)
+            self.cut += 1
+            self._sink(record)
+        return len(records)
 
     # -- call control (hotline.calls.control) -------------------------------------------------
     def subscribe(self, listener: Callable[[CelEvent], None]) -> None:
@@ -221,7 +258,14 @@ class CallTracker:
 
 
 class Reconciler:
-    """Assemble ended conversations from the cel_custom JSON log. Thread-safe; runs in a worker."""
+    """Assemble ended conversations from the cel_custom JSON log. Thread-safe; runs in a worker.
+
+    The position it keeps (``load_offset``/``save_offset``) is a
+    :class:`~hotline.calls.celpos.CelPosition` (offset and the identity of the file): a rotated
+    log is read to its end before the new one, a truncated or replaced one from its start.
+    Conversations cut by an Asterisk restart (:mod:`hotline.calls.restart`) are closed with their
+    own outcome; ``started_at`` gives the current Asterisk process's start (epoch seconds) or None.
+    """
 
     # An open conversation whose last event is this much older (CEL time) than the newest event
     # read was cut off (Asterisk died mid-call: no LINKEDID_END will come). It no longer holds
@@ -229,83 +273,107 @@ class Reconciler:
     OPEN_HORIZON = 6 * 3600.0
 
     def __init__(self, path: Path, directory: Directory, sink: Sink,
-                 load_offset: Callable[[], int], save_offset: Callable[[int], None]) -> None:
+                 load_offset: Callable[[], CelPosition | int], save_offset: Callable[[CelPosition], None],
+                 started_at: Callable[[], float | None] | None = None) -> None:
         self.path = path
         self._directory = directory
         self._sink = sink
         self._load_offset = load_offset
         self._save_offset = save_offset
+        self._started_at = started_at or (lambda: None)
         self._lock = threading.Lock()
         self._legs = LegBook()
         self.records = 0
         self.bad_lines = 0
+        self.cut = 0
 
     def run(self) -> int:
         """One pass; returns the number of records submitted."""
         with self._lock:
-            try:
-                size = self.path.stat().st_size
-            except FileNotFoundError:
+            segments = open_segments(self.path, self._load_offset())
+            if not segments:
                 return 0
-            offset = self._load_offset()
-            if offset > size:  # the log was rotated or truncated
-                offset = 0
-            groups: dict[str, list[CelEvent]] = {}
-            first_offset: dict[str, int] = {}
-            last_time: dict[str, float] = {}
-            ended: set[str] = set()
-            newest = 0.0
-            records, pos, bad = read_records(self.path, offset)
+            try:
+                return self._pass(segments)
+            finally:
+                for seg in segments:
+                    seg.close()
+
+    def _pass(self, segments: list[Segment]) -> int:
+        groups: dict[str, list[CelEvent]] = {}
+        first_offset: dict[str, tuple[int, int]] = {}   # (segment, offset): log order across files
+        last_time: dict[str, float] = {}
+        ended: set[str] = set()
+        cut: set[str] = set()
+        epochs = EpochWatch()
+        newest = 0.0
+        pos = segments[-1].start
+        for si, seg in enumerate(segments):
+            records, pos, bad = read_records(seg.fh, seg.start)
             self.bad_lines += bad
             for record_at, event in records:
                 lid = event.linkedid
+                if epochs.see(event):   # a new Asterisk process: what was still open never ends
+                    cut.update(k for k in groups if k not in ended and last_time[k] < event.time)
                 groups.setdefault(lid, []).append(event)
-                first_offset.setdefault(lid, record_at)
+                first_offset.setdefault(lid, (si, record_at))
                 last_time[lid] = max(last_time.get(lid, 0.0), event.time)
                 newest = max(newest, event.time)
                 if event.name == "LINKEDID_END":
                     ended.add(lid)
-            submitted = 0
-            # Legs of three-way calls (their own Linkedid, tagged by accountcode) go on their
-            # parent's record; a leg that ended after its parent's record was written rewrites it.
-            parents = {lid: p for lid, p in ((lid, parent_of(events)) for lid, events in groups.items())
-                       if p is not None}
-            legs_of: dict[str, list[CelEvent]] = {}
-            late: list[list[CelEvent]] = []
-            for lid in sorted(parents.keys(), key=first_offset.__getitem__):
-                parent = parents[lid]
-                if parent in groups:  # a leg still up goes on the record as far as it got
-                    legs_of.setdefault(parent, []).extend(groups[lid])
-                elif lid in ended:
-                    merged = self._legs.leg_ended(parent, groups[lid], parent_live=False)
-                    if merged is not None:
-                        late.append(merged)
-            for lid in sorted(ended - parents.keys(), key=first_offset.__getitem__):
-                events = groups[lid] + legs_of.get(lid, [])
-                if any(e.name == "CHAN_START" and e.uniqueid == lid for e in events):
-                    self._legs.remember(lid, events)
-                else:  # its start was read by an earlier pass (an open leg held the offset back)
-                    events = self._legs.extend_done(lid, events) or events
-                late.append(events)
-            for events in late:
-                try:
-                    record = assemble(events, self._directory, source="cel-reconcile")
-                except Exception:  # one bad conversation must not stop every later pass
-                    log.exception("CEL log: conversation %s could not be assembled; skipped", events[0].linkedid)
-                    continue
-                if record is not None:
-                    self._sink(record)
-                    submitted += 1
-            open_starts = []
-            for lid in groups:
-                if lid in ended:
-                    continue
-                if last_time[lid] < newest - self.OPEN_HORIZON:
-                    log.warning("CEL log: conversation %s never ended (silent since %.0f s before the newest "
-                                "event); no longer waiting for it", lid, newest - last_time[lid])
-                    continue
-                open_starts.append(first_offset[lid])
-            new_offset = min([*open_starts, pos])
-            self._save_offset(max(new_offset, offset))
-            self.records += submitted
-            return submitted
+        started = self._started_at()
+        if started is not None:
+            cut.update(k for k in groups if k not in ended and last_time[k] < started)
+        cut -= ended
+        submitted = 0
+        # Legs of three-way calls (their own Linkedid, tagged by accountcode) go on their
+        # parent's record; a leg that ended after its parent's record was written rewrites it.
+        parents = {lid: p for lid, p in ((lid, parent_of(events)) for lid, events in groups.items())
+                   if p is not None}
+        legs_of: dict[str, list[CelEvent]] = {}
+        late: list[tuple[list[CelEvent], bool]] = []
+        for lid in sorted(parents.keys(), key=first_offset.__getitem__):
+            parent = parents[lid]
+            if parent in groups:  # a leg still up goes on the record as far as it got
+                legs_of.setdefault(parent, []).extend(groups[lid])
+            elif lid in ended:
+                merged = self._legs.leg_ended(parent, groups[lid], parent_live=False)
+                if merged is not None:
+                    late.append((merged, False))
+        for lid in sorted((ended | cut) - parents.keys(), key=first_offset.__getitem__):
+            events = groups[lid] + legs_of.get(lid, [])
+            if lid in cut:
+                late.append((events, True))
+                continue
+            if any(e.name == "CHAN_START" and e.uniqueid == lid for e in events):
+                self._legs.remember(lid, events)
+            else:  # its start was read by an earlier pass (an open leg held the offset back)
+                events = self._legs.extend_done(lid, events) or events
+            late.append((events, False))
+        for events, was_cut in late:
+            try:
+                record = cut_record(events, self._directory, "cel-reconcile") if was_cut else \
+                    assemble(events, self._directory, source="cel-reconcile")
+            except Exception:  # one bad conversation must not stop every later pass
+                log.exception("CEL log: conversation %s could not be assembled; skipped", events[0].linkedid)
+                continue
+            if record is not None:
+                if was_cut:
+                    log.warning("CEL log: conversation %s was cut by an Asterisk restart; closed as %s",
+                                record.call_id, record.outcome.value)
+                    self.cut += 1
+                self._sink(record)
+                submitted += 1
+        open_starts = []
+        for lid in groups:
+            if lid in ended or lid in cut:
+                continue
+            if last_time[lid] < newest - self.OPEN_HORIZON:
+                log.warning("CEL log: conversation %s never ended (silent since %.0f s before the newest "
+                            "event); no longer waiting for it", lid, newest - last_time[lid])
+                continue
+            open_starts.append(first_offset[lid])
+        si, offset = min([*open_starts, (len(segments) - 1, pos)])
+        self._save_offset(segments[si].position(offset))
+        self.records += submitted
+        return submitted

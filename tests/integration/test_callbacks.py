@@ -210,3 +210,27 @@ def test_abandoned_call_is_called_back_by_a_seat(cb_stack: Stack) -> None:
         assert row["served_later"] is True
     finally:
         _stop(pstn)
+
+
+def test_a_callback_requested_while_the_controller_is_down_becomes_a_task(cb_stack: Stack) -> None:
+    """Issue 8, item 6: the record rebuilt from the CEL log at start-up reaches the callback service."""
+    stack = cb_stack
+    _logout_all(stack)
+    stack.stop_controller()
+    try:
+        proc = _caller(stack, "13800005009", "caller_callback.xml", 3000)
+        try:
+            assert proc.wait(90) == 0, "the caller scenario failed (see caller-13800005009.err)"
+        finally:
+            _stop(proc)
+    finally:
+        stack.start_controller()
+    try:
+        record = stack.record_for("13800005009")
+        assert record["outcome"] == "callback_requested" and record["source"] == "cel-reconcile", record
+        task = wait_for("the callback task", lambda: _task_for(stack, record["call_id"]))
+        assert (task["kind"], task["status"], task["number"]) == ("queue_callback", "requested", "13800005009")
+    finally:
+        for channel in stack.channels():   # the placeholder the dialplan put in the queue
+            if channel.startswith("Local/hotline@hotline-cb-hold"):
+                stack.cli(f"channel request hangup {channel}")

@@ -261,14 +261,20 @@ def test_a_trunk_call_arriving_while_a_leg_is_expected_is_not_taken_for_it() -> 
 # -- after the fact: Reconciler ------------------------------------------------------------------
 
 class Offsets:
+    """The saved CEL position (a CelPosition); ``value`` is its offset."""
+
     def __init__(self) -> None:
-        self.value = 0
+        self.position: object = 0
 
-    def load(self) -> int:
-        return self.value
+    @property
+    def value(self) -> int:
+        return int(getattr(self.position, "offset", self.position))  # type: ignore[call-overload]
 
-    def save(self, value: int) -> None:
-        self.value = value
+    def load(self) -> object:
+        return self.position
+
+    def save(self, value: object) -> None:
+        self.position = value
 
 
 def test_reconciler_ties_legs_and_writes_no_leg_records(tmp_path: Path) -> None:

@@ -11,6 +11,7 @@ import pytest
 from hotline.calls import cel, services
 from hotline.calls.assemble import Directory, assemble
 from hotline.calls.cel import CelEvent
+from hotline.calls.celpos import CelPosition
 from hotline.calls.model import CallRecord, Outcome
 from hotline.calls.services import CallTracker, Reconciler
 
@@ -174,15 +175,21 @@ def test_live_calls_shows_trunk_calls_in_progress() -> None:
 # -- Reconciler -------------------------------------------------------------------------------
 
 class Offsets:
+    """The saved CEL position (offset and file identity); ``value`` is its offset."""
+
     def __init__(self, value: int = 0) -> None:
-        self.value = value
-        self.saved: list[int] = []
+        self.position = CelPosition.coerce(value)
+        self.saved: list[CelPosition] = []
 
-    def load(self) -> int:
-        return self.value
+    @property
+    def value(self) -> int:
+        return self.position.offset
 
-    def save(self, value: int) -> None:
-        self.value = value
+    def load(self) -> CelPosition:
+        return self.position
+
+    def save(self, value: CelPosition) -> None:
+        self.position = value
         self.saved.append(value)
 
 
@@ -387,7 +394,10 @@ def test_reconciler_open_conversation_abandoned_by_a_crash_does_not_pin_the_offs
     offsets = Offsets()
     sink: list[CallRecord] = []
     r = reconciler(log, offsets, sink)
-    assert r.run() == 1 and [s.call_id for s in sink] == [ANSWERED_ID]
+    # the later call's uniqueid sequence (.1) is below the dead one's (.5): a new Asterisk process,
+    # so the dead conversation is closed as it stood (issue 8, item 5)
+    assert r.run() == 2 and [s.call_id for s in sink] == [TIMEOUT_ID, ANSWERED_ID]
+    assert sink[0].extra["cut_by"] == "asterisk_restart"
     assert offsets.value == log.stat().st_size  # not pinned at the dead conversation's start
     # but a conversation open only a short while still holds the offset
     log.write_bytes(join(raw_lines("synthetic_queue_timeout")[:5], raw_lines("answered_merged_call")))

@@ -30,6 +30,7 @@ def test_tail_delivers_whole_records_as_they_are_appended(tmp_path: Path) -> Non
     assert got[-1] == "LINKEDID_END" and len(got) == len(lines)
     assert tail.poll() == 0  # nothing new
     assert tail.status()["events"] == len(lines) and "lag_p99_ms" in tail.status()
+    tail.stop()
 
 
 def test_tail_starts_over_when_the_log_is_rotated(tmp_path: Path) -> None:
@@ -41,6 +42,7 @@ def test_tail_starts_over_when_the_log_is_rotated(tmp_path: Path) -> None:
     assert tail.poll() == len(lines)
     log.write_bytes(lines[0])  # rotated: a new, shorter file
     assert tail.poll() == 1 and len(got) == len(lines) + 1
+    tail.stop()
 
 
 def test_tail_survives_garbage_and_a_missing_file(tmp_path: Path) -> None:
@@ -49,6 +51,7 @@ def test_tail_survives_garbage_and_a_missing_file(tmp_path: Path) -> None:
     assert tail.poll() == 0
     log.write_bytes(b"not json\n" + FIXTURE.read_bytes().splitlines(keepends=True)[0])
     assert tail.poll() == 1 and tail.bad_lines == 1
+    tail.stop()
 
 
 def test_tail_read_errors_are_logged_rate_limited_and_resume_where_it_stopped(

@@ -39,7 +39,7 @@ def build(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Build]:
     cel = tmp_path / "hotline-cel.json"
     shutil.copy(FIXTURE, cel)
     runtime = types.SimpleNamespace(cel_log=cel, recordings_dir=tmp_path / "monitor", log_dir=tmp_path / "log",
-                                    cli=lambda *a, **k: "")
+                                    cli=lambda *a, **k: "", started_at=lambda: None)
     monkeypatch.setattr(app_mod.asterisk_runtime, "load", lambda paths: runtime)
     paths = Paths(tmp_path / "state", tmp_path / "root")
     paths.ensure()
@@ -73,7 +73,7 @@ def stored(controller: Controller) -> list[str]:
 def test_reconciled_records_are_in_the_journal_before_the_offset_moves(build: Build) -> None:
     first = build()
     assert first.reconciler is not None and first.reconciler.run() == 1
-    assert first._offsets.load() > 0
+    assert first._offsets.load().offset > 0
     die(first)  # the feeder never ran: whatever sat in its queue is gone
 
     second = build()
@@ -105,12 +105,12 @@ def test_a_failed_append_leaves_the_offset_where_it_was(build: Build, monkeypatc
         m.setattr(journal_mod.os, "fsync", full)
         with pytest.raises(OSError):
             controller.reconciler.run()  # type: ignore[union-attr]
-    assert controller._offsets.load() == 0
+    assert controller._offsets.load().offset == 0
     status = controller.journal.status()
     assert status["ok"] is False and "No space" in status["last_error"] and status["append_errors"] == 1
 
     assert controller.reconciler.run() == 1  # type: ignore[union-attr]
-    assert controller._offsets.load() > 0 and controller.journal.pending() == 1
+    assert controller._offsets.load().offset > 0 and controller.journal.pending() == 1
 
 
 def test_a_second_controller_on_the_state_dir_is_refused(build: Build, tmp_path: Path) -> None:
@@ -143,9 +143,9 @@ def test_one_process_cannot_build_two_controllers_on_one_state_dir(build: Build)
 
 def test_an_unreadable_offset_file_is_an_error_not_a_full_replay(tmp_path: Path) -> None:
     offsets = _OffsetFile(tmp_path / "cel.offset")
-    assert offsets.load() == 0  # no file yet: the log's start
+    assert offsets.load().offset == 0  # no file yet: the log's start
     offsets.save(1234)
-    assert offsets.load() == 1234 and not (tmp_path / "cel.tmp").exists()
+    assert offsets.load().offset == 1234 and not (tmp_path / "cel.tmp").exists()
     os.unlink(offsets.path)
     offsets.path.mkdir()  # a real read error (EISDIR); as root, chmod would not stop the read
     with pytest.raises(OSError):
