@@ -14,7 +14,7 @@ if [ "$(id -u)" != 0 ]; then
   exit 1
 fi
 
-pkgs=(python3-venv debootstrap sip-tester sox espeak-ng)
+pkgs=(python3-venv debootstrap sip-tester sox espeak-ng logrotate)
 [ "$want_test" = 1 ] && pkgs+=(postgresql redis-server baresip chromium chromium-driver)
 missing=()
 for p in "${pkgs[@]}"; do

@@ -6,6 +6,21 @@ created in a ``from-trunk-*`` context and whose Uniqueid is the Linkedid (the co
 first leg). Records == those calls, by id, with no duplicate, and no caller's call failed
 because of the controller. These tests read /status only where the fault itself needs it (to
 see the fault took effect); the counts come from the CEL log and /api/calls.
+
+The matrix (issue #8), and where each row lives:
+
+| fault | test |
+| --- | --- |
+| controller kill -9 during 60 calls | ``test_controller_killed_during_60_calls`` (here) |
+| Asterisk kill -9 mid-call, restarted | ``test_record_faults.py::test_a_call_cut_by_an_asterisk_kill_…`` |
+| database down 60 s (PostgreSQL) | ``test_database_down_60_s`` (here) |
+| Redis down 60 s | ``test_redis_down_60_s`` (here) |
+| journal disk full | ``test_disk.py::test_with_the_state_disk_full_…`` |
+| CEL log rotated with the controller down | ``test_record_faults.py::test_cel_log_rotated_while_…`` |
+| two controllers on one state directory | ``test_two_controllers_on_one_state_directory`` (here) |
+| FastAGI stopped, killed, unread, its port taken | ``test_routing_bound.py`` |
+
+Each row checks records == the calls Asterisk saw (``groundtruth.assert_exactly_once``).
 """
 
 from __future__ import annotations

@@ -7,10 +7,12 @@ import json
 import os
 import signal
 import subprocess
+import time
 from typing import Any, Iterator
 
 import pytest
 
+from .groundtruth import assert_exactly_once
 from .rig import CONTROL_CALLER_MEDIA, CONTROL_CALLER_PORT, SEATS, SIP_PORT, SIPP_DIR, TRUNK_IP, Stack, http_json, \
     wait_for
 
@@ -54,6 +56,7 @@ def test_cel_log_rotated_while_the_controller_is_down(stack: Stack) -> None:
     rotated = log.with_name(log.name + ".1")
     rotated.unlink(missing_ok=True)
     callers = ["13900000301", "13900000302", "13900000303"]
+    t0 = time.time()
     stack.stop_controller()
     try:
         r = stack.call("12345", callers[0], talk_ms=1000)
@@ -73,11 +76,13 @@ def test_cel_log_rotated_while_the_controller_is_down(stack: Stack) -> None:
     assert [r["outcome"] for r in records] == ["answered"] * 3
     ids = [c["call_id"] for c in stack.calls()]
     assert all(ids.count(r["call_id"]) == 1 for r in records)
+    assert_exactly_once(stack, t0, 3)   # the fault matrix's count, across the rotated file and the new one
     assert stack.status()["cel_tail"]["ok"]
 
 
 def test_a_call_cut_by_an_asterisk_kill_gets_its_record_and_leaves_the_live_list(stack: Stack) -> None:
     caller = "13900000311"
+    t0 = time.time()
     proc = stack.start_call("12345", caller, talk_ms=120000)
 
     def answered() -> dict[str, Any] | None:
@@ -118,6 +123,7 @@ def test_a_call_cut_by_an_asterisk_kill_gets_its_record_and_leaves_the_live_list
     assert float(after["call_id"].split(".")[0]) >= float(call_id.split(".")[0])
     ids = [c["call_id"] for c in stack.calls()]
     assert ids.count(call_id) == 1
+    assert_exactly_once(stack, t0, 2)   # the cut call and the one after the restart, once each
 
 
 
