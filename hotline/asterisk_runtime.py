@@ -19,10 +19,11 @@ from pathlib import Path
 
 from hotline.config.paths import Paths
 from hotline.exceptions import AsteriskRuntimeError
+from hotline.resources import resource
 
-REPO_ROOT = Path(__file__).resolve().parent.parent
-INSTALLER = REPO_ROOT / "asterisk" / "install-runtime.sh"
-STATIC_DIR = REPO_ROOT / "asterisk" / "static"
+# Shipped in the wheel (share/hotline12345/asterisk) or beside the package in a checkout.
+INSTALLER = "asterisk/install-runtime.sh"
+STATIC_DIR = "asterisk/static"
 RUNTIME_FILE = "asterisk-runtime"
 DATADIR = "/usr/share/asterisk"   # astdatadir, as Asterisk sees it
 
@@ -97,7 +98,7 @@ class Runtime:
         if new.exists():
             shutil.rmtree(new)
         shutil.copytree(generated, new)
-        for f in STATIC_DIR.glob("*.conf"):
+        for f in resource(STATIC_DIR).glob("*.conf"):
             if not (new / f.name).exists():
                 shutil.copy2(f, new / f.name)
         (new / "asterisk.conf").write_text(self._asterisk_conf())
@@ -295,7 +296,7 @@ def install(paths: Paths, mirror: str | None = None) -> Runtime:
     """Find or install Asterisk 20+ (see asterisk/install-runtime.sh). Idempotent."""
     if os.geteuid() != 0:
         raise AsteriskRuntimeError("installing Asterisk needs root (packages or a debootstrap chroot)")
-    argv = ["bash", str(INSTALLER), str(paths.asterisk_root)] + ([mirror] if mirror else [])
+    argv = ["bash", str(resource(INSTALLER)), str(paths.asterisk_root)] + ([mirror] if mirror else [])
     r = subprocess.run(argv, capture_output=True, text=True)
     if r.returncode != 0:
         raise AsteriskRuntimeError(f"Asterisk could not be installed: {r.stderr.strip()[-2000:]}")
