@@ -19,6 +19,7 @@ from pathlib import Path
 
 from hotline.config.paths import Paths
 from hotline.exceptions import AsteriskRuntimeError
+from hotline.filemodes import DIRECTORY, GROUP_READ, PRIVATE, UMASK, ensure_dir
 from hotline.resources import resource
 
 # Shipped in the wheel (share/hotline12345/asterisk) or beside the package in a checkout.
@@ -102,9 +103,14 @@ class Runtime:
             if not (new / f.name).exists():
                 shutil.copy2(f, new / f.name)
         (new / "asterisk.conf").write_text(self._asterisk_conf())
+        # Never world-readable (secrets in pjsip.conf, manager.conf), whatever the source modes.
+        os.chmod(new, DIRECTORY)
+        for f in new.iterdir():
+            if f.is_file():
+                os.chmod(f, PRIVATE if f.name == "manager.conf" else GROUP_READ)
         for sub in ("log/cel-custom", "log/cdr-custom", "spool/monitor", "spool/outgoing", "run", "lib", "cache",
                     "log/cdr-csv"):
-            self.host_path(f"{self.instance}/{sub}").mkdir(parents=True, exist_ok=True)
+            ensure_dir(self.host_path(f"{self.instance}/{sub}"))
         old = etc.with_name("etc.old")
         if old.exists():
             shutil.rmtree(old)
@@ -181,7 +187,8 @@ class Runtime:
         self.pid_file.unlink(missing_ok=True)
         with open(self.log_dir / "console.log", "ab") as console:
             launcher = subprocess.run(self._argv("-n"), stdin=subprocess.DEVNULL, stdout=console,
-                                      stderr=subprocess.STDOUT, start_new_session=True, timeout=30)
+                                      stderr=subprocess.STDOUT, start_new_session=True, timeout=30,
+                                      umask=UMASK)   # recordings, CEL log: never world-readable
         if launcher.returncode != 0:
             raise AsteriskRuntimeError(f"Asterisk failed to start (exit {launcher.returncode}); "
                                        f"see {self.log_dir / 'console.log'} and messages.log")

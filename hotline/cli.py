@@ -21,6 +21,7 @@ from pathlib import Path
 from hotline.config import load_site
 from hotline.config.paths import Paths
 from hotline.exceptions import HotlineError
+from hotline.filemodes import apply_umask
 
 DEFAULT_SITE = "examples/nantong/site.yaml"
 
@@ -184,6 +185,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
+    apply_umask()   # files are never world-readable by luck (hotline/filemodes.py)
     logging.basicConfig(level=logging.DEBUG if args.verbose else logging.INFO,
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     if not args.verbose:
