@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from hotline.config.paths import Paths
+from hotline.asterisk_account import Account, hand_over
 from hotline.exceptions import AsteriskRuntimeError
 from hotline.filemodes import DIRECTORY, GROUP_READ, PRIVATE, UMASK, ensure_dir
 from hotline.resources import resource
@@ -78,6 +79,9 @@ class Runtime:
 
     def _argv(self, *args: str) -> list[str]:
         base = ["/usr/sbin/asterisk", "-C", self.conf, *args]
+        return self._wrap(base)
+
+    def _wrap(self, base: list[str]) -> list[str]:
         if self.mode == "chroot":
             return ["chroot", str(self.root), *base]
         return base
@@ -177,16 +181,34 @@ class Runtime:
             return None
         return pid
 
-    def start(self, timeout: float = 60.0) -> int:
-        """Start Asterisk (it daemonizes itself and writes its pid file); wait until fully booted."""
+    def _launch_argv(self, account: Account | None, *args: str) -> list[str]:
+        """Asterisk's own command line; with ``account`` it drops root itself (-U/-G) and the
+        instance is handed over to that account first (hotline/asterisk_account.py)."""
+        if account is not None:
+            hand_over(self, account)
+        return self._wrap(["/usr/sbin/asterisk", "-C", self.conf, *(account.argv() if account else []), *args])
+
+    def run_foreground(self, account: Account | None) -> None:
+        """Replace this process by Asterisk in the foreground (``-f``): for a service manager,
+        which then sees Asterisk's own exit and restarts it."""
+        self._mounts()
+        ensure_dir(self.log_dir)
+        argv = self._launch_argv(account, "-f", "-n")
+        os.umask(UMASK)
+        os.execvp(argv[0], argv)
+
+    def start(self, timeout: float = 60.0, account: Account | None = None) -> int:
+        """Start Asterisk (it daemonizes itself and writes its pid file); wait until fully booted.
+        ``account``: the unprivileged account Asterisk drops to (never root)."""
         existing = self.pid()
         if existing:
             return existing
         self._mounts()
-        self.log_dir.mkdir(parents=True, exist_ok=True)
+        ensure_dir(self.log_dir)
         self.pid_file.unlink(missing_ok=True)
+        argv = self._launch_argv(account, "-n")
         with open(self.log_dir / "console.log", "ab") as console:
-            launcher = subprocess.run(self._argv("-n"), stdin=subprocess.DEVNULL, stdout=console,
+            launcher = subprocess.run(argv, stdin=subprocess.DEVNULL, stdout=console,
                                       stderr=subprocess.STDOUT, start_new_session=True, timeout=30,
                                       umask=UMASK)   # recordings, CEL log: never world-readable
         if launcher.returncode != 0:

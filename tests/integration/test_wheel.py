@@ -82,7 +82,9 @@ def wheel_stack() -> Iterator[tuple[Stack, Path]]:
     runtime = asterisk_runtime.load(paths)
     runtime.stop()
     _run([*hotline, "config", "generate"], cwd=run)
-    _run([*hotline, "asterisk", "start"], cwd=run)
+    # Asterisk drops to the unprivileged account the Debian package made (in the chroot, or this
+    # system's); the service install gives it hotline-pbx (scripts/install-service.sh).
+    _run([*hotline, "asterisk", "start", "--user", "asterisk", "--group", "asterisk"], cwd=run)
     subprocess.run(["sox", "-n", "-r", "8000", "-c", "1", "-e", "a-law", "-t", "raw",
                     str(run / "caller-audio.alaw"), "synth", "10", "sine", "440"], check=True)
     stack = Stack(workdir=run, site_file=site_file, paths=paths, runtime=runtime)
@@ -114,6 +116,14 @@ def test_the_installed_wheel_imports_nothing_from_the_repository(wheel_stack: tu
         assert Path(line).is_relative_to(bindir.parent), line
 
 
+def test_asterisk_does_not_run_as_root(wheel_stack: tuple[Stack, Path]) -> None:
+    stack, _ = wheel_stack
+    pid = stack.runtime.pid()
+    assert pid
+    uids = next(line for line in Path(f"/proc/{pid}/status").read_text().splitlines() if line.startswith("Uid:"))
+    assert all(int(u) != 0 for u in uids.split()[1:]), uids
+
+
 def test_a_call_through_the_wheel_lands_as_a_record(wheel_stack: tuple[Stack, Path]) -> None:
     stack, _ = wheel_stack
     caller = "13900000901"
@@ -132,3 +142,50 @@ def test_a_call_through_the_wheel_lands_as_a_record(wheel_stack: tuple[Stack, Pa
         assert stat.S_IMODE(journal.stat().st_mode) & 0o077 == 0
     state_mode = stat.S_IMODE(stack.paths.state_dir.stat().st_mode)
     assert state_mode & 0o007 == 0, oct(state_mode)
+
+
+UNIT = REPO / "packaging" / "systemd" / "hotline.service"
+
+
+def test_a_killed_controller_is_restarted_by_the_supervisor(wheel_stack: tuple[Stack, Path]) -> None:
+    """The shipped unit, run by the supervisor this host has (no systemd as PID 1 here:
+    ``hotline supervise``, which honours the unit's Restart=always): SIGKILL the controller, a new
+    one logs in to AMI and carries the next call. The unit is rendered for this test's paths; its
+    User=/Group= lines are dropped (the test has no hotline account)."""
+    stack, bindir = wheel_stack
+    stack.stop_controller()
+    text = UNIT.read_text()
+    assert "Restart=always" in text
+    text = (text.replace("/opt/hotline/bin/hotline", str(bindir / "hotline"))
+            .replace("/etc/hotline/site.yaml", str(stack.site_file))
+            .replace("/var/lib/hotline", str(stack.paths.state_dir)))
+    text = "\n".join(line for line in text.splitlines() if not line.startswith(("User=", "Group=")))
+    unit = stack.workdir / "hotline.service"
+    unit.write_text(text)
+    pid_file = stack.workdir / "controller.pid"
+    log = stack.workdir / "supervisor.log"
+    with open(log, "ab") as out:
+        supervisor = subprocess.Popen([str(bindir / "hotline"), "supervise", str(unit), "--pid-file", str(pid_file)],
+                                      cwd=stack.workdir, stdout=out, stderr=subprocess.STDOUT)
+    try:
+        def controller_pid() -> int | None:
+            try:
+                return int(pid_file.read_text())
+            except (OSError, ValueError):
+                return None
+
+        first = wait_for("the supervised controller", controller_pid, timeout=30)
+        wait_for("its AMI login", lambda: stack.status().get("ami", {}).get("ok"), timeout=60)
+        os.kill(first, signal.SIGKILL)
+        second = wait_for("a new controller", lambda: (p := controller_pid()) not in (None, first) and p, timeout=30)
+        assert supervisor.poll() is None
+        wait_for("the new controller's AMI login", lambda: stack.status().get("ami", {}).get("ok"), timeout=60)
+        for seat in SEATS:
+            stack.login_seat(seat)
+        caller = "13900000902"
+        assert stack.call("12345", caller).returncode == 0
+        assert stack.record_for(caller)["outcome"] == "answered"
+        assert Path(f"/proc/{second}").exists()
+    finally:
+        supervisor.send_signal(signal.SIGTERM)
+        assert supervisor.wait(30) == 0, log.read_text()[-2000:]
