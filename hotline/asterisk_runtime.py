@@ -18,11 +18,14 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from hotline.config.paths import Paths
+from hotline.asterisk_account import Account, hand_over
 from hotline.exceptions import AsteriskRuntimeError
+from hotline.filemodes import DIRECTORY, GROUP_READ, PRIVATE, UMASK, ensure_dir
+from hotline.resources import resource
 
-REPO_ROOT = Path(__file__).resolve().parent.parent
-INSTALLER = REPO_ROOT / "asterisk" / "install-runtime.sh"
-STATIC_DIR = REPO_ROOT / "asterisk" / "static"
+# Shipped in the wheel (share/hotline12345/asterisk) or beside the package in a checkout.
+INSTALLER = "asterisk/install-runtime.sh"
+STATIC_DIR = "asterisk/static"
 RUNTIME_FILE = "asterisk-runtime"
 DATADIR = "/usr/share/asterisk"   # astdatadir, as Asterisk sees it
 
@@ -102,6 +105,9 @@ class Runtime:
 
     def _argv(self, *args: str) -> list[str]:
         base = ["/usr/sbin/asterisk", "-C", self.conf, *args]
+        return self._wrap(base)
+
+    def _wrap(self, base: list[str]) -> list[str]:
         if self.mode == "chroot":
             return ["chroot", str(self.root), *base]
         return base
@@ -123,13 +129,18 @@ class Runtime:
         if new.exists():
             shutil.rmtree(new)
         shutil.copytree(generated, new)
-        for f in STATIC_DIR.glob("*.conf"):
+        for f in resource(STATIC_DIR).glob("*.conf"):
             if not (new / f.name).exists():
                 shutil.copy2(f, new / f.name)
         (new / "asterisk.conf").write_text(self._asterisk_conf())
+        # Never world-readable (secrets in pjsip.conf, manager.conf), whatever the source modes.
+        os.chmod(new, DIRECTORY)
+        for f in new.iterdir():
+            if f.is_file():
+                os.chmod(f, PRIVATE if f.name == "manager.conf" else GROUP_READ)
         for sub in ("log/cel-custom", "log/cdr-custom", "spool/monitor", "spool/outgoing", "run", "lib", "cache",
                     "log/cdr-csv"):
-            self.host_path(f"{self.instance}/{sub}").mkdir(parents=True, exist_ok=True)
+            ensure_dir(self.host_path(f"{self.instance}/{sub}"))
         old = etc.with_name("etc.old")
         if old.exists():
             shutil.rmtree(old)
@@ -204,17 +215,36 @@ class Runtime:
         except OSError:
             return None
 
-    def start(self, timeout: float = 60.0) -> int:
-        """Start Asterisk (it daemonizes itself and writes its pid file); wait until fully booted."""
+    def _launch_argv(self, account: Account | None, *args: str) -> list[str]:
+        """Asterisk's own command line; with ``account`` it drops root itself (-U/-G) and the
+        instance is handed over to that account first (hotline/asterisk_account.py)."""
+        if account is not None:
+            hand_over(self, account)
+        return self._wrap(["/usr/sbin/asterisk", "-C", self.conf, *(account.argv() if account else []), *args])
+
+    def run_foreground(self, account: Account | None) -> None:
+        """Replace this process by Asterisk in the foreground (``-f``): for a service manager,
+        which then sees Asterisk's own exit and restarts it."""
+        self._mounts()
+        ensure_dir(self.log_dir)
+        argv = self._launch_argv(account, "-f", "-n")
+        os.umask(UMASK)
+        os.execvp(argv[0], argv)
+
+    def start(self, timeout: float = 60.0, account: Account | None = None) -> int:
+        """Start Asterisk (it daemonizes itself and writes its pid file); wait until fully booted.
+        ``account``: the unprivileged account Asterisk drops to (never root)."""
         existing = self.pid()
         if existing:
             return existing
         self._mounts()
-        self.log_dir.mkdir(parents=True, exist_ok=True)
+        ensure_dir(self.log_dir)
         self.pid_file.unlink(missing_ok=True)
+        argv = self._launch_argv(account, "-n")
         with open(self.log_dir / "console.log", "ab") as console:
-            launcher = subprocess.run(self._argv("-n"), stdin=subprocess.DEVNULL, stdout=console,
-                                      stderr=subprocess.STDOUT, start_new_session=True, timeout=30)
+            launcher = subprocess.run(argv, stdin=subprocess.DEVNULL, stdout=console,
+                                      stderr=subprocess.STDOUT, start_new_session=True, timeout=30,
+                                      umask=UMASK)   # recordings, CEL log: never world-readable
         if launcher.returncode != 0:
             raise AsteriskRuntimeError(f"Asterisk failed to start (exit {launcher.returncode}); "
                                        f"see {self.log_dir / 'console.log'} and messages.log")
@@ -329,7 +359,7 @@ def install(paths: Paths, mirror: str | None = None) -> Runtime:
     """Find or install Asterisk 20+ (see asterisk/install-runtime.sh). Idempotent."""
     if os.geteuid() != 0:
         raise AsteriskRuntimeError("installing Asterisk needs root (packages or a debootstrap chroot)")
-    argv = ["bash", str(INSTALLER), str(paths.asterisk_root)] + ([mirror] if mirror else [])
+    argv = ["bash", str(resource(INSTALLER)), str(paths.asterisk_root)] + ([mirror] if mirror else [])
     r = subprocess.run(argv, capture_output=True, text=True)
     if r.returncode != 0:
         raise AsteriskRuntimeError(f"Asterisk could not be installed: {r.stderr.strip()[-2000:]}")

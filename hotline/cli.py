@@ -1,7 +1,8 @@
 """The ``hotline`` console command.
 
     hotline [--site FILE] [--state-dir DIR] config check|generate
-    hotline asterisk install|start|stop|status|reload
+    hotline asterisk install|start|run|stop|status|reload [--user U --group G]
+    hotline supervise UNIT_FILE                # run a systemd unit's ExecStart with Restart= (no systemd)
     hotline serve
     hotline journal replay-rejected       # apply <state>/records.journal.rejected again
     hotline import-csv CSV [--out FILE]
@@ -21,6 +22,7 @@ from pathlib import Path
 from hotline.config import load_site
 from hotline.config.paths import Paths
 from hotline.exceptions import HotlineError
+from hotline.filemodes import apply_umask
 
 DEFAULT_SITE = "examples/nantong/site.yaml"
 
@@ -58,11 +60,23 @@ def cmd_asterisk(args: argparse.Namespace) -> int:
         print(json.dumps({"mode": rt.mode, "root": str(rt.root), "version": rt.version}))
         return 0
     rt = ar.load(paths)
+    account = None
+    if args.user:
+        from hotline.asterisk_account import resolve
+
+        account = resolve(rt, args.user, args.group)
+    if args.action == "run":
+        # For a service manager (packaging/systemd/hotline-asterisk.service): the configuration
+        # generated before (by the unprivileged ExecStartPre), deployed, then Asterisk in the
+        # foreground as this very process.
+        _site(args)
+        rt.deploy(paths.generated_dir, paths.sounds_dir)
+        rt.run_foreground(account)
     if args.action == "start":
         site = _site(args)  # validated before anything is generated or started
         generate_config(site, paths)
         rt.deploy(paths.generated_dir, paths.sounds_dir)
-        pid = rt.start()
+        pid = rt.start(account=account)
         print(json.dumps({"running": True, "pid": pid}))
     elif args.action == "reload":
         site = _site(args)
@@ -139,6 +153,12 @@ def cmd_demo_stop(args: argparse.Namespace) -> int:
     return stop_demo(_paths(args))
 
 
+def cmd_supervise(args: argparse.Namespace) -> int:
+    from hotline.supervise import Supervisor, parse_unit
+
+    return Supervisor(parse_unit(Path(args.unit)), Path(args.pid_file) if args.pid_file else None).run()
+
+
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="hotline", description="12345 hotline call-centre core")
     p.add_argument("--site", default=os.environ.get("HOTLINE_SITE", DEFAULT_SITE), help="site config YAML")
@@ -153,8 +173,11 @@ def build_parser() -> argparse.ArgumentParser:
     c.set_defaults(func=cmd_config)
 
     a = sub.add_parser("asterisk", help="the Asterisk runtime")
-    a.add_argument("action", choices=["install", "start", "stop", "status", "reload"])
+    a.add_argument("action", choices=["install", "start", "run", "stop", "status", "reload"],
+                   help="run: deploy, then Asterisk in the foreground (the service unit's command)")
     a.add_argument("--mirror", help="Debian mirror for the debootstrap root")
+    a.add_argument("--user", help="start/run: the unprivileged account Asterisk drops to (-U); never root")
+    a.add_argument("--group", help="start/run: its group (-G; default the user's)")
     a.set_defaults(func=cmd_asterisk)
 
     s = sub.add_parser("serve", help="run the controller (FastAGI, AMI, API)")
@@ -175,6 +198,11 @@ def build_parser() -> argparse.ArgumentParser:
     u.add_argument("action", choices=["hash-password"], help="print a password hash for users[].password_hash")
     u.set_defaults(func=cmd_user)
 
+    sv = sub.add_parser("supervise", help="run a systemd unit's ExecStart, restarting it (hosts without systemd)")
+    sv.add_argument("unit", help="the unit file (packaging/systemd/*.service, as installed)")
+    sv.add_argument("--pid-file", help="write the current child's pid here")
+    sv.set_defaults(func=cmd_supervise)
+
     d = sub.add_parser("demo", help="install, start everything and place a demo call")
     d.set_defaults(func=cmd_demo)
     ds = sub.add_parser("demo-stop", help="stop what 'hotline demo' started")
@@ -184,6 +212,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
+    apply_umask()   # files are never world-readable by luck (hotline/filemodes.py)
     logging.basicConfig(level=logging.DEBUG if args.verbose else logging.INFO,
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     if not args.verbose:

@@ -27,9 +27,9 @@ from hotline.config.paths import Paths
 from hotline.config.site import SiteConfig
 from hotline.deploy import generate_config
 from hotline.exceptions import HotlineError
+from hotline.resources import resource
 
-REPO = Path(__file__).resolve().parent.parent
-SIPP = REPO / "tests" / "sipp"
+SIPP = "tests/sipp"    # the demo's phones: shipped in the wheel too (hotline.resources)
 SEAT_PHONE_PORT = 5091
 DEMO_CALLER = "13800138000"
 # The example site's demo admin (examples/nantong/README.md); another site: set these two.
@@ -141,11 +141,11 @@ def run_demo(site_file: str, paths: Paths) -> int:
     _stop_pidfile(phone_pid)
     workdir = paths.state_dir / "demo"
     workdir.mkdir(parents=True, exist_ok=True)
-    _spawn(["sipp", "-sf", str(SIPP / "seat_uas.xml"), "-i", "127.0.0.1", "-p", str(SEAT_PHONE_PORT),
+    _spawn(["sipp", "-sf", str(resource(f"{SIPP}/seat_uas.xml")), "-i", "127.0.0.1", "-p", str(SEAT_PHONE_PORT),
             "-mp", "16100", "-rtp_echo", "-d", "800", "-nostdin"], paths.log_dir / "seat-phone.log", phone_pid,
            cwd=workdir)
     sip = f"127.0.0.1:{site.asterisk.sip_port}"
-    reg = subprocess.run(["sipp", "-sf", str(SIPP / "register.xml"), "-i", "127.0.0.1", "-p", "0",
+    reg = subprocess.run(["sipp", "-sf", str(resource(f"{SIPP}/register.xml")), "-i", "127.0.0.1", "-p", "0",
                           "-key", "user", seat.id, "-key", "contact_port", str(SEAT_PHONE_PORT),
                           "-au", seat.id, "-ap", seat.secret, "-m", "1", "-nostdin", "-timeout", "10", sip],
                          capture_output=True, cwd=workdir)
@@ -172,7 +172,7 @@ def run_demo(site_file: str, paths: Paths) -> int:
     number = site.site.hotline_number
     _say(f"calling {number} from {DEMO_CALLER} through trunk {trunk.name} ({caller_ip}:{trunk.port})")
     before = {c["call_id"] for c in _get(f"{api}/api/calls?limit=500", token=token)[1]["items"]}
-    call = subprocess.run(["sipp", "-sf", str(SIPP / "caller.xml"), "-i", caller_ip, "-p", str(trunk.port),
+    call = subprocess.run(["sipp", "-sf", str(resource(f"{SIPP}/caller.xml")), "-i", caller_ip, "-p", str(trunk.port),
                            "-mp", "17100", "-s", number, "-key", "caller", DEMO_CALLER, "-d", "4000", "-m", "1",
                            "-nostdin", "-timeout", "60", sip], capture_output=True, cwd=workdir)
     if call.returncode != 0:

@@ -6,6 +6,7 @@ HTTP API and the CLI print unchanged, so scripts can match on it::
     HotlineError
     ├── ConfigError            invalid-config      (site config file: path, field, value)
     ├── AsteriskRuntimeError   asterisk-runtime    (install/start/stop of Asterisk)
+    │   └── ResourceMissingError resource-missing  (a shipped file, e.g. asterisk/static/cel.conf, not installed)
     ├── StoreError             store-unavailable   (database unreachable)
     ├── StateDirLocked         state-dir-locked    (another controller runs on the state directory)
     ├── NotFound               no-such-<thing>     (404 in the API)
@@ -65,6 +66,10 @@ class ConfigError(HotlineError):
 
 class AsteriskRuntimeError(HotlineError):
     error_id = "asterisk-runtime"
+
+
+class ResourceMissingError(AsteriskRuntimeError):
+    error_id = "resource-missing"
 
 
 class StoreError(HotlineError):

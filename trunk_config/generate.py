@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass
 from pathlib import Path
 
 from hotline.config.site import SiteConfig
+from hotline.filemodes import GROUP_READ, PRIVATE, write_file
 
 from . import dialplan, manager, moh, pjsip, queues
 from .conf import ConfFile
@@ -49,9 +49,9 @@ def write(files: dict[str, str], outdir: Path) -> list[Path]:
     for name, text in sorted(files.items()):
         target = outdir / name
         tmp = target.with_suffix(target.suffix + ".tmp")
-        tmp.write_text(text, encoding="utf-8")
-        if name == "manager.conf":
-            os.chmod(tmp, 0o600)
+        # Secrets (seat/trunk passwords, the AMI secret) are in these files: never world-readable.
+        # 0640: the group (the Asterisk service account) reads them; manager.conf only its owner.
+        write_file(tmp, text, PRIVATE if name == "manager.conf" else GROUP_READ)
         tmp.replace(target)
         written.append(target)
     return written

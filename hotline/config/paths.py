@@ -49,8 +49,10 @@ class Paths:
         return self.state_dir / "log"
 
     def ensure(self) -> None:
+        from hotline.filemodes import ensure_dir
+
         for d in (self.state_dir, self.generated_dir, self.log_dir):
-            d.mkdir(parents=True, exist_ok=True)
+            ensure_dir(d)
 
     def ami_secret(self) -> str:
         """The AMI secret, generated once per state directory and kept private (0600)."""

@@ -44,6 +44,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from hotline.calls.model import CallRecord, Outcome
 from hotline.exceptions import InvalidRequest, NoSuchCall, NoSuchWorkOrder, StoreError
+from hotline.filemodes import GROUP_READ, ensure_file
 from hotline.store.models import (AuditRow, CallRow, MetaRow, SeatStateRow, WorkOrderCallRow, WorkOrderCounterRow,
                                    WorkOrderRow)
 from hotline.work_orders.model import Category, Status
@@ -85,6 +86,10 @@ class Store:
         backend = parsed.get_backend_name()
         self._insert: Callable[..., sqlite.Insert | postgresql.Insert]
         if backend == "sqlite":
+            if parsed.database and parsed.database != ":memory:" and Path(parsed.database).parent.is_dir():
+                # Every caller's number: 0640 from the first byte, whatever the umask (SQLite gives
+                # the -wal and -shm files the database's mode).
+                ensure_file(Path(parsed.database), GROUP_READ)
             self._engine = create_engine(parsed, pool_timeout=_POOL_TIMEOUT_S)
             event.listen(self._engine, "connect", _sqlite_pragmas)
             self._insert = sqlite.insert
