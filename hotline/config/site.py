@@ -111,6 +111,9 @@ class AsteriskSection(_Model):
 class ApiSection(_Model):
     bind: HostName = "127.0.0.1"
     port: Port = 8080
+    # Without users: the host names (besides localhost, the bind address and IP addresses) the
+    # API answers under; any other Host header is refused (DNS rebinding). See hotline/auth/webguard.py.
+    allowed_hosts: list[HostName] = Field(default_factory=list)
 
 
 class StoreSection(_Model):
