@@ -300,4 +300,4 @@ class BadHost(HotlineError):
     def __init__(self, host: str) -> None:
         super().__init__(f"Host: {host!r} is not a name of this server (no users are configured, so only "
                          "localhost, the bind address, IP addresses and api.allowed_hosts are served)",
-                         field="Host", value=host)
+                         field="Host", value=host)  # the header as sent

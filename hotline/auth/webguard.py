@@ -50,8 +50,9 @@ def host_allowed(host: str, allowed: frozenset[str]) -> bool:
     return bool(name) and (_is_ip(name) or name in allowed)
 
 
-def origin_matches(origin: str, host: str, scheme: str) -> bool:
-    """Is ``Origin`` (``http://name:port``) the same server as ``Host`` (default ports filled in)?"""
+def origin_matches(origin: str, host: str) -> bool:
+    """Is ``Origin`` (``http://name:port``) the same server as ``Host``? A Host without a port
+    means the origin scheme's default port (behind a TLS proxy the request itself may be http)."""
     parts = urlsplit(origin.strip())
     if parts.scheme not in _DEFAULT_PORTS or not parts.hostname:
         return False   # "null" (sandboxed pages, file:) and anything odd
@@ -60,7 +61,7 @@ def origin_matches(origin: str, host: str, scheme: str) -> bool:
     except ValueError:
         return False
     name, port = split_host(host)
-    return (parts.hostname.rstrip("."), origin_port) == (name, port or _DEFAULT_PORTS.get(scheme, 80))
+    return (parts.hostname.rstrip("."), origin_port) == (name, port or _DEFAULT_PORTS[parts.scheme])
 
 
 def web_guard(*, open_api: Callable[[], bool], bind: str = "127.0.0.1", allowed_hosts: Iterable[str] = ()
@@ -79,7 +80,7 @@ def web_guard(*, open_api: Callable[[], bool], bind: str = "127.0.0.1", allowed_
             if request.body_exists and request.content_type != "application/json":
                 raise UnsupportedMediaType(request.headers.get("Content-Type", ""))
             origin = request.headers.get("Origin")
-            if origin is not None and not origin_matches(origin, host or "", request.scheme):
+            if origin is not None and not origin_matches(origin, host or ""):
                 raise BadOrigin(origin, host or "")
         return await handler(request)
 
