@@ -45,6 +45,7 @@ from hotline.seats import http as seats_http
 from hotline.seats.services import SeatService
 from hotline.store import Store
 from hotline.metrics import http as metrics_http
+from hotline.metrics.prom import PromMetrics
 from hotline.metrics.services import MetricsService
 from hotline.spy import http as spy_http
 from hotline.spy.services import Sender, SpyService
@@ -74,6 +75,7 @@ class ApiServices:
     ami_send: Sender | None = None               # AMI actions (listen/whisper/barge)
     callbacks: CallbackService | None = None     # queue callback and callbacks seats take (issue #3)
     database_status: Callable[[], dict[str, Any]] | None = None  # a StoreProbe's: never waits on the DB
+    prom: PromMetrics | None = None              # /metrics: the controller feeds its call counters; None: a new one
 
 
 SERVICES = web.AppKey("services", ApiServices)
@@ -100,7 +102,8 @@ def build_app(services: ApiServices) -> web.Application:
     calls_http.add_routes(app, services.store)
     work_orders_http.add_routes(app, WorkOrderService(services.store))
     directory_http.add_routes(app, DirectoryService(services.site))
-    metrics_http.add_routes(app, MetricsService(services.store, services.site), services.status)
+    metrics_http.add_routes(app, MetricsService(services.store, services.site), services.status,
+                            services.prom or prom_metrics(services.site, services.live))
     if services.seats is not None and services.live is not None:
         seats_http.add_routes(app, services.seats, services.live)
     callbacks_http.add_routes(app, services.callbacks or CallbackService(services.site or _EMPTY_SITE,
@@ -111,6 +114,12 @@ def build_app(services: ApiServices) -> web.Application:
     spy_http.add_routes(app, SpyService(services.site, services.ami_send))
     wallboard_http.add_routes(app, services.live, services.site)
     return app
+
+
+def prom_metrics(site: SiteConfig | None, live: LiveHub | None) -> PromMetrics:
+    """A registry of its own, labelled ``site`` (``site.id``) and ``node``; seats by state from the live hub."""
+    seats = (lambda: list(live.seats.values())) if live is not None else None
+    return PromMetrics(site.site.id if site is not None else "hotline", seats=seats)
 
 
 async def _close(auth: AuthService) -> None:

@@ -66,6 +66,7 @@ class NumberMode(str, Enum):
 
 class SiteInfo(_Model):
     name: Label = "12345 hotline"
+    id: Slug = "hotline"          # short: the ``site`` label of every /metrics series
     hotline_number: PhoneNumber = "12345"
     timezone: str = "Asia/Shanghai"
     default_queue: QueueName = "hotline"
