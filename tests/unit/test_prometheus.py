@@ -206,3 +206,27 @@ def test_the_controller_counts_a_live_then_reconciled_call_once(controller: Cont
 def test_the_controller_counts_a_reconciled_call(controller: Controller) -> None:
     assert controller.reconciler is not None and controller.reconciler.run() == 1
     assert _answered(controller) == 1
+
+
+# --- the documented queries name series that exist -----------------------------------------
+
+def test_alert_rules_and_readme_queries_name_exported_series() -> None:
+    import re
+
+    import yaml
+    rules = yaml.safe_load((REPO / "examples" / "prometheus" / "alerts.yml").read_text())
+    exprs = [r["expr"] for g in rules["groups"] for r in g["rules"]]
+    alerts = {r["alert"] for g in rules["groups"] for r in g["rules"] if "alert" in r}
+    assert {"HotlineAnswerRate15sLow", "HotlineAnswerRate24hLow"} <= alerts
+    readme = (REPO / "README.md").read_text()
+    prom = PromMetrics("nantong", "ctl-a", seats=lambda: [])
+    prom.observe(record("9.1", Outcome.answered, wait=1, talk=1))
+    disk = {"volumes": [{"role": "state", "path": "/s", "free_bytes": 1, "free_percent": 1.0}],
+            "janitor": {"deleted": {"recordings": 1}}}
+    text = prom.exposition({"journal": {"pending": 0}, "disk": disk, "cel_tail": {"lag_p50_ms": 1},
+                            "fastagi": {"command_p50_ms": 1}}).decode()
+    exported = {name for name, _ in samples(text)} | {f.name for f in text_string_to_metric_families(text)}
+    text = "\n".join(exprs) + readme.split("## Metrics", 1)[1]
+    used = set(re.findall(r"(?<![\w:])hotline_[a-z0-9_]+", text))   # not recording rules (site:hotline_…:1h)
+    missing = {n for n in used if n not in exported and not n.endswith(("_bucket", "_sum", "_count"))}
+    assert missing == set(), f"documented but not exported: {sorted(missing)}"
