@@ -172,7 +172,8 @@ class LiveCollector(Collector):
             return
         values = [self._site, self._node]
         labels = ["site", "node", "role", "path"]
-        free = GaugeMetricFamily("hotline_disk_free_bytes", "bytes free for the hotline's files, by volume", labels=labels)
+        free = GaugeMetricFamily("hotline_disk_free_bytes", "bytes free for the hotline's files, by volume",
+                                 labels=labels)
         ratio = GaugeMetricFamily("hotline_disk_free_ratio", "share of the volume free (0-1)", labels=labels)
         for v in disk.get("volumes", []):
             if v.get("free_bytes") is None:

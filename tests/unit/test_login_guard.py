@@ -131,9 +131,17 @@ async def test_bogus_logins_do_not_stall_the_default_executor(sqlite_store: Stor
     release = threading.Event()
     entered: list[str] = []
 
+    running = [0, 0]   # now, most at once
+    lock = threading.Lock()
+
     def slow_verify(password: str, encoded: str) -> bool:
-        entered.append(password)
+        with lock:
+            entered.append(password)
+            running[0] += 1
+            running[1] = max(running)
         release.wait(30)
+        with lock:
+            running[0] -= 1
         return False
 
     monkeypatch.setattr(auth_services, "verify_password", slow_verify)
@@ -150,13 +158,14 @@ async def test_bogus_logins_do_not_stall_the_default_executor(sqlite_store: Stor
         tasks = [asyncio.ensure_future(bogus(i)) for i in range(16)]
         try:
             await _until(lambda: answers.count(503) == 6, "six logins refused as busy (2 hashing + 8 waiting)")
-            assert len(entered) == 2
+            await _until(lambda: len(entered) == 2, "the two hashing threads to start")
             assert await asyncio.wait_for(asyncio.to_thread(lambda: "free"), 10) == "free"
             assert (await client.get("/api/me")).status == 401    # the API still answers
         finally:
             release.set()
         await asyncio.gather(*tasks)
     assert sorted(answers) == [401] * 10 + [503] * 6
+    assert len(entered) == 10 and running[1] == 2   # never more than two at once: eight waited their turn
 
 
 # --- lockout and audit over HTTP -----------------------------------------------------------

@@ -5,6 +5,7 @@ read back with prometheus_client's own text parser."""
 from __future__ import annotations
 
 import shutil
+import socket
 import types
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
@@ -144,9 +145,8 @@ def test_each_app_has_its_own_registry() -> None:
 
 
 async def test_metrics_over_http_with_site_and_node(sqlite_store: Store) -> None:
-    site = parse_site({"site": {"id": "nantong"}, "trunks": [{"name": "carrier", "host": "127.0.0.2"},
-                                                              ], "seats": [{"id": "1001", "name": "a", "secret": "seat-secret-1001"}]},
-                      "test.yaml")
+    site = parse_site({"site": {"id": "nantong"}, "trunks": [{"name": "carrier", "host": "127.0.0.2"}],
+                       "seats": [{"id": "1001", "name": "a", "secret": "seat-secret-1001"}]}, "test.yaml")
     hub = LiveHub(None)
     hub.update_seat({"seat_id": "1001", "state": "idle"})
     app = build_app(ApiServices(store=sqlite_store, status=lambda: {"ami": {"ok": True, "events": 1}}, site=site,
@@ -155,7 +155,6 @@ async def test_metrics_over_http_with_site_and_node(sqlite_store: Store) -> None
         response = await client.get("/metrics")
         assert response.status == 200 and response.content_type == "text/plain"
         s = samples(await response.text())
-    import socket
     node = socket.gethostname()
     assert s[("hotline_component_up", (("component", "ami"), ("node", node), ("site", "nantong")))] == 1
     assert s[("hotline_seats", (("node", node), ("site", "nantong"), ("state", "idle")))] == 1
@@ -191,7 +190,8 @@ def controller(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Cont
 
 def _answered(controller: Controller) -> float:
     s = samples(controller.prom.exposition({}))
-    return sum(v for (name, labels), v in s.items() if name == "hotline_calls_total" and ("outcome", "answered") in labels)
+    return sum(v for (name, labels), v in s.items()
+               if name == "hotline_calls_total" and ("outcome", "answered") in labels)
 
 
 def test_the_controller_counts_a_live_then_reconciled_call_once(controller: Controller) -> None:
