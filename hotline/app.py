@@ -32,7 +32,7 @@ from hotline import asterisk_runtime
 from hotline.agi_process import AgiProcess
 from hotline.ami import AmiClient
 from hotline.ami import actions as ami_actions
-from hotline.api.app import ApiServices, build_app
+from hotline.api.app import ApiServices, build_app, prom_metrics
 from hotline.auth.services import AuthService
 from hotline.calls.cel import CelEvent
 from hotline.calls.celpos import CelPosition
@@ -153,6 +153,7 @@ class Controller:
         self.hub = LiveHub(site.redis.url)
         self.seat_log = SeatStateLog(self.store)
         self.seats = SeatService(site, self.ami.send, self.hub, state_log=self.seat_log)
+        self.prom = prom_metrics(site, self.hub)   # /metrics: every record written is counted once
         for name in SEAT_EVENTS:
             self.ami.on(name, self.seats.on_ami_event)
         self.callbacks = CallbackService(site, self.store, self.ami.send,
@@ -199,7 +200,7 @@ class Controller:
         app = build_app(ApiServices(store=self.store, status=self.status, control=self.control,
                                     live_calls=self.tracker.live_calls, site=self.site, seats=self.seats,
                                     live=self.hub, callbacks=self.callbacks, auth=auth, ami_send=self.ami.send,
-                                    database_status=self.db_probe.status))
+                                    database_status=self.db_probe.status, prom=self.prom))
         self.api_runner = web.AppRunner(app, access_log=None)
         await self.api_runner.setup()
         api = self.site.api
@@ -283,6 +284,7 @@ class Controller:
         (callback requests and tries end there, also those made while the controller was down)."""
         self.feeder.submit(record)
         self.callbacks.on_record(record)
+        self.prom.observe(record)
 
     def _reconciled(self, record: CallRecord) -> None:
         """From a worker thread: the live path already wrote what it saw whole, if its record
@@ -301,6 +303,7 @@ class Controller:
             self._reconciled_count += len(batch)
             for record in batch:
                 self.callbacks.on_record(record)
+                self.prom.observe(record)
         self._offsets.save(offset)
 
     async def _supervise_journal(self) -> None:

@@ -26,6 +26,11 @@ HTTP API and the CLI print unchanged, so scripts can match on it::
     ├── AuthRequired           auth-required       (401: no, expired or revoked token)
     ├── BadCredentials         bad-credentials     (401: unknown user or wrong password, one message)
     ├── Forbidden              forbidden           (403: names the role needed)
+    ├── TooManyAttempts        too-many-attempts   (429 + Retry-After: user name or address locked out)
+    ├── LoginBusy              login-busy          (503 + Retry-After: the password hashing pool is full)
+    ├── UnsupportedMediaType   unsupported-media-type (415: a write's body is not application/json)
+    ├── BadOrigin              bad-origin          (403: a write's Origin is not the Host it was sent to)
+    ├── BadHost                bad-host            (403: Host not allowed without users: DNS rebinding)
     ├── SeatNotOnCall          seat-not-on-call    (409: listen/whisper/barge on a seat with no call)
     └── NoSupervisorPhone      no-supervisor-phone (409: the supervisor has no phone (users[].seat))
 """
@@ -46,6 +51,10 @@ class HotlineError(Exception):
 
     def to_dict(self) -> dict[str, Any]:
         return {"error_id": self.error_id, "message": self.message, "details": self.details}
+
+    def headers(self) -> dict[str, str]:
+        """HTTP headers the API sends with the error (``Retry-After``)."""
+        return {}
 
 
 class ConfigError(HotlineError):
@@ -184,6 +193,7 @@ class BadCredentials(HotlineError):
 
     def __init__(self) -> None:
         super().__init__("unknown user or wrong password")
+        self.locked: list[str] = []   # what this failure locked out (the login throttle)
 
 
 class Forbidden(HotlineError):
@@ -242,3 +252,57 @@ class UnknownPauseReason(HotlineError):
     def __init__(self, reason: str, configured: list[str]) -> None:
         super().__init__(f"reason: {reason!r} is not a configured pause reason (configured: {', '.join(configured)})",
                          field="reason", value=reason, configured=configured)
+
+
+class TooManyAttempts(HotlineError):
+    """Too many failed logins for a user name or from an address: locked for ``retry_after`` s."""
+
+    error_id = "too-many-attempts"
+    http_status = 429
+
+    def __init__(self, locked: str, retry_after: int) -> None:
+        super().__init__(f"too many failed logins for this {locked}: try again in {retry_after} s",
+                         locked=locked, retry_after=retry_after)
+        self.retry_after = retry_after
+
+    def headers(self) -> dict[str, str]:
+        return {"Retry-After": str(self.retry_after)}
+
+
+class LoginBusy(HotlineError):
+    error_id = "login-busy"
+    http_status = 503
+
+    def __init__(self, limit: int) -> None:
+        super().__init__(f"too many logins in progress (at most {limit}): try again in a second", limit=limit)
+
+    def headers(self) -> dict[str, str]:
+        return {"Retry-After": "1"}
+
+
+class UnsupportedMediaType(HotlineError):
+    error_id = "unsupported-media-type"
+    http_status = 415
+
+    def __init__(self, content_type: str) -> None:
+        super().__init__(f"Content-Type: a request body must be application/json, not {content_type!r}",
+                         field="Content-Type", value=content_type)
+
+
+class BadOrigin(HotlineError):
+    error_id = "bad-origin"
+    http_status = 403
+
+    def __init__(self, origin: str, host: str) -> None:
+        super().__init__(f"Origin: {origin!r} is not this server ({host!r}): cross-site writes are refused",
+                         field="Origin", value=origin, host=host)
+
+
+class BadHost(HotlineError):
+    error_id = "bad-host"
+    http_status = 403
+
+    def __init__(self, host: str) -> None:
+        super().__init__(f"Host: {host!r} is not a name of this server (no users are configured, so only "
+                         "localhost, the bind address, IP addresses and api.allowed_hosts are served)",
+                         field="Host", value=host)  # the header as sent

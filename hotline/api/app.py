@@ -32,6 +32,7 @@ from hotline.audit.services import AuditService
 from hotline.auth import http as auth_http
 from hotline.auth.middleware import auth_middleware
 from hotline.auth.services import AuthService
+from hotline.auth.webguard import web_guard
 from hotline.calls.control import CallControl
 from hotline.callbacks import http as callbacks_http
 from hotline.callbacks.services import CallbackService
@@ -44,6 +45,7 @@ from hotline.seats import http as seats_http
 from hotline.seats.services import SeatService
 from hotline.store import Store
 from hotline.metrics import http as metrics_http
+from hotline.metrics.prom import PromMetrics
 from hotline.metrics.services import MetricsService
 from hotline.spy import http as spy_http
 from hotline.spy.services import Sender, SpyService
@@ -73,6 +75,7 @@ class ApiServices:
     ami_send: Sender | None = None               # AMI actions (listen/whisper/barge)
     callbacks: CallbackService | None = None     # queue callback and callbacks seats take (issue #3)
     database_status: Callable[[], dict[str, Any]] | None = None  # a StoreProbe's: never waits on the DB
+    prom: PromMetrics | None = None              # /metrics: the controller feeds its call counters; None: a new one
 
 
 SERVICES = web.AppKey("services", ApiServices)
@@ -87,8 +90,11 @@ _HTTP_ERROR_IDS = {404: "no-such-route", 405: "method-not-allowed", 413: "reques
 def build_app(services: ApiServices) -> web.Application:
     auth = services.auth or AuthService([], secrets.token_bytes(32))
     audit = AuditService(services.store)
-    # Outermost first: errors become JSON, then who is calling, then the audit of what they did.
-    app = web.Application(middlewares=[_error_middleware, auth_middleware(auth), audit_middleware(audit)])
+    api = (services.site or _EMPTY_SITE).api
+    guard = web_guard(open_api=lambda: not auth.enabled, bind=api.bind, allowed_hosts=api.allowed_hosts)
+    # Outermost first: errors become JSON, then Host/Origin/Content-Type, then who is calling, then
+    # the audit of what they did.
+    app = web.Application(middlewares=[_error_middleware, guard, auth_middleware(auth), audit_middleware(audit)])
     app[SERVICES] = services
     app.router.add_get("/status", _status)
     app.router.add_get("/openapi.json", _openapi)
@@ -96,16 +102,28 @@ def build_app(services: ApiServices) -> web.Application:
     calls_http.add_routes(app, services.store)
     work_orders_http.add_routes(app, WorkOrderService(services.store))
     directory_http.add_routes(app, DirectoryService(services.site))
-    metrics_http.add_routes(app, MetricsService(services.store, services.site), services.status)
+    metrics_http.add_routes(app, MetricsService(services.store, services.site), services.status,
+                            services.prom or prom_metrics(services.site, services.live))
     if services.seats is not None and services.live is not None:
         seats_http.add_routes(app, services.seats, services.live)
     callbacks_http.add_routes(app, services.callbacks or CallbackService(services.site or _EMPTY_SITE,
                                                                          services.store, None))
-    auth_http.add_routes(app, auth)
+    auth_http.add_routes(app, auth, audit)
+    app.on_cleanup.append(lambda _: _close(auth))
     audit_http.add_routes(app, audit)
     spy_http.add_routes(app, SpyService(services.site, services.ami_send))
     wallboard_http.add_routes(app, services.live, services.site)
     return app
+
+
+def prom_metrics(site: SiteConfig | None, live: LiveHub | None) -> PromMetrics:
+    """A registry of its own, labelled ``site`` (``site.id``) and ``node``; seats by state from the live hub."""
+    seats = (lambda: list(live.seats.values())) if live is not None else None
+    return PromMetrics(site.site.id if site is not None else "hotline", seats=seats)
+
+
+async def _close(auth: AuthService) -> None:
+    auth.close()
 
 
 async def _status(request: web.Request) -> web.Response:
@@ -136,7 +154,7 @@ async def _error_middleware(request: web.Request,
     try:
         return await handler(request)
     except HotlineError as exc:
-        return json_response(exc.to_dict(), status=exc.http_status)
+        return json_response(exc.to_dict(), status=exc.http_status, headers=exc.headers() or None)
     except web.HTTPException as exc:
         if exc.status < 400:
             raise

@@ -329,9 +329,10 @@ OPENAPI["paths"]["/api/metrics"] = {"get": {
                   "400": _error("invalid-request (details.field)")},
 }}
 OPENAPI["paths"]["/metrics"] = {"get": {
-    "summary": "Prometheus text exposition: today's KPIs per queue and dialled number, 24 h alarm, live gauges",
+    "summary": "Prometheus text exposition (prometheus_client): call counters and histograms, live gauges; "
+               "ratios are PromQL (README)",
     "operationId": "getPrometheusMetrics",
-    "responses": {"200": {"description": "text/plain; version=0.0.4",
+    "responses": {"200": {"description": "the Prometheus text format",
                           "content": {"text/plain": {"schema": {"type": "string"}}}}},
 }}
 

@@ -28,7 +28,9 @@ SCHEMAS: dict[str, Any] = {
     "AuditEntry": {"type": "object", "required": ["id", "at", "user", "role", "action", "target", "detail",
                                                   "status"], "properties": {
         "id": {"type": "integer"}, "at": {"type": "string", "format": "date-time"}, "user": {"type": "string"},
-        "role": _ROLE, "action": {"type": "string", "description": "e.g. seats.pause, calls.transfer"},
+        "role": {"type": "string", "enum": ["seat", "supervisor", "admin", "none"],
+                 "description": "none: a failed login (action login.failed, user: the name tried)"},
+        "action": {"type": "string", "description": "e.g. seats.pause, calls.transfer, login.failed"},
         "target": {"type": ["string", "null"], "description": "e.g. seat:1001"},
         "detail": {"type": "object", "description": "the request body (secrets redacted) and query"},
         "status": {"type": "integer", "description": "the HTTP status the request got"}}},
@@ -47,7 +49,10 @@ PATHS: dict[str, Any] = {
         "requestBody": {"required": True, "content": {"application/json": {"schema": _ref("Login")}}},
         "responses": {"200": _json("logged in", _ref("Session")),
                       "400": _error("invalid-request (also: no users are configured)"),
-                      "401": _error("bad-credentials: unknown user or wrong password (one message)")}}},
+                      "401": _error("bad-credentials: unknown user or wrong password (one message)"),
+                      "415": _error("unsupported-media-type: the body must be application/json"),
+                      "429": _error("too-many-attempts: the user name or address is locked out (Retry-After)"),
+                      "503": _error("login-busy: too many logins in progress (Retry-After)")}}},
     "/api/logout": {"post": {
         "summary": "Log out: the token is revoked and the cookie cleared", "operationId": "logout",
         "responses": {"200": _json("logged out", {"type": "object"}), **_AUTH}}},

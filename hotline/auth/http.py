@@ -1,26 +1,51 @@
 """``POST /api/login``, ``POST /api/logout``, ``GET /api/me``.
 
 Login answers the token in the body (for scripts: ``Authorization: Bearer <token>``) and sets
-it as an HttpOnly, SameSite=Strict cookie (for the wallboard in a browser)."""
+it as an HttpOnly, SameSite=Strict cookie (for the wallboard in a browser). A failed login is
+audited (``login.failed``: the user name tried, the client address and the reason; never the
+password); attempts refused while locked out are not, so a flood cannot fill the audit log."""
 
 from __future__ import annotations
+
+import logging
 
 from aiohttp import web
 
 from hotline.api.bodies import parse_json_body
 from hotline.api.responses import json_response
+from hotline.audit.services import AuditEntry, AuditService
 from hotline.auth.middleware import COOKIE, principal_of
 from hotline.auth.schemas import LoginBody
 from hotline.auth.services import AuthService
-from hotline.exceptions import InvalidRequest
+from hotline.exceptions import BadCredentials, InvalidRequest
+
+log = logging.getLogger(__name__)
+
+MAX_NAME = 64   # the audit log's user column
 
 
-def add_routes(app: web.Application, auth: AuthService) -> None:
+def add_routes(app: web.Application, auth: AuthService, audit: AuditService | None = None) -> None:
+    async def audit_failure(name: str, address: str | None, exc: BadCredentials) -> None:
+        if audit is None:
+            return
+        detail: dict[str, object] = {"address": address, "reason": exc.error_id}
+        if exc.locked:
+            detail["locked"] = exc.locked
+        try:
+            await audit.record(AuditEntry(user=name[:MAX_NAME], role="none", action="login.failed", target=None,
+                                          detail=detail, status=exc.http_status))
+        except Exception:
+            log.exception("audit write failed for a failed login of %r from %s", name[:MAX_NAME], address)
+
     async def login(request: web.Request) -> web.Response:
         if not auth.enabled:
             raise InvalidRequest("users", "no users are configured: the API is open, there is nothing to log in to")
         body = parse_json_body(LoginBody, await request.read(), secret_fields=frozenset({"password"}))
-        token, principal = await auth.login(body.name, body.password)
+        try:
+            token, principal = await auth.login(body.name, body.password, request.remote)
+        except BadCredentials as exc:
+            await audit_failure(body.name, request.remote, exc)
+            raise
         response = json_response({"token": token, "role": principal.role.value, "seat": principal.seat,
                                   "name": principal.name, "expires": principal.expires})
         response.set_cookie(COOKIE, token, max_age=auth.ttl, path="/", httponly=True, samesite="Strict",

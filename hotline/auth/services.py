@@ -6,11 +6,13 @@ token (see :mod:`hotline.auth.middleware`). A token names its user; it is accept
 that user still exists with the same role and seat, so editing the site config and restarting
 takes rights away at once. Logging out revokes the token (kept in the state directory until it
 would have expired, so a restart does not bring it back).
+
+A login is throttled (:mod:`hotline.auth.throttle`: lockout per user name and per address) before
+its password is hashed, and the hash runs in a pool of its own (:mod:`hotline.auth.hashpool`).
 """
 
 from __future__ import annotations
 
-import asyncio
 import json
 import logging
 import os
@@ -20,7 +22,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from hotline.auth.hashpool import HashPool
 from hotline.auth.passwords import dummy_verify, verify_password
+from hotline.auth.throttle import LoginThrottle
 from hotline.auth.tokens import TokenSigner, load_key
 from hotline.config.site import Role, User
 from hotline.exceptions import AuthRequired, BadCredentials
@@ -74,8 +78,11 @@ class _Revoked:
 
 class AuthService:
     def __init__(self, users: Sequence[User], key: bytes, *, revoked_file: Path | None = None,
-                 ttl: int = TOKEN_TTL_S, clock: Callable[[], float] = time.time) -> None:
+                 ttl: int = TOKEN_TTL_S, clock: Callable[[], float] = time.time,
+                 throttle: LoginThrottle | None = None, hashes: HashPool | None = None) -> None:
         self._users = {u.name: u for u in users}
+        self.throttle = throttle or LoginThrottle()
+        self.hashes = hashes or HashPool()
         self._signer = TokenSigner(key)
         self._revoked = _Revoked(revoked_file)
         self._ttl = ttl
@@ -105,8 +112,17 @@ class AuthService:
             raise BadCredentials()
         return user
 
-    async def login(self, name: str, password: str) -> tuple[str, Principal]:
-        user = await asyncio.to_thread(self.check_password, name, password)
+    async def login(self, name: str, password: str, address: str | None = None) -> tuple[str, Principal]:
+        """A token, or ``too-many-attempts`` (locked out: no hash is computed), ``login-busy``
+        (the hash pool is full) or ``bad-credentials`` (its ``locked`` names what this failure
+        locked out: ``user``, ``address``)."""
+        self.throttle.check(name, address)
+        try:
+            user = await self.hashes.run(self.check_password, name, password)
+        except BadCredentials as exc:
+            exc.locked = self.throttle.failed(name, address)
+            raise
+        self.throttle.succeeded(name)
         token, claims = self._signer.issue(user.name, user.role.value, user.seat, now=self._now(), ttl=self._ttl)
         return token, Principal(user.name, user.role, user.seat, claims.token_id, claims.expires)
 
@@ -121,6 +137,9 @@ class AuthService:
         if user is None or user.role.value != claims.role or user.seat != claims.seat:
             raise AuthRequired("the token's user changed: log in again")
         return Principal(user.name, user.role, user.seat, claims.token_id, claims.expires)
+
+    def close(self) -> None:
+        self.hashes.close()
 
     def logout(self, principal: Principal) -> None:
         self._revoked.add(principal.token_id, principal.expires, self._now())

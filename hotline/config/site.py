@@ -66,6 +66,7 @@ class NumberMode(str, Enum):
 
 class SiteInfo(_Model):
     name: Label = "12345 hotline"
+    id: Slug = "hotline"          # short: the ``site`` label of every /metrics series
     hotline_number: PhoneNumber = "12345"
     timezone: str = "Asia/Shanghai"
     default_queue: QueueName = "hotline"
@@ -111,6 +112,9 @@ class AsteriskSection(_Model):
 class ApiSection(_Model):
     bind: HostName = "127.0.0.1"
     port: Port = 8080
+    # Without users: the host names (besides localhost, the bind address and IP addresses) the
+    # API answers under; any other Host header is refused (DNS rebinding). See hotline/auth/webguard.py.
+    allowed_hosts: list[HostName] = Field(default_factory=list)
 
 
 class StoreSection(_Model):

@@ -1,4 +1,4 @@
-"""GET /api/metrics (KPI report) and GET /metrics (Prometheus)."""
+"""GET /api/metrics (KPI report) and GET /metrics (Prometheus, :mod:`hotline.metrics.prom`)."""
 
 from __future__ import annotations
 
@@ -8,14 +8,17 @@ from datetime import datetime, timedelta, timezone
 from typing import Any, Awaitable, Callable
 
 from aiohttp import web
+from prometheus_client import CONTENT_TYPE_LATEST
 
 from hotline.api.responses import json_response
 from hotline.exceptions import InvalidRequest
 
+from .prom import PromMetrics
 from .services import MetricsService
 
 METRICS = web.AppKey("metrics", MetricsService)
 LIVE = web.AppKey("metrics_live", Callable[[], Any])
+PROM = web.AppKey("metrics_prom", PromMetrics)
 
 _PARAMS = {"start", "end", "by", "interval"}
 
@@ -54,14 +57,14 @@ async def prometheus(request: web.Request) -> web.Response:
     live = request.app[LIVE]()
     if inspect.isawaitable(live):
         live = await live
-    text = await asyncio.to_thread(request.app[METRICS].prometheus, live)
-    return web.Response(text=text, content_type="text/plain", charset="utf-8",
-                        headers={"X-Prometheus-Format": "0.0.4"})
+    body = request.app[PROM].exposition(live)   # no database read: counters and in-memory gauges only
+    return web.Response(body=body, headers={"Content-Type": CONTENT_TYPE_LATEST})
 
 
 def add_routes(app: web.Application, service: MetricsService,
-               live: Callable[[], dict[str, Any] | Awaitable[dict[str, Any]]]) -> None:
+               live: Callable[[], dict[str, Any] | Awaitable[dict[str, Any]]], prom: PromMetrics) -> None:
     app[METRICS] = service
     app[LIVE] = live
+    app[PROM] = prom
     app.router.add_get("/api/metrics", report)
     app.router.add_get("/metrics", prometheus)

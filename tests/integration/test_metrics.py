@@ -11,14 +11,33 @@ caller who gives up after 7 s in a queue without seats (an abandon) and one who 
 from __future__ import annotations
 
 import urllib.parse
+import urllib.request
 from datetime import UTC, datetime, timedelta
 
+from prometheus_client.parser import text_string_to_metric_families
+
 from .rig import Stack, http_json, wait_for
+
+COUNTERS = ("hotline_calls_offered_total", "hotline_calls_answered_total", "hotline_calls_answered_within_15s_total",
+            "hotline_calls_abandoned_total", "hotline_calls_short_abandoned_total", "hotline_wait_seconds_count")
+
+
+def prometheus_totals(api: str) -> dict[str, float]:
+    """The call counters of /metrics, summed over queues (read with prometheus_client's parser)."""
+    with urllib.request.urlopen(f"{api}/metrics", timeout=5) as resp:
+        text = resp.read().decode()
+    totals = dict.fromkeys(COUNTERS, 0.0)
+    for family in text_string_to_metric_families(text):
+        for sample in family.samples:
+            if sample.name in totals:
+                totals[sample.name] += sample.value
+    return totals
 
 
 def test_scripted_mix_gives_the_hand_computed_kpis(stack: Stack) -> None:
     wait_for("no call in progress", lambda: not http_json("GET", f"{stack.api}/api/calls/live")[1]["items"])
     start = datetime.now(UTC) - timedelta(seconds=0.5)
+    before = prometheus_totals(stack.api)
     answered = ["13900004001", "13900004002", "13900004003"]
     for caller in answered:
         assert stack.call("83531111", caller, talk_ms=1500).returncode == 0
@@ -43,3 +62,6 @@ def test_scripted_mix_gives_the_hand_computed_kpis(stack: Stack) -> None:
     rows = {r["group"]: r for r in http_json("GET", f"{stack.api}/api/metrics?{query}")[1]["rows"]}
     assert (rows["hotline"]["offered"], rows["hotline"]["answer_rate"]) == (3, 1.0)
     assert (rows["empty"]["offered"], rows["empty"]["short_abandons"], rows["empty"]["answer_rate"]) == (2, 1, 0.0)
+    # /metrics counted the same five calls, each once (the ratios are PromQL over these counters)
+    after = prometheus_totals(stack.api)
+    assert [after[name] - before[name] for name in COUNTERS] == [5, 3, 3, 2, 1, 5]

@@ -385,7 +385,9 @@ async def test_http_transfer_and_conference_answer_202_with_what_was_done(api: A
 async def test_http_bad_requests_name_the_field_and_touch_nothing(api: Any, method: str, path: str, body: Any,
                                                                   status: int, error_id: str, field: str) -> None:
     client, ami, _ = api
-    kwargs = {"data": body} if isinstance(body, str) else ({"json": body} if body is not None else {})
+    kwargs: dict[str, Any] = {"json": body} if body is not None else {}
+    if isinstance(body, str):   # malformed JSON, sent as JSON (other media types get 415 first)
+        kwargs = {"data": body, "headers": {"Content-Type": "application/json"}}
     response = await getattr(client, method)(f"/api/calls/{SEAT_LEAVES}/{path}", **kwargs)
     error = await error_of(response, status)
     assert error["error_id"] == error_id and error["details"]["field"] == field

@@ -19,7 +19,8 @@ from hotline.config.site import Retention
 from hotline.disk import space
 from hotline.disk.services import DiskService
 from hotline.exceptions import ConfigError
-from hotline.metrics.services import _live_text
+from hotline.metrics.prom import PromMetrics
+from prometheus_client.parser import text_string_to_metric_families
 from hotline.store import Store
 
 MB = 1024 * 1024
@@ -102,12 +103,16 @@ def test_prometheus_gauges() -> None:
     samples = [space.sample("state", Path('/v"ar'), R, fake_statvfs(0, 10 * GB)),
                space.sample("recordings", Path("/r"), R, fake_statvfs(10 * GB, 100 * GB))]
     disk = {**space.summary(samples, R), "janitor": {"deleted": {"recordings": 3, "cel_log": 0}}}
-    text = _live_text({"disk": disk})
-    assert 'hotline_disk_free_bytes{role="state",path="/v\\"ar"} 0' in text
-    assert f'hotline_disk_free_bytes{{role="recordings",path="/r"}} {10 * GB}' in text
-    assert 'hotline_disk_free_ratio{role="recordings",path="/r"} 0.1' in text
-    assert "hotline_disk_alarm 2" in text and 'hotline_component_up{component="disk"} 0' in text
-    assert 'hotline_janitor_deleted_total{kind="recordings"} 3' in text
+    text = PromMetrics("s", "n").exposition({"disk": disk}).decode()   # the names of before, in the registry
+    assert 'hotline_disk_free_bytes{node="n",path="/v\\"ar",role="state",site="s"} 0.0' in text
+    parsed = {(m.name, tuple(sorted(m.labels.items()))): m.value
+              for family in text_string_to_metric_families(text) for m in family.samples}
+    assert parsed[("hotline_disk_free_bytes", (("node", "n"), ("path", "/r"), ("role", "recordings"),
+                                               ("site", "s")))] == 10 * GB
+    assert 'hotline_disk_free_ratio{node="n",path="/r",role="recordings",site="s"} 0.1' in text
+    assert 'hotline_disk_alarm{node="n",site="s"} 2.0' in text
+    assert 'hotline_component_up{component="disk",node="n",site="s"} 0.0' in text
+    assert 'hotline_janitor_deleted_total{kind="recordings",node="n",site="s"} 3.0' in text
     assert "# TYPE hotline_janitor_deleted_total counter" in text
 
 

@@ -32,7 +32,7 @@ def service(sqlite_store: Store, make_call) -> MetricsService:
     call(4, 40, Outcome.abandoned_in_queue, 30)
     call(5, 50, Outcome.answered, 8, 70, queue="renshe", dialled="12333")
     call(6, 60 * 30, Outcome.answered, 1, 10)             # 30 hours ago: outside 24 h
-    return MetricsService(sqlite_store, SITE, clock=lambda: NOW, cache_seconds=0)
+    return MetricsService(sqlite_store, SITE, clock=lambda: NOW)
 
 
 def test_report_by_queue(service: MetricsService) -> None:
@@ -65,17 +65,6 @@ def test_report_rejects_bad_parameters(service: MetricsService, kwargs, field) -
     with pytest.raises(InvalidRequest) as info:
         service.report(NOW - timedelta(hours=1), NOW, **kwargs)
     assert info.value.details["field"] == field
-
-
-def test_prometheus_text(service: MetricsService) -> None:
-    text = service.prometheus({"ami": {"ok": True, "events": 7}, "calls": {"ok": True, "live": 2},
-                               "journal": {"ok": True, "pending": 0}})
-    assert 'hotline_answered{queue="hotline"} 2' in text
-    assert 'hotline_answer_rate_15s{dialled_number="12333"} 1.0' in text
-    assert "hotline_answer_rate_24h 0.75" in text and "hotline_answer_rate_24h_alarm 1" in text
-    assert 'hotline_component_up{component="ami"} 1' in text and "hotline_calls_live 2" in text
-    for line in text.splitlines():  # every sample line is "name{labels} value"
-        assert line.startswith("#") or len(line.rsplit(" ", 1)) == 2
 
 
 def test_today_and_the_rolling_window_from_one_read(service: MetricsService, sqlite_store: Store, make_call) -> None:
