@@ -176,7 +176,7 @@ def controller(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Cont
     cel = tmp_path / "hotline-cel.json"
     shutil.copy(REPO / "tests" / "fixtures" / "cel" / "answered_merged_call.jsonl", cel)
     runtime = types.SimpleNamespace(cel_log=cel, recordings_dir=tmp_path / "monitor", log_dir=tmp_path / "log",
-                                    cli=lambda *a, **k: "")
+                                    cli=lambda *a, **k: "", started_at=lambda: None)
     monkeypatch.setattr(app_mod.asterisk_runtime, "load", lambda paths: runtime)
     paths = Paths(tmp_path / "state", tmp_path / "root")
     paths.ensure()
