@@ -19,6 +19,7 @@ from hotline.config import SiteConfig
 from .decide import RouteDecision, decide_route, department_open
 from .repeat import RecentCallers
 from .server import AgiSession, Router
+from .signature import NONCE_PARAM, SIGNATURE_VAR, route_signature
 
 log = logging.getLogger(__name__)
 
@@ -60,13 +61,20 @@ def recent_callers_for(site: SiteConfig) -> RecentCallers:
 
 
 def build_router(site: SiteConfig, decide: Decide | None = None, clock: Clock | None = None,
-                 recent: RecentCallers | None = None) -> Router:
+                 recent: RecentCallers | None = None, key: str = "") -> Router:
     """The routes, bound to ``site``. ``decide`` replaces :func:`decide_route` (tests, policy
     changes); ``clock`` (an aware datetime) replaces the system clock for office hours and the
-    repeat-caller memory (tests); ``recent`` is that memory (seeded from the store by the process)."""
+    repeat-caller memory (tests); ``recent`` is that memory (seeded from the store by the process);
+    ``key`` signs every route (agi_scripts/signature.py: the dialplan uses only signed routes)."""
     choose = decide or decide_route
     now = clock or _utcnow
     callers = recent if recent is not None else recent_callers_for(site)
+
+    async def answer(session: AgiSession, values: dict[str, str]) -> None:
+        """Set the route's variables, then its signature (last: the dialplan checks it after)."""
+        for name, value in values.items():
+            await session.set_variable(name, value)
+        await session.set_variable(SIGNATURE_VAR, route_signature(key, session.params.get(NONCE_PARAM, ""), values))
 
     async def inbound(session: AgiSession) -> None:
         caller = sanitise_caller(session.env.get("agi_callerid", ""))
@@ -77,12 +85,11 @@ def build_router(site: SiteConfig, decide: Decide | None = None, clock: Clock | 
         decision = choose(site, _number(raw_dialled) or "", caller, repeat=repeat)
         log.debug("inbound %s: %s -> %s", session.env.get("agi_uniqueid"), raw_dialled, decision)
         await session.set_variable("HOTLINE_CALLER", caller)
-        await session.set_variable("HOTLINE_ROUTE_PRIORITY", decision.priority)
+        values = {"HOTLINE_ROUTE_PRIORITY": str(decision.priority)}
         if decision.priority_reason:
-            await session.set_variable("HOTLINE_ROUTE_PRIORITY_REASON", decision.priority_reason)
-        # Last: the dialplan treats a set queue as "the AGI answered", so it must
-        # not see a queue without the priority that goes with it.
-        await session.set_variable("HOTLINE_ROUTE_QUEUE", decision.queue)
+            values["HOTLINE_ROUTE_PRIORITY_REASON"] = decision.priority_reason
+        values["HOTLINE_ROUTE_QUEUE"] = decision.queue
+        await answer(session, values)
 
     async def parallel(session: AgiSession) -> None:
         caller = sanitise_caller(session.env.get("agi_callerid", ""))
@@ -91,8 +98,8 @@ def build_router(site: SiteConfig, decide: Decide | None = None, clock: Clock | 
         log.debug("parallel %s: %s -> %s", session.env.get("agi_uniqueid"), raw_dialled,
                   "open" if is_open else "closed")
         await session.set_variable("HOTLINE_CALLER", caller)
-        # Last, like the queue above: the dialplan skips the department only on an explicit "0".
-        await session.set_variable("HOTLINE_DEPT_OPEN", "1" if is_open else "0")
+        # The dialplan skips the department only on an explicit, signed "0".
+        await answer(session, {"HOTLINE_DEPT_OPEN": "1" if is_open else "0"})
 
     async def health(session: AgiSession) -> None:
         await session.set_variable("HOTLINE_AGI_OK", "1")

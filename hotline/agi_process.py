@@ -98,7 +98,7 @@ async def _seed(recent: Any, store_url: str, window_s: float) -> None:
 
 
 def _child(site_data: dict[str, Any], host: str, port: int, read_timeout: float, conn: Connection,
-           board: Any, report_every: float, store_url: str = "") -> None:
+           board: Any, report_every: float, store_url: str = "", key: str = "") -> None:
     from agi_scripts.routes import build_router, recent_callers_for
     from agi_scripts.server import FastAgiServer
     from hotline.config import parse_site
@@ -114,7 +114,7 @@ def _child(site_data: dict[str, Any], host: str, port: int, read_timeout: float,
     async def main() -> None:
         site = parse_site(site_data, "<controller>")
         recent = recent_callers_for(site)
-        server = FastAgiServer(build_router(site, recent=recent), host, port, read_timeout=read_timeout)
+        server = FastAgiServer(build_router(site, recent=recent, key=key), host, port, read_timeout=read_timeout)
         try:
             await server.start()
         except OSError as exc:
@@ -142,10 +142,11 @@ class AgiProcess:
 
     def __init__(self, site_data: dict[str, Any], host: str, port: int, read_timeout: float,
                  store_url: str = "", *, report_every: float = REPORT_EVERY_S,
-                 stall_after: float = STALL_AFTER_S) -> None:
+                 stall_after: float = STALL_AFTER_S, key: str = "") -> None:
         self._ctx = mp.get_context("spawn")  # a clean interpreter: no threads or loops inherited
         self._args = (site_data, host, port, read_timeout)
         self._store_url = store_url
+        self._key = key   # signs the routes (agi_scripts/signature.py)
         self.report_every = report_every
         self.stall_after = stall_after
         self._proc: Any = None
@@ -163,7 +164,7 @@ class AgiProcess:
         conn, child_conn = self._ctx.Pipe(duplex=False)
         board = _Board(self._ctx)
         proc = self._ctx.Process(target=_child, args=(*self._args, child_conn, board.values, self.report_every,
-                                                      self._store_url), name="hotline-fastagi", daemon=True)
+                                                      self._store_url, self._key), name="hotline-fastagi", daemon=True)
         self._ready = False
         proc.start()
         child_conn.close()

@@ -162,7 +162,8 @@ class Controller:
         fa = site.asterisk.fastagi
         self.agi = AgiProcess(site.model_dump(mode="json"), fa.bind, fa.port, read_timeout=fa.timeout_ms / 1000,
                               store_url=store_url(site, paths),   # repeat callers: seeded read-only
-                              report_every=fa.report_ms / 1000, stall_after=fa.stall_after_ms / 1000)
+                              report_every=fa.report_ms / 1000, stall_after=fa.stall_after_ms / 1000,
+                              key=paths.agi_key())
         self._tasks: list[asyncio.Task[Any]] = []
         self._store_ready = asyncio.Event()
         self._reconciled_count = 0  # records written by the reconciler (not the ones the live path had)

@@ -32,7 +32,7 @@ def generate_config(site: SiteConfig, paths: Paths) -> list[Path]:
     paths.ensure()
     recordings, sounds = _inner_dirs(paths)
     files = generate(site, GenerateOptions(ami_secret=paths.ami_secret(), recordings_dir=recordings,
-                                           sounds_dir=sounds))
+                                           sounds_dir=sounds, agi_key=paths.agi_key()))
     written = write(files, paths.generated_dir)
     render_prompts(paths.sounds_dir)
     # say.c's numbers for language zh (queue announcements) and the music on hold; Runtime.deploy

@@ -12,6 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date
 
+from agi_scripts.signature import NONCE_PARAM, ROUTE_VARS, SIGNATURE_VAR, dialplan_signature
 from hotline.config.site import LegacyNumber, NumberMode, SiteConfig
 from ivr.moh import MOH_CLASS
 from queue_manager.membership import OWN_MAX, member_interface, memberships, state_interface
@@ -45,6 +46,7 @@ class DialplanOptions:
     agi_url: str | None    # agi://host:port; None for a static dialplan without the controller
     recordings_dir: str    # as Asterisk sees it
     sounds_dir: str = "/usr/share/asterisk/sounds/hotline"   # generated prompts, as Asterisk sees it
+    agi_key: str = ""      # FastAGI signs its routes with it (agi_scripts/routes.py: route_signature)
 
 
 def number_context(number: str) -> str:
@@ -144,7 +146,8 @@ def render(site: SiteConfig, options: DialplanOptions) -> str:
     lines += ["", "[general]", "static = yes", "writeprotect = yes", "clearglobalvars = yes",
               "", "[globals]",
               f"HOTLINE_AGI = {safe(options.agi_url or '')}",
-              *([f"HOTLINE_AGI_BOUND = {site.asterisk.fastagi.timeout_ms / 1000:.3f}"] if options.agi_url else []),
+              *([f"HOTLINE_AGI_BOUND = {site.asterisk.fastagi.timeout_ms / 1000:.3f}",
+                 f"HOTLINE_AGI_KEY = {safe(options.agi_key)}"] if options.agi_url else []),
               f"HOTLINE_REC_DIR = {safe(options.recordings_dir)}",
               f"HOTLINE_SOUNDS = {safe(options.sounds_dir)}",
               f"HOTLINE_TZ = {safe(site.site.timezone)}",
@@ -219,11 +222,19 @@ def render(site: SiteConfig, options: DialplanOptions) -> str:
             "s",
             "Set(HOTLINE_ROUTED=0)",
             "Set(AGIEXITONHANGUP=yes)",
+            # Signed routes (agi_scripts/signature.py): a fresh nonce, no variable left from before.
+            "Set(HOTLINE_AGI_NONCE=${CHANNEL(uniqueid)}-${RAND(0,2147483647)})",
+            f"MSet({','.join(f'{name}=' for name in (*ROUTE_VARS, SIGNATURE_VAR))})",
             "Set(TIMEOUT(absolute)=${HOTLINE_AGI_BOUND})",
-            "AGI(${ARG1})",
+            f"AGI(${{ARG1}}&{NONCE_PARAM}=${{HOTLINE_AGI_NONCE}})",
             "Set(TIMEOUT(absolute)=0)",
-            "GotoIf($[\"${AGISTATUS}\" = \"SUCCESS\"]?ok)",
+            "GotoIf($[\"${AGISTATUS}\" = \"SUCCESS\"]?check)",
             "CELGenUserEvent(HOTLINE_ROUTING_FALLBACK,${TOLOWER(${AGISTATUS})})",
+            "Return()",
+            # FILTER: the answer is the other side's; unfiltered, a quote in it would rewrite the test.
+            f"(check)GotoIf($[\"${{FILTER(0123456789abcdef,${{{SIGNATURE_VAR}}})}}\" = \"{dialplan_signature()}\"]?ok)",
+            f"MSet({','.join(f'{name}=' for name in ROUTE_VARS)})",   # not ours: none of it is used
+            "CELGenUserEvent(HOTLINE_ROUTING_FALLBACK,unsigned)",
             "Return()",
             "(ok)Set(HOTLINE_ROUTED=1)",
             "Return()",

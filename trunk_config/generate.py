@@ -18,6 +18,7 @@ class GenerateOptions:
     recordings_dir: str  # as Asterisk sees it
     static: bool = False  # no FastAGI step: Asterisk alone (the benchmark's baseline)
     sounds_dir: str = "/usr/share/asterisk/sounds/hotline"  # generated prompts, as Asterisk sees them
+    agi_key: str = ""   # the key FastAGI's routes are signed with (hotline-route checks it)
 
 
 def _rtp(site: SiteConfig) -> str:
@@ -33,7 +34,7 @@ def generate(site: SiteConfig, options: GenerateOptions) -> dict[str, str]:
         "pjsip.conf": pjsip.render(site),
         "extensions.conf": dialplan.render(site, dialplan.DialplanOptions(
             agi_url=None if options.static else f"agi://{agi_host}:{fa.port}",
-            recordings_dir=options.recordings_dir, sounds_dir=options.sounds_dir)),
+            recordings_dir=options.recordings_dir, sounds_dir=options.sounds_dir, agi_key=options.agi_key)),
         "queues.conf": queues.render(site, options.sounds_dir),
         "musiconhold.conf": moh.render(options.sounds_dir),
         "queuerules.conf": queues.render_rules(site),

@@ -37,6 +37,10 @@ class Paths:
         return self.state_dir / "ami.secret"
 
     @property
+    def agi_key_file(self) -> Path:
+        return self.state_dir / "agi.key"
+
+    @property
     def sqlite_path(self) -> Path:
         return self.state_dir / "hotline.db"
 
@@ -56,9 +60,16 @@ class Paths:
 
     def ami_secret(self) -> str:
         """The AMI secret, generated once per state directory and kept private (0600)."""
+        return self._secret(self.ami_secret_file)
+
+    def agi_key(self) -> str:
+        """The key FastAGI signs its routes with and the dialplan checks them with (a process
+        that took the FastAGI port cannot route calls), generated once and kept private (0600)."""
+        return self._secret(self.agi_key_file)
+
+    def _secret(self, f: Path) -> str:
         import secrets
 
-        f = self.ami_secret_file
         if f.exists():
             value = f.read_text().strip()
             if value:

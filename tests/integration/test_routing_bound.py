@@ -11,6 +11,7 @@ from __future__ import annotations
 import os
 import signal
 import socket
+import threading
 import time
 from datetime import datetime
 
@@ -112,3 +113,50 @@ def test_a_squatter_on_the_fastagi_port_cannot_hold_calls(stack: Stack) -> None:
     wait_for("FastAGI listening again", lambda: stack.status()["fastagi"]["ok"], timeout=60)
     rec = _answered(stack, "13900000842")
     assert "routing_fallback" not in rec["extra"], rec
+
+
+def _forging_squatter(sock: socket.socket, stop: threading.Event) -> None:
+    """Answers every AGI request with a route of its own (the wrap-up test queue, top priority)
+    and a made-up signature, as a process that took the FastAGI port would."""
+    sock.settimeout(0.2)
+    while not stop.is_set():
+        try:
+            conn, _ = sock.accept()
+        except TimeoutError:
+            continue
+        with conn:
+            conn.settimeout(5)
+            f = conn.makefile("rwb")
+            while f.readline() not in (b"\n", b""):
+                pass   # the AGI environment
+            for cmd in (b'SET VARIABLE HOTLINE_ROUTE_PRIORITY "99"', b'SET VARIABLE HOTLINE_ROUTE_QUEUE "wrapq"',
+                        b'SET VARIABLE HOTLINE_ROUTE_SIG "0123456789abcdef0123456789abcdef01234567"'):
+                f.write(cmd + b"\n")
+                f.flush()
+                f.readline()
+            f.close()   # then the socket: Asterisk sees the end of the conversation
+
+
+def test_a_squatter_that_answers_cannot_route_calls(stack: Stack) -> None:
+    """Issue #9: the dialplan uses only routes signed with the state directory's key; a forged
+    answer is dropped (fail-open to the number's own queue), never followed."""
+    stack.stop_controller()
+    squatter = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    squatter.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    squatter.bind(("127.0.0.1", AGI_PORT))
+    squatter.listen(64)
+    stop = threading.Event()
+    serving = threading.Thread(target=_forging_squatter, args=(squatter, stop), daemon=True)
+    serving.start()
+    try:
+        stack.start_controller()
+        rec = _answered(stack, "13900000851")
+        assert rec["extra"].get("routing_fallback") == "unsigned", rec
+        assert rec["queue"] == "hotline" and "priority" not in rec["extra"], rec   # not the squatter's route
+    finally:
+        stop.set()
+        serving.join(5)
+        squatter.close()
+    wait_for("FastAGI listening again", lambda: stack.status()["fastagi"]["ok"], timeout=60)
+    rec = _answered(stack, "13900000852")
+    assert "routing_fallback" not in rec["extra"] and rec["queue"] == "hotline", rec

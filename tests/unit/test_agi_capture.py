@@ -67,9 +67,13 @@ async def test_our_server_sends_what_the_capture_expects() -> None:
             sent.append(await asyncio.wait_for(reader.readline(), 5))
             writer.write(answer)
         await writer.drain()
+        signature = await asyncio.wait_for(reader.readline(), 5)   # issue #9: the route's signature, last
+        writer.write(b"200 result=1\n")
+        await writer.drain()
         assert await asyncio.wait_for(reader.readline(), 5) == b""  # the route is done: closed
         writer.close()
         await writer.wait_closed()
     finally:
         await server.stop()
     assert sent == [cmd for cmd, _ in exchanges[:3]]
+    assert signature.startswith(b'SET VARIABLE HOTLINE_ROUTE_SIG "') and len(signature.strip()) == 73

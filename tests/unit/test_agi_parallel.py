@@ -15,6 +15,7 @@ import pytest
 from agi_scripts.decide import RouteDecision, decide_route, department_open
 from agi_scripts.routes import build_router
 from agi_scripts.server import FastAgiServer
+from agi_scripts.signature import route_signature
 from hotline.config import parse_site
 from trunk_config import GenerateOptions, generate
 
@@ -147,14 +148,17 @@ async def converse(server: FastAgiServer, env: bytes) -> list[str]:
 async def test_parallel_route_sets_caller_then_open(now: datetime, script: str, value: str) -> None:
     async with serving(now) as server:
         commands = await converse(server, env_block(script))
-    assert commands == ['SET VARIABLE HOTLINE_CALLER "13800138000"', f'SET VARIABLE HOTLINE_DEPT_OPEN "{value}"']
+    sig = route_signature("", "", {"HOTLINE_DEPT_OPEN": value})   # no key, no nonce in this request
+    assert commands == ['SET VARIABLE HOTLINE_CALLER "13800138000"', f'SET VARIABLE HOTLINE_DEPT_OPEN "{value}"',
+                        f'SET VARIABLE HOTLINE_ROUTE_SIG "{sig}"']
 
 
 async def test_parallel_route_falls_back_to_the_extension_and_sanitises_the_caller() -> None:
     async with serving(local("2026-11-21T10:00")) as server:
         commands = await converse(server, env_block("parallel", agi_extension="12333",
                                                     agi_callerid='139"\nEXEC System rm'))
-    assert commands == ['SET VARIABLE HOTLINE_CALLER "anonymous"', 'SET VARIABLE HOTLINE_DEPT_OPEN "0"']
+    assert commands[:2] == ['SET VARIABLE HOTLINE_CALLER "anonymous"', 'SET VARIABLE HOTLINE_DEPT_OPEN "0"']
+    assert commands[2].startswith("SET VARIABLE HOTLINE_ROUTE_SIG ") and len(commands) == 3
 
 
 def test_the_route_table_has_parallel() -> None:

@@ -40,7 +40,8 @@ GOLDEN = Path(__file__).resolve().parents[1] / "golden"
 CASES = sorted(p.name for p in GOLDEN.iterdir() if (p / "site.yaml").exists())
 FILES = ("pjsip.conf", "extensions.conf", "queues.conf", "queuerules.conf", "manager.conf", "rtp.conf",
          "musiconhold.conf")
-OPTIONS = GenerateOptions(ami_secret="golden-ami-secret-0123456789", recordings_dir="/var/spool/asterisk/monitor")
+OPTIONS = GenerateOptions(ami_secret="golden-ami-secret-0123456789", recordings_dir="/var/spool/asterisk/monitor",
+                          agi_key="golden-agi-key-0123456789")
 UPDATE = os.environ.get("HOTLINE_UPDATE_GOLDEN") == "1"
 
 
@@ -322,12 +323,17 @@ def test_the_routing_step_is_bounded_and_marks_every_fallback(case) -> None:
     raw = contexts(files["extensions.conf"])["hotline-route"]
     t_at = next(i for i, line in enumerate(raw) if line.startswith("exten => T,"))
     flow, on_timeout = [app(line) for line in raw[:t_at]], [app(line) for line in raw[t_at:]]
-    agi = flow.index("AGI(${ARG1})")
+    agi = flow.index("AGI(${ARG1}&nonce=${HOTLINE_AGI_NONCE})")
     assert flow[agi - 1] == "Set(TIMEOUT(absolute)=${HOTLINE_AGI_BOUND})"
     assert "Set(AGIEXITONHANGUP=yes)" in flow[:agi]
     assert flow[agi + 1] == "Set(TIMEOUT(absolute)=0)"
     assert "CELGenUserEvent(HOTLINE_ROUTING_FALLBACK,${TOLOWER(${AGISTATUS})})" in flow[agi:]
-    assert flow.count("Return()") == 2 and "(ok)" not in "".join(flow)  # labels are stripped by app()
+    assert flow.count("Return()") == 3 and "(ok)" not in "".join(flow)  # labels are stripped by app()
+    # Signed routes: only an answer signed with the key routes the call; anything else fails open.
+    check = next(line for line in flow if "HOTLINE_ROUTE_SIG" in line and line.startswith("GotoIf("))
+    assert "${FILTER(0123456789abcdef,${HOTLINE_ROUTE_SIG})}" in check and "${SHA1(${HOTLINE_AGI_KEY}|" in check
+    assert "CELGenUserEvent(HOTLINE_ROUTING_FALLBACK,unsigned)" in flow
+    assert "HOTLINE_AGI_KEY = golden-agi-key-0123456789" in files["extensions.conf"]
     assert on_timeout == ["CELGenUserEvent(HOTLINE_ROUTING_FALLBACK,timeout)", "Return()"]
     bound = site.asterisk.fastagi.timeout_ms / 1000
     assert f"HOTLINE_AGI_BOUND = {bound:.3f}" in files["extensions.conf"]
@@ -371,15 +377,17 @@ def test_caller_controlled_values_are_filtered_before_any_application(case) -> N
         for i, line in enumerate(lines):
             for m in CALLER_VALUE.finditer(line):
                 wrapped = re.search(r"\$\{FILTER\([^,()]*,$", line[:m.start()])
+                # hashed: read only inside SHA1() (the route signature), whose value is 40 hex digits
+                hashed = re.search(r"\$\{SHA1\([^()]*$", line[:m.start()])
                 filtered_id = m.group(1) in ("CALLERID(num)", "CALLERID(name)")
                 sanitised = filtered_id and (name in FLOWS or after_queue(name)
                                              or (name == "hotline-arrive" and i > filt_name))
-                assert wrapped or sanitised, f"[{name}] reads {m.group(0)} unfiltered: {line}"
+                assert wrapped or hashed or sanitised, f"[{name}] reads {m.group(0)} unfiltered: {line}"
     # The AGI is told only the dialled number, which the dialplan set itself.
     agis = sorted(app(line) for flow in FLOWS for line in ctxs[flow] if "AGI" in line and "Gosub(" in line)
     assert agis == ["Gosub(hotline-route,s,1(${HOTLINE_AGI}/inbound?dialled=${HOTLINE_DIALLED}))",
                     "Gosub(hotline-route,s,1(${HOTLINE_AGI}/parallel?dialled=${HOTLINE_DIALLED}))"]
-    assert [app(line) for line in ctxs["hotline-route"] if "AGI(" in line] == ["AGI(${ARG1})"]
+    assert [app(line) for line in ctxs["hotline-route"] if "AGI(" in line] == ["AGI(${ARG1}&nonce=${HOTLINE_AGI_NONCE})"]
     assert not any("AGI(" in line for name, lines in ctxs.items() if name not in (*FLOWS, "hotline-route")
                    for line in lines)
 
