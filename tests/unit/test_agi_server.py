@@ -20,6 +20,7 @@ from agi_scripts.decide import RouteDecision
 from agi_scripts.protocol import AgiCommand
 from agi_scripts.routes import build_router
 from agi_scripts.server import AgiSession, FastAgiServer, Router
+from agi_scripts.signature import route_signature
 from hotline.config import SiteConfig, parse_site
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "agi"
@@ -41,6 +42,8 @@ INBOUND_COMMANDS = [
     'SET VARIABLE HOTLINE_CALLER "13800138000"',
     'SET VARIABLE HOTLINE_ROUTE_PRIORITY "0"',
     'SET VARIABLE HOTLINE_ROUTE_QUEUE "renshe"',
+    # issue #9: the route's signature, last (agi_scripts/signature.py; no key and no nonce here)
+    f'SET VARIABLE HOTLINE_ROUTE_SIG "{route_signature("", "", {"HOTLINE_ROUTE_QUEUE": "renshe", "HOTLINE_ROUTE_PRIORITY": "0"})}"',
 ]
 HEALTH_COMMANDS = ['SET VARIABLE HOTLINE_AGI_OK "1"']
 
@@ -157,7 +160,7 @@ async def test_inbound_transcript_replays_exactly(make_server) -> None:
                 assert await asterisk.next_line() == text
             else:
                 assert await asterisk.next_line() is None
-    assert server.stats.commands.count == 3
+    assert server.stats.commands.count == 4
     assert server.stats.connections.count == 1
     assert server.stats.commands.percentile(99) >= server.stats.commands.percentile(50) > 0
 
@@ -190,8 +193,8 @@ async def test_inbound_queue_follows_the_dialled_number(make_server, script: str
                                                        queue: str) -> None:
     server = await make_server()
     commands = await call(server, env_block(script, agi_extension=extension))
-    assert commands[-1] == f'SET VARIABLE HOTLINE_ROUTE_QUEUE "{queue}"'
-    assert len(commands) == 3
+    assert commands[-2] == f'SET VARIABLE HOTLINE_ROUTE_QUEUE "{queue}"'
+    assert len(commands) == 4 and commands[-1].startswith("SET VARIABLE HOTLINE_ROUTE_SIG ")
 
 
 async def test_inbound_uses_the_injected_decision(make_server) -> None:
@@ -204,7 +207,9 @@ async def test_inbound_uses_the_injected_decision(make_server) -> None:
     server = await make_server(build_router(SITE, decide=decide))
     commands = await call(server, env_block("inbound?dialled=123-33", agi_callerid="(138) 0013 8000"))
     assert seen == [("12333", "13800138000")]
-    assert commands == [INBOUND_COMMANDS[0], 'SET VARIABLE HOTLINE_ROUTE_PRIORITY "7"', INBOUND_COMMANDS[2]]
+    sig = route_signature("", "", {"HOTLINE_ROUTE_PRIORITY": "7", "HOTLINE_ROUTE_QUEUE": "renshe"})
+    assert commands == [INBOUND_COMMANDS[0], 'SET VARIABLE HOTLINE_ROUTE_PRIORITY "7"', INBOUND_COMMANDS[2],
+                        f'SET VARIABLE HOTLINE_ROUTE_SIG "{sig}"']
 
 
 async def test_health_route(make_server) -> None:
@@ -356,7 +361,7 @@ async def test_200_concurrent_calls_are_all_served(make_server) -> None:
     results = await asyncio.gather(*(call(server, env_block("inbound?dialled=12333")) for _ in range(200)))
     assert results == [INBOUND_COMMANDS] * 200
     assert server.stats.connections.count == 200
-    assert server.stats.commands.count == 600
+    assert server.stats.commands.count == 800
 
 
 async def test_connections_over_the_limit_are_closed_at_once(make_server, caplog) -> None:
