@@ -97,5 +97,5 @@ def may_act_on_call(role: Role, own_seat: str | None, seats_on_call: set[str]) -
 
 
 def may_act_on_seat(role: Role, own_seat: str | None, seat_id: str) -> bool:
-    """A seat user acts on its own seat only; supervisors and admins on any."""
-    return role != Role.seat or own_seat == seat_id
+    """A seat user acts on its own seat only; supervisors and admins on any; a department on none."""
+    return role in (Role.supervisor, Role.admin) or (role == Role.seat and own_seat == seat_id)

@@ -275,3 +275,21 @@ def test_call_rule() -> None:
     assert roles.may_act_on_call(Role.supervisor, None, {"1002"}) and roles.may_act_on_call(Role.admin, None, set())
     assert not roles.may_act_on_call(Role.department, None, {"1001"})
 
+
+
+def test_a_department_acts_on_no_seat() -> None:
+    assert not roles.may_act_on_seat(Role.department, None, "1001")
+    assert roles.may_act_on_seat(Role.seat, "1001", "1001") and not roles.may_act_on_seat(Role.seat, "1001", "1002")
+
+
+async def test_a_full_number_read_that_cannot_be_audited_is_refused(calls_api: Any,
+                                                                   monkeypatch: pytest.MonkeyPatch) -> None:
+    client, tokens, store = calls_api
+
+    def broken(**_: Any) -> int:
+        raise OSError("disk full")
+    monkeypatch.setattr(store, "add_audit", broken)
+    response = await client.get("/api/calls", headers=bearer(tokens["boss"]))
+    assert response.status == 500 and "13911112222" not in await response.text()
+    masked = await client.get("/api/calls/1700000000.2", headers=bearer(tokens["s1001"]))   # nothing to audit
+    assert masked.status == 200 and (await masked.json())["caller_number"] == "139****2222"
