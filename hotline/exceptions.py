@@ -204,6 +204,19 @@ class Forbidden(HotlineError):
         super().__init__(message, needed=needed, role=role, **details)
 
 
+class NotYourCall(HotlineError):
+    """A seat user asked to transfer, conference, drop a party of or emergency-transfer a call
+    its seat is not on."""
+
+    error_id = "not-your-call"
+    http_status = 403
+
+    def __init__(self, call_id: str, seat: str | None, seats_on_call: list[str]) -> None:
+        super().__init__(f"call {call_id!r} is not on your seat ({seat!r}); a seat acts on its own calls only, "
+                         "other calls need the role 'supervisor'", call_id=call_id, seat=seat,
+                         seats_on_call=seats_on_call, needed="supervisor")
+
+
 class SeatNotOnCall(HotlineError):
     error_id = "seat-not-on-call"
     http_status = 409

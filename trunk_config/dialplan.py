@@ -296,10 +296,19 @@ def render(site: SiteConfig, options: DialplanOptions) -> str:
         "(done)Hangup()",
     )
 
-    # Transfers and conference legs: only numbers of the directory and the emergency routes.
+    # Transfers and conference legs: only numbers of the directory and the emergency routes. The
+    # department (duty phone, registered phone, parallel or convenience number, emergency service)
+    # (duty phone, registered phone, parallel or convenience number) is shown the hotline number,
+    # never the citizen's (GB/T 33358: a complainant's identity is confidential, and whether a call
+    # is, a work order may say only later): Dial's f() sets the outgoing leg's caller-ID and
+    # connected line, which make the INVITE's From. An emergency service (110, 119, 120, 12395)
+    # blind-transferred to gets the citizen's number, to call back and locate them.
     xfer = _Ctx(lines, TRANSFER, "what seats may transfer or conference a caller to")
+    emergency = {e.number for e in site.emergency}
+    present = "" if not site.site.hotline_number else f",f({site.site.hotline_number})"
     for number, dial in transfer_targets(site).items():
-        xfer.exten(number, f"CELGenUserEvent(HOTLINE_TRANSFER_DIAL,{number})", f"Dial({dial},60)", "Hangup()")
+        xfer.exten(number, f"CELGenUserEvent(HOTLINE_TRANSFER_DIAL,{number})",
+                   f"Dial({dial},60{'' if number in emergency else present})", "Hangup()")
     xfer.exten("i", "Hangup(1)")
 
     # Three-way calls: the caller and the seat are moved into a conference named after the

@@ -27,6 +27,7 @@ from hotline.api.control_http import LiveCalls
 from hotline.api.openapi import OPENAPI
 from hotline.api.responses import json_response
 from hotline.audit import http as audit_http
+from hotline.audit.disclosure import DISCLOSURE, Disclosure
 from hotline.audit.middleware import audit_middleware
 from hotline.audit.services import AuditService
 from hotline.auth import http as auth_http
@@ -96,6 +97,7 @@ def build_app(services: ApiServices) -> web.Application:
     # the audit of what they did.
     app = web.Application(middlewares=[_error_middleware, guard, auth_middleware(auth), audit_middleware(audit)])
     app[SERVICES] = services
+    app[DISCLOSURE] = Disclosure(audit, services.store.confidential_calls)
     app.router.add_get("/status", _status)
     app.router.add_get("/openapi.json", _openapi)
     control_http.add_routes(app, services.control, services.live_calls)  # first: /api/calls/live

@@ -16,11 +16,13 @@ from aiohttp import web
 from multidict import MultiMapping
 
 from hotline.api.responses import json_response
+from hotline.audit.disclosure import DISCLOSURE
 from hotline.exceptions import InvalidRequest
+from hotline.privacy import mask_record
 from hotline.store import Store
 
 DEFAULT_LIMIT = 50
-_PARAMS = frozenset({"start", "end", "dialled_number", "outcome", "limit", "offset"})
+_PARAMS = frozenset({"start", "end", "dialled_number", "outcome", "limit", "offset", "reason"})
 _NUMBER = re.compile(r"\+?[0-9]{1,20}")
 _INTEGER = re.compile(r"-?[0-9]{1,9}")  # int() alone would also take " 5", "+5" and "5_0"
 
@@ -29,15 +31,22 @@ def add_routes(app: web.Application, store: Store) -> None:
     async def list_calls(request: web.Request) -> web.Response:
         arguments = _list_arguments(request.query)
         records, total = await asyncio.to_thread(store.list_calls, **arguments)
-        return json_response({"items": [r.to_dict() for r in records], "total": total,
+        items = await request.app[DISCLOSURE].apply(request, [r.to_dict() for r in records],
+                                                    handled_by=_seat, mask=mask_record)
+        return json_response({"items": items, "total": total,
                               "limit": arguments["limit"], "offset": arguments["offset"]})
 
     async def get_call(request: web.Request) -> web.Response:
         record = await asyncio.to_thread(store.get_call, request.match_info["call_id"])
-        return json_response(record.to_dict())
+        items = await request.app[DISCLOSURE].apply(request, [record.to_dict()], handled_by=_seat, mask=mask_record)
+        return json_response(items[0])
 
     app.router.add_get("/api/calls", list_calls)
     app.router.add_get("/api/calls/{call_id}", get_call)
+
+
+def _seat(item: dict[str, Any]) -> list[str | None]:
+    return [item.get("seat")]
 
 
 def _list_arguments(query: MultiMapping[str]) -> dict[str, Any]:
@@ -51,7 +60,7 @@ def _list_arguments(query: MultiMapping[str]) -> dict[str, Any]:
         if len(values) > 1:
             raise InvalidRequest(name, "given more than once", values)
         value = values[0]
-        if value == "":
+        if value == "" or name == "reason":   # the reason is the audit's (hotline.audit.disclosure)
             continue
         if name in ("start", "end"):
             arguments[name] = _datetime(name, value)

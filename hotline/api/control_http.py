@@ -15,8 +15,12 @@ from aiohttp import web
 from pydantic import BaseModel, ConfigDict, StringConstraints, ValidationError
 
 from hotline.api.responses import json_response
+from hotline.audit.disclosure import DISCLOSURE
+from hotline.auth.middleware import principal_of
+from hotline.auth.roles import may_act_on_call
 from hotline.calls.control import CallControl
-from hotline.exceptions import CallControlUnavailable, InvalidRequest
+from hotline.exceptions import CallControlUnavailable, InvalidRequest, NotYourCall
+from hotline.privacy import mask_record
 
 TargetKey = Annotated[str, StringConstraints(min_length=1, max_length=48)]
 Service = Annotated[str, StringConstraints(min_length=1, max_length=20)]
@@ -64,13 +68,30 @@ def add_routes(app: web.Application, control: CallControl | None, live_calls: Li
             raise CallControlUnavailable("this API runs without the controller's AMI connection")
         return control
 
+    def own_call(request: web.Request) -> CallControl:
+        """The service, once the caller may act on this call: a seat user only on a call its seat
+        is on (``not-your-call``); a call that is not live is left to the service to refuse."""
+        ctl = service()
+        principal = principal_of(request)
+        call_id = request.match_info["call_id"]
+        view = ctl.live(call_id)
+        if principal is not None and view is not None and not may_act_on_call(principal.role, principal.seat,
+                                                                              view.seats):
+            raise NotYourCall(call_id, principal.seat, sorted(view.seats))
+        return ctl
+
     async def list_live(request: web.Request) -> web.Response:
         items = live_calls() if live_calls is not None else []
+        seats: dict[str, set[str]] = {}
         if control is not None:
             for item in items:
                 view = control.live(str(item.get("call_id")))
                 if view is not None:
                     item["control"] = view.to_dict()
+                    seats[str(item.get("call_id"))] = view.seats
+        items = await request.app[DISCLOSURE].apply(
+            request, items, mask=mask_record,
+            handled_by=lambda i: {i.get("seat"), *seats.get(str(i.get("call_id")), set())})
         return json_response({"items": items, "total": len(items)})
 
     async def targets(request: web.Request) -> web.Response:
@@ -79,20 +100,20 @@ def add_routes(app: web.Application, control: CallControl | None, live_calls: Li
 
     async def transfer(request: web.Request) -> web.Response:
         body = parse_body(TransferBody, await request.read())
-        done = await service().transfer(request.match_info["call_id"], body.target, body.kind)
+        done = await own_call(request).transfer(request.match_info["call_id"], body.target, body.kind)
         return json_response(done, status=202)
 
     async def conference_add(request: web.Request) -> web.Response:
         body = parse_body(ConferenceBody, await request.read())
-        return json_response(await service().conference_add(request.match_info["call_id"], body.target), status=202)
+        return json_response(await own_call(request).conference_add(request.match_info["call_id"], body.target), status=202)
 
     async def conference_drop(request: web.Request) -> web.Response:
-        done = await service().conference_drop(request.match_info["call_id"], request.match_info["party"])
+        done = await own_call(request).conference_drop(request.match_info["call_id"], request.match_info["party"])
         return json_response(done, status=202)
 
     async def emergency(request: web.Request) -> web.Response:
         body = parse_body(EmergencyBody, await request.read())
-        done = await service().emergency(request.match_info["call_id"], body.service, body.mode)
+        done = await own_call(request).emergency(request.match_info["call_id"], body.service, body.mode)
         return json_response(done, status=202)
 
     app.router.add_get("/api/calls/live", list_live)

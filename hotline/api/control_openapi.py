@@ -21,6 +21,8 @@ _TARGET_KEY = {"type": "string", "minLength": 1, "maxLength": 48,
 _ACCEPTED = _json("accepted: what was sent to Asterisk (the outcome lands on the call record)",
                   _ref("CallControlResult"))
 _REFUSED_CALL = {
+    "403": _error("not-your-call: a seat user acts only on a call its seat is on (details.seats_on_call); "
+                  "supervisors and admins on any. Every call-control action is audited"),
     "404": _error("no-such-target: the target is not in the directory (details.target); the call is untouched"),
     "409": _error("call-not-live (no live call answered by a seat) or call-state-conflict"),
     "422": _error("emergency-route-not-configured (details.service); the call is untouched"),

@@ -221,6 +221,9 @@ OPENAPI: dict[str, Any] = {
                 _query("limit", "page size", {"type": "integer", "minimum": 1, "maximum": MAX_PAGE,
                                               "default": 50}),
                 _query("offset", "records to skip", {"type": "integer", "minimum": 0, "default": 0}),
+                _query("reason", "why full numbers are read: recorded in the audit log (or the header "
+                                 "X-Hotline-Reason); a seat sees only its own calls' numbers in full",
+                       {"type": "string", "maxLength": 200}),
             ],
             "responses": {
                 "200": _json("one page", _ref("CallPage")),
@@ -231,7 +234,8 @@ OPENAPI: dict[str, Any] = {
         "/api/calls/{call_id}": {"get": {
             "summary": "One call record",
             "operationId": "getCall",
-            "parameters": [_path("call_id")],
+            "parameters": [_path("call_id"), _query("reason", "why the full number is read (audit log)",
+                                                    {"type": "string", "maxLength": 200})],
             "responses": {"200": _json("the call record", _ref("CallRecord")),
                           "404": _error("no-such-call"),
                           "503": _error("store-unavailable")},

@@ -9,7 +9,7 @@ from hotline.api.oas import ref as _ref, error as _error, json_content as _json,
 
 
 _SEAT_ID = {"name": "seat_id", "in": "path", "required": True, "schema": {"type": "string", "pattern": "^[0-9]{3,8}$"}}
-_ROLE = {"type": "string", "enum": ["seat", "supervisor", "admin"]}
+_ROLE = {"type": "string", "enum": ["department", "seat", "supervisor", "admin"]}
 _AUTH = {"401": _error("auth-required: no valid token (Authorization: Bearer, or the hotline_token cookie)"),
          "403": _error("forbidden: details.needed names the role needed")}
 
@@ -28,7 +28,7 @@ SCHEMAS: dict[str, Any] = {
     "AuditEntry": {"type": "object", "required": ["id", "at", "user", "role", "action", "target", "detail",
                                                   "status"], "properties": {
         "id": {"type": "integer"}, "at": {"type": "string", "format": "date-time"}, "user": {"type": "string"},
-        "role": {"type": "string", "enum": ["seat", "supervisor", "admin", "none"],
+        "role": {"type": "string", "enum": ["department", "seat", "supervisor", "admin", "none"],
                  "description": "none: a failed login (action login.failed, user: the name tried)"},
         "action": {"type": "string", "description": "e.g. seats.pause, calls.transfer, login.failed"},
         "target": {"type": ["string", "null"], "description": "e.g. seat:1001"},

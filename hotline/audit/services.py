@@ -35,10 +35,13 @@ class AuditEntry:
 
 
 def should_audit(method: str, path: str, role: Role, own_seat: str | None, seat_id: str | None) -> bool:
-    """Supervisors' and admins' writes under ``/api/``, and any request on a seat not the caller's."""
+    """Supervisors' and admins' writes under ``/api/``, any request on a seat not the caller's, and
+    every call-control action (transfer, conference, drop, emergency) whoever asks, seats too."""
     if not path.startswith("/api/"):
         return False
     if seat_id is not None and seat_id != own_seat:
+        return True
+    if method in MUTATING and path.startswith("/api/calls/"):
         return True
     return method in MUTATING and role in (Role.supervisor, Role.admin)
 

@@ -4,22 +4,25 @@ Keys are ``(method, canonical path)`` as aiohttp names the matched resource
 (``/api/seats/{seat_id}/pause``). A route under ``/api/`` that is not listed needs ``admin``
 (closed by default), so a new route is never open by accident. ``PUBLIC`` routes need no token.
 A ``seat`` user may act only on its own seat: any route with a ``{seat_id}`` checks it, and the
-routes of ``BODY_SEAT_FIELD`` check the seat their body names.
+routes of ``BODY_SEAT_FIELD`` check the seat their body names. On a live call (``CALL_ACTIONS``)
+a seat user acts only when the call is on its own seat (``not-your-call``); every call-control
+action is audited, by seats too. A ``department`` user (below seat) reads work orders only.
+Which caller numbers a role sees in full: :func:`hotline.privacy.sees_full`.
 """
 
 from __future__ import annotations
 
 from hotline.config.site import Role
 
-RANK = {Role.seat: 0, Role.supervisor: 1, Role.admin: 2}
+RANK = {Role.department: -1, Role.seat: 0, Role.supervisor: 1, Role.admin: 2}
 
 PUBLIC: frozenset[tuple[str, str]] = frozenset({("POST", "/api/login")})
 
-S, V, A = Role.seat, Role.supervisor, Role.admin
+D, S, V, A = Role.department, Role.seat, Role.supervisor, Role.admin
 MIN_ROLE: dict[tuple[str, str], Role] = {
     # the session
-    ("POST", "/api/logout"): S,
-    ("GET", "/api/me"): S,
+    ("POST", "/api/logout"): D,
+    ("GET", "/api/me"): D,
     # calls and work orders: what a seat client needs during a call
     ("GET", "/api/calls"): S,
     ("GET", "/api/calls/live"): S,
@@ -30,7 +33,7 @@ MIN_ROLE: dict[tuple[str, str], Role] = {
     ("POST", "/api/calls/{call_id}/emergency"): S,
     ("GET", "/api/transfer-targets"): S,
     ("POST", "/api/work-orders"): S,
-    ("GET", "/api/work-orders/{work_order_id}"): S,
+    ("GET", "/api/work-orders/{work_order_id}"): D,   # a department reads work orders, nothing else
     ("GET", "/api/directory"): S,
     ("GET", "/api/directory/{number}"): S,
     # seats: a seat user on its own seat, a supervisor on any
@@ -62,7 +65,16 @@ BODY_SEAT_FIELD: dict[tuple[str, str], str] = {
     ("POST", "/api/callbacks/{callback_id}/take"): "seat",
     ("POST", "/api/work-orders"): "created_by",
 }
-del S, V, A
+del D, S, V, A
+
+# Call control: a seat user only on a call its seat is on (checked by the handler, which knows
+# the live call); supervisors and admins on any. Every one of them is audited, whoever asks.
+CALL_ACTIONS: frozenset[tuple[str, str]] = frozenset({
+    ("POST", "/api/calls/{call_id}/transfer"),
+    ("POST", "/api/calls/{call_id}/conference"),
+    ("DELETE", "/api/calls/{call_id}/conference/{party}"),
+    ("POST", "/api/calls/{call_id}/emergency"),
+})
 
 DEFAULT_ROLE = Role.admin
 
@@ -77,6 +89,13 @@ def allows(role: Role, needed: Role) -> bool:
     return RANK[role] >= RANK[needed]
 
 
+def may_act_on_call(role: Role, own_seat: str | None, seats_on_call: set[str]) -> bool:
+    """A seat user acts on a call its seat is on; supervisors and admins on any."""
+    if role in (Role.supervisor, Role.admin):
+        return True
+    return role == Role.seat and own_seat is not None and own_seat in seats_on_call
+
+
 def may_act_on_seat(role: Role, own_seat: str | None, seat_id: str) -> bool:
-    """A seat user acts on its own seat only; supervisors and admins on any."""
-    return role != Role.seat or own_seat == seat_id
+    """A seat user acts on its own seat only; supervisors and admins on any; a department on none."""
+    return role in (Role.supervisor, Role.admin) or (role == Role.seat and own_seat == seat_id)

@@ -10,7 +10,10 @@ from hotline.callbacks.model import Kind, Status
 
 
 _ID = {"name": "callback_id", "in": "path", "required": True, "schema": {"type": "string", "pattern": "^[0-9]+$"}}
-_FULL = _q("full", "1: the caller's number in full (masked by default, 138****5678)", {"enum": ["0", "1"]})
+_FULL = _q("full", "1: the caller's number in full (masked by default, 138****5678) where the reader may see "
+                   "it: supervisors and admins; a seat only for the callbacks it took", {"enum": ["0", "1"]})
+_REASON = _q("reason", "why full numbers are read: recorded in the audit log (or the header X-Hotline-Reason)",
+             {"type": "string", "maxLength": 200})
 _LIMIT = _q("limit", "at most this many (default 50, at most 500)", {"type": "integer", "minimum": 1, "maximum": 500})
 _STR_NULL = {"type": ["string", "null"]}
 
@@ -49,12 +52,13 @@ PATHS: dict[str, Any] = {
     "/api/abandoned": {"get": {
         "summary": "Abandoned calls (in the queue and before it), newest first, with callback status",
         "parameters": [_q("since", "arrived at or after (ISO 8601 with offset)", {"type": "string"}),
-                       _q("queue", "only this queue", {"type": "string"}), _LIMIT, _FULL],
+                       _q("queue", "only this queue", {"type": "string"}), _LIMIT, _FULL, _REASON],
         "responses": {"200": _json("abandoned calls", _ref("AbandonedList")),
                       "400": _error("invalid-request (the parameter at fault)")}}},
     "/api/callbacks": {
         "get": {"summary": "Callback tasks, newest first",
-                "parameters": [_q("status", "only this status", {"enum": [s.value for s in Status]}), _LIMIT, _FULL],
+                "parameters": [_q("status", "only this status", {"enum": [s.value for s in Status]}), _LIMIT, _FULL,
+                               _REASON],
                 "responses": {"200": _json("callback tasks", _ref("CallbackTaskList")),
                               "400": _error("invalid-request")}},
         "post": {"summary": "Ask for a callback of an abandoned call (kind abandoned)",

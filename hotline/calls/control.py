@@ -128,6 +128,12 @@ class LiveCall:
         return self.caller is not None and (self.seat_with_caller is not None
                                             or (self.in_conference and bool(self.conference_seats)))
 
+    @property
+    def seats(self) -> set[str]:
+        """The seats on the call now (with the caller, or in its three-way call)."""
+        channels = [self.seat_with_caller, *self.conference_seats]
+        return {seat for seat in (endpoint_of(c) for c in channels if c) if seat}
+
     def to_dict(self) -> dict[str, Any]:
         return {"call_id": self.call_id, "caller_channel": self.caller, "in_conference": self.in_conference,
                 "seat_channel": self.seat_with_caller,

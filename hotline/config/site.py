@@ -374,6 +374,7 @@ PasswordHash = Annotated[str, StringConstraints(
 class Role(str, Enum):
     """Who may do what in the API, lowest first (``hotline.auth.roles`` has the route table)."""
 
+    department = "department"  # a department's user: reads work orders, never a caller's number
     seat = "seat"              # a seat agent: its own seat only
     supervisor = "supervisor"  # the floor: every seat, the wallboard, listen/whisper/barge
     admin = "admin"            # everything
@@ -504,6 +505,8 @@ class SiteConfig(_Model):
                 out.append((f"users.{i}.seat", f"unknown seat {u.seat!r}", u.seat))
             elif u.seat is None and u.role == Role.seat:
                 out.append((f"users.{i}.seat", "a seat user needs its seat", None))
+            if u.seat is not None and u.role == Role.department:
+                out.append((f"users.{i}.seat", "a department user has no seat", u.seat))
         r = self.retention
         if r.warn_free_percent < r.min_free_percent:
             out.append(("retention.warn_free_percent", f"must be at least min_free_percent ({r.min_free_percent}): "

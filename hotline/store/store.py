@@ -179,6 +179,14 @@ class Store:
                                   .order_by(WorkOrderRow.created_at, WorkOrderRow.id)).all()
             return [_work_order_dict(session, session.get(WorkOrderRow, i)) for i in ids]
 
+    def confidential_calls(self, call_ids: Sequence[str]) -> set[str]:
+        """Those of ``call_ids`` that a ``caller_confidential`` work order is about."""
+        if not call_ids:
+            return set()
+        with self._session() as session:
+            return set(session.scalars(select(WorkOrderCallRow.call_id).join(WorkOrderRow).where(
+                WorkOrderCallRow.call_id.in_(list(call_ids)), WorkOrderRow.caller_confidential.is_(True))))
+
     def get_call(self, call_id: str) -> CallRecord:
         with self._session() as session:
             row = session.get(CallRow, call_id)

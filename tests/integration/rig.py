@@ -401,7 +401,10 @@ class Stack:
                     phones.append(subprocess.Popen(
                         ["sipp", "-sf", str(SIPP_DIR / scenario), "-i", DEPT_PHONE_IP, "-p", str(port),
                          "-mp", str(media), "-rtp_echo", "-d", str(ring_ms), "-nostdin", "-trace_err",
-                         "-error_file", str(self.workdir / f"{endpoint}_errors.log")],
+                         "-error_file", str(self.workdir / f"{endpoint}_errors.log"),
+                         # what the department's phone was sent (dept_messages): e.g. who is calling
+                         "-trace_msg", "-message_file", str(self.dept_message_file(endpoint)),
+                         "-message_overwrite", "false"],
                         stdout=out, stderr=subprocess.STDOUT, cwd=self.workdir))
 
                 def reachable(e: str = endpoint) -> bool:
@@ -414,6 +417,23 @@ class Stack:
                 phone.wait(10)
             raise
         return phones
+
+    def dept_message_file(self, endpoint: str) -> Path:
+        return self.workdir / f"{endpoint}_messages.log"
+
+    def dept_messages(self, endpoint: str, since: int = 0) -> str:
+        """The SIP messages department phone ``endpoint`` received and sent, from byte ``since``
+        (its size before a step: :meth:`dept_messages_size`)."""
+        path = self.dept_message_file(endpoint)
+        if not path.exists():
+            return ""
+        with path.open("rb") as fh:
+            fh.seek(since)
+            return fh.read().decode("utf-8", "replace")
+
+    def dept_messages_size(self, endpoint: str) -> int:
+        path = self.dept_message_file(endpoint)
+        return path.stat().st_size if path.exists() else 0
 
     def start_phone(self, user: str, secret: str, port: int, media: int, scenario: str) -> subprocess.Popen[bytes]:
         """A seat or department phone: registered from ``port`` and answered there by ``scenario``,

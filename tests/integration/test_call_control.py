@@ -267,6 +267,39 @@ def test_one_click_transfer_to_110(control: Stack, calls: list[Call]) -> None:
     assert record["extra"]["emergency"] == "110" and record["seat"] in {"1001", "1002"}
 
 
+def received_invites(log: str) -> list[str]:
+    """The INVITEs in a sipp message log (``-trace_msg``): one text per message received."""
+    chunks = log.split("----------------------------------------------- ")
+    return [c.split("\n\n", 1)[1] for c in chunks
+            if "message received" in c and "\n\n" in c and c.split("\n\n", 1)[1].lstrip().startswith("INVITE ")]
+
+
+def test_blind_transfer_to_a_department_shows_it_the_hotline_number_not_the_callers(control: Stack,
+                                                                                    calls: list[Call]) -> None:
+    """The complainant's identity is confidential: the department's phone is offered the call from
+    12345 (the INVITE's From), and the citizen's number is nowhere in what it is sent."""
+    caller = "13900000311"
+    call = place(control, calls, caller)
+    since = control.dept_messages_size(ANSWERING)
+    code, body = call.post("transfer", {"target": ANSWERING})
+    assert code == 202 and body["kind"] == "blind", body
+    dept = wait_for("the caller bridged with the department phone, the seat released",
+                    lambda: call.seat_channel not in control.channels()
+                    and (bridged_with(control, call.channel) or "").startswith(f"PJSIP/{ANSWERING}-")
+                    and bridged_with(control, call.channel))
+    invites = wait_for("the department phone logged the INVITE",
+                       lambda: received_invites(control.dept_messages(ANSWERING, since)), timeout=10)
+    assert len(invites) == 1, invites
+    headers = {line.split(":", 1)[0].strip().lower(): line.split(":", 1)[1].strip()
+               for line in invites[0].splitlines() if ":" in line and not line.startswith(" ")}
+    assert "<sip:12345@" in headers["from"], headers["from"]
+    assert caller not in invites[0], invites[0]
+    record = call.hang_up()
+    leg = only_leg(record)
+    assert (leg["kind"], leg["target"], leg["answered"], leg["channel"]) == ("blind", ANSWERING, True, dept)
+    assert record["caller_number"] == caller   # the record keeps it: the API masks it per reader
+
+
 def test_bad_targets_are_refused_and_the_call_is_untouched_then_a_referral(control: Stack,
                                                                            calls: list[Call]) -> None:
     call = place(control, calls, "13900000306")

@@ -18,7 +18,7 @@ from hotline.store import Store
 
 FAST = 1000   # PBKDF2 iterations for tests (the real default is 600 000)
 PASSWORDS = {"admin": "admin-pass-1", "boss": "boss-pass-1", "s1001": "seat-pass-1001", "s1002": "seat-pass-1002",
-             "nophone": "nophone-pass-1"}
+             "nophone": "nophone-pass-1", "dept": "dept-pass-1"}
 
 
 def site_with_users(**extra: Any) -> SiteConfig:

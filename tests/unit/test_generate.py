@@ -695,7 +695,10 @@ def test_transfer_targets_come_only_from_the_directory_and_emergency_routes(case
         assert m.group(3) == number if m.group(3) else m.group(2) in trunks
         body = [app(line) for line in lines[lines.index(f"exten => {number},1,"
                                                         f"CELGenUserEvent(HOTLINE_TRANSFER_DIAL,{number})"):][:3]]
-        assert body == [f"CELGenUserEvent(HOTLINE_TRANSFER_DIAL,{number})", f"Dial({dial},60)", "Hangup()"]
+        # a department is shown the hotline number, never the citizen's (caller-ID and connected
+        # line); an emergency service gets the citizen's, to call back and locate them
+        present = "" if number in {e.number for e in site.emergency} else f",f({site.site.hotline_number})"
+        assert body == [f"CELGenUserEvent(HOTLINE_TRANSFER_DIAL,{number})", f"Dial({dial},60{present})", "Hangup()"]
     for e in site.emergency:  # each emergency route on its own trunk, with its own dial string
         assert targets[e.number] == f"PJSIP/{e.dial or e.number}@trunk-{e.trunk}"
 
