@@ -14,6 +14,8 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
+from collections import OrderedDict
 from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
@@ -21,7 +23,7 @@ from aiohttp import web
 
 from hotline.audit.services import AuditEntry, AuditService
 from hotline.auth.middleware import principal_of, route_path
-from hotline.exceptions import InvalidRequest
+from hotline.exceptions import InvalidRequest, StoreError
 from hotline.privacy import OPEN_API, Viewer, mask_number, sees_full
 
 log = logging.getLogger(__name__)
@@ -30,6 +32,11 @@ ACTION = "read.caller_number"
 REASON_HEADER = "X-Hotline-Reason"
 MAX_REASON = 200
 MAX_LISTED = 100          # call ids named in one audit row (the count is always there)
+# The same reader reading the same numbers through the same route for the same reason within this
+# many seconds is one audit row: a seat's screen polling /api/calls/live during a call must not
+# write a row a second for months. Bounded memory.
+REPEAT_WINDOW_S = 60.0
+MAX_REMEMBERED = 4096
 
 Confidential = Callable[[Sequence[str]], set[str]]   # the call ids of a list a work order keeps confidential
 
@@ -53,13 +60,24 @@ def reason_of(request: web.Request) -> str:
 class Disclosure:
     """Masks what a reader may not see and audits what it may (see the module docstring)."""
 
-    def __init__(self, audit: AuditService, confidential: Confidential) -> None:
+    def __init__(self, audit: AuditService, confidential: Confidential,
+                 clock: Callable[[], float] = time.monotonic) -> None:
         self._audit = audit
         self._confidential = confidential
+        self._clock = clock
+        self._recent: OrderedDict[tuple[str, ...], float] = OrderedDict()
 
     async def confidential(self, call_ids: Sequence[str]) -> set[str]:
+        """The confidential ones; with the database down, all of them (masked rather than shown:
+        the live view goes on without the store, and no number leaks)."""
         ids = [i for i in dict.fromkeys(call_ids) if i]
-        return await asyncio.to_thread(self._confidential, ids) if ids else set()
+        if not ids:
+            return set()
+        try:
+            return await asyncio.to_thread(self._confidential, ids)
+        except StoreError as exc:
+            log.warning("confidential calls not known (%s): numbers masked", exc.message)
+            return set(ids)
 
     async def apply(self, request: web.Request, items: list[dict[str, Any]], *,
                     handled_by: Callable[[dict[str, Any]], Iterable[str | None]],
@@ -86,8 +104,12 @@ class Disclosure:
 
     async def _record(self, request: web.Request, viewer: Viewer, shown: list[str], reason: str) -> None:
         target = f"call:{shown[0]}" if len(shown) == 1 else f"calls:{len(shown)}"
-        detail = {"route": f"{request.method} {route_path(request) or request.path}", "reason": reason,
-                  "count": len(shown), "call_ids": shown[:MAX_LISTED]}
+        route = f"{request.method} {route_path(request) or request.path}"
+        detail = {"route": route, "reason": reason, "count": len(shown), "call_ids": shown[:MAX_LISTED]}
+        key = (viewer.name or "", route, reason, *sorted(shown))
+        now = self._clock()
+        if (seen := self._recent.get(key)) is not None and now - seen < REPEAT_WINDOW_S:
+            return   # the same read, already audited moments ago
         try:
             await self._audit.record(AuditEntry(user=viewer.name or "", role=viewer.role or "", action=ACTION,
                                                 target=target, detail=detail, status=200))
@@ -95,6 +117,10 @@ class Disclosure:
             # An unaudited read must not happen: refuse the read rather than hand the numbers out.
             log.exception("audit of a full-number read by %s failed: the read is refused", viewer.name)
             raise
+        self._recent[key] = now
+        self._recent.move_to_end(key)
+        while len(self._recent) > MAX_REMEMBERED:
+            self._recent.popitem(last=False)
 
 
 def mask_field(key: str) -> Callable[[dict[str, Any]], dict[str, Any]]:
