@@ -27,6 +27,7 @@ from types import FrameType
 from hotline.exceptions import InvalidRequest
 
 log = logging.getLogger(__name__)
+EXIT_EXEC = 203   # systemd's exit status when the command cannot be executed
 
 
 @dataclass(frozen=True)
@@ -119,11 +120,23 @@ class Supervisor:
                                 group=None if command.privileged else s.group,
                                 umask=-1 if s.umask is None else s.umask)
 
+    def _run(self, command: Command) -> int:
+        """Start ``command``; one that cannot be executed fails like systemd's 203/EXEC."""
+        try:
+            self.child = self._popen(command)
+        except OSError as exc:
+            log.error("supervise: cannot execute %s: %s", command.argv[0], exc)
+            self.child = None
+            return EXIT_EXEC
+        return 0
+
     def _pre(self) -> int:
         """ExecStartPre=, in order: the first failure (not ``-``) fails this start."""
         for command in self.spec.pre:
-            self.child = self._popen(command)
-            code = self.child.wait()
+            code = self._run(command)
+            if code == 0:
+                assert self.child is not None
+                code = self.child.wait()
             if self.stopping:
                 return 0
             if code != 0 and not command.ignore_failure:
@@ -131,15 +144,19 @@ class Supervisor:
                 return code
         return 0
 
-    def _spawn(self) -> None:
+    def _spawn(self) -> int:
         s = self.spec
-        self.child = self._popen(Command(argv=s.argv, privileged=s.privileged))
+        code = self._run(Command(argv=s.argv, privileged=s.privileged))
         self.starts += 1
+        if code:
+            return code
+        assert self.child is not None
         if self.pid_file is not None:
             tmp = self.pid_file.with_name(self.pid_file.name + ".tmp")
             tmp.write_text(f"{self.child.pid}\n")
             tmp.replace(self.pid_file)
         log.info("supervise: started %s (pid %d, start %d)", s.argv[0], self.child.pid, self.starts)
+        return 0
 
     def _stop(self, signum: int, _frame: FrameType | None) -> None:
         self.stopping = True
@@ -152,9 +169,10 @@ class Supervisor:
         while True:
             code = self._pre()
             if code == 0 and not self.stopping:
-                self._spawn()
-                assert self.child is not None
-                code = self.child.wait()
+                code = self._spawn()
+                if code == 0:
+                    assert self.child is not None
+                    code = self.child.wait()
             if self.stopping:
                 return 0
             wanted = self.spec.restart == "always" or (self.spec.restart == "on-failure" and code != 0)

@@ -130,6 +130,18 @@ def test_a_failed_exec_start_pre_fails_the_start(tmp_path: Path) -> None:
     assert not log.exists()
 
 
+def test_a_command_that_cannot_be_executed_is_a_failed_start_not_a_crash(tmp_path: Path) -> None:
+    """Found by the install: the venv's interpreter lay under /root, which the service account
+    cannot enter; the supervisor died with a traceback instead of failing the start (203/EXEC)."""
+    unit = tmp_path / "svc.service"
+    unit.write_text(f"[Service]\nExecStart={tmp_path}/not-executable\nRestart=no\n")
+    proc = subprocess.Popen([sys.executable, "-m", "hotline", "supervise", str(unit)], cwd=REPO,
+                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    _, err = proc.communicate(timeout=20)
+    assert proc.returncode == 203, err
+    assert b"Traceback" not in err and b"not-executable" in err
+
+
 def test_supervisor_without_restart_returns_the_exit_code(tmp_path: Path) -> None:
     proc, runs, _ = _supervise(tmp_path, "no", "raise SystemExit(3)")
     assert proc.wait(20) == 3
