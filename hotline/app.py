@@ -170,7 +170,7 @@ class Controller:
         # Free space alarm and retention (hotline/disk): recordings of live calls are never deleted.
         self.disk = DiskService.for_site(site.retention, paths,
                                          lambda: {str(c["call_id"]) for c in self.tracker.live_calls()},
-                                         ami_send=self.ami.send)   # LoggerRotate: no chroot as the service
+                                         ami_send=self.ami.send, ami_ready=self.ami.logged_in)  # LoggerRotate
 
     # -- lifecycle ---------------------------------------------------------------------
     async def start(self) -> None:

@@ -22,6 +22,7 @@ from . import space
 from .janitor import Janitor, rules
 
 log = logging.getLogger(__name__)
+AMI_WAIT = 60.0   # seconds the janitor waits for the AMI login before it rotates Asterisk's logs
 
 
 class DiskService:
@@ -41,11 +42,13 @@ class DiskService:
 
     @classmethod
     def for_site(cls, retention: Retention, paths: Paths, live_ids: Callable[[], set[str]] = set,
-                 ami_send: Callable[[dict[str, str]], Awaitable[Any]] | None = None) -> "DiskService":
+                 ami_send: Callable[[dict[str, str]], Awaitable[Any]] | None = None,
+                 ami_ready: asyncio.Event | None = None) -> "DiskService":
         """The volumes and rules of this state directory and its Asterisk runtime (if installed).
         ``ami_send``: Asterisk's logs are rotated with the AMI action LoggerRotate (class
         ``reporting``), which the service account may send; without it, with ``asterisk -rx``
-        (in a chroot that needs root, which the installed controller is not)."""
+        (in a chroot that needs root, which the installed controller is not). ``ami_ready``: set
+        once AMI is logged in (the first janitor run comes at start-up, before the login)."""
         volumes: dict[str, Path] = {"state": paths.state_dir}
         recordings = cel_log = log_dir = None
         rotate: Callable[[], object] | None = None
@@ -59,11 +62,15 @@ class DiskService:
             if ami_send is None:
                 rotate = lambda: runtime.cli("logger rotate", timeout=10)  # noqa: E731
             else:
+                async def rotate_over_ami() -> object:
+                    if ami_ready is not None:
+                        await asyncio.wait_for(ami_ready.wait(), AMI_WAIT)
+                    return await ami_send({"Action": "LoggerRotate"})
+
                 def rotate() -> object:   # from the janitor's worker thread
                     if service.loop is None:
                         raise AsteriskRuntimeError("LoggerRotate: the disk service is not running")
-                    return asyncio.run_coroutine_threadsafe(ami_send({"Action": "LoggerRotate"}),
-                                                            service.loop).result(timeout=15)
+                    return asyncio.run_coroutine_threadsafe(rotate_over_ami(), service.loop).result(AMI_WAIT + 15)
         janitor = Janitor(retention, rules(retention, state_dir=paths.state_dir, journal_name=paths.journal_path.name,
                                            recordings_dir=recordings, cel_log=cel_log, asterisk_log_dir=log_dir),
                           asterisk_log_dir=log_dir, rotate_asterisk_logs=rotate)

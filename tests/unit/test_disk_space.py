@@ -170,8 +170,12 @@ async def test_asterisk_logs_are_rotated_over_ami_not_the_chroot_cli(tmp_path: P
         return {"Response": "Success"}
 
     service = DiskService.for_site(Retention(asterisk_log_max_mb=1, min_free_mb=0, min_free_percent=0, warn_free_mb=0,
-                                             warn_free_percent=0, disk_check_seconds=0.01), paths, ami_send=ami_send)
+                                             warn_free_percent=0, disk_check_seconds=0.01), paths,
+                                   ami_send=ami_send, ami_ready=(ready := asyncio.Event()))
     task = asyncio.create_task(service.run())
+    await asyncio.sleep(0.05)
+    assert sent == []   # the first janitor run (at start-up) waits for the AMI login
+    ready.set()
     try:
         for _ in range(500):
             if service.status()["janitor"]["runs"]:
