@@ -65,8 +65,8 @@ def cmd_asterisk(args: argparse.Namespace) -> int:
                    if not (paths.generated_dir / f).is_file()]
         if missing:   # an Asterisk without them answers nothing and no AMI: refuse, do not half-start
             raise AsteriskRuntimeError(f"asterisk run: {paths.generated_dir} has no {', '.join(missing)}; "
-                                          "run 'hotline config generate' first (the unit's ExecStartPre)",
-                                          missing=missing)
+                                       "run 'hotline config generate' first (the unit's ExecStartPre)",
+                                       missing=missing)
     account = None
     if args.user:
         from hotline.asterisk_account import resolve
