@@ -169,7 +169,8 @@ class Controller:
         self._reconciled_count = 0  # records written by the reconciler (not the ones the live path had)
         # Free space alarm and retention (hotline/disk): recordings of live calls are never deleted.
         self.disk = DiskService.for_site(site.retention, paths,
-                                         lambda: {str(c["call_id"]) for c in self.tracker.live_calls()})
+                                         lambda: {str(c["call_id"]) for c in self.tracker.live_calls()},
+                                         ami_send=self.ami.send, ami_ready=self.ami.logged_in)  # LoggerRotate
 
     # -- lifecycle ---------------------------------------------------------------------
     async def start(self) -> None:

@@ -21,7 +21,7 @@ from pathlib import Path
 
 from hotline.config import load_site
 from hotline.config.paths import Paths
-from hotline.exceptions import HotlineError
+from hotline.exceptions import AsteriskRuntimeError, HotlineError
 from hotline.filemodes import apply_umask
 
 DEFAULT_SITE = "examples/nantong/site.yaml"
@@ -60,6 +60,13 @@ def cmd_asterisk(args: argparse.Namespace) -> int:
         print(json.dumps({"mode": rt.mode, "root": str(rt.root), "version": rt.version}))
         return 0
     rt = ar.load(paths)
+    if args.action == "run":
+        missing = [f for f in ("extensions.conf", "pjsip.conf", "manager.conf")
+                   if not (paths.generated_dir / f).is_file()]
+        if missing:   # an Asterisk without them answers nothing and no AMI: refuse, do not half-start
+            raise AsteriskRuntimeError(f"asterisk run: {paths.generated_dir} has no {', '.join(missing)}; "
+                                       "run 'hotline config generate' first (the unit's ExecStartPre)",
+                                       missing=missing)
     account = None
     if args.user:
         from hotline.asterisk_account import resolve

@@ -48,7 +48,14 @@ getent passwd hotline-pbx >/dev/null || useradd --system --gid hotline --home-di
   --shell /usr/sbin/nologin --comment "12345 hotline Asterisk" hotline-pbx
 
 # -- the product --------------------------------------------------------------------------------
-[ -x "$PREFIX/bin/python" ] || { install -d -m 0755 "$PREFIX"; python3 -m venv "$PREFIX"; }
+# The distribution's interpreter: one the service accounts can run (a python3 found on root's PATH
+# may live under /root, which they cannot enter). A venv made from another one is made again.
+PYTHON=${HOTLINE_PYTHON:-/usr/bin/python3}
+if [ -e "$PREFIX/bin/python" ] && [ "$(readlink -f "$PREFIX/bin/python")" != "$(readlink -f "$PYTHON")" ]; then
+  echo "install-service: $PREFIX was made with $(readlink -f "$PREFIX/bin/python"), not $PYTHON: making it again" >&2
+  rm -rf "$PREFIX"
+fi
+[ -x "$PREFIX/bin/python" ] || { install -d -m 0755 "$PREFIX"; "$PYTHON" -m venv "$PREFIX"; }
 if [ -z "$wheel" ]; then
   build=$(mktemp -d)
   trap 'rm -rf "$build"' EXIT
@@ -57,6 +64,8 @@ if [ -z "$wheel" ]; then
 fi
 "$PREFIX/bin/pip" install -q --upgrade --force-reinstall "$wheel"
 chmod -R u=rwX,go=rX "$PREFIX"       # code is not secret; only root writes it
+runuser -u hotline -- "$PREFIX/bin/hotline" --help >/dev/null \
+  || { echo "install-service: the hotline account cannot run $PREFIX/bin/hotline (interpreter $(readlink -f "$PREFIX/bin/python"))" >&2; exit 1; }
 share="$PREFIX/share/hotline12345"
 
 # -- directories and the site -------------------------------------------------------------------

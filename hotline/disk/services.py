@@ -11,7 +11,7 @@ import asyncio
 import logging
 import time
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any, Awaitable, Callable
 
 from hotline import asterisk_runtime
 from hotline.config.paths import Paths
@@ -22,6 +22,7 @@ from . import space
 from .janitor import Janitor, rules
 
 log = logging.getLogger(__name__)
+AMI_WAIT = 60.0   # seconds the janitor waits for the AMI login before it rotates Asterisk's logs
 
 
 class DiskService:
@@ -37,10 +38,17 @@ class DiskService:
         self._checked_at: float | None = None
         self._alarm: str | None = None
         self._next_janitor = 0.0
+        self.loop: asyncio.AbstractEventLoop | None = None   # run()'s: the janitor's thread sends AMI on it
 
     @classmethod
-    def for_site(cls, retention: Retention, paths: Paths, live_ids: Callable[[], set[str]] = set) -> "DiskService":
-        """The volumes and rules of this state directory and its Asterisk runtime (if installed)."""
+    def for_site(cls, retention: Retention, paths: Paths, live_ids: Callable[[], set[str]] = set,
+                 ami_send: Callable[[dict[str, str]], Awaitable[Any]] | None = None,
+                 ami_ready: asyncio.Event | None = None) -> "DiskService":
+        """The volumes and rules of this state directory and its Asterisk runtime (if installed).
+        ``ami_send``: Asterisk's logs are rotated with the AMI action LoggerRotate (class
+        ``reporting``), which the service account may send; without it, with ``asterisk -rx``
+        (in a chroot that needs root, which the installed controller is not). ``ami_ready``: set
+        once AMI is logged in (the first janitor run comes at start-up, before the login)."""
         volumes: dict[str, Path] = {"state": paths.state_dir}
         recordings = cel_log = log_dir = None
         rotate: Callable[[], object] | None = None
@@ -51,11 +59,23 @@ class DiskService:
         else:
             recordings, cel_log, log_dir = runtime.recordings_dir, runtime.cel_log, runtime.log_dir
             volumes.update(recordings=recordings, cel_log=cel_log.parent, asterisk_logs=log_dir)
-            rotate = lambda: runtime.cli("logger rotate", timeout=10)  # noqa: E731
+            if ami_send is None:
+                rotate = lambda: runtime.cli("logger rotate", timeout=10)  # noqa: E731
+            else:
+                async def rotate_over_ami() -> object:
+                    if ami_ready is not None:
+                        await asyncio.wait_for(ami_ready.wait(), AMI_WAIT)
+                    return await ami_send({"Action": "LoggerRotate"})
+
+                def rotate() -> object:   # from the janitor's worker thread
+                    if service.loop is None:
+                        raise AsteriskRuntimeError("LoggerRotate: the disk service is not running")
+                    return asyncio.run_coroutine_threadsafe(rotate_over_ami(), service.loop).result(AMI_WAIT + 15)
         janitor = Janitor(retention, rules(retention, state_dir=paths.state_dir, journal_name=paths.journal_path.name,
                                            recordings_dir=recordings, cel_log=cel_log, asterisk_log_dir=log_dir),
                           asterisk_log_dir=log_dir, rotate_asterisk_logs=rotate)
-        return cls(retention, volumes, janitor, live_ids)
+        service = cls(retention, volumes, janitor, live_ids)
+        return service
 
     # -- the loop's side -------------------------------------------------------------
     async def check(self) -> dict[str, Any]:
@@ -67,6 +87,7 @@ class DiskService:
 
     async def run(self) -> None:
         """Forever: sample every ``disk_check_seconds``, clean every ``janitor_every_minutes``."""
+        self.loop = asyncio.get_running_loop()
         while True:
             try:
                 await self.check()

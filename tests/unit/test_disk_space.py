@@ -12,6 +12,7 @@ from typing import Any
 import pytest
 from aiohttp.test_utils import TestClient, TestServer
 
+from hotline import asterisk_runtime
 from hotline.api.app import ApiServices, build_app
 from hotline.config import parse_site
 from hotline.config.paths import Paths
@@ -150,3 +151,37 @@ def test_bad_retention_names_the_field_and_value(section: dict[str, Any], field:
         parse_site({**BASE, "retention": section})
     problems = {p: v for p, _, v in info.value.problems}
     assert problems.get(field) == value, info.value.message
+
+
+async def test_asterisk_logs_are_rotated_over_ami_not_the_chroot_cli(tmp_path: Path) -> None:
+    """Found by the service install: the controller runs as an unprivileged account, which may not
+    chroot, so ``asterisk -rx 'logger rotate'`` failed and messages.log grew without bound. The
+    AMI action LoggerRotate (class reporting, which the controller's AMI user has) does it."""
+    paths = Paths(tmp_path / "state", tmp_path / "root")
+    paths.ensure()
+    (paths.state_dir / "asterisk-runtime").write_text(f"chroot\n{tmp_path / 'root'}\n22\n")
+    log_dir = asterisk_runtime.load(paths).log_dir
+    log_dir.mkdir(parents=True)
+    (log_dir / "messages.log").write_bytes(b"x" * (1024 * 1024 + 1))
+    sent: list[dict[str, str]] = []
+
+    async def ami_send(action: dict[str, str]) -> dict[str, str]:
+        sent.append(action)
+        return {"Response": "Success"}
+
+    service = DiskService.for_site(Retention(asterisk_log_max_mb=1, min_free_mb=0, min_free_percent=0, warn_free_mb=0,
+                                             warn_free_percent=0, disk_check_seconds=0.01), paths,
+                                   ami_send=ami_send, ami_ready=(ready := asyncio.Event()))
+    task = asyncio.create_task(service.run())
+    await asyncio.sleep(0.05)
+    assert sent == []   # the first janitor run (at start-up) waits for the AMI login
+    ready.set()
+    try:
+        for _ in range(500):
+            if service.status()["janitor"]["runs"]:
+                break
+            await asyncio.sleep(0.01)
+    finally:
+        task.cancel()
+    assert sent == [{"Action": "LoggerRotate"}]
+    assert service.status()["janitor"]["log_rotations"] == 1

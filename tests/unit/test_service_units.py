@@ -60,7 +60,10 @@ def test_units_restart_and_are_hardened() -> None:
     assert spec.argv[-1] == "serve" and spec.restart == "always" and spec.user == "hotline" and spec.umask == 0o027
     pbx = parse_unit(ASTERISK)
     assert pbx.argv[-6:] == ["asterisk", "run", "--user", "hotline-pbx", "--group", "hotline"]
-    assert pbx.user is None   # "+": started as root, Asterisk drops to hotline-pbx itself
+    assert pbx.privileged   # "+": started as root, Asterisk drops to hotline-pbx itself
+    # the configuration is generated before every start, as the unprivileged account
+    assert [c.argv[-2:] for c in pbx.pre] == [["config", "generate"]]
+    assert pbx.user == "hotline" and not pbx.pre[0].privileged
 
 
 def test_parse_unit_refuses_what_it_cannot_honour(tmp_path: Path) -> None:
@@ -100,6 +103,43 @@ def test_supervisor_restarts_a_killed_service_and_stops_on_sigterm(tmp_path: Pat
         assert proc.wait(20) == 0
     with pytest.raises(ProcessLookupError):
         os.kill(second, 0)
+
+
+def test_supervisor_runs_exec_start_pre_before_every_start(tmp_path: Path) -> None:
+    """hotline-asterisk.service generates the configuration in ExecStartPre: a supervisor that
+    skipped it started Asterisk with no pjsip.conf, manager.conf or dialplan."""
+    log = tmp_path / "log"
+    unit = tmp_path / "svc.service"
+    write = f"{sys.executable} -c \"import sys; open(sys.argv[1], 'a').write(sys.argv[2] + chr(10))\" {log}"
+    unit.write_text(f"[Service]\nExecStartPre={write} pre1\nExecStartPre=-/bin/false\nExecStartPre={write} pre2\n"
+                    f"ExecStart={write} main\nRestart=on-failure\n")
+    proc = subprocess.Popen([sys.executable, "-m", "hotline", "supervise", str(unit)], cwd=REPO,
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    assert proc.wait(20) == 0
+    assert log.read_text().split() == ["pre1", "pre2", "main"]
+
+
+def test_a_failed_exec_start_pre_fails_the_start(tmp_path: Path) -> None:
+    log = tmp_path / "log"
+    unit = tmp_path / "svc.service"
+    unit.write_text(f"[Service]\nExecStartPre=/bin/sh -c 'exit 4'\nExecStart=/bin/sh -c 'echo main > {log}'\n"
+                    "Restart=no\n")
+    proc = subprocess.Popen([sys.executable, "-m", "hotline", "supervise", str(unit)], cwd=REPO,
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    assert proc.wait(20) == 4
+    assert not log.exists()
+
+
+def test_a_command_that_cannot_be_executed_is_a_failed_start_not_a_crash(tmp_path: Path) -> None:
+    """Found by the install: the venv's interpreter lay under /root, which the service account
+    cannot enter; the supervisor died with a traceback instead of failing the start (203/EXEC)."""
+    unit = tmp_path / "svc.service"
+    unit.write_text(f"[Service]\nExecStart={tmp_path}/not-executable\nRestart=no\n")
+    proc = subprocess.Popen([sys.executable, "-m", "hotline", "supervise", str(unit)], cwd=REPO,
+                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    _, err = proc.communicate(timeout=20)
+    assert proc.returncode == 203, err
+    assert b"Traceback" not in err and b"not-executable" in err
 
 
 def test_supervisor_without_restart_returns_the_exit_code(tmp_path: Path) -> None:
@@ -142,3 +182,16 @@ def test_hand_over_gives_asterisk_its_directories_and_only_read_on_the_config(tm
     for f in rt.host_path(rt.etc).iterdir():
         st = f.stat()
         assert (st.st_uid, st.st_gid, stat.S_IMODE(st.st_mode)) == (0, 4103, 0o640), f.name
+
+
+def test_asterisk_run_refuses_without_the_generated_configuration(tmp_path: Path) -> None:
+    """Run without its ExecStartPre, the unit used to start an Asterisk with no dialplan, no SIP and
+    no AMI that looked alive; it now says what is missing and exits non-zero (the supervisor retries)."""
+    state = tmp_path / "state"
+    state.mkdir()
+    (state / "asterisk-runtime").write_text(f"chroot\n{tmp_path / 'root'}\n22\n")
+    r = subprocess.run([sys.executable, "-m", "hotline", "--site", str(REPO / "examples/minimal/site.yaml"),
+                        "--state-dir", str(state), "asterisk", "run", "--user", "hotline-pbx"],
+                       cwd=REPO, capture_output=True, text=True, timeout=60)
+    assert r.returncode != 0
+    assert "extensions.conf" in r.stderr and "config generate" in r.stderr, r.stderr
