@@ -30,7 +30,7 @@ PREFIX=/opt/hotline ETC=/etc/hotline STATE=/var/lib/hotline LOGS=/var/log/hotlin
 export HOTLINE_ASTERISK_ROOT=${HOTLINE_ASTERISK_ROOT:-/var/cache/hotline/asterisk-root}
 umask 0027
 
-pkgs=(python3-venv debootstrap sox espeak-ng)
+pkgs=(python3-venv debootstrap sox espeak-ng logrotate)
 missing=()
 for p in "${pkgs[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
@@ -89,6 +89,18 @@ if echo "$runtime" | grep -q '"mode": "chroot"'; then
 fi
 chown -R hotline:hotline "$STATE"
 chmod -R o= "$STATE"
+
+# -- the CEL log's rotation (the source of every record: plain renames, read to the end) ----------
+# Generated as the controller's account, installed root-owned (logrotate refuses other owners),
+# rotating as the account that owns the log's directory.
+runuser -u hotline -- env HOTLINE_ASTERISK_ROOT="$HOTLINE_ASTERISK_ROOT" \
+  "$PREFIX/bin/hotline" --site "$ETC/site.yaml" --state-dir "$STATE" config generate >/dev/null
+if [ -d /etc/logrotate.d ]; then
+  sed 's/^\(".*"\) {$/\1 {\n    su hotline-pbx hotline/' "$STATE/logrotate-cel.conf" > /etc/logrotate.d/hotline-cel
+  chmod 0644 /etc/logrotate.d/hotline-cel
+  logrotate -d /etc/logrotate.d/hotline-cel >/dev/null 2>&1 \
+    || { echo "install-service: logrotate refuses /etc/logrotate.d/hotline-cel" >&2; exit 1; }
+fi
 
 # -- services -----------------------------------------------------------------------------------
 install -m 0644 "$share/systemd/hotline-asterisk.service" "$share/systemd/hotline.service" /etc/systemd/system/
