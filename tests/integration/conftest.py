@@ -9,7 +9,7 @@ from typing import Iterator
 
 import pytest
 
-from .rig import Stack, build_stack, have_tools
+from .rig import SESSION_STACKS, Stack, build_stack, have_tools
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
@@ -25,11 +25,13 @@ def stack() -> Iterator[Stack]:
         pytest.skip(why)
     workdir = Path(tempfile.mkdtemp(prefix="hotline-it-"))
     s = build_stack(workdir)
+    SESSION_STACKS.append(s)
     try:
         s.start_controller()
         s.start_seats()
         yield s
     finally:
+        SESSION_STACKS.remove(s)
         s.close()
         if not _failed:
             shutil.rmtree(workdir, ignore_errors=True)

@@ -563,6 +563,11 @@ class Stack:
         self.runtime.stop()
 
 
+# The session's stack while it runs (tests/integration/conftest.py): a test that needs this slot's
+# ports for a stack of its own (test_wheel.py) stops it and brings it back.
+SESSION_STACKS: list["Stack"] = []
+
+
 def build_stack(workdir: Path, store_url: str = "") -> Stack:
     workdir.mkdir(parents=True, exist_ok=True)
     site_file = workdir / "site.yaml"

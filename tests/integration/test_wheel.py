@@ -29,7 +29,7 @@ import yaml
 from hotline import asterisk_runtime
 from hotline.config.paths import Paths
 
-from .rig import SEATS, Stack, have_tools, site_dict, wait_for
+from .rig import SESSION_STACKS, SEATS, Stack, have_tools, site_dict, wait_for
 
 REPO = Path(__file__).resolve().parents[2]
 _SKIP_COPY = shutil.ignore_patterns(".git", ".venv", "var", "build", "*.egg-info", "__pycache__", ".pytest_cache",
@@ -64,7 +64,28 @@ def fresh_venv(where: Path, wheel: Path) -> Path:
 
 
 @pytest.fixture(scope="module")
-def wheel_stack() -> Iterator[tuple[Stack, Path]]:
+def rig_paused() -> Iterator[None]:
+    """The wheel's stack uses the rig's ports (this slot): the session's stack, when one runs, is
+    stopped for this module (Asterisk, controller, seat phones) and brought back after it."""
+    session_stack = SESSION_STACKS[-1] if SESSION_STACKS else None
+    if session_stack is None:
+        yield
+        return
+    session_stack.stop_controller()
+    if session_stack.seat_uas and session_stack.seat_uas.poll() is None:
+        session_stack.seat_uas.terminate()
+        session_stack.seat_uas.wait(10)
+    session_stack.runtime.stop()
+    try:
+        yield
+    finally:
+        session_stack.runtime.start()
+        session_stack.start_controller()
+        session_stack.start_seats()
+
+
+@pytest.fixture(scope="module")
+def wheel_stack(rig_paused: None) -> Iterator[tuple[Stack, Path]]:
     why = have_tools()
     if why:
         pytest.skip(why)
