@@ -329,8 +329,11 @@ class Stack:
                 stdout=out, stderr=subprocess.STDOUT, cwd=self.workdir)
         for seat, secret in SEATS.items():
             self.register(seat, secret)
-        wait_for("seat contacts reachable", lambda: self.cli("pjsip show contacts").count("Avail ") >= len(SEATS),
-                 timeout=30)
+        def reachable() -> bool:   # qualify again: a late first OPTIONS answer under load (or right
+            for seat in SEATS:     # after an Asterisk start) leaves a contact unavailable until the next
+                self.cli(f"pjsip qualify {seat}")
+            return self.cli("pjsip show contacts").count("Avail ") >= len(SEATS)
+        wait_for("seat contacts reachable", reachable, timeout=45, interval=0.5)
         for seat in SEATS:
             self.login_seat(seat)
         wait_for("queue members available",
