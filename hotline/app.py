@@ -46,6 +46,7 @@ from hotline.config.paths import Paths
 from hotline.config.site import SiteConfig
 from hotline.disk.services import DiskService
 from hotline.exceptions import AsteriskRuntimeError, HotlineError, StoreError
+from hotline.filemodes import write_durably
 from hotline.live.hub import LiveHub
 from hotline.seats.services import SEAT_EVENTS, SeatService
 from hotline.seats.statelog import SeatStateLog
@@ -93,17 +94,7 @@ class _OffsetFile:
 
     def save(self, position: CelPosition | int) -> None:
         """Durably (fsynced, atomic): after a power cut it is the old or the new position."""
-        tmp = self.path.with_suffix(".tmp")
-        with open(tmp, "w") as f:
-            f.write(CelPosition.coerce(position).to_json() + "\n")
-            f.flush()
-            os.fsync(f.fileno())
-        tmp.replace(self.path)
-        fd = os.open(self.path.parent, os.O_RDONLY | os.O_DIRECTORY)
-        try:
-            os.fsync(fd)
-        finally:
-            os.close(fd)
+        write_durably(self.path, (CelPosition.coerce(position).to_json() + "\n").encode())
 
 
 @dataclass

@@ -61,3 +61,24 @@ def ensure_dir(path: Path, mode: int = DIRECTORY) -> None:
     for d in reversed(missing):
         d.mkdir(mode=mode, exist_ok=True)
         os.chmod(d, mode)
+
+
+def write_durably(path: Path, data: bytes) -> None:
+    """Replace ``path`` atomically with ``data``, fsynced (file and directory): after a crash or a
+    power cut it holds the old bytes or the new ones, never a torn mix."""
+    tmp = path.with_name(path.name + ".tmp")
+    with open(tmp, "wb") as f:
+        f.write(data)
+        f.flush()
+        os.fsync(f.fileno())
+    os.replace(tmp, path)
+    fsync_dir(path.parent)
+
+
+def fsync_dir(path: Path) -> None:
+    """Make a rename or unlink in ``path`` durable."""
+    fd = os.open(path, os.O_RDONLY | os.O_DIRECTORY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)

@@ -11,9 +11,10 @@ from __future__ import annotations
 
 import json
 import logging
-import os
 import threading
 from pathlib import Path
+
+from hotline.filemodes import write_durably
 
 log = logging.getLogger(__name__)
 
@@ -38,12 +39,7 @@ class IntentFile:
         return data if isinstance(data, dict) else {}
 
     def _write(self, data: dict[str, dict[str, str | None]]) -> None:
-        tmp = self.path.with_name(self.path.name + ".tmp")
-        with open(tmp, "w", encoding="utf-8") as fh:
-            json.dump(data, fh, ensure_ascii=False, sort_keys=True)
-            fh.flush()
-            os.fsync(fh.fileno())
-        tmp.replace(self.path)
+        write_durably(self.path, json.dumps(data, ensure_ascii=False, sort_keys=True).encode("utf-8"))
 
     def add(self, call_id: str, number: str, queue: str | None, reason: str) -> None:
         with self._lock:

@@ -54,6 +54,8 @@ from sqlalchemy.exc import DataError, IntegrityError
 
 from hotline.calls.model import CallRecord
 from hotline.exceptions import InvalidRequest, StoreError
+from hotline.filemodes import fsync_dir as _fsync_dir
+from hotline.filemodes import write_durably as _write_durably
 from hotline.store.codec import record_from_json, record_to_json
 from hotline.store.store import Store
 from hotline.throttle import Throttle
@@ -384,22 +386,3 @@ def _write_all(fd: int, data: bytes) -> None:
     view = memoryview(data)
     while view:
         view = view[os.write(fd, view):]
-
-
-def _write_durably(path: Path, data: bytes) -> None:
-    """Replace ``path`` atomically with ``data``, fsynced: after a crash it is old or new, never torn."""
-    tmp = path.with_name(path.name + ".tmp")
-    with open(tmp, "wb") as f:
-        f.write(data)
-        f.flush()
-        os.fsync(f.fileno())
-    os.replace(tmp, path)
-    _fsync_dir(path.parent)
-
-
-def _fsync_dir(path: Path) -> None:
-    fd = os.open(path, os.O_RDONLY | os.O_DIRECTORY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
