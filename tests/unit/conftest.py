@@ -148,3 +148,24 @@ def make_call() -> MakeCall:
         return CallRecord(call_id=call_id, **values)
 
     return make
+
+
+@pytest.fixture
+def controller_paths(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> "Paths":
+    """A state directory for a real Controller without Asterisk: the runtime is a stand-in whose CEL
+    log is a copy of the answered_merged_call capture (recordings and logs in tmp_path)."""
+    import shutil
+    import types
+
+    import hotline.app as app_mod
+    from hotline.config.paths import Paths
+
+    cel = tmp_path / "hotline-cel.json"
+    shutil.copy(Path(__file__).resolve().parents[1] / "fixtures" / "cel" / "answered_merged_call.jsonl", cel)
+    runtime = types.SimpleNamespace(cel_log=cel, recordings_dir=tmp_path / "monitor", log_dir=tmp_path / "log",
+                                    cli=lambda *a, **k: "", started_at=lambda: None)
+    monkeypatch.setattr(app_mod.asterisk_runtime, "load", lambda paths: runtime)
+    paths = Paths(tmp_path / "state", tmp_path / "root")
+    paths.ensure()
+    (paths.state_dir / "ami.secret").write_text("secret\n")
+    return paths

@@ -47,6 +47,14 @@ def _agi_round_trip(port: int) -> bytes:
                 c.sendall(b"200 result=1\n")
 
 
+async def _replaced(agi: AgiProcess, old: int) -> None:
+    """Until the supervisor has a new child up in place of ``old`` (at most 10 s)."""
+    for _ in range(400):
+        if agi.pid != old and agi.status()["ok"]:
+            return
+        await asyncio.sleep(0.025)
+
+
 @pytest.fixture
 def agi():
     proc = AgiProcess(SITE.model_dump(mode="json"), "127.0.0.1", _free_port(), read_timeout=1.0,
@@ -78,10 +86,7 @@ async def test_a_stopped_child_is_detected_and_replaced(agi: AgiProcess) -> None
     os.kill(old, signal.SIGSTOP)
     task = asyncio.create_task(agi.supervise(check_every=0.05))
     try:
-        for _ in range(400):
-            if agi.pid != old and agi.status()["ok"]:
-                break
-            await asyncio.sleep(0.025)
+        await _replaced(agi, old)
         st = agi.status()
         assert agi.pid != old and st["ok"] is True and st["restarts"] == 1
         assert st["last_restart"]["reason"].startswith("stalled")
@@ -99,10 +104,7 @@ async def test_a_killed_child_is_replaced(agi: AgiProcess) -> None:
     os.kill(old, signal.SIGKILL)
     task = asyncio.create_task(agi.supervise(check_every=0.05))
     try:
-        for _ in range(400):
-            if agi.pid != old and agi.status()["ok"]:
-                break
-            await asyncio.sleep(0.025)
+        await _replaced(agi, old)
         st = agi.status()
         assert st["ok"] is True and st["restarts"] == 1 and st["last_restart"]["reason"].startswith("exited")
     finally:

@@ -4,7 +4,6 @@ read back with prometheus_client's own text parser."""
 
 from __future__ import annotations
 
-import shutil
 import socket
 import types
 from collections.abc import Iterator
@@ -16,7 +15,6 @@ import pytest
 from aiohttp.test_utils import TestClient, TestServer
 from prometheus_client.parser import text_string_to_metric_families
 
-from hotline import app as app_mod
 from hotline.api.app import ApiServices, build_app
 from hotline.app import Controller
 from hotline.calls.cellog import read_records
@@ -171,16 +169,9 @@ def test_site_id_is_a_short_slug() -> None:
 
 
 @pytest.fixture
-def controller(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Controller]:
+def controller(controller_paths: Paths) -> Iterator[Controller]:
     site = load_site(str(REPO / "examples" / "nantong" / "site.yaml"))
-    cel = tmp_path / "hotline-cel.json"
-    shutil.copy(REPO / "tests" / "fixtures" / "cel" / "answered_merged_call.jsonl", cel)
-    runtime = types.SimpleNamespace(cel_log=cel, recordings_dir=tmp_path / "monitor", log_dir=tmp_path / "log",
-                                    cli=lambda *a, **k: "", started_at=lambda: None)
-    monkeypatch.setattr(app_mod.asterisk_runtime, "load", lambda paths: runtime)
-    paths = Paths(tmp_path / "state", tmp_path / "root")
-    paths.ensure()
-    (paths.state_dir / "ami.secret").write_text("secret\n")
+    paths = controller_paths
     built = Controller(site, paths)
     yield built
     built.journal.stop()

@@ -9,16 +9,13 @@ from __future__ import annotations
 
 import errno
 import os
-import shutil
 import subprocess
 import sys
-import types
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
 
-from hotline import app as app_mod
 from hotline.app import Controller, _OffsetFile
 from hotline.calls.cellog import read_records
 from hotline.config import load_site
@@ -27,23 +24,15 @@ from hotline.exceptions import StateDirLocked
 from hotline.store import journal as journal_mod
 
 REPO = Path(__file__).resolve().parents[2]
-FIXTURE = REPO / "tests" / "fixtures" / "cel" / "answered_merged_call.jsonl"
 CALL_ID = "1795444596.1"
 
 Build = Callable[[], Controller]
 
 
 @pytest.fixture
-def build(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Build]:
+def build(controller_paths: Paths) -> Iterator[Build]:
     site = load_site(str(REPO / "examples" / "nantong" / "site.yaml"))
-    cel = tmp_path / "hotline-cel.json"
-    shutil.copy(FIXTURE, cel)
-    runtime = types.SimpleNamespace(cel_log=cel, recordings_dir=tmp_path / "monitor", log_dir=tmp_path / "log",
-                                    cli=lambda *a, **k: "", started_at=lambda: None)
-    monkeypatch.setattr(app_mod.asterisk_runtime, "load", lambda paths: runtime)
-    paths = Paths(tmp_path / "state", tmp_path / "root")
-    paths.ensure()
-    (paths.state_dir / "ami.secret").write_text("secret\n")
+    paths = controller_paths
     built: list[Controller] = []
 
     def make() -> Controller:
@@ -145,7 +134,7 @@ def test_an_unreadable_offset_file_is_an_error_not_a_full_replay(tmp_path: Path)
     offsets = _OffsetFile(tmp_path / "cel.offset")
     assert offsets.load().offset == 0  # no file yet: the log's start
     offsets.save(1234)
-    assert offsets.load().offset == 1234 and not (tmp_path / "cel.tmp").exists()
+    assert offsets.load().offset == 1234 and not (tmp_path / "cel.offset.tmp").exists()
     os.unlink(offsets.path)
     offsets.path.mkdir()  # a real read error (EISDIR); as root, chmod would not stop the read
     with pytest.raises(OSError):
