@@ -22,7 +22,7 @@ from typing import Any
 from aiohttp import web
 
 from hotline.audit.services import AuditEntry, AuditService
-from hotline.auth.middleware import principal_of, route_path
+from hotline.principal import principal_of, route_path
 from hotline.exceptions import InvalidRequest, StoreError
 from hotline.privacy import OPEN_API, Viewer, mask_number, sees_full
 

@@ -13,7 +13,7 @@ from collections.abc import Awaitable, Callable
 from aiohttp import web
 
 from hotline.audit.services import AuditEntry, AuditService, action_name, body_detail, should_audit, target_of
-from hotline.auth.middleware import principal_of, route_path
+from hotline.principal import principal_of, route_path
 from hotline.exceptions import HotlineError
 
 log = logging.getLogger(__name__)

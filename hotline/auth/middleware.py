@@ -15,18 +15,16 @@ from collections.abc import Awaitable, Callable
 from aiohttp import web
 
 from hotline.auth import roles
-from hotline.auth.services import AuthService, Principal
+from hotline.auth.services import AuthService
 from hotline.config.site import Role
 from hotline.exceptions import Forbidden
+from hotline.principal import PRINCIPAL, principal_of, route_path
+
+__all__ = ["COOKIE", "PRINCIPAL", "auth_middleware", "principal_of", "route_path", "token_of"]
 
 COOKIE = "hotline_token"
-PRINCIPAL = web.RequestKey("principal", Principal)   # absent when the API is open
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
-
-
-def principal_of(request: web.Request) -> Principal | None:
-    return request.get(PRINCIPAL)
 
 
 def token_of(request: web.Request) -> str | None:
@@ -35,15 +33,6 @@ def token_of(request: web.Request) -> str | None:
     if scheme.lower() == "bearer" and value.strip():
         return value.strip()
     return request.cookies.get(COOKIE) or None
-
-
-def route_path(request: web.Request) -> str | None:
-    """The matched route's canonical path (``/api/seats/{seat_id}/pause``), None when no route matched."""
-    info = request.match_info
-    if info.http_exception is not None:
-        return None
-    resource = info.route.resource
-    return resource.canonical if resource is not None else None
 
 
 def auth_middleware(auth: AuthService) -> Callable[[web.Request, Handler], Awaitable[web.StreamResponse]]:

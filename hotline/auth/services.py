@@ -18,36 +18,21 @@ import logging
 import os
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 from hotline.auth.hashpool import HashPool
 from hotline.auth.passwords import dummy_verify, verify_password
 from hotline.auth.throttle import LoginThrottle
 from hotline.auth.tokens import TokenSigner, load_key
-from hotline.config.site import Role, User
+from hotline.config.site import User
 from hotline.exceptions import AuthRequired, BadCredentials
+from hotline.principal import Principal
 
 log = logging.getLogger(__name__)
 
 TOKEN_TTL_S = 12 * 3600      # one shift
 KEY_FILE = "auth.key"
 REVOKED_FILE = "auth.revoked"
-
-
-@dataclass(frozen=True)
-class Principal:
-    """Who is calling: a user of the site config, with the token that proved it."""
-
-    name: str
-    role: Role
-    seat: str | None
-    token_id: str
-    expires: int
-
-    def to_dict(self) -> dict[str, Any]:
-        return {"name": self.name, "role": self.role.value, "seat": self.seat, "expires": self.expires}
 
 
 class _Revoked:

@@ -33,7 +33,7 @@ from typing import Any
 
 from hotline.ami import actions
 from hotline.calls.cel import CelEvent
-from hotline.calls.model import CallRecord, Outcome
+from hotline.records.call import CallRecord, Outcome
 from hotline.callbacks.intents import IntentFile
 from hotline.callbacks.errors import CallbackClosed, NoCallerNumber, NoSuchSeat, NotAbandoned, SeatBusy
 from hotline.callbacks.model import (
@@ -53,7 +53,7 @@ from hotline.callbacks.model import (
 from hotline.config.site import QueueCallback, SiteConfig
 from hotline.exceptions import AsteriskActionFailed, CallControlUnavailable, InvalidRequest, StoreError
 from hotline.store import Store
-from hotline.store.callbacks import CallbackStore
+from hotline.callbacks.store import CallbackStore
 
 log = logging.getLogger(__name__)
 

@@ -28,7 +28,7 @@ from prometheus_client import CollectorRegistry, Counter, Histogram, generate_la
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
 from prometheus_client.registry import Collector
 
-from hotline.calls.model import CallRecord, Outcome
+from hotline.records.call import CallRecord, Outcome
 from queue_manager import metrics as kpi
 from queue_manager.seats import SeatState
 

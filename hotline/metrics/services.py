@@ -6,7 +6,7 @@ from datetime import datetime, timedelta, timezone
 from typing import Any, Callable
 from zoneinfo import ZoneInfo
 
-from hotline.calls.model import CallRecord
+from hotline.records.call import CallRecord
 from hotline.config.site import SiteConfig
 from hotline.exceptions import InvalidRequest
 from hotline.store import Store

@@ -8,7 +8,7 @@ from aiohttp import web
 
 from hotline.api.bodies import parse_json_body
 from hotline.api.responses import json_response
-from hotline.auth.middleware import principal_of
+from hotline.principal import principal_of
 from hotline.spy.schemas import SpyBody
 from hotline.spy.services import SpyService
 

@@ -14,7 +14,7 @@ import typing
 from datetime import datetime
 from typing import Any
 
-from hotline.calls.model import CallRecord, Outcome
+from hotline.records.call import CallRecord, Outcome
 
 _FIELDS = {f.name for f in dataclasses.fields(CallRecord)}
 _DATETIME_FIELDS = {

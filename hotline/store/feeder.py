@@ -18,7 +18,7 @@ import logging
 import threading
 from collections import Counter, deque
 
-from hotline.calls.model import CallRecord
+from hotline.records.call import CallRecord
 from hotline.store.journal import RecordJournal
 from hotline.throttle import Throttle
 

@@ -52,7 +52,7 @@ from typing import Any
 
 from sqlalchemy.exc import DataError, IntegrityError
 
-from hotline.calls.model import CallRecord
+from hotline.records.call import CallRecord
 from hotline.exceptions import InvalidRequest, StoreError
 from hotline.filemodes import fsync_dir as _fsync_dir
 from hotline.filemodes import write_durably as _write_durably

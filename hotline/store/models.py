@@ -19,7 +19,7 @@ from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 from sqlalchemy.types import TypeDecorator
 
-from hotline.work_orders.model import Category, Status
+from hotline.records.work_order import Category, Status
 
 
 class UtcDateTime(TypeDecorator[datetime]):
@@ -58,7 +58,7 @@ class Base(DeclarativeBase):
 
 
 class CallRow(Base):
-    """One conversation; the columns mirror :class:`hotline.calls.model.CallRecord`."""
+    """One conversation; the columns mirror :class:`hotline.records.call.CallRecord`."""
 
     __tablename__ = "call_records"
 

@@ -16,7 +16,8 @@ through: the journal sets that one record aside.
 
 Timeouts, so a hung database cannot hold a thread for ever: PostgreSQL gets a
 connect timeout, a server-side statement timeout, TCP keepalives and a TCP user
-timeout (a dead peer or a black-holed network is detected in about 30 s);
+timeout (a dead peer or a black-holed network is detected in about 30 s, see
+:mod:`hotline.store.engine`);
 SQLite waits at most its busy timeout for a lock. A server that accepts TCP but
 never answers (a stopped process) is only bounded by these on a new
 connection: callers on the request path must not wait on the database without
@@ -25,49 +26,35 @@ a timeout of their own (``/status`` reads :class:`hotline.store.probe.StoreProbe
 
 from __future__ import annotations
 
-import dataclasses
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from alembic import command
 from alembic.config import Config
-from sqlalchemy import create_engine, event, func, select, text
-from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy import func, select, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import DataError, DBAPIError, IntegrityError, SQLAlchemyError
 from sqlalchemy.exc import TimeoutError as PoolTimeoutError
 from sqlalchemy.orm import Session, sessionmaker
 
-from hotline.calls.model import CallRecord, Outcome
 from hotline.exceptions import InvalidRequest, NoSuchCall, NoSuchWorkOrder, StoreError
-from hotline.filemodes import GROUP_READ, ensure_file
+from hotline.records.call import CallRecord, Outcome
+from hotline.records.voice_message import VoiceMessageOrder, voice_message_order
+from hotline.records.work_order import Category, Status
+from hotline.store.engine import make_engine
 from hotline.store.models import (AuditRow, CallRow, MetaRow, SeatStateRow, WorkOrderCallRow, WorkOrderCounterRow,
                                    WorkOrderRow)
-from hotline.work_orders.model import Category, Status
-from hotline.work_orders.voice_message import VoiceMessageOrder, voice_message_order
+from hotline.store.rows import call_record, call_values, enum_value, work_order_dict
 
 MAX_PAGE = 500
 """The largest ``limit`` of :meth:`Store.list_calls`: one page must stay cheap to serialise."""
 
 _MIGRATIONS = Path(__file__).with_name("migrations")
-_CALL_FIELDS = tuple(f.name for f in dataclasses.fields(CallRecord))
-_SQLITE_BUSY_TIMEOUT_MS = 5000
-_PG_CONNECT_TIMEOUT_S = 5
-_PG_STATEMENT_TIMEOUT_MS = 30_000
-_PG_CONNECT_ARGS = {
-    "connect_timeout": _PG_CONNECT_TIMEOUT_S,
-    "options": f"-c statement_timeout={_PG_STATEMENT_TIMEOUT_MS} -c lock_timeout=10000",
-    "keepalives": 1, "keepalives_idle": 10, "keepalives_interval": 5, "keepalives_count": 3,
-    "tcp_user_timeout": 30_000,
-}
-_POOL_TIMEOUT_S = 10
 _PG_UNDEFINED_TABLE = "42P01"
-
-_E = TypeVar("_E", Category, Outcome)
 
 
 class Store:
@@ -83,24 +70,7 @@ class Store:
         parsed = make_url(url)
         if parsed.drivername == "postgresql":
             parsed = parsed.set(drivername="postgresql+psycopg")
-        backend = parsed.get_backend_name()
-        self._insert: Callable[..., sqlite.Insert | postgresql.Insert]
-        if backend == "sqlite":
-            if parsed.database and parsed.database != ":memory:" and Path(parsed.database).parent.is_dir():
-                # Every caller's number: 0640 from the first byte, whatever the umask (SQLite gives
-                # the -wal and -shm files the database's mode).
-                ensure_file(Path(parsed.database), GROUP_READ)
-            self._engine = create_engine(parsed, pool_timeout=_POOL_TIMEOUT_S)
-            event.listen(self._engine, "connect", _sqlite_pragmas)
-            self._insert = sqlite.insert
-        elif backend == "postgresql":
-            # pre_ping: after a database restart, pooled connections are dead;
-            # test each before use instead of failing the first write.
-            self._engine = create_engine(parsed, pool_pre_ping=True, pool_timeout=_POOL_TIMEOUT_S,
-                                         connect_args=dict(_PG_CONNECT_ARGS))
-            self._insert = postgresql.insert
-        else:
-            raise ValueError(f"unsupported database {backend!r}: use sqlite or postgresql")
+        self._engine, self._insert = make_engine(parsed)
         self._sessions = sessionmaker(self._engine, expire_on_commit=False)
         self._tz = ZoneInfo(timezone)
         self._safe_url = parsed.render_as_string(hide_password=True)
@@ -142,7 +112,7 @@ class Store:
         whole), so replaying the same record any number of times leaves one
         identical row, and a more complete record replaces a partial one.
         """
-        values = _call_values(record)
+        values = call_values(record)
         now = datetime.now(UTC)
         insert = self._insert(CallRow).values(**values, created_at=now, updated_at=now)
         changes = {name: insert.excluded[name] for name in values if name != "call_id"}
@@ -177,7 +147,7 @@ class Store:
             ids = session.scalars(select(WorkOrderCallRow.work_order_id).join(WorkOrderRow)
                                   .where(WorkOrderCallRow.call_id == call_id)
                                   .order_by(WorkOrderRow.created_at, WorkOrderRow.id)).all()
-            return [_work_order_dict(session, session.get(WorkOrderRow, i)) for i in ids]
+            return [work_order_dict(session, session.get(WorkOrderRow, i)) for i in ids]
 
     def confidential_calls(self, call_ids: Sequence[str]) -> set[str]:
         """Those of ``call_ids`` that a ``caller_confidential`` work order is about."""
@@ -192,7 +162,7 @@ class Store:
             row = session.get(CallRow, call_id)
             if row is None:
                 raise NoSuchCall(call_id)
-            return _call_record(row)
+            return call_record(row)
 
     def list_calls(self, *, start: datetime | None = None, end: datetime | None = None,
                    dialled_number: str | None = None, outcome: Outcome | str | None = None,
@@ -220,12 +190,12 @@ class Store:
         if dialled_number is not None:
             conditions.append(CallRow.dialled_number == dialled_number)
         if outcome is not None:
-            conditions.append(CallRow.outcome == _enum_value(Outcome, outcome, "outcome").value)
+            conditions.append(CallRow.outcome == enum_value(Outcome, outcome, "outcome").value)
         page = (select(CallRow).where(*conditions)
                 .order_by(CallRow.arrived_at.desc(), CallRow.call_id.desc()).limit(limit).offset(offset))
         with self._session() as session:
             total = session.scalar(select(func.count()).select_from(CallRow).where(*conditions))
-            return [_call_record(row) for row in session.scalars(page)], total or 0
+            return [call_record(row) for row in session.scalars(page)], total or 0
 
     # --- work orders ---------------------------------------------------------------
 
@@ -239,7 +209,7 @@ class Store:
         category requires (complaints and reports: confidential). Unknown or
         repeated call ids raise ``InvalidRequest`` naming ``call_ids`` and the id.
         """
-        category = _enum_value(Category, category, "category")
+        category = enum_value(Category, category, "category")
         ids = list(call_ids)
         if not ids:
             raise InvalidRequest("call_ids", "must name at least one call", ids)
@@ -264,7 +234,7 @@ class Store:
             session.flush()
             session.add_all(WorkOrderCallRow(work_order_id=order.id, call_id=i) for i in ids)
             session.flush()
-            return _work_order_dict(session, order)
+            return work_order_dict(session, order)
 
     def get_work_order(self, work_order_id: str) -> dict[str, Any]:
         """The work order as JSON-ready dict, with its call ids in arrival order."""
@@ -272,7 +242,7 @@ class Store:
             order = session.get(WorkOrderRow, work_order_id)
             if order is None:
                 raise NoSuchWorkOrder(work_order_id)
-            return _work_order_dict(session, order)
+            return work_order_dict(session, order)
 
     # --- seat state log -------------------------------------------------------------------
 
@@ -379,59 +349,3 @@ class Store:
         """A session in a transaction, committed on success, rolled back on any error."""
         with self._errors(), self._sessions.begin() as session:
             yield session
-
-
-def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
-    """Per-connection SQLite settings: crash-safe (WAL + FULL), patient, with FKs enforced."""
-    cursor = dbapi_connection.cursor()
-    try:
-        cursor.execute("PRAGMA journal_mode=WAL")
-        cursor.execute("PRAGMA synchronous=FULL")
-        cursor.execute(f"PRAGMA busy_timeout={_SQLITE_BUSY_TIMEOUT_MS}")
-        cursor.execute("PRAGMA foreign_keys=ON")
-    finally:
-        cursor.close()
-
-
-def _enum_value(enum: type[_E], value: _E | str, field: str) -> _E:
-    try:
-        return enum(value)
-    except ValueError:
-        allowed = ", ".join(m.value for m in enum)
-        raise InvalidRequest(field, f"must be one of {allowed}", value) from None
-
-
-def _call_values(record: CallRecord) -> dict[str, Any]:
-    values = {name: getattr(record, name) for name in _CALL_FIELDS}
-    for name, value in values.items():
-        if isinstance(value, datetime) and value.tzinfo is None:
-            raise InvalidRequest(name, "must be timezone-aware", value.isoformat())
-    values["outcome"] = _enum_value(Outcome, record.outcome, "outcome").value
-    return values
-
-
-def _call_record(row: CallRow) -> CallRecord:
-    values = {name: getattr(row, name) for name in _CALL_FIELDS}
-    values["outcome"] = Outcome(row.outcome)
-    return CallRecord(**values)
-
-
-def _work_order_dict(session: Session, order: WorkOrderRow) -> dict[str, Any]:
-    call_ids = session.scalars(
-        select(WorkOrderCallRow.call_id)
-        .join(CallRow, CallRow.call_id == WorkOrderCallRow.call_id)
-        .where(WorkOrderCallRow.work_order_id == order.id)
-        .order_by(CallRow.arrived_at, CallRow.call_id)
-    ).all()
-    return {
-        "id": order.id,
-        "title": order.title,
-        "description": order.description,
-        "category": order.category.value,
-        "status": order.status.value,
-        "created_by": order.created_by,
-        "caller_confidential": order.caller_confidential,
-        "call_ids": list(call_ids),
-        "created_at": order.created_at.isoformat(),
-        "updated_at": order.updated_at.isoformat(),
-    }

@@ -11,7 +11,7 @@ from typing import Any
 
 from aiohttp import web
 
-from hotline.auth.middleware import principal_of
+from hotline.principal import principal_of
 from hotline.config.site import SiteConfig
 from hotline.exceptions import HotlineError, NotFound
 from hotline.wallboard.services import HEARTBEAT_S, LiveSource, live_frames

@@ -1,30 +1,5 @@
-"""Work-order enums shared by the store and the HTTP API.
+"""The work-order enums, kept importable here: they live in :mod:`hotline.records.work_order`."""
 
-The database keeps the ascii ids; the Chinese names are the categories of the
-national 12345 service specification that seats and reports use.
-"""
+from hotline.records.work_order import Category, Status
 
-from __future__ import annotations
-
-from enum import Enum
-
-
-class Category(str, Enum):
-    consult = "consult"        # 咨询
-    help = "help"              # 求助
-    complaint = "complaint"    # 投诉
-    report = "report"          # 举报
-    suggestion = "suggestion"  # 建议
-
-    @property
-    def confidential_by_default(self) -> bool:
-        """GB/T 33358: the identity of a complainant or informant is kept confidential."""
-        return self in (Category.complaint, Category.report)
-
-
-class Status(str, Enum):
-    open = "open"
-    assigned = "assigned"
-    in_progress = "in_progress"
-    resolved = "resolved"
-    closed = "closed"
+__all__ = ["Category", "Status"]

@@ -13,7 +13,7 @@ from pydantic import BaseModel, ConfigDict, Field, StringConstraints, Validation
 
 from hotline.config.site import SeatId
 from hotline.exceptions import InvalidRequest
-from hotline.work_orders.model import Category
+from hotline.records.work_order import Category
 
 MAX_CALLS = 100
 

@@ -13,7 +13,7 @@ from agi_scripts.decide import RouteDecision, decide_route
 from agi_scripts.repeat import RecentCallers
 from agi_scripts.routes import build_router
 from agi_scripts.server import FastAgiServer
-from hotline.calls.model import CallRecord, Outcome
+from hotline.records.call import CallRecord, Outcome
 from hotline.config import parse_site
 from hotline.exceptions import StoreError
 from hotline.store import Store

@@ -21,7 +21,7 @@ import pytest
 from hotline.ami import AmiClient, actions
 from hotline.calls import cel
 from hotline.calls.assemble import Directory, assemble
-from hotline.calls.model import CallRecord, Outcome
+from hotline.records.call import CallRecord, Outcome
 from hotline.calls.services import CallTracker
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures"

@@ -17,7 +17,7 @@ import pytest
 from aiohttp.test_utils import TestClient, TestServer
 
 from hotline.api.app import ApiServices, StatusProvider, build_app
-from hotline.calls.model import CallRecord, Outcome
+from hotline.records.call import CallRecord, Outcome
 from hotline.store import Store
 
 MakeCall = Callable[..., CallRecord]

@@ -9,7 +9,7 @@ import pytest
 from aiohttp.test_utils import TestClient, TestServer
 
 from hotline.api.app import ApiServices, build_app
-from hotline.calls.model import CallRecord
+from hotline.records.call import CallRecord
 from hotline.store import Store
 
 MakeCall = Callable[..., CallRecord]

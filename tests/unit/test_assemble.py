@@ -19,7 +19,7 @@ import pytest
 from hotline.calls import cel
 from hotline.calls.assemble import Directory, assemble, endpoint_of, is_complete, sanitise_number
 from hotline.calls.cel import CelEvent
-from hotline.calls.model import CallRecord, Outcome
+from hotline.records.call import CallRecord, Outcome
 
 CEL_DIR = Path(__file__).resolve().parents[1] / "fixtures" / "cel"
 DIRECTORY = Directory(trunks=frozenset({"trunk-carrier"}), seats=frozenset({"1001", "1002"}))

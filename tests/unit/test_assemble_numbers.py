@@ -24,7 +24,7 @@ from sqlalchemy import create_engine, text
 from hotline.calls import cel
 from hotline.calls.assemble import Directory, assemble
 from hotline.calls.cel import CelEvent
-from hotline.calls.model import CallRecord, Outcome
+from hotline.records.call import CallRecord, Outcome
 from hotline.store import Store
 from hotline.store.codec import record_from_json, record_to_json
 from queue_manager import metrics

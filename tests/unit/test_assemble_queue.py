@@ -14,9 +14,9 @@ import pytest
 from hotline.calls import cel
 from hotline.calls.assemble import Directory, assemble
 from hotline.calls.cel import CelEvent
-from hotline.calls.model import Outcome
-from hotline.work_orders.model import Category
-from hotline.work_orders.voice_message import voice_message_order
+from hotline.records.call import Outcome
+from hotline.records.work_order import Category
+from hotline.records.voice_message import voice_message_order
 
 CEL_DIR = Path(__file__).resolve().parents[1] / "fixtures" / "cel"
 DIRECTORY = Directory(trunks=frozenset({"trunk-carrier"}), seats=frozenset({"1001", "1002"}))

@@ -15,7 +15,7 @@ from hotline.calls import cel
 from hotline.calls.assemble import Directory, assemble
 from hotline.calls.cel import CelEvent
 from hotline.calls.legs import LegBook, call_legs, leg_account, parent_of, parse_account
-from hotline.calls.model import CallRecord
+from hotline.records.call import CallRecord
 from hotline.calls.services import CallTracker, Reconciler
 from hotline.calls.targets import SiteDirectory, site_directory, site_targets
 from hotline.config import parse_site

@@ -12,7 +12,7 @@ from hotline.calls import cel, services
 from hotline.calls.assemble import Directory, assemble
 from hotline.calls.cel import CelEvent
 from hotline.calls.celpos import CelPosition
-from hotline.calls.model import CallRecord, Outcome
+from hotline.records.call import CallRecord, Outcome
 from hotline.calls.services import CallTracker, Reconciler
 
 CEL_DIR = Path(__file__).resolve().parents[1] / "fixtures" / "cel"

@@ -13,7 +13,7 @@ from aiohttp.test_utils import TestClient, TestServer
 from hotline.api.app import ApiServices, build_app
 from hotline.callbacks.model import CallbackTask, Kind, Status, Step
 from hotline.callbacks.services import CallbackService
-from hotline.calls.model import CallRecord, Outcome
+from hotline.records.call import CallRecord, Outcome
 from hotline.config.site import SiteConfig
 from hotline.store import Store
 

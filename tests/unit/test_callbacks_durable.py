@@ -11,7 +11,7 @@ from hotline.callbacks.intents import IntentFile
 from hotline.callbacks.model import Status
 from hotline.callbacks.services import CallbackService
 from hotline.calls.cel import CelEvent
-from hotline.calls.model import CallRecord, Outcome
+from hotline.records.call import CallRecord, Outcome
 from hotline.config.site import SiteConfig
 from hotline.exceptions import StoreError
 from hotline.store import Store

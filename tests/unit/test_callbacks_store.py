@@ -8,7 +8,7 @@ import pytest
 from hotline.callbacks.errors import CallbackExists, NoSuchCallback
 from hotline.callbacks.model import InvalidTransition, Kind, Status, Step
 from hotline.store import Store
-from hotline.store.callbacks import CallbackStore
+from hotline.callbacks.store import CallbackStore
 
 
 def test_tasks_round_trip_and_move(store: Store) -> None:

@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from hotline.calls.assemble import Directory
-from hotline.calls.model import CallRecord
+from hotline.records.call import CallRecord
 from hotline.calls.services import Reconciler
 from hotline.calls.tail import CelTail
 

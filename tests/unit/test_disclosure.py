@@ -10,8 +10,8 @@ from aiohttp import web
 from aiohttp.test_utils import make_mocked_request
 
 from hotline.audit.disclosure import REPEAT_WINDOW_S, Disclosure, mask_field
-from hotline.auth.middleware import PRINCIPAL
-from hotline.auth.services import Principal
+from hotline.principal import PRINCIPAL
+from hotline.principal import Principal
 from hotline.config.site import Role
 from hotline.exceptions import StoreError
 

@@ -18,7 +18,7 @@ from hotline.api.app import ApiServices, build_app
 from hotline.auth import roles
 from hotline.auth.passwords import hash_password
 from hotline.auth.services import AuthService
-from hotline.calls.model import Outcome
+from hotline.records.call import Outcome
 from hotline.config import parse_site
 from hotline.config.site import Role, SiteConfig
 from hotline.exceptions import ConfigError

@@ -10,7 +10,7 @@ from typing import Protocol
 
 import pytest
 
-from hotline.calls.model import CallRecord, Outcome
+from hotline.records.call import CallRecord, Outcome
 from hotline.exceptions import StoreError
 from hotline.store import RecordJournal, Store
 from hotline.store.codec import record_to_json

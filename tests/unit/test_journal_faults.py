@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from hotline.app import RecordFeeder
-from hotline.calls.model import CallRecord
+from hotline.records.call import CallRecord
 from hotline.store import RecordJournal, Store
 from hotline.store import journal as journal_mod
 

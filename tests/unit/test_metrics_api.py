@@ -8,7 +8,7 @@ from typing import Any
 from aiohttp.test_utils import TestClient, TestServer
 
 from hotline.api.app import ApiServices, build_app
-from hotline.calls.model import Outcome
+from hotline.records.call import Outcome
 from hotline.store import Store
 
 

@@ -6,7 +6,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from hotline.calls.model import Outcome
+from hotline.records.call import Outcome
 from hotline.config import parse_site
 from hotline.exceptions import InvalidRequest
 from hotline.metrics.services import MetricsService

@@ -18,7 +18,7 @@ from prometheus_client.parser import text_string_to_metric_families
 from hotline.api.app import ApiServices, build_app
 from hotline.app import Controller
 from hotline.calls.cellog import read_records
-from hotline.calls.model import CallRecord, Outcome
+from hotline.records.call import CallRecord, Outcome
 from hotline.config import load_site, parse_site
 from hotline.config.paths import Paths
 from hotline.live.hub import LiveHub

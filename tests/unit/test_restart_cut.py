@@ -9,7 +9,7 @@ from pathlib import Path
 from hotline.calls import cel
 from hotline.calls.assemble import Directory
 from hotline.calls.cel import CelEvent
-from hotline.calls.model import CallRecord, Outcome
+from hotline.records.call import CallRecord, Outcome
 from hotline.calls.restart import EpochWatch
 from hotline.calls.services import CallTracker, Reconciler
 

@@ -14,11 +14,11 @@ from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from sqlalchemy import create_engine, text
 
-from hotline.calls.model import CallRecord, Outcome
+from hotline.records.call import CallRecord, Outcome
 from hotline.exceptions import InvalidRequest, NoSuchCall, NoSuchWorkOrder, StoreError
 from hotline.store import Store
 from hotline.store.models import Base
-from hotline.work_orders.model import Category
+from hotline.records.work_order import Category
 
 MakeCall = Callable[..., CallRecord]
 

@@ -13,7 +13,7 @@ from sqlalchemy import create_engine, event, make_url, text
 from sqlalchemy.pool import NullPool
 
 from hotline import cli
-from hotline.calls.model import CallRecord
+from hotline.records.call import CallRecord
 from hotline.store import RecordJournal, Store
 from hotline.store.codec import record_to_json
 from hotline.store.journal import replay_rejected

@@ -6,7 +6,7 @@ from __future__ import annotations
 from dataclasses import replace
 from datetime import UTC, datetime
 
-from hotline.calls.model import CallRecord, Outcome
+from hotline.records.call import CallRecord, Outcome
 from hotline.store import Store
 
 T0 = datetime(2026, 11, 23, 1, 0, tzinfo=UTC)

@@ -1,4 +1,4 @@
-"""Callback tasks in the store (table ``callback_tasks``, migration 0004).
+"""Callback tasks in the store (table ``callback_tasks``, migration 0004), on :class:`hotline.store.Store`.
 
 Every change goes through :func:`hotline.callbacks.model.advance` inside one transaction that
 holds the row (``SELECT .. FOR UPDATE`` on PostgreSQL; SQLite serialises writers), so two
@@ -13,12 +13,13 @@ from typing import Any
 
 from sqlalchemy import func, select
 
-from hotline.calls.model import CallRecord, Outcome
 from hotline.callbacks.errors import CallbackExists, NoSuchCallback
 from hotline.callbacks.model import CallbackTask, Kind, Status, Step, TaskState, advance
 from hotline.exceptions import InvalidRequest
+from hotline.records.call import CallRecord, Outcome
 from hotline.store.models import CallbackTaskRow, CallRow
-from hotline.store.store import MAX_PAGE, Store, _call_record
+from hotline.store.rows import call_record
+from hotline.store.store import MAX_PAGE, Store
 
 ABANDONED = (Outcome.abandoned_in_queue.value, Outcome.abandoned_before_queue.value)
 
@@ -114,7 +115,7 @@ class CallbackStore:
             q = q.where(CallRow.queue == queue)
         q = q.order_by(CallRow.arrived_at.desc(), CallRow.call_id.desc()).limit(limit)
         with self._store._session() as session:
-            return [_call_record(row) for row in session.scalars(q)]
+            return [call_record(row) for row in session.scalars(q)]
 
     def answered_since(self, numbers: Iterable[str], since: datetime) -> dict[str, list[datetime]]:
         """For each caller number, when its calls arriving at or after ``since`` were answered

@@ -9,8 +9,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from hotline.calls.model import CallRecord, Outcome
-from hotline.work_orders.model import Category
+from hotline.records.call import CallRecord, Outcome
+from hotline.records.work_order import Category
 
 CREATED_BY = "system"        # not a seat: the platform filed it
 _REASONS = {"timeout": "等待超时", "no_seat": "无坐席在线"}

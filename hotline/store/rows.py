@@ -1,0 +1,68 @@
+"""Between records and rows: a :class:`CallRecord` as column values and back, a work order as a dict.
+
+Used by :class:`hotline.store.store.Store` and by the feature stores built on it
+(:mod:`hotline.callbacks.store`). An enum value that is not one of its members is an
+:class:`hotline.exceptions.InvalidRequest` naming the field.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from datetime import datetime
+from typing import Any, TypeVar
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from hotline.exceptions import InvalidRequest
+from hotline.records.call import CallRecord, Outcome
+from hotline.records.work_order import Category
+from hotline.store.models import CallRow, WorkOrderCallRow, WorkOrderRow
+
+CALL_FIELDS = tuple(f.name for f in dataclasses.fields(CallRecord))
+
+_E = TypeVar("_E", Category, Outcome)
+
+
+def enum_value(enum: type[_E], value: _E | str, field: str) -> _E:
+    try:
+        return enum(value)
+    except ValueError:
+        allowed = ", ".join(m.value for m in enum)
+        raise InvalidRequest(field, f"must be one of {allowed}", value) from None
+
+
+def call_values(record: CallRecord) -> dict[str, Any]:
+    values = {name: getattr(record, name) for name in CALL_FIELDS}
+    for name, value in values.items():
+        if isinstance(value, datetime) and value.tzinfo is None:
+            raise InvalidRequest(name, "must be timezone-aware", value.isoformat())
+    values["outcome"] = enum_value(Outcome, record.outcome, "outcome").value
+    return values
+
+
+def call_record(row: CallRow) -> CallRecord:
+    values = {name: getattr(row, name) for name in CALL_FIELDS}
+    values["outcome"] = Outcome(row.outcome)
+    return CallRecord(**values)
+
+
+def work_order_dict(session: Session, order: WorkOrderRow) -> dict[str, Any]:
+    call_ids = session.scalars(
+        select(WorkOrderCallRow.call_id)
+        .join(CallRow, CallRow.call_id == WorkOrderCallRow.call_id)
+        .where(WorkOrderCallRow.work_order_id == order.id)
+        .order_by(CallRow.arrived_at, CallRow.call_id)
+    ).all()
+    return {
+        "id": order.id,
+        "title": order.title,
+        "description": order.description,
+        "category": order.category.value,
+        "status": order.status.value,
+        "created_by": order.created_by,
+        "caller_confidential": order.caller_confidential,
+        "call_ids": list(call_ids),
+        "created_at": order.created_at.isoformat(),
+        "updated_at": order.updated_at.isoformat(),
+    }
