@@ -106,6 +106,26 @@ def run_demo(site_file: str, paths: Paths) -> int:
     if shutil.which("sipp") is None:
         raise HotlineError("demo: sipp (Debian package sip-tester) is not installed; run scripts/setup.sh")
 
+    runtime = _start_asterisk(site, paths)
+    api, token = _start_controller(site, site_file, paths)
+    workdir = paths.state_dir / "demo"
+    workdir.mkdir(parents=True, exist_ok=True)
+    _start_seat_phone(site, paths, runtime, api, token, workdir)
+    record = _call(site, api, token, workdir)
+    print(json.dumps(record, ensure_ascii=False, indent=2))
+    rec_path = runtime.recordings_dir / record["recording"] if record.get("recording") else None
+    _say(f"call {record['call_id']}: {record['outcome']} by seat {record['seat']} "
+         f"after {record['wait_seconds']} s, talk {record['talk_seconds']} s")
+    if rec_path:
+        _say(f"recording: {rec_path}")
+    _say(f"wallboard: {api}/wallboard (log in as a supervisor, see examples/nantong/README.md)")
+    _say(f"API: {api}/status  {api}/api/calls  {api}/api/calls/{record['call_id']}  {api}/openapi.json")
+    _say("stop everything with: hotline demo-stop   (or scripts/demo.sh stop)")
+    return 0 if record["outcome"] == "answered" else 1
+
+
+def _start_asterisk(site: SiteConfig, paths: Paths) -> asterisk_runtime.Runtime:
+    """Install (or reuse) Asterisk, deploy the site's generated configuration, start or reload it."""
     _say("installing or reusing Asterisk")
     runtime = asterisk_runtime.install(paths)
     _say(f"Asterisk {runtime.version} ({runtime.mode}, root {runtime.root})")
@@ -117,7 +137,11 @@ def run_demo(site_file: str, paths: Paths) -> int:
         _say(f"Asterisk already running (pid {runtime.pid()}): configuration reloaded")
     else:
         _say(f"Asterisk started (pid {runtime.start()})")
+    return runtime
 
+
+def _start_controller(site: SiteConfig, site_file: str, paths: Paths) -> tuple[str, str | None]:
+    """Start ``hotline serve``, wait for AMI and the database; (API base URL, token or None)."""
     api = f"http://{site.api.bind}:{site.api.port}"
     ctl_pid = paths.state_dir / "controller.pid"
     _stop_pidfile(ctl_pid)
@@ -135,12 +159,15 @@ def run_demo(site_file: str, paths: Paths) -> int:
     _wait("the database migrated (GET /api/calls)", lambda: _get(f"{api}/api/calls?limit=1", token=token)[0] == 200,
           timeout=60)
     _say(f"controller up (pid {_pidfile_alive(ctl_pid)}), API at {api}")
+    return api, token
 
+
+def _start_seat_phone(site: SiteConfig, paths: Paths, runtime: asterisk_runtime.Runtime, api: str,
+                      token: str | None, workdir: Path) -> None:
+    """The first seat: a sipp phone that answers, registered, logged in and idle in its queues."""
     seat = site.seats[0]
     phone_pid = paths.state_dir / "seat-phone.pid"
     _stop_pidfile(phone_pid)
-    workdir = paths.state_dir / "demo"
-    workdir.mkdir(parents=True, exist_ok=True)
     _spawn(["sipp", "-sf", str(resource(f"{SIPP}/seat_uas.xml")), "-i", "127.0.0.1", "-p", str(SEAT_PHONE_PORT),
             "-mp", "16100", "-rtp_echo", "-d", "800", "-nostdin"], paths.log_dir / "seat-phone.log", phone_pid,
            cwd=workdir)
@@ -159,12 +186,17 @@ def run_demo(site_file: str, paths: Paths) -> int:
     code, body = _get(f"{api}/api/seats/{seat.id}/login", method="POST", token=token)
     if code != 200 and not (code == 409 and body.get("error_id") == "seat-already-logged-in"):
         raise HotlineError(f"demo: seat {seat.id} could not log in: {body}")
+
     def seat_view() -> dict[str, Any]:
         return dict(_get(f"{api}/api/seats/{seat.id}", token=token)[1])
     _wait(f"seat {seat.id} available in its queues",
           lambda: seat_view().get("state") == "idle" and seat_view().get("device") == "not_inuse", timeout=30)
     _say(f"seat {seat.id} logged in to {', '.join(seat_view()['queues'])}")
 
+
+def _call(site: SiteConfig, api: str, token: str | None, workdir: Path) -> dict[str, Any]:
+    """One sipp call to the hotline number through the first trunk; its new call record."""
+    sip = f"127.0.0.1:{site.asterisk.sip_port}"
     trunk = site.trunks[0]
     caller_ip = trunk.networks[0].split("/")[0]
     subprocess.run(["sox", "-n", "-r", "8000", "-c", "1", "-e", "a-law", "-t", "raw",
@@ -179,16 +211,7 @@ def run_demo(site_file: str, paths: Paths) -> int:
         raise HotlineError(f"demo: the call failed: {call.stdout.decode()[-600:]}")
     record = _wait("the call record", lambda: next(
         (c for c in _get(f"{api}/api/calls?limit=500", token=token)[1]["items"] if c["call_id"] not in before), None), 30)
-    print(json.dumps(record, ensure_ascii=False, indent=2))
-    rec_path = runtime.recordings_dir / record["recording"] if record.get("recording") else None
-    _say(f"call {record['call_id']}: {record['outcome']} by seat {record['seat']} "
-         f"after {record['wait_seconds']} s, talk {record['talk_seconds']} s")
-    if rec_path:
-        _say(f"recording: {rec_path}")
-    _say(f"wallboard: {api}/wallboard (log in as a supervisor, see examples/nantong/README.md)")
-    _say(f"API: {api}/status  {api}/api/calls  {api}/api/calls/{record['call_id']}  {api}/openapi.json")
-    _say("stop everything with: hotline demo-stop   (or scripts/demo.sh stop)")
-    return 0 if record["outcome"] == "answered" else 1
+    return dict(record)
 
 
 def stop_demo(paths: Paths) -> int:

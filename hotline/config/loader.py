@@ -14,6 +14,7 @@ from pydantic import ValidationError
 
 from hotline.exceptions import ConfigError
 
+from . import checks
 from .site import SiteConfig
 
 ENV_PREFIX = "HOTLINE__"
@@ -59,7 +60,7 @@ def parse_site(data: Any, source: str = "<site config>") -> SiteConfig:
         site = SiteConfig.model_validate(data)
     except ValidationError as exc:
         raise ConfigError(source, _problems_from_validation(exc)) from None
-    problems = site.problems()
+    problems = checks.problems(site)
     if problems:
         raise ConfigError(source, problems)
     return site
