@@ -391,7 +391,7 @@ def readme_section(results: dict[str, Any]) -> str:
         q, rd, a, cpu = lv["queue_in_window"], lv["ring_delay"], lv["audio"], lv["cpu"]
 
         def c(name: str) -> str:
-            v = cpu.get(name)
+            v = cpu.get(name)  # noqa: B023  (called within this iteration only)
             return f"{v['mean']} (max {v['max']})" if v else "–"
         lines += [f"**{lv['seats']} seats / {lv['callers']} callers** — {'PASS' if lv['pass'] else 'FAIL'}: "
                   f"in the measured {lv['window']['seconds']:g} s, {q['callers_mean']} callers in the queue on average "

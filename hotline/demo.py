@@ -210,7 +210,8 @@ def _call(site: SiteConfig, api: str, token: str | None, workdir: Path) -> dict[
     if call.returncode != 0:
         raise HotlineError(f"demo: the call failed: {call.stdout.decode()[-600:]}")
     record = _wait("the call record", lambda: next(
-        (c for c in _get(f"{api}/api/calls?limit=500", token=token)[1]["items"] if c["call_id"] not in before), None), 30)
+        (c for c in _get(f"{api}/api/calls?limit=500", token=token)[1]["items"] if c["call_id"] not in before),
+        None), 30)
     return dict(record)
 
 

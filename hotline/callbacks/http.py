@@ -49,7 +49,8 @@ def add_routes(app: web.Application, service: CallbackService) -> None:
     async def create(request: web.Request) -> web.Response:
         body = parse_body(CreateBody, await request.read())
         task = await service.create_for_call(body.call_id)
-        return json_response((await _tasks(request, [task.to_dict()]))[0], status=201, headers={"Location": f"/api/callbacks/{task.id}"})
+        return json_response((await _tasks(request, [task.to_dict()]))[0], status=201,
+                             headers={"Location": f"/api/callbacks/{task.id}"})
 
     def task_id(request: web.Request) -> int:
         raw = request.match_info["callback_id"]

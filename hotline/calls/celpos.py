@@ -12,7 +12,8 @@ device and inode and a fingerprint (SHA-256 of the bytes just before the offset,
   the current log from 0;
 * truncated, replaced, or the file read is gone: the current log from 0 (never the old
   offset);
-* nothing read yet (no position): every plain rotated file, oldest first, then the log. Records read twice are harmless: every write is an upsert keyed by the Linkedid.
+* nothing read yet (no position): every plain rotated file, oldest first, then the log. Records
+  read twice are harmless: every write is an upsert keyed by the Linkedid.
 
 Compressed rotations (``.gz`` ...) are never read: the shipped logrotate rule keeps plain
 renames (see :func:`hotline.asterisk_runtime.Runtime.logrotate_rule`).

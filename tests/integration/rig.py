@@ -368,7 +368,8 @@ class Stack:
         return r.returncode
 
     def call(self, number: str, caller: str, *, talk_ms: int = 2500, scenario: str = "caller.xml",
-             port: int = TRUNK_PORT, source_ip: str = TRUNK_IP, timeout: int = 60) -> subprocess.CompletedProcess[bytes]:
+             port: int = TRUNK_PORT, source_ip: str = TRUNK_IP,
+             timeout: int = 60) -> subprocess.CompletedProcess[bytes]:
         """Place one call through the carrier trunk; returns sipp's result (0 = scenario completed)."""
         return subprocess.run(
             ["sipp", "-sf", str(SIPP_DIR / scenario), "-i", source_ip, "-p", str(port), "-mp", str(CALLER_MEDIA),

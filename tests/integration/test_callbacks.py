@@ -140,7 +140,8 @@ def test_queue_callback_keeps_the_place_and_connects(cb_stack: Stack) -> None:
         task = wait_for("the callback task", lambda: _task_for(stack, record["call_id"]))
         assert (task["kind"], task["status"], task["number"]) == ("queue_callback", "requested", "13800005001")
         # the placeholder waits in the queue in the caller's place
-        wait_for("the placeholder in the queue", lambda: "Local/hotline@hotline-cb-hold" in stack.cli("queue show hotline"))
+        wait_for("the placeholder in the queue",
+                 lambda: "Local/hotline@hotline-cb-hold" in stack.cli("queue show hotline"))
         stack.login_seat_cli("1001")
         wait_for("the citizen called back and connected",
                  lambda: (_task_for(stack, record["call_id"]) or {}).get("status") == "dialling"

@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from .rig import (AUTO_PAUSE_AFTER, CONTROL_CALLER_PORT, NOANSWER_SEAT, OVERFLOW_AFTER_S, REMOTE_SEAT,
+from .rig import (AUTO_PAUSE_AFTER, NOANSWER_SEAT, OVERFLOW_AFTER_S, REMOTE_SEAT,
                   SEAT_TEST_NUMBERS, SEATS, SLOT, WRAPUP_S, Stack, http_json, wait_for)
 
 

@@ -158,7 +158,8 @@ def test_wallboard_page_against_a_fake_hub(browser: Any, tmp_path: Any) -> None:
         wait.until(lambda d: d.find_element(By.ID, "login-error").text == "unknown user or wrong password")
         browser.find_element(By.ID, "login-password").send_keys("boss-pass")
         browser.find_element(By.ID, "login-submit").click()
-        card = wait.until(ec.visibility_of_element_located((By.CSS_SELECTOR, '.seat[data-seat="1001"][data-state="talking"]')))
+        card = wait.until(ec.visibility_of_element_located(
+            (By.CSS_SELECTOR, '.seat[data-seat="1001"][data-state="talking"]')))
         assert not browser.find_element(By.ID, "login").is_displayed()
         assert "138****1234" in card.text and "13812341234" not in browser.page_source
         assert "139****1111" in browser.find_element(By.CSS_SELECTOR, 'tr[data-queue="hotline"]').text
@@ -178,7 +179,8 @@ def test_wallboard_page_against_a_fake_hub(browser: Any, tmp_path: Any) -> None:
         wait.until(lambda d: card.find_element(By.CSS_SELECTOR, ".since").text.startswith("1:00:"))
         assert Select(reason).first_selected_option.get_attribute("value") == "training"   # not replaced
         browser.find_element(By.CSS_SELECTOR, 'button[data-action="pause"][data-seat="1001"]').click()
-        paused = wait.until(ec.visibility_of_element_located((By.CSS_SELECTOR, '.seat[data-seat="1001"][data-state="paused"]')))
+        paused = wait.until(ec.visibility_of_element_located(
+            (By.CSS_SELECTOR, '.seat[data-seat="1001"][data-state="paused"]')))
         assert "培训" in paused.text
         rows = store.list_audit(action="seats.pause")
         assert [(r["user"], r["target"], r["status"]) for r in rows] == [("boss", "seat:1001", 200)]

@@ -155,7 +155,8 @@ def test_a_call_through_the_wheel_lands_as_a_record(wheel_stack: tuple[Stack, Pa
     assert record["recording"] == f"{record['call_id']}.wav"
     # Deliver 3: what holds callers' numbers and voices is never world-readable.
     recording = wait_for("the recording", lambda: (p := stack.recording(record)).exists() and p, timeout=10)
-    for p in (recording, stack.paths.sqlite_path, stack.paths.ami_secret_file, stack.paths.generated_dir / "pjsip.conf"):
+    for p in (recording, stack.paths.sqlite_path, stack.paths.ami_secret_file,
+              stack.paths.generated_dir / "pjsip.conf"):
         m = stat.S_IMODE(p.stat().st_mode)
         assert m & 0o007 == 0, f"{p.name} is world-accessible: {oct(m)}"
     journal = stack.paths.journal_path

@@ -31,7 +31,8 @@ def site_with_users(**extra: Any) -> SiteConfig:
     ]
     return parse_site({
         "trunks": [{"name": "carrier", "host": "127.0.0.2"}],
-        "seats": [{"id": sid, "name": f"坐席{sid}", "secret": f"seat-secret-{sid}"} for sid in ("1001", "1002", "1003")],
+        "seats": [{"id": sid, "name": f"坐席{sid}", "secret": f"seat-secret-{sid}"}
+                  for sid in ("1001", "1002", "1003")],
         "users": [{**u, "password_hash": hash_password(PASSWORDS[u["name"]], iterations=FAST)} for u in users],
         **extra}, "test.yaml")
 

@@ -18,7 +18,7 @@ import uuid
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pytest
 from sqlalchemy import create_engine, make_url, text
@@ -26,6 +26,9 @@ from sqlalchemy.pool import NullPool
 
 from hotline.records.call import CallRecord, Outcome
 from hotline.store import Store
+
+if TYPE_CHECKING:
+    from hotline.config.paths import Paths
 
 REPO = Path(__file__).resolve().parents[2]
 PG_SH = REPO / "scripts" / "pg.sh"

@@ -43,7 +43,8 @@ INBOUND_COMMANDS = [
     'SET VARIABLE HOTLINE_ROUTE_PRIORITY "0"',
     'SET VARIABLE HOTLINE_ROUTE_QUEUE "renshe"',
     # issue #9: the route's signature, last (agi_scripts/signature.py; no key and no nonce here)
-    f'SET VARIABLE HOTLINE_ROUTE_SIG "{route_signature("", "", {"HOTLINE_ROUTE_QUEUE": "renshe", "HOTLINE_ROUTE_PRIORITY": "0"})}"',
+    'SET VARIABLE HOTLINE_ROUTE_SIG "'
+    + route_signature("", "", {"HOTLINE_ROUTE_QUEUE": "renshe", "HOTLINE_ROUTE_PRIORITY": "0"}) + '"',
 ]
 HEALTH_COMMANDS = ['SET VARIABLE HOTLINE_AGI_OK "1"']
 
@@ -401,7 +402,7 @@ async def test_stop_closes_calls_in_progress() -> None:
         await server.stop()
         assert await asterisk.next_line() is None
     with pytest.raises(RuntimeError):
-        server.bound_port
+        server.bound_port  # noqa: B018  (the property raises once stopped)
 
 
 async def test_start_twice_is_refused(make_server) -> None:

@@ -45,9 +45,11 @@ def conversation(queue_extra: str, inserted: list[tuple[str, float, str]]) -> li
     return [e for e in events if e is not None]
 
 
-TIMEOUT_TO_BACKUP = [("HOTLINE_QUEUE_EXIT", 540.0, "TIMEOUT"), ("HOTLINE_FALLBACK", 540.001, "queue|timeout|hotline|backup"),
+TIMEOUT_TO_BACKUP = [("HOTLINE_QUEUE_EXIT", 540.0, "TIMEOUT"),
+                     ("HOTLINE_FALLBACK", 540.001, "queue|timeout|hotline|backup"),
                      ("HOTLINE_QUEUE", 540.002, "backup|5|repeat_caller")]
-NO_SEAT_MESSAGE = [("HOTLINE_QUEUE_EXIT", 540.0, "JOINEMPTY"), ("HOTLINE_FALLBACK", 540.001, "message|no_seat|hotline|"),
+NO_SEAT_MESSAGE = [("HOTLINE_QUEUE_EXIT", 540.0, "JOINEMPTY"),
+                   ("HOTLINE_FALLBACK", 540.001, "message|no_seat|hotline|"),
                    ("HOTLINE_VOICE_MESSAGE", 541.0, f"{LINKEDID}-message.wav")]
 CALLBACK = [("HOTLINE_QUEUE_EXIT", 540.0, "TIMEOUT"), ("HOTLINE_FALLBACK", 540.001, "callback|timeout|hotline|"),
             ("HOTLINE_CALLBACK_REQUEST", 541.0, "13800001111|hotline|timeout")]

@@ -84,7 +84,8 @@ def _app(store: Any, tmp_path: Path) -> web.Application:
 async def test_supervisor_writes_are_recorded_with_their_status(sqlite_store: Store, tmp_path: Path) -> None:
     async with TestClient(TestServer(_app(sqlite_store, tmp_path))) as client:
         boss, seat = await login(client, "boss"), await login(client, "s1001")
-        assert (await client.post("/api/seats/1001/pause", json={"reason": "break"}, headers=bearer(boss))).status == 200
+        paused = await client.post("/api/seats/1001/pause", json={"reason": "break"}, headers=bearer(boss))
+        assert paused.status == 200
         assert (await client.post("/api/seats/1002/pause", json={"reason": "nap"}, headers=bearer(boss))).status == 400
         bad = await client.post("/api/work-orders", json={"title": "x"}, headers=bearer(boss))
         assert bad.status == 400

@@ -103,7 +103,8 @@ async def test_a_request_the_database_never_took_survives_a_restart(sqlite_store
     assert [p[3] for p in IntentFile(tmp_path / "callbacks.pending.json").pending()] == [CALL]
     assert before.status()["pending_requests"] == 1 and before.status()["retries"] >= 2
 
-    after = fast(CallbackService(SITE, sqlite_store, FakeAmi(), intents=IntentFile(tmp_path / "callbacks.pending.json")))
+    after = fast(CallbackService(SITE, sqlite_store, FakeAmi(),
+                                 intents=IntentFile(tmp_path / "callbacks.pending.json")))
     after.start()
     await settle(after, lambda: after.tasks.for_call(CALL) is not None)
     await settle(after, lambda: intents.pending() == [])

@@ -387,7 +387,8 @@ def test_caller_controlled_values_are_filtered_before_any_application(case) -> N
     agis = sorted(app(line) for flow in FLOWS for line in ctxs[flow] if "AGI" in line and "Gosub(" in line)
     assert agis == ["Gosub(hotline-route,s,1(${HOTLINE_AGI}/inbound?dialled=${HOTLINE_DIALLED}))",
                     "Gosub(hotline-route,s,1(${HOTLINE_AGI}/parallel?dialled=${HOTLINE_DIALLED}))"]
-    assert [app(line) for line in ctxs["hotline-route"] if "AGI(" in line] == ["AGI(${ARG1}&nonce=${HOTLINE_AGI_NONCE})"]
+    agi = [app(line) for line in ctxs["hotline-route"] if "AGI(" in line]
+    assert agi == ["AGI(${ARG1}&nonce=${HOTLINE_AGI_NONCE})"]
     assert not any("AGI(" in line for name, lines in ctxs.items() if name not in (*FLOWS, "hotline-route")
                    for line in lines)
 

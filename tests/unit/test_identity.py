@@ -110,7 +110,8 @@ def _concrete(path: str, seat: str | None) -> str:
 
 
 @pytest.fixture
-async def full_client(sqlite_store: Store, tmp_path: Path) -> AsyncIterator[tuple[TestClient[Any, Any], dict[str, str], list[tuple[str, str]]]]:
+async def full_client(sqlite_store: Store, tmp_path: Path
+                      ) -> AsyncIterator[tuple[TestClient[Any, Any], dict[str, str], list[tuple[str, str]]]]:
     app = full_app(sqlite_store, tmp_path)
     async with TestClient(TestServer(app)) as client:
         tokens = {name: await login(client, name) for name in ROLE_OF}
@@ -140,7 +141,8 @@ async def test_each_role_on_each_route(full_client: Any) -> None:
 # --- full numbers over HTTP, and their audit ----------------------------------------------------
 
 @pytest.fixture
-async def calls_api(sqlite_store: Store, tmp_path: Path, make_call: Any) -> AsyncIterator[tuple[TestClient[Any, Any], dict[str, str], Store]]:
+async def calls_api(sqlite_store: Store, tmp_path: Path, make_call: Any
+                    ) -> AsyncIterator[tuple[TestClient[Any, Any], dict[str, str], Store]]:
     sqlite_store.upsert_call(make_call("1700000000.1", seat="1001"))
     sqlite_store.upsert_call(make_call("1700000000.2", seat="1002", caller_number="13911112222"))
     sqlite_store.upsert_call(make_call("1700000000.3", seat="1001", caller_number="13733334444"))
@@ -219,7 +221,8 @@ async def test_full_1_on_abandoned_calls_is_for_supervisors_and_audited(calls_ap
 # --- live calls: the seat on the call, and call control on its own calls only --------------------
 
 @pytest.fixture
-async def live_api(sqlite_store: Store, tmp_path: Path) -> AsyncIterator[tuple[TestClient[Any, Any], dict[str, str], FakeAmi, Store]]:
+async def live_api(sqlite_store: Store, tmp_path: Path
+                   ) -> AsyncIterator[tuple[TestClient[Any, Any], dict[str, str], FakeAmi, Store]]:
     """A live call answered by seat 1001 (CEL captured on Asterisk 22), users of site_with_department."""
     control, ami, tracker = make(two_party())
     users = site_with_department().users

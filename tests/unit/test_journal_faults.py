@@ -14,7 +14,7 @@ import pytest
 
 from hotline.app import RecordFeeder
 from hotline.records.call import CallRecord
-from hotline.store import RecordJournal, Store
+from hotline.store import RecordJournal
 from hotline.store import journal as journal_mod
 
 from test_journal import FlakyStore, ids, wait_until

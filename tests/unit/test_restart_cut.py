@@ -104,7 +104,7 @@ def test_reconciler_closes_calls_cut_by_a_restart_seen_in_the_log(tmp_path: Path
     Reconciler(log, DIRECTORY, sink.append, saved.load, saved.save).run()
     assert [r.call_id for r in sink] == [ANSWERED_ID]
     assert sink[0].outcome is Outcome.answered and sink[0].extra["cut_by"] == "asterisk_restart"
-    assert getattr(saved.value, "offset") == len(b"".join(ANSWERED_UP))   # the new call holds it now
+    assert saved.value.offset == len(b"".join(ANSWERED_UP))   # the new call holds it now
 
 
 def test_reconciler_closes_calls_older_than_the_asterisk_start(tmp_path: Path) -> None:
@@ -114,11 +114,11 @@ def test_reconciler_closes_calls_older_than_the_asterisk_start(tmp_path: Path) -
     saved = Saved()
     started: list[float | None] = [None]
     r = Reconciler(log, DIRECTORY, sink.append, saved.load, saved.save, started_at=lambda: started[0])
-    assert r.run() == 0 and getattr(saved.value, "offset") == 0   # still in progress, as far as we know
+    assert r.run() == 0 and saved.value.offset == 0   # still in progress, as far as we know
     started[0] = events(QUEUED_UP)[-1].time + 60                   # Asterisk restarted since
     assert r.run() == 2 and r.cut == 2
     assert {x.call_id: x.outcome for x in sink} == {ANSWERED_ID: Outcome.answered,
                                                    QUEUED_ID: Outcome.abandoned_in_queue}
-    assert getattr(saved.value, "offset") == log.stat().st_size
+    assert saved.value.offset == log.stat().st_size
     sink.clear()
     assert r.run() == 0 and sink == []   # once

@@ -277,7 +277,7 @@ async def test_ami_failures_change_nothing(svc: SeatService, ami: FakeAmi, state
     ami.errors["QueuePause"] = error
     with pytest.raises(expected) as exc:
         await svc.pause("1001", "break")
-    assert getattr(exc.value, "error_id") == error_id
+    assert exc.value.error_id == error_id
     assert svc.view("1001") == before and svc.hub.seats["1001"] == before and state_rows == []
     ami.errors["QueueAdd"] = error
     with pytest.raises(expected):
