@@ -16,6 +16,7 @@ import os
 import pwd
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Protocol
 
 from hotline.exceptions import AsteriskRuntimeError
 from hotline.filemodes import DIRECTORY, GROUP_READ
@@ -49,7 +50,23 @@ def _lookup(table: Path, name: str) -> list[str] | None:
     return None
 
 
-def resolve(runtime: "Runtime", user: str, group: str | None = None) -> Account:  # noqa: F821
+class RuntimeDirs(Protocol):
+    """What this module reads of :class:`hotline.asterisk_runtime.Runtime` (which imports this module)."""
+
+    @property
+    def mode(self) -> str: ...
+    @property
+    def root(self) -> Path: ...
+    @property
+    def instance(self) -> str: ...
+    @property
+    def etc(self) -> str: ...
+    @property
+    def sounds_inner(self) -> str: ...
+    def host_path(self, inner: str) -> Path: ...
+
+
+def resolve(runtime: RuntimeDirs, user: str, group: str | None = None) -> Account:
     """The account ``user`` (and ``group``, default the user's primary group) as Asterisk sees it."""
     if runtime.mode == "chroot":
         pw = _lookup(runtime.root / "etc" / "passwd", user)
@@ -87,7 +104,7 @@ def _groups(table: Path) -> list[list[str]]:
         return []
 
 
-def hand_over(runtime: "Runtime", account: Account) -> None:  # noqa: F821
+def hand_over(runtime: RuntimeDirs, account: Account) -> None:
     """Let ``account`` run the instance: its writable directories are its own, the configuration
     stays root's and its group reads it."""
     for sub in WRITABLE:
@@ -108,7 +125,7 @@ def hand_over(runtime: "Runtime", account: Account) -> None:  # noqa: F821
             os.chmod(f, GROUP_READ)
     sounds = runtime.host_path(runtime.sounds_inner)
     if sounds.is_dir():   # prompts are not secret; Asterisk must read them
-        for d, _dirs, files in os.walk(sounds):
-            os.chmod(d, 0o755)
+        for top, _dirs, files in os.walk(sounds):
+            os.chmod(top, 0o755)
             for name in files:
-                os.chmod(Path(d) / name, 0o644)
+                os.chmod(Path(top) / name, 0o644)

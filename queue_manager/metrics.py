@@ -24,8 +24,8 @@ from __future__ import annotations
 
 from collections import defaultdict
 from dataclasses import dataclass
-from datetime import datetime, timedelta, timezone
-from typing import Callable, Iterable, Protocol
+from datetime import datetime, timedelta, tzinfo
+from typing import Any, Callable, Iterable, Protocol
 
 SERVICE_LEVEL_S = 15.0
 SHORT_ABANDON_S = 5.0
@@ -33,14 +33,24 @@ ANSWER_RATE_ALARM = 0.95
 
 
 class RecordLike(Protocol):
-    arrived_at: datetime
-    queued_at: datetime | None
-    outcome: object
-    wait_seconds: float | None
-    talk_seconds: float | None
-    queue: str | None
-    seat: str | None
-    dialled_number: str
+    """What the KPIs read of a call record (read-only: a CallRecord or any object with these fields)."""
+
+    @property
+    def arrived_at(self) -> datetime: ...
+    @property
+    def queued_at(self) -> datetime | None: ...
+    @property
+    def outcome(self) -> object: ...
+    @property
+    def wait_seconds(self) -> float | None: ...
+    @property
+    def talk_seconds(self) -> float | None: ...
+    @property
+    def queue(self) -> str | None: ...
+    @property
+    def seat(self) -> str | None: ...
+    @property
+    def dialled_number(self) -> str: ...
 
 
 @dataclass(frozen=True)
@@ -103,7 +113,7 @@ def kpis(records: Iterable[RecordLike], *, service_level_s: float = SERVICE_LEVE
 INTERVALS = {"15min": timedelta(minutes=15), "hour": timedelta(hours=1), "day": timedelta(days=1)}
 
 
-def interval_start(at: datetime, interval: str, tz: timezone | None = None) -> datetime:
+def interval_start(at: datetime, interval: str, tz: tzinfo | None = None) -> datetime:
     """The start of the interval holding ``at``; days start at local midnight of ``tz``."""
     local = at.astimezone(tz) if tz else at
     if interval == "day":
@@ -122,8 +132,8 @@ GROUPS: dict[str, Callable[[RecordLike], str | None]] = {
 }
 
 
-def grouped(records: Iterable[RecordLike], by: str, *, interval: str | None = None, tz: timezone | None = None,
-            **options: float) -> dict[tuple[str | None, str | None], Kpis]:
+def grouped(records: Iterable[RecordLike], by: str, *, interval: str | None = None, tz: tzinfo | None = None,
+            **options: Any) -> dict[tuple[str | None, str | None], Kpis]:
     """KPIs per group (``queue``, ``seat``, ``dialled_number`` or ``all``) and per interval."""
     key_of = GROUPS.get(by) if by != "all" else (lambda r: None)
     if key_of is None:
@@ -136,7 +146,7 @@ def grouped(records: Iterable[RecordLike], by: str, *, interval: str | None = No
 
 
 def rolling_alarm(records: Iterable[RecordLike], now: datetime, *, window: timedelta = timedelta(hours=24),
-                  threshold: float = ANSWER_RATE_ALARM, **options: float) -> dict[str, object]:
+                  threshold: float = ANSWER_RATE_ALARM, **options: Any) -> dict[str, object]:
     """GB/T 33358: at least 95% answered over any 24 h. The alarm is raised below ``threshold``."""
     start = now - window
     k = kpis([r for r in records if start <= r.arrived_at <= now], **options)

@@ -13,7 +13,7 @@ import asyncio
 import threading
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
-from typing import TypeVar
+from typing import Any, TypeVar
 
 from hotline.exceptions import LoginBusy
 
@@ -32,7 +32,7 @@ class HashPool:
     def busy(self) -> int:
         return self._busy
 
-    def _release(self, _: Future[object]) -> None:
+    def _release(self, _: Future[Any]) -> None:
         with self._lock:
             self._busy -= 1
 

@@ -25,6 +25,8 @@ delay, until it succeeds; and a request not yet a task is kept in an intent file
 from __future__ import annotations
 
 import asyncio
+import builtins
+import functools
 import logging
 import threading
 from collections.abc import Awaitable, Callable
@@ -97,7 +99,7 @@ class CallbackService:
         self._spawn(self._resume())
         for number, queue, reason, call_id in (self._intents.pending() if self._intents else []):
             self._spawn(self._retrying(f"callback request of {call_id}",
-                                       lambda c=call_id, n=number, q=queue, r=reason: self._requested(c, n, q, r)))
+                                       functools.partial(self._requested, call_id, number, queue, reason)))
         for record in early:
             self._take_record(record)
 
@@ -325,7 +327,7 @@ class CallbackService:
         return str(response.get("Value") or "UNKNOWN").upper()
 
     async def abandoned(self, *, since: datetime | None, queue: str | None, limit: int,
-                        full: bool) -> list[dict[str, Any]]:
+                        full: bool) -> builtins.list[dict[str, Any]]:
         records = await asyncio.to_thread(self.tasks.abandoned, since=since, queue=queue, limit=limit)
         if not records:
             return []

@@ -7,6 +7,7 @@ events about the same task never both apply.
 
 from __future__ import annotations
 
+import builtins
 from collections.abc import Iterable
 from datetime import UTC, datetime
 from typing import Any
@@ -102,7 +103,7 @@ class CallbackStore:
             return _task(row)
 
     # --- abandoned calls -------------------------------------------------------------------
-    def abandoned(self, *, since: datetime | None, queue: str | None, limit: int) -> list[CallRecord]:
+    def abandoned(self, *, since: datetime | None, queue: str | None, limit: int) -> builtins.list[CallRecord]:
         """Abandoned calls, newest first."""
         if not 1 <= limit <= MAX_PAGE:
             raise InvalidRequest("limit", f"must be between 1 and {MAX_PAGE}", limit)
@@ -117,7 +118,7 @@ class CallbackStore:
         with self._store._session() as session:
             return [call_record(row) for row in session.scalars(q)]
 
-    def answered_since(self, numbers: Iterable[str], since: datetime) -> dict[str, list[datetime]]:
+    def answered_since(self, numbers: Iterable[str], since: datetime) -> dict[str, builtins.list[datetime]]:
         """For each caller number, when its calls arriving at or after ``since`` were answered
         (inbound answered calls, and callbacks that connected)."""
         nums = sorted(set(numbers))
@@ -126,7 +127,7 @@ class CallbackStore:
         q = (select(CallRow.caller_number, CallRow.arrived_at)
              .where(CallRow.caller_number.in_(nums), CallRow.arrived_at >= since,
                     CallRow.outcome == Outcome.answered.value))
-        out: dict[str, list[datetime]] = {}
+        out: dict[str, builtins.list[datetime]] = {}
         with self._store._session() as session:
             for number, at in session.execute(q):
                 out.setdefault(number, []).append(at)

@@ -131,9 +131,9 @@ def open_segments(path: Path, saved: CelPosition | int | None) -> list[Segment]:
     pos = CelPosition.coerce(saved)
     current = open_file(path, 0, current=True)
     if pos.inode is None and pos.offset == 0:   # nothing read yet: every plain rotated file, then the log
-        out = [seg for seg in (open_file(p, 0, current=False) for p in _rotated_or_none(path)) if seg is not None]
-        out = [seg for seg in out if current is None or (seg.dev, seg.inode) != (current.dev, current.inode)]
-        return out + ([current] if current is not None else [])
+        rotated = [seg for seg in (open_file(p, 0, current=False) for p in _rotated_or_none(path)) if seg is not None]
+        rotated = [seg for seg in rotated if current is None or (seg.dev, seg.inode) != (current.dev, current.inode)]
+        return rotated + ([current] if current is not None else [])
     if pos.inode is None:   # a bare offset: the old rule (from the offset unless the file shrank)
         if current is not None and current.size() >= pos.offset:
             current.start = pos.offset

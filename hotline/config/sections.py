@@ -83,6 +83,10 @@ class StoreSection(Model):
     url: str = ""  # empty: SQLite in the state directory
 
 
+Codec = Literal["alaw", "ulaw", "g722"]
+DEFAULT_CODECS: tuple[Codec, ...] = ("alaw", "ulaw")
+
+
 class Trunk(Model):
     """A carrier trunk, identified by source IP or registered with auth."""
 
@@ -93,7 +97,7 @@ class Trunk(Model):
     match: list[str] = Field(default_factory=list)  # source networks; default: host
     username: Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9_.+-]{1,64}$")] | None = None
     secret: Secret | None = None
-    codecs: list[Literal["alaw", "ulaw", "g722"]] = Field(default_factory=lambda: ["alaw", "ulaw"])
+    codecs: list[Codec] = Field(default_factory=lambda: list(DEFAULT_CODECS))
     did_prefixes: list[Annotated[str, StringConstraints(pattern=r"^\+?[0-9]{1,8}$")]] = Field(default_factory=list)
     max_channels: Annotated[int, Field(ge=1, le=10000)] = 300
 

@@ -17,7 +17,7 @@ from .prom import PromMetrics
 from .services import MetricsService
 
 METRICS = web.AppKey("metrics", MetricsService)
-LIVE = web.AppKey("metrics_live", Callable[[], Any])
+LIVE: web.AppKey[Callable[[], Any]] = web.AppKey("metrics_live")
 PROM = web.AppKey("metrics_prom", PromMetrics)
 
 _PARAMS = {"start", "end", "by", "interval"}

@@ -46,14 +46,17 @@ class MetricsService:
             raise InvalidRequest("interval", f"must be one of {sorted(metrics.INTERVALS)}", interval)
         recs = self.records(start, end)
         groups = metrics.grouped(recs, by, interval=interval, tz=self._tz, **self._options())
-        out = {"start": start.isoformat(), "end": end.isoformat(), "by": by, "interval": interval,
-               "service_level_seconds": metrics.SERVICE_LEVEL_S, "short_abandon_seconds": metrics.SHORT_ABANDON_S,
-               "rows": [{"group": k[0], "interval_start": k[1], **v.as_dict()} for k, v in groups.items()]}
+        rows: list[dict[str, Any]] = [{"group": k[0], "interval_start": k[1], **v.as_dict()}
+                                      for k, v in groups.items()]
+        out: dict[str, Any] = {
+            "start": start.isoformat(), "end": end.isoformat(), "by": by, "interval": interval,
+            "service_level_seconds": metrics.SERVICE_LEVEL_S, "short_abandon_seconds": metrics.SHORT_ABANDON_S,
+            "rows": rows}
         if by in ("seat", "all") and interval is None:
             # staffed time and occupancy from the seat state log, per seat and over all seats
             occ = metrics.occupancy(metrics.seat_times(self._store.seat_states(start, end), start, end))
             out["occupancy"] = occ
-            for row in out["rows"]:
+            for row in rows:
                 row.update(occ.get(row["group"] or "all", {"staffed_seconds": None, "handle_seconds": None,
                                                            "occupancy": None}))
         return out

@@ -147,7 +147,8 @@ class Store:
             ids = session.scalars(select(WorkOrderCallRow.work_order_id).join(WorkOrderRow)
                                   .where(WorkOrderCallRow.call_id == call_id)
                                   .order_by(WorkOrderRow.created_at, WorkOrderRow.id)).all()
-            return [work_order_dict(session, session.get(WorkOrderRow, i)) for i in ids]
+            orders = [session.get(WorkOrderRow, i) for i in ids]   # in this transaction: all there
+            return [work_order_dict(session, order) for order in orders if order is not None]
 
     def confidential_calls(self, call_ids: Sequence[str]) -> set[str]:
         """Those of ``call_ids`` that a ``caller_confidential`` work order is about."""

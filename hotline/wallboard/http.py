@@ -72,7 +72,8 @@ def add_routes(app: web.Application, live: LiveSource | None, site: SiteConfig |
         except ConnectionResetError:
             pass   # the browser went away (noticed at the next write: an event or the heartbeat)
         finally:
-            streams.discard(task)   # type: ignore[arg-type]
+            if task is not None:
+                streams.discard(task)
             await frames.aclose()
         return response
 

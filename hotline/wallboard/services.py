@@ -11,7 +11,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import AsyncIterator
+from collections.abc import AsyncGenerator, AsyncIterator
 from typing import Any, Protocol
 
 from hotline.wallboard.masking import mask_event, mask_snapshot
@@ -30,7 +30,7 @@ class LiveSource(Protocol):
 
 
 async def live_frames(source: LiveSource, heartbeat_s: float = HEARTBEAT_S,
-                      extra: dict[str, Any] | None = None) -> AsyncIterator[bytes]:
+                      extra: dict[str, Any] | None = None) -> AsyncGenerator[bytes, None]:
     """SSE frames for one client, until it goes away (the caller stops iterating). ``extra`` is
     added to every snapshot (the site's pause reasons, who is logged in)."""
     events: asyncio.Queue[dict[str, Any] | None] = asyncio.Queue(maxsize=1000)
