@@ -1,8 +1,11 @@
 """Channel Event Logging (CEL) records, from either of Asterisk's two outputs.
 
-The same record reaches the controller twice: live as an AMI ``CEL`` event
-(cel_manager) and on disk as one JSON object a line (cel_custom). Both are parsed
-into :class:`CelEvent`, so one assembler builds call records from either.
+The controller reads CEL from the JSON log, one object a line (cel_custom), live
+(:mod:`hotline.calls.tail`) and after a restart (the reconciler): :func:`from_json_line`.
+Asterisk can also send each record as an AMI ``CEL`` event (cel_manager), but that output
+is turned off (``asterisk/static/cel.conf``: it costs Asterisk CPU per event);
+:func:`from_ami` parses it (only tests feed it today). Both give a
+:class:`CelEvent`, so one assembler builds call records from either.
 Parsing never raises on bad input: it returns ``None`` and the caller logs.
 """
 

@@ -50,7 +50,9 @@ EXPECT_LEG_S = 10.0   # how long an originated leg's CHAN_START is waited for (i
 
 
 class CallTracker:
-    """Live conversations, from AMI CEL events. Not thread-safe: used from the AMI loop."""
+    """Live conversations, from the CEL log's events (:meth:`add`: the tail hands them over on the
+    event loop; :meth:`on_ami_event` takes an AMI CEL event, an output that is off in production).
+    Not thread-safe: used from the event loop only."""
 
     def __init__(self, directory: Directory, sink: Sink, on_partial: Callable[[str], None],
                  max_age: float = 6 * 3600, max_conversations: int = 20000) -> None:

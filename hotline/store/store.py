@@ -1,9 +1,9 @@
 """The work-order store: call records, work orders and small meta state.
 
 One synchronous SQLAlchemy engine behind a handful of methods. Callers on an
-event loop run them in a thread (the HTTP API does); the AMI side writes
-through :class:`hotline.store.journal.RecordJournal` so a dead database never
-stalls or loses a call record.
+event loop run them in a thread (the HTTP API does); call records (from the CEL
+log, live and reconciled) are written through :class:`hotline.store.journal.RecordJournal`
+so a dead database never stalls or loses a call record.
 
 Backends: SQLite (the default, a file in the state directory) and PostgreSQL
 through psycopg 3. Every database failure that means "cannot reach or use the
