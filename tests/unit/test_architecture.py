@@ -197,8 +197,12 @@ def _cyclic_edges(graph: dict[str, set[str]]) -> Iterator[tuple[str, str]]:
 
 def violations() -> dict[str, str]:
     """Key (as in KNOWN_VIOLATIONS) -> the one-line message naming module, import and rule."""
+    return {**import_violations(GRAPH), **size_violations(MODULES)}
+
+
+def import_violations(graph: dict[str, set[str]]) -> dict[str, str]:
     found: dict[str, str] = {}
-    for a, targets in sorted(GRAPH.items()):
+    for a, targets in sorted(graph.items()):
         for b in sorted(targets):
             la, lb = layer_of(a), layer_of(b)
             if {la, lb} == NOT_ACROSS:
@@ -206,20 +210,25 @@ def violations() -> dict[str, str]:
                     f"{a} ({la}) imports {b} ({lb}): features and adapters never import each other")
             elif RANK[lb] > RANK[la]:
                 found[f"layer: {a} -> {b}"] = f"{a} ({la}) imports {b} ({lb}): a layer never imports a higher one"
-    for a, b in _cyclic_edges(GRAPH):
-        found[f"module cycle: {a} -> {b}"] = f"{a} imports {b}, which imports it back: no import cycle"
+    for a, b in _cyclic_edges(graph):
+        found[f"module cycle: {a} -> {b}"] = f"{a} imports {b}, which leads back to it: no import cycle"
     units: dict[str, set[str]] = {}
     why: dict[tuple[str, str], str] = {}
-    for a, targets in GRAPH.items():
+    for a, targets in sorted(graph.items()):
         units.setdefault(unit_of(a), set())
-        for b in targets:
+        for b in sorted(targets):
             if unit_of(a) != unit_of(b):
                 units[unit_of(a)].add(unit_of(b))
                 why.setdefault((unit_of(a), unit_of(b)), f"{a} imports {b}")
     for a, b in _cyclic_edges(units):
         found[f"package cycle: {a} -> {b}"] = (
             f"{why[a, b]}, and {b} leads back to {a}: no cycle between hotline subpackages")
-    for name, module in sorted(MODULES.items()):
+    return found
+
+
+def size_violations(modules: dict[str, Module]) -> dict[str, str]:
+    found: dict[str, str] = {}
+    for name, module in sorted(modules.items()):
         if module.lines > MAX_MODULE_LINES and not _has_reason(module.tree):
             found[f"module size: {name}"] = (
                 f"{name}: {module.lines} lines > {MAX_MODULE_LINES}; split it or start its docstring '{REASON}'")
@@ -283,3 +292,36 @@ def test_reason_exempts_a_long_function() -> None:
     excused = ast.parse(f'def f():\n    """{REASON} a table."""\n{body}\n')
     assert [_has_reason(n) for _, n in _functions(long_fn)] == [False]
     assert [_has_reason(n) for _, n in _functions(excused)] == [True]
+
+
+def test_each_rule_names_the_module_the_import_and_the_rule() -> None:
+    graph = {
+        "hotline.config.site": {"hotline.store.store"},        # up a layer
+        "hotline.calls.control": {"trunk_config.dialplan"},    # a feature importing an adapter
+        "trunk_config.manager": {"hotline.seats.services"},    # an adapter importing a live service
+        "hotline.store.store": {"hotline.calls.model"},        # store -> calls ...
+        "hotline.calls.model": {"hotline.calls.legs"},
+        "hotline.calls.legs": {"hotline.store.journal", "hotline.calls.model"},   # ... -> store: cycles
+        "hotline.store.journal": set(),
+        "hotline.seats.services": set(),
+        "trunk_config.dialplan": set(),
+    }
+    found = import_violations(graph)
+    assert found["layer: hotline.config.site -> hotline.store.store"] == (
+        "hotline.config.site (config) imports hotline.store.store (features): a layer never imports a higher one")
+    assert "features and adapters never import each other" in found["adapter: hotline.calls.control -> "
+                                                                      "trunk_config.dialplan"]
+    assert "adapter: trunk_config.manager -> hotline.seats.services" in found
+    assert found["module cycle: hotline.calls.legs -> hotline.calls.model"] == (
+        "hotline.calls.legs imports hotline.calls.model, which leads back to it: no import cycle")
+    assert found["package cycle: hotline.store -> hotline.calls"] == (
+        "hotline.store.store imports hotline.calls.model, and hotline.calls leads back to hotline.store: "
+        "no cycle between hotline subpackages")
+    assert sorted(k for k in found if k.startswith("package cycle")) == [
+        "package cycle: hotline.calls -> hotline.store", "package cycle: hotline.store -> hotline.calls"]
+
+
+def test_imports_are_read_from_the_source() -> None:
+    assert "hotline.config.checks" in GRAPH["hotline.config.loader"]          # from . import checks
+    assert "hotline.records.call" in GRAPH["hotline.store.store"]             # from x.y import Name
+    assert GRAPH["hotline.records.call"] == set()                            # stdlib only
