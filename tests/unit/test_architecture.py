@@ -29,19 +29,28 @@ PACKAGES = ("hotline", "ivr", "agi_scripts", "queue_manager", "trunk_config")
 
 # The layer table, lowest rank first: (rank, layer, module prefixes). A module belongs to the
 # layer of its longest matching prefix, so everything under hotline.* not listed is a feature.
+# An import may go to its own rank or a lower one (ARCHITECTURE.md, "Import rules").
 LAYERS: list[tuple[int, str, tuple[str, ...]]] = [
+    # errors with stable ids, durable writes, small tools
     (0, "base", ("hotline.exceptions", "hotline.filemodes", "hotline.throttle", "hotline.latency",
                  "hotline.privacy", "hotline.resources", "hotline.statelock", "hotline.supervise")),
+    # the site model and its loader
     (1, "config", ("hotline.config",)),
+    # pure descriptions every party of a call shares: call plan, marks, ids
     (2, "spine", ("hotline.spine",)),
+    # plain data the store keeps and the features use (call record, work order)
     (3, "records", ("hotline.records",)),
-    (4, "libraries", ("ivr", "queue_manager")),
-    (5, "adapters", ("trunk_config", "agi_scripts")),
-    (5, "features", ("hotline",)),
-    (6, "entry points", ("hotline.app", "hotline.cli", "hotline.deploy", "hotline.demo",
-                         "hotline.agi_process", "hotline.__main__")),
+    # pure libraries: prompts and office hours; queue membership and KPI arithmetic
+    (3, "libraries", ("ivr", "queue_manager")),
+    # the Asterisk config generator and the FastAGI server
+    (4, "adapters", ("trunk_config", "agi_scripts")),
+    # features and what they stand on (ami, store, http kit, live): everything else in hotline
+    (4, "features", ("hotline",)),
+    # build and start everything: the only code that may import every part
+    (5, "entry points", ("hotline.app", "hotline.cli", "hotline.deploy", "hotline.demo",
+                         "hotline.agi_process", "hotline.__main__", "hotline.api.app")),
 ]
-# Two layers of one rank that never import each other.
+# The two layers of rank 4 never import each other.
 NOT_ACROSS = {"adapters", "features"}
 
 MAX_MODULE_LINES = 400
