@@ -158,7 +158,8 @@ class FastAgiServer:
     def bound_port(self) -> int:
         if self._server is None or not self._server.sockets:
             raise RuntimeError("the FastAGI server is not started")
-        return self._server.sockets[0].getsockname()[1]
+        port: int = self._server.sockets[0].getsockname()[1]
+        return port
 
     async def start(self) -> None:
         if self._server is not None:

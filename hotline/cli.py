@@ -19,7 +19,7 @@ import os
 import sys
 from pathlib import Path
 
-from hotline.config import load_site
+from hotline.config import SiteConfig, load_site
 from hotline.config.paths import Paths
 from hotline.exceptions import AsteriskRuntimeError, HotlineError
 from hotline.filemodes import apply_umask
@@ -27,7 +27,7 @@ from hotline.filemodes import apply_umask
 DEFAULT_SITE = "examples/nantong/site.yaml"
 
 
-def _site(args: argparse.Namespace):
+def _site(args: argparse.Namespace) -> SiteConfig:
     return load_site(args.site, overrides=dict(o.split("=", 1) for o in args.set or []))
 
 
@@ -225,7 +225,8 @@ def main(argv: list[str] | None = None) -> int:
     if not args.verbose:
         logging.getLogger("alembic").setLevel(logging.WARNING)
     try:
-        return args.func(args)
+        code: int = args.func(args)
+        return code
     except HotlineError as exc:
         print(f"hotline: error [{exc.error_id}]: {exc.message}", file=sys.stderr)
         return 2

@@ -18,6 +18,7 @@ import sys
 import time
 import urllib.error
 import urllib.request
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -55,7 +56,7 @@ def _get(url: str, timeout: float = 3.0, method: str = "GET", *, token: str | No
         return exc.code, json.loads(exc.read() or b"null")
 
 
-def _wait(what: str, check, timeout: float) -> Any:
+def _wait(what: str, check: Callable[[], Any], timeout: float) -> Any:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         try:

@@ -91,7 +91,7 @@ def _where(row: int, column: str) -> str:
     return f"row {row}, column {column}"
 
 
-def _check_label(value: str, row: int, column: str, problems: list) -> None:
+def _check_label(value: str, row: int, column: str, problems: list[tuple[str, str, object]]) -> None:
     try:
         _label.validate_python(value)
     except ValidationError:

@@ -100,7 +100,9 @@ def cache_key(prompt: Prompt, voice: str, versions: dict[str, str], speed: int =
 
 def duration(path: Path) -> float:
     with wave.open(str(path)) as w:
-        return w.getnframes() / float(w.getframerate())
+        frames: int = w.getnframes()
+        rate: int = w.getframerate()
+        return frames / float(rate)
 
 
 def _run(argv: list[str]) -> None:

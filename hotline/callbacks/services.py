@@ -35,6 +35,7 @@ from typing import Any
 
 from hotline.ami import actions
 from hotline.calls.cel import CelEvent
+from hotline.privacy import mask_number
 from hotline.records.call import CallRecord, Outcome
 from hotline.callbacks.intents import IntentFile
 from hotline.callbacks.errors import CallbackClosed, NoCallerNumber, NoSuchSeat, NotAbandoned, SeatBusy
@@ -49,7 +50,6 @@ from hotline.callbacks.model import (
     Step,
     callback_account,
     dialable,
-    mask_number,
     parse_request,
 )
 from hotline.config.site import QueueCallback, SiteConfig

@@ -19,7 +19,7 @@ from __future__ import annotations
 
 from .assemble import Directory, assemble
 from .cel import CelEvent
-from .model import CallRecord
+from hotline.records.call import CallRecord
 
 CUT_BY_RESTART = "asterisk_restart"
 EPOCH_GAP_S = 1.0   # channels created this close together may log their CHAN_START out of order

@@ -30,7 +30,7 @@ from .cel import CelEvent
 from .cellog import MAX_SPLIT_LINES, read_records  # noqa: F401  (MAX_SPLIT_LINES: public here too)
 from .celpos import CelPosition, Segment, open_segments
 from .legs import LegBook, parent_of, parse_account
-from .model import CallRecord
+from hotline.records.call import CallRecord
 from .restart import CUT_BY_RESTART, EpochWatch, cut_record
 from .targets import site_directory
 
