@@ -24,7 +24,7 @@ from datetime import datetime
 from enum import Enum
 from typing import Any
 
-from hotline.privacy import mask_number  # noqa: F401  (re-exported: callbacks mask numbers in their views)
+from hotline.privacy import mask_number
 
 
 class Kind(str, Enum):
