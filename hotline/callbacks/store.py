@@ -42,10 +42,10 @@ class CallbackStore:
         """Insert a ``requested`` task; (task, created). An existing task for ``call_id`` is
         returned (``exist_ok``) or refused with ``callback-exists``."""
         now = datetime.now(UTC)
-        insert = self._store._insert(CallbackTaskRow).values(
+        insert = self._store.insert(CallbackTaskRow).values(
             kind=kind.value, call_id=call_id, number=number, queue=queue, status=Status.requested.value,
             attempts=0, max_attempts=max_attempts, created_at=now, updated_at=now)
-        with self._store._session() as session:
+        with self._store.session() as session:
             inserted = session.execute(insert.on_conflict_do_nothing(index_elements=[CallbackTaskRow.call_id])
                                        .returning(CallbackTaskRow.id)).scalar_one_or_none()
             row = session.scalars(select(CallbackTaskRow).where(CallbackTaskRow.call_id == call_id)).one()
@@ -55,14 +55,14 @@ class CallbackStore:
         return task, inserted is not None
 
     def get(self, task_id: int) -> CallbackTask:
-        with self._store._session() as session:
+        with self._store.session() as session:
             row = session.get(CallbackTaskRow, task_id)
             if row is None:
                 raise NoSuchCallback(task_id)
             return _task(row)
 
     def for_call(self, call_id: str) -> CallbackTask | None:
-        with self._store._session() as session:
+        with self._store.session() as session:
             row = session.scalars(select(CallbackTaskRow).where(CallbackTaskRow.call_id == call_id)).first()
             return None if row is None else _task(row)
 
@@ -70,7 +70,7 @@ class CallbackStore:
         ids = list(call_ids)
         if not ids:
             return {}
-        with self._store._session() as session:
+        with self._store.session() as session:
             rows = session.scalars(select(CallbackTaskRow).where(CallbackTaskRow.call_id.in_(ids)))
             return {row.call_id: _task(row) for row in rows}
 
@@ -81,13 +81,13 @@ class CallbackStore:
         if status is not None:
             q = q.where(CallbackTaskRow.status == status.value)
         q = q.order_by(CallbackTaskRow.created_at.desc(), CallbackTaskRow.id.desc()).limit(limit)
-        with self._store._session() as session:
+        with self._store.session() as session:
             return [_task(row) for row in session.scalars(q)]
 
     def apply(self, task_id: int, step: Step, **changes: Any) -> CallbackTask:
         """Take ``step`` (raises ``InvalidTransition`` when it does not apply) and set ``changes``
         (seat, last_result, callback_call_id) in the same transaction."""
-        with self._store._session() as session:
+        with self._store.session() as session:
             row = session.scalars(select(CallbackTaskRow).where(CallbackTaskRow.id == task_id)
                                   .with_for_update()).first()
             if row is None:
@@ -115,7 +115,7 @@ class CallbackStore:
         if queue is not None:
             q = q.where(CallRow.queue == queue)
         q = q.order_by(CallRow.arrived_at.desc(), CallRow.call_id.desc()).limit(limit)
-        with self._store._session() as session:
+        with self._store.session() as session:
             return [call_record(row) for row in session.scalars(q)]
 
     def answered_since(self, numbers: Iterable[str], since: datetime) -> dict[str, builtins.list[datetime]]:
@@ -128,7 +128,7 @@ class CallbackStore:
              .where(CallRow.caller_number.in_(nums), CallRow.arrived_at >= since,
                     CallRow.outcome == Outcome.answered.value))
         out: dict[str, builtins.list[datetime]] = {}
-        with self._store._session() as session:
+        with self._store.session() as session:
             for number, at in session.execute(q):
                 out.setdefault(number, []).append(at)
         return out
@@ -137,5 +137,5 @@ class CallbackStore:
         q = select(func.count()).select_from(CallbackTaskRow)
         if status is not None:
             q = q.where(CallbackTaskRow.status == status.value)
-        with self._store._session() as session:
+        with self._store.session() as session:
             return session.scalar(q) or 0

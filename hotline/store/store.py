@@ -27,7 +27,7 @@ a timeout of their own (``/status`` reads :class:`hotline.store.probe.StoreProbe
 from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -46,7 +46,7 @@ from hotline.records.call import CallRecord, Outcome
 from hotline.records.voice_message import VoiceMessageOrder, voice_message_order
 from hotline.records.work_order import Category, Status
 from hotline.store.engine import make_engine
-from hotline.store.models import (AuditRow, CallRow, MetaRow, SeatStateRow, WorkOrderCallRow, WorkOrderCounterRow,
+from hotline.store.models import (AuditRow, Base, CallRow, MetaRow, SeatStateRow, WorkOrderCallRow, WorkOrderCounterRow,
                                    WorkOrderRow)
 from hotline.store.rows import call_record, call_values, enum_value, work_order_dict
 
@@ -309,6 +309,17 @@ class Store:
             return [{"id": r.id, "at": r.at.isoformat(), "user": r.user, "role": r.role, "action": r.action,
                      "target": r.target, "detail": r.detail, "status": r.status}
                     for r in session.scalars(query)]
+
+    # --- for the feature stores built on this one (hotline.callbacks.store) ----------------
+
+    def session(self) -> AbstractContextManager[Session]:
+        """A session in a transaction: committed on success, rolled back on any error, and
+        "database unreachable or not usable now" raised as StoreError (see :meth:`_errors`)."""
+        return self._session()
+
+    def insert(self, table: type[Base]) -> Any:
+        """This backend's INSERT for ``table``, with its ``on_conflict_do_*`` upserts."""
+        return self._insert(table)
 
     # --- internals -------------------------------------------------------------------
 
