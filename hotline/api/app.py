@@ -23,9 +23,9 @@ from typing import Any
 from aiohttp import web
 
 from hotline.api import calls_http, control_http
-from hotline.api.control_http import LiveCalls
+from hotline.calls.control_http import LiveCalls
 from hotline.api.openapi import OPENAPI
-from hotline.api.responses import json_response
+from hotline.http.responses import json_response
 from hotline.audit import http as audit_http
 from hotline.audit.disclosure import DISCLOSURE, Disclosure
 from hotline.audit.middleware import audit_middleware

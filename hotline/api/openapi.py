@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from hotline.api.oas import ref as _ref, error as _error, json_content as _json, query as _query, path as _path
+from hotline.http.oas import ref as _ref, error as _error, json_content as _json, query as _query, path as _path
 
 from hotline.api import control_openapi, wallboard_openapi
 from hotline.callbacks import openapi as callbacks_openapi

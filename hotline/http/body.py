@@ -4,9 +4,16 @@ from __future__ import annotations
 
 from typing import TypeVar
 
-from pydantic import BaseModel, ValidationError
+from pydantic import BaseModel, ConfigDict, ValidationError
 
 from hotline.exceptions import InvalidRequest
+
+
+class StrictBody(BaseModel):
+    """The base of every request body: unknown fields refused, no type coercion, immutable."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True, strict=True)
+
 
 M = TypeVar("M", bound=BaseModel)
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from hotline.api.oas import ref as _ref, error as _error, json_content as _json, query as _query
+from hotline.http.oas import ref as _ref, error as _error, json_content as _json, query as _query
 
 
 _SEAT_ID = {"name": "seat_id", "in": "path", "required": True, "schema": {"type": "string", "pattern": "^[0-9]{3,8}$"}}
