@@ -11,7 +11,10 @@ from typing import Any
 
 from hotline.http.oas import ref as _ref, error as _error, json_content as _json, query as _query, path as _path
 
-from hotline.api import control_openapi, wallboard_openapi
+from hotline.auth.roles import needs_token, required_role
+from hotline.calls import openapi as control_openapi
+from hotline.seats import openapi as seats_openapi
+from hotline.wallboard import openapi as wallboard_openapi
 from hotline.callbacks import openapi as callbacks_openapi
 from hotline.calls.model import Outcome
 from hotline.store import MAX_PAGE
@@ -347,3 +350,24 @@ OPENAPI["components"]["schemas"].update(callbacks_openapi.SCHEMAS)
 # Login, roles, the audit log, listen/whisper/barge and the wallboard: their own module, merged here.
 OPENAPI["paths"].update(wallboard_openapi.PATHS)
 OPENAPI["components"]["schemas"].update(wallboard_openapi.SCHEMAS)
+
+# Seats, queues and the live snapshot.
+OPENAPI["paths"].update(seats_openapi.PATHS)
+OPENAPI["components"]["schemas"].update(seats_openapi.SCHEMAS)
+
+# Who may call what (hotline.auth): a token from POST /api/login, sent as a bearer token or the
+# hotline_token cookie, on every /api/ route but the public ones; the least role each needs.
+OPENAPI["components"]["securitySchemes"] = {
+    "bearerAuth": {"type": "http", "scheme": "bearer",
+                   "description": "the token of POST /api/login (Authorization: Bearer <token>); not needed "
+                                  "when the site config has no users (the API is open)"},
+    "cookieAuth": {"type": "apiKey", "in": "cookie", "name": "hotline_token",
+                   "description": "the same token, as the HttpOnly cookie POST /api/login sets"},
+}
+OPENAPI["security"] = [{"bearerAuth": []}, {"cookieAuth": []}]
+for _path_name, _operations in OPENAPI["paths"].items():
+    for _method, _operation in _operations.items():
+        if needs_token(_method.upper(), _path_name):
+            _operation["x-min-role"] = required_role(_method.upper(), _path_name).value
+        else:
+            _operation["security"] = []   # public: no token

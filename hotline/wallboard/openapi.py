@@ -80,7 +80,7 @@ PATHS: dict[str, Any] = {
         "operationId": "liveStream",
         "responses": {"200": {"description": "text/event-stream",
                               "content": {"text/event-stream": {"schema": {"type": "string"}}}},
-                      "503": _error("live-unavailable"), **_AUTH}}},
+                      **_AUTH}}},
     "/wallboard": {"get": {
         "summary": "The wallboard page (static; its data comes from /api/live/stream)", "operationId": "wallboard",
         "responses": {"200": {"description": "HTML", "content": {"text/html": {"schema": {"type": "string"}}}}}}},

@@ -11,13 +11,13 @@ import pytest
 from aiohttp import web
 from aiohttp.test_utils import TestClient, TestServer
 
-from hotline.api.app import ApiServices, build_app
 from hotline.audit.services import action_name, body_detail, should_audit, target_of
 from hotline.auth.services import AuthService
 from hotline.config.site import Role
 from hotline.store import Store
 
 from authkit import bearer, login, site_with_users
+from apikit import api_app
 
 
 @pytest.mark.parametrize(("method", "path", "role", "own", "seat", "audited"), [
@@ -68,8 +68,7 @@ def test_body_detail(body: bytes, query: dict[str, str], detail: dict[str, Any])
 def _app(store: Any, tmp_path: Path) -> web.Application:
     """The real app, with a seat route like main's (/api/seats/{seat_id}/pause) when it is not served yet."""
     site = site_with_users()
-    app = build_app(ApiServices(store=store, status=lambda: {}, site=site,
-                                auth=AuthService.for_state_dir(site.users, tmp_path)))
+    app = api_app(store, status=lambda: {}, site=site, auth=AuthService.for_state_dir(site.users, tmp_path))
     if not any(r.resource is not None and r.resource.canonical == "/api/seats/{seat_id}/pause"
                for r in app.router.routes()):
         async def pause(request: web.Request) -> web.Response:
