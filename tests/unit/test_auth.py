@@ -10,7 +10,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from aiohttp import web
 
 from hotline import cli
 from hotline.auth import roles
@@ -309,15 +308,10 @@ async def test_roles_over_http(sqlite_store: Store, tmp_path: Path, user: str, m
 
 
 async def test_a_seat_user_acts_on_its_own_seat_only(sqlite_store: Store, tmp_path: Path) -> None:
-    """With a seat route of the table (/api/seats/{seat_id}/pause, built on main) served here."""
+    """On a seat route of the table (/api/seats/{seat_id}/pause)."""
     site = site_with_users()
     auth = AuthService.for_state_dir(site.users, tmp_path)
     app = api_app(sqlite_store, status=lambda: {}, site=site, auth=auth)
-    if not any(r.resource is not None and r.resource.canonical == "/api/seats/{seat_id}/pause"
-               for r in app.router.routes()):
-        async def pause(request: web.Request) -> web.Response:
-            return web.json_response({"paused": request.match_info["seat_id"]})
-        app.router.add_post("/api/seats/{seat_id}/pause", pause)
     from aiohttp.test_utils import TestClient, TestServer
     async with TestClient(TestServer(app)) as client:
         token = await login(client, "s1001")
