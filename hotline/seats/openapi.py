@@ -16,6 +16,7 @@ _SEAT_RESPONSES = {"200": _json("the seat after the change", _ref("Seat")), "404
 
 SCHEMAS: dict[str, Any] = {
     "Seat": {"type": "object", "description": "A seat's live view; the caller's number masked (138****5678)",
+             "additionalProperties": False,
              "required": ["seat_id", "name", "state", "since", "reason", "reason_name", "queues", "call_id",
                           "caller", "unanswered", "device", "county", "remote"],
              "properties": {
@@ -37,7 +38,7 @@ SCHEMAS: dict[str, Any] = {
     "Pause": {"type": "object", "additionalProperties": False, "required": ["reason"], "properties": {
         "reason": {"type": "string", "minLength": 1, "maxLength": 32,
                    "description": "a configured pause reason: its code (break) or its name (小休)"}}},
-    "Queue": {"type": "object", "required": ["name", "title", "waiting", "longest_wait_since", "entries",
+    "Queue": {"type": "object", "additionalProperties": False, "required": ["name", "title", "waiting", "longest_wait_since", "entries",
                                              "logged_in", "available"], "properties": {
         "name": {"type": "string"}, "title": _STR_NULL, "waiting": {"type": "integer"},
         "longest_wait_since": {"type": ["number", "null"], "description": "epoch seconds"},

@@ -11,13 +11,14 @@ from pathlib import Path
 import pytest
 from aiohttp.test_utils import TestClient, TestServer
 
-from apikit import api_app
+from apikit import api_services
 from authkit import serve, site_with_users
 
+from hotline.api.app import build_app
 from hotline.calls.model import CallRecord
 from hotline.config.site import SiteConfig
 from hotline.store import Store
-from apikit import api_app
+from apikit import api_services
 
 MakeCall = Callable[..., CallRecord]
 
@@ -30,7 +31,9 @@ def full_site() -> SiteConfig:
 @pytest.fixture
 async def client(sqlite_store: Store) -> AsyncIterator[TestClient[Any, Any]]:
     """The app as the controller builds it (hotline.compose), with an open API (no users)."""
-    app = api_app(sqlite_store, site=full_site().model_copy(update={"users": []}))
+    services = api_services(sqlite_store, site=full_site().model_copy(update={"users": []}))
+    services.seats.publish_all()   # as the controller does on start: the live snapshot has the seats
+    app = build_app(services)
     async with TestClient(TestServer(app)) as c:
         yield c
 
@@ -111,6 +114,12 @@ async def test_real_responses_match_the_schemas(client: TestClient[Any, Any], do
         ("Error", "/api/calls/nope"),
         ("Error", "/api/calls?limit=0"),
         ("Error", "/no/such/route"),
+        ("SeatList", "/api/seats"),
+        ("Seat", "/api/seats/1001"),
+        ("QueueList", "/api/queues"),
+        ("Queue", "/api/queues/hotline"),
+        ("LiveSnapshot", "/api/live"),
+        ("Error", "/api/seats/9999"),
     ]
     for schema_name, path in checks:
         validator(document, schema_name).validate(await (await client.get(path)).json())
