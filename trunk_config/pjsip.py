@@ -7,7 +7,6 @@ and no seat by credentials is challenged and refused.
 from __future__ import annotations
 
 from hotline.config.site import Department, Seat, SiteConfig, Trunk
-
 from hotline.spine import plan
 
 from .conf import ConfFile

@@ -22,21 +22,16 @@ from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import Iterable
 
-from hotline.callbacks.model import REQUEST_EVENT, parse_request
+from hotline.spine import marks
+from hotline.spine.numbers import recorded_number
+from hotline.spine.plan import NOT_LEGACY_MODES, endpoint_of
 
 from .callback_record import assemble_callback
 from .cel import CelEvent
 from .legs import call_legs
 from .model import CallRecord, Outcome
 
-_PJSIP = re.compile(r"^PJSIP/(?P<endpoint>.+)-[0-9a-f]{8}$")
-# A seat on an outside number is a Local channel member of the queue (trunk_config/dialplan.py).
-_REMOTE_SEAT = re.compile(r"^Local/(?P<endpoint>[0-9]{3,8})@hotline-remote-seat-[0-9a-f]{8};[12]$")
-_CALLER_OK = re.compile(r"^\+?[0-9]{1,32}$")
 _TAG = re.compile(r"^[a-z0-9][a-z0-9_-]{0,39}$")   # prompt names, overflow reasons, origins
-
-# HOTLINE_MODE values that are not a legacy number's mode: the record says null.
-_NOT_LEGACY = {"hotline", "diverted_110"}
 
 # ITU-T Q.850 causes a hotline meets.
 HANGUP_CAUSES = {
@@ -55,17 +50,6 @@ class Directory:
 
     trunks: frozenset[str]   # trunk endpoint names, e.g. "trunk-carrier"
     seats: frozenset[str]    # seat endpoint names, e.g. "1001"
-
-
-def endpoint_of(channel: str) -> str | None:
-    """The PJSIP endpoint of a channel name, or the seat id of an external seat's Local channel."""
-    m = _PJSIP.match(channel) or _REMOTE_SEAT.match(channel)
-    return m.group("endpoint") if m else None
-
-
-def sanitise_number(raw: str) -> str:
-    digits = "".join(c for c in raw if c.isdigit() or c == "+")[:32]
-    return digits if _CALLER_OK.match(digits) else "anonymous"
 
 
 def _text(value: object) -> str:
@@ -102,24 +86,23 @@ def assemble(events: list[CelEvent], directory: Directory, source: str = "live")
     if trunk not in directory.trunks:
         # A callback try (issue #3) starts on a Local channel or a seat's phone, not on a trunk.
         return assemble_callback(evs, directory, source)
-    arrival = next((e for e in caller_leg if e.name == "HOTLINE_ARRIVAL"), None)
+    arrival = marks.ARRIVAL.first(caller_leg)
     dialled, mode, dept = start.exten, None, None
     caller = start.caller_num
     origin = None
     if arrival is not None:
-        parts = (_text(arrival.extra.get("extra")) or arrival.appdata.partition(",")[2]).split("|")
-        parts += [""] * (4 - len(parts))
-        dialled = parts[0] or dialled
-        mode = parts[1] or None
-        dept = parts[2] or None
-        origin = _tag(parts[3])   # "110" for calls 110 diverted to 12345; before issue #4: absent
+        arrived = marks.ARRIVAL.of(arrival)
+        dialled = arrived.dialled or dialled
+        mode = arrived.mode or None
+        dept = arrived.department or None
+        origin = _tag(arrived.origin)   # "110" for calls 110 diverted to 12345; before issue #4: absent
         caller = arrival.caller_num or caller
-    if mode in _NOT_LEGACY:
+    if mode in NOT_LEGACY_MODES:
         mode = None
 
     queue = _queue_path(caller_leg)
     queued = queue.first_join
-    callback = next((e for e in caller_leg if e.name == REQUEST_EVENT), None)
+    callback = marks.CALLBACK_REQUEST.first(caller_leg)
 
     # Answered: the caller's leg entered a bridge with a seat's leg.
     seat_legs = {e.uniqueid: e for e in evs if e.name == "CHAN_START" and endpoint_of(e.channel) in directory.seats}
@@ -160,7 +143,7 @@ def assemble(events: list[CelEvent], directory: Directory, source: str = "live")
         outcome = Outcome.voice_message
     elif callback is not None:
         outcome = Outcome.callback_requested
-        request = parse_request(_text(callback.extra.get("extra")) or callback.appdata.partition(",")[2])
+        request = marks.parse_request(marks.CALLBACK_REQUEST.of(callback))
         extra["callback"] = {"requested_at": callback.at.isoformat(),
                              "reason": request.reason if request else "other",
                              "queue": request.queue if request else None}
@@ -186,10 +169,9 @@ def assemble(events: list[CelEvent], directory: Directory, source: str = "live")
         extra["answered_by"] = "department"
     if parallel.overflow:
         extra["overflow"] = parallel.overflow
-    routing = next((e for e in caller_leg if e.name == "HOTLINE_ROUTING_FALLBACK"), None)
+    routing = marks.ROUTING_FALLBACK.first(caller_leg)
     if routing is not None:   # issue #8: FastAGI did not answer in time; the call went on without it
-        extra["routing_fallback"] = (_tag(routing.extra.get("extra"))
-                                     or _tag(routing.appdata.partition(",")[2]) or "other")
+        extra["routing_fallback"] = _tag(marks.ROUTING_FALLBACK.of(routing).reason) or "other"
     extra.update(queue.extra)   # issue #3: priority and its reason, fallbacks taken
     extra.update(call_legs(linkedid, events, directory))  # call control: transfers, three-way calls
 
@@ -201,8 +183,8 @@ def assemble(events: list[CelEvent], directory: Directory, source: str = "live")
 
     return CallRecord(
         call_id=linkedid,
-        dialled_number=sanitise_number(dialled) if dialled else "",
-        caller_number=sanitise_number(caller),
+        dialled_number=recorded_number(dialled) if dialled else "",
+        caller_number=recorded_number(caller),
         arrived_at=start.at,
         legacy_mode=mode,
         department=dept,
@@ -242,11 +224,11 @@ class _Notice:
 
 
 def _notice(caller_leg: list[CelEvent]) -> _Notice:
-    played = next((e for e in caller_leg if e.name == "HOTLINE_PROMPT"), None)
+    played = marks.PROMPT_PLAYED.first(caller_leg)
     prompt = None
     if played is not None:
-        prompt = _tag(played.extra.get("extra")) or _tag(played.appdata.partition(",")[2]) or "unknown"
-    return _Notice(prompt, any(e.name == "HOTLINE_WITHDRAWN" for e in caller_leg))
+        prompt = _tag(marks.PROMPT_PLAYED.of(played).prompt) or "unknown"
+    return _Notice(prompt, marks.WITHDRAWN.first(caller_leg) is not None)
 
 
 @dataclass(frozen=True)
@@ -259,11 +241,10 @@ def _parallel(evs: list[CelEvent], caller_leg: list[CelEvent], linkedid: str) ->
     """A parallel number: the dialplan rang the department (HOTLINE_DEPT_DIAL), then either the
     department answered (the caller's leg entered the Dial bridge, no HOTLINE_OVERFLOW) or the
     call overflowed to the queue (HOTLINE_OVERFLOW, the reason in its extra)."""
-    overflow = next((e for e in caller_leg if e.name == "HOTLINE_OVERFLOW"), None)
+    overflow = marks.OVERFLOW.first(caller_leg)
     if overflow is not None:
-        reason = _tag(overflow.extra.get("extra")) or _tag(overflow.appdata.partition(",")[2]) or "other"
-        return _Parallel(None, reason)
-    dialled = next((e for e in caller_leg if e.name == "HOTLINE_DEPT_DIAL"), None)
+        return _Parallel(None, _tag(marks.OVERFLOW.of(overflow).reason) or "other")
+    dialled = marks.DEPT_DIAL.first(caller_leg)
     if dialled is None:
         return _Parallel(None, None)
     caller_enter = next((e for e in caller_leg if e.name == "BRIDGE_ENTER" and e.time >= dialled.time), None)
@@ -286,29 +267,22 @@ class _QueuePath:
     extra: dict[str, object]
 
 
-def _queue_fields(event: CelEvent) -> list[str]:
-    """HOTLINE_QUEUE's extra: queue|priority|priority reason (before issue #3: the queue only)."""
-    raw = _text(event.extra.get("extra")) or event.appdata.partition(",")[2]
-    parts = raw.split("|")
-    return parts + [""] * (3 - len(parts))
-
-
 def _queue_path(caller_leg: list[CelEvent]) -> _QueuePath:
     """Joins (HOTLINE_QUEUE), exits (HOTLINE_QUEUE_EXIT: QUEUESTATUS), fallbacks (HOTLINE_FALLBACK:
     action|reason|queue|fallback queue) in the caller leg's order. A queue exit counts as the
     platform giving up only when nothing followed it (no fallback, no new join)."""
-    joins = [(i, e) for i, e in enumerate(caller_leg) if e.name == "HOTLINE_QUEUE"]
-    exits = [(i, e) for i, e in enumerate(caller_leg) if e.name == "HOTLINE_QUEUE_EXIT"]
-    fallbacks = [(i, e) for i, e in enumerate(caller_leg) if e.name == "HOTLINE_FALLBACK"]
+    joins = [(i, e) for i, e in enumerate(caller_leg) if e.name == marks.QUEUE_JOIN.name]
+    exits = [(i, e) for i, e in enumerate(caller_leg) if e.name == marks.QUEUE_EXIT.name]
+    fallbacks = [(i, e) for i, e in enumerate(caller_leg) if e.name == marks.FALLBACK.name]
     extra: dict[str, object] = {}
     last_queue = None
     if joins:
-        first = _queue_fields(joins[0][1])
-        last_queue = _tag_queue(_queue_fields(joins[-1][1])[0])
-        priority = first[1].strip()
+        first = marks.QUEUE_JOIN.of(joins[0][1])
+        last_queue = _tag_queue(marks.QUEUE_JOIN.of(joins[-1][1]).queue)
+        priority = first.priority.strip()
         if priority.isdigit() and int(priority) > 0:
             extra["priority"] = int(priority)
-            reason = _tag(first[2])
+            reason = _tag(first.priority_reason)
             if reason:
                 extra["priority_reason"] = reason
     gave_up = None
@@ -316,19 +290,18 @@ def _queue_path(caller_leg: list[CelEvent]) -> _QueuePath:
         last_exit_at, last_exit = exits[-1]
         later = [i for i, _ in joins + fallbacks if i > last_exit_at]
         if not later:
-            gave_up = _text(last_exit.extra.get("extra")) or last_exit.appdata.partition(",")[2]
+            gave_up = marks.QUEUE_EXIT.of(last_exit).status
     if fallbacks:
-        parts = (_text(fallbacks[0][1].extra.get("extra")) or fallbacks[0][1].appdata.partition(",")[2]).split("|")
-        parts += [""] * (4 - len(parts))
-        action, reason = _tag(parts[0]) or "unknown", _tag(parts[1]) or "unknown"
-        extra["fallback"] = {"action": action, "reason": reason, "queue": _tag_queue(parts[2])}
+        fb = marks.FALLBACK.of(fallbacks[0][1])
+        action, reason = _tag(fb.action) or "unknown", _tag(fb.reason) or "unknown"
+        extra["fallback"] = {"action": action, "reason": reason, "queue": _tag_queue(fb.queue)}
         if action == "queue":
-            extra["fallback"]["to"] = _tag_queue(parts[3])   # type: ignore[index]
+            extra["fallback"]["to"] = _tag_queue(fb.to)   # type: ignore[index]
     return _QueuePath(
         first_join=joins[0][1] if joins else None,
         last_queue=last_queue,
         gave_up=gave_up,
-        voice_message=any(e.name == "HOTLINE_VOICE_MESSAGE" for e in caller_leg),
+        voice_message=marks.VOICE_MESSAGE.first(caller_leg) is not None,
         extra=extra,
     )
 

@@ -20,9 +20,12 @@ dialplan.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any, Generic, NamedTuple, Protocol, TypeVar
+
+from .numbers import dialable
 
 # --- channel variables shared by the dialplan, the FastAGI routes and the controller ----------
 
@@ -219,3 +222,48 @@ MARKS: tuple[Mark[Any], ...] = (
     TRANSFER_DIAL, CONF_JOIN, QUEUE_EXIT, FALLBACK, CALLBACK_REQUEST, VOICE_MESSAGE, REMOTE_DECLINED,
     REMOTE_ACCEPTED, CALLBACK_HOLD, CALLBACK_DIAL, CALLBACK_RESULT)
 BY_NAME: dict[str, Mark[Any]] = {m.name: m for m in MARKS}
+
+
+# --- what the callback marks mean ------------------------------------------------------------
+
+_QUEUE_NAME = re.compile(r"^[a-z][a-z0-9_]{0,31}$")
+_REASON = re.compile(r"^[a-z][a-z0-9_-]{0,31}$")
+
+
+@dataclass(frozen=True)
+class Request:
+    """A callback request as the callback tasks and the record take it."""
+
+    number: str
+    queue: str | None
+    reason: str
+
+
+def parse_request(value: CallbackRequest) -> Request | None:
+    """HOTLINE_CALLBACK_REQUEST's fields, checked: None when the number is not dialable; a queue
+    that is not a queue name is None, a reason that is not a tag ``other``."""
+    number, queue, reason = (p.strip() for p in value)
+    if not dialable(number):
+        return None
+    return Request(number, queue if _QUEUE_NAME.fullmatch(queue) else None,
+                   reason.lower() if _REASON.fullmatch(reason.lower()) else "other")
+
+
+# Every channel of a callback try carries the accountcode ``cb-<original call id>`` (the dialplan
+# sets it, the controller's Originate too): it ties the try to the call it calls back.
+CALLBACK_ACCOUNT_PREFIX = "cb-"
+_CALLBACK_ACCOUNT = re.compile(r"^cb-(?P<call>[0-9]{1,12}\.[0-9]{1,9})$")
+
+
+def callback_account(call_id: str) -> str:
+    """The accountcode of every channel of a callback try of conversation ``call_id``."""
+    account = CALLBACK_ACCOUNT_PREFIX + call_id
+    if not _CALLBACK_ACCOUNT.fullmatch(account):
+        raise ValueError(f"not a conversation id: {call_id!r}")
+    return account
+
+
+def callback_of(accountcode: str) -> str | None:
+    """The call a callback try's accountcode names, or None."""
+    m = _CALLBACK_ACCOUNT.fullmatch(accountcode) if accountcode.startswith(CALLBACK_ACCOUNT_PREFIX) else None
+    return m.group("call") if m else None

@@ -13,6 +13,9 @@ apply the rule to three kinds of input, each in one function here:
   characters before the rule applies, so a record written before keeps its number.
 * :func:`dialled_digits`: the number a callback try dialled (digits only: the callback dialler
   dials no ``+``), cut to 32.
+
+:func:`dialable`: a caller number the platform calls back (digits only, 5 to 20: no anonymous, no
+short codes); the dialplan checks the same before it offers a callback.
 """
 
 from __future__ import annotations
@@ -50,3 +53,11 @@ def recorded_number(raw: str) -> str:
 def dialled_digits(raw: str) -> str:
     """The digits a callback try dialled, at most 32, else ``anonymous``."""
     return "".join(c for c in raw if c.isdigit())[:MAX_CHARS] or ANONYMOUS
+
+
+DIALABLE = re.compile(r"^[0-9]{5,20}$")
+"""A caller number the platform calls back: digits only, 5 to 20 (no anonymous, no short codes)."""
+
+
+def dialable(number: str | None) -> bool:
+    return bool(number) and DIALABLE.fullmatch(number or "") is not None
