@@ -7,6 +7,7 @@ from typing import Any
 from hotline.api.oas import ref as _ref, error as _error, json_content as _json, path as _path
 
 from hotline.calls.legs import EMERGENCY_SERVICES
+from hotline.spine.plan import target_types
 
 
 def _body(schema: str) -> dict[str, Any]:
@@ -85,7 +86,7 @@ _TARGET = {
     "properties": {
         "target": {"type": "string"},
         "type": {"type": "string",
-                 "enum": ["parallel", "convenience", "duty_phone", "department_phone", "emergency", "other"]},
+                 "enum": [*target_types(), "other"]},
         "number": {"type": ["string", "null"], "description": "dialled through a trunk; null for dept-<id>"},
         "department": {"type": ["string", "null"]},
         "ring_seconds": {"type": "integer", "description": "how long a three-way leg rings"},

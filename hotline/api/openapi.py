@@ -14,6 +14,7 @@ from hotline.api.oas import ref as _ref, error as _error, json_content as _json,
 from hotline.api import control_openapi, wallboard_openapi
 from hotline.callbacks import openapi as callbacks_openapi
 from hotline.calls.model import Outcome
+from hotline.config.site import NumberMode
 from hotline.store import MAX_PAGE
 from hotline.work_orders.model import Category, Status
 from hotline.work_orders.schemas import MAX_CALLS
@@ -137,7 +138,7 @@ _DIRECTORY_NUMBER = {
     "properties": {
         "kind": {"const": "number"},
         "number": {"type": "string"},
-        "mode": {"type": "string", "enum": ["merged", "parallel", "convenience", "emergency"]},
+        "mode": {"type": "string", "enum": [m.value for m in NumberMode]},
         "hotline": {**_NULLABLE_STR, "description": "the hotline's name"},
         "department": _NULLABLE_STR,
         "department_name": _NULLABLE_STR,
@@ -269,7 +270,7 @@ OPENAPI: dict[str, Any] = {
                 _query("q", "part of a (Chinese) name, a department id or part of a number",
                        {"type": "string", "maxLength": 40}),
                 _query("mode", "department: departments only; a number mode: numbers of that mode only",
-                       {"type": "string", "enum": ["department", "merged", "parallel", "convenience", "emergency"]}),
+                       {"type": "string", "enum": ["department", *(m.value for m in NumberMode)]}),
                 _query("limit", "page size", {"type": "integer", "minimum": 1, "maximum": 500, "default": 50}),
                 _query("offset", "entries to skip", {"type": "integer", "minimum": 0, "default": 0}),
             ],

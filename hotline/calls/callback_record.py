@@ -18,7 +18,6 @@ never counted as an offered inbound call in the KPIs.
 from __future__ import annotations
 
 from datetime import datetime, timezone
-from typing import TYPE_CHECKING
 
 from hotline.spine import marks
 from hotline.spine.marks import callback_of
@@ -26,10 +25,7 @@ from hotline.spine.numbers import dialled_digits
 from hotline.spine.plan import endpoint_of
 
 from .cel import CelEvent
-from .model import CallRecord, Outcome
-
-if TYPE_CHECKING:
-    from .assemble import Directory
+from .model import HANGUP_CAUSES, CallRecord, Directory, Outcome
 
 
 def _at(t: float | None) -> datetime | None:
@@ -99,7 +95,6 @@ def assemble_callback(evs: list[CelEvent], directory: Directory, source: str = "
                                 ("seat_missed" if dial is None else "unknown")}
     if hold is not None and seat_answer is not None:
         extra["callback_wait_seconds"] = _secs(seat_answer.time - hold.time)
-    from .assemble import HANGUP_CAUSES   # the assembler imports this module
     return CallRecord(
         call_id=linkedid,
         dialled_number=dialled_digits(number) if number else "",

@@ -51,7 +51,7 @@ from hotline.exceptions import (
 )
 from hotline.spine import marks
 from hotline.spine.plan import CONFERENCE_CONTEXT as CONFERENCE, DEFAULT_RING_S, TRANSFER_CONTEXT as TRANSFER
-from hotline.spine.plan import Target, endpoint_of, site_targets, transfer_targets
+from hotline.spine.plan import Target, call_plan, endpoint_of
 
 from .assemble import Directory
 from .cel import CelEvent
@@ -198,8 +198,9 @@ class CallControl:
         self._tracker = tracker
         self._send = send
         self._directory = directory
-        self._dial = transfer_targets(site)   # exactly what hotline-transfer can dial
-        known = site_targets(site)
+        plan = call_plan(site)
+        self._dial = plan.dial()   # exactly what hotline-transfer can dial
+        known = plan.targets
         self._targets = {k: known.get(k) or Target(k, "other", None, None, DEFAULT_RING_S) for k in self._dial}
         self._timeout = action_timeout
         self._hotline = site.site.hotline_number

@@ -27,15 +27,13 @@ from collections import OrderedDict
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from hotline.spine import marks
 from hotline.spine.plan import endpoint_of
 
 from .cel import CelEvent
-
-if TYPE_CHECKING:  # assemble imports this module: no import of it at run time
-    from .assemble import Directory
+from .model import Directory
 
 LEG_PREFIX = "leg-"
 _ACCOUNT = re.compile(r"^leg-(?P<call>[0-9]{1,12}\.[0-9]{1,9})-(?P<target>[A-Za-z0-9+_-]{1,48})$")

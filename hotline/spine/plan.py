@@ -213,6 +213,59 @@ def transfer_targets(site: SiteConfig) -> dict[str, str]:
     return {key: t.dial for key, t in site_targets(site).items()}
 
 
+# --- the directory ------------------------------------------------------------------------------
+
+Entry = dict[str, Any]
+
+
+def _department_entries(site: SiteConfig) -> list[Entry]:
+    out = []
+    for d in site.departments:
+        out.append({
+            "kind": "department", "id": d.id, "name": d.name, "duty_phone": d.duty_phone,
+            "hours": None if d.hours is None else {"days": d.hours.days, "start": d.hours.start.strftime("%H:%M"),
+                                                   "end": d.hours.end.strftime("%H:%M")},
+            "queue": d.queue or site.site.default_queue,
+            "phone": department_endpoint(d.id) if d.phone_secret else None,
+            "numbers": [n.number for n in site.legacy_numbers if n.department == d.id],
+        })
+    return out
+
+
+def _number_entry(site: SiteConfig, n: LegacyNumber) -> Entry:
+    dept = site.department(n.department)
+    t = n.transition
+    flow = MODES[n.mode].flow
+    return {
+        "kind": "number", "number": n.number, "mode": n.mode.value, "hotline": n.hotline,
+        "department": n.department, "department_name": dept.name if dept else None,
+        "queue": site.queue_for(n.number) if flow is not None else None,
+        "note": n.note,
+        "ring_seconds": n.ring_seconds if flow is Flow.parallel else None,
+        "transition": None if t is None else {
+            "prompt": t.prompt, "start": t.start.isoformat() if t.start else None,
+            "end": t.end.isoformat() if t.end else None, "after": t.after},
+    }
+
+
+def directory_entries(site: SiteConfig) -> list[Entry]:
+    """The directory (JSON-ready, what the API returns): one entry per department, then one per
+    legacy number and per emergency route not listed as a number (hotline.directory.services)."""
+    out = _department_entries(site) + [_number_entry(site, n) for n in site.legacy_numbers]
+    listed = {n.number for n in site.legacy_numbers}
+    for e in site.emergency:   # 110/119/120/12395 the seats transfer to, even when not listed as numbers
+        if e.number not in listed:
+            out.append({"kind": "number", "number": e.number, "mode": NumberMode.emergency.value, "hotline": None,
+                        "department": None, "department_name": None, "queue": None, "note": None,
+                        "ring_seconds": None, "transition": None})
+    return out
+
+
+def target_types() -> list[str]:
+    """Every ``type`` a transfer target can have."""
+    return [*(mode.value for mode, r in MODES.items() if r.target), "duty_phone", "department_phone", "emergency"]
+
+
 # --- the plan ------------------------------------------------------------------------------------
 
 @dataclass(frozen=True)
