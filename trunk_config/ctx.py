@@ -17,7 +17,7 @@ class Ctx:
             lines.append(f"; {safe(comment)}")
         lines.append(f"[{safe(name)}]")
 
-    def exten(self, ext: str, *steps: str) -> "Ctx":
+    def exten(self, ext: str, *steps: str) -> Ctx:
         first, *rest = steps
         self.lines.append(f"exten => {safe(ext)},1,{safe(first)}")
         for step in rest:

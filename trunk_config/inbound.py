@@ -30,7 +30,6 @@ PARALLEL = "hotline-parallel"
 ROUTE = "hotline-route"
 QUEUE_EXIT = "hotline-queue-exit"
 REJOIN = f"{INBOUND},s,join"
-DEPT_DIAL_VAR = "HOTLINE_DEPT_DIAL"   # the parallel flow's dial string (a variable, not the mark)
 
 
 def number_context(number: str) -> str:
@@ -68,7 +67,7 @@ def _transition_steps(t: Transition | None) -> list[str]:
 def _flow_steps(route: NumberRoute) -> list[str]:
     """What a number's context does after setting the call's variables: its flow."""
     if route.flow is Flow.parallel:
-        return [f"Set({DEPT_DIAL_VAR}={route.department_dial})", f"Set(HOTLINE_RING={route.ring_seconds})",
+        return [f"Set({m.DEPT_DIAL_TO}={route.department_dial})", f"Set(HOTLINE_RING={route.ring_seconds})",
                 f"Goto({PARALLEL},s,1)"]
     steps = []
     if route.origin:
@@ -204,12 +203,12 @@ def render_parallel(lines: list[str], agi: bool) -> None:
         "MixMonitor(${HOTLINE_REC_DIR}/${CHANNEL(linkedid)}.wav,b)",
         "Set(HOTLINE_RECORDING=1)",
         m.DEPT_DIAL.write(m.Department(var(m.DEPT))),
-        f"Dial({var(DEPT_DIAL_VAR)},${{HOTLINE_RING}})",
+        f"Dial({var(m.DEPT_DIAL_TO)},${{HOTLINE_RING}})",
         "GotoIf($[\"${DIALSTATUS}\" = \"ANSWER\"]?done)",
-        "Set(__HOTLINE_OVERFLOW=${TOLOWER(${DIALSTATUS})})",
+        f"Set({inherited(m.OVERFLOW_REASON)}=${{TOLOWER(${{DIALSTATUS}})}})",
         "Goto(overflow)",
-        "(closed)Set(__HOTLINE_OVERFLOW=closed)",
-        "(overflow)" + m.OVERFLOW.write(m.Reason("${HOTLINE_OVERFLOW}")),
+        f"(closed)Set({inherited(m.OVERFLOW_REASON)}=closed)",
+        "(overflow)" + m.OVERFLOW.write(m.Reason(var(m.OVERFLOW_REASON))),
         f"Goto({INBOUND},s,route)",
         "(done)Hangup()",
     )

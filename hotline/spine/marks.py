@@ -39,6 +39,9 @@ PRIO_REASON = "HOTLINE_PRIO_REASON"  # why the priority was raised (inherited)
 PROMPT = "HOTLINE_PROMPT"            # the notice played before the queue (inherited)
 TRUNK = "HOTLINE_TRUNK"              # the trunk endpoint the call came in on (inherited)
 CALLER = "HOTLINE_CALLER"            # the caller's number as FastAGI read it
+DEPT_DIAL_TO = "HOTLINE_DEPT_DIAL"   # parallel numbers: the department's dial string (a variable; the mark
+                                     # of the same name is DEPT_DIAL)
+OVERFLOW_REASON = "HOTLINE_OVERFLOW" # parallel numbers: why the department did not take the call (inherited)
 # Set by FastAGI's routes (signed, agi_scripts/signature.py), read by the dialplan.
 ROUTE_QUEUE = "HOTLINE_ROUTE_QUEUE"
 ROUTE_PRIORITY = "HOTLINE_ROUTE_PRIORITY"
