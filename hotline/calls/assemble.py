@@ -24,7 +24,7 @@ from typing import Iterable
 
 from hotline.spine import marks
 from hotline.spine.numbers import recorded_number
-from hotline.spine.plan import NOT_LEGACY_MODES, endpoint_of
+from hotline.spine.plan import NOT_LEGACY_MODES, TRUNK_PREFIX, endpoint_of
 
 from .callback_record import assemble_callback
 from .cel import CelEvent
@@ -67,55 +67,15 @@ def assemble(events: list[CelEvent], directory: Directory, source: str = "live")
     if trunk not in directory.trunks:
         # A callback try (issue #3) starts on a Local channel or a seat's phone, not on a trunk.
         return assemble_callback(evs, directory, source)
-    arrival = marks.ARRIVAL.first(caller_leg)
-    dialled, mode, dept = start.exten, None, None
-    caller = start.caller_num
-    origin = None
-    if arrival is not None:
-        arrived = marks.ARRIVAL.of(arrival)
-        dialled = arrived.dialled or dialled
-        mode = arrived.mode or None
-        dept = arrived.department or None
-        origin = _tag(arrived.origin)   # "110" for calls 110 diverted to 12345; before issue #4: absent
-        caller = arrival.caller_num or caller
-    if mode in NOT_LEGACY_MODES:
-        mode = None
-
+    arrived = _arrival(start, caller_leg)
     queue = _queue_path(caller_leg)
     queued = queue.first_join
     callback = marks.CALLBACK_REQUEST.first(caller_leg)
-
-    # Answered: the caller's leg entered a bridge with a seat's leg.
-    seat_legs = {e.uniqueid: e for e in evs if e.name == "CHAN_START" and endpoint_of(e.channel) in directory.seats}
-    answered_at = None
-    seat = None
-    for e in caller_leg:
-        if e.name == "BRIDGE_ENTER":
-            peer = endpoint_of(e.peer) if e.peer else None
-            if peer in directory.seats:
-                answered_at, seat = e.time, peer
-                break
-    if answered_at is None:
-        seat_enter = next((e for e in evs if e.name == "BRIDGE_ENTER" and e.uniqueid in seat_legs), None)
-        caller_enter = next((e for e in caller_leg if e.name == "BRIDGE_ENTER"), None)
-        if seat_enter is not None and caller_enter is not None:
-            answered_at = max(seat_enter.time, caller_enter.time)
-            seat = endpoint_of(seat_enter.channel)
+    answered_at, seat = _seat_answer(evs, caller_leg, directory)
     parallel = _parallel(evs, caller_leg, linkedid)
     if answered_at is None and parallel.answered_at is not None:   # the department answered its number
         answered_at = parallel.answered_at
-
-    hangup = next((e for e in caller_leg if e.name == "HANGUP"), None)
-    end_event = hangup or next((e for e in caller_leg if e.name == "CHAN_END"), None) \
-        or next((e for e in evs if e.name == "LINKEDID_END"), None)
-    ended_at = end_event.time if end_event else None
-    cause = hangup.extra.get("hangupcause") if hangup else None
-    try:
-        cause = int(cause) if cause is not None else None
-    except (TypeError, ValueError, OverflowError):
-        cause = None
-    hangup_source = _text(hangup.extra.get("hangupsource")) if hangup else ""
-
+    end = _end(evs, caller_leg)
     notice = _notice(caller_leg)
     extra: dict[str, object] = {}
     if answered_at is not None:
@@ -136,13 +96,13 @@ def assemble(events: list[CelEvent], directory: Directory, source: str = "live")
             outcome = Outcome.abandoned_in_queue
     elif notice.withdrawn:
         outcome = Outcome.ended_after_notice
-    elif hangup_source == start.channel or cause in (16, 31):
+    elif end.source == start.channel or end.cause in (16, 31):
         outcome = Outcome.abandoned_before_queue
     else:
         outcome = Outcome.failed
-    if hangup_source:
-        extra["hangup_source"] = "caller" if hangup_source == start.channel else (
-            "seat" if endpoint_of(hangup_source) in directory.seats else "other")
+    if end.source:
+        extra["hangup_source"] = "caller" if end.source == start.channel else (
+            "seat" if endpoint_of(end.source) in directory.seats else "other")
     # Legacy numbers (issue #4): the notice heard, who answered a parallel number, why it overflowed.
     if notice.prompt:
         extra["prompt"] = notice.prompt
@@ -156,6 +116,7 @@ def assemble(events: list[CelEvent], directory: Directory, source: str = "live")
     extra.update(queue.extra)   # issue #3: priority and its reason, fallbacks taken
     extra.update(call_legs(linkedid, events, directory))  # call control: transfers, three-way calls
 
+    ended_at = end.at
     wait = None
     if queued is not None:
         left = callback.time if callback is not None and answered_at is None else ended_at
@@ -164,13 +125,13 @@ def assemble(events: list[CelEvent], directory: Directory, source: str = "live")
 
     return CallRecord(
         call_id=linkedid,
-        dialled_number=recorded_number(dialled) if dialled else "",
-        caller_number=recorded_number(caller),
+        dialled_number=recorded_number(arrived.dialled) if arrived.dialled else "",
+        caller_number=recorded_number(arrived.caller),
         arrived_at=start.at,
-        legacy_mode=mode,
-        department=dept,
-        origin=origin,
-        trunk=trunk.removeprefix("trunk-") if trunk else None,
+        legacy_mode=arrived.mode,
+        department=arrived.department,
+        origin=arrived.origin,
+        trunk=trunk.removeprefix(TRUNK_PREFIX) if trunk else None,
         queue=queue.last_queue,
         seat=seat,
         queued_at=queued.at if queued else None,
@@ -179,13 +140,70 @@ def assemble(events: list[CelEvent], directory: Directory, source: str = "live")
         wait_seconds=_round(wait),
         talk_seconds=_round(talk),
         outcome=outcome,
-        hangup_cause=cause,
-        hangup_cause_text=HANGUP_CAUSES.get(cause) if cause is not None else None,
+        hangup_cause=end.cause,
+        hangup_cause_text=HANGUP_CAUSES.get(end.cause) if end.cause is not None else None,
         recording=f"{linkedid}.wav" if answered_at is not None else (
             f"{linkedid}-message.wav" if outcome == Outcome.voice_message else None),
         source=source,
         extra=extra,
     )
+
+
+@dataclass(frozen=True)
+class _Arrival:
+    dialled: str
+    caller: str
+    mode: str | None          # a legacy number's mode, else None
+    department: str | None
+    origin: str | None
+
+
+def _arrival(start: CelEvent, caller_leg: list[CelEvent]) -> _Arrival:
+    """What HOTLINE_ARRIVAL says of the call (dialled number|mode|department|origin); without it,
+    the first event's extension and caller."""
+    arrival = marks.ARRIVAL.first(caller_leg)
+    if arrival is None:
+        return _Arrival(start.exten, start.caller_num, None, None, None)
+    arrived = marks.ARRIVAL.of(arrival)
+    mode = arrived.mode or None
+    return _Arrival(dialled=arrived.dialled or start.exten, caller=arrival.caller_num or start.caller_num,
+                    mode=None if mode in NOT_LEGACY_MODES else mode, department=arrived.department or None,
+                    origin=_tag(arrived.origin))   # "110" for calls 110 diverted to 12345; before issue #4: absent
+
+
+def _seat_answer(evs: list[CelEvent], caller_leg: list[CelEvent], directory: Directory) -> tuple[float | None, str | None]:
+    """When a seat answered and which: the caller's leg entered a bridge with a seat's leg."""
+    for e in caller_leg:
+        if e.name == "BRIDGE_ENTER":
+            peer = endpoint_of(e.peer) if e.peer else None
+            if peer in directory.seats:
+                return e.time, peer
+    seat_legs = {e.uniqueid for e in evs if e.name == "CHAN_START" and endpoint_of(e.channel) in directory.seats}
+    seat_enter = next((e for e in evs if e.name == "BRIDGE_ENTER" and e.uniqueid in seat_legs), None)
+    caller_enter = next((e for e in caller_leg if e.name == "BRIDGE_ENTER"), None)
+    if seat_enter is not None and caller_enter is not None:
+        return max(seat_enter.time, caller_enter.time), endpoint_of(seat_enter.channel)
+    return None, None
+
+
+@dataclass(frozen=True)
+class _End:
+    at: float | None       # when the caller's leg ended
+    cause: int | None      # its hang-up cause (Q.850)
+    source: str            # the channel that hung up, or ""
+
+
+def _end(evs: list[CelEvent], caller_leg: list[CelEvent]) -> _End:
+    hangup = next((e for e in caller_leg if e.name == "HANGUP"), None)
+    end_event = hangup or next((e for e in caller_leg if e.name == "CHAN_END"), None) \
+        or next((e for e in evs if e.name == "LINKEDID_END"), None)
+    raw = hangup.extra.get("hangupcause") if hangup else None
+    try:
+        cause = int(raw) if raw is not None else None
+    except (TypeError, ValueError, OverflowError):
+        cause = None
+    return _End(end_event.time if end_event else None, cause,
+                _text(hangup.extra.get("hangupsource")) if hangup else "")
 
 
 def _at(t: float | None) -> datetime | None:
