@@ -15,7 +15,8 @@ from datetime import UTC, datetime
 
 from hotline.config import SiteConfig
 from hotline.spine import marks
-from hotline.spine.numbers import ANONYMOUS, MAX_CHARS as MAX_NUMBER_CHARS, caller_number, compact
+from hotline.spine.numbers import ANONYMOUS, caller_number, compact
+from hotline.spine.numbers import MAX_CHARS as MAX_NUMBER_CHARS
 
 from .decide import RouteDecision, decide_route, department_open
 from .repeat import RecentCallers

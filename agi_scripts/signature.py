@@ -17,7 +17,7 @@ from collections.abc import Mapping
 
 # Every variable the dialplan reads from the FastAGI answer, in signing order (the names are the
 # spine's: hotline.spine.marks).
-from hotline.spine.marks import ROUTE_SIG as SIGNATURE_VAR
+from hotline.spine.marks import ROUTE_SIG as SIGNATURE_VAR  # noqa: F401  (re-exported)
 from hotline.spine.marks import ROUTE_VARS
 
 NONCE_PARAM = "nonce"

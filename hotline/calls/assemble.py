@@ -29,7 +29,7 @@ from hotline.spine.plan import NOT_LEGACY_MODES, TRUNK_PREFIX, endpoint_of
 from .callback_record import assemble_callback
 from .cel import CelEvent
 from .legs import call_legs
-from .model import HANGUP_CAUSES, CallRecord, Directory, Outcome  # noqa: F401  (Directory: re-exported)
+from .model import HANGUP_CAUSES, CallRecord, Directory, Outcome
 
 _TAG = re.compile(r"^[a-z0-9][a-z0-9_-]{0,39}$")   # prompt names, overflow reasons, origins
 
@@ -78,28 +78,8 @@ def assemble(events: list[CelEvent], directory: Directory, source: str = "live")
     end = _end(evs, caller_leg)
     notice = _notice(caller_leg)
     extra: dict[str, object] = {}
-    if answered_at is not None:
-        outcome = Outcome.answered
-    elif queue.voice_message:
-        outcome = Outcome.voice_message
-    elif callback is not None:
-        outcome = Outcome.callback_requested
-        request = marks.parse_request(marks.CALLBACK_REQUEST.of(callback))
-        extra["callback"] = {"requested_at": callback.at.isoformat(),
-                             "reason": request.reason if request else "other",
-                             "queue": request.queue if request else None}
-    elif queued is not None:
-        if queue.gave_up is not None:
-            outcome = Outcome.failed
-            extra["queue_status"] = queue.gave_up
-        else:
-            outcome = Outcome.abandoned_in_queue
-    elif notice.withdrawn:
-        outcome = Outcome.ended_after_notice
-    elif end.source == start.channel or end.cause in (16, 31):
-        outcome = Outcome.abandoned_before_queue
-    else:
-        outcome = Outcome.failed
+    outcome = _outcome(answered_at is not None, queue, callback, notice,
+                       end.source == start.channel or end.cause in (16, 31), extra)
     if end.source:
         extra["hangup_source"] = "caller" if end.source == start.channel else (
             "seat" if endpoint_of(end.source) in directory.seats else "other")
@@ -147,6 +127,30 @@ def assemble(events: list[CelEvent], directory: Directory, source: str = "live")
         source=source,
         extra=extra,
     )
+
+
+def _outcome(answered: bool, queue: _QueuePath, callback: CelEvent | None, notice: _Notice,
+             caller_hung_up: bool, extra: dict[str, object]) -> Outcome:
+    """The record's outcome (what it adds to ``extra`` on the way: the callback asked for, the
+    status of a queue that gave the caller back)."""
+    if answered:
+        return Outcome.answered
+    if queue.voice_message:
+        return Outcome.voice_message
+    if callback is not None:
+        request = marks.parse_request(marks.CALLBACK_REQUEST.of(callback))
+        extra["callback"] = {"requested_at": callback.at.isoformat(),
+                             "reason": request.reason if request else "other",
+                             "queue": request.queue if request else None}
+        return Outcome.callback_requested
+    if queue.first_join is not None:
+        if queue.gave_up is not None:
+            extra["queue_status"] = queue.gave_up
+            return Outcome.failed
+        return Outcome.abandoned_in_queue
+    if notice.withdrawn:
+        return Outcome.ended_after_notice
+    return Outcome.abandoned_before_queue if caller_hung_up else Outcome.failed
 
 
 @dataclass(frozen=True)

@@ -4,7 +4,12 @@ from __future__ import annotations
 
 import pytest
 
-from hotline.spine.numbers import caller_number, dialable, dialled_digits, recorded_number
+from hotline.spine.numbers import (
+    caller_number,
+    dialable,
+    dialled_digits,
+    recorded_number,
+)
 
 # raw, caller_number (FastAGI), recorded_number (records), dialled_digits (callback tries)
 CASES = [

@@ -14,7 +14,14 @@ from hotline.config.loader import load_site
 from hotline.config.site import NumberMode
 from hotline.directory.services import DirectoryService
 from hotline.spine import plan
-from hotline.spine.plan import Flow, ModeRule, call_plan, endpoint_of, number_routes, route_reason
+from hotline.spine.plan import (
+    Flow,
+    ModeRule,
+    call_plan,
+    endpoint_of,
+    number_routes,
+    route_reason,
+)
 from trunk_config import GenerateOptions, generate
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -73,7 +80,7 @@ def test_number_routes_in_the_dialplans_order() -> None:
 
 def test_every_route_has_its_context_in_the_generated_dialplan() -> None:
     conf = generate(ROUTING, OPTIONS)["extensions.conf"]
-    contexts = set(re.findall(r"^\[hotline-in-([^\]]+)\]$", conf, re.M))
+    contexts = set(re.findall(r"^\[hotline-in-([^\]]+)\]$", conf, re.MULTILINE))
     assert contexts == {r.number.lstrip("+") for r in number_routes(ROUTING)}
 
 
