@@ -30,6 +30,7 @@ from __future__ import annotations
 
 from hotline.config.site import SiteConfig
 from hotline.spine import marks as m
+from hotline.spine.marks import CALLBACK_ACCOUNT_PREFIX, inherited, var
 from hotline.spine.plan import trunk_endpoint
 
 from .ctx import Ctx
@@ -38,6 +39,8 @@ HOLD = "hotline-cb-hold"
 DIAL = "hotline-cb-dial"
 PLACEHOLDER_WAIT_S = 86400   # how long a placeholder may wait in the queue (Originate's timeout)
 DEFAULT_RING_S = 30
+# Every channel of a try: the accountcode that ties it to the call it calls back (hotline.spine.marks).
+_ACCOUNT = f"Set(CHANNEL(accountcode)={CALLBACK_ACCOUNT_PREFIX}${{FILTER(0123456789.,{var(m.CB_OF)})}})"
 
 
 def queue_context(queue: str) -> str:
@@ -75,9 +78,9 @@ def render(site: SiteConfig) -> list[str]:
             continue
         maxwait = f"${{HOTLINE_MAXWAIT_{q.name}}}"
         vars_ = "^".join([
-            "__HOTLINE_CB_OF=${CHANNEL(linkedid)}", "__HOTLINE_CB_NUMBER=${CB_NUM}",
-            "__HOTLINE_CB_POS=${POS}", "__HOTLINE_CB_PRIO=${QUEUE_PRIO}", "__HOTLINE_CB_KIND=queue_callback",
-            f"__HOTLINE_CB_RING={cb.ring_seconds}"])
+            f"{inherited(m.CB_OF)}=${{CHANNEL(linkedid)}}", f"{inherited(m.CB_NUMBER)}=${{CB_NUM}}",
+            f"{inherited(m.CB_POS)}=${{POS}}", f"{inherited(m.CB_PRIO)}=${{QUEUE_PRIO}}",
+            f"{inherited(m.CB_KIND)}=queue_callback", f"{inherited(m.CB_RING)}={cb.ring_seconds}"])
         lines += _lines(queue_context(q.name), f"queue {q.name}: the caller pressed {cb.key} to be called back", [
             (f"{cb.key}/_XXXXX.", [
                 "Set(POS=${QUEUEPOSITION})",
@@ -97,21 +100,21 @@ def render(site: SiteConfig) -> list[str]:
         ])
     lines += _lines(HOLD, "a queue callback's placeholder: waits in the queue at the caller's place", [
         ("_[a-z].", [
-            "Set(CHANNEL(accountcode)=cb-${FILTER(0123456789.,${HOTLINE_CB_OF})})",
+            _ACCOUNT,
             "Set(QUEUE=${FILTER(abcdefghijklmnopqrstuvwxyz0123456789_,${EXTEN})})",
-            "ExecIf($[\"${HOTLINE_CB_PRIO}\" != \"\"]?Set(QUEUE_PRIO=${FILTER(0123456789,${HOTLINE_CB_PRIO})}))",
-            m.CALLBACK_HOLD.write(m.CallbackHold("${HOTLINE_CB_OF}", "${QUEUE}", "${HOTLINE_CB_POS}")),
-            "Queue(${QUEUE},,,,,,,,${FILTER(0123456789,${HOTLINE_CB_POS})})",
+            f"ExecIf($[\"{var(m.CB_PRIO)}\" != \"\"]?Set(QUEUE_PRIO=${{FILTER(0123456789,{var(m.CB_PRIO)})}}))",
+            m.CALLBACK_HOLD.write(m.CallbackHold(var(m.CB_OF), "${QUEUE}", var(m.CB_POS))),
+            f"Queue(${{QUEUE}},,,,,,,,${{FILTER(0123456789,{var(m.CB_POS)})}})",
             "Hangup()",
         ]),
     ])
     lines += _lines(DIAL, "a seat took a callback: dial the citizen through the trunk", [
         ("s", [
-            "Set(CHANNEL(accountcode)=cb-${FILTER(0123456789.,${HOTLINE_CB_OF})})",
-            "Set(CB_NUM=${FILTER(0123456789,${HOTLINE_CB_NUMBER})})",
-            "Set(RING=${FILTER(0123456789,${HOTLINE_CB_RING})})",
+            _ACCOUNT,
+            f"Set(CB_NUM=${{FILTER(0123456789,{var(m.CB_NUMBER)})}})",
+            f"Set(RING=${{FILTER(0123456789,{var(m.CB_RING)})}})",
             f"ExecIf($[\"${{RING}}\" = \"\"]?Set(RING={DEFAULT_RING_S}))",
-            m.CALLBACK_DIAL.write(m.CallbackDial("${HOTLINE_CB_OF}", "${CB_NUM}", "${HOTLINE_CB_KIND}")),
+            m.CALLBACK_DIAL.write(m.CallbackDial(var(m.CB_OF), "${CB_NUM}", var(m.CB_KIND))),
             "GotoIf($[${LEN(${CB_NUM})} < 5 | ${LEN(${CB_NUM})} > 20]?bad)",
             f"Set(CALLERID(all)=\"{site.site.hotline_number}\" <{site.site.hotline_number}>)",
             f"Dial({trunk_dial(site)},${{RING}})",

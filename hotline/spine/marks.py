@@ -50,6 +50,13 @@ DEPT_OPEN = "HOTLINE_DEPT_OPEN"      # parallel numbers: "0" when the department
 ROUTE_SIG = "HOTLINE_ROUTE_SIG"      # the route's signature, set last
 AGI_OK = "HOTLINE_AGI_OK"            # the health route's answer
 ROUTE_VARS = (ROUTE_QUEUE, ROUTE_PRIORITY, ROUTE_PRIORITY_REASON, DEPT_OPEN)
+# A callback try's channels (set by the dialplan's Originate or the controller's, inherited).
+CB_OF = "HOTLINE_CB_OF"              # the call being called back
+CB_NUMBER = "HOTLINE_CB_NUMBER"      # the citizen's number
+CB_KIND = "HOTLINE_CB_KIND"          # queue_callback | abandoned
+CB_RING = "HOTLINE_CB_RING"          # how long the citizen's phone rings
+CB_POS = "HOTLINE_CB_POS"            # the placeholder's place in the queue
+CB_PRIO = "HOTLINE_CB_PRIO"          # the caller's priority
 
 
 def var(name: str) -> str:
