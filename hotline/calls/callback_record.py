@@ -22,7 +22,7 @@ from datetime import datetime, timezone
 from hotline.spine import marks
 from hotline.spine.marks import callback_of
 from hotline.spine.numbers import dialled_digits
-from hotline.spine.plan import endpoint_of
+from hotline.spine.plan import TRUNK_PREFIX, endpoint_of
 
 from .cel import CelEvent
 from .model import HANGUP_CAUSES, CallRecord, Directory, Outcome
@@ -100,7 +100,7 @@ def assemble_callback(evs: list[CelEvent], directory: Directory, source: str = "
         dialled_number=dialled_digits(number) if number else "",
         caller_number=dialled_digits(number) if number else "anonymous",
         arrived_at=evs[0].at,
-        trunk=trunk_ep.removeprefix("trunk-") if trunk_ep else None,
+        trunk=trunk_ep.removeprefix(TRUNK_PREFIX) if trunk_ep else None,
         queue=queue,
         seat=seat,
         answered_at=_at(answered.time if answered else None),
