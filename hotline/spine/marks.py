@@ -96,6 +96,7 @@ def payload_of(event: _Carrier) -> str:
 
 
 V = TypeVar("V", bound=tuple[str, ...])
+E = TypeVar("E", bound=_Carrier)
 
 
 @dataclass(frozen=True)
@@ -127,7 +128,7 @@ class Mark(Generic[V]):
         """The fields of this mark's CEL event."""
         return self.read(payload_of(event))
 
-    def first(self, events: Iterable[_Carrier]) -> Any:
+    def first(self, events: Iterable[E]) -> E | None:
         """The first of ``events`` that is this mark, or None."""
         return next((e for e in events if e.name == self.name), None)
 
