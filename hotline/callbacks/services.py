@@ -32,10 +32,11 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from hotline.ami import actions
+from hotline.ami.port import AmiPort
 from hotline.calls.cel import CelEvent
 from hotline.calls.model import CallRecord, Outcome
 from hotline.callbacks.intents import IntentFile
-from hotline.callbacks.errors import CallbackClosed, NoCallerNumber, NoSuchSeat, NotAbandoned, SeatBusy
+from hotline.callbacks.errors import CallbackClosed, NoCallerNumber, NotAbandoned, SeatBusy
 from hotline.callbacks.model import (
     CLOSED,
     CallbackTask,
@@ -48,14 +49,13 @@ from hotline.callbacks.model import (
     mask_number,
 )
 from hotline.config.site import QueueCallback, SiteConfig
-from hotline.exceptions import AsteriskActionFailed, CallControlUnavailable, InvalidRequest, StoreError
+from hotline.exceptions import AsteriskActionFailed, CallControlUnavailable, InvalidRequest, NoSuchSeat, StoreError
 from hotline.spine import marks
 from hotline.store import Store
 from hotline.store.callbacks import CallbackStore
 
 log = logging.getLogger(__name__)
 
-Sender = Callable[..., Awaitable[Any]]
 DEFAULTS = QueueCallback()
 FREE_STATES = frozenset({"NOT_INUSE"})
 
@@ -64,7 +64,7 @@ class CallbackService:
     RETRY_FIRST_S = 1.0    # a database error: retried after this, doubling up to RETRY_MAX_S
     RETRY_MAX_S = 30.0
 
-    def __init__(self, site: SiteConfig, store: Store, send: Sender | None, *, action_timeout: float = 5.0,
+    def __init__(self, site: SiteConfig, store: Store, ami: AmiPort, *, action_timeout: float = 5.0,
                  intents: IntentFile | None = None) -> None:
         self._site = site
         self._intents = intents
@@ -73,7 +73,7 @@ class CallbackService:
         self.retries = 0
         self._calls = store
         self.tasks = CallbackStore(store)
-        self._send = send
+        self._ami = ami
         self._timeout = action_timeout
         self._loop: asyncio.AbstractEventLoop | None = None
         self._lock = asyncio.Lock()
@@ -247,7 +247,7 @@ class CallbackService:
 
     async def _place(self, task: CallbackTask, *, position: int) -> None:
         """A placeholder for ``task`` joins its queue at ``position``."""
-        if not task.queue or self._send is None:
+        if not task.queue:
             return
         cfg = self.settings(task.queue)
         action = actions.callback_placeholder(task.queue, call_id=task.call_id, number=task.number,
@@ -288,7 +288,7 @@ class CallbackService:
     async def take(self, task_id: int, seat: str) -> CallbackTask:
         """The seat's phone rings; when it answers, the citizen is dialled (hotline-cb-dial)."""
         if self._site.seat(seat) is None:
-            raise NoSuchSeat(seat)
+            raise NoSuchSeat(seat, field="seat")
         task = await asyncio.to_thread(self.tasks.get, task_id)   # no-such-callback
         if task.status is not Status.requested:
             raise CallbackClosed(task.id, task.status.value)
@@ -330,19 +330,7 @@ class CallbackService:
 
     # -- sending -------------------------------------------------------------------------------
     async def _action(self, action: dict[str, str]) -> dict[str, Any]:
-        if self._send is None:
-            raise CallControlUnavailable("this API runs without the controller's AMI connection")
-        try:
-            response = await self._send(action, timeout=self._timeout, as_list=False)
-        except ConnectionError as exc:
-            raise CallControlUnavailable(str(exc) or "AMI is not connected") from None
-        except TimeoutError:
-            raise AsteriskActionFailed(action["Action"], "no response") from None
-        if isinstance(response, list):
-            response = response[0] if response else {}
-        if str(response.get("Response", "")).lower() != "success":
-            raise AsteriskActionFailed(action["Action"], str(response.get("Message", "")) or "error")
-        return dict(response)
+        return await self._ami.act(action, timeout=self._timeout)
 
     def _spawn(self, coro: Awaitable[None]) -> None:
         task = asyncio.ensure_future(self._guard(coro))

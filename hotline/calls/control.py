@@ -34,11 +34,12 @@ from __future__ import annotations
 import asyncio
 import logging
 import re
-from collections.abc import Awaitable, Callable, Iterable, Mapping
+from collections.abc import Awaitable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from hotline.ami import actions
+from hotline.ami.port import AmiPort, first_reply, succeeded
 from hotline.config.site import SiteConfig
 from hotline.exceptions import (
     AsteriskActionFailed,
@@ -62,7 +63,6 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-Sender = Callable[..., Awaitable[Any]]   # AmiClient.send(action, timeout=..., as_list=...)
 TRANSFER_KINDS = ("blind", "attended")
 _DTMF = re.compile(r"^[0-9*#]{1,40}$")
 PARTIES = ("seat", "department")
@@ -192,11 +192,11 @@ def dial_endpoint(dial: str) -> str:
 
 
 class CallControl:
-    def __init__(self, site: SiteConfig, tracker: CallTracker, send: Sender, directory: Directory, *,
+    def __init__(self, site: SiteConfig, tracker: CallTracker, ami: AmiPort, directory: Directory, *,
                  action_timeout: float = 5.0) -> None:
         self._site = site
         self._tracker = tracker
-        self._send = send
+        self._ami = ami
         self._directory = directory
         plan = call_plan(site)
         self._dial = plan.dial()   # exactly what hotline-transfer can dial
@@ -349,8 +349,8 @@ class CallControl:
     async def _hangup_quietly(self, channels: list[str]) -> None:
         for channel in channels:
             try:
-                await self._send(actions.hangup(channel), timeout=self._timeout, as_list=False)
-            except (ConnectionError, TimeoutError, OSError) as exc:  # AMI down: nothing to repair
+                await self._ami.ask(actions.hangup(channel), timeout=self._timeout, as_list=False)
+            except (CallControlUnavailable, AsteriskActionFailed, OSError) as exc:  # AMI down: nothing to repair
                 log.info("hangup of %s: %s", channel, exc)
 
     def _spawn(self, coro: Awaitable[None]) -> None:
@@ -372,17 +372,9 @@ class CallControl:
     # -- sending ------------------------------------------------------------------------------
     async def _do(self, sent: list[dict[str, str]], action: dict[str, str], *, required: bool = True,
                   as_list: bool | None = False) -> None:
-        try:
-            response = await self._send(action, timeout=self._timeout, as_list=as_list)
-        except ConnectionError as exc:
-            raise CallControlUnavailable(str(exc) or "AMI is not connected") from None
-        except TimeoutError:
-            raise AsteriskActionFailed(action["Action"], "no response", done=_names(sent)) from None
-        if isinstance(response, list):
-            response = response[0] if response else {}
-        ok = str(response.get("Response", "")).lower() == "success"
-        if not ok and required:
-            raise AsteriskActionFailed(action["Action"], str(response.get("Message", "")) or "error",
+        reply = first_reply(await self._ami.ask(action, timeout=self._timeout, as_list=as_list, done=_names(sent)))
+        if not succeeded(reply) and required:
+            raise AsteriskActionFailed(action["Action"], str(reply.get("Message", "")) or "error",
                                        done=_names(sent))
         sent.append(action)
 
