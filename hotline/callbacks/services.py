@@ -42,8 +42,6 @@ from hotline.callbacks.intents import IntentFile
 from hotline.callbacks.errors import CallbackClosed, NoCallerNumber, NotAbandoned, SeatBusy
 from hotline.callbacks.model import (
     CLOSED,
-    DIAL_EVENT,
-    REQUEST_EVENT,
     CallbackTask,
     InvalidTransition,
     Kind,
@@ -51,10 +49,10 @@ from hotline.callbacks.model import (
     Step,
     callback_account,
     dialable,
-    parse_request,
 )
 from hotline.config.site import QueueCallback, SiteConfig
 from hotline.exceptions import AsteriskActionFailed, CallControlUnavailable, InvalidRequest, NoSuchSeat, StoreError
+from hotline.spine import marks
 from hotline.store import Store
 from hotline.callbacks.store import CallbackStore
 
@@ -62,11 +60,6 @@ log = logging.getLogger(__name__)
 
 DEFAULTS = QueueCallback()
 FREE_STATES = frozenset({"NOT_INUSE"})
-
-
-def _payload(e: CelEvent) -> str:
-    extra = e.extra.get("extra")
-    return extra if isinstance(extra, str) and extra else e.appdata.partition(",")[2]
 
 
 class CallbackService:
@@ -128,14 +121,14 @@ class CallbackService:
 
     # -- live events (call tracker subscriber, on the loop) -------------------------------------
     def on_event(self, event: CelEvent) -> None:
-        if event.name == REQUEST_EVENT:
-            request = parse_request(_payload(event))
+        if event.name == marks.CALLBACK_REQUEST.name:
+            request = marks.parse_request(marks.CALLBACK_REQUEST.of(event))
             if request is None:
                 log.info("callback request of %s without a dialable number: ignored", event.linkedid)
                 return
             self._promise(event.linkedid, request.number, request.queue, request.reason)
-        elif event.name == DIAL_EVENT:
-            parent = _payload(event).split("|")[0].strip()
+        elif event.name == marks.CALLBACK_DIAL.name:
+            parent = marks.CALLBACK_DIAL.of(event).call_id.strip()
             if parent:
                 self._spawn(self._dialling(parent, event.linkedid))
 

@@ -1,7 +1,7 @@
 """Call control for seats: transfers, three-way calls with departments, emergencies (issue #4).
 
 Every request is checked before anything is sent to Asterisk: the target must be in the
-directory (:func:`trunk_config.dialplan.transfer_targets`, exactly what the dialplan's
+directory (the call plan's :func:`hotline.spine.plan.transfer_targets`, exactly what the dialplan's
 ``hotline-transfer`` context can dial), an emergency service must have a configured route, and
 the call must be live and answered by a seat. A refused request leaves the call untouched.
 
@@ -50,19 +50,13 @@ from hotline.exceptions import (
     NoSuchTarget,
     NotConfigured,
 )
-from trunk_config.dialplan import CONFERENCE, TRANSFER, transfer_targets
+from hotline.spine import marks
+from hotline.spine.plan import CONFERENCE_CONTEXT as CONFERENCE, DEFAULT_RING_S, TRANSFER_CONTEXT as TRANSFER
+from hotline.spine.plan import Target, call_plan, endpoint_of
 
-from .assemble import Directory, endpoint_of
+from .assemble import Directory
 from .cel import CelEvent
-from .legs import (
-    CONF_JOIN,
-    DEFAULT_RING_S,
-    EMERGENCY_SERVICES,
-    TRANSFER_DIAL,
-    leg_account,
-    parse_account,
-)
-from .targets import Target, site_targets
+from .legs import EMERGENCY_SERVICES, leg_account, parse_account
 
 if TYPE_CHECKING:
     from .services import CallTracker
@@ -93,7 +87,7 @@ class _Chan:
             self.answered = True
         elif e.name in ("HANGUP", "CHAN_END"):
             self.gone, self.bridge = True, None
-        elif e.name == CONF_JOIN:
+        elif e.name == marks.CONF_JOIN.name:
             self.conf_join = True
         elif e.name == "BRIDGE_ENTER":
             self.bridge = str(e.extra.get("bridge_id") or "?")
@@ -153,9 +147,9 @@ def live_view(call_id: str, own: Iterable[CelEvent], legs: Mapping[str, Iterable
             continue
         chans.setdefault(e.uniqueid, _Chan(e.uniqueid)).add(e)
         if e.uniqueid == call_id:  # where the caller is
-            if e.name == CONF_JOIN:
+            if e.name == marks.CONF_JOIN.name:
                 view.in_conference = True
-            elif e.name == TRANSFER_DIAL or e.name == "BRIDGE_ENTER" and e.extra.get("bridge_technology") not in (None, "", "softmix"):
+            elif e.name == marks.TRANSFER_DIAL.name or e.name == "BRIDGE_ENTER" and e.extra.get("bridge_technology") not in (None, "", "softmix"):
                 view.in_conference = False
     caller = chans.get(call_id)
     if caller is not None and not caller.gone:
@@ -204,8 +198,9 @@ class CallControl:
         self._tracker = tracker
         self._ami = ami
         self._directory = directory
-        self._dial = transfer_targets(site)   # exactly what hotline-transfer can dial
-        known = site_targets(site)
+        plan = call_plan(site)
+        self._dial = plan.dial()   # exactly what hotline-transfer can dial
+        known = plan.targets
         self._targets = {k: known.get(k) or Target(k, "other", None, None, DEFAULT_RING_S) for k in self._dial}
         self._timeout = action_timeout
         self._hotline = site.site.hotline_number
@@ -336,7 +331,7 @@ class CallControl:
         if got is None:
             return
         own, legs = got
-        if not any(e.name == CONF_JOIN for e in own):
+        if not any(e.name == marks.CONF_JOIN.name for e in own):
             return
         view = live_view(call_id, own, legs, self._directory)
         channels: list[str] = []

@@ -9,6 +9,7 @@ from hotline.http.oas import ref as _ref, error as _error, json_content as _json
 
 from hotline.calls.legs import EMERGENCY_SERVICES
 from hotline.calls.model import Outcome
+from hotline.spine.plan import target_types
 from hotline.store import MAX_PAGE
 
 
@@ -88,7 +89,7 @@ _TARGET = {
     "properties": {
         "target": {"type": "string"},
         "type": {"type": "string",
-                 "enum": ["parallel", "convenience", "duty_phone", "department_phone", "emergency", "other"]},
+                 "enum": [*target_types(), "other"]},
         "number": {"type": ["string", "null"], "description": "dialled through a trunk; null for dept-<id>"},
         "department": {"type": ["string", "null"]},
         "ring_seconds": {"type": "integer", "description": "how long a three-way leg rings"},

@@ -17,9 +17,9 @@ answered stays answered, talking until then; a caller still queued is ``abandone
 
 from __future__ import annotations
 
-from .assemble import Directory, assemble
+from .assemble import assemble
 from .cel import CelEvent
-from hotline.records.call import CallRecord
+from .model import CallRecord, Directory
 
 CUT_BY_RESTART = "asterisk_restart"
 EPOCH_GAP_S = 1.0   # channels created this close together may log their CHAN_START out of order

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from hotline.config.site import NumberMode
 from hotline.http.oas import error as _error, json_content as _json, path as _path, query as _query, ref as _ref
 
 _NULLABLE_STR = {"type": ["string", "null"]}
@@ -39,7 +40,7 @@ _DIRECTORY_NUMBER = {
     "properties": {
         "kind": {"const": "number"},
         "number": {"type": "string"},
-        "mode": {"type": "string", "enum": ["merged", "parallel", "convenience", "emergency"]},
+        "mode": {"type": "string", "enum": [m.value for m in NumberMode]},
         "hotline": {**_NULLABLE_STR, "description": "the hotline's name"},
         "department": _NULLABLE_STR,
         "department_name": _NULLABLE_STR,
@@ -85,7 +86,7 @@ PATHS: dict[str, Any] = {
             _query("q", "part of a (Chinese) name, a department id or part of a number",
                    {"type": "string", "maxLength": 40}),
             _query("mode", "department: departments only; a number mode: numbers of that mode only",
-                   {"type": "string", "enum": ["department", "merged", "parallel", "convenience", "emergency"]}),
+                   {"type": "string", "enum": ["department", *(m.value for m in NumberMode)]}),
             _query("limit", "page size", {"type": "integer", "minimum": 1, "maximum": 500, "default": 50}),
             _query("offset", "entries to skip", {"type": "integer", "minimum": 0, "default": 0}),
         ],

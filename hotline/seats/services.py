@@ -28,6 +28,7 @@ from hotline.exceptions import (NoSuchSeat, SeatStateConflict,
                                 UnknownPauseReason)
 from hotline.live.hub import LiveHub
 from hotline.privacy import mask_number
+from hotline.spine.ami_events import SEAT_EVENTS  # noqa: F401  (re-exported: the services subscribe with it)
 from queue_manager import seats as sm
 from queue_manager.membership import member_interface, memberships, state_interface
 
@@ -41,10 +42,8 @@ StateLog = Callable[[str, str, str | None, float, str | None], None]   # seat, s
 
 AUTO_PAUSE_NAME = "未接自动置忙"
 
-# The agent-class AMI events this service follows (trunk_config/manager.py lets only these through).
-SEAT_EVENTS = ("QueueMemberAdded", "QueueMemberRemoved", "QueueMemberPause", "QueueMemberStatus",
-               "AgentCalled", "AgentConnect", "AgentComplete", "AgentRingNoAnswer", "AgentDump",
-               "QueueCallerJoin", "QueueCallerLeave", "QueueCallerAbandon")
+# The agent-class AMI events this service follows (trunk_config/manager.py lets only these through):
+# SEAT_EVENTS, from hotline.spine.ami_events (imported above, re-exported).
 
 class SeatService:
     def __init__(self, site: SiteConfig, ami: AmiPort, hub: LiveHub, *, state_log: StateLog | None = None,
