@@ -11,6 +11,7 @@ import logging
 from collections.abc import Awaitable, Callable
 
 from aiohttp import web
+from aiohttp.typedefs import Middleware
 
 from hotline.audit.services import AuditEntry, AuditService, action_name, body_detail, should_audit, target_of
 from hotline.principal import principal_of, route_path
@@ -21,7 +22,7 @@ log = logging.getLogger(__name__)
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
 
-def audit_middleware(audit: AuditService) -> Callable[[web.Request, Handler], Awaitable[web.StreamResponse]]:
+def audit_middleware(audit: AuditService) -> Middleware:
     @web.middleware
     async def middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
         principal = principal_of(request)

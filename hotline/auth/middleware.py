@@ -13,6 +13,7 @@ import json
 from collections.abc import Awaitable, Callable
 
 from aiohttp import web
+from aiohttp.typedefs import Middleware
 
 from hotline.auth import roles
 from hotline.auth.services import AuthService
@@ -35,7 +36,7 @@ def token_of(request: web.Request) -> str | None:
     return request.cookies.get(COOKIE) or None
 
 
-def auth_middleware(auth: AuthService) -> Callable[[web.Request, Handler], Awaitable[web.StreamResponse]]:
+def auth_middleware(auth: AuthService) -> Middleware:
     @web.middleware
     async def middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
         if not auth.enabled or not request.path.startswith("/api/"):

@@ -17,6 +17,7 @@ from collections.abc import Awaitable, Callable, Iterable
 from urllib.parse import urlsplit
 
 from aiohttp import web
+from aiohttp.typedefs import Middleware
 
 from hotline.exceptions import BadHost, BadOrigin, UnsupportedMediaType
 
@@ -65,7 +66,7 @@ def origin_matches(origin: str, host: str) -> bool:
 
 
 def web_guard(*, open_api: Callable[[], bool], bind: str = "127.0.0.1", allowed_hosts: Iterable[str] = ()
-              ) -> Callable[[web.Request, Handler], Awaitable[web.StreamResponse]]:
+              ) -> Middleware:
     """``open_api()`` says whether the API has no users (then the Host check applies)."""
     allowed = frozenset({*LOCAL_NAMES, bind.lower(), *(h.lower().rstrip(".") for h in allowed_hosts)})
 
