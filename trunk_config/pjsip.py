@@ -6,6 +6,8 @@ and no seat by credentials is challenged and refused.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from hotline.config.site import Department, Seat, SiteConfig, Trunk
 from hotline.spine import plan
 
@@ -23,7 +25,7 @@ def trunk_context(trunk: Trunk) -> str:
     return f"from-trunk-{trunk.name}"
 
 
-def _media(codecs: list[str], nat: bool) -> list[tuple[str, object]]:
+def _media(codecs: Sequence[str], nat: bool) -> list[tuple[str, object]]:
     """Media options; ``nat`` endpoints (trunks, remote seats) are answered where they sent from."""
     return [("disallow", "all"), ("allow", ",".join(codecs)), ("direct_media", "no"),
             ("rtp_symmetric", "yes" if nat else "no"), ("force_rport", "yes" if nat else "no"),

@@ -94,7 +94,7 @@ class _Manager(Manager):
             return None
         self.client.stats.connects += 1
         # panoramisk schedules the next attempt after `reconnect_timeout`: make it a backoff.
-        self.reconnect_timeout = self.client._next_backoff()  # type: ignore[assignment]
+        self.reconnect_timeout = self.client._next_backoff()
         self._connecting = super().connect(run_forever, on_startup, on_shutdown)
         return self._connecting
 
@@ -195,7 +195,7 @@ class AmiClient:
             return
         self._attempt = 0
         # the first retry after a later loss waits the base delay, not the last failed attempt's
-        self._manager.reconnect_timeout = self._next_backoff()  # type: ignore[assignment]
+        self._manager.reconnect_timeout = self._next_backoff()
         self.stats.logins += 1
         self.logged_in.set()
         log.info("AMI: logged in to %s:%s", self.host, self.port)

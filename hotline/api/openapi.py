@@ -32,7 +32,8 @@ _ERROR = {
     "required": ["error_id", "message", "details"],
     "properties": {
         "error_id": {"type": "string", "description": "stable kebab-case id to match on, e.g. invalid-request, "
-                     "no-such-call, no-such-work-order, no-such-entry, store-unavailable, no-such-route, internal-error"},
+                     "no-such-call, no-such-work-order, no-such-entry, store-unavailable, no-such-route, "
+                     "internal-error"},
         "message": {"type": "string", "description": "for humans; may change"},
         "details": {"type": "object", "description": "context, e.g. field and value of an invalid-request"},
     },

@@ -175,7 +175,8 @@ def _arrival(start: CelEvent, caller_leg: list[CelEvent]) -> _Arrival:
                     origin=_tag(arrived.origin))   # "110" for calls 110 diverted to 12345; before issue #4: absent
 
 
-def _seat_answer(evs: list[CelEvent], caller_leg: list[CelEvent], directory: Directory) -> tuple[float | None, str | None]:
+def _seat_answer(evs: list[CelEvent], caller_leg: list[CelEvent],
+                 directory: Directory) -> tuple[float | None, str | None]:
     """When a seat answered and which: the caller's leg entered a bridge with a seat's leg."""
     for e in caller_leg:
         if e.name == "BRIDGE_ENTER":

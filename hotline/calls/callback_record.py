@@ -68,14 +68,16 @@ def assemble_callback(evs: list[CelEvent], directory: Directory, source: str = "
     if hold is not None:
         queue = marks.CALLBACK_HOLD.of(hold).queue.strip() or None
         kind = kind or "queue_callback"
-    trunk_legs = {e.uniqueid: e for e in evs if e.name == "CHAN_START" and endpoint_of(e.channel, remote_seats=False) in directory.trunks}
+    trunk_legs = {e.uniqueid: e for e in evs
+                  if e.name == "CHAN_START" and endpoint_of(e.channel, remote_seats=False) in directory.trunks}
     if not number and trunk_legs:
         first = next(iter(trunk_legs.values()))
         number = first.exten or first.dnid
     trunk_uid = next(iter(trunk_legs), None)
     trunk_ep = endpoint_of(trunk_legs[trunk_uid].channel, remote_seats=False) if trunk_uid else None
     answered = next((e for e in evs if e.name == "ANSWER" and e.uniqueid in trunk_legs), None)
-    seat_answer = next((e for e in evs if e.name == "ANSWER" and endpoint_of(e.channel, remote_seats=False) in directory.seats), None)
+    seat_answer = next((e for e in evs
+                        if e.name == "ANSWER" and endpoint_of(e.channel, remote_seats=False) in directory.seats), None)
     seat = endpoint_of(seat_answer.channel, remote_seats=False) if seat_answer else None
     trunk_hangup = next((e for e in evs if e.name == "HANGUP" and e.uniqueid in trunk_legs), None)
     end = trunk_hangup if answered is not None and trunk_hangup is not None else \

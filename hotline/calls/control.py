@@ -149,7 +149,8 @@ def live_view(call_id: str, own: Iterable[CelEvent], legs: Mapping[str, Iterable
         if e.uniqueid == call_id:  # where the caller is
             if e.name == marks.CONF_JOIN.name:
                 view.in_conference = True
-            elif e.name == marks.TRANSFER_DIAL.name or e.name == "BRIDGE_ENTER" and e.extra.get("bridge_technology") not in (None, "", "softmix"):
+            elif e.name == marks.TRANSFER_DIAL.name or (
+                    e.name == "BRIDGE_ENTER" and e.extra.get("bridge_technology") not in (None, "", "softmix")):
                 view.in_conference = False
     caller = chans.get(call_id)
     if caller is not None and not caller.gone:

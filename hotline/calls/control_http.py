@@ -82,7 +82,8 @@ def add_routes(app: web.Application, control: CallControl, live_calls: LiveCalls
 
     async def conference_add(request: web.Request) -> web.Response:
         body = parse_json_body(ConferenceBody, await request.read())
-        return json_response(await own_call(request).conference_add(request.match_info["call_id"], body.target), status=202)
+        added = await own_call(request).conference_add(request.match_info["call_id"], body.target)
+        return json_response(added, status=202)
 
     async def conference_drop(request: web.Request) -> web.Response:
         done = await own_call(request).conference_drop(request.match_info["call_id"], request.match_info["party"])

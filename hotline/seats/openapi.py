@@ -38,8 +38,9 @@ SCHEMAS: dict[str, Any] = {
     "Pause": {"type": "object", "additionalProperties": False, "required": ["reason"], "properties": {
         "reason": {"type": "string", "minLength": 1, "maxLength": 32,
                    "description": "a configured pause reason: its code (break) or its name (小休)"}}},
-    "Queue": {"type": "object", "additionalProperties": False, "required": ["name", "title", "waiting", "longest_wait_since", "entries",
-                                             "logged_in", "available"], "properties": {
+    "Queue": {"type": "object", "additionalProperties": False,
+              "required": ["name", "title", "waiting", "longest_wait_since", "entries", "logged_in", "available"],
+              "properties": {
         "name": {"type": "string"}, "title": _STR_NULL, "waiting": {"type": "integer"},
         "longest_wait_since": {"type": ["number", "null"], "description": "epoch seconds"},
         "entries": {"type": "array", "items": {

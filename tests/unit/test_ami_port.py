@@ -44,7 +44,7 @@ async def test_one_error_mapping(reply: Any, error: BaseException | None, expect
     ami, _ = port(reply, error)
     with pytest.raises(expected) as exc:
         await ami.act(ACTION, queue="hotline")
-    assert getattr(exc.value, "http_status") == status
+    assert exc.value.http_status == status
     if message is not None:
         assert exc.value.details == {"action": "QueuePause", "asterisk_message": message,   # type: ignore[attr-defined]
                                      "queue": "hotline"}
