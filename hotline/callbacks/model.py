@@ -25,6 +25,7 @@ from enum import Enum
 from typing import Any
 
 from hotline.privacy import mask_number  # noqa: F401  (re-exported: callbacks mask numbers in their views)
+from hotline.spine.ids import CALL_ID_PLAIN
 
 
 class Kind(str, Enum):
@@ -133,7 +134,7 @@ DIAL_EVENT = "HOTLINE_CALLBACK_DIAL"         # call_id|number|kind: a seat answe
 RESULT_EVENT = "HOTLINE_CALLBACK_RESULT"     # DIALSTATUS of the dial to the citizen
 PLACEHOLDER_EVENT = "HOTLINE_CALLBACK_HOLD"  # call_id|queue|position: a placeholder joined the queue
 ACCOUNT_PREFIX = "cb-"
-_ACCOUNT = re.compile(r"^cb-(?P<call>[0-9]{1,12}\.[0-9]{1,9})$")
+_ACCOUNT = re.compile(rf"^cb-(?P<call>{CALL_ID_PLAIN})$")
 _QUEUE = re.compile(r"^[a-z][a-z0-9_]{0,31}$")
 _REASON = re.compile(r"^[a-z][a-z0-9_-]{0,31}$")
 

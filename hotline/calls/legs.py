@@ -29,6 +29,8 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
+from hotline.spine.ids import CALL_ID_PLAIN
+
 from .cel import CelEvent
 
 if TYPE_CHECKING:  # assemble imports this module: no import of it at run time
@@ -36,8 +38,9 @@ if TYPE_CHECKING:  # assemble imports this module: no import of it at run time
 
 _PJSIP = re.compile(r"^PJSIP/(?P<endpoint>.+)-[0-9a-f]{8}$")   # as in assemble.endpoint_of
 LEG_PREFIX = "leg-"
-_ACCOUNT = re.compile(r"^leg-(?P<call>[0-9]{1,12}\.[0-9]{1,9})-(?P<target>[A-Za-z0-9+_-]{1,48})$")
+_ACCOUNT = re.compile(rf"^leg-(?P<call>{CALL_ID_PLAIN})-(?P<target>[A-Za-z0-9+_-]{{1,48}})$")
 _TARGET = re.compile(r"^[A-Za-z0-9+_-]{1,48}$")
+MAX_ACCOUNT = 80   # Asterisk's accountcode limit (AST_MAX_ACCOUNT_CODE): longer would be cut
 TRANSFER_DIAL = "HOTLINE_TRANSFER_DIAL"
 CONF_JOIN = "HOTLINE_CONF_JOIN"
 EMERGENCY_SERVICES = ("110", "119", "120", "12395")
@@ -51,7 +54,7 @@ EMERGENCY_RING_S = 30
 def leg_account(call_id: str, target: str) -> str:
     """The accountcode of a leg the controller originates for conversation ``call_id``."""
     account = f"{LEG_PREFIX}{call_id}-{target}"
-    if not _ACCOUNT.fullmatch(account):
+    if not _ACCOUNT.fullmatch(account) or len(account) > MAX_ACCOUNT:
         raise ValueError(f"not a leg of a conversation: {account!r}")
     return account
 
