@@ -495,7 +495,7 @@ class Stack:
         site = parse_site(yaml.safe_load(text), str(self.site_file))
         self.site_file.write_text(text, encoding="utf-8")
         generate_config(site, self.paths)
-        self.runtime.deploy(self.paths.generated_dir, self.paths.sounds_dir)
+        self.runtime.deploy(self.paths.generated_dir, self.paths.sounds_dir, systemname=site.site.node)
         self.cli("dialplan reload")
         self.stop_controller()
         self.start_controller()
@@ -580,7 +580,7 @@ def build_stack(workdir: Path, store_url: str = "") -> Stack:
     runtime = asterisk_runtime.install(paths)
     runtime.stop()
     generate_config(site, paths)
-    runtime.deploy(paths.generated_dir, paths.sounds_dir)
+    runtime.deploy(paths.generated_dir, paths.sounds_dir, systemname=site.site.node)
     runtime.start()
     # A raw A-law file the caller scenario streams (sox makes 10 s of a 440 Hz tone).
     subprocess.run(["sox", "-n", "-r", "8000", "-c", "1", "-e", "a-law", "-t", "raw",

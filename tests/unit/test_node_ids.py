@@ -12,6 +12,7 @@ from typing import Any
 import pytest
 from aiohttp.test_utils import TestClient, TestServer
 
+from hotline import asterisk_runtime
 from hotline.api.app import ApiServices, build_app
 from hotline.callbacks.model import callback_account, callback_of
 from hotline.calls import cel
@@ -19,11 +20,14 @@ from hotline.calls.assemble import Directory, assemble
 from hotline.calls.legs import leg_account, parse_account
 from hotline.calls.model import CallRecord
 from hotline.calls.restart import sequence
+from hotline.config import load_site
 from hotline.config.site import SiteInfo
 from hotline.disk.janitor import RECORDING
+from hotline.exceptions import AsteriskRuntimeError
 from hotline.spine import ids
 from hotline.store import Store
 from pydantic import ValidationError
+from trunk_config import GenerateOptions, generate, write
 
 CEL_DIR = Path(__file__).resolve().parents[1] / "fixtures" / "cel"
 DIRECTORY = Directory(trunks=frozenset({"trunk-carrier"}), seats=frozenset({"1001", "1002"}))
@@ -153,3 +157,42 @@ async def test_a_node_record_is_stored_and_served(sqlite_store: Store, make_call
         assert body["call_id"] == "node01-1796159078.0" and body == record.to_dict()
         listed = await (await client.get("/api/calls")).json()
         assert [i["call_id"] for i in listed["items"]] == ["node01-1796159078.0"]
+
+
+# -- the node in the generated configuration -----------------------------------------------------
+
+GOLDEN = Path(__file__).resolve().parents[1] / "golden"
+
+
+def _runtime(tmp_path: Path) -> asterisk_runtime.Runtime:
+    return asterisk_runtime.Runtime(mode="chroot", root=tmp_path / "root", instance="/srv/hotline/x", version="22")
+
+
+def test_without_a_node_asterisk_conf_has_no_systemname(tmp_path: Path) -> None:
+    text = _runtime(tmp_path)._asterisk_conf()
+    assert "systemname" not in text and text == _runtime(tmp_path)._asterisk_conf(None)
+
+
+def test_the_node_is_asterisks_systemname(tmp_path: Path) -> None:
+    site = load_site(GOLDEN / "minimal" / "site.yaml", environ={})
+    with_node = site.model_copy(update={"site": site.site.model_copy(update={"node": "node01"})})
+    options = GenerateOptions(ami_secret="golden-ami-secret-0123456789", recordings_dir="/r")
+    assert generate(with_node, options) == generate(site, options)   # the goldens do not move
+    gen = tmp_path / "gen"
+    write(generate(with_node, options), gen)
+    rt = _runtime(tmp_path)
+    rt.deploy(gen, systemname=with_node.site.node)
+    conf = (rt.host_path(rt.etc) / "asterisk.conf").read_text().splitlines()
+    options_section = conf[conf.index("[options]"):]
+    assert "systemname = node01" in options_section and conf.count("systemname = node01") == 1
+    rt.deploy(gen)   # a node removed from the site config: gone from asterisk.conf too
+    assert "systemname" not in (rt.host_path(rt.etc) / "asterisk.conf").read_text()
+
+
+@pytest.mark.parametrize("bad", ["node 01", "node01\nastetcdir => /tmp", "a;b", "", "n" * 33])
+def test_asterisk_conf_refuses_a_hostile_systemname(tmp_path: Path, bad: str) -> None:
+    if bad == "":
+        assert "systemname" not in _runtime(tmp_path)._asterisk_conf(bad)   # empty: no node
+        return
+    with pytest.raises(AsteriskRuntimeError, match="systemname"):
+        _runtime(tmp_path)._asterisk_conf(bad)
