@@ -29,6 +29,7 @@ A callback a seat takes (abandoned calls): the controller originates ``PJSIP/<se
 from __future__ import annotations
 
 from hotline.config.site import SiteConfig
+from hotline.spine.ids import dialplan_filter
 
 from .conf import safe
 
@@ -72,6 +73,7 @@ def render(site: SiteConfig) -> list[str]:
     """The callback contexts (lines of extensions.conf); empty when no queue offers callbacks
     and nothing else needs them (the dial context is always there for seats taking callbacks)."""
     lines: list[str] = []
+    ids = dialplan_filter(site.site.node)   # the characters of a call id (the conversation's)
     for q in site.queues:
         cb = q.callback
         if cb is None or not cb.enabled:
@@ -100,7 +102,7 @@ def render(site: SiteConfig) -> list[str]:
         ])
     lines += _lines(HOLD, "a queue callback's placeholder: waits in the queue at the caller's place", [
         ("_[a-z].", [
-            "Set(CHANNEL(accountcode)=cb-${FILTER(0123456789.,${HOTLINE_CB_OF})})",
+            f"Set(CHANNEL(accountcode)=cb-${{FILTER({ids},${{HOTLINE_CB_OF}})}})",
             "Set(QUEUE=${FILTER(abcdefghijklmnopqrstuvwxyz0123456789_,${EXTEN})})",
             "ExecIf($[\"${HOTLINE_CB_PRIO}\" != \"\"]?Set(QUEUE_PRIO=${FILTER(0123456789,${HOTLINE_CB_PRIO})}))",
             "CELGenUserEvent(HOTLINE_CALLBACK_HOLD,${HOTLINE_CB_OF}|${QUEUE}|${HOTLINE_CB_POS})",
@@ -110,7 +112,7 @@ def render(site: SiteConfig) -> list[str]:
     ])
     lines += _lines(DIAL, "a seat took a callback: dial the citizen through the trunk", [
         ("s", [
-            "Set(CHANNEL(accountcode)=cb-${FILTER(0123456789.,${HOTLINE_CB_OF})})",
+            f"Set(CHANNEL(accountcode)=cb-${{FILTER({ids},${{HOTLINE_CB_OF}})}})",
             "Set(CB_NUM=${FILTER(0123456789,${HOTLINE_CB_NUMBER})})",
             "Set(RING=${FILTER(0123456789,${HOTLINE_CB_RING})})",
             f"ExecIf($[\"${{RING}}\" = \"\"]?Set(RING={DEFAULT_RING_S}))",

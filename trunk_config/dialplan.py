@@ -14,6 +14,7 @@ from datetime import date
 
 from agi_scripts.signature import NONCE_PARAM, ROUTE_VARS, SIGNATURE_VAR, dialplan_signature
 from hotline.config.site import LegacyNumber, NumberMode, SiteConfig
+from hotline.spine.ids import dialplan_filter, dialplan_pattern
 from ivr.moh import MOH_CLASS
 from queue_manager.membership import OWN_MAX, member_interface, memberships, state_interface
 
@@ -314,7 +315,7 @@ def render(site: SiteConfig, options: DialplanOptions) -> str:
     # Three-way calls: the caller and the seat are moved into a conference named after the
     # conversation; the department's leg, originated by the controller, joins it when it answers.
     _Ctx(lines, CONFERENCE, "three-way calls: ${EXTEN} is the conversation id").exten(
-        "_X.", "Set(CONF=${FILTER(0123456789.,${EXTEN})})",
+        dialplan_pattern(site.site.node), f"Set(CONF=${{FILTER({dialplan_filter(site.site.node)},${{EXTEN}})}})",
         "CELGenUserEvent(HOTLINE_CONF_JOIN,${CONF})",
         "ConfBridge(hotline-${CONF},hotline_bridge,hotline_user)", "Hangup()")
 

@@ -62,3 +62,20 @@ def check(value: object, what: str = "call id") -> str:
         raise ValueError(f"not a {what} ([systemname-]epoch.sequence): {value!r}")
     assert isinstance(value, str)
     return value
+
+
+# -- the same rule in the dialplan ---------------------------------------------------------------
+
+
+def dialplan_filter(node: str | None) -> str:
+    """FILTER()'s allowed characters that keep a call id of this node and drop anything else.
+
+    Without a node exactly the old ``0123456789.`` (the golden dialplans do not move). With one:
+    ascii letters, digits, ``_``, ``.`` and ``-``; ``--.`` is FILTER's range from ``-`` to ``.``
+    (a lone ``-`` would start a range). tests/integration/test_node.py checks it on Asterisk."""
+    return "--.0-9A-Za-z_" if node else "0123456789."
+
+
+def dialplan_pattern(node: str | None) -> str:
+    """An extension pattern that matches a call id of this node (``_X.`` without a node)."""
+    return "_[0-9A-Za-z]." if node else "_X."

@@ -177,7 +177,9 @@ def test_the_node_is_asterisks_systemname(tmp_path: Path) -> None:
     site = load_site(GOLDEN / "minimal" / "site.yaml", environ={})
     with_node = site.model_copy(update={"site": site.site.model_copy(update={"node": "node01"})})
     options = GenerateOptions(ami_secret="golden-ami-secret-0123456789", recordings_dir="/r")
-    assert generate(with_node, options) == generate(site, options)   # the goldens do not move
+    plain, node = generate(site, options), generate(with_node, options)
+    assert {k: v for k, v in node.items() if k != "extensions.conf"} == {
+        k: v for k, v in plain.items() if k != "extensions.conf"}   # the dialplan: the next test
     gen = tmp_path / "gen"
     write(generate(with_node, options), gen)
     rt = _runtime(tmp_path)
@@ -196,3 +198,21 @@ def test_asterisk_conf_refuses_a_hostile_systemname(tmp_path: Path, bad: str) ->
         return
     with pytest.raises(AsteriskRuntimeError, match="systemname"):
         _runtime(tmp_path)._asterisk_conf(bad)
+
+
+def test_with_a_node_the_dialplan_keeps_its_call_ids() -> None:
+    """Three-way conferences are named after the call id and callback legs carry it in their
+    account code: with a node, the dialplan lets the node's characters through (the FILTER
+    itself is checked on Asterisk in tests/integration/test_node.py)."""
+    site = load_site(GOLDEN / "nantong" / "site.yaml", environ={})
+    options = GenerateOptions(ami_secret="golden-ami-secret-0123456789", recordings_dir="/r")
+    plain = generate(site, options)["extensions.conf"]
+    node = generate(site.model_copy(update={"site": site.site.model_copy(update={"node": "node01"})}),
+                    options)["extensions.conf"]
+    assert "exten => _X.,1,Set(CONF=${FILTER(0123456789.,${EXTEN})})" in plain
+    assert "exten => _[0-9A-Za-z].,1,Set(CONF=${FILTER(--.0-9A-Za-z_,${EXTEN})})" in node
+    assert plain.count("cb-${FILTER(0123456789.,${HOTLINE_CB_OF})}") == 2
+    assert node.count("cb-${FILTER(--.0-9A-Za-z_,${HOTLINE_CB_OF})}") == 2
+    assert "FILTER(0123456789.," not in node
+    differing = [(a, b) for a, b in zip(plain.splitlines(), node.splitlines()) if a != b]
+    assert len(differing) == 3 and len(plain.splitlines()) == len(node.splitlines())
