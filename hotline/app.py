@@ -141,7 +141,7 @@ class Controller:
                              ami.username, paths.ami_secret(), on_login=self._resync)
         self.control = CallControl(site, self.tracker, self.ami.send, directory)
         self.tracker.subscribe(self.control.on_event)
-        self.hub = LiveHub(site.redis.url)
+        self.hub = LiveHub(site.redis.url, site=site.site.id, node=site.site.node)
         self.seat_log = SeatStateLog(self.store)
         self.seats = SeatService(site, self.ami.send, self.hub, state_log=self.seat_log)
         self.prom = prom_metrics(site, self.hub)   # /metrics: every record written is counted once
