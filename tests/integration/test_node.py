@@ -1,0 +1,88 @@
+"""Issue 10, item 4: a node's identity everywhere, on the real Asterisk started with a systemname.
+
+With ``site.node`` set, asterisk.conf gets ``systemname``; Asterisk then names every channel
+``<node>-<epoch>.<sequence>``. A call to 12345 reaches a seat and lands as a record whose id
+carries the prefix: in the live state while it lasts (the live call and the seat's view), in the
+store and through the API after, its recording named after it.
+"""
+
+from __future__ import annotations
+
+import subprocess
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+import yaml
+
+from hotline.spine import ids
+
+from .rig import Stack, http_json, wait_for
+
+NODE = "node01"
+
+
+@pytest.fixture(scope="module")
+def node(stack: Stack) -> Iterator[Stack]:
+    """The session's stack with Asterisk restarted as node NODE; restored afterwards."""
+    previous = stack.site_file.read_text(encoding="utf-8")
+    data = yaml.safe_load(previous)
+    data["site"] = {**data.get("site", {}), "node": NODE}
+    try:
+        stack.restart_asterisk_with_site(yaml.safe_dump(data, allow_unicode=True, sort_keys=False))
+        yield stack
+    finally:
+        stack.restart_asterisk_with_site(previous)
+
+
+def _asterisk_conf(stack: Stack) -> str:
+    return (stack.runtime.host_path(stack.runtime.etc) / "asterisk.conf").read_text()
+
+
+def _live_answered(stack: Stack, caller: str, proc: subprocess.Popen[bytes]) -> dict[str, Any] | None:
+    if proc.poll() is not None:
+        raise AssertionError(f"caller {caller} ended before a seat answered")
+    code, body = http_json("GET", f"{stack.api}/api/calls/live")
+    assert code == 200, body
+    return next((c for c in body["items"] if c["caller_number"] == caller
+                 and (c.get("control") or {}).get("seat_channel")), None)
+
+
+def test_a_call_on_a_node_carries_its_prefix_from_live_state_to_the_record(node: Stack) -> None:
+    assert "systemname = node01" in _asterisk_conf(node).splitlines()
+    caller = "13900009901"
+    proc = node.start_call("12345", caller)
+    try:
+        live = wait_for("the call answered by a seat, live", lambda: _live_answered(node, caller, proc), timeout=30)
+        call_id = live["call_id"]
+        parsed = ids.parse(call_id)
+        assert parsed is not None and parsed.node == NODE, call_id
+        assert live["outcome"] == "in_progress" and live["control"]["caller_channel"]
+        # the seat's live view names the same conversation
+        code, seats = http_json("GET", f"{node.api}/api/seats")
+        assert code == 200, seats
+        talking = [s for s in seats["items"] if s.get("call_id") == call_id]
+        assert len(talking) == 1 and talking[0]["seat_id"] in {"1001", "1002"}, seats
+        node.cli(f"channel request hangup {live['control']['caller_channel']}")   # the caller's line cleared
+        proc.wait(20)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait(10)
+    record = node.record_for(caller)
+    assert record["call_id"] == call_id and record["outcome"] == "answered"
+    assert record["seat"] == talking[0]["seat_id"] and record["dialled_number"] == "12345"
+    assert record["recording"] == f"{call_id}.wav" and node.recording(record).is_file()
+    code, body = http_json("GET", f"{node.api}/api/calls/{call_id}")
+    assert code == 200 and body["call_id"] == call_id and body["source"] == "live", body
+    assert [c["call_id"] for c in node.calls()].count(call_id) == 1
+
+
+def test_the_node_dialplan_filter_keeps_a_node_id_and_drops_the_rest(node: Stack) -> None:
+    """The characters the dialplan lets through for a call id (conference names, callback
+    account codes): FILTER's range syntax, checked on Asterisk itself."""
+    chars = ids.dialplan_filter(NODE)
+    (kept, hostile) = node.ami({"Action": "Getvar", "Variable": f"FILTER({chars},node01-1796159078.17)"},
+                               {"Action": "Getvar", "Variable": f"FILTER({chars},nö de;01/|x:y@z-17.0)"})
+    assert kept["Response"] == "Success" and kept["Value"] == "node01-1796159078.17", kept
+    assert hostile["Response"] == "Success" and hostile["Value"] == "nde01xyz-17.0", hostile
