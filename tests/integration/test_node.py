@@ -18,6 +18,7 @@ import yaml
 from hotline.spine import ids
 
 from .rig import Stack, http_json, wait_for
+from .test_call_control import ANSWERING, Call, calls, control, only_leg, place  # noqa: F401  (fixtures)
 
 NODE = "node01"
 
@@ -86,3 +87,20 @@ def test_the_node_dialplan_filter_keeps_a_node_id_and_drops_the_rest(node: Stack
                                {"Action": "Getvar", "Variable": f"FILTER({chars},nö de;01/|x:y@z-17.0)"})
     assert kept["Response"] == "Success" and kept["Value"] == "node01-1796159078.17", kept
     assert hostile["Response"] == "Success" and hostile["Value"] == "nde01xyz-17.0", hostile
+
+
+def test_a_three_way_call_on_a_node(node: Stack, control: Stack, calls: list[Call]) -> None:
+    """The conference is named after the node's call id (the dialplan's conference context lets
+    it through whole) and the department's leg lands on the call's record."""
+    call = place(control, calls, "13900009902")
+    parsed = ids.parse(call.id)
+    assert parsed is not None and parsed.node == NODE, call.id
+    code, body = call.post("conference", {"target": ANSWERING})
+    assert code == 202 and body["conference"] == f"hotline-{call.id}", body
+    dept = wait_for("the department's leg", lambda: call.channel_of(ANSWERING))
+    wait_for("caller, seat and department in the conference",
+             lambda: call.members() == {call.channel, call.seat_channel, dept})
+    record = call.hang_up()
+    assert record["call_id"] == call.id and record["outcome"] == "answered"
+    leg = only_leg(record)
+    assert (leg["kind"], leg["target"], leg["answered"], leg["channel"]) == ("three_way", ANSWERING, True, dept)
