@@ -89,7 +89,7 @@ def test_the_node_dialplan_filter_keeps_a_node_id_and_drops_the_rest(node: Stack
     assert hostile["Response"] == "Success" and hostile["Value"] == "nde01xyz-17.0", hostile
 
 
-def test_a_three_way_call_on_a_node(node: Stack, control: Stack, calls: list[Call]) -> None:
+def test_a_three_way_call_on_a_node(node: Stack, control: Stack, calls: list[Call]) -> None:  # noqa: F811
     """The conference is named after the node's call id (the dialplan's conference context lets
     it through whole) and the department's leg lands on the call's record."""
     call = place(control, calls, "13900009902")
