@@ -3,7 +3,8 @@
 With ``site.node`` set, asterisk.conf gets ``systemname``; Asterisk then names every channel
 ``<node>-<epoch>.<sequence>``. A call to 12345 reaches a seat and lands as a record whose id
 carries the prefix: in the live state while it lasts (the live call and the seat's view), in the
-store and through the API after, its recording named after it.
+store and through the API after, its recording named after it. A queue callback and a three-way
+call (whose account codes and conference name carry the call id through the dialplan) too.
 """
 
 from __future__ import annotations
@@ -17,8 +18,10 @@ import yaml
 
 from hotline.spine import ids
 
+from . import test_callbacks as cb
 from .rig import Stack, http_json, wait_for
 from .test_call_control import ANSWERING, Call, calls, control, only_leg, place  # noqa: F401  (fixtures)
+from .test_callbacks import cb_stack  # noqa: F401  (a fixture)
 
 NODE = "node01"
 
@@ -87,6 +90,34 @@ def test_the_node_dialplan_filter_keeps_a_node_id_and_drops_the_rest(node: Stack
                                {"Action": "Getvar", "Variable": f"FILTER({chars},nö de;01/|x:y@z-17.0)"})
     assert kept["Response"] == "Success" and kept["Value"] == "node01-1796159078.17", kept
     assert hostile["Response"] == "Success" and hostile["Value"] == "nde01xyz-17.0", hostile
+
+
+def test_a_queue_callback_on_a_node(node: Stack, cb_stack: Stack) -> None:  # noqa: F811
+    """The callback's placeholder and its dial to the citizen carry the node's call id in their
+    account code (``cb-<call id>``, through the dialplan's FILTER): the task connects and the
+    try's record names the original call."""
+    pstn = cb._uas(cb_stack, "seat_uas.xml")
+    try:
+        record = cb._request_callback(cb_stack, "13800009903")
+        call_id = record["call_id"]
+        assert (ids.parse(call_id) or ids.CallId(None, 0, 0)).node == NODE, call_id
+        task = wait_for("the callback task", lambda: cb._task_for(cb_stack, call_id))
+        assert (task["kind"], task["status"]) == ("queue_callback", "requested")
+        wait_for("the placeholder in the queue",
+                 lambda: "Local/hotline@hotline-cb-hold" in cb_stack.cli("queue show hotline"))
+        cb_stack.login_seat_cli("1001")
+        wait_for("the trunk leg answered", lambda: any(
+            ch.startswith("PJSIP/trunk-carrier-") and bridge for ch, bridge in cb_stack.channels().items()),
+            timeout=30)
+        cb._hang_up_trunk_legs(cb_stack)
+        tries = wait_for("the callback's record", lambda: cb._try_records(cb_stack, call_id))
+        assert tries[0]["outcome"] == "answered" and tries[0]["seat"] == "1001", tries[0]
+        assert (ids.parse(tries[0]["call_id"]) or ids.CallId(None, 0, 0)).node == NODE
+        done = wait_for("the task connected", lambda: (cb._task_for(cb_stack, call_id) or {}).get("status")
+                        == "connected" and cb._task_for(cb_stack, call_id))
+        assert done["callback_call_id"] == tries[0]["call_id"]
+    finally:
+        cb._stop(pstn)
 
 
 def test_a_three_way_call_on_a_node(node: Stack, control: Stack, calls: list[Call]) -> None:  # noqa: F811
