@@ -13,7 +13,8 @@ from datetime import datetime
 from zoneinfo import ZoneInfo
 
 from hotline.config import SiteConfig
-from hotline.config.site import NumberMode
+from hotline.spine.numbers import ANONYMOUS
+from hotline.spine.plan import rings_department, route_reason
 from ivr.hours import is_open
 
 
@@ -44,19 +45,10 @@ def decide_route(site: SiteConfig, dialled: str, caller: str, *, repeat: bool = 
     memory of arrivals says so). Such a caller is queued at ``repeat_caller.priority``, never
     below a priority the call has already (110 diversion). Anonymous callers never count.
     """
-    number = site.number(dialled)
-    priority = 0
-    if number is not None:
-        reason = f"{number.mode.value}-number"
-    elif dialled == site.site.hotline_number:
-        reason = "hotline"
-    elif dialled and dialled in site.diversion_110.numbers:
-        reason, priority = "diverted-110", site.diversion_110.priority
-    else:
-        reason = "unknown-number"
+    reason, priority = route_reason(site, dialled)   # the call plan's number routes
     rc = site.repeat_caller
     priority_reason = None
-    if repeat and caller and caller != "anonymous" and rc.within_hours > 0 and rc.priority > priority:
+    if repeat and caller and caller != ANONYMOUS and rc.within_hours > 0 and rc.priority > priority:
         priority, priority_reason = rc.priority, REPEAT_CALLER
     return RouteDecision(queue=site.queue_for(dialled), priority=priority, reason=reason,
                          priority_reason=priority_reason)
@@ -69,8 +61,8 @@ def department_open(site: SiteConfig, dialled: str, now: datetime) -> bool:
     Fail-open: a number that is not a parallel number of a known department, or a
     department without hours, counts as open, so the dialplan rings the department
     (and overflows to 12345 when nobody answers) rather than skipping it."""
-    number = site.number(dialled)
-    if number is None or number.mode != NumberMode.parallel:
+    number = rings_department(site, dialled)
+    if number is None:
         return True
     dept = site.department(number.department)
     if dept is None:

@@ -10,11 +10,13 @@ dialplan rings the department anyway. ``health`` is for readiness checks.
 from __future__ import annotations
 
 import logging
-import re
 from collections.abc import Callable
 from datetime import UTC, datetime
 
 from hotline.config import SiteConfig
+from hotline.spine import marks
+from hotline.spine.numbers import ANONYMOUS, caller_number, compact
+from hotline.spine.numbers import MAX_CHARS as MAX_NUMBER_CHARS
 
 from .decide import RouteDecision, decide_route, department_open
 from .repeat import RecentCallers
@@ -26,30 +28,11 @@ log = logging.getLogger(__name__)
 Decide = Callable[..., RouteDecision]   # (site, dialled, caller, *, repeat) -> RouteDecision
 Clock = Callable[[], datetime]
 
-ANONYMOUS = "anonymous"
-MAX_NUMBER_CHARS = 32
+__all__ = ["ANONYMOUS", "MAX_NUMBER_CHARS", "build_router", "recent_callers_for", "sanitise_caller"]
 
-_SEPARATORS = str.maketrans("", "", " -().")
-_NUMBER = re.compile(r"\+?[0-9]+")
-
-
-def _number(raw: str) -> str | None:
-    compact = raw.strip().translate(_SEPARATORS)
-    if len(compact) <= MAX_NUMBER_CHARS and _NUMBER.fullmatch(compact):
-        return compact
-    return None
-
-
-def sanitise_caller(raw: str) -> str:
-    """The caller's number as digits with an optional leading ``+``, or ``anonymous``.
-
-    Formatting (spaces, ``-``, ``.``, parentheses) is dropped. Anything else
-    (withheld numbers, ``unknown``, SIP user names, injection attempts, numbers
-    over 32 characters) becomes ``anonymous`` rather than a truncated or
-    filtered guess: a wrong number would mislead repeat-caller matching and the
-    seat's screen, while ``anonymous`` is a state the hotline already handles.
-    """
-    return _number(raw) or ANONYMOUS
+# The caller's number as digits with an optional leading ``+``, or ``anonymous``: the spine's
+# caller-number rule (hotline.spine.numbers).
+sanitise_caller = caller_number
 
 
 def _utcnow() -> datetime:
@@ -77,32 +60,32 @@ def build_router(site: SiteConfig, decide: Decide | None = None, clock: Clock | 
         await session.set_variable(SIGNATURE_VAR, route_signature(key, session.params.get(NONCE_PARAM, ""), values))
 
     async def inbound(session: AgiSession) -> None:
-        caller = sanitise_caller(session.env.get("agi_callerid", ""))
+        caller = caller_number(session.env.get("agi_callerid", ""))
         # The dialplan passes the number as dialled; agi_extension may already have
         # been rewritten (s, a Goto target), so it is only the fallback.
         raw_dialled = session.params.get("dialled") or session.env.get("agi_extension", "")
         repeat = callers.arrive(caller, now().timestamp())
-        decision = choose(site, _number(raw_dialled) or "", caller, repeat=repeat)
+        decision = choose(site, compact(raw_dialled) or "", caller, repeat=repeat)
         log.debug("inbound %s: %s -> %s", session.env.get("agi_uniqueid"), raw_dialled, decision)
-        await session.set_variable("HOTLINE_CALLER", caller)
-        values = {"HOTLINE_ROUTE_PRIORITY": str(decision.priority)}
+        await session.set_variable(marks.CALLER, caller)
+        values = {marks.ROUTE_PRIORITY: str(decision.priority)}
         if decision.priority_reason:
-            values["HOTLINE_ROUTE_PRIORITY_REASON"] = decision.priority_reason
-        values["HOTLINE_ROUTE_QUEUE"] = decision.queue
+            values[marks.ROUTE_PRIORITY_REASON] = decision.priority_reason
+        values[marks.ROUTE_QUEUE] = decision.queue
         await answer(session, values)
 
     async def parallel(session: AgiSession) -> None:
-        caller = sanitise_caller(session.env.get("agi_callerid", ""))
+        caller = caller_number(session.env.get("agi_callerid", ""))
         raw_dialled = session.params.get("dialled") or session.env.get("agi_extension", "")
-        is_open = department_open(site, _number(raw_dialled) or "", now())
+        is_open = department_open(site, compact(raw_dialled) or "", now())
         log.debug("parallel %s: %s -> %s", session.env.get("agi_uniqueid"), raw_dialled,
                   "open" if is_open else "closed")
-        await session.set_variable("HOTLINE_CALLER", caller)
+        await session.set_variable(marks.CALLER, caller)
         # The dialplan skips the department only on an explicit, signed "0".
-        await answer(session, {"HOTLINE_DEPT_OPEN": "1" if is_open else "0"})
+        await answer(session, {marks.DEPT_OPEN: "1" if is_open else "0"})
 
     async def health(session: AgiSession) -> None:
-        await session.set_variable("HOTLINE_AGI_OK", "1")
+        await session.set_variable(marks.AGI_OK, "1")
 
     router = Router()
     router.add("inbound", inbound)

@@ -15,10 +15,11 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Mapping
 
-# Every variable the dialplan reads from the FastAGI answer, in signing order.
-ROUTE_VARS = ("HOTLINE_ROUTE_QUEUE", "HOTLINE_ROUTE_PRIORITY", "HOTLINE_ROUTE_PRIORITY_REASON",
-              "HOTLINE_DEPT_OPEN")
-SIGNATURE_VAR = "HOTLINE_ROUTE_SIG"
+# Every variable the dialplan reads from the FastAGI answer, in signing order (the names are the
+# spine's: hotline.spine.marks).
+from hotline.spine.marks import ROUTE_SIG as SIGNATURE_VAR  # noqa: F401  (re-exported)
+from hotline.spine.marks import ROUTE_VARS
+
 NONCE_PARAM = "nonce"
 
 

@@ -21,7 +21,7 @@ child blocked in its write and every call waited on it). So:
   (the port taken by another process) is retried with backoff; the controller runs on.
 
 Whatever the child does, the dialplan bounds the routing step itself (``hotline-route``
-in ``trunk_config/dialplan.py``: an absolute timeout around ``AGI()``, fail-open to the
+in ``trunk_config/inbound.py``: an absolute timeout around ``AGI()``, fail-open to the
 number's queue, CEL mark ``HOTLINE_ROUTING_FALLBACK``), so a call never waits on it for
 longer than ``asterisk.fastagi.timeout_ms``.
 """

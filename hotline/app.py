@@ -32,11 +32,12 @@ from hotline import asterisk_runtime
 from hotline.agi_process import AgiProcess
 from hotline.ami import AmiClient
 from hotline.ami import actions as ami_actions
-from hotline.api.app import ApiServices, build_app, prom_metrics
+from hotline.api.app import build_app
 from hotline.auth.services import AuthService
 from hotline.calls.cel import CelEvent
 from hotline.calls.celpos import CelPosition
 from hotline.calls.control import CallControl
+from hotline.compose import build_services
 from hotline.callbacks.intents import IntentFile
 from hotline.callbacks.services import CallbackService
 from hotline.calls.model import CallRecord
@@ -48,9 +49,8 @@ from hotline.disk.services import DiskService
 from hotline.exceptions import AsteriskRuntimeError, HotlineError, StoreError
 from hotline.filemodes import write_durably
 from hotline.live.hub import LiveHub
-from hotline.seats.services import SEAT_EVENTS, SeatService
+from hotline.seats.services import SEAT_EVENTS
 from hotline.seats.statelog import SeatStateLog
-from hotline.metrics.services import MetricsService
 from hotline.store import Store
 from hotline.statelock import StateDirLock
 from hotline.store.feeder import RecordFeeder
@@ -139,16 +139,21 @@ class Controller:
         ami = site.asterisk.ami
         self.ami = AmiClient(ami.bind if ami.bind not in ("0.0.0.0", "::") else "127.0.0.1", ami.port,
                              ami.username, paths.ami_secret(), on_login=self._resync)
-        self.control = CallControl(site, self.tracker, self.ami.send, directory)
-        self.tracker.subscribe(self.control.on_event)
         self.hub = LiveHub(site.redis.url, site=site.site.id, node=site.site.node)
         self.seat_log = SeatStateLog(self.store)
-        self.seats = SeatService(site, self.ami.send, self.hub, state_log=self.seat_log)
-        self.prom = prom_metrics(site, self.hub)   # /metrics: every record written is counted once
+        # Every service, once: the same objects follow the events here and serve the API.
+        self.services = build_services(
+            site, self.store, ami_send=self.ami.send, hub=self.hub, tracker=self.tracker, directory=directory,
+            auth=AuthService.for_state_dir(site.users, paths.state_dir), status=self.status,
+            database_status=self.db_probe.status, seat_log=self.seat_log,
+            intents=IntentFile(paths.state_dir / "callbacks.pending.json"))
+        self.control = self.services.control
+        self.tracker.subscribe(self.control.on_event)
+        self.seats = self.services.seats
+        self.prom = self.services.prom   # /metrics: every record written is counted once
         for name in SEAT_EVENTS:
             self.ami.on(name, self.seats.on_ami_event)
-        self.callbacks = CallbackService(site, self.store, self.ami.send,
-                                         intents=IntentFile(paths.state_dir / "callbacks.pending.json"))
+        self.callbacks = self.services.callbacks
         self.tracker.subscribe(self.callbacks.on_event)
         fa = site.asterisk.fastagi
         self.agi = AgiProcess(site.model_dump(mode="json"), fa.bind, fa.port, read_timeout=fa.timeout_ms / 1000,
@@ -189,11 +194,7 @@ class Controller:
         self._tasks.append(asyncio.create_task(self._periodic_reconcile()))
         self._tasks.append(asyncio.create_task(self._publish_kpis()))
         self._tasks.append(asyncio.create_task(self.disk.run()))
-        auth = AuthService.for_state_dir(self.site.users, self.paths.state_dir)
-        app = build_app(ApiServices(store=self.store, status=self.status, control=self.control,
-                                    live_calls=self.tracker.live_calls, site=self.site, seats=self.seats,
-                                    live=self.hub, callbacks=self.callbacks, auth=auth, ami_send=self.ami.send,
-                                    database_status=self.db_probe.status, prom=self.prom))
+        app = build_app(self.services)
         self.api_runner = web.AppRunner(app, access_log=None)
         await self.api_runner.setup()
         api = self.site.api
@@ -246,7 +247,7 @@ class Controller:
 
     async def _publish_kpis(self) -> None:
         """Today's KPIs and the rolling 24 h answer rate for the wallboard, every KPI_EVERY_S."""
-        metrics = MetricsService(self.store, self.site)
+        metrics = self.services.metrics
         while True:
             try:
                 self.hub.update_kpi(await asyncio.to_thread(metrics.today))

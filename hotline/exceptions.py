@@ -21,8 +21,8 @@ HTTP API and the CLI print unchanged, so scripts can match on it::
     ├── SeatStateConflict      seat-already-logged-in / seat-not-logged-in / seat-not-paused / seat-busy (409)
     ├── UnknownPauseReason     unknown-pause-reason (422: not in seat_rules.pause_reasons)
     ├── NotConfigured          emergency-route-not-configured (422)
-    ├── CallControlUnavailable call-control-unavailable (503: no AMI connection)
-    ├── AsteriskActionFailed   asterisk-action-failed   (502: Asterisk refused an action)
+    ├── CallControlUnavailable call-control-unavailable (503: no AMI connection; hotline.ami.port)
+    ├── AsteriskActionFailed   asterisk-action-failed   (502: Asterisk refused an action or did not answer)
     ├── AuthRequired           auth-required       (401: no, expired or revoked token)
     ├── BadCredentials         bad-credentials     (401: unknown user or wrong password, one message)
     ├── Forbidden              forbidden           (403: names the role needed)
@@ -236,8 +236,9 @@ class NoSupervisorPhone(HotlineError):
 class NoSuchSeat(NotFound):
     error_id = "no-such-seat"
 
-    def __init__(self, seat_id: str) -> None:
-        super().__init__(f"seat_id: no seat {seat_id!r} in the site config", field="seat_id", seat_id=seat_id)
+    def __init__(self, seat_id: str, *, field: str = "seat_id") -> None:
+        """``field``: where the request named the seat (a path's ``seat_id``, a body's ``seat``)."""
+        super().__init__(f"{field}: no seat {seat_id!r} in the site config", field=field, seat_id=seat_id)
 
 
 class NoSuchQueue(NotFound):

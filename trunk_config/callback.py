@@ -29,14 +29,23 @@ A callback a seat takes (abandoned calls): the controller originates ``PJSIP/<se
 from __future__ import annotations
 
 from hotline.config.site import SiteConfig
+from hotline.spine import marks as m
 from hotline.spine.ids import dialplan_filter
+from hotline.spine.marks import CALLBACK_ACCOUNT_PREFIX, inherited, var
+from hotline.spine.plan import trunk_endpoint
 
-from .conf import safe
+from .ctx import Ctx
 
 HOLD = "hotline-cb-hold"
 DIAL = "hotline-cb-dial"
 PLACEHOLDER_WAIT_S = 86400   # how long a placeholder may wait in the queue (Originate's timeout)
 DEFAULT_RING_S = 30
+
+
+def _account(node: str | None) -> str:
+    """Every channel of a try: the accountcode that ties it to the call it calls back
+    (hotline.spine.marks), the call id's characters only (hotline.spine.ids)."""
+    return f"Set(CHANNEL(accountcode)={CALLBACK_ACCOUNT_PREFIX}${{FILTER({dialplan_filter(node)},{var(m.CB_OF)})}})"
 
 
 def queue_context(queue: str) -> str:
@@ -48,7 +57,7 @@ def callback_queues(site: SiteConfig) -> list[str]:
 
 
 def trunk_dial(site: SiteConfig) -> str:
-    return f"PJSIP/${{CB_NUM}}@trunk-{site.trunks[0].name}"
+    return f"PJSIP/${{CB_NUM}}@{trunk_endpoint(site.trunks[0].name)}"
 
 
 def placeholder_channel(queue: str) -> str:
@@ -57,15 +66,10 @@ def placeholder_channel(queue: str) -> str:
 
 
 def _lines(ctx: str, comment: str, extens: list[tuple[str, list[str]]]) -> list[str]:
-    out = ["", f"; {safe(comment)}", f"[{safe(ctx)}]"]
+    out: list[str] = []
+    context = Ctx(out, ctx, comment)
     for ext, steps in extens:
-        first, *rest = steps
-        out.append(f"exten => {safe(ext)},1,{safe(first)}")
-        for step in rest:
-            label = ""
-            if step.startswith("("):
-                label, step = step[:step.index(")") + 1], step[step.index(")") + 1:]
-            out.append(f" same => n{safe(label)},{safe(step)}")
+        context.exten(ext, *steps)
     return out
 
 
@@ -73,56 +77,55 @@ def render(site: SiteConfig) -> list[str]:
     """The callback contexts (lines of extensions.conf); empty when no queue offers callbacks
     and nothing else needs them (the dial context is always there for seats taking callbacks)."""
     lines: list[str] = []
-    ids = dialplan_filter(site.site.node)   # the characters of a call id (the conversation's)
     for q in site.queues:
         cb = q.callback
         if cb is None or not cb.enabled:
             continue
         maxwait = f"${{HOTLINE_MAXWAIT_{q.name}}}"
         vars_ = "^".join([
-            "__HOTLINE_CB_OF=${CHANNEL(linkedid)}", "__HOTLINE_CB_NUMBER=${CB_NUM}",
-            "__HOTLINE_CB_POS=${POS}", "__HOTLINE_CB_PRIO=${QUEUE_PRIO}", "__HOTLINE_CB_KIND=queue_callback",
-            f"__HOTLINE_CB_RING={cb.ring_seconds}"])
+            f"{inherited(m.CB_OF)}=${{CHANNEL(linkedid)}}", f"{inherited(m.CB_NUMBER)}=${{CB_NUM}}",
+            f"{inherited(m.CB_POS)}=${{POS}}", f"{inherited(m.CB_PRIO)}=${{QUEUE_PRIO}}",
+            f"{inherited(m.CB_KIND)}=queue_callback", f"{inherited(m.CB_RING)}={cb.ring_seconds}"])
         lines += _lines(queue_context(q.name), f"queue {q.name}: the caller pressed {cb.key} to be called back", [
             (f"{cb.key}/_XXXXX.", [
                 "Set(POS=${QUEUEPOSITION})",
                 "Set(CB_RAW=${FILTER(0123456789+,${CALLERID(num)})})",
                 "Set(CB_NUM=${FILTER(0123456789,${CB_RAW})})",
                 "GotoIf($[\"${CB_NUM}\" != \"${CB_RAW}\" | ${LEN(${CB_NUM})} > 20]?unavailable)",
-                f"CELGenUserEvent(HOTLINE_CALLBACK_REQUEST,${{CB_NUM}}|{q.name}|key)",
+                m.CALLBACK_REQUEST.write(m.CallbackRequest("${CB_NUM}", q.name, "key")),
                 f"Originate({placeholder_channel(q.name)},exten,{DIAL},s,1,{PLACEHOLDER_WAIT_S},a"
                 f"c(${{CB_NUM}})v({vars_}))",
                 "Playback(${HOTLINE_SOUNDS}/callback-confirm)",
                 "Hangup()",
                 "(unavailable)Playback(${HOTLINE_SOUNDS}/callback-unavailable)",
                 f"Queue({q.name},tr,,,{maxwait},,,,${{POS}})",
-                "CELGenUserEvent(HOTLINE_QUEUE_EXIT,${QUEUESTATUS})",
+                m.QUEUE_EXIT.write(m.Status("${QUEUESTATUS}")),
                 "Hangup()",
             ]),
         ])
     lines += _lines(HOLD, "a queue callback's placeholder: waits in the queue at the caller's place", [
         ("_[a-z].", [
-            f"Set(CHANNEL(accountcode)=cb-${{FILTER({ids},${{HOTLINE_CB_OF}})}})",
+            _account(site.site.node),
             "Set(QUEUE=${FILTER(abcdefghijklmnopqrstuvwxyz0123456789_,${EXTEN})})",
-            "ExecIf($[\"${HOTLINE_CB_PRIO}\" != \"\"]?Set(QUEUE_PRIO=${FILTER(0123456789,${HOTLINE_CB_PRIO})}))",
-            "CELGenUserEvent(HOTLINE_CALLBACK_HOLD,${HOTLINE_CB_OF}|${QUEUE}|${HOTLINE_CB_POS})",
-            "Queue(${QUEUE},,,,,,,,${FILTER(0123456789,${HOTLINE_CB_POS})})",
+            f"ExecIf($[\"{var(m.CB_PRIO)}\" != \"\"]?Set(QUEUE_PRIO=${{FILTER(0123456789,{var(m.CB_PRIO)})}}))",
+            m.CALLBACK_HOLD.write(m.CallbackHold(var(m.CB_OF), "${QUEUE}", var(m.CB_POS))),
+            f"Queue(${{QUEUE}},,,,,,,,${{FILTER(0123456789,{var(m.CB_POS)})}})",
             "Hangup()",
         ]),
     ])
     lines += _lines(DIAL, "a seat took a callback: dial the citizen through the trunk", [
         ("s", [
-            f"Set(CHANNEL(accountcode)=cb-${{FILTER({ids},${{HOTLINE_CB_OF}})}})",
-            "Set(CB_NUM=${FILTER(0123456789,${HOTLINE_CB_NUMBER})})",
-            "Set(RING=${FILTER(0123456789,${HOTLINE_CB_RING})})",
+            _account(site.site.node),
+            f"Set(CB_NUM=${{FILTER(0123456789,{var(m.CB_NUMBER)})}})",
+            f"Set(RING=${{FILTER(0123456789,{var(m.CB_RING)})}})",
             f"ExecIf($[\"${{RING}}\" = \"\"]?Set(RING={DEFAULT_RING_S}))",
-            "CELGenUserEvent(HOTLINE_CALLBACK_DIAL,${HOTLINE_CB_OF}|${CB_NUM}|${HOTLINE_CB_KIND})",
+            m.CALLBACK_DIAL.write(m.CallbackDial(var(m.CB_OF), "${CB_NUM}", var(m.CB_KIND))),
             "GotoIf($[${LEN(${CB_NUM})} < 5 | ${LEN(${CB_NUM})} > 20]?bad)",
             f"Set(CALLERID(all)=\"{site.site.hotline_number}\" <{site.site.hotline_number}>)",
             f"Dial({trunk_dial(site)},${{RING}})",
-            "CELGenUserEvent(HOTLINE_CALLBACK_RESULT,${DIALSTATUS})",
+            m.CALLBACK_RESULT.write(m.Status("${DIALSTATUS}")),
             "Hangup()",
-            "(bad)CELGenUserEvent(HOTLINE_CALLBACK_RESULT,INVALIDARGS)",
+            "(bad)" + m.CALLBACK_RESULT.write(m.Status("INVALIDARGS")),
             "Hangup()",
         ]),
     ])

@@ -9,12 +9,9 @@ not the 80-100 channel events). Event filters keep everything else out of the se
 from __future__ import annotations
 
 from hotline.config.site import SiteConfig
-from hotline.seats.services import SEAT_EVENTS
+from hotline.spine.ami_events import CONTROLLER_EVENTS as EVENTS
 
 from .conf import ConfFile
-
-# Events the controller consumes. Responses to our own actions are never filtered.
-EVENTS = ("FullyBooted", "Shutdown", "Reload", *SEAT_EVENTS)
 
 
 def render(site: SiteConfig, secret: str) -> str:

@@ -7,6 +7,7 @@ and no seat by credentials is challenged and refused.
 from __future__ import annotations
 
 from hotline.config.site import Department, Seat, SiteConfig, Trunk
+from hotline.spine import plan
 
 from .conf import ConfFile
 
@@ -15,7 +16,7 @@ DEPT_CONTEXT = "hotline-dept"
 
 
 def trunk_endpoint(trunk: Trunk) -> str:
-    return f"trunk-{trunk.name}"
+    return plan.trunk_endpoint(trunk.name)
 
 
 def trunk_context(trunk: Trunk) -> str:
@@ -96,7 +97,7 @@ def render(site: SiteConfig) -> str:
 
 def _department_phone(conf: ConfFile, dept: Department) -> None:
     """A department's own phone registered on the platform: answers its parallel number."""
-    name = f"dept-{dept.id}"
+    name = plan.department_endpoint(dept.id)
     conf.section(name, [("type", "endpoint"), ("context", DEPT_CONTEXT), ("auth", name), ("aors", name),
                         *_media(["alaw", "ulaw"], nat=True), ("callerid", f"{dept.id} <{name}>")],
                  comment=f"department phone of {dept.id}")

@@ -20,7 +20,7 @@ from panoramisk import Manager
 from panoramisk.ami_protocol import AMIProtocol
 from panoramisk.message import Message
 
-from agi_scripts.stats import LatencyStats
+from hotline.latency import LatencyStats
 
 from .parse import StreamSplitter, parse_block
 

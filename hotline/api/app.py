@@ -1,8 +1,8 @@
 """The aiohttp application: wiring, ``/status``, ``/openapi.json`` and error handling.
 
-Feature routes live next to their feature (``calls_http``,
-``hotline.work_orders.http``) and get their dependencies passed in by
-:func:`build_app`, the only place that knows them all.
+Feature routes live in their feature's folder (``hotline.calls.http``,
+``hotline.work_orders.http``, ...) and use the HTTP kit (``hotline.http``); :func:`build_app`
+hands each its services, all built once by the composition root (``hotline.compose``).
 
 Every error leaves as JSON ``{"error_id", "message", "details"}``: a
 :class:`HotlineError` with its own id and HTTP status, a route or method that
@@ -12,20 +12,18 @@ unexpected as ``internal-error`` (traceback in the log, never in the body).
 
 from __future__ import annotations
 
-import asyncio
 import inspect
 import logging
-import secrets
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
 
 from aiohttp import web
 
-from hotline.api import calls_http, control_http
-from hotline.api.control_http import LiveCalls
+from hotline.calls import control_http, http as calls_http
+from hotline.calls.control_http import LiveCalls
 from hotline.api.openapi import OPENAPI
-from hotline.api.responses import json_response
+from hotline.http.responses import json_response
 from hotline.audit import http as audit_http
 from hotline.audit.disclosure import DISCLOSURE, Disclosure
 from hotline.audit.middleware import audit_middleware
@@ -49,7 +47,7 @@ from hotline.metrics import http as metrics_http
 from hotline.metrics.prom import PromMetrics
 from hotline.metrics.services import MetricsService
 from hotline.spy import http as spy_http
-from hotline.spy.services import Sender, SpyService
+from hotline.spy.services import SpyService
 from hotline.wallboard import http as wallboard_http
 from hotline.work_orders import http as work_orders_http
 from hotline.work_orders.services import WorkOrderService
@@ -63,35 +61,33 @@ StatusProvider = Callable[[], Awaitable[dict[str, Any]] | dict[str, Any]]
 
 @dataclass(frozen=True)
 class ApiServices:
-    """What the API needs from the rest of the process."""
+    """Every service the API serves, fully built by the composition root (``hotline.compose``)."""
 
+    site: SiteConfig
     store: Store
-    status: StatusProvider
-    control: CallControl | None = None          # transfers and three-way calls (needs AMI)
-    live_calls: LiveCalls | None = None          # conversations in progress (the call tracker)
-    site: SiteConfig | None = None               # the directory (departments, numbers); None: empty
-    seats: SeatService | None = None             # seat login/pause and live queues (needs AMI)
-    live: LiveHub | None = None                  # the live state: seat routes and the wallboard
-    auth: AuthService | None = None              # users and tokens; None or no users: the API is open
-    ami_send: Sender | None = None               # AMI actions (listen/whisper/barge)
-    callbacks: CallbackService | None = None     # queue callback and callbacks seats take (issue #3)
-    database_status: Callable[[], dict[str, Any]] | None = None  # a StoreProbe's: never waits on the DB
-    prom: PromMetrics | None = None              # /metrics: the controller feeds its call counters; None: a new one
+    status: StatusProvider                        # the health of the controller's components
+    database_status: Callable[[], dict[str, Any]]  # a StoreProbe's: never waits on the database
+    auth: AuthService                             # users and tokens; no users: the API is open
+    audit: AuditService
+    control: CallControl                          # transfers and three-way calls
+    live_calls: LiveCalls                         # conversations in progress (the call tracker)
+    seats: SeatService                            # seat login/pause and live queues
+    live: LiveHub                                 # the live state: seat routes and the wallboard
+    callbacks: CallbackService                    # queue callback and callbacks seats take
+    spy: SpyService                               # listen/whisper/barge
+    prom: PromMetrics                             # /metrics: the controller feeds its call counters
+    metrics: MetricsService
+    directory: DirectoryService
+    work_orders: WorkOrderService
 
 
 SERVICES = web.AppKey("services", ApiServices)
-
-_EMPTY_SITE = SiteConfig(trunks=[{"name": "none", "host": "127.0.0.1"}])  # type: ignore[list-item]
-
-_PING_TIMEOUT_S = 5.0
 
 _HTTP_ERROR_IDS = {404: "no-such-route", 405: "method-not-allowed", 413: "request-too-large"}
 
 
 def build_app(services: ApiServices) -> web.Application:
-    auth = services.auth or AuthService([], secrets.token_bytes(32))
-    audit = AuditService(services.store)
-    api = (services.site or _EMPTY_SITE).api
+    auth, audit, api = services.auth, services.audit, services.site.api
     guard = web_guard(open_api=lambda: not auth.enabled, bind=api.bind, allowed_hosts=api.allowed_hosts)
     # Outermost first: errors become JSON, then Host/Origin/Content-Type, then who is calling, then
     # the audit of what they did.
@@ -102,26 +98,17 @@ def build_app(services: ApiServices) -> web.Application:
     app.router.add_get("/openapi.json", _openapi)
     control_http.add_routes(app, services.control, services.live_calls)  # first: /api/calls/live
     calls_http.add_routes(app, services.store)
-    work_orders_http.add_routes(app, WorkOrderService(services.store))
-    directory_http.add_routes(app, DirectoryService(services.site))
-    metrics_http.add_routes(app, MetricsService(services.store, services.site), services.status,
-                            services.prom or prom_metrics(services.site, services.live))
-    if services.seats is not None and services.live is not None:
-        seats_http.add_routes(app, services.seats, services.live)
-    callbacks_http.add_routes(app, services.callbacks or CallbackService(services.site or _EMPTY_SITE,
-                                                                         services.store, None))
+    work_orders_http.add_routes(app, services.work_orders)
+    directory_http.add_routes(app, services.directory)
+    metrics_http.add_routes(app, services.metrics, services.status, services.prom)
+    seats_http.add_routes(app, services.seats, services.live)
+    callbacks_http.add_routes(app, services.callbacks)
     auth_http.add_routes(app, auth, audit)
     app.on_cleanup.append(lambda _: _close(auth))
     audit_http.add_routes(app, audit)
-    spy_http.add_routes(app, SpyService(services.site, services.ami_send))
+    spy_http.add_routes(app, services.spy)
     wallboard_http.add_routes(app, services.live, services.site)
     return app
-
-
-def prom_metrics(site: SiteConfig | None, live: LiveHub | None) -> PromMetrics:
-    """A registry of its own, labelled ``site`` (``site.id``) and ``node``; seats by state from the live hub."""
-    seats = (lambda: list(live.seats.values())) if live is not None else None
-    return PromMetrics(site.site.id if site is not None else "hotline", seats=seats)
 
 
 async def _close(auth: AuthService) -> None:
@@ -133,14 +120,7 @@ async def _status(request: web.Request) -> web.Response:
     services = request.app[SERVICES]
     provided = services.status()
     components = dict(await provided if inspect.isawaitable(provided) else provided)
-    if services.database_status is not None:
-        components["database"] = services.database_status()
-    else:  # no probe (tests, tools): ask now, but never wait on a hung database
-        try:
-            components["database"] = {"ok": await asyncio.wait_for(asyncio.to_thread(services.store.ping),
-                                                                    _PING_TIMEOUT_S)}
-        except TimeoutError:
-            components["database"] = {"ok": False, "error": f"no answer within {_PING_TIMEOUT_S} s"}
+    components["database"] = services.database_status()
     healthy = all(component.get("ok") is True for component in components.values())
     return json_response(components, status=200 if healthy else 503)
 

@@ -4,18 +4,14 @@ from __future__ import annotations
 
 from aiohttp import web
 
-from hotline.api.responses import json_response
+from hotline.http.responses import json_response
 from hotline.audit.services import AuditService
-from hotline.exceptions import InvalidRequest
+from hotline.http.query import integer
 
 
 def add_routes(app: web.Application, audit: AuditService) -> None:
     async def list_audit(request: web.Request) -> web.Response:
-        raw = request.query.get("limit", "100")
-        try:
-            limit = int(raw)
-        except ValueError:
-            raise InvalidRequest("limit", "must be an integer", raw) from None
+        limit = integer("limit", request.query.get("limit", "100"))
         items = await audit.list(limit=limit, user=request.query.get("user") or None,
                                  action=request.query.get("action") or None)
         return json_response({"items": items, "total": len(items)})

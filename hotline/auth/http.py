@@ -11,8 +11,8 @@ import logging
 
 from aiohttp import web
 
-from hotline.api.bodies import parse_json_body
-from hotline.api.responses import json_response
+from hotline.http.body import parse_json_body
+from hotline.http.responses import json_response
 from hotline.audit.services import AuditEntry, AuditService
 from hotline.auth.middleware import COOKIE, principal_of
 from hotline.auth.schemas import LoginBody

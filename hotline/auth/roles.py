@@ -79,6 +79,12 @@ CALL_ACTIONS: frozenset[tuple[str, str]] = frozenset({
 DEFAULT_ROLE = Role.admin
 
 
+def needs_token(method: str, path: str) -> bool:
+    """Whether ``method path`` asks for a token when users are configured: routes under ``/api/``
+    except the ``PUBLIC`` ones (``/status``, ``/openapi.json``, ``/metrics``, the wallboard page stay open)."""
+    return path.startswith("/api/") and ("GET" if method == "HEAD" else method, path) not in PUBLIC
+
+
 def required_role(method: str, path: str) -> Role:
     """The lowest role that may call ``method path`` (HEAD counts as GET)."""
     method = "GET" if method == "HEAD" else method

@@ -2,8 +2,7 @@
 (the API turns them into JSON in one place, ``hotline.api.app``)::
 
     NotFound
-    ├── NoSuchCallback    no-such-callback   (404)
-    └── NoSuchSeat        no-such-seat       (404)
+    └── NoSuchCallback    no-such-callback   (404)   (an unknown seat: hotline.exceptions.NoSuchSeat)
     CallbackClosed        callback-closed    (409: connected, failed or cancelled)
     CallbackExists        callback-exists    (409: the call has a callback task already)
     NotAbandoned          not-abandoned      (409: only abandoned calls get an abandoned-kind task)
@@ -21,13 +20,6 @@ class NoSuchCallback(NotFound):
 
     def __init__(self, task_id: object) -> None:
         super().__init__(f"no callback task with id {task_id!r}", callback_id=str(task_id))
-
-
-class NoSuchSeat(NotFound):
-    error_id = "no-such-seat"
-
-    def __init__(self, seat: str) -> None:
-        super().__init__(f"no seat {seat!r} in the site config", seat=seat)
 
 
 class CallbackClosed(HotlineError):

@@ -6,8 +6,8 @@ from typing import Any
 
 from aiohttp import web
 
-from hotline.api.control_http import parse_body
-from hotline.api.responses import json_response
+from hotline.http.body import parse_json_body
+from hotline.http.responses import json_response
 from hotline.audit.disclosure import DISCLOSURE, mask_field
 from hotline.callbacks.errors import NoSuchCallback
 from hotline.callbacks.schemas import DEFAULT_LIMIT, CreateBody, TakeBody, query
@@ -47,7 +47,7 @@ def add_routes(app: web.Application, service: CallbackService) -> None:
         return json_response({"items": items, "total": len(items)})
 
     async def create(request: web.Request) -> web.Response:
-        body = parse_body(CreateBody, await request.read())
+        body = parse_json_body(CreateBody, await request.read())
         task = await service.create_for_call(body.call_id)
         return json_response((await _tasks(request, [task.to_dict()]))[0], status=201, headers={"Location": f"/api/callbacks/{task.id}"})
 
@@ -61,7 +61,7 @@ def add_routes(app: web.Application, service: CallbackService) -> None:
         return json_response((await _tasks(request, [(await service.get(task_id(request))).to_dict()]))[0])
 
     async def take(request: web.Request) -> web.Response:
-        body = parse_body(TakeBody, await request.read())
+        body = parse_json_body(TakeBody, await request.read())
         task = await service.take(task_id(request), body.seat)
         return json_response((await _tasks(request, [task.to_dict()]))[0], status=202)
 

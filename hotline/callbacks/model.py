@@ -18,14 +18,20 @@ Statuses and what moves them (``advance``)::
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass, replace
 from datetime import datetime
 from enum import Enum
 from typing import Any
 
 from hotline.privacy import mask_number  # noqa: F401  (re-exported: callbacks mask numbers in their views)
-from hotline.spine.ids import CALL_ID_PLAIN
+from hotline.spine import marks
+from hotline.spine.marks import (  # noqa: F401  (re-exported: the callback marks' meaning lives in the spine)
+    CALLBACK_ACCOUNT_PREFIX as ACCOUNT_PREFIX,
+    Request,
+    callback_account,
+    callback_of,
+)
+from hotline.spine.numbers import DIALABLE, dialable  # noqa: F401  (re-exported)
 
 
 class Kind(str, Enum):
@@ -117,56 +123,12 @@ class CallbackTask:
                 "callback_call_id": self.callback_call_id}
 
 
-# --- numbers --------------------------------------------------------------------------------
-
-DIALABLE = re.compile(r"^[0-9]{5,20}$")
-"""A caller number the platform calls back: digits only, 5 to 20 (no anonymous, no short codes)."""
-
-
-def dialable(number: str | None) -> bool:
-    return bool(number) and DIALABLE.fullmatch(number or "") is not None
-
-
-# --- CEL payloads ------------------------------------------------------------------------------
-
-REQUEST_EVENT = "HOTLINE_CALLBACK_REQUEST"   # number|queue|reason, on the caller's leg
-DIAL_EVENT = "HOTLINE_CALLBACK_DIAL"         # call_id|number|kind: a seat answered, dialling the citizen
-RESULT_EVENT = "HOTLINE_CALLBACK_RESULT"     # DIALSTATUS of the dial to the citizen
-PLACEHOLDER_EVENT = "HOTLINE_CALLBACK_HOLD"  # call_id|queue|position: a placeholder joined the queue
-ACCOUNT_PREFIX = "cb-"
-_ACCOUNT = re.compile(rf"^cb-(?P<call>{CALL_ID_PLAIN})$")
-_QUEUE = re.compile(r"^[a-z][a-z0-9_]{0,31}$")
-_REASON = re.compile(r"^[a-z][a-z0-9_-]{0,31}$")
-
-
-@dataclass(frozen=True)
-class Request:
-    number: str
-    queue: str | None
-    reason: str
+# --- CEL payloads: the callback marks (hotline.spine.marks) -----------------------------------
 
 
 def parse_request(payload: str) -> Request | None:
     """``number|queue|reason`` of HOTLINE_CALLBACK_REQUEST; None when the number is not dialable."""
-    parts = (payload.split("|") + ["", "", ""])[:3]
-    number, queue, reason = (p.strip() for p in parts)
-    if not dialable(number):
-        return None
-    return Request(number, queue if _QUEUE.fullmatch(queue) else None,
-                   reason.lower() if _REASON.fullmatch(reason.lower()) else "other")
-
-
-def callback_account(call_id: str) -> str:
-    """The accountcode of every channel of a callback try of conversation ``call_id``."""
-    account = ACCOUNT_PREFIX + call_id
-    if not _ACCOUNT.fullmatch(account):
-        raise ValueError(f"not a conversation id: {call_id!r}")
-    return account
-
-
-def callback_of(accountcode: str) -> str | None:
-    m = _ACCOUNT.fullmatch(accountcode) if accountcode.startswith(ACCOUNT_PREFIX) else None
-    return m.group("call") if m else None
+    return marks.parse_request(marks.CALLBACK_REQUEST.read(payload))
 
 
 def step_for_result(dialstatus: str) -> Step:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from hotline.api.oas import ref as _ref, error as _error, json_content as _json, query as _q
+from hotline.http.oas import ref as _ref, error as _error, json_content as _json, query as _q
 
 from hotline.callbacks.model import Kind, Status
 

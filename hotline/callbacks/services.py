@@ -32,14 +32,13 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from hotline.ami import actions
+from hotline.ami.port import AmiPort
 from hotline.calls.cel import CelEvent
 from hotline.calls.model import CallRecord, Outcome
 from hotline.callbacks.intents import IntentFile
-from hotline.callbacks.errors import CallbackClosed, NoCallerNumber, NoSuchSeat, NotAbandoned, SeatBusy
+from hotline.callbacks.errors import CallbackClosed, NoCallerNumber, NotAbandoned, SeatBusy
 from hotline.callbacks.model import (
     CLOSED,
-    DIAL_EVENT,
-    REQUEST_EVENT,
     CallbackTask,
     InvalidTransition,
     Kind,
@@ -48,30 +47,24 @@ from hotline.callbacks.model import (
     callback_account,
     dialable,
     mask_number,
-    parse_request,
 )
 from hotline.config.site import QueueCallback, SiteConfig
-from hotline.exceptions import AsteriskActionFailed, CallControlUnavailable, InvalidRequest, StoreError
+from hotline.exceptions import AsteriskActionFailed, CallControlUnavailable, InvalidRequest, NoSuchSeat, StoreError
+from hotline.spine import marks
 from hotline.store import Store
 from hotline.store.callbacks import CallbackStore
 
 log = logging.getLogger(__name__)
 
-Sender = Callable[..., Awaitable[Any]]
 DEFAULTS = QueueCallback()
 FREE_STATES = frozenset({"NOT_INUSE"})
-
-
-def _payload(e: CelEvent) -> str:
-    extra = e.extra.get("extra")
-    return extra if isinstance(extra, str) and extra else e.appdata.partition(",")[2]
 
 
 class CallbackService:
     RETRY_FIRST_S = 1.0    # a database error: retried after this, doubling up to RETRY_MAX_S
     RETRY_MAX_S = 30.0
 
-    def __init__(self, site: SiteConfig, store: Store, send: Sender | None, *, action_timeout: float = 5.0,
+    def __init__(self, site: SiteConfig, store: Store, ami: AmiPort, *, action_timeout: float = 5.0,
                  intents: IntentFile | None = None) -> None:
         self._site = site
         self._intents = intents
@@ -80,7 +73,7 @@ class CallbackService:
         self.retries = 0
         self._calls = store
         self.tasks = CallbackStore(store)
-        self._send = send
+        self._ami = ami
         self._timeout = action_timeout
         self._loop: asyncio.AbstractEventLoop | None = None
         self._lock = asyncio.Lock()
@@ -126,14 +119,14 @@ class CallbackService:
 
     # -- live events (call tracker subscriber, on the loop) -------------------------------------
     def on_event(self, event: CelEvent) -> None:
-        if event.name == REQUEST_EVENT:
-            request = parse_request(_payload(event))
+        if event.name == marks.CALLBACK_REQUEST.name:
+            request = marks.parse_request(marks.CALLBACK_REQUEST.of(event))
             if request is None:
                 log.info("callback request of %s without a dialable number: ignored", event.linkedid)
                 return
             self._promise(event.linkedid, request.number, request.queue, request.reason)
-        elif event.name == DIAL_EVENT:
-            parent = _payload(event).split("|")[0].strip()
+        elif event.name == marks.CALLBACK_DIAL.name:
+            parent = marks.CALLBACK_DIAL.of(event).call_id.strip()
             if parent:
                 self._spawn(self._dialling(parent, event.linkedid))
 
@@ -254,7 +247,7 @@ class CallbackService:
 
     async def _place(self, task: CallbackTask, *, position: int) -> None:
         """A placeholder for ``task`` joins its queue at ``position``."""
-        if not task.queue or self._send is None:
+        if not task.queue:
             return
         cfg = self.settings(task.queue)
         action = actions.callback_placeholder(task.queue, call_id=task.call_id, number=task.number,
@@ -295,7 +288,7 @@ class CallbackService:
     async def take(self, task_id: int, seat: str) -> CallbackTask:
         """The seat's phone rings; when it answers, the citizen is dialled (hotline-cb-dial)."""
         if self._site.seat(seat) is None:
-            raise NoSuchSeat(seat)
+            raise NoSuchSeat(seat, field="seat")
         task = await asyncio.to_thread(self.tasks.get, task_id)   # no-such-callback
         if task.status is not Status.requested:
             raise CallbackClosed(task.id, task.status.value)
@@ -337,19 +330,7 @@ class CallbackService:
 
     # -- sending -------------------------------------------------------------------------------
     async def _action(self, action: dict[str, str]) -> dict[str, Any]:
-        if self._send is None:
-            raise CallControlUnavailable("this API runs without the controller's AMI connection")
-        try:
-            response = await self._send(action, timeout=self._timeout, as_list=False)
-        except ConnectionError as exc:
-            raise CallControlUnavailable(str(exc) or "AMI is not connected") from None
-        except TimeoutError:
-            raise AsteriskActionFailed(action["Action"], "no response") from None
-        if isinstance(response, list):
-            response = response[0] if response else {}
-        if str(response.get("Response", "")).lower() != "success":
-            raise AsteriskActionFailed(action["Action"], str(response.get("Message", "")) or "error")
-        return dict(response)
+        return await self._ami.act(action, timeout=self._timeout)
 
     def _spawn(self, coro: Awaitable[None]) -> None:
         task = asyncio.ensure_future(self._guard(coro))

@@ -22,51 +22,16 @@ from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import Iterable
 
-from hotline.callbacks.model import REQUEST_EVENT, parse_request
+from hotline.spine import marks
+from hotline.spine.numbers import recorded_number
+from hotline.spine.plan import NOT_LEGACY_MODES, TRUNK_PREFIX, endpoint_of
 
 from .callback_record import assemble_callback
 from .cel import CelEvent
 from .legs import call_legs
-from .model import CallRecord, Outcome
+from .model import HANGUP_CAUSES, CallRecord, Directory, Outcome
 
-_PJSIP = re.compile(r"^PJSIP/(?P<endpoint>.+)-[0-9a-f]{8}$")
-# A seat on an outside number is a Local channel member of the queue (trunk_config/dialplan.py).
-_REMOTE_SEAT = re.compile(r"^Local/(?P<endpoint>[0-9]{3,8})@hotline-remote-seat-[0-9a-f]{8};[12]$")
-_CALLER_OK = re.compile(r"^\+?[0-9]{1,32}$")
 _TAG = re.compile(r"^[a-z0-9][a-z0-9_-]{0,39}$")   # prompt names, overflow reasons, origins
-
-# HOTLINE_MODE values that are not a legacy number's mode: the record says null.
-_NOT_LEGACY = {"hotline", "diverted_110"}
-
-# ITU-T Q.850 causes a hotline meets.
-HANGUP_CAUSES = {
-    0: "not defined", 1: "unallocated number", 3: "no route to destination", 16: "normal clearing",
-    17: "user busy", 18: "no user responding", 19: "no answer", 21: "call rejected",
-    27: "destination out of order", 28: "invalid number format", 31: "normal, unspecified",
-    34: "no circuit available", 38: "network out of order", 41: "temporary failure",
-    42: "switching equipment congestion", 47: "resource unavailable", 58: "bearer capability not available",
-    102: "recovery on timer expiry", 127: "interworking, unspecified",
-}
-
-
-@dataclass(frozen=True)
-class Directory:
-    """What the assembler needs to know of the site: which endpoints are trunks and seats."""
-
-    trunks: frozenset[str]   # trunk endpoint names, e.g. "trunk-carrier"
-    seats: frozenset[str]    # seat endpoint names, e.g. "1001"
-
-
-def endpoint_of(channel: str) -> str | None:
-    """The PJSIP endpoint of a channel name, or the seat id of an external seat's Local channel."""
-    m = _PJSIP.match(channel) or _REMOTE_SEAT.match(channel)
-    return m.group("endpoint") if m else None
-
-
-def sanitise_number(raw: str) -> str:
-    digits = "".join(c for c in raw if c.isdigit() or c == "+")[:32]
-    return digits if _CALLER_OK.match(digits) else "anonymous"
-
 
 def _text(value: object) -> str:
     """An event-extra value as text: extras are decoded JSON, so any type can arrive."""
@@ -102,83 +67,22 @@ def assemble(events: list[CelEvent], directory: Directory, source: str = "live")
     if trunk not in directory.trunks:
         # A callback try (issue #3) starts on a Local channel or a seat's phone, not on a trunk.
         return assemble_callback(evs, directory, source)
-    arrival = next((e for e in caller_leg if e.name == "HOTLINE_ARRIVAL"), None)
-    dialled, mode, dept = start.exten, None, None
-    caller = start.caller_num
-    origin = None
-    if arrival is not None:
-        parts = (_text(arrival.extra.get("extra")) or arrival.appdata.partition(",")[2]).split("|")
-        parts += [""] * (4 - len(parts))
-        dialled = parts[0] or dialled
-        mode = parts[1] or None
-        dept = parts[2] or None
-        origin = _tag(parts[3])   # "110" for calls 110 diverted to 12345; before issue #4: absent
-        caller = arrival.caller_num or caller
-    if mode in _NOT_LEGACY:
-        mode = None
-
+    arrived = _arrival(start, caller_leg)
     queue = _queue_path(caller_leg)
     queued = queue.first_join
-    callback = next((e for e in caller_leg if e.name == REQUEST_EVENT), None)
-
-    # Answered: the caller's leg entered a bridge with a seat's leg.
-    seat_legs = {e.uniqueid: e for e in evs if e.name == "CHAN_START" and endpoint_of(e.channel) in directory.seats}
-    answered_at = None
-    seat = None
-    for e in caller_leg:
-        if e.name == "BRIDGE_ENTER":
-            peer = endpoint_of(e.peer) if e.peer else None
-            if peer in directory.seats:
-                answered_at, seat = e.time, peer
-                break
-    if answered_at is None:
-        seat_enter = next((e for e in evs if e.name == "BRIDGE_ENTER" and e.uniqueid in seat_legs), None)
-        caller_enter = next((e for e in caller_leg if e.name == "BRIDGE_ENTER"), None)
-        if seat_enter is not None and caller_enter is not None:
-            answered_at = max(seat_enter.time, caller_enter.time)
-            seat = endpoint_of(seat_enter.channel)
+    callback = marks.CALLBACK_REQUEST.first(caller_leg)
+    answered_at, seat = _seat_answer(evs, caller_leg, directory)
     parallel = _parallel(evs, caller_leg, linkedid)
     if answered_at is None and parallel.answered_at is not None:   # the department answered its number
         answered_at = parallel.answered_at
-
-    hangup = next((e for e in caller_leg if e.name == "HANGUP"), None)
-    end_event = hangup or next((e for e in caller_leg if e.name == "CHAN_END"), None) \
-        or next((e for e in evs if e.name == "LINKEDID_END"), None)
-    ended_at = end_event.time if end_event else None
-    cause = hangup.extra.get("hangupcause") if hangup else None
-    try:
-        cause = int(cause) if cause is not None else None
-    except (TypeError, ValueError, OverflowError):
-        cause = None
-    hangup_source = _text(hangup.extra.get("hangupsource")) if hangup else ""
-
+    end = _end(evs, caller_leg)
     notice = _notice(caller_leg)
     extra: dict[str, object] = {}
-    if answered_at is not None:
-        outcome = Outcome.answered
-    elif queue.voice_message:
-        outcome = Outcome.voice_message
-    elif callback is not None:
-        outcome = Outcome.callback_requested
-        request = parse_request(_text(callback.extra.get("extra")) or callback.appdata.partition(",")[2])
-        extra["callback"] = {"requested_at": callback.at.isoformat(),
-                             "reason": request.reason if request else "other",
-                             "queue": request.queue if request else None}
-    elif queued is not None:
-        if queue.gave_up is not None:
-            outcome = Outcome.failed
-            extra["queue_status"] = queue.gave_up
-        else:
-            outcome = Outcome.abandoned_in_queue
-    elif notice.withdrawn:
-        outcome = Outcome.ended_after_notice
-    elif hangup_source == start.channel or cause in (16, 31):
-        outcome = Outcome.abandoned_before_queue
-    else:
-        outcome = Outcome.failed
-    if hangup_source:
-        extra["hangup_source"] = "caller" if hangup_source == start.channel else (
-            "seat" if endpoint_of(hangup_source) in directory.seats else "other")
+    outcome = _outcome(answered_at is not None, queue, callback, notice,
+                       end.source == start.channel or end.cause in (16, 31), extra)
+    if end.source:
+        extra["hangup_source"] = "caller" if end.source == start.channel else (
+            "seat" if endpoint_of(end.source) in directory.seats else "other")
     # Legacy numbers (issue #4): the notice heard, who answered a parallel number, why it overflowed.
     if notice.prompt:
         extra["prompt"] = notice.prompt
@@ -186,13 +90,13 @@ def assemble(events: list[CelEvent], directory: Directory, source: str = "live")
         extra["answered_by"] = "department"
     if parallel.overflow:
         extra["overflow"] = parallel.overflow
-    routing = next((e for e in caller_leg if e.name == "HOTLINE_ROUTING_FALLBACK"), None)
+    routing = marks.ROUTING_FALLBACK.first(caller_leg)
     if routing is not None:   # issue #8: FastAGI did not answer in time; the call went on without it
-        extra["routing_fallback"] = (_tag(routing.extra.get("extra"))
-                                     or _tag(routing.appdata.partition(",")[2]) or "other")
+        extra["routing_fallback"] = _tag(marks.ROUTING_FALLBACK.of(routing).reason) or "other"
     extra.update(queue.extra)   # issue #3: priority and its reason, fallbacks taken
     extra.update(call_legs(linkedid, events, directory))  # call control: transfers, three-way calls
 
+    ended_at = end.at
     wait = None
     if queued is not None:
         left = callback.time if callback is not None and answered_at is None else ended_at
@@ -201,13 +105,13 @@ def assemble(events: list[CelEvent], directory: Directory, source: str = "live")
 
     return CallRecord(
         call_id=linkedid,
-        dialled_number=sanitise_number(dialled) if dialled else "",
-        caller_number=sanitise_number(caller),
+        dialled_number=recorded_number(arrived.dialled) if arrived.dialled else "",
+        caller_number=recorded_number(arrived.caller),
         arrived_at=start.at,
-        legacy_mode=mode,
-        department=dept,
-        origin=origin,
-        trunk=trunk.removeprefix("trunk-") if trunk else None,
+        legacy_mode=arrived.mode,
+        department=arrived.department,
+        origin=arrived.origin,
+        trunk=trunk.removeprefix(TRUNK_PREFIX) if trunk else None,
         queue=queue.last_queue,
         seat=seat,
         queued_at=queued.at if queued else None,
@@ -216,13 +120,94 @@ def assemble(events: list[CelEvent], directory: Directory, source: str = "live")
         wait_seconds=_round(wait),
         talk_seconds=_round(talk),
         outcome=outcome,
-        hangup_cause=cause,
-        hangup_cause_text=HANGUP_CAUSES.get(cause) if cause is not None else None,
+        hangup_cause=end.cause,
+        hangup_cause_text=HANGUP_CAUSES.get(end.cause) if end.cause is not None else None,
         recording=f"{linkedid}.wav" if answered_at is not None else (
             f"{linkedid}-message.wav" if outcome == Outcome.voice_message else None),
         source=source,
         extra=extra,
     )
+
+
+def _outcome(answered: bool, queue: _QueuePath, callback: CelEvent | None, notice: _Notice,
+             caller_hung_up: bool, extra: dict[str, object]) -> Outcome:
+    """The record's outcome (what it adds to ``extra`` on the way: the callback asked for, the
+    status of a queue that gave the caller back)."""
+    if answered:
+        return Outcome.answered
+    if queue.voice_message:
+        return Outcome.voice_message
+    if callback is not None:
+        request = marks.parse_request(marks.CALLBACK_REQUEST.of(callback))
+        extra["callback"] = {"requested_at": callback.at.isoformat(),
+                             "reason": request.reason if request else "other",
+                             "queue": request.queue if request else None}
+        return Outcome.callback_requested
+    if queue.first_join is not None:
+        if queue.gave_up is not None:
+            extra["queue_status"] = queue.gave_up
+            return Outcome.failed
+        return Outcome.abandoned_in_queue
+    if notice.withdrawn:
+        return Outcome.ended_after_notice
+    return Outcome.abandoned_before_queue if caller_hung_up else Outcome.failed
+
+
+@dataclass(frozen=True)
+class _Arrival:
+    dialled: str
+    caller: str
+    mode: str | None          # a legacy number's mode, else None
+    department: str | None
+    origin: str | None
+
+
+def _arrival(start: CelEvent, caller_leg: list[CelEvent]) -> _Arrival:
+    """What HOTLINE_ARRIVAL says of the call (dialled number|mode|department|origin); without it,
+    the first event's extension and caller."""
+    arrival = marks.ARRIVAL.first(caller_leg)
+    if arrival is None:
+        return _Arrival(start.exten, start.caller_num, None, None, None)
+    arrived = marks.ARRIVAL.of(arrival)
+    mode = arrived.mode or None
+    return _Arrival(dialled=arrived.dialled or start.exten, caller=arrival.caller_num or start.caller_num,
+                    mode=None if mode in NOT_LEGACY_MODES else mode, department=arrived.department or None,
+                    origin=_tag(arrived.origin))   # "110" for calls 110 diverted to 12345; before issue #4: absent
+
+
+def _seat_answer(evs: list[CelEvent], caller_leg: list[CelEvent], directory: Directory) -> tuple[float | None, str | None]:
+    """When a seat answered and which: the caller's leg entered a bridge with a seat's leg."""
+    for e in caller_leg:
+        if e.name == "BRIDGE_ENTER":
+            peer = endpoint_of(e.peer) if e.peer else None
+            if peer in directory.seats:
+                return e.time, peer
+    seat_legs = {e.uniqueid for e in evs if e.name == "CHAN_START" and endpoint_of(e.channel) in directory.seats}
+    seat_enter = next((e for e in evs if e.name == "BRIDGE_ENTER" and e.uniqueid in seat_legs), None)
+    caller_enter = next((e for e in caller_leg if e.name == "BRIDGE_ENTER"), None)
+    if seat_enter is not None and caller_enter is not None:
+        return max(seat_enter.time, caller_enter.time), endpoint_of(seat_enter.channel)
+    return None, None
+
+
+@dataclass(frozen=True)
+class _End:
+    at: float | None       # when the caller's leg ended
+    cause: int | None      # its hang-up cause (Q.850)
+    source: str            # the channel that hung up, or ""
+
+
+def _end(evs: list[CelEvent], caller_leg: list[CelEvent]) -> _End:
+    hangup = next((e for e in caller_leg if e.name == "HANGUP"), None)
+    end_event = hangup or next((e for e in caller_leg if e.name == "CHAN_END"), None) \
+        or next((e for e in evs if e.name == "LINKEDID_END"), None)
+    raw = hangup.extra.get("hangupcause") if hangup else None
+    try:
+        cause = int(raw) if raw is not None else None
+    except (TypeError, ValueError, OverflowError):
+        cause = None
+    return _End(end_event.time if end_event else None, cause,
+                _text(hangup.extra.get("hangupsource")) if hangup else "")
 
 
 def _at(t: float | None) -> datetime | None:
@@ -242,11 +227,11 @@ class _Notice:
 
 
 def _notice(caller_leg: list[CelEvent]) -> _Notice:
-    played = next((e for e in caller_leg if e.name == "HOTLINE_PROMPT"), None)
+    played = marks.PROMPT_PLAYED.first(caller_leg)
     prompt = None
     if played is not None:
-        prompt = _tag(played.extra.get("extra")) or _tag(played.appdata.partition(",")[2]) or "unknown"
-    return _Notice(prompt, any(e.name == "HOTLINE_WITHDRAWN" for e in caller_leg))
+        prompt = _tag(marks.PROMPT_PLAYED.of(played).prompt) or "unknown"
+    return _Notice(prompt, marks.WITHDRAWN.first(caller_leg) is not None)
 
 
 @dataclass(frozen=True)
@@ -259,11 +244,10 @@ def _parallel(evs: list[CelEvent], caller_leg: list[CelEvent], linkedid: str) ->
     """A parallel number: the dialplan rang the department (HOTLINE_DEPT_DIAL), then either the
     department answered (the caller's leg entered the Dial bridge, no HOTLINE_OVERFLOW) or the
     call overflowed to the queue (HOTLINE_OVERFLOW, the reason in its extra)."""
-    overflow = next((e for e in caller_leg if e.name == "HOTLINE_OVERFLOW"), None)
+    overflow = marks.OVERFLOW.first(caller_leg)
     if overflow is not None:
-        reason = _tag(overflow.extra.get("extra")) or _tag(overflow.appdata.partition(",")[2]) or "other"
-        return _Parallel(None, reason)
-    dialled = next((e for e in caller_leg if e.name == "HOTLINE_DEPT_DIAL"), None)
+        return _Parallel(None, _tag(marks.OVERFLOW.of(overflow).reason) or "other")
+    dialled = marks.DEPT_DIAL.first(caller_leg)
     if dialled is None:
         return _Parallel(None, None)
     caller_enter = next((e for e in caller_leg if e.name == "BRIDGE_ENTER" and e.time >= dialled.time), None)
@@ -286,29 +270,22 @@ class _QueuePath:
     extra: dict[str, object]
 
 
-def _queue_fields(event: CelEvent) -> list[str]:
-    """HOTLINE_QUEUE's extra: queue|priority|priority reason (before issue #3: the queue only)."""
-    raw = _text(event.extra.get("extra")) or event.appdata.partition(",")[2]
-    parts = raw.split("|")
-    return parts + [""] * (3 - len(parts))
-
-
 def _queue_path(caller_leg: list[CelEvent]) -> _QueuePath:
     """Joins (HOTLINE_QUEUE), exits (HOTLINE_QUEUE_EXIT: QUEUESTATUS), fallbacks (HOTLINE_FALLBACK:
     action|reason|queue|fallback queue) in the caller leg's order. A queue exit counts as the
     platform giving up only when nothing followed it (no fallback, no new join)."""
-    joins = [(i, e) for i, e in enumerate(caller_leg) if e.name == "HOTLINE_QUEUE"]
-    exits = [(i, e) for i, e in enumerate(caller_leg) if e.name == "HOTLINE_QUEUE_EXIT"]
-    fallbacks = [(i, e) for i, e in enumerate(caller_leg) if e.name == "HOTLINE_FALLBACK"]
+    joins = [(i, e) for i, e in enumerate(caller_leg) if e.name == marks.QUEUE_JOIN.name]
+    exits = [(i, e) for i, e in enumerate(caller_leg) if e.name == marks.QUEUE_EXIT.name]
+    fallbacks = [(i, e) for i, e in enumerate(caller_leg) if e.name == marks.FALLBACK.name]
     extra: dict[str, object] = {}
     last_queue = None
     if joins:
-        first = _queue_fields(joins[0][1])
-        last_queue = _tag_queue(_queue_fields(joins[-1][1])[0])
-        priority = first[1].strip()
+        first = marks.QUEUE_JOIN.of(joins[0][1])
+        last_queue = _tag_queue(marks.QUEUE_JOIN.of(joins[-1][1]).queue)
+        priority = first.priority.strip()
         if priority.isdigit() and int(priority) > 0:
             extra["priority"] = int(priority)
-            reason = _tag(first[2])
+            reason = _tag(first.priority_reason)
             if reason:
                 extra["priority_reason"] = reason
     gave_up = None
@@ -316,19 +293,18 @@ def _queue_path(caller_leg: list[CelEvent]) -> _QueuePath:
         last_exit_at, last_exit = exits[-1]
         later = [i for i, _ in joins + fallbacks if i > last_exit_at]
         if not later:
-            gave_up = _text(last_exit.extra.get("extra")) or last_exit.appdata.partition(",")[2]
+            gave_up = marks.QUEUE_EXIT.of(last_exit).status
     if fallbacks:
-        parts = (_text(fallbacks[0][1].extra.get("extra")) or fallbacks[0][1].appdata.partition(",")[2]).split("|")
-        parts += [""] * (4 - len(parts))
-        action, reason = _tag(parts[0]) or "unknown", _tag(parts[1]) or "unknown"
-        extra["fallback"] = {"action": action, "reason": reason, "queue": _tag_queue(parts[2])}
+        fb = marks.FALLBACK.of(fallbacks[0][1])
+        action, reason = _tag(fb.action) or "unknown", _tag(fb.reason) or "unknown"
+        extra["fallback"] = {"action": action, "reason": reason, "queue": _tag_queue(fb.queue)}
         if action == "queue":
-            extra["fallback"]["to"] = _tag_queue(parts[3])   # type: ignore[index]
+            extra["fallback"]["to"] = _tag_queue(fb.to)   # type: ignore[index]
     return _QueuePath(
         first_join=joins[0][1] if joins else None,
         last_queue=last_queue,
         gave_up=gave_up,
-        voice_message=any(e.name == "HOTLINE_VOICE_MESSAGE" for e in caller_leg),
+        voice_message=marks.VOICE_MESSAGE.first(caller_leg) is not None,
         extra=extra,
     )
 

@@ -18,24 +18,14 @@ never counted as an offered inbound call in the KPIs.
 from __future__ import annotations
 
 from datetime import datetime, timezone
-from typing import TYPE_CHECKING
 
-from hotline.callbacks.model import DIAL_EVENT, PLACEHOLDER_EVENT, RESULT_EVENT, callback_of
+from hotline.spine import marks
+from hotline.spine.marks import callback_of
+from hotline.spine.numbers import dialled_digits
+from hotline.spine.plan import TRUNK_PREFIX, endpoint_of
 
 from .cel import CelEvent
-from .legs import endpoint_of
-from .model import CallRecord, Outcome
-
-if TYPE_CHECKING:
-    from .assemble import Directory
-
-
-def _text(value: object) -> str:
-    return "" if value is None else value if isinstance(value, str) else str(value)
-
-
-def _payload(e: CelEvent) -> list[str]:
-    return (_text(e.extra.get("extra")) or e.appdata.partition(",")[2]).split("|")
+from .model import HANGUP_CAUSES, CallRecord, Directory, Outcome
 
 
 def _at(t: float | None) -> datetime | None:
@@ -46,11 +36,6 @@ def _secs(s: float | None) -> float | None:
     return None if s is None else round(max(s, 0.0), 3)
 
 
-def _digits(raw: str) -> str:
-    d = "".join(c for c in raw if c.isdigit())[:32]
-    return d or "anonymous"
-
-
 def callback_parent(events: list[CelEvent]) -> str | None:
     """The original conversation a callback try belongs to, or None (not a callback try)."""
     for e in events:
@@ -58,8 +43,8 @@ def callback_parent(events: list[CelEvent]) -> str | None:
         if parent is not None:
             return parent
     for e in events:
-        if e.name in (DIAL_EVENT, PLACEHOLDER_EVENT):
-            first = _payload(e)[0].strip()
+        if e.name in (marks.CALLBACK_DIAL.name, marks.CALLBACK_HOLD.name):
+            first = marks.BY_NAME[e.name].of(e).call_id.strip()
             parent = callback_of("cb-" + first) if first else None
             if parent is not None:
                 return parent
@@ -73,26 +58,25 @@ def assemble_callback(evs: list[CelEvent], directory: Directory, source: str = "
     if parent is None or not evs:
         return None
     linkedid = evs[0].linkedid
-    hold = next((e for e in evs if e.name == PLACEHOLDER_EVENT), None)
-    dial = next((e for e in evs if e.name == DIAL_EVENT), None)
-    result = next((e for e in evs if e.name == RESULT_EVENT), None)
+    hold = marks.CALLBACK_HOLD.first(evs)
+    dial = marks.CALLBACK_DIAL.first(evs)
+    result = marks.CALLBACK_RESULT.first(evs)
     number, kind, queue = "", "", None
     if dial is not None:
-        parts = _payload(dial) + ["", "", ""]
-        number, kind = parts[1].strip(), parts[2].strip()
+        dialling = marks.CALLBACK_DIAL.of(dial)
+        number, kind = dialling.number.strip(), dialling.kind.strip()
     if hold is not None:
-        parts = _payload(hold) + ["", "", ""]
-        queue = parts[1].strip() or None
+        queue = marks.CALLBACK_HOLD.of(hold).queue.strip() or None
         kind = kind or "queue_callback"
-    trunk_legs = {e.uniqueid: e for e in evs if e.name == "CHAN_START" and endpoint_of(e.channel) in directory.trunks}
+    trunk_legs = {e.uniqueid: e for e in evs if e.name == "CHAN_START" and endpoint_of(e.channel, remote_seats=False) in directory.trunks}
     if not number and trunk_legs:
         first = next(iter(trunk_legs.values()))
         number = first.exten or first.dnid
     trunk_uid = next(iter(trunk_legs), None)
-    trunk_ep = endpoint_of(trunk_legs[trunk_uid].channel) if trunk_uid else None
+    trunk_ep = endpoint_of(trunk_legs[trunk_uid].channel, remote_seats=False) if trunk_uid else None
     answered = next((e for e in evs if e.name == "ANSWER" and e.uniqueid in trunk_legs), None)
-    seat_answer = next((e for e in evs if e.name == "ANSWER" and endpoint_of(e.channel) in directory.seats), None)
-    seat = endpoint_of(seat_answer.channel) if seat_answer else None
+    seat_answer = next((e for e in evs if e.name == "ANSWER" and endpoint_of(e.channel, remote_seats=False) in directory.seats), None)
+    seat = endpoint_of(seat_answer.channel, remote_seats=False) if seat_answer else None
     trunk_hangup = next((e for e in evs if e.name == "HANGUP" and e.uniqueid in trunk_legs), None)
     end = trunk_hangup if answered is not None and trunk_hangup is not None else \
         next((e for e in reversed(evs) if e.name in ("HANGUP", "CHAN_END", "LINKEDID_END")), evs[-1])
@@ -102,7 +86,7 @@ def assemble_callback(evs: list[CelEvent], directory: Directory, source: str = "
             cause = int(trunk_hangup.extra.get("hangupcause"))  # type: ignore[arg-type]
         except (TypeError, ValueError, OverflowError):
             cause = None
-    status = (_text(result.extra.get("extra")) or result.appdata.partition(",")[2]).strip().upper() if result else ""
+    status = marks.CALLBACK_RESULT.of(result).status.strip().upper() if result else ""
     if answered is not None:
         status = "ANSWER"
     extra: dict[str, object] = {"callback_of": parent, "direction": "callback",
@@ -111,13 +95,12 @@ def assemble_callback(evs: list[CelEvent], directory: Directory, source: str = "
                                 ("seat_missed" if dial is None else "unknown")}
     if hold is not None and seat_answer is not None:
         extra["callback_wait_seconds"] = _secs(seat_answer.time - hold.time)
-    from .assemble import HANGUP_CAUSES   # the assembler imports this module
     return CallRecord(
         call_id=linkedid,
-        dialled_number=_digits(number) if number else "",
-        caller_number=_digits(number) if number else "anonymous",
+        dialled_number=dialled_digits(number) if number else "",
+        caller_number=dialled_digits(number) if number else "anonymous",
         arrived_at=evs[0].at,
-        trunk=trunk_ep.removeprefix("trunk-") if trunk_ep else None,
+        trunk=trunk_ep.removeprefix(TRUNK_PREFIX) if trunk_ep else None,
         queue=queue,
         seat=seat,
         answered_at=_at(answered.time if answered else None),

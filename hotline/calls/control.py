@@ -1,7 +1,7 @@
 """Call control for seats: transfers, three-way calls with departments, emergencies (issue #4).
 
 Every request is checked before anything is sent to Asterisk: the target must be in the
-directory (:func:`trunk_config.dialplan.transfer_targets`, exactly what the dialplan's
+directory (the call plan's :func:`hotline.spine.plan.transfer_targets`, exactly what the dialplan's
 ``hotline-transfer`` context can dial), an emergency service must have a configured route, and
 the call must be live and answered by a seat. A refused request leaves the call untouched.
 
@@ -34,11 +34,12 @@ from __future__ import annotations
 import asyncio
 import logging
 import re
-from collections.abc import Awaitable, Callable, Iterable, Mapping
+from collections.abc import Awaitable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from hotline.ami import actions
+from hotline.ami.port import AmiPort, first_reply, succeeded
 from hotline.config.site import SiteConfig
 from hotline.exceptions import (
     AsteriskActionFailed,
@@ -49,26 +50,19 @@ from hotline.exceptions import (
     NoSuchTarget,
     NotConfigured,
 )
-from trunk_config.dialplan import CONFERENCE, TRANSFER, transfer_targets
+from hotline.spine import marks
+from hotline.spine.plan import CONFERENCE_CONTEXT as CONFERENCE, DEFAULT_RING_S, TRANSFER_CONTEXT as TRANSFER
+from hotline.spine.plan import Target, call_plan, endpoint_of
 
-from .assemble import Directory, endpoint_of
+from .assemble import Directory
 from .cel import CelEvent
-from .legs import (
-    CONF_JOIN,
-    DEFAULT_RING_S,
-    EMERGENCY_SERVICES,
-    TRANSFER_DIAL,
-    leg_account,
-    parse_account,
-)
-from .targets import Target, site_targets
+from .legs import EMERGENCY_SERVICES, leg_account, parse_account
 
 if TYPE_CHECKING:
     from .services import CallTracker
 
 log = logging.getLogger(__name__)
 
-Sender = Callable[..., Awaitable[Any]]   # AmiClient.send(action, timeout=..., as_list=...)
 TRANSFER_KINDS = ("blind", "attended")
 _DTMF = re.compile(r"^[0-9*#]{1,40}$")
 PARTIES = ("seat", "department")
@@ -93,7 +87,7 @@ class _Chan:
             self.answered = True
         elif e.name in ("HANGUP", "CHAN_END"):
             self.gone, self.bridge = True, None
-        elif e.name == CONF_JOIN:
+        elif e.name == marks.CONF_JOIN.name:
             self.conf_join = True
         elif e.name == "BRIDGE_ENTER":
             self.bridge = str(e.extra.get("bridge_id") or "?")
@@ -153,9 +147,9 @@ def live_view(call_id: str, own: Iterable[CelEvent], legs: Mapping[str, Iterable
             continue
         chans.setdefault(e.uniqueid, _Chan(e.uniqueid)).add(e)
         if e.uniqueid == call_id:  # where the caller is
-            if e.name == CONF_JOIN:
+            if e.name == marks.CONF_JOIN.name:
                 view.in_conference = True
-            elif e.name == TRANSFER_DIAL or e.name == "BRIDGE_ENTER" and e.extra.get("bridge_technology") not in (None, "", "softmix"):
+            elif e.name == marks.TRANSFER_DIAL.name or e.name == "BRIDGE_ENTER" and e.extra.get("bridge_technology") not in (None, "", "softmix"):
                 view.in_conference = False
     caller = chans.get(call_id)
     if caller is not None and not caller.gone:
@@ -198,14 +192,15 @@ def dial_endpoint(dial: str) -> str:
 
 
 class CallControl:
-    def __init__(self, site: SiteConfig, tracker: CallTracker, send: Sender, directory: Directory, *,
+    def __init__(self, site: SiteConfig, tracker: CallTracker, ami: AmiPort, directory: Directory, *,
                  action_timeout: float = 5.0) -> None:
         self._site = site
         self._tracker = tracker
-        self._send = send
+        self._ami = ami
         self._directory = directory
-        self._dial = transfer_targets(site)   # exactly what hotline-transfer can dial
-        known = site_targets(site)
+        plan = call_plan(site)
+        self._dial = plan.dial()   # exactly what hotline-transfer can dial
+        known = plan.targets
         self._targets = {k: known.get(k) or Target(k, "other", None, None, DEFAULT_RING_S) for k in self._dial}
         self._timeout = action_timeout
         self._hotline = site.site.hotline_number
@@ -336,7 +331,7 @@ class CallControl:
         if got is None:
             return
         own, legs = got
-        if not any(e.name == CONF_JOIN for e in own):
+        if not any(e.name == marks.CONF_JOIN.name for e in own):
             return
         view = live_view(call_id, own, legs, self._directory)
         channels: list[str] = []
@@ -354,8 +349,8 @@ class CallControl:
     async def _hangup_quietly(self, channels: list[str]) -> None:
         for channel in channels:
             try:
-                await self._send(actions.hangup(channel), timeout=self._timeout, as_list=False)
-            except (ConnectionError, TimeoutError, OSError) as exc:  # AMI down: nothing to repair
+                await self._ami.ask(actions.hangup(channel), timeout=self._timeout, as_list=False)
+            except (CallControlUnavailable, AsteriskActionFailed, OSError) as exc:  # AMI down: nothing to repair
                 log.info("hangup of %s: %s", channel, exc)
 
     def _spawn(self, coro: Awaitable[None]) -> None:
@@ -377,17 +372,9 @@ class CallControl:
     # -- sending ------------------------------------------------------------------------------
     async def _do(self, sent: list[dict[str, str]], action: dict[str, str], *, required: bool = True,
                   as_list: bool | None = False) -> None:
-        try:
-            response = await self._send(action, timeout=self._timeout, as_list=as_list)
-        except ConnectionError as exc:
-            raise CallControlUnavailable(str(exc) or "AMI is not connected") from None
-        except TimeoutError:
-            raise AsteriskActionFailed(action["Action"], "no response", done=_names(sent)) from None
-        if isinstance(response, list):
-            response = response[0] if response else {}
-        ok = str(response.get("Response", "")).lower() == "success"
-        if not ok and required:
-            raise AsteriskActionFailed(action["Action"], str(response.get("Message", "")) or "error",
+        reply = first_reply(await self._ami.ask(action, timeout=self._timeout, as_list=as_list, done=_names(sent)))
+        if not succeeded(reply) and required:
+            raise AsteriskActionFailed(action["Action"], str(reply.get("Message", "")) or "error",
                                        done=_names(sent))
         sent.append(action)
 

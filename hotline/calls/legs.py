@@ -27,25 +27,20 @@ from collections import OrderedDict
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
+from hotline.spine import marks
 from hotline.spine.ids import CALL_ID_PLAIN
+from hotline.spine.plan import endpoint_of
 
 from .cel import CelEvent
+from .model import Directory
 
-if TYPE_CHECKING:  # assemble imports this module: no import of it at run time
-    from .assemble import Directory
-
-_PJSIP = re.compile(r"^PJSIP/(?P<endpoint>.+)-[0-9a-f]{8}$")   # as in assemble.endpoint_of
 LEG_PREFIX = "leg-"
 _ACCOUNT = re.compile(rf"^leg-(?P<call>{CALL_ID_PLAIN})-(?P<target>[A-Za-z0-9+_-]{{1,48}})$")
-_TARGET = re.compile(r"^[A-Za-z0-9+_-]{1,48}$")
 MAX_ACCOUNT = 80   # Asterisk's accountcode limit (AST_MAX_ACCOUNT_CODE): longer would be cut
-TRANSFER_DIAL = "HOTLINE_TRANSFER_DIAL"
-CONF_JOIN = "HOTLINE_CONF_JOIN"
+_TARGET = re.compile(r"^[A-Za-z0-9+_-]{1,48}$")
 EMERGENCY_SERVICES = ("110", "119", "120", "12395")
-DEFAULT_RING_S = 20
-EMERGENCY_RING_S = 30
 
 
 # --- accountcodes of originated legs ----------------------------------------------------------
@@ -75,11 +70,6 @@ def parent_of(events: Iterable[CelEvent]) -> str | None:
 
 
 # --- the record's legs ------------------------------------------------------------------------
-
-
-def endpoint_of(channel: str) -> str | None:
-    m = _PJSIP.match(channel)
-    return m.group("endpoint") if m else None
 
 
 def _text(value: object) -> str:
@@ -143,7 +133,7 @@ class _Channel:
             self.hangup = e
         elif e.name == "CHAN_END":
             self.end = e.time
-        elif e.name == CONF_JOIN and self.conf_join is None:
+        elif e.name == marks.CONF_JOIN.name and self.conf_join is None:
             self.conf_join = e.time
         elif e.name == "BRIDGE_ENTER":
             self.enters = (self.enters or []) + [e]
@@ -240,7 +230,7 @@ def _left_first(call_id: str, leg: _Channel, own: Mapping[str, _Channel], direct
             continue
         if uid == call_id:
             role, rank = "caller", 0
-        elif endpoint_of(ch.channel) in directory.seats:
+        elif endpoint_of(ch.channel, remote_seats=False) in directory.seats:
             role, rank = "seat", 1
         else:
             continue
@@ -269,14 +259,14 @@ def call_legs(call_id: str, events: Iterable[CelEvent], directory: Directory) ->
 
     # Transfers: the channel dialled after each HOTLINE_TRANSFER_DIAL of this conversation.
     claimed: set[str] = set()
-    for mark in (e for e in own_events if e.name == TRANSFER_DIAL):
-        target = _text(mark.extra.get("extra")) or mark.appdata.partition(",")[2]
+    for mark in (e for e in own_events if e.name == marks.TRANSFER_DIAL.name):
+        target = marks.TRANSFER_DIAL.of(mark).target
         if not _TARGET.fullmatch(target):
             continue
         dialled = next((ch for uid, ch in own.items()
                         if uid not in claimed and uid != call_id and ch.start is not None
                         and ch.start >= mark.time and not ch.channel.startswith("Local/")
-                        and endpoint_of(ch.channel) not in directory.seats), None)
+                        and endpoint_of(ch.channel, remote_seats=False) not in directory.seats), None)
         kind = "blind" if mark.uniqueid == call_id else "attended"
         if dialled is None:
             continue
@@ -345,7 +335,7 @@ class LegBook:
 
     def remember(self, lid: str, events: list[CelEvent]) -> None:
         """Keep an ended conversation's events in case a leg of it ends later."""
-        if not any(e.name in (CONF_JOIN, TRANSFER_DIAL) for e in events):
+        if not any(e.name in (marks.CONF_JOIN.name, marks.TRANSFER_DIAL.name) for e in events):
             return
         self._done[lid] = (time.monotonic(), events)
         self._done.move_to_end(lid)

@@ -23,9 +23,10 @@ from pathlib import Path
 from typing import Callable
 
 from hotline.config.site import SiteConfig
+from hotline.spine.plan import endpoint_of
 
 from . import cel
-from .assemble import Directory, assemble, endpoint_of
+from .assemble import Directory, assemble
 from .cel import CelEvent
 from .cellog import MAX_SPLIT_LINES, read_records  # noqa: F401  (MAX_SPLIT_LINES: public here too)
 from .celpos import CelPosition, Segment, open_segments

@@ -20,7 +20,7 @@ import time
 from pathlib import Path
 from typing import Callable
 
-from agi_scripts.stats import LatencyStats
+from hotline.latency import LatencyStats
 
 from hotline.throttle import Throttle
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from aiohttp import web
 
-from hotline.api.responses import json_response
+from hotline.http.responses import json_response
 from hotline.directory.schemas import parse_number, parse_query
 from hotline.directory.services import DirectoryService
 

@@ -13,6 +13,7 @@ from multidict import MultiMapping
 
 from hotline.config.site import NumberMode
 from hotline.exceptions import InvalidRequest
+from hotline.http.query import integer, single_values
 
 DEFAULT_LIMIT = 50
 MAX_LIMIT = 500
@@ -22,7 +23,6 @@ MODES = ("department", *(m.value for m in NumberMode))
 
 PARAMS = frozenset({"q", "mode", "limit", "offset"})
 NUMBER = re.compile(r"\+?[0-9]{1,20}")
-_INTEGER = re.compile(r"-?[0-9]{1,9}")
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 
 
@@ -37,15 +37,7 @@ class DirectoryQuery:
 def parse_query(query: MultiMapping[str]) -> DirectoryQuery:
     """The query string as a :class:`DirectoryQuery`; an empty parameter counts as absent."""
     values: dict[str, object] = {}
-    for name in set(query):
-        given = query.getall(name)
-        if name not in PARAMS:
-            raise InvalidRequest(name, f"unknown query parameter (known: {', '.join(sorted(PARAMS))})", given[0])
-        if len(given) > 1:
-            raise InvalidRequest(name, "given more than once", given)
-        value = given[0].strip()
-        if value == "":
-            continue
+    for name, value in single_values(query, PARAMS, strip=True).items():
         if name == "q":
             if len(value) > MAX_Q or _CONTROL.search(value):
                 raise InvalidRequest(name, f"must be at most {MAX_Q} printable characters", value[:MAX_Q + 1])
@@ -55,9 +47,7 @@ def parse_query(query: MultiMapping[str]) -> DirectoryQuery:
                 raise InvalidRequest(name, f"must be one of {', '.join(MODES)}", value)
             values[name] = value
         else:
-            if not _INTEGER.fullmatch(value):
-                raise InvalidRequest(name, "must be an integer", value)
-            number = int(value)
+            number = integer(name, value)
             if name == "limit" and not 1 <= number <= MAX_LIMIT:
                 raise InvalidRequest(name, f"must be between 1 and {MAX_LIMIT}", number)
             if name == "offset" and number < 0:

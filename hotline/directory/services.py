@@ -1,4 +1,5 @@
-"""The directory: one entry per department and one per number, built once from the site config.
+"""The directory: one entry per department and one per number, built once from the site config
+(by the call plan, :func:`hotline.spine.plan.directory_entries`).
 
 Entries are plain JSON-ready dicts (what the API returns):
 
@@ -18,13 +19,10 @@ numbers; a number query also matches with or without a leading ``+``.
 
 from __future__ import annotations
 
-from typing import Any
-
-from hotline.config.site import LegacyNumber, NumberMode, SiteConfig
+from hotline.config.site import SiteConfig
 from hotline.directory.schemas import DirectoryQuery
 from hotline.exceptions import NotFound
-
-Entry = dict[str, Any]
+from hotline.spine.plan import Entry, directory_entries
 
 
 class NoSuchEntry(NotFound):
@@ -34,48 +32,6 @@ class NoSuchEntry(NotFound):
 
     def __init__(self, number: str) -> None:
         super().__init__(f"no directory entry for number {number!r}", number=number)
-
-_ANSWERED = (NumberMode.merged, NumberMode.parallel)
-
-
-def _department_entries(site: SiteConfig) -> list[Entry]:
-    out = []
-    for d in site.departments:
-        out.append({
-            "kind": "department", "id": d.id, "name": d.name, "duty_phone": d.duty_phone,
-            "hours": None if d.hours is None else {"days": d.hours.days, "start": d.hours.start.strftime("%H:%M"),
-                                                   "end": d.hours.end.strftime("%H:%M")},
-            "queue": d.queue or site.site.default_queue,
-            "phone": f"dept-{d.id}" if d.phone_secret else None,
-            "numbers": [n.number for n in site.legacy_numbers if n.department == d.id],
-        })
-    return out
-
-
-def _number_entry(site: SiteConfig, n: LegacyNumber) -> Entry:
-    dept = site.department(n.department)
-    t = n.transition
-    return {
-        "kind": "number", "number": n.number, "mode": n.mode.value, "hotline": n.hotline,
-        "department": n.department, "department_name": dept.name if dept else None,
-        "queue": site.queue_for(n.number) if n.mode in _ANSWERED else None,
-        "note": n.note,
-        "ring_seconds": n.ring_seconds if n.mode == NumberMode.parallel else None,
-        "transition": None if t is None else {
-            "prompt": t.prompt, "start": t.start.isoformat() if t.start else None,
-            "end": t.end.isoformat() if t.end else None, "after": t.after},
-    }
-
-
-def _number_entries(site: SiteConfig) -> list[Entry]:
-    out = [_number_entry(site, n) for n in site.legacy_numbers]
-    listed = {n.number for n in site.legacy_numbers}
-    for e in site.emergency:   # 110/119/120/12395 the seats transfer to, even when not listed as numbers
-        if e.number not in listed:
-            out.append({"kind": "number", "number": e.number, "mode": NumberMode.emergency.value, "hotline": None,
-                        "department": None, "department_name": None, "queue": None, "note": None,
-                        "ring_seconds": None, "transition": None})
-    return out
 
 
 def _text(entry: Entry) -> list[str]:
@@ -89,7 +45,7 @@ class DirectoryService:
     """Read-only and in memory: the site config is the directory's source of truth."""
 
     def __init__(self, site: SiteConfig | None) -> None:
-        self._entries: list[Entry] = [] if site is None else _department_entries(site) + _number_entries(site)
+        self._entries: list[Entry] = [] if site is None else directory_entries(site)   # the call plan's
         self._by_number = {e["number"]: e for e in self._entries if e["kind"] == "number"}
         self._by_duty_phone: dict[str, Entry] = {}
         for e in self._entries:

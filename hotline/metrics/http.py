@@ -10,7 +10,8 @@ from typing import Any, Awaitable, Callable
 from aiohttp import web
 from prometheus_client import CONTENT_TYPE_LATEST
 
-from hotline.api.responses import json_response
+from hotline.http.query import date_time
+from hotline.http.responses import json_response
 from hotline.exceptions import InvalidRequest
 
 from .prom import PromMetrics
@@ -27,13 +28,7 @@ def _time(request: web.Request, name: str, default: datetime) -> datetime:
     raw = request.query.get(name)
     if raw is None or raw == "":
         return default
-    try:
-        value = datetime.fromisoformat(raw.replace(" ", "+"))
-    except ValueError:
-        raise InvalidRequest(name, "must be an ISO 8601 time with a UTC offset", raw) from None
-    if value.tzinfo is None:
-        raise InvalidRequest(name, "must include a UTC offset", raw)
-    return value
+    return date_time(name, raw.replace(" ", "+"))   # an unencoded + arrives as a space
 
 
 async def report(request: web.Request) -> web.Response:

@@ -9,8 +9,8 @@ from __future__ import annotations
 
 from aiohttp import web
 
-from hotline.api.control_http import parse_body
-from hotline.api.responses import json_response
+from hotline.http.body import parse_json_body
+from hotline.http.responses import json_response
 from hotline.exceptions import NoSuchQueue
 from hotline.live.hub import LiveHub
 
@@ -36,7 +36,7 @@ def add_routes(app: web.Application, seats: SeatService, hub: LiveHub) -> None:
     async def pause(request: web.Request) -> web.Response:
         seat_id = request.match_info["seat_id"]
         seats.view(seat_id)   # an unknown seat is named before the body is looked at
-        body = parse_body(PauseBody, await request.read())
+        body = parse_json_body(PauseBody, await request.read())
         return json_response(await seats.pause(seat_id, body.reason))
 
     async def unpause(request: web.Request) -> web.Response:

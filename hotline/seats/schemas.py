@@ -6,10 +6,10 @@ from typing import Annotated
 
 from pydantic import StringConstraints
 
-from hotline.api.control_http import _Body
+from hotline.http.body import StrictBody
 
 ReasonText = Annotated[str, StringConstraints(min_length=1, max_length=32)]
 
 
-class PauseBody(_Body):
+class PauseBody(StrictBody):
     reason: ReasonText        # a configured code ("break") or its name ("小休")

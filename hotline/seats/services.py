@@ -17,67 +17,39 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import Awaitable, Callable
-from dataclasses import dataclass, field, replace
+from collections.abc import Callable
+from dataclasses import replace
 from typing import Any
 
 from hotline.ami import actions
+from hotline.ami.port import AmiPort
 from hotline.config.site import SiteConfig
-from hotline.exceptions import (AsteriskActionFailed, CallControlUnavailable, NoSuchSeat, SeatStateConflict,
+from hotline.exceptions import (NoSuchSeat, SeatStateConflict,
                                 UnknownPauseReason)
 from hotline.live.hub import LiveHub
 from hotline.privacy import mask_number
+from hotline.spine.ami_events import SEAT_EVENTS  # noqa: F401  (re-exported: the services subscribe with it)
 from queue_manager import seats as sm
 from queue_manager.membership import member_interface, memberships, state_interface
 
+from .snapshot import BUSY_DEVICE, DEVICE, QueueLive, SeatResolver, entry_from, read_queue_status
+
 log = logging.getLogger(__name__)
 
-Send = Callable[..., Awaitable[Any]]   # AmiClient.send(action, as_list=...)
+ACTION_TIMEOUT_S = 10.0   # queue changes and QueueStatus (a big reply on a full site)
+
 StateLog = Callable[[str, str, str | None, float, str | None], None]   # seat, state, reason, at, call_id
 
 AUTO_PAUSE_NAME = "未接自动置忙"
 
-# The agent-class AMI events this service follows (trunk_config/manager.py lets only these through).
-SEAT_EVENTS = ("QueueMemberAdded", "QueueMemberRemoved", "QueueMemberPause", "QueueMemberStatus",
-               "AgentCalled", "AgentConnect", "AgentComplete", "AgentRingNoAnswer", "AgentDump",
-               "QueueCallerJoin", "QueueCallerLeave", "QueueCallerAbandon")
-
-# QueueMemberStatus / QueueMember "Status": Asterisk device states.
-_DEVICE = {"0": "unknown", "1": "not_inuse", "2": "inuse", "3": "busy", "4": "invalid", "5": "unavailable",
-           "6": "ringing", "7": "ringinuse", "8": "onhold"}
-_BUSY_DEVICE = {"inuse", "busy", "ringinuse", "onhold"}
-
-
-@dataclass
-class QueueEntry:
-    uniqueid: str
-    call_id: str
-    caller: str | None
-    since: float
-    position: int
-    priority: int = 0
-
-
-@dataclass
-class QueueLive:
-    name: str
-    title: str | None
-    entries: dict[str, QueueEntry] = field(default_factory=dict)
-
-
-def _ok(response: Any) -> tuple[bool, str]:
-    first = response[0] if isinstance(response, list) and response else response
-    get = getattr(first, "get", None)
-    if get is None:
-        return False, "no response"
-    return get("Response", "") == "Success", str(get("Message", ""))
-
+# The agent-class AMI events this service follows (trunk_config/manager.py lets only these through):
+# SEAT_EVENTS, from hotline.spine.ami_events (imported above, re-exported).
 
 class SeatService:
-    def __init__(self, site: SiteConfig, send: Send, hub: LiveHub, *, state_log: StateLog | None = None,
+    def __init__(self, site: SiteConfig, ami: AmiPort, hub: LiveHub, *, state_log: StateLog | None = None,
                  clock: Callable[[], float] = time.time) -> None:
         self.site = site
-        self._send = send
+        self._ami = ami
         self.hub = hub
         self._log_state = state_log
         self._clock = clock
@@ -88,8 +60,8 @@ class SeatService:
         self._in_queues: dict[str, set[str]] = {s.id: set() for s in site.seats}
         self._device: dict[str, str] = {s.id: "unknown" for s in site.seats}
         self._caller: dict[str, str | None] = {}
-        self._by_interface = {member_interface(s).lower(): s.id for s in site.seats}
-        self._by_interface.update({state_interface(s).lower(): s.id for s in site.seats})
+        self._resolver = SeatResolver(site)
+        self._seat_of = self._resolver.seat_of
         self._wrapup_timers: dict[str, asyncio.TimerHandle] = {}
         self._wrapup_s = {q.name: q.wrapup for q in site.queues}
         self._left: dict[str, set[str]] = {}   # queues a seat just left, for their counts
@@ -109,15 +81,9 @@ class SeatService:
             raise SeatStateConflict(exc.error_id, exc.message, seat.seat_id, seat.state.value) from None
 
     async def _act(self, action: dict[str, str], tolerate: tuple[str, ...] = ()) -> None:
-        try:
-            # one response each: panoramisk would wait for a list after "Added interface to queue"
-            response = await self._send(action, as_list=False)
-        except (ConnectionError, asyncio.TimeoutError) as exc:
-            raise CallControlUnavailable(f"no AMI connection to Asterisk ({exc or type(exc).__name__})") from None
-        ok, message = _ok(response)
-        if not ok and not any(t in message for t in tolerate):
-            raise AsteriskActionFailed(action["Action"], message or "no reason given",
-                                       interface=action.get("Interface"), queue=action.get("Queue"))
+        # one response each: panoramisk would wait for a list after "Added interface to queue"
+        await self._ami.act(action, tolerate=tolerate, timeout=ACTION_TIMEOUT_S,
+                            interface=action.get("Interface"), queue=action.get("Queue"))
 
     async def login(self, seat_id: str) -> dict[str, Any]:
         seat = self._seat(seat_id)
@@ -223,23 +189,6 @@ class SeatService:
                 if queue in self.queues:
                     self.hub.update_queue(self.queue_view(queue))
 
-    def _seat_of(self, headers: dict[str, str]) -> str | None:
-        for key in ("Interface", "Location", "StateInterface", "DestChannel"):
-            value = headers.get(key, "")
-            if not value:
-                continue
-            seat = self._by_interface.get(value.lower())
-            if seat is not None:
-                return seat
-            if key == "DestChannel" and value.startswith(("PJSIP/", "Local/")):  # PJSIP/1001-0000001a
-                seat = self._by_interface.get(value.rsplit("-", 1)[0].lower())
-                if seat is None and value.startswith("Local/"):   # Local/1005@ctx-0000000a;1
-                    seat = self._by_interface.get(value.split(";")[0].rsplit("-", 1)[0].lower() + "/n")
-                if seat is not None:
-                    return seat
-        name = headers.get("MemberName", "")
-        return name if name in self.seats else None
-
     def _start_wrapup(self, seat_id: str, queue: str | None) -> None:
         wrapup = self._wrapup_s.get(queue or "", 0)
         seat = self.seats[seat_id]
@@ -292,7 +241,7 @@ class SeatService:
     def _on_queuememberadded(self, h: dict[str, str]) -> None:
         seat_id = self._seat_of(h)
         if seat_id is not None and h.get("Queue") in self.queues:
-            self._device[seat_id] = _DEVICE.get(h.get("Status", ""), self._device[seat_id])
+            self._device[seat_id] = DEVICE.get(h.get("Status", ""), self._device[seat_id])
             self._observed_member(seat_id, h["Queue"], h.get("Paused") == "1", h.get("PausedReason"))
 
     def _on_queuememberremoved(self, h: dict[str, str]) -> None:
@@ -317,7 +266,7 @@ class SeatService:
         seat_id = self._seat_of(h)
         if seat_id is None:
             return
-        device = _DEVICE.get(h.get("Status", ""), "unknown")
+        device = DEVICE.get(h.get("Status", ""), "unknown")
         changed = device != self._device.get(seat_id)
         self._device[seat_id] = device
         seat = self.seats[seat_id]
@@ -326,7 +275,7 @@ class SeatService:
             return
         now = self._clock()
         # Calls that are not queue calls (seat to seat, transfers) show in the device state only.
-        if device in _BUSY_DEVICE and seat.state == sm.SeatState.idle:
+        if device in BUSY_DEVICE and seat.state == sm.SeatState.idle:
             self._set(sm.answer(seat, seat.call_id or "", now))
         elif device == "not_inuse" and seat.state == sm.SeatState.talking and seat.call_id == "":
             self._start_wrapup(seat_id, None)
@@ -376,15 +325,10 @@ class SeatService:
         if auto:
             asyncio.ensure_future(self._auto_pause(seat_id))
 
-    def _entry_from(self, h: dict[str, str], since: float | None = None) -> QueueEntry:
-        return QueueEntry(uniqueid=h.get("Uniqueid", ""), call_id=h.get("Linkedid") or h.get("Uniqueid", ""),
-                          caller=h.get("CallerIDNum"), since=since if since is not None else self._clock(),
-                          position=int(h.get("Position") or 0))   # "Priority" there is the dialplan's
-
     def _on_queuecallerjoin(self, h: dict[str, str]) -> None:
         q = self.queues.get(h.get("Queue", ""))
         if q is not None:
-            entry = self._entry_from(h)
+            entry = entry_from(h, since=self._clock())
             q.entries[entry.uniqueid] = entry
             self.hub.update_queue(self.queue_view(q.name))
 
@@ -405,34 +349,12 @@ class SeatService:
     # -- rebuild --------------------------------------------------------------------------
     async def resync(self) -> None:
         """Rebuild every seat and queue from Asterisk (after a controller or Asterisk restart)."""
-        response = await self._send(actions.queue_status())
-        events = [m for m in response if hasattr(m, "get")] if isinstance(response, list) else []
+        response = await self._ami.ask(actions.queue_status(), timeout=ACTION_TIMEOUT_S)
         now = self._clock()
-        in_queues: dict[str, set[str]] = {s: set() for s in self.seats}
-        paused: dict[str, str | None] = {}
-        busy: dict[str, str] = {}
-        entries: dict[str, dict[str, QueueEntry]] = {q: {} for q in self.queues}
-        wrapup_until: dict[str, tuple[float, str]] = {}
-        for m in events:
-            h = {str(k): str(v) for k, v in m.items()}
-            kind = h.get("Event")
-            if kind == "QueueMember" and h.get("Queue") in self.queues:
-                seat_id = self._seat_of(h)
-                if seat_id is None:
-                    continue
-                in_queues[seat_id].add(h["Queue"])
-                device = _DEVICE.get(h.get("Status", ""), "unknown")
-                self._device[seat_id] = device
-                if h.get("Paused") == "1":
-                    paused[seat_id] = h.get("PausedReason") or None
-                if h.get("InCall") == "1" or device in _BUSY_DEVICE:
-                    busy[seat_id] = device
-                last, wrap = float(h.get("LastCall") or 0), self._wrapup_s.get(h["Queue"], 0)
-                if last and last + wrap > now:
-                    wrapup_until[seat_id] = (last + wrap, h["Queue"])
-            elif kind == "QueueEntry" and h.get("Queue") in self.queues:
-                entry = self._entry_from(h, since=now - float(h.get("Wait") or 0))
-                entries[h["Queue"]][entry.uniqueid] = entry
+        snap = read_queue_status(response, self._resolver, self.seats, self.queues, self._wrapup_s, now)
+        in_queues, paused, busy, entries, wrapup_until = (snap.in_queues, snap.paused, snap.busy, snap.entries,
+                                                          snap.wrapup_until)
+        self._device.update(snap.device)
         for name, q in self.queues.items():
             q.entries = entries[name]
         for seat_id, seat in self.seats.items():

@@ -6,8 +6,8 @@ from __future__ import annotations
 
 from aiohttp import web
 
-from hotline.api.bodies import parse_json_body
-from hotline.api.responses import json_response
+from hotline.http.body import parse_json_body
+from hotline.http.responses import json_response
 from hotline.auth.middleware import principal_of
 from hotline.spy.schemas import SpyBody
 from hotline.spy.services import SpyService

@@ -4,10 +4,8 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict
+from hotline.http.body import StrictBody
 
 
-class SpyBody(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True, strict=True)
-
+class SpyBody(StrictBody):
     mode: Literal["listen", "whisper", "barge"] = "listen"

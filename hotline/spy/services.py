@@ -8,14 +8,12 @@ seat itself, and the seat has a live channel now (``CoreShowChannels``: a channe
 from __future__ import annotations
 
 import logging
-from collections.abc import Awaitable, Callable
 from typing import Any
 
 from hotline.ami import actions
+from hotline.ami.port import AmiPort
 from hotline.config.site import SiteConfig
 from hotline.exceptions import (
-    AsteriskActionFailed,
-    CallControlUnavailable,
     InvalidRequest,
     NoSuchSeat,
     NoSupervisorPhone,
@@ -24,34 +22,21 @@ from hotline.exceptions import (
 
 log = logging.getLogger(__name__)
 
-Sender = Callable[..., Awaitable[Any]]
-
 
 class SpyService:
-    def __init__(self, site: SiteConfig | None, send: Sender | None, *, timeout: float = 5.0) -> None:
+    def __init__(self, site: SiteConfig, ami: AmiPort) -> None:
         self._site = site
-        self._send = send
-        self._timeout = timeout
-
-    async def _ami(self, action: dict[str, str], *, as_list: bool) -> Any:
-        if self._send is None:
-            raise CallControlUnavailable("this API runs without the controller's AMI connection")
-        try:
-            return await self._send(action, timeout=self._timeout, as_list=as_list)
-        except ConnectionError as exc:
-            raise CallControlUnavailable(str(exc) or "AMI is not connected") from None
-        except TimeoutError:
-            raise AsteriskActionFailed(action["Action"], "no response") from None
+        self._ami = ami
 
     async def seat_channels(self, seat_id: str) -> list[str]:
-        response = await self._ami(actions.core_show_channels(), as_list=True)
+        response = await self._ami.ask(actions.core_show_channels(), as_list=True)
         messages = response if isinstance(response, list) else [response]
         prefix = f"PJSIP/{seat_id}-"
         return [str(m.get("Channel")) for m in messages
                 if m.get("Event") == "CoreShowChannel" and str(m.get("Channel", "")).startswith(prefix)]
 
     async def spy(self, *, user: str | None, phone: str | None, seat_id: str, mode: str) -> dict[str, Any]:
-        if self._site is None or self._site.seat(seat_id) is None:
+        if self._site.seat(seat_id) is None:
             raise NoSuchSeat(seat_id)
         if phone is None:
             raise NoSupervisorPhone(user)
@@ -61,10 +46,6 @@ class SpyService:
         if not channels:
             raise SeatNotOnCall(seat_id)
         action = actions.spy_originate(phone, seat_id, mode)
-        response = await self._ami(action, as_list=False)
-        if isinstance(response, list):
-            response = response[0] if response else {}
-        if str(response.get("Response", "")).lower() != "success":
-            raise AsteriskActionFailed("Originate", str(response.get("Message", "")) or "error")
+        await self._ami.act(action)
         log.info("%s: %s on seat %s (%s) from phone %s", user, mode, seat_id, ", ".join(channels), phone)
         return {"seat_id": seat_id, "mode": mode, "phone": phone, "channels": channels}

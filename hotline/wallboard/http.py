@@ -13,27 +13,19 @@ from aiohttp import web
 
 from hotline.auth.middleware import principal_of
 from hotline.config.site import SiteConfig
-from hotline.exceptions import HotlineError, NotFound
+from hotline.exceptions import NotFound
 from hotline.wallboard.services import HEARTBEAT_S, LiveSource, live_frames
 
 ASSETS = {"wallboard.js": "application/javascript", "wallboard.css": "text/css"}
-
-
-class LiveUnavailable(HotlineError):
-    error_id = "live-unavailable"
-    http_status = 503
-
-    def __init__(self) -> None:
-        super().__init__("the live state is not available in this API (no live hub)")
 
 
 def _asset(name: str) -> bytes:
     return resources.files("hotline.wallboard").joinpath("static", name).read_bytes()
 
 
-def add_routes(app: web.Application, live: LiveSource | None, site: SiteConfig | None,
+def add_routes(app: web.Application, live: LiveSource, site: SiteConfig,
                heartbeat_s: float = HEARTBEAT_S) -> None:
-    reasons = [{"code": r.code, "name": r.name} for r in site.seat_rules.pause_reasons] if site else []
+    reasons = [{"code": r.code, "name": r.name} for r in site.seat_rules.pause_reasons]
     streams: set[asyncio.Task[object]] = set()
 
     async def close_streams(app: web.Application) -> None:
@@ -54,8 +46,6 @@ def add_routes(app: web.Application, live: LiveSource | None, site: SiteConfig |
                             headers={"Cache-Control": "no-cache"})
 
     async def stream(request: web.Request) -> web.StreamResponse:
-        if live is None:
-            raise LiveUnavailable()
         principal = principal_of(request)
         extra: dict[str, Any] = {"pause_reasons": reasons,
                                  "me": principal.to_dict() if principal else {"name": None, "role": "admin"}}

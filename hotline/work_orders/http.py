@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from aiohttp import web
 
-from hotline.api.responses import json_response
+from hotline.http.responses import json_response
 from hotline.work_orders.schemas import parse_create
 from hotline.work_orders.services import WorkOrderService
 

@@ -9,10 +9,10 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints, ValidationError
+from pydantic import Field, StringConstraints
 
 from hotline.config.site import SeatId
-from hotline.exceptions import InvalidRequest
+from hotline.http.body import StrictBody, parse_json_body
 from hotline.work_orders.model import Category
 
 MAX_CALLS = 100
@@ -23,14 +23,12 @@ Title = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, ma
 Description = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=4000)]
 
 
-class WorkOrderCreate(BaseModel):
+class WorkOrderCreate(StrictBody):
     """The body of ``POST /api/work-orders``.
 
     Strict: ``"true"`` is not a boolean and ``1`` is not a seat id, so a
     client bug is reported instead of silently coerced.
     """
-
-    model_config = ConfigDict(extra="forbid", frozen=True, strict=True)
 
     call_ids: list[CallId] = Field(min_length=1, max_length=MAX_CALLS)
     title: Title
@@ -42,13 +40,5 @@ class WorkOrderCreate(BaseModel):
 
 
 def parse_create(body: bytes) -> WorkOrderCreate:
-    """Parse and validate a JSON body; ``InvalidRequest`` on the first problem."""
-    try:
-        return WorkOrderCreate.model_validate_json(body)
-    except ValidationError as exc:
-        error = exc.errors(include_url=False)[0]
-        field = "".join(f"[{part}]" if isinstance(part, int) else f".{part}" for part in error["loc"])
-        # A missing field has no value; invalid JSON's "value" is the whole body.
-        show_value = error["type"] not in ("missing", "json_invalid")
-        raise InvalidRequest(field.lstrip(".") or "body", error["msg"],
-                             error.get("input") if show_value else None) from None
+    """Parse and validate a JSON body; ``InvalidRequest`` on the first problem (an empty body too)."""
+    return parse_json_body(WorkOrderCreate, body, empty_is_object=False)

@@ -117,10 +117,15 @@ def test_wallboard_page_against_a_fake_hub(browser: Any, tmp_path: Any) -> None:
     from selenium.webdriver.support.select import Select
     from selenium.webdriver.support.ui import WebDriverWait
 
-    from hotline.api.app import ApiServices, build_app
+    import dataclasses
+
+    from hotline.api.app import build_app
     from hotline.auth.passwords import hash_password
     from hotline.auth.services import AuthService
+    from hotline.calls.services import CallTracker, directory_for
+    from hotline.compose import build_services
     from hotline.config import parse_site
+    from hotline.live.hub import LiveHub
     from hotline.store import Store
 
     site = parse_site({"trunks": [{"name": "c", "host": "127.0.0.2"}],
@@ -130,15 +135,25 @@ def test_wallboard_page_against_a_fake_hub(browser: Any, tmp_path: Any) -> None:
     store = Store(f"sqlite:///{tmp_path}/hotline.db")
     store.upgrade()
     hub = _FakeHub()
-    app = build_app(ApiServices(store=store, status=lambda: {}, site=site,
-                                auth=AuthService.for_state_dir(site.users, tmp_path), live=hub))
 
-    async def pause(request: web.Request) -> web.Response:   # main's route, faked: the hub tells the page
-        seat = {**hub.seat, "state": "paused", "reason": (await request.json())["reason"], "reason_name": "培训",
-                "since": time.time()}
-        hub.publish({"type": "seat", "data": seat})
-        return web.json_response(seat)
-    app.router.add_post("/api/seats/{seat_id}/pause", pause)
+    class FakeSeats:   # the seat service behind the real pause route, faked: the hub tells the page
+        def view(self, seat_id: str) -> dict[str, Any]:
+            return hub.seat
+
+        async def pause(self, seat_id: str, reason: str) -> dict[str, Any]:
+            seat = {**hub.seat, "state": "paused", "reason": reason, "reason_name": "培训", "since": time.time()}
+            hub.publish({"type": "seat", "data": seat})
+            return seat
+
+    async def no_ami(action: dict[str, str], **_: Any) -> Any:
+        raise ConnectionError("no AMI in this test")
+
+    directory = directory_for(site)
+    services = build_services(site, store, ami_send=no_ami, hub=LiveHub(""),
+                              tracker=CallTracker(directory, lambda record: None, on_partial=lambda call_id: None),
+                              directory=directory, auth=AuthService.for_state_dir(site.users, tmp_path),
+                              status=lambda: {}, database_status=lambda: {"ok": True})
+    app = build_app(dataclasses.replace(services, live=hub, seats=FakeSeats()))  # type: ignore[arg-type]
 
     loop = asyncio.new_event_loop()
     runner = web.AppRunner(app, shutdown_timeout=2.0)   # the page's event stream is open until the end

@@ -9,12 +9,13 @@ from typing import Any
 
 from aiohttp.test_utils import TestClient, TestServer
 
-from hotline.api.app import ApiServices, build_app
 from hotline.auth.passwords import hash_password
 from hotline.auth.services import AuthService
 from hotline.config import parse_site
 from hotline.config.site import SiteConfig
 from hotline.store import Store
+
+from apikit import api_app
 
 FAST = 1000   # PBKDF2 iterations for tests (the real default is 600 000)
 PASSWORDS = {"admin": "admin-pass-1", "boss": "boss-pass-1", "s1001": "seat-pass-1001", "s1002": "seat-pass-1002",
@@ -41,7 +42,7 @@ async def serve(store: Store, state_dir: Path, site: SiteConfig | None = None, *
                 ) -> AsyncIterator[TestClient[Any, Any]]:
     site = site or site_with_users()
     auth = AuthService.for_state_dir(site.users, state_dir)
-    app = build_app(ApiServices(store=store, status=lambda: {"ami": {"ok": True}}, site=site, auth=auth, **services))
+    app = api_app(store, site=site, auth=auth, **services)
     async with TestClient(TestServer(app)) as client:
         yield client
 

@@ -16,9 +16,10 @@ from urllib.parse import quote
 import pytest
 from aiohttp.test_utils import TestClient, TestServer
 
-from hotline.api.app import ApiServices, StatusProvider, build_app
+from hotline.api.app import StatusProvider
 from hotline.calls.model import CallRecord, Outcome
 from hotline.store import Store
+from apikit import api_app
 
 MakeCall = Callable[..., CallRecord]
 T0 = datetime(2026, 11, 23, 1, 0, tzinfo=UTC)
@@ -27,7 +28,7 @@ T0 = datetime(2026, 11, 23, 1, 0, tzinfo=UTC)
 @asynccontextmanager
 async def serve(store: Store, status: StatusProvider = lambda: {"ami": {"ok": True}}
                 ) -> AsyncIterator[TestClient[Any, Any]]:
-    async with TestClient(TestServer(build_app(ApiServices(store=store, status=status)))) as client:
+    async with TestClient(TestServer(api_app(store, status=status))) as client:
         yield client
 
 

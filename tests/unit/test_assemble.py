@@ -17,9 +17,11 @@ from typing import Any
 import pytest
 
 from hotline.calls import cel
-from hotline.calls.assemble import Directory, assemble, endpoint_of, is_complete, sanitise_number
+from hotline.calls.assemble import Directory, assemble, is_complete
 from hotline.calls.cel import CelEvent
 from hotline.calls.model import CallRecord, Outcome
+from hotline.spine.numbers import recorded_number as sanitise_number
+from hotline.spine.plan import endpoint_of
 
 CEL_DIR = Path(__file__).resolve().parents[1] / "fixtures" / "cel"
 DIRECTORY = Directory(trunks=frozenset({"trunk-carrier"}), seats=frozenset({"1001", "1002"}))

@@ -11,13 +11,14 @@ import pytest
 from aiohttp import web
 from aiohttp.test_utils import TestClient, TestServer
 
-from hotline.api.app import ApiServices, build_app
+from hotline.api.app import build_app
 from hotline.audit.services import action_name, body_detail, should_audit, target_of
 from hotline.auth.services import AuthService
 from hotline.config.site import Role
 from hotline.store import Store
 
 from authkit import bearer, login, site_with_users
+from apikit import api_services
 
 
 @pytest.mark.parametrize(("method", "path", "role", "own", "seat", "audited"), [
@@ -65,27 +66,21 @@ def test_body_detail(body: bytes, query: dict[str, str], detail: dict[str, Any])
     assert body_detail(body, query) == detail
 
 
-def _app(store: Any, tmp_path: Path) -> web.Application:
-    """The real app, with a seat route like main's (/api/seats/{seat_id}/pause) when it is not served yet."""
+async def _app(store: Any, tmp_path: Path) -> web.Application:
+    """The real app; seats 1001 and 1002 logged in (through the service: no audit row), so a
+    pause is accepted."""
     site = site_with_users()
-    app = build_app(ApiServices(store=store, status=lambda: {}, site=site,
-                                auth=AuthService.for_state_dir(site.users, tmp_path)))
-    if not any(r.resource is not None and r.resource.canonical == "/api/seats/{seat_id}/pause"
-               for r in app.router.routes()):
-        async def pause(request: web.Request) -> web.Response:
-            body = await request.json()
-            if body.get("reason") == "nap":
-                raise web.HTTPBadRequest(reason="unknown reason")
-            return web.json_response({"seat_id": request.match_info["seat_id"], "state": "paused"})
-        app.router.add_post("/api/seats/{seat_id}/pause", pause)
-    return app
+    services = api_services(store, status=lambda: {}, site=site, auth=AuthService.for_state_dir(site.users, tmp_path))
+    for seat in ("1001", "1002"):
+        await services.seats.login(seat)
+    return build_app(services)
 
 
 async def test_supervisor_writes_are_recorded_with_their_status(sqlite_store: Store, tmp_path: Path) -> None:
-    async with TestClient(TestServer(_app(sqlite_store, tmp_path))) as client:
+    async with TestClient(TestServer(await _app(sqlite_store, tmp_path))) as client:
         boss, seat = await login(client, "boss"), await login(client, "s1001")
         assert (await client.post("/api/seats/1001/pause", json={"reason": "break"}, headers=bearer(boss))).status == 200
-        assert (await client.post("/api/seats/1002/pause", json={"reason": "nap"}, headers=bearer(boss))).status == 400
+        assert (await client.post("/api/seats/1002/pause", json={"reason": "nap"}, headers=bearer(boss))).status == 422
         bad = await client.post("/api/work-orders", json={"title": "x"}, headers=bearer(boss))
         assert bad.status == 400
         await client.post("/api/seats/1001/pause", json={"reason": "break"}, headers=bearer(seat))   # own seat
@@ -94,7 +89,7 @@ async def test_supervisor_writes_are_recorded_with_their_status(sqlite_store: St
         rows = [(r["user"], r["role"], r["action"], r["target"], r["status"], r["detail"]) for r in page["items"]]
         assert rows == [
             ("boss", "supervisor", "work-orders", None, 400, {"body": {"title": "x"}}),
-            ("boss", "supervisor", "seats.pause", "seat:1002", 400, {"body": {"reason": "nap"}}),
+            ("boss", "supervisor", "seats.pause", "seat:1002", 422, {"body": {"reason": "nap"}}),
             ("boss", "supervisor", "seats.pause", "seat:1001", 200, {"body": {"reason": "break"}}),
         ]
         assert datetime.fromisoformat(page["items"][0]["at"]).utcoffset() is not None
@@ -120,7 +115,7 @@ class _BrokenStore:
 
 async def test_a_failed_audit_write_does_not_fail_the_request(sqlite_store: Store, tmp_path: Path,
                                                              caplog: pytest.LogCaptureFixture) -> None:
-    async with TestClient(TestServer(_app(_BrokenStore(sqlite_store), tmp_path))) as client:
+    async with TestClient(TestServer(await _app(_BrokenStore(sqlite_store), tmp_path))) as client:
         boss = await login(client, "boss")
         with caplog.at_level(logging.ERROR, logger="hotline.audit.middleware"):
             response = await client.post("/api/seats/1001/pause", json={"reason": "break"}, headers=bearer(boss))

@@ -10,10 +10,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from aiohttp import web
 
 from hotline import cli
-from hotline.api.app import ApiServices, build_app
 from hotline.auth import roles
 from hotline.auth.passwords import dummy_verify, hash_password, verify_password
 from hotline.auth.services import AuthService
@@ -22,10 +20,10 @@ from hotline.config import parse_site
 from hotline.config.site import Role
 from hotline.exceptions import AuthRequired, BadCredentials, ConfigError
 from hotline.live.hub import LiveHub
-from hotline.seats.services import SeatService
 from hotline.store import Store
 
 from authkit import FAST, PASSWORDS, bearer, login, serve, site_with_users
+from apikit import api_app
 
 # --- passwords ------------------------------------------------------------------------------
 
@@ -186,8 +184,7 @@ async def test_every_api_route_has_a_role(sqlite_store: Store) -> None:
 
     async def no_ami(action: dict[str, str], **_: Any) -> Any:
         raise ConnectionError("no AMI in this test")
-    app = build_app(ApiServices(store=sqlite_store, status=lambda: {}, site=site, live=hub,
-                                seats=SeatService(site, no_ami, hub)))
+    app = api_app(sqlite_store, status=lambda: {}, site=site, hub=hub, ami_send=no_ami)
     served = {(r.method, r.resource.canonical) for r in app.router.routes()
               if r.method != "HEAD" and r.resource is not None and r.resource.canonical.startswith("/api/")}
     assert ("POST", "/api/seats/{seat_id}/pause") in served
@@ -311,15 +308,10 @@ async def test_roles_over_http(sqlite_store: Store, tmp_path: Path, user: str, m
 
 
 async def test_a_seat_user_acts_on_its_own_seat_only(sqlite_store: Store, tmp_path: Path) -> None:
-    """With a seat route of the table (/api/seats/{seat_id}/pause, built on main) served here."""
+    """On a seat route of the table (/api/seats/{seat_id}/pause)."""
     site = site_with_users()
     auth = AuthService.for_state_dir(site.users, tmp_path)
-    app = build_app(ApiServices(store=sqlite_store, status=lambda: {}, site=site, auth=auth))
-    if not any(r.resource is not None and r.resource.canonical == "/api/seats/{seat_id}/pause"
-               for r in app.router.routes()):
-        async def pause(request: web.Request) -> web.Response:
-            return web.json_response({"paused": request.match_info["seat_id"]})
-        app.router.add_post("/api/seats/{seat_id}/pause", pause)
+    app = api_app(sqlite_store, status=lambda: {}, site=site, auth=auth)
     from aiohttp.test_utils import TestClient, TestServer
     async with TestClient(TestServer(app)) as client:
         token = await login(client, "s1001")

@@ -12,8 +12,8 @@ import pytest
 from aiohttp.test_utils import TestClient, TestServer
 from test_call_legs import DIRECTORY, NO_ANSWER, SEAT_LEAVES, SITE, TRANSFER_110, events
 
+from hotline.ami.port import AmiPort
 from hotline.ami import actions
-from hotline.api.app import ApiServices, build_app
 from hotline.calls.cel import CelEvent
 from hotline.calls.control import CallControl, dial_endpoint, live_view
 from hotline.calls.services import CallTracker
@@ -27,6 +27,7 @@ from hotline.exceptions import (
     NotConfigured,
 )
 from hotline.store import Store
+from apikit import api_app
 
 CALLER, SEAT = "PJSIP/trunk-carrier-00000012", "PJSIP/1001-00000013"      # in control_three_way_seat_leaves
 LEG = "PJSIP/dept-shuiwu-00000014"
@@ -72,7 +73,7 @@ def make(evs: list[CelEvent] | None = None, expect: tuple[str, str] | None = Non
     if expect is not None:  # what conference_add tells the tracker before its Originate
         tracker.expect_leg(*expect)
     ami = FakeAmi()
-    control = CallControl(SITE, tracker, ami, DIRECTORY)
+    control = CallControl(SITE, tracker, AmiPort(ami), DIRECTORY)
     tracker.subscribe(control.on_event)
     for e in evs or []:
         tracker.add(e)
@@ -335,8 +336,7 @@ def test_new_builders_refuse_line_breaks(build: Callable[[str], Any]) -> None:
 @pytest.fixture
 async def api(sqlite_store: Store) -> AsyncIterator[tuple[TestClient[Any, Any], FakeAmi, CallTracker]]:
     control, ami, tracker = make(two_party())
-    app = build_app(ApiServices(store=sqlite_store, status=lambda: {"ami": {"ok": True}}, control=control,
-                                live_calls=tracker.live_calls))
+    app = api_app(sqlite_store, control=control, live_calls=tracker.live_calls)
     async with TestClient(TestServer(app)) as client:
         yield client, ami, tracker
 
@@ -400,13 +400,15 @@ async def test_http_call_not_live(api: Any) -> None:
     assert error["error_id"] == "call-not-live" and ami.sent == []
 
 
-async def test_http_without_call_control(sqlite_store: Store) -> None:
-    app = build_app(ApiServices(store=sqlite_store, status=lambda: {"ami": {"ok": True}}))
-    async with TestClient(TestServer(app)) as client:
-        error = await error_of(await client.post("/api/calls/1.0/transfer", json={"target": "110"}), 503)
-        assert error["error_id"] == "call-control-unavailable"
-        live = await client.get("/api/calls/live")
-        assert live.status == 200 and (await live.json()) == {"items": [], "total": 0}
+async def test_http_without_an_ami_connection(api: Any) -> None:
+    """The API always has call control (one composition root); without an AMI connection a
+    command on a live call answers 503 and the live list still answers."""
+    client, ami, _ = api
+    ami.error = ConnectionError("AMI is not connected")
+    error = await error_of(await client.post(f"/api/calls/{SEAT_LEAVES}/transfer", json={"target": "110"}), 503)
+    assert error["error_id"] == "call-control-unavailable" and ami.sent == []
+    live = await client.get("/api/calls/live")
+    assert live.status == 200 and [i["call_id"] for i in (await live.json())["items"]] == [SEAT_LEAVES]
 
 
 async def test_http_responses_match_the_openapi_document(api: Any) -> None:

@@ -19,7 +19,7 @@ from hotline.calls.model import CallRecord
 from hotline.calls.services import CallTracker, Reconciler
 from hotline.calls.targets import SiteDirectory, site_directory, site_targets
 from hotline.config import parse_site
-from trunk_config.dialplan import transfer_targets
+from hotline.spine.plan import transfer_targets
 
 CEL_DIR = Path(__file__).resolve().parents[1] / "fixtures" / "cel"
 

@@ -10,12 +10,13 @@ from typing import Any
 import pytest
 from aiohttp.test_utils import TestClient, TestServer
 
-from hotline.api.app import ApiServices, build_app
+from hotline.ami.port import AmiPort
 from hotline.callbacks.model import CallbackTask, Kind, Status, Step
 from hotline.callbacks.services import CallbackService
 from hotline.calls.model import CallRecord, Outcome
 from hotline.config.site import SiteConfig
 from hotline.store import Store
+from apikit import api_app
 
 MakeCall = Callable[..., CallRecord]
 T0 = datetime(2026, 11, 23, 1, 0, tzinfo=UTC)
@@ -49,12 +50,12 @@ def ami() -> FakeAmi:
 
 @pytest.fixture
 def service(sqlite_store: Store, ami: FakeAmi) -> CallbackService:
-    return CallbackService(SITE, sqlite_store, ami)
+    return CallbackService(SITE, sqlite_store, AmiPort(ami))
 
 
 @pytest.fixture
 async def client(sqlite_store: Store, service: CallbackService) -> AsyncIterator[TestClient[Any, Any]]:
-    app = build_app(ApiServices(store=sqlite_store, status=lambda: {}, site=SITE, callbacks=service))
+    app = api_app(sqlite_store, status=lambda: {}, site=SITE, callbacks=service)
     async with TestClient(TestServer(app)) as c:
         yield c
 
@@ -225,13 +226,13 @@ async def test_records_connect_an_abandoned_callback(sqlite_store: Store, make_c
 
 
 async def test_a_restart_resumes_pending_retries(sqlite_store: Store, make_call: MakeCall, ami: FakeAmi) -> None:
-    before = CallbackService(SITE, sqlite_store, ami)
+    before = CallbackService(SITE, sqlite_store, AmiPort(ami))
     waiting, _ = before.tasks.create(kind=Kind.queue_callback, call_id="1700000000.1", number="13800138000",
                                      queue="hotline", max_attempts=2)
     retry, _ = before.tasks.create(kind=Kind.queue_callback, call_id="1700000000.2", number="13800138001",
                                    queue="hotline", max_attempts=2)
     before.tasks.apply(retry.id, Step.try_failed, last_result="noanswer")
-    after = CallbackService(SITE, sqlite_store, ami)
+    after = CallbackService(SITE, sqlite_store, AmiPort(ami))
     scheduled: list[int] = []
 
     async def record_retry(task: CallbackTask) -> None:

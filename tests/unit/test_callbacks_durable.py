@@ -7,6 +7,7 @@ import asyncio
 from pathlib import Path
 from typing import Any, Callable
 
+from hotline.ami.port import AmiPort
 from hotline.callbacks.intents import IntentFile
 from hotline.callbacks.model import Status
 from hotline.callbacks.services import CallbackService
@@ -66,7 +67,7 @@ def fast(service: CallbackService) -> CallbackService:
 
 async def test_a_reconciled_record_before_start_becomes_a_task(sqlite_store: Store, make_call: Callable[..., CallRecord]
                                                                 ) -> None:
-    service = fast(CallbackService(SITE, sqlite_store, FakeAmi()))
+    service = fast(CallbackService(SITE, sqlite_store, AmiPort(FakeAmi())))
     record = make_call(CALL, outcome=Outcome.callback_requested, queue="hotline",
                        extra={"callback": {"reason": "key", "queue": "hotline"}})
     service.on_record(record)          # the start-up reconcile runs before the service starts
@@ -79,7 +80,7 @@ async def test_a_reconciled_record_before_start_becomes_a_task(sqlite_store: Sto
 
 async def test_a_database_error_at_request_time_is_retried_until_the_task_exists(sqlite_store: Store) -> None:
     ami = FakeAmi()
-    service = fast(CallbackService(SITE, sqlite_store, ami))
+    service = fast(CallbackService(SITE, sqlite_store, AmiPort(ami)))
     flaky = FlakyCreate(service.tasks.create, failures=3)
     service.tasks.create = flaky  # type: ignore[method-assign]
     service.start()
@@ -93,7 +94,7 @@ async def test_a_database_error_at_request_time_is_retried_until_the_task_exists
 
 async def test_a_request_the_database_never_took_survives_a_restart(sqlite_store: Store, tmp_path: Path) -> None:
     intents = IntentFile(tmp_path / "callbacks.pending.json")
-    before = fast(CallbackService(SITE, sqlite_store, FakeAmi(), intents=intents))
+    before = fast(CallbackService(SITE, sqlite_store, AmiPort(FakeAmi()), intents=intents))
     before.tasks.create = FlakyCreate(before.tasks.create, failures=10**9)  # type: ignore[method-assign]
     before.start()
     before.on_event(request_event())
@@ -103,7 +104,7 @@ async def test_a_request_the_database_never_took_survives_a_restart(sqlite_store
     assert [p[3] for p in IntentFile(tmp_path / "callbacks.pending.json").pending()] == [CALL]
     assert before.status()["pending_requests"] == 1 and before.status()["retries"] >= 2
 
-    after = fast(CallbackService(SITE, sqlite_store, FakeAmi(), intents=IntentFile(tmp_path / "callbacks.pending.json")))
+    after = fast(CallbackService(SITE, sqlite_store, AmiPort(FakeAmi()), intents=IntentFile(tmp_path / "callbacks.pending.json")))
     after.start()
     await settle(after, lambda: after.tasks.for_call(CALL) is not None)
     await settle(after, lambda: intents.pending() == [])
@@ -111,7 +112,7 @@ async def test_a_request_the_database_never_took_survives_a_restart(sqlite_store
 
 
 async def test_a_number_the_dialler_will_not_dial_makes_no_task(sqlite_store: Store) -> None:
-    service = fast(CallbackService(SITE, sqlite_store, FakeAmi()))
+    service = fast(CallbackService(SITE, sqlite_store, AmiPort(FakeAmi())))
     service.start()
     service.on_event(request_event(number="1234"))
     await asyncio.sleep(0.05)

@@ -13,7 +13,6 @@ import yaml
 from aiohttp.test_utils import TestClient, TestServer
 from multidict import MultiDict
 
-from hotline.api.app import ApiServices, build_app
 from hotline.api.openapi import OPENAPI
 from hotline.config import parse_site
 from hotline.directory.schemas import DirectoryQuery, parse_query
@@ -21,6 +20,7 @@ from hotline.directory.services import DirectoryService, NoSuchEntry
 from hotline.exceptions import InvalidRequest
 from hotline.importer import import_csv
 from hotline.store import Store
+from apikit import api_app
 
 SITE = parse_site({
     "trunks": [{"name": "carrier", "host": "127.0.0.2"}],
@@ -169,7 +169,7 @@ def test_the_directory_of_an_imported_csv(tmp_path: Path) -> None:
 
 @pytest.fixture
 async def client(sqlite_store: Store) -> AsyncIterator[TestClient[Any, Any]]:
-    app = build_app(ApiServices(store=sqlite_store, status=dict, site=SITE))
+    app = api_app(sqlite_store, status=dict, site=SITE)
     async with TestClient(TestServer(app)) as c:
         yield c
 

@@ -13,7 +13,6 @@ import pytest
 from aiohttp.test_utils import TestClient, TestServer
 
 from hotline import asterisk_runtime
-from hotline.api.app import ApiServices, build_app
 from hotline.config import parse_site
 from hotline.config.paths import Paths
 from hotline.config.site import Retention
@@ -23,6 +22,7 @@ from hotline.exceptions import ConfigError
 from hotline.metrics.prom import PromMetrics
 from prometheus_client.parser import text_string_to_metric_families
 from hotline.store import Store
+from apikit import api_app
 
 MB = 1024 * 1024
 GB = 1024 * MB
@@ -121,7 +121,7 @@ def test_prometheus_gauges() -> None:
 async def test_status_is_503_only_when_the_disk_is_critical(sqlite_store: Store, alarm: str | None,
                                                             code: int) -> None:
     disk = {"ok": alarm != "critical", "alarm": alarm}
-    app = build_app(ApiServices(store=sqlite_store, status=lambda: {"ami": {"ok": True}, "disk": disk}))
+    app = api_app(sqlite_store, status=lambda: {"ami": {"ok": True}, "disk": disk})
     async with TestClient(TestServer(app)) as client:
         response = await client.get("/status")
         assert response.status == code

@@ -34,7 +34,7 @@ from hotline.config import load_site, parse_site
 from hotline.config.site import NumberMode, SiteConfig, Transition
 from queue_manager.membership import member_interface, memberships
 from trunk_config import GenerateOptions, generate
-from trunk_config.dialplan import department_dial, transfer_targets
+from hotline.spine.plan import department_dial, transfer_targets
 
 GOLDEN = Path(__file__).resolve().parents[1] / "golden"
 CASES = sorted(p.name for p in GOLDEN.iterdir() if (p / "site.yaml").exists())

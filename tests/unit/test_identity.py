@@ -14,7 +14,6 @@ from test_call_control import FakeAmi, make, two_party
 from test_call_legs import SEAT_LEAVES, SITE
 
 from authkit import FAST, PASSWORDS, bearer, login
-from hotline.api.app import ApiServices, build_app
 from hotline.auth import roles
 from hotline.auth.passwords import hash_password
 from hotline.auth.services import AuthService
@@ -24,8 +23,8 @@ from hotline.config.site import Role, SiteConfig
 from hotline.exceptions import ConfigError
 from hotline.live.hub import LiveHub
 from hotline.privacy import OPEN_API, Viewer, mask_record, sees_full
-from hotline.seats.services import SeatService
 from hotline.store import Store
+from apikit import api_app
 
 USERS = [("admin", "admin", None), ("boss", "supervisor", "1003"), ("s1001", "seat", "1001"),
          ("s1002", "seat", "1002"), ("dept", "department", None)]
@@ -86,9 +85,8 @@ async def _no_ami(action: dict[str, str], **_: Any) -> Any:
 def full_app(store: Store, state_dir: Path) -> Any:
     site = site_with_department()
     hub = LiveHub()
-    return build_app(ApiServices(store=store, status=lambda: {}, site=site, live=hub,
-                                 seats=SeatService(site, _no_ami, hub),
-                                 auth=AuthService.for_state_dir(site.users, state_dir)))
+    return api_app(store, status=lambda: {}, site=site, hub=hub, ami_send=_no_ami,
+                   auth=AuthService.for_state_dir(site.users, state_dir))
 
 
 def api_routes(app: Any) -> list[tuple[str, str]]:
@@ -223,8 +221,8 @@ async def live_api(sqlite_store: Store, tmp_path: Path) -> AsyncIterator[tuple[T
     """A live call answered by seat 1001 (CEL captured on Asterisk 22), users of site_with_department."""
     control, ami, tracker = make(two_party())
     users = site_with_department().users
-    app = build_app(ApiServices(store=sqlite_store, status=lambda: {}, control=control, site=SITE,
-                                live_calls=tracker.live_calls, auth=AuthService.for_state_dir(users, tmp_path)))
+    app = api_app(sqlite_store, status=lambda: {}, control=control, site=SITE, live_calls=tracker.live_calls,
+                  auth=AuthService.for_state_dir(users, tmp_path))
     async with TestClient(TestServer(app)) as client:
         tokens = {name: await login(client, name) for name in ("boss", "s1001", "s1002")}
         yield client, tokens, ami, sqlite_store

@@ -7,9 +7,9 @@ from typing import Any
 
 from aiohttp.test_utils import TestClient, TestServer
 
-from hotline.api.app import ApiServices, build_app
 from hotline.calls.model import Outcome
 from hotline.store import Store
+from apikit import api_app
 
 
 async def test_metrics_report_and_prometheus(sqlite_store: Store, make_call) -> None:
@@ -20,7 +20,7 @@ async def test_metrics_report_and_prometheus(sqlite_store: Store, make_call) -> 
         sqlite_store.upsert_call(make_call(f"1795000001.{i}", arrived_at=at, queued_at=at, outcome=outcome,
                                            wait_seconds=wait, talk_seconds=20.0 if outcome == Outcome.answered
                                            else None, queue="hotline"))
-    app = build_app(ApiServices(store=sqlite_store, status=lambda: {"ami": {"ok": True}}))
+    app = api_app(sqlite_store)
     async with TestClient(TestServer(app)) as client:
         r = await client.get("/api/metrics?by=queue")
         assert r.status == 200

@@ -15,7 +15,6 @@ import pytest
 from aiohttp.test_utils import TestClient, TestServer
 from prometheus_client.parser import text_string_to_metric_families
 
-from hotline.api.app import ApiServices, build_app
 from hotline.app import Controller
 from hotline.calls.cellog import read_records
 from hotline.calls.model import CallRecord, Outcome
@@ -24,6 +23,7 @@ from hotline.config.paths import Paths
 from hotline.live.hub import LiveHub
 from hotline.metrics.prom import PromMetrics
 from hotline.store import Store
+from apikit import api_app
 
 REPO = Path(__file__).resolve().parents[2]
 T0 = datetime(2026, 11, 23, 1, 0, tzinfo=UTC)
@@ -147,8 +147,7 @@ async def test_metrics_over_http_with_site_and_node(sqlite_store: Store) -> None
                        "seats": [{"id": "1001", "name": "a", "secret": "seat-secret-1001"}]}, "test.yaml")
     hub = LiveHub(None)
     hub.update_seat({"seat_id": "1001", "state": "idle"})
-    app = build_app(ApiServices(store=sqlite_store, status=lambda: {"ami": {"ok": True, "events": 1}}, site=site,
-                                live=hub))
+    app = api_app(sqlite_store, status=lambda: {"ami": {"ok": True, "events": 1}}, site=site, hub=hub)
     async with TestClient(TestServer(app)) as client:
         response = await client.get("/metrics")
         assert response.status == 200 and response.content_type == "text/plain"

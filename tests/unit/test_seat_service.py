@@ -16,6 +16,7 @@ from typing import Any
 
 import pytest
 
+from hotline.ami.port import AmiPort
 from hotline.ami.parse import parse_block
 from hotline.config import parse_site
 from hotline.config.site import SiteConfig
@@ -79,7 +80,7 @@ class FakeAmi:
         self.queue_status: list[dict[str, str]] = []
         self.sent = asyncio.Event()
 
-    async def send(self, action: dict[str, str], as_list: bool | None = None) -> Any:
+    async def send(self, action: dict[str, str], timeout: float | None = None, as_list: bool | None = None) -> Any:
         self.actions.append(dict(action))
         self.sent.set()
         error = self.errors.get(action["Action"])
@@ -119,7 +120,7 @@ def state_rows() -> list[tuple[str, str, str | None, float, str | None]]:
 async def svc(site: SiteConfig, ami: FakeAmi, clock: Clock,
               state_rows: list[tuple[str, str, str | None, float, str | None]]) -> Any:
     hub = LiveHub("")
-    service = SeatService(site, ami.send, hub, clock=clock,
+    service = SeatService(site, AmiPort(ami.send), hub, clock=clock,
                           state_log=lambda *row: state_rows.append(row))   # type: ignore[arg-type]
     yield service
     service.stop()
@@ -265,7 +266,8 @@ async def test_unknown_seat(svc: SeatService, ami: FakeAmi, command: tuple[str, 
 
 @pytest.mark.parametrize(("error", "expected", "error_id"), [
     (ConnectionError("not connected"), CallControlUnavailable, "call-control-unavailable"),
-    (asyncio.TimeoutError(), CallControlUnavailable, "call-control-unavailable"),
+    # no reply in time: the action's fate is unknown, 502 like every AMI action (hotline.ami.port)
+    (asyncio.TimeoutError(), AsteriskActionFailed, "asterisk-action-failed"),
     ("Interface not found", AsteriskActionFailed, "asterisk-action-failed"),
 ], ids=["ami-down", "ami-timeout", "asterisk-refuses"])
 async def test_ami_failures_change_nothing(svc: SeatService, ami: FakeAmi, state_rows: list[Any],

@@ -11,11 +11,12 @@ from typing import Any
 import pytest
 from aiohttp.test_utils import TestClient, TestServer
 
-from hotline.api.app import ApiServices, build_app
+from hotline.ami.port import AmiPort
 from hotline.config import parse_site
 from hotline.live.hub import LiveHub
 from hotline.seats.services import SeatService
 from hotline.store import Store
+from apikit import api_app
 
 T = 1795444600.0
 
@@ -35,7 +36,7 @@ class FakeAmi:
         self.actions: list[dict[str, str]] = []
         self.down = False
 
-    async def send(self, action: dict[str, str], as_list: bool | None = None) -> Any:
+    async def send(self, action: dict[str, str], timeout: float | None = None, as_list: bool | None = None) -> Any:
         if self.down:
             raise ConnectionError("not connected")
         self.actions.append(dict(action))
@@ -68,9 +69,9 @@ async def env(tmp_path: Path) -> AsyncIterator[Env]:
     store.upgrade()
     site = parse_site(copy.deepcopy(SITE))
     ami, hub = FakeAmi(), LiveHub("")
-    seats = SeatService(site, ami.send, hub, clock=lambda: T)
+    seats = SeatService(site, AmiPort(ami.send), hub, clock=lambda: T)
     seats.publish_all()
-    app = build_app(ApiServices(store=store, status=lambda: {"ami": {"ok": True}}, site=site, seats=seats, live=hub))
+    app = api_app(store, site=site, seats=seats, live=hub)
     try:
         async with TestClient(TestServer(app)) as client:
             yield Env(client, seats, hub, ami)

@@ -7,6 +7,7 @@ from typing import Any
 
 import pytest
 
+from hotline.ami.port import AmiPort
 from hotline.ami import actions
 from hotline.exceptions import AsteriskActionFailed, CallControlUnavailable
 from hotline.spy.services import SpyService
@@ -83,14 +84,18 @@ async def test_spy_route(sqlite_store: Store, tmp_path: Path, user: str, seat: s
             assert originated == [actions.spy_originate("1003", "1001", "whisper")]
 
 
+async def _no_ami(action: dict[str, str], **_: Any) -> Any:
+    raise ConnectionError("AMI is not connected")
+
+
 async def test_spy_refused_by_asterisk_and_without_ami() -> None:
     site = site_with_users()
     with pytest.raises(AsteriskActionFailed) as refused:
-        await SpyService(site, FakeAmi(["PJSIP/1001-1"], originate="Error")).spy(
+        await SpyService(site, AmiPort(FakeAmi(["PJSIP/1001-1"], originate="Error"))).spy(
             user="boss", phone="1003", seat_id="1001", mode="listen")
     assert refused.value.details["asterisk_message"] == "Originate failed"
     with pytest.raises(CallControlUnavailable):
-        await SpyService(site, None).spy(user="boss", phone="1003", seat_id="1001", mode="listen")
+        await SpyService(site, AmiPort(_no_ami)).spy(user="boss", phone="1003", seat_id="1001", mode="listen")
 
 
 async def test_spy_bad_mode_is_invalid_request(sqlite_store: Store, tmp_path: Path) -> None:

@@ -14,11 +14,12 @@ import pytest
 from aiohttp.test_utils import TestClient, TestServer
 from sqlalchemy import text
 
-from hotline.api.app import ApiServices, build_app
+from hotline.api.app import build_app
 from hotline.store import Store
 from hotline.store.probe import StoreProbe
 
 from conftest import PgCluster
+from apikit import api_services
 
 
 @pytest.mark.postgres
@@ -87,7 +88,7 @@ async def test_status_answers_while_postgres_is_stopped(hung_pg: tuple[str, Any,
     store.upgrade()
     probe = StoreProbe(store.ping_error, every_s=0.2, timeout_s=1.0)
     probe.start()
-    services = ApiServices(store=store, status=lambda: {}, database_status=probe.status)
+    services = api_services(store, status=lambda: {}, database_status=probe.status)
     try:
         async with TestClient(TestServer(build_app(services))) as client:
             for _ in range(200):
@@ -111,20 +112,3 @@ async def test_status_answers_while_postgres_is_stopped(hung_pg: tuple[str, Any,
         await asyncio.sleep(0.05)
     probe.stop()
     store.close()
-
-
-@pytest.mark.postgres
-async def test_status_without_a_probe_still_bounds_its_ping(hung_pg: tuple[str, Any, Any]) -> None:
-    url, hang, resume = hung_pg
-    store = Store(url)
-    store.upgrade()
-    store.ping()  # a pooled connection to the server that is about to hang
-    hang()
-    try:
-        async with TestClient(TestServer(build_app(ApiServices(store=store, status=lambda: {})))) as client:
-            code, body = await status_of(client)
-    finally:
-        resume()  # the abandoned ping thread finishes and returns its connection
-    await asyncio.get_running_loop().shutdown_default_executor()
-    store.close()
-    assert code == 503 and body["database"] == {"ok": False, "error": "no answer within 5.0 s"}

@@ -131,12 +131,6 @@ async def test_live_stream_over_http(sqlite_store: Store, tmp_path: Path) -> Non
         response.close()
 
 
-async def test_live_stream_without_a_hub_is_503(sqlite_store: Store, tmp_path: Path) -> None:
-    async with serve(sqlite_store, tmp_path) as client:
-        response = await client.get("/api/live/stream", headers=bearer(await login(client, "admin")))
-        assert response.status == 503 and (await response.json())["error_id"] == "live-unavailable"
-
-
 @pytest.mark.parametrize(("path", "status", "content_type", "needle"), [
     ("/wallboard", 200, "text/html", 'id="login"'),
     ("/wallboard/wallboard.js", 200, "application/javascript", "/api/live/stream"),

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from agi_scripts.stats import LatencyStats
+from hotline.latency import LatencyStats
 
 
 @pytest.mark.parametrize("p, expected", [(0, 1.0), (1, 1.0), (50, 50.0), (99, 99.0), (99.5, 100.0), (100, 100.0)])

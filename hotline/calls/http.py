@@ -9,13 +9,13 @@ from __future__ import annotations
 
 import asyncio
 import re
-from datetime import datetime
 from typing import Any
 
 from aiohttp import web
 from multidict import MultiMapping
 
-from hotline.api.responses import json_response
+from hotline.http.query import date_time, integer, single_values
+from hotline.http.responses import json_response
 from hotline.audit.disclosure import DISCLOSURE
 from hotline.exceptions import InvalidRequest
 from hotline.privacy import mask_record
@@ -24,7 +24,6 @@ from hotline.store import Store
 DEFAULT_LIMIT = 50
 _PARAMS = frozenset({"start", "end", "dialled_number", "outcome", "limit", "offset", "reason"})
 _NUMBER = re.compile(r"\+?[0-9]{1,20}")
-_INTEGER = re.compile(r"-?[0-9]{1,9}")  # int() alone would also take " 5", "+5" and "5_0"
 
 
 def add_routes(app: web.Application, store: Store) -> None:
@@ -52,37 +51,15 @@ def _seat(item: dict[str, Any]) -> list[str | None]:
 def _list_arguments(query: MultiMapping[str]) -> dict[str, Any]:
     """Keyword arguments of ``Store.list_calls``; an empty parameter counts as absent."""
     arguments: dict[str, Any] = {"limit": DEFAULT_LIMIT, "offset": 0}
-    for name in set(query):
-        values = query.getall(name)
-        if name not in _PARAMS:
-            raise InvalidRequest(name, f"unknown query parameter (known: {', '.join(sorted(_PARAMS))})",
-                                 values[0])
-        if len(values) > 1:
-            raise InvalidRequest(name, "given more than once", values)
-        value = values[0]
-        if value == "" or name == "reason":   # the reason is the audit's (hotline.audit.disclosure)
+    for name, value in single_values(query, _PARAMS).items():
+        if name == "reason":   # the reason is the audit's (hotline.audit.disclosure)
             continue
         if name in ("start", "end"):
-            arguments[name] = _datetime(name, value)
+            arguments[name] = date_time(name, value, need_offset=False)
         elif name in ("limit", "offset"):
-            arguments[name] = _integer(name, value)
+            arguments[name] = integer(name, value)
         elif name == "dialled_number" and not _NUMBER.fullmatch(value):
             raise InvalidRequest(name, "must be digits with an optional leading +", value)
         else:
             arguments[name] = value
     return arguments
-
-
-def _datetime(name: str, value: str) -> datetime:
-    try:
-        return datetime.fromisoformat(value)
-    except ValueError:
-        # An unencoded "+08:00" arrives as " 08:00": say so, it is the usual mistake.
-        hint = " (encode '+' as %2B)" if " " in value else ""
-        raise InvalidRequest(name, f"must be an ISO 8601 date-time with UTC offset{hint}", value) from None
-
-
-def _integer(name: str, value: str) -> int:
-    if not _INTEGER.fullmatch(value):
-        raise InvalidRequest(name, "must be an integer", value)
-    return int(value)

@@ -1,12 +1,16 @@
-"""The OpenAPI part of call control (``control_http``), merged into ``hotline.api.openapi``."""
+"""The OpenAPI part of the call routes: call records (``hotline.calls.http``) and call control
+(``hotline.calls.control_http``), merged into ``hotline.api.openapi``."""
 
 from __future__ import annotations
 
 from typing import Any
 
-from hotline.api.oas import ref as _ref, error as _error, json_content as _json, path as _path
+from hotline.http.oas import ref as _ref, error as _error, json_content as _json, path as _path, query as _query
 
 from hotline.calls.legs import EMERGENCY_SERVICES
+from hotline.calls.model import Outcome
+from hotline.spine.plan import target_types
+from hotline.store import MAX_PAGE
 
 
 def _body(schema: str) -> dict[str, Any]:
@@ -30,7 +34,7 @@ _REFUSED_CALL = {
     "503": _error("call-control-unavailable: no AMI connection"),
 }
 
-PATHS: dict[str, Any] = {
+CONTROL_PATHS: dict[str, Any] = {
     "/api/calls/live": {"get": {
         "summary": "Conversations in progress (a seat client finds its call id here)",
         "operationId": "listLiveCalls",
@@ -85,7 +89,7 @@ _TARGET = {
     "properties": {
         "target": {"type": "string"},
         "type": {"type": "string",
-                 "enum": ["parallel", "convenience", "duty_phone", "department_phone", "emergency", "other"]},
+                 "enum": [*target_types(), "other"]},
         "number": {"type": ["string", "null"], "description": "dialled through a trunk; null for dept-<id>"},
         "department": {"type": ["string", "null"]},
         "ring_seconds": {"type": "integer", "description": "how long a three-way leg rings"},
@@ -93,7 +97,7 @@ _TARGET = {
     "additionalProperties": False,
 }
 
-SCHEMAS: dict[str, Any] = {
+CONTROL_SCHEMAS: dict[str, Any] = {
     "TransferRequest": {
         "type": "object", "required": ["target"], "additionalProperties": False,
         "properties": {"target": _TARGET_KEY,
@@ -174,3 +178,90 @@ LEGS_DESCRIPTION = (
     "answered|no_answer|busy|rejected|cancelled|failed|ringing, hangup_cause, left_first: caller|seat|target}; "
     "referral: the convenience partner's number the caller was referred to; emergency: the emergency "
     "service involved")
+
+_NULLABLE_STR = {"type": ["string", "null"]}
+_NULLABLE_TIME = {"type": ["string", "null"], "format": "date-time"}
+_NULLABLE_SECONDS = {"type": ["number", "null"], "minimum": 0}
+
+_CALL_RECORD: dict[str, Any] = {
+    "type": "object",
+    "description": "One conversation (Asterisk Linkedid) that entered through a trunk. Times are UTC.",
+    "required": ["call_id", "dialled_number", "caller_number", "arrived_at", "outcome", "source", "extra"],
+    "properties": {
+        "call_id": {"type": "string", "description": "Asterisk Linkedid"},
+        "dialled_number": {"type": "string"},
+        "caller_number": {"type": "string"},
+        "arrived_at": {"type": "string", "format": "date-time"},
+        "legacy_mode": {**_NULLABLE_STR, "description": "merge mode of a legacy department number; "
+                                                        "null for the hotline number itself"},
+        "department": _NULLABLE_STR,
+        "origin": {**_NULLABLE_STR, "description": "where the call was handed over from: \"110\" for "
+                                                   "non-police calls 110 diverted to 12345; else null"},
+        "trunk": _NULLABLE_STR,
+        "queue": _NULLABLE_STR,
+        "seat": _NULLABLE_STR,
+        "queued_at": _NULLABLE_TIME,
+        "answered_at": _NULLABLE_TIME,
+        "ended_at": _NULLABLE_TIME,
+        "wait_seconds": _NULLABLE_SECONDS,
+        "talk_seconds": _NULLABLE_SECONDS,
+        "outcome": {"type": "string", "enum": [o.value for o in Outcome]},
+        "hangup_cause": {"type": ["integer", "null"], "description": "Q.850 cause code"},
+        "hangup_cause_text": _NULLABLE_STR,
+        "recording": {**_NULLABLE_STR, "description": "recording file name"},
+        "source": {"type": "string", "description": "ami (live) or cel-reconcile"},
+        "extra": {"type": "object", "description": "prompt: the notice played (merged-notice, "
+                  "withdrawn-notice); answered_by: department (a parallel number answered by its "
+                  "department; seat is null); overflow: why a parallel number's call went to the 12345 "
+                  "seats (noanswer, busy, closed, congestion, chanunavail); hangup_source; queue_status"},
+    },
+    "additionalProperties": False,
+}
+
+_CALL_PAGE = {
+    "type": "object",
+    "required": ["items", "total", "limit", "offset"],
+    "properties": {"items": {"type": "array", "items": _ref("CallRecord")},
+                   "total": {"type": "integer", "description": "matches on all pages"},
+                   "limit": {"type": "integer"}, "offset": {"type": "integer"}},
+    "additionalProperties": False,
+}
+
+_RECORD_PATHS: dict[str, Any] = {
+    "/api/calls": {"get": {
+        "summary": "Call records, newest arrival first",
+        "operationId": "listCalls",
+        "parameters": [
+            _query("start", "arrived at or after (ISO 8601 with UTC offset; encode + as %2B)",
+                   {"type": "string", "format": "date-time"}),
+            _query("end", "arrived before (exclusive)", {"type": "string", "format": "date-time"}),
+            _query("dialled_number", "the number the caller dialled", {"type": "string"}),
+            _query("outcome", "call outcome", {"type": "string", "enum": [o.value for o in Outcome]}),
+            _query("limit", "page size", {"type": "integer", "minimum": 1, "maximum": MAX_PAGE,
+                                          "default": 50}),
+            _query("offset", "records to skip", {"type": "integer", "minimum": 0, "default": 0}),
+            _query("reason", "why full numbers are read: recorded in the audit log (or the header "
+                             "X-Hotline-Reason); a seat sees only its own calls' numbers in full",
+                   {"type": "string", "maxLength": 200}),
+        ],
+        "responses": {
+            "200": _json("one page", _ref("CallPage")),
+            "400": _error("invalid-request: a query parameter is unknown or invalid (details.field)"),
+            "503": _error("store-unavailable"),
+        },
+    }},
+    "/api/calls/{call_id}": {"get": {
+        "summary": "One call record",
+        "operationId": "getCall",
+        "parameters": [_path("call_id"), _query("reason", "why the full number is read (audit log)",
+                                                {"type": "string", "maxLength": 200})],
+        "responses": {"200": _json("the call record", _ref("CallRecord")),
+                      "404": _error("no-such-call"),
+                      "503": _error("store-unavailable")},
+    }},
+}
+
+_CALL_RECORD["properties"]["extra"]["description"] += "; " + LEGS_DESCRIPTION
+
+SCHEMAS: dict[str, Any] = {"CallRecord": _CALL_RECORD, "CallPage": _CALL_PAGE, **CONTROL_SCHEMAS}
+PATHS: dict[str, Any] = {**_RECORD_PATHS, **CONTROL_PATHS}

@@ -1,5 +1,5 @@
-"""Small builders shared by the OpenAPI fragments (``openapi``, ``control_openapi``,
-``wallboard_openapi``, ``hotline.callbacks.openapi``)."""
+"""Small builders shared by the OpenAPI fragments of the features (``hotline.<feature>.openapi``),
+merged by ``hotline.api.openapi``."""
 
 from __future__ import annotations
 

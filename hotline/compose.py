@@ -1,0 +1,61 @@
+"""Builds every service of the controller process once, from its adapters.
+
+:class:`hotline.app.Controller` (the composition root) owns the adapters with a lifecycle — the
+AMI client, the call tracker fed by the CEL tail, the live hub, the store, the user and token
+service — and hands them to :func:`build_services`; the services built here are the ones the
+controller subscribes to its events and the very same ones the HTTP API serves
+(:class:`hotline.api.app.ApiServices`, nothing optional, no fallbacks). Tests call
+:func:`build_services` with fakes at the same seams (an AMI ``send``, an in-memory hub).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from hotline.ami.port import AmiPort, AmiSend
+from hotline.api.app import ApiServices, StatusProvider
+from hotline.audit.services import AuditService
+from hotline.auth.services import AuthService
+from hotline.callbacks.intents import IntentFile
+from hotline.callbacks.services import CallbackService
+from hotline.calls.assemble import Directory
+from hotline.calls.control import CallControl
+from hotline.calls.services import CallTracker
+from hotline.config.site import SiteConfig
+from hotline.directory.services import DirectoryService
+from hotline.live.hub import LiveHub
+from hotline.metrics.prom import PromMetrics
+from hotline.metrics.services import MetricsService
+from hotline.seats.services import SeatService, StateLog
+from hotline.spy.services import SpyService
+from hotline.store import Store
+from hotline.work_orders.services import WorkOrderService
+
+
+def build_services(site: SiteConfig, store: Store, *, ami_send: AmiSend, hub: LiveHub, tracker: CallTracker,
+                   directory: Directory, auth: AuthService, status: StatusProvider,
+                   database_status: Callable[[], dict[str, Any]], seat_log: StateLog | None = None,
+                   intents: IntentFile | None = None) -> ApiServices:
+    """``seat_log`` (the seat state log) and ``intents`` (the callbacks' pending-intents file) are
+    the controller's durable side files: a test without a state directory leaves them out."""
+    ami = AmiPort(ami_send)
+    return ApiServices(
+        site=site, store=store, status=status, database_status=database_status, auth=auth,
+        audit=AuditService(store),
+        control=CallControl(site, tracker, ami, directory),
+        live_calls=tracker.live_calls,
+        seats=SeatService(site, ami, hub, state_log=seat_log),
+        live=hub,
+        callbacks=CallbackService(site, store, ami, intents=intents),
+        spy=SpyService(site, ami),
+        prom=prom_metrics(site, hub),
+        metrics=MetricsService(store, site),
+        directory=DirectoryService(site),
+        work_orders=WorkOrderService(store),
+    )
+
+
+def prom_metrics(site: SiteConfig, live: LiveHub) -> PromMetrics:
+    """A registry of its own, labelled ``site`` (``site.id``) and ``node``; seats by state from the live hub."""
+    return PromMetrics(site.site.id, seats=lambda: list(live.seats.values()))
