@@ -13,7 +13,6 @@ import pytest
 from aiohttp.test_utils import TestClient, TestServer
 
 from hotline import asterisk_runtime
-from hotline.api.app import ApiServices, build_app
 from hotline.callbacks.model import callback_account, callback_of
 from hotline.calls import cel
 from hotline.calls.assemble import Directory, assemble
@@ -28,6 +27,7 @@ from hotline.spine import ids
 from hotline.store import Store
 from pydantic import ValidationError
 from trunk_config import GenerateOptions, generate, write
+from apikit import api_app
 
 CEL_DIR = Path(__file__).resolve().parents[1] / "fixtures" / "cel"
 DIRECTORY = Directory(trunks=frozenset({"trunk-carrier"}), seats=frozenset({"1001", "1002"}))
@@ -149,7 +149,7 @@ async def test_a_node_record_is_stored_and_served(sqlite_store: Store, make_call
     record = make_call("node01-1796159078.0", recording="node01-1796159078.0.wav")
     sqlite_store.upsert_call(record)
     assert sqlite_store.get_call("node01-1796159078.0") == record
-    app = build_app(ApiServices(store=sqlite_store, status=lambda: {"ami": {"ok": True}}))
+    app = api_app(sqlite_store, status=lambda: {"ami": {"ok": True}})
     async with TestClient(TestServer(app)) as client:
         response = await client.get("/api/calls/node01-1796159078.0")
         assert response.status == 200, await response.text()
