@@ -435,7 +435,7 @@ class BenchStack:
         if not self.full:
             assert "AGI(" not in files["extensions.conf"], "static dialplan still calls FastAGI"
         write(files, paths.generated_dir)
-        runtime.deploy(paths.generated_dir)
+        runtime.deploy(paths.generated_dir, systemname=site.site.node)
         self.asterisk_pid = runtime.start()
         self.say(f"[{self.name}] Asterisk {runtime.version} up (pid {self.asterisk_pid}, "
                  f"instance {runtime.host_path(runtime.instance)})")

@@ -15,8 +15,11 @@ from typing import Any
 
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parent))
+sys.path.insert(0, str(HERE))
 
 from hotline.calls.cel import from_json_line  # noqa: E402
+
+import celtruth  # noqa: E402  (beside this file: "a call entered", as the integration tests count it)
 
 ROUTE_BOUND_S = 3.0      # a call must reach its queue within this time of arriving (issue 8)
 RSS_GROWTH_MAX_PCT_H = 2.0
@@ -46,7 +49,6 @@ class CelTracker:
     its routing marks. The ground truth of "a call entered"."""
 
     path: Path
-    trunk_prefix: str = "PJSIP/trunk-"
     offset: int = 0
     calls: dict[str, CelCall] = field(default_factory=dict)
     lines: int = 0
@@ -71,7 +73,7 @@ class CelTracker:
             if ev is None:
                 self.unparsed += 1
                 continue
-            if ev.name == "CHAN_START" and ev.channel.startswith(self.trunk_prefix):
+            if celtruth.is_entry(ev.name, ev.context, ev.uniqueid, ev.linkedid):
                 c = self.calls.setdefault(ev.linkedid, CelCall(ev.linkedid))
                 c.start, c.caller = ev.time, ev.caller_num
                 continue

@@ -138,7 +138,7 @@ class Controller:
         ami = site.asterisk.ami
         self.ami = AmiClient(ami.bind if ami.bind not in ("0.0.0.0", "::") else "127.0.0.1", ami.port,
                              ami.username, paths.ami_secret(), on_login=self._resync)
-        self.hub = LiveHub(site.redis.url)
+        self.hub = LiveHub(site.redis.url, site=site.site.id, node=site.site.node)
         self.seat_log = SeatStateLog(self.store)
         # Every service, once: the same objects follow the events here and serve the API.
         self.services = build_services(

@@ -76,19 +76,19 @@ def cmd_asterisk(args: argparse.Namespace) -> int:
         # For a service manager (packaging/systemd/hotline-asterisk.service): the configuration
         # generated before (by the unprivileged ExecStartPre), deployed, then Asterisk in the
         # foreground as this very process.
-        _site(args)
-        rt.deploy(paths.generated_dir, paths.sounds_dir)
+        site = _site(args)
+        rt.deploy(paths.generated_dir, paths.sounds_dir, systemname=site.site.node)
         rt.run_foreground(account)
     if args.action == "start":
         site = _site(args)  # validated before anything is generated or started
         generate_config(site, paths)
-        rt.deploy(paths.generated_dir, paths.sounds_dir)
+        rt.deploy(paths.generated_dir, paths.sounds_dir, systemname=site.site.node)
         pid = rt.start(account=account)
         print(json.dumps({"running": True, "pid": pid}))
     elif args.action == "reload":
         site = _site(args)
         generate_config(site, paths)
-        rt.deploy(paths.generated_dir, paths.sounds_dir)
+        rt.deploy(paths.generated_dir, paths.sounds_dir, systemname=site.site.node)
         rt.reload()
         print(json.dumps({"reloaded": True}))
     elif args.action == "stop":

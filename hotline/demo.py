@@ -132,7 +132,7 @@ def _start_asterisk(site: SiteConfig, paths: Paths) -> asterisk_runtime.Runtime:
     _say(f"Asterisk {runtime.version} ({runtime.mode}, root {runtime.root})")
 
     generate_config(site, paths)
-    runtime.deploy(paths.generated_dir, paths.sounds_dir)
+    runtime.deploy(paths.generated_dir, paths.sounds_dir, systemname=site.site.node)
     if runtime.pid():
         runtime.reload()
         _say(f"Asterisk already running (pid {runtime.pid()}): configuration reloaded")

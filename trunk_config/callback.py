@@ -30,6 +30,7 @@ from __future__ import annotations
 
 from hotline.config.site import SiteConfig
 from hotline.spine import marks as m
+from hotline.spine.ids import dialplan_filter
 from hotline.spine.marks import CALLBACK_ACCOUNT_PREFIX, inherited, var
 from hotline.spine.plan import trunk_endpoint
 
@@ -39,8 +40,12 @@ HOLD = "hotline-cb-hold"
 DIAL = "hotline-cb-dial"
 PLACEHOLDER_WAIT_S = 86400   # how long a placeholder may wait in the queue (Originate's timeout)
 DEFAULT_RING_S = 30
-# Every channel of a try: the accountcode that ties it to the call it calls back (hotline.spine.marks).
-_ACCOUNT = f"Set(CHANNEL(accountcode)={CALLBACK_ACCOUNT_PREFIX}${{FILTER(0123456789.,{var(m.CB_OF)})}})"
+
+
+def _account(node: str | None) -> str:
+    """Every channel of a try: the accountcode that ties it to the call it calls back
+    (hotline.spine.marks), the call id's characters only (hotline.spine.ids)."""
+    return f"Set(CHANNEL(accountcode)={CALLBACK_ACCOUNT_PREFIX}${{FILTER({dialplan_filter(node)},{var(m.CB_OF)})}})"
 
 
 def queue_context(queue: str) -> str:
@@ -100,7 +105,7 @@ def render(site: SiteConfig) -> list[str]:
         ])
     lines += _lines(HOLD, "a queue callback's placeholder: waits in the queue at the caller's place", [
         ("_[a-z].", [
-            _ACCOUNT,
+            _account(site.site.node),
             "Set(QUEUE=${FILTER(abcdefghijklmnopqrstuvwxyz0123456789_,${EXTEN})})",
             f"ExecIf($[\"{var(m.CB_PRIO)}\" != \"\"]?Set(QUEUE_PRIO=${{FILTER(0123456789,{var(m.CB_PRIO)})}}))",
             m.CALLBACK_HOLD.write(m.CallbackHold(var(m.CB_OF), "${QUEUE}", var(m.CB_POS))),
@@ -110,7 +115,7 @@ def render(site: SiteConfig) -> list[str]:
     ])
     lines += _lines(DIAL, "a seat took a callback: dial the citizen through the trunk", [
         ("s", [
-            _ACCOUNT,
+            _account(site.site.node),
             f"Set(CB_NUM=${{FILTER(0123456789,{var(m.CB_NUMBER)})}})",
             f"Set(RING=${{FILTER(0123456789,{var(m.CB_RING)})}})",
             f"ExecIf($[\"${{RING}}\" = \"\"]?Set(RING={DEFAULT_RING_S}))",

@@ -18,6 +18,7 @@ from dataclasses import dataclass
 
 from hotline.config.site import SiteConfig
 from hotline.spine import marks as m
+from hotline.spine.ids import dialplan_filter, dialplan_pattern
 from hotline.spine.plan import CONFERENCE_CONTEXT, TRANSFER_CONTEXT, transfer_targets
 from queue_manager.membership import OWN_MAX
 
@@ -97,6 +98,6 @@ def _transfers(lines: list[str], site: SiteConfig) -> None:
     # Three-way calls: the caller and the seat are moved into a conference named after the
     # conversation; the department's leg, originated by the controller, joins it when it answers.
     Ctx(lines, CONFERENCE, "three-way calls: ${EXTEN} is the conversation id").exten(
-        "_X.", "Set(CONF=${FILTER(0123456789.,${EXTEN})})",
+        dialplan_pattern(site.site.node), f"Set(CONF=${{FILTER({dialplan_filter(site.site.node)},${{EXTEN}})}})",
         m.CONF_JOIN.write(m.Conference("${CONF}")),
         "ConfBridge(hotline-${CONF},hotline_bridge,hotline_user)", "Hangup()")

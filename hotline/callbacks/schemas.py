@@ -11,8 +11,9 @@ from pydantic import StringConstraints
 from hotline.http.body import StrictBody
 from hotline.http.query import NON_NEGATIVE, date_time, integer, single_values
 from hotline.exceptions import InvalidRequest
+from hotline.spine.ids import CALL_ID_PLAIN
 
-CallId = Annotated[str, StringConstraints(pattern=r"^[0-9]{1,12}\.[0-9]{1,9}$")]
+CallId = Annotated[str, StringConstraints(pattern=rf"^{CALL_ID_PLAIN}$")]
 SeatId = Annotated[str, StringConstraints(pattern=r"^[0-9]{3,8}$")]
 _QUEUE = re.compile(r"[a-z][a-z0-9_]{0,31}")
 DEFAULT_LIMIT = 50

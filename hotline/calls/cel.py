@@ -12,12 +12,12 @@ Parsing never raises on bad input: it returns ``None`` and the caller logs.
 from __future__ import annotations
 
 import json
-import re
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import Any, Mapping
 
-_UNIQUEID = re.compile(r"[0-9]{1,12}\.[0-9]{1,9}")  # fullmatch: "$" would let a trailing "\n" through
+from hotline.spine.ids import is_call_id
+
 _MAX_TIME = 253402300800.0  # 10000-01-01T00:00:00Z, beyond what datetime can hold
 
 
@@ -71,7 +71,7 @@ def _build(name: str, userdeftype: str, time: float | None, fields: Mapping[str,
     if name == "USER_DEFINED" or (userdeftype and name == userdeftype):
         name = userdeftype or name
     uniqueid, linkedid = fields.get("uniqueid", ""), fields.get("linkedid", "")
-    if not name or time is None or not _UNIQUEID.fullmatch(uniqueid) or not _UNIQUEID.fullmatch(linkedid):
+    if not name or time is None or not is_call_id(uniqueid) or not is_call_id(linkedid):
         return None
     return CelEvent(name=name, time=time, channel=fields.get("channel", ""), uniqueid=uniqueid,
                     linkedid=linkedid, peer=fields.get("peer", ""), app=fields.get("app", ""),

@@ -30,13 +30,15 @@ from datetime import UTC, datetime
 from typing import Any
 
 from hotline.spine import marks
+from hotline.spine.ids import CALL_ID_PLAIN
 from hotline.spine.plan import endpoint_of
 
 from .cel import CelEvent
 from .model import Directory
 
 LEG_PREFIX = "leg-"
-_ACCOUNT = re.compile(r"^leg-(?P<call>[0-9]{1,12}\.[0-9]{1,9})-(?P<target>[A-Za-z0-9+_-]{1,48})$")
+_ACCOUNT = re.compile(rf"^leg-(?P<call>{CALL_ID_PLAIN})-(?P<target>[A-Za-z0-9+_-]{{1,48}})$")
+MAX_ACCOUNT = 80   # Asterisk's accountcode limit (AST_MAX_ACCOUNT_CODE): longer would be cut
 _TARGET = re.compile(r"^[A-Za-z0-9+_-]{1,48}$")
 EMERGENCY_SERVICES = ("110", "119", "120", "12395")
 
@@ -47,7 +49,7 @@ EMERGENCY_SERVICES = ("110", "119", "120", "12395")
 def leg_account(call_id: str, target: str) -> str:
     """The accountcode of a leg the controller originates for conversation ``call_id``."""
     account = f"{LEG_PREFIX}{call_id}-{target}"
-    if not _ACCOUNT.fullmatch(account):
+    if not _ACCOUNT.fullmatch(account) or len(account) > MAX_ACCOUNT:
         raise ValueError(f"not a leg of a conversation: {account!r}")
     return account
 

@@ -17,6 +17,8 @@ answered stays answered, talking until then; a caller still queued is ``abandone
 
 from __future__ import annotations
 
+from hotline.spine.ids import parse as parse_call_id
+
 from .assemble import assemble
 from .cel import CelEvent
 from .model import CallRecord, Directory
@@ -26,10 +28,9 @@ EPOCH_GAP_S = 1.0   # channels created this close together may log their CHAN_ST
 
 
 def sequence(uniqueid: str) -> int:
-    try:
-        return int(uniqueid.partition(".")[2])
-    except ValueError:
-        return -1
+    """Asterisk's channel counter in ``uniqueid`` (-1 when it is not a call id)."""
+    parsed = parse_call_id(uniqueid)
+    return parsed.seq if parsed is not None else -1
 
 
 class EpochWatch:

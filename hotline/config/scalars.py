@@ -33,6 +33,12 @@ Label = Annotated[str, StringConstraints(min_length=1, max_length=80, pattern=r"
 
 HostName = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9.:-]{1,253}$")]
 
+NODE_NAME = r"[A-Za-z0-9][A-Za-z0-9_-]{0,31}"
+"""A node's name, Asterisk's ``systemname``: the prefix of every call id it makes
+(``node01-1796159078.0``; the call-id rule is ``hotline.spine.ids``)."""
+
+NodeName = Annotated[str, StringConstraints(pattern=rf"^{NODE_NAME}$")]
+
 Port = Annotated[int, Field(ge=1, le=65535)]
 
 

@@ -13,8 +13,8 @@ from typing import Annotated, Literal
 
 from pydantic import Field, StringConstraints, field_validator, model_validator
 
-from hotline.config.scalars import (HostName, Label, Model, PhoneNumber, Port, QueueName, SeatId, Secret, Slug,
-                                    check_cidr)
+from hotline.config.scalars import (HostName, Label, Model, NodeName, PhoneNumber, Port, QueueName, SeatId, Secret,
+                                    Slug, check_cidr)
 
 
 class NumberMode(str, Enum):
@@ -33,6 +33,7 @@ class SiteInfo(Model):
     timezone: str = "Asia/Shanghai"
     default_queue: QueueName = "hotline"
     unknown_numbers: Literal["hotline", "reject"] = "hotline"
+    node: NodeName | None = None   # this node's name: Asterisk's systemname, the Redis key prefix
 
 
 class AmiSection(Model):

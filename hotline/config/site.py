@@ -9,19 +9,20 @@ from __future__ import annotations
 
 from pydantic import Field
 
-from hotline.config.scalars import Slug, QueueName, PhoneNumber, SeatId, Secret, Label, HostName, Port, Model
+from hotline.config.scalars import (NODE_NAME, HostName, Label, Model, NodeName, PhoneNumber, Port, QueueName, SeatId,
+                                    Secret, Slug)
 from hotline.config.sections import (AmiSection, ApiSection, AsteriskSection, Department, Diversion,
                                    EmergencyRoute, FastAgiSection, FeatureCode, FeatureCodes, LegacyNumber,
                                    NumberMode, OfficeHours, PasswordHash, PauseReason, Queue, QueueCallback,
                                    QueueFallback, QueueOverflow, RedisSection, RepeatCaller, Retention, Role,
                                    Seat, SeatRules, SiteInfo, StoreSection, Transition, Trunk, User, UserName)
 
-__all__ = ["AmiSection", "ApiSection", "AsteriskSection", "Department", "Diversion", "EmergencyRoute",
-           "FastAgiSection", "FeatureCode", "FeatureCodes", "HostName", "Label", "LegacyNumber", "NumberMode",
-           "OfficeHours", "PasswordHash", "PauseReason", "PhoneNumber", "Port", "Queue", "QueueCallback",
-           "QueueFallback", "QueueName", "QueueOverflow", "RedisSection", "RepeatCaller", "Retention", "Role",
-           "Seat", "SeatId", "SeatRules", "Secret", "SiteConfig", "SiteInfo", "Slug", "StoreSection",
-           "Transition", "Trunk", "User", "UserName"]
+__all__ = ["NODE_NAME", "AmiSection", "ApiSection", "AsteriskSection", "Department", "Diversion",
+           "EmergencyRoute", "FastAgiSection", "FeatureCode", "FeatureCodes", "HostName", "Label",
+           "LegacyNumber", "NodeName", "NumberMode", "OfficeHours", "PasswordHash", "PauseReason",
+           "PhoneNumber", "Port", "Queue", "QueueCallback", "QueueFallback", "QueueName", "QueueOverflow",
+           "RedisSection", "RepeatCaller", "Retention", "Role", "Seat", "SeatId", "SeatRules", "Secret",
+           "SiteConfig", "SiteInfo", "Slug", "StoreSection", "Transition", "Trunk", "User", "UserName"]
 
 
 class SiteConfig(Model):

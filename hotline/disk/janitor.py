@@ -23,12 +23,13 @@ from pathlib import Path
 from typing import Callable, Iterable
 
 from hotline.config.site import Retention
+from hotline.spine.ids import CALL_ID_PLAIN
 
 log = logging.getLogger(__name__)
 
 DAY = 86400.0
 
-RECORDING = re.compile(r"^(?P<call_id>(?:[A-Za-z0-9_-]{1,64}-)?[0-9]{1,20}\.[0-9]{1,12})(?:-message)?\.wav$")
+RECORDING = re.compile(rf"^(?P<call_id>{CALL_ID_PLAIN})(?:-message)?\.wav$")
 """``<call_id>.wav`` and ``<call_id>-message.wav``, the call id an Asterisk Linkedid
 (``[systemname-]epoch.sequence``): the names the dialplan gives recordings, nothing else."""
 

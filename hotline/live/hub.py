@@ -5,10 +5,12 @@ The controller's services write here (:meth:`LiveHub.update_seat`, ``update_queu
 
 Backends:
 * no Redis configured (the embedded default): changes fan out in memory;
-* Redis configured: every view is mirrored into Redis hashes (``hotline:seats``,
-  ``hotline:queues``, ``hotline:kpi``) and every change is published on the channel
-  ``hotline:live``; subscribers read Redis pub/sub, so other processes (a second
-  wallboard server, reporting) see the same stream.
+* Redis configured: every view is mirrored into Redis hashes (``hotline:<site>:<node>:seats``,
+  ``…:queues``, ``…:kpi``) and every change is published on the channel
+  ``hotline:<site>:<node>:live``; subscribers read Redis pub/sub, so other processes (a second
+  wallboard server, reporting) see the same stream. ``<site>`` is the site config's ``site.id``,
+  ``<node>`` its ``site.node`` (``default`` without one): several nodes and sites share one
+  Redis, and each writes, deletes and rebuilds only its own keys.
 
 A dead Redis never stops calls or state: the hub marks itself degraded (``live.ok`` false,
 a ``live`` message to subscribers), delivers changes in memory, retries the connection with
@@ -23,12 +25,12 @@ import json
 import logging
 import time
 from collections.abc import AsyncIterator
+from dataclasses import dataclass
 from typing import Any
 
 log = logging.getLogger(__name__)
 
-CHANNEL = "hotline:live"
-KEY_SEATS, KEY_QUEUES, KEY_KPI = "hotline:seats", "hotline:queues", "hotline:kpi"
+DEFAULT_NODE = "default"   # the node part of the keys when the site config names no node
 SUBSCRIBER_BUFFER = 1000
 _WAKE = ("", "", "", "")   # put in the outbox when Redis is marked down: never written
 
@@ -37,9 +39,47 @@ def _dumps(value: Any) -> str:
     return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
 
 
+@dataclass(frozen=True)
+class RedisKeys:
+    """The Redis names one node of one site owns: ``hotline:<site>:<node>:…``."""
+
+    prefix: str
+
+    @property
+    def seats(self) -> str:
+        return f"{self.prefix}:seats"
+
+    @property
+    def queues(self) -> str:
+        return f"{self.prefix}:queues"
+
+    @property
+    def kpi(self) -> str:
+        return f"{self.prefix}:kpi"
+
+    @property
+    def channel(self) -> str:
+        return f"{self.prefix}:live"
+
+    @property
+    def hashes(self) -> tuple[str, str, str]:
+        return self.seats, self.queues, self.kpi
+
+
+def redis_keys(site: str = "hotline", node: str | None = None) -> RedisKeys:
+    """The keys of ``node`` of ``site`` (the site config's ``site.id`` and ``site.node``, both
+    without ``:``, so no node's keys are a prefix of another's)."""
+    for what, value in (("site", site), ("node", node or DEFAULT_NODE)):
+        if not value or ":" in value or any(c.isspace() for c in value):
+            raise ValueError(f"not a Redis key part ({what}): {value!r}")
+    return RedisKeys(f"hotline:{site}:{node or DEFAULT_NODE}")
+
+
 class LiveHub:
-    def __init__(self, redis_url: str = "", *, retry: tuple[float, float] = (0.5, 10.0)) -> None:
+    def __init__(self, redis_url: str = "", *, site: str = "hotline", node: str | None = None,
+                 retry: tuple[float, float] = (0.5, 10.0)) -> None:
         self.redis_url = redis_url
+        self.keys = redis_keys(site, node)
         self.seats: dict[str, dict[str, Any]] = {}
         self.queues: dict[str, dict[str, Any]] = {}
         self.kpi: dict[str, Any] = {}
@@ -70,15 +110,15 @@ class LiveHub:
     # -- writers ----------------------------------------------------------------------------
     def update_seat(self, view: dict[str, Any]) -> None:
         self.seats[view["seat_id"]] = view
-        self._publish("seat", KEY_SEATS, view["seat_id"], view)
+        self._publish("seat", self.keys.seats, view["seat_id"], view)
 
     def update_queue(self, view: dict[str, Any]) -> None:
         self.queues[view["name"]] = view
-        self._publish("queue", KEY_QUEUES, view["name"], view)
+        self._publish("queue", self.keys.queues, view["name"], view)
 
     def update_kpi(self, kpi: dict[str, Any]) -> None:
         self.kpi = kpi
-        self._publish("kpi", KEY_KPI, "today", kpi)
+        self._publish("kpi", self.keys.kpi, "today", kpi)
 
     # -- readers ----------------------------------------------------------------------------
     def status(self) -> dict[str, Any]:
@@ -154,15 +194,17 @@ class LiveHub:
         return client
 
     async def _rebuild(self, client: Any) -> None:
-        """Write the whole current state into Redis (after a start or an outage)."""
+        """Write the whole current state into Redis (after a start or an outage): this node's
+        keys only, never another node's or site's."""
+        keys = self.keys
         async with client.pipeline(transaction=True) as pipe:
-            pipe.delete(KEY_SEATS, KEY_QUEUES, KEY_KPI)
+            pipe.delete(*keys.hashes)
             if self.seats:
-                pipe.hset(KEY_SEATS, mapping={k: _dumps(v) for k, v in self.seats.items()})
+                pipe.hset(keys.seats, mapping={k: _dumps(v) for k, v in self.seats.items()})
             if self.queues:
-                pipe.hset(KEY_QUEUES, mapping={k: _dumps(v) for k, v in self.queues.items()})
+                pipe.hset(keys.queues, mapping={k: _dumps(v) for k, v in self.queues.items()})
             if self.kpi:
-                pipe.hset(KEY_KPI, mapping={"today": _dumps(self.kpi)})
+                pipe.hset(keys.kpi, mapping={"today": _dumps(self.kpi)})
             await pipe.execute()
         self.stats["rebuilds"] += 1
 
@@ -189,7 +231,7 @@ class LiveHub:
                     async with client.pipeline(transaction=False) as pipe:
                         for kind, key, field, payload in batch:
                             pipe.hset(key, field, payload)
-                            pipe.publish(CHANNEL, f'{{"type":"{kind}","data":{payload}}}')
+                            pipe.publish(self.keys.channel, f'{{"type":"{kind}","data":{payload}}}')
                         await pipe.execute()
             except asyncio.CancelledError:
                 raise
@@ -211,7 +253,7 @@ class LiveHub:
                 continue
             try:
                 pubsub = self._redis.pubsub()
-                await pubsub.subscribe(CHANNEL)
+                await pubsub.subscribe(self.keys.channel)
                 try:
                     while self._ok:
                         msg = await pubsub.get_message(ignore_subscribe_messages=True, timeout=1.0)

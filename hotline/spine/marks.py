@@ -25,6 +25,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any, Generic, NamedTuple, Protocol, TypeVar
 
+from .ids import CALL_ID_PLAIN
 from .numbers import dialable
 
 # --- channel variables shared by the dialplan, the FastAGI routes and the controller ----------
@@ -263,7 +264,7 @@ def parse_request(value: CallbackRequest) -> Request | None:
 # Every channel of a callback try carries the accountcode ``cb-<original call id>`` (the dialplan
 # sets it, the controller's Originate too): it ties the try to the call it calls back.
 CALLBACK_ACCOUNT_PREFIX = "cb-"
-_CALLBACK_ACCOUNT = re.compile(r"^cb-(?P<call>[0-9]{1,12}\.[0-9]{1,9})$")
+_CALLBACK_ACCOUNT = re.compile(rf"^cb-(?P<call>{CALL_ID_PLAIN})$")
 
 
 def callback_account(call_id: str) -> str:

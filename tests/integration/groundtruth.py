@@ -1,35 +1,25 @@
 """The ground truth of the fault tests: the trunk calls Asterisk itself saw, against the records.
 
-The calls that entered are the ``CHAN_START`` lines of the CEL log (and its rotated copies)
-whose channel was created in a ``from-trunk-*`` context and whose Uniqueid is the Linkedid
-(the conversation's first leg).
+The calls that entered are counted by ``bench/celtruth.py`` (the benchmarks count them the same
+way): the ``CHAN_START`` lines of the CEL log (and its rotated copies) whose channel was created
+in a ``from-trunk-*`` context and whose Uniqueid is the Linkedid (the conversation's first leg).
 """
 
 from __future__ import annotations
 
-import json
+import sys
 from datetime import UTC, datetime
 
-from .rig import Stack, http_json, wait_for
+from .rig import REPO, Stack, http_json, wait_for
+
+sys.path.insert(0, str(REPO / "bench"))
+import celtruth  # noqa: E402
 
 
 def entered_calls(stack: Stack, since: float) -> list[str]:
     """Linkedids of trunk calls that entered since ``since`` (epoch s), from the CEL log and any
     rotated copies beside it. Unparseable lines (a hostile caller-ID written raw) are skipped."""
-    log = stack.runtime.cel_log
-    out: list[str] = []
-    for path in sorted(log.parent.glob(log.name + "*")):
-        if path.suffix == ".gz":
-            continue
-        for raw in path.read_bytes().splitlines():
-            try:
-                ev = json.loads(raw)
-            except ValueError:
-                continue
-            if (ev.get("eventtype") == "CHAN_START" and str(ev.get("context", "")).startswith("from-trunk-")
-                    and ev.get("uniqueid") == ev.get("linkedid") and float(ev.get("eventtime", 0)) >= since):
-                out.append(ev["linkedid"])
-    return out
+    return celtruth.entered_calls(stack.runtime.cel_log, since)
 
 
 def records_since(stack: Stack, since: float) -> list[dict]:

@@ -327,6 +327,11 @@ class Stack:
                  "-mp", str(SEAT_MEDIA), "-rtp_echo", "-d", str(ring_ms), "-nostdin", "-trace_err",
                  "-error_file", str(self.workdir / "seat_uas_errors.log")],
                 stdout=out, stderr=subprocess.STDOUT, cwd=self.workdir)
+        self.seats_ready()
+
+    def seats_ready(self) -> None:
+        """Register every seat with the running UAS, qualify them, log them in, and wait until
+        the hotline queue has them all available (after a start of the seats or of Asterisk)."""
         for seat, secret in SEATS.items():
             self.register(seat, secret)
         def reachable() -> bool:   # qualify again: a late first OPTIONS answer under load (or right
@@ -496,10 +501,48 @@ class Stack:
         site = parse_site(yaml.safe_load(text), str(self.site_file))
         self.site_file.write_text(text, encoding="utf-8")
         generate_config(site, self.paths)
-        self.runtime.deploy(self.paths.generated_dir, self.paths.sounds_dir)
+        self.runtime.deploy(self.paths.generated_dir, self.paths.sounds_dir, systemname=site.site.node)
         self.cli("dialplan reload")
         self.stop_controller()
         self.start_controller()
+
+    def restart_asterisk_with_site(self, text: str) -> None:
+        """Apply a site config Asterisk reads only when it starts (``site.node``: asterisk.conf's
+        ``systemname``): write it, stop the controller and Asterisk, deploy, start both again and
+        bring the seats back."""
+        site = parse_site(yaml.safe_load(text), str(self.site_file))
+        self.stop_controller()
+        self.runtime.stop()
+        self.site_file.write_text(text, encoding="utf-8")
+        generate_config(site, self.paths)
+        self.runtime.deploy(self.paths.generated_dir, self.paths.sounds_dir, systemname=site.site.node)
+        self.runtime.start()
+        self.start_controller()
+        self.seats_ready()
+
+    def ami(self, *actions: dict[str, str]) -> list[dict[str, str]]:
+        """Log in as the controller's AMI user and send ``actions``; the first response to each."""
+        with socket.create_connection(("127.0.0.1", AMI_PORT), timeout=10) as s:
+            f = s.makefile("rwb")
+            f.readline()   # the banner
+
+            def send(fields: dict[str, str]) -> dict[str, str]:
+                f.write(b"".join(f"{k}: {v}\r\n".encode() for k, v in fields.items()) + b"\r\n")
+                f.flush()
+                while True:
+                    msg: dict[str, str] = {}
+                    for raw in iter(f.readline, b"\r\n"):
+                        if not raw:
+                            raise ConnectionError("AMI closed the connection")
+                        k, _, v = raw.decode().rstrip("\r\n").partition(": ")
+                        msg[k] = v
+                    if msg.get("ActionID") == fields["ActionID"] and "Response" in msg:
+                        return msg
+
+            login = send({"Action": "Login", "Username": "hotline", "Secret": self.paths.ami_secret(),
+                          "Events": "off", "ActionID": "login"})
+            assert login["Response"] == "Success", login
+            return [send({**a, "ActionID": f"a{i}"}) for i, a in enumerate(actions)]
 
     def start_pstn(self, scenario: str = "seat_uas.xml") -> subprocess.Popen[bytes]:
         """The public network behind the carrier trunk: a UAS on the trunk's contact that answers
@@ -581,7 +624,7 @@ def build_stack(workdir: Path, store_url: str = "") -> Stack:
     runtime = asterisk_runtime.install(paths)
     runtime.stop()
     generate_config(site, paths)
-    runtime.deploy(paths.generated_dir, paths.sounds_dir)
+    runtime.deploy(paths.generated_dir, paths.sounds_dir, systemname=site.site.node)
     runtime.start()
     # A raw A-law file the caller scenario streams (sox makes 10 s of a 440 Hz tone).
     subprocess.run(["sox", "-n", "-r", "8000", "-c", "1", "-e", "a-law", "-t", "raw",

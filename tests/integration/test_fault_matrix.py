@@ -30,11 +30,9 @@ import subprocess
 import time
 from pathlib import Path
 
-import pytest
-import yaml
-
+from . import servers
 from .groundtruth import assert_exactly_once, entered_calls
-from .rig import SEATS, SIP_PORT, SIPP_DIR, SLOT, TRUNK_IP, TRUNK_PORT, CALLER_MEDIA, REPO, Stack, wait_for
+from .rig import CALLER_MEDIA, SEATS, SIP_PORT, SIPP_DIR, SLOT, TRUNK_IP, TRUNK_PORT, Stack, wait_for
 
 
 def load(stack: Stack, calls: int, rate: float, caller: str, *, talk_ms: int = 500,
@@ -73,65 +71,36 @@ def test_controller_killed_during_60_calls(stack: Stack) -> None:
     assert all(r["queued_at"] is not None for r in recs)
 
 
-def _pg(*args: str) -> str:
-    r = subprocess.run([str(REPO / "scripts" / "pg.sh"), *args], capture_output=True, text=True, timeout=120)
-    assert r.returncode == 0, r.stderr
-    return r.stdout.strip()
-
-
 def test_database_down_60_s(stack: Stack) -> None:
-    if not list(Path("/usr/lib/postgresql").glob("*/bin/postgres")):
-        pytest.skip("PostgreSQL server binaries not installed (scripts/test.sh installs them)")
     pg_dir, pg_port = Path(f"/tmp/hotline-it-pg-matrix-{SLOT}"), 55440 + SLOT
-    url = _pg("start", str(pg_dir), str(pg_port))
-    stack.stop_controller()
-    stack.start_controller("--set", f"store.url={url}")
-    try:
+    with servers.postgres_controller(stack, pg_dir, pg_port):
         t0 = time.time()
-        _pg("stop", str(pg_dir))
+        servers.pg("stop", str(pg_dir))
         down_until = time.monotonic() + 60
         p = load(stack, 20, 0.4, "13900007101")   # 20 calls over the 60 s outage
         while time.monotonic() < down_until:      # the outage lasts 60 s whatever the calls do
             time.sleep(1)
-        _pg("start", str(pg_dir), str(pg_port))
+        servers.pg("start", str(pg_dir), str(pg_port))
         finished_ok(p, "calls while the database was down")
         assert_exactly_once(stack, t0, 20)
-    finally:
-        stack.stop_controller()
-        _pg("stop", str(pg_dir))
-        stack.start_controller()
-
-
-def _redis(*args: str) -> str:
-    return subprocess.run(["bash", str(REPO / "scripts" / "redis.sh"), *args], check=True, capture_output=True,
-                          text=True).stdout.strip()
 
 
 def test_redis_down_60_s(stack: Stack, tmp_path: Path) -> None:
-    import shutil
-    if shutil.which("redis-server") is None:
-        pytest.skip("redis-server is not installed (scripts/test.sh)")
     rdir, port = tmp_path / "redis", 56400 + SLOT
-    url = _redis("start", str(rdir), str(port))
-    previous = stack.site_file.read_text(encoding="utf-8")
-    data = yaml.safe_load(previous)
-    data["redis"] = {"url": url}
     try:
-        stack.apply_site_text(yaml.safe_dump(data, allow_unicode=True, sort_keys=False))
-        for seat in SEATS:
-            stack.login_seat(seat)
-        t0 = time.time()
-        _redis("stop", str(rdir))
-        down_until = time.monotonic() + 60
-        p = load(stack, 20, 0.4, "13900007201")
-        while time.monotonic() < down_until:
-            time.sleep(1)
-        _redis("start", str(rdir), str(port))
-        finished_ok(p, "calls while Redis was down")
-        assert_exactly_once(stack, t0, 20)
+        with servers.redis_site(stack, rdir, port):
+            for seat in SEATS:
+                stack.login_seat(seat)
+            t0 = time.time()
+            servers.redis("stop", str(rdir))
+            down_until = time.monotonic() + 60
+            p = load(stack, 20, 0.4, "13900007201")
+            while time.monotonic() < down_until:
+                time.sleep(1)
+            servers.redis("start", str(rdir), str(port))
+            finished_ok(p, "calls while Redis was down")
+            assert_exactly_once(stack, t0, 20)
     finally:
-        _redis("stop", str(rdir))
-        stack.restore_site(previous)
         for seat in SEATS:
             stack.login_seat(seat)
 

@@ -2,36 +2,22 @@
 
 from __future__ import annotations
 
-import subprocess
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
-from .rig import REPO, SEATS, Stack, wait_for
+from . import servers
+from .rig import SEATS, Stack, wait_for
 
 PG_DIR = Path("/tmp/hotline-it-pg")
 PG_PORT = 55433
 
 
-def _pg(*args: str) -> str:
-    r = subprocess.run([str(REPO / "scripts" / "pg.sh"), *args], capture_output=True, text=True, timeout=120)
-    assert r.returncode == 0, r.stderr
-    return r.stdout.strip()
-
-
 @pytest.fixture
-def postgres_controller(stack: Stack):
-    if not list(Path("/usr/lib/postgresql").glob("*/bin/postgres")):
-        pytest.skip("PostgreSQL server binaries not installed (scripts/test.sh installs them)")
-    url = _pg("start", str(PG_DIR), str(PG_PORT))
-    stack.stop_controller()
-    stack.start_controller("--set", f"store.url={url}")
-    try:
+def postgres_controller(stack: Stack) -> Iterator[str]:
+    with servers.postgres_controller(stack, PG_DIR, PG_PORT) as url:
         yield url
-    finally:
-        stack.stop_controller()
-        _pg("stop", str(PG_DIR))
-        stack.start_controller()
 
 
 def test_calls_flow_while_postgres_is_down_and_records_land_when_it_returns(
@@ -40,13 +26,13 @@ def test_calls_flow_while_postgres_is_down_and_records_land_when_it_returns(
     assert r.returncode == 0, r.stdout[-800:]
     assert stack.record_for("13900000101")["outcome"] == "answered"
 
-    _pg("stop", str(PG_DIR))
+    servers.pg("stop", str(PG_DIR))
     wait_for("the database reported down", lambda: stack.status()["database"]["ok"] is False)
     r = stack.call("83531111", "13900000102", talk_ms=1500)
     assert r.returncode == 0, r.stdout[-800:]  # the call itself is unaffected
     wait_for("the record waiting in the journal", lambda: stack.status()["journal"]["pending"] >= 1)
 
-    _pg("start", str(PG_DIR), str(PG_PORT))
+    servers.pg("start", str(PG_DIR), str(PG_PORT))
     rec = stack.record_for("13900000102")
     assert rec["outcome"] == "answered" and rec["legacy_mode"] == "merged"
     wait_for("the journal drained", lambda: stack.status()["journal"]["pending"] == 0)

@@ -3,37 +3,13 @@ Asterisk refuses an Originate that would run System, AGI or MixMonitor and a Set
 
 from __future__ import annotations
 
-import socket
-
 import pytest
 
-from .rig import AMI_PORT, Stack
+from .rig import Stack
 
 
 def _ami(stack: Stack, *actions: dict[str, str]) -> list[dict[str, str]]:
-    """Log in as the controller's AMI user and send ``actions``; the first response to each."""
-    site_user = "hotline"
-    with socket.create_connection(("127.0.0.1", AMI_PORT), timeout=10) as s:
-        f = s.makefile("rwb")
-        f.readline()   # the banner
-
-        def send(fields: dict[str, str]) -> dict[str, str]:
-            f.write(b"".join(f"{k}: {v}\r\n".encode() for k, v in fields.items()) + b"\r\n")
-            f.flush()
-            while True:
-                msg: dict[str, str] = {}
-                for raw in iter(f.readline, b"\r\n"):
-                    if not raw:
-                        raise ConnectionError("AMI closed the connection")
-                    k, _, v = raw.decode().rstrip("\r\n").partition(": ")
-                    msg[k] = v
-                if msg.get("ActionID") == fields["ActionID"] and "Response" in msg:
-                    return msg
-
-        login = send({"Action": "Login", "Username": site_user, "Secret": stack.paths.ami_secret(),
-                      "Events": "off", "ActionID": "login"})
-        assert login["Response"] == "Success", login
-        return [send({**a, "ActionID": f"a{i}"}) for i, a in enumerate(actions)]
+    return stack.ami(*actions)
 
 
 @pytest.mark.parametrize(("app", "data"), [

@@ -13,6 +13,9 @@ from pathlib import Path
 import pytest
 import yaml
 
+from hotline.live.hub import redis_keys
+
+from . import servers
 from .rig import (AUTO_PAUSE_AFTER, NOANSWER_SEAT, OVERFLOW_AFTER_S, REMOTE_SEAT,
                   SEAT_TEST_NUMBERS, SEATS, SLOT, WRAPUP_S, Stack, http_json, wait_for)
 
@@ -190,48 +193,43 @@ def _cel(stack: Stack) -> str:
     return stack.runtime.cel_log.read_text(encoding="utf-8", errors="replace")
 
 
-REDIS_SH = Path(__file__).resolve().parents[2] / "scripts" / "redis.sh"
-
-
-def _redis(*args: str) -> str:
-    return subprocess.run(["bash", str(REDIS_SH), *args], check=True, capture_output=True, text=True).stdout.strip()
-
-
 @pytest.mark.skipif(shutil.which("redis-server") is None, reason="redis-server is not installed (scripts/test.sh)")
 def test_dead_redis_degrades_the_wallboard_and_calls_go_on(stack: Stack, tmp_path: Path) -> None:
+    rdir, port = tmp_path / "redis", 56390 + SLOT
+    try:
+        with servers.redis_site(stack, rdir, port) as url:
+            try:
+                _redis_down_and_back(stack, url, rdir, port)
+            finally:
+                post(stack, "/api/seats/1002/unpause")
+    finally:
+        for seat in SEATS:
+            stack.login_seat(seat)
+
+
+def _redis_down_and_back(stack: Stack, url: str, rdir: Path, port: int) -> None:
     import redis
 
-    rdir, port = tmp_path / "redis", 56390 + SLOT
-    url = _redis("start", str(rdir), str(port))
-    previous = stack.site_file.read_text(encoding="utf-8")
-    data = yaml.safe_load(previous)
-    data["redis"] = {"url": url}
-    try:
-        stack.apply_site_text(yaml.safe_dump(data, allow_unicode=True, sort_keys=False))
-        for seat in SEATS:
-            stack.login_seat(seat)
-        client = redis.Redis.from_url(url, decode_responses=True)
-        wait_for("live state mirrored in Redis", lambda: stack.status()["live"]["backend"] == "redis"
-                 and not stack.status()["live"]["degraded"] and json.loads(client.hget("hotline:seats", "1001") or
-                                                                         "{}").get("state") == "idle")
-        _redis("stop", str(rdir))
-        wait_for("the wallboard degraded", lambda: stack.status()["live"]["degraded"] is True)
-        assert http_json("GET", f"{stack.api}/api/live")[1]["live"]["ok"] is False
-        # calls and seat state go on without Redis
-        r = stack.call("12345", "13900003501", talk_ms=2000)
-        assert r.returncode == 0, r.stdout[-600:]
-        assert stack.record_for("13900003501")["outcome"] == "answered"
-        assert post(stack, "/api/seats/1002/pause", {"reason": "admin"})[0] == 200
-        # Redis back: the whole current state is written into it again, including the pause
-        _redis("start", str(rdir), str(port))
-        wait_for("Redis rebuilt", lambda: not stack.status()["live"]["degraded"]
-                 and json.loads(client.hget("hotline:seats", "1002") or "{}").get("state") == "paused", timeout=40)
-    finally:
-        post(stack, "/api/seats/1002/unpause")
-        _redis("stop", str(rdir))
-        stack.restore_site(previous)
-        for seat in SEATS:
-            stack.login_seat(seat)
+    site = yaml.safe_load(stack.site_file.read_text(encoding="utf-8")).get("site") or {}
+    seats_key = redis_keys(site.get("id", "hotline"), site.get("node")).seats   # this node's seats
+    for seat in SEATS:
+        stack.login_seat(seat)
+    client = redis.Redis.from_url(url, decode_responses=True)
+    wait_for("live state mirrored in Redis", lambda: stack.status()["live"]["backend"] == "redis"
+             and not stack.status()["live"]["degraded"] and json.loads(client.hget(seats_key, "1001") or
+                                                                     "{}").get("state") == "idle")
+    servers.redis("stop", str(rdir))
+    wait_for("the wallboard degraded", lambda: stack.status()["live"]["degraded"] is True)
+    assert http_json("GET", f"{stack.api}/api/live")[1]["live"]["ok"] is False
+    # calls and seat state go on without Redis
+    r = stack.call("12345", "13900003501", talk_ms=2000)
+    assert r.returncode == 0, r.stdout[-600:]
+    assert stack.record_for("13900003501")["outcome"] == "answered"
+    assert post(stack, "/api/seats/1002/pause", {"reason": "admin"})[0] == 200
+    # Redis back: the whole current state is written into it again, including the pause
+    servers.redis("start", str(rdir), str(port))
+    wait_for("Redis rebuilt", lambda: not stack.status()["live"]["degraded"]
+             and json.loads(client.hget(seats_key, "1002") or "{}").get("state") == "paused", timeout=40)
 
 
 def test_seat_state_is_rebuilt_from_asterisk_after_a_controller_restart(stack: Stack, seats_restored: None) -> None:

@@ -109,7 +109,20 @@ def test_event_time_as_utc_datetime() -> None:
     pytest.param(line(ANSWERED[0], uniqueid="12345678901234.1"), id="uniqueid-too-long"),
     pytest.param(line(ANSWERED[0], uniqueid="1795444596.1\n"), id="uniqueid-trailing-newline"),
     pytest.param(line(ANSWERED[0], linkedid="1795444596.1\n"), id="linkedid-trailing-newline"),
-    pytest.param(line(ANSWERED[0], uniqueid="asterisk01-1795444596.1"), id="uniqueid-with-systemname"),
+    pytest.param(line(ANSWERED[0], uniqueid="node 01-1795444596.1"), id="systemname-with-space"),
+    pytest.param(line(ANSWERED[0], uniqueid="node|01-1795444596.1"), id="systemname-with-pipe"),
+    pytest.param(line(ANSWERED[0], linkedid="node,01-1795444596.1"), id="systemname-with-comma"),
+    pytest.param(line(ANSWERED[0], linkedid="node;01-1795444596.1"), id="systemname-with-semicolon"),
+    pytest.param(line(ANSWERED[0], linkedid="node\n01-1795444596.1"), id="systemname-with-newline"),
+    pytest.param(line(ANSWERED[0], linkedid="node01-1795444596.1\n"), id="systemname-id-trailing-newline"),
+    pytest.param(line(ANSWERED[0], linkedid="../etc-1795444596.1"), id="systemname-with-path"),
+    pytest.param(line(ANSWERED[0], linkedid="a/b-1795444596.1"), id="systemname-with-slash"),
+    pytest.param(line(ANSWERED[0], linkedid="node.01-1795444596.1"), id="systemname-with-dot"),
+    pytest.param(line(ANSWERED[0], linkedid="-1795444596.1"), id="empty-systemname"),
+    pytest.param(line(ANSWERED[0], linkedid="-x-1795444596.1"), id="systemname-leading-dash"),
+    pytest.param(line(ANSWERED[0], linkedid="n" * 33 + "-1795444596.1"), id="systemname-too-long"),
+    pytest.param(line(ANSWERED[0], linkedid="nöde-1795444596.1"), id="systemname-not-ascii"),
+    pytest.param(line(ANSWERED[0], linkedid="node01-1795444596"), id="systemname-id-without-sequence"),
     pytest.param(line(ANSWERED[0], eventtime=None), id="no-time"),
     pytest.param(line(ANSWERED[0], eventtime=""), id="empty-time"),
     pytest.param(line(ANSWERED[0], eventtime="2026-11-23 14:36:36"), id="date-string-time"),
@@ -124,6 +137,18 @@ def test_event_time_as_utc_datetime() -> None:
 ])
 def test_bad_json_lines_give_none(raw: str | bytes) -> None:
     assert cel.from_json_line(raw) is None
+
+
+@pytest.mark.parametrize("call_id", [
+    pytest.param("asterisk01-1795444596.1", id="systemname"),
+    pytest.param("node01-1796159078.0", id="node01"),
+    pytest.param("Node_2-b-1796159078.17", id="underscore-and-dashes"),
+    pytest.param("n" * 32 + "-1796159078.0", id="longest-systemname"),
+])
+def test_ids_with_a_systemname_are_accepted(call_id: str) -> None:
+    """Asterisk with ``systemname`` set prefixes every Uniqueid and Linkedid with it."""
+    event = cel.from_json_line(line(ANSWERED[0], uniqueid=call_id, linkedid=call_id))
+    assert event is not None and (event.uniqueid, event.linkedid) == (call_id, call_id)
 
 
 def test_numeric_json_values_are_accepted() -> None:

@@ -19,9 +19,10 @@ from typing import Any
 
 import pytest
 
-from hotline.live import hub as hub_module
-from hotline.live.hub import CHANNEL, KEY_KPI, KEY_QUEUES, KEY_SEATS, SUBSCRIBER_BUFFER, LiveHub
+from hotline.live.hub import SUBSCRIBER_BUFFER, LiveHub, redis_keys
 
+KEYS = redis_keys()   # a hub of the default site ("hotline") and node
+CHANNEL, KEY_SEATS, KEY_QUEUES, KEY_KPI = KEYS.channel, KEYS.seats, KEYS.queues, KEYS.kpi
 REPO = Path(__file__).resolve().parents[2]
 REDIS_SH = REPO / "scripts" / "redis.sh"
 TIMEOUT = 10.0
@@ -296,6 +297,60 @@ async def test_redis_outage_noticed_by_the_subscriber_first(redis_server: RedisS
         await hub.stop()
 
 
-def test_module_constants() -> None:
-    assert (hub_module.CHANNEL, KEY_SEATS, KEY_QUEUES, KEY_KPI) == (
-        "hotline:live", "hotline:seats", "hotline:queues", "hotline:kpi")
+def test_redis_names_carry_the_site_and_the_node() -> None:
+    assert (CHANNEL, KEY_SEATS, KEY_QUEUES, KEY_KPI) == (
+        "hotline:hotline:default:live", "hotline:hotline:default:seats", "hotline:hotline:default:queues",
+        "hotline:hotline:default:kpi")
+    keys = LiveHub("", site="nantong", node="node01").keys
+    assert (keys.channel, keys.seats, keys.queues, keys.kpi) == (
+        "hotline:nantong:node01:live", "hotline:nantong:node01:seats", "hotline:nantong:node01:queues",
+        "hotline:nantong:node01:kpi")
+    for site, node in (("a:b", None), ("nantong", "x:y"), ("", None), ("nantong", "a b")):
+        with pytest.raises(ValueError, match="Redis key part"):
+            redis_keys(site, node)
+
+
+async def test_two_nodes_share_one_redis_and_a_reconnect_touches_only_its_own_keys(
+        redis_server: RedisServer, redis_client: Any) -> None:
+    """Two controllers (nodes) of one site and one of another site on one real Redis: each
+    mirrors into its own keys and channel; one reconnects (its rebuild deletes and rewrites
+    only its keys) and the others' keys survive untouched."""
+    url = f"redis://127.0.0.1:{redis_server.port}/0"
+    one = LiveHub(url, site="nantong", node="node01", retry=(0.05, 0.2))
+    two = LiveHub(url, site="nantong", node="node02", retry=(0.05, 0.2))
+    other_site = LiveHub(url, site="suzhou", node="node01", retry=(0.05, 0.2))
+    hubs = (one, two, other_site)
+    await redis_client.set("unrelated", "kept")   # not ours at all
+    for n, hub in enumerate(hubs):
+        hub.update_seat(seat(f"100{n}", "idle"))
+        hub.update_queue(queue("hotline", n))
+        hub.update_kpi({"offered": n})
+        await hub.start()
+    try:
+        for hub in hubs:
+            await until(lambda hub=hub: hub.status()["ok"], what="each hub to reach Redis")
+        two.update_seat(seat("2002", "talking"))   # through the writer, not the rebuild
+
+        async def two_written() -> bool:
+            return "2002" in await hash_of(redis_client, two.keys.seats)
+        await until(two_written, what="node02's change in Redis")
+        before = {k: await hash_of(redis_client, k) for hub in (two, other_site) for k in hub.keys.hashes}
+        assert before[two.keys.seats] == {"1001": seat("1001", "idle"), "2002": seat("2002", "talking")}
+        assert before[other_site.keys.kpi] == {"today": {"offered": 2}}
+
+        # node01 restarts (a new process: empty state, then a reconnect and rebuild)
+        await one.stop()
+        one = LiveHub(url, site="nantong", node="node01", retry=(0.05, 0.2))
+        one.update_seat(seat("1000", "paused"))
+        await one.start()
+        await until(lambda: one.status()["ok"] and one.stats["rebuilds"] == 1, what="node01 to rebuild")
+        assert await hash_of(redis_client, one.keys.seats) == {"1000": seat("1000", "paused")}
+        assert await redis_client.exists(one.keys.queues, one.keys.kpi) == 0   # its own stale keys went
+        for key, value in before.items():
+            assert await hash_of(redis_client, key) == value, key
+        assert await redis_client.get("unrelated") == "kept"
+        assert sorted(await redis_client.keys("hotline:*")) == sorted(
+            [one.keys.seats, *two.keys.hashes, *other_site.keys.hashes])
+    finally:
+        for hub in (one, two, other_site):
+            await hub.stop()
