@@ -39,7 +39,7 @@ from hotline.calls.control import CallControl
 from hotline.compose import build_services
 from hotline.callbacks.intents import IntentFile
 from hotline.callbacks.services import CallbackService
-from hotline.calls.model import CallRecord
+from hotline.records.call import CallRecord
 from hotline.calls.services import CallTracker, Reconciler, directory_for
 from hotline.calls.tail import CelTail
 from hotline.config.paths import Paths

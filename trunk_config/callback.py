@@ -32,12 +32,12 @@ from hotline.config.site import SiteConfig
 from hotline.spine import marks as m
 from hotline.spine.ids import dialplan_filter
 from hotline.spine.marks import CALLBACK_ACCOUNT_PREFIX, inherited, var
-from hotline.spine.plan import trunk_endpoint
+from hotline.spine.plan import CALLBACK_DIAL_CONTEXT, CALLBACK_HOLD_CONTEXT, trunk_endpoint
 
 from .ctx import Ctx
 
-HOLD = "hotline-cb-hold"
-DIAL = "hotline-cb-dial"
+HOLD = CALLBACK_HOLD_CONTEXT
+DIAL = CALLBACK_DIAL_CONTEXT
 PLACEHOLDER_WAIT_S = 86400   # how long a placeholder may wait in the queue (Originate's timeout)
 DEFAULT_RING_S = 30
 

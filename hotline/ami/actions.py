@@ -7,6 +7,10 @@ from __future__ import annotations
 import re
 from typing import Mapping
 
+from hotline.spine import marks
+from hotline.spine.marks import inherited
+from hotline.spine.plan import CALLBACK_DIAL_CONTEXT, CALLBACK_HOLD_CONTEXT
+
 _VAR_NAME = re.compile(r"^_{0,2}[A-Za-z][A-Za-z0-9_]*$")
 # Asterisk splits an Originate ``Variable`` header with its dialplan argument parser: a comma
 # starts a new variable, quotes and backslashes are consumed, parentheses stop the splitting.
@@ -130,10 +134,10 @@ def getvar(variable: str, channel: str | None = None) -> dict[str, str]:
 
 def _callback_variables(call_id: str, number: str, kind: str, ring_seconds: int,
                         position: int | None = None) -> dict[str, str]:
-    out = {"__HOTLINE_CB_OF": call_id, "__HOTLINE_CB_NUMBER": number, "__HOTLINE_CB_KIND": kind,
-           "__HOTLINE_CB_RING": str(ring_seconds)}
+    out = {inherited(marks.CB_OF): call_id, inherited(marks.CB_NUMBER): number, inherited(marks.CB_KIND): kind,
+           inherited(marks.CB_RING): str(ring_seconds)}
     if position is not None:
-        out["__HOTLINE_CB_POS"] = str(position)
+        out[inherited(marks.CB_POS)] = str(position)
     return out
 
 
@@ -142,7 +146,7 @@ def callback_placeholder(queue: str, *, call_id: str, number: str, ring_seconds:
     """A queue callback's placeholder (trunk_config.callback): ``Local/<queue>@hotline-cb-hold/n``
     joins ``queue`` at ``position`` (1: the head, a retry); when a seat answers it, the other
     half runs ``hotline-cb-dial`` and calls ``number`` back. ``wait_ms``: how long it may wait."""
-    return originate(f"Local/{queue}@hotline-cb-hold/n", context="hotline-cb-dial", exten="s",
+    return originate(f"Local/{queue}@{CALLBACK_HOLD_CONTEXT}/n", context=CALLBACK_DIAL_CONTEXT, exten="s",
                      caller_id=number, timeout_ms=wait_ms, account=account,
                      variables=_callback_variables(call_id, number, "queue_callback", ring_seconds, position))
 
@@ -151,7 +155,7 @@ def callback_seat_call(seat: str, *, call_id: str, number: str, ring_seconds: in
                        seat_ring_ms: int = 30_000) -> dict[str, str]:
     """A seat takes a callback: its phone rings (``PJSIP/<seat>``); when it answers,
     ``hotline-cb-dial`` dials ``number`` through the trunk."""
-    return originate(f"PJSIP/{seat}", context="hotline-cb-dial", exten="s", caller_id=f'"callback" <{number}>',
+    return originate(f"PJSIP/{seat}", context=CALLBACK_DIAL_CONTEXT, exten="s", caller_id=f'"callback" <{number}>',
                      timeout_ms=seat_ring_ms, account=account,
                      variables=_callback_variables(call_id, number, "abandoned", ring_seconds))
 

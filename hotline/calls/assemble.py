@@ -29,7 +29,9 @@ from hotline.spine.plan import NOT_LEGACY_MODES, TRUNK_PREFIX, endpoint_of
 from .callback_record import assemble_callback
 from .cel import CelEvent
 from .legs import call_legs
-from .model import HANGUP_CAUSES, CallRecord, Directory, Outcome
+from hotline.records.call import CallRecord, Outcome
+
+from .model import HANGUP_CAUSES, Directory
 
 _TAG = re.compile(r"^[a-z0-9][a-z0-9_-]{0,39}$")   # prompt names, overflow reasons, origins
 

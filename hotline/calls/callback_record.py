@@ -25,7 +25,9 @@ from hotline.spine.numbers import dialled_digits
 from hotline.spine.plan import TRUNK_PREFIX, endpoint_of
 
 from .cel import CelEvent
-from .model import HANGUP_CAUSES, CallRecord, Directory, Outcome
+from hotline.records.call import CallRecord, Outcome
+
+from .model import HANGUP_CAUSES, Directory
 
 
 def _at(t: float | None) -> datetime | None:

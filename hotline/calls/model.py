@@ -1,14 +1,12 @@
 """What the call modules share besides the record: the assembler's view of the site and the
-hangup cause names. The call record itself lives in :mod:`hotline.records.call` (re-exported here).
+hangup cause names. The call record itself lives in :mod:`hotline.records.call`.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
-from hotline.records.call import CallRecord, Outcome
-
-__all__ = ["HANGUP_CAUSES", "CallRecord", "Directory", "Outcome"]
+__all__ = ["HANGUP_CAUSES", "Directory"]
 
 
 # ITU-T Q.850 causes a hotline meets.

@@ -8,7 +8,7 @@ from typing import Any
 from hotline.http.oas import ref as _ref, error as _error, json_content as _json, path as _path, query as _query
 
 from hotline.calls.legs import EMERGENCY_SERVICES
-from hotline.calls.model import Outcome
+from hotline.records.call import Outcome
 from hotline.spine.plan import target_types
 from hotline.store import MAX_PAGE
 

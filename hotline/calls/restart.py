@@ -21,7 +21,9 @@ from hotline.spine.ids import parse as parse_call_id
 
 from .assemble import assemble
 from .cel import CelEvent
-from .model import CallRecord, Directory
+from hotline.records.call import CallRecord
+
+from .model import Directory
 
 CUT_BY_RESTART = "asterisk_restart"
 EPOCH_GAP_S = 1.0   # channels created this close together may log their CHAN_START out of order

@@ -63,10 +63,6 @@ class SiteConfig(Model):
     def number(self, number: str) -> LegacyNumber | None:
         return next((n for n in self.legacy_numbers if n.number == number), None)
 
-    def inbound_numbers(self) -> list[LegacyNumber]:
-        """Numbers answered by this platform: 12345 itself and merged/parallel numbers."""
-        return [n for n in self.legacy_numbers if n.mode in (NumberMode.merged, NumberMode.parallel)]
-
     def queue_for(self, number: str) -> str:
         """The queue a call to ``number`` joins when the FastAGI server does not answer."""
         n = self.number(number)

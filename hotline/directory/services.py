@@ -44,8 +44,8 @@ def _text(entry: Entry) -> list[str]:
 class DirectoryService:
     """Read-only and in memory: the site config is the directory's source of truth."""
 
-    def __init__(self, site: SiteConfig | None) -> None:
-        self._entries: list[Entry] = [] if site is None else directory_entries(site)   # the call plan's
+    def __init__(self, site: SiteConfig) -> None:
+        self._entries: list[Entry] = directory_entries(site)   # the call plan's
         self._by_number = {e["number"]: e for e in self._entries if e["kind"] == "number"}
         self._by_duty_phone: dict[str, Entry] = {}
         for e in self._entries:

@@ -17,11 +17,11 @@ MAX_SPAN = timedelta(days=92)
 
 
 class MetricsService:
-    def __init__(self, store: Store, site: SiteConfig | None, *, clock: Callable[[], datetime] | None = None) -> None:
+    def __init__(self, store: Store, site: SiteConfig, *, clock: Callable[[], datetime] | None = None) -> None:
         self._store = store
         self._site = site
-        self._tz = ZoneInfo(site.site.timezone if site else "Asia/Shanghai")
-        self._wrapup = {q.name: float(q.wrapup) for q in site.queues} if site else {}
+        self._tz = ZoneInfo(site.site.timezone)
+        self._wrapup = {q.name: float(q.wrapup) for q in site.queues}
         self._clock = clock or (lambda: datetime.now(timezone.utc))
 
     def _options(self) -> dict[str, Any]:

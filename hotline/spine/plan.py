@@ -26,6 +26,8 @@ from hotline.config.site import LegacyNumber, NumberMode, SiteConfig, Transition
 TRANSFER_CONTEXT = "hotline-transfer"     # what seats may transfer or conference a caller to
 CONFERENCE_CONTEXT = "hotline-conf"       # three-way calls: the extension is the conversation id
 REMOTE_SEAT_CONTEXT = "hotline-remote-seat"   # seats on an outside number (Local channel members)
+CALLBACK_HOLD_CONTEXT = "hotline-cb-hold"     # a queue callback's placeholder waits in the queue
+CALLBACK_DIAL_CONTEXT = "hotline-cb-dial"     # a seat took a callback: dial the citizen back
 TRUNK_PREFIX = "trunk-"
 DEPT_PREFIX = "dept-"
 DEFAULT_RING_S = 20       # a three-way leg to a department without a parallel number

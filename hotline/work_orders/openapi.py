@@ -6,7 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 from hotline.http.oas import error as _error, json_content as _json, path as _path, ref as _ref
-from hotline.work_orders.model import Category, Status
+from hotline.records.work_order import Category, Status
 from hotline.work_orders.schemas import MAX_CALLS
 
 _WORK_ORDER_FIELDS: dict[str, dict[str, Any]] = {

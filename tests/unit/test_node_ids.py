@@ -17,7 +17,7 @@ from hotline.callbacks.model import callback_account, callback_of
 from hotline.calls import cel
 from hotline.calls.assemble import Directory, assemble
 from hotline.calls.legs import leg_account, parse_account
-from hotline.calls.model import CallRecord
+from hotline.records.call import CallRecord
 from hotline.calls.restart import sequence
 from hotline.config import load_site
 from hotline.config.site import SiteInfo
