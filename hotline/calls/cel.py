@@ -1,12 +1,10 @@
-"""Channel Event Logging (CEL) records, from either of Asterisk's two outputs.
+"""Channel Event Logging (CEL) records, from Asterisk's JSON log.
 
 The controller reads CEL from the JSON log, one object a line (cel_custom), live
-(:mod:`hotline.calls.tail`) and after a restart (the reconciler): :func:`from_json_line`.
-Asterisk can also send each record as an AMI ``CEL`` event (cel_manager), but that output
-is turned off (``asterisk/static/cel.conf``: it costs Asterisk CPU per event);
-:func:`from_ami` parses it (only tests feed it today). Both give a
-:class:`CelEvent`, so one assembler builds call records from either.
-Parsing never raises on bad input: it returns ``None`` and the caller logs.
+(:mod:`hotline.calls.tail`) and after a restart (the reconciler): :func:`from_json_line`
+gives a :class:`CelEvent`, the assembler's input. CEL over AMI (cel_manager) is off
+(``asterisk/static/cel.conf``: it costs Asterisk CPU per event) and has no reader: one
+source of records. Parsing never raises on bad input: it returns ``None`` and the caller logs.
 """
 
 from __future__ import annotations
@@ -79,19 +77,6 @@ def _build(name: str, userdeftype: str, time: float | None, fields: Mapping[str,
                     exten=fields.get("exten", ""), context=fields.get("context", ""),
                     dnid=fields.get("dnid", ""), extra=_extra(fields.get("extra")),
                     accountcode=fields.get("accountcode", ""))
-
-
-def from_ami(event: Mapping[str, Any]) -> CelEvent | None:
-    """An AMI ``Event: CEL`` message (header names as Asterisk sends them, any case)."""
-    h = {str(k).lower(): (v if isinstance(v, str) else str(v)) for k, v in event.items()}
-    return _build(h.get("eventname", ""), h.get("userdeftype", ""),
-                  _time(h.get("eventtime"), h.get("timestamp")),
-                  {"uniqueid": h.get("uniqueid", ""), "linkedid": h.get("linkedid", ""),
-                   "channel": h.get("channel", ""), "peer": h.get("peer", ""),
-                   "app": h.get("application", ""), "appdata": h.get("appdata", ""),
-                   "caller_num": h.get("calleridnum", ""), "exten": h.get("exten", ""),
-                   "context": h.get("context", ""), "dnid": h.get("calleriddnid", ""),
-                   "extra": h.get("extra", ""), "accountcode": h.get("accountcode", "")})
 
 
 def from_json_line(line: str | bytes) -> CelEvent | None:

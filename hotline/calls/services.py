@@ -25,7 +25,6 @@ from typing import Callable
 from hotline.config.site import SiteConfig
 from hotline.spine.plan import endpoint_of
 
-from . import cel
 from .assemble import assemble
 from .cel import CelEvent
 from .cellog import MAX_SPLIT_LINES, read_records  # noqa: F401  (MAX_SPLIT_LINES: public here too)
@@ -54,7 +53,7 @@ EXPECT_LEG_S = 10.0   # how long an originated leg's CHAN_START is waited for (i
 
 class CallTracker:
     """Live conversations, from the CEL log's events (:meth:`add`: the tail hands them over on the
-    event loop; :meth:`on_ami_event` takes an AMI CEL event, an output that is off in production).
+    event loop).
     Not thread-safe: used from the event loop only."""
 
     def __init__(self, directory: Directory, sink: Sink, on_partial: Callable[[str], None],
@@ -68,7 +67,6 @@ class CallTracker:
         self._max = max_conversations
         self._last_sweep = time.monotonic()
         self.completed = 0
-        self.bad_events = 0
         # Conversations recorded live from an unbroken event stream: the reconciler need not
         # write them again (it would write the same record: it is half the database writes).
         self._recent: set[str] = set()
@@ -103,15 +101,6 @@ class CallTracker:
                 d["outcome"] = "in_progress"
                 out.append(d)
         return out
-
-    def on_ami_event(self, headers: dict[str, str]) -> None:
-        event = cel.from_ami(headers)
-        if event is None:
-            self.bad_events += 1
-            log.warning("CEL event without usable ids or time skipped: %r", {k: headers.get(k) for k in
-                        ("EventName", "UniqueID", "LinkedID", "EventTime")})
-            return
-        self.add(event)
 
     def add(self, event: CelEvent) -> None:
         self._add(event)

@@ -68,20 +68,6 @@ def test_tracker_interleaved_conversations() -> None:
     assert seen.partial == [] and tracker.live_count == 0 and tracker.completed == 2
 
 
-def test_tracker_from_ami_headers_and_bad_events() -> None:
-    seen = Seen()
-    tracker = seen.tracker()
-    tracker.on_ami_event({"Event": "CEL", "EventName": "CHAN_START", "UniqueID": "abc", "LinkedID": "abc",
-                          "Timestamp": "1795444596.1"})
-    tracker.on_ami_event({"Event": "CEL"})
-    assert tracker.bad_events == 2 and tracker.live_count == 0
-    tracker.on_ami_event({"Event": "CEL", "EventName": "CHAN_START", "UniqueID": ANSWERED_ID,
-                          "LinkedID": ANSWERED_ID, "Timestamp": "1795444596.198346",
-                          "Channel": "PJSIP/trunk-carrier-00000001", "CallerIDnum": "13800001111",
-                          "Exten": "83531111"})
-    assert tracker.live_count == 1 and tracker.bad_events == 2
-
-
 def test_tracker_that_missed_chan_start_asks_for_reconciliation() -> None:
     seen = Seen()
     tracker = seen.tracker()

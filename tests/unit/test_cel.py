@@ -9,20 +9,12 @@ from typing import Any
 
 import pytest
 
-from hotline.ami.parse import StreamSplitter, parse_block
 from hotline.calls import cel
 from hotline.calls.cel import CelEvent
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures"
 ANSWERED = (FIXTURES / "cel" / "answered_merged_call.jsonl").read_text().splitlines()
 NO_SEAT = (FIXTURES / "cel" / "no_seat_caller_hangs_up.jsonl").read_text().splitlines()
-
-
-def ami_cel_events() -> list[dict[str, str]]:
-    raw = (FIXTURES / "ami" / "answered_merged_call.txt").read_bytes().replace(b"\n", b"\r\n")
-    blocks = list(StreamSplitter().feed(raw))
-    headers = [parse_block(b)[0] for b in blocks[1:]]
-    return [h for h in headers if h.get("Event") == "CEL"]
 
 
 def line(base: str, **changes: Any) -> str:
@@ -182,82 +174,6 @@ def test_user_defined_without_its_type_keeps_the_generic_name() -> None:
     assert event is not None and event.name == "HOTLINE_ARRIVAL"
 
 
-# -- AMI CEL events ---------------------------------------------------------------------------
-
-def test_from_ami_on_the_captured_stream_matches_the_json_log() -> None:
-    ami = [cel.from_ami(h) for h in ami_cel_events()]
-    logged = [cel.from_json_line(raw) for raw in ANSWERED]
-    assert all(e is not None for e in ami)
-    assert len(ami) == len(logged) == 15
-    for a, j in zip(ami, logged):
-        assert a is not None and j is not None
-        assert (a.name, a.channel, a.uniqueid, a.linkedid, a.peer, a.app, a.appdata, a.exten, a.context,
-                a.extra) == (j.name, j.channel, j.uniqueid, j.linkedid, j.peer, j.app, j.appdata, j.exten,
-                             j.context, j.extra)
-        # AMI's EventTime is a date string: the time comes from Timestamp, within ms of the log's
-        assert a.time == pytest.approx(j.time, abs=0.01)
-
-
-def test_from_ami_user_defined_and_fields() -> None:
-    headers = ami_cel_events()[1]
-    assert headers["EventName"] == "USER_DEFINED"
-    assert cel.from_ami(headers) == CelEvent(
-        name="HOTLINE_ARRIVAL", time=1795444596.198737, channel="PJSIP/trunk-carrier-00000001",
-        uniqueid="1795444596.1", linkedid="1795444596.1", app="CELGenUserEvent",
-        appdata="HOTLINE_ARRIVAL,83531111|merged|chengjian", caller_num="13800001111", exten="s",
-        context="hotline-inbound", dnid="83531111", extra={"extra": "83531111|merged|chengjian"})
-
-
-AMI_BASE = {"Event": "CEL", "EventName": "ANSWER", "Timestamp": "1795444596.199050",
-            "EventTime": "2026-11-23 14:36:36", "UniqueID": "1795444596.1", "LinkedID": "1795444596.1",
-            "Channel": "PJSIP/trunk-carrier-00000001"}
-
-
-def ami(**changes: str | None) -> dict[str, str]:
-    h = dict(AMI_BASE)
-    for k, v in changes.items():
-        if v is None:
-            h.pop(k, None)
-        else:
-            h[k] = v
-    return h
-
-
-@pytest.mark.parametrize(("headers", "time"), [
-    pytest.param(ami(), 1795444596.199050, id="timestamp-when-eventtime-is-a-date"),
-    pytest.param(ami(EventTime="1795444596.5"), 1795444596.5, id="epoch-eventtime-preferred"),
-    pytest.param(ami(EventTime=None), 1795444596.199050, id="no-eventtime"),
-])
-def test_from_ami_time(headers: dict[str, str], time: float) -> None:
-    event = cel.from_ami(headers)
-    assert event is not None and event.time == time
-
-
-def test_from_ami_header_names_in_any_case() -> None:
-    lower = {k.lower(): v for k, v in ami(CallerIDnum="13800001111").items()}
-    event = cel.from_ami(lower)
-    assert event is not None and (event.name, event.caller_num) == ("ANSWER", "13800001111")
-
-
-def test_from_ami_ignores_panoramisk_content_key_and_non_strings() -> None:
-    event = cel.from_ami({**ami(), "content": "", "Priority": 3})  # type: ignore[dict-item]
-    assert event is not None and event.name == "ANSWER"
-
-
-@pytest.mark.parametrize("headers", [
-    pytest.param({}, id="empty"),
-    pytest.param(ami(EventName=None), id="no-event-name"),
-    pytest.param(ami(EventName=""), id="empty-event-name"),
-    pytest.param(ami(UniqueID=None), id="no-uniqueid"),
-    pytest.param(ami(UniqueID="abc"), id="bad-uniqueid"),
-    pytest.param(ami(LinkedID="1795444596.1\r\nEvent: Fake"), id="linkedid-with-line-break"),
-    pytest.param(ami(LinkedID="1795444596.1\n"), id="linkedid-trailing-newline"),
-    pytest.param(ami(Timestamp=None), id="date-eventtime-and-no-timestamp"),
-    pytest.param(ami(Timestamp="soon", EventTime="later"), id="unparsable-times"),
-    pytest.param(ami(Timestamp="inf"), id="infinite-timestamp"),
-])
-def test_bad_ami_events_give_none(headers: dict[str, str]) -> None:
-    assert cel.from_ami(headers) is None
 
 
 from hotline.calls.cel import from_json_line as _from_json_line, from_trusted_suffix  # noqa: E402
