@@ -34,7 +34,7 @@ from hotline.config import load_site, parse_site
 from hotline.config.site import NumberMode, SiteConfig, Transition
 from queue_manager.membership import member_interface, memberships
 from trunk_config import GenerateOptions, generate
-from hotline.spine.plan import department_dial, transfer_targets
+from hotline.spine.plan import MODES, Flow, department_dial, transfer_targets
 
 GOLDEN = Path(__file__).resolve().parents[1] / "golden"
 CASES = sorted(p.name for p in GOLDEN.iterdir() if (p / "site.yaml").exists())
@@ -254,7 +254,7 @@ def test_manager_is_loopback_only_with_event_filters(case) -> None:
 def _inbound(site: SiteConfig) -> list[tuple[str, str, str]]:
     rows = [(site.site.hotline_number, "hotline", "")]
     rows += [(n.number, n.mode.value, n.department) for n in site.legacy_numbers
-             if n.mode in (NumberMode.merged, NumberMode.parallel)]
+             if MODES[n.mode].flow is not None]   # the plan's modes answered here
     rows += [(number, "diverted_110", "") for number in site.diversion_110.numbers]
     return rows
 
@@ -267,8 +267,7 @@ def test_a_context_per_inbound_number_sets_the_channel_variables(case) -> None:
         assert lines[:4] == [f"Set(__HOTLINE_DIALLED={number})", f"Set(__HOTLINE_MODE={mode})",
                              f"Set(__HOTLINE_DEPT={dept})", f"Set(__HOTLINE_QUEUE={site.queue_for(number)})"]
         n = site.number(number)
-        if mode == "parallel":
-            assert n is not None
+        if n is not None and MODES[n.mode].flow is Flow.parallel:
             assert lines[4:] == [f"Set(HOTLINE_DEPT_DIAL={department_dial(site, n)})",
                                  f"Set(HOTLINE_RING={n.ring_seconds})", "Goto(hotline-parallel,s,1)"]
         elif mode == "diverted_110":
@@ -283,7 +282,7 @@ def test_a_context_per_inbound_number_sets_the_channel_variables(case) -> None:
     routed = {f"hotline-in-{n}" for n, _, _ in _inbound(site)}
     assert {c for c in ctxs if c.startswith("hotline-in-")} == routed
     for n in site.legacy_numbers:  # directory entries are not answered here
-        if n.mode in (NumberMode.convenience, NumberMode.emergency):
+        if MODES[n.mode].flow is None:
             assert f"hotline-in-{n.number}" not in ctxs
 
 
@@ -681,13 +680,13 @@ def test_transfer_targets_come_only_from_the_directory_and_emergency_routes(case
     extens = [m.group(1) for line in lines if (m := re.match(r"exten => ([^,]+),1,", line))]
     assert extens[-1] == "i" and lines[-1] == "exten => i,1,Hangup(1)"  # anything else is refused
     assert sorted(extens[:-1]) == sorted(targets)
-    allowed = ({n.number for n in site.legacy_numbers if n.mode in (NumberMode.parallel, NumberMode.convenience)}
+    allowed = ({n.number for n in site.legacy_numbers if MODES[n.mode].target}
                | {d.duty_phone for d in site.departments if d.duty_phone}
                | {f"dept-{d.id}" for d in site.departments if d.phone_secret}
                | {e.number for e in site.emergency})
     assert set(targets) <= allowed
     assert not set(targets) & {s.id for s in site.seats}
-    merged = {n.number for n in site.legacy_numbers if n.mode == NumberMode.merged}
+    merged = {n.number for n in site.legacy_numbers if not MODES[n.mode].target and MODES[n.mode].flow}
     assert not set(targets) & (merged | {site.site.hotline_number, *site.diversion_110.numbers})
     trunks = {t.name for t in site.trunks}
     for number, dial in targets.items():
