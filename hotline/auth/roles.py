@@ -6,7 +6,8 @@ Keys are ``(method, canonical path)`` as aiohttp names the matched resource
 A ``seat`` user may act only on its own seat: any route with a ``{seat_id}`` checks it, and the
 routes of ``BODY_SEAT_FIELD`` check the seat their body names. On a live call (``CALL_ACTIONS``)
 a seat user acts only when the call is on its own seat (``not-your-call``); every call-control
-action is audited, by seats too. A ``department`` user (below seat) reads work orders only.
+action is audited, by seats too. A ``department`` user (below seat) reads work orders only. A
+``unit`` user (the lowest) reaches only routes that check its unit (``users[].unit``) on each order.
 Which caller numbers a role sees in full: :func:`hotline.privacy.sees_full`.
 """
 
@@ -14,15 +15,15 @@ from __future__ import annotations
 
 from hotline.config.site import Role
 
-RANK = {Role.department: -1, Role.seat: 0, Role.supervisor: 1, Role.admin: 2}
+RANK = {Role.unit: -2, Role.department: -1, Role.seat: 0, Role.supervisor: 1, Role.admin: 2}
 
 PUBLIC: frozenset[tuple[str, str]] = frozenset({("POST", "/api/login")})
 
-D, S, V, A = Role.department, Role.seat, Role.supervisor, Role.admin
+U, D, S, V, A = Role.unit, Role.department, Role.seat, Role.supervisor, Role.admin
 MIN_ROLE: dict[tuple[str, str], Role] = {
-    # the session
-    ("POST", "/api/logout"): D,
-    ("GET", "/api/me"): D,
+    # the session: everyone (a unit user is the lowest: it reaches only the routes that check its unit)
+    ("POST", "/api/logout"): U,
+    ("GET", "/api/me"): U,
     # calls and work orders: what a seat client needs during a call
     ("GET", "/api/calls"): S,
     ("GET", "/api/calls/live"): S,
@@ -65,7 +66,7 @@ BODY_SEAT_FIELD: dict[tuple[str, str], str] = {
     ("POST", "/api/callbacks/{callback_id}/take"): "seat",
     ("POST", "/api/work-orders"): "created_by",
 }
-del D, S, V, A
+del U, D, S, V, A
 
 # Call control: a seat user only on a call its seat is on (checked by the handler, which knows
 # the live call); supervisors and admins on any. Every one of them is audited, whoever asks.

@@ -17,7 +17,7 @@ Problem = tuple[str, str, object]
 def problems(site: SiteConfig) -> list[Problem]:
     """Every cross-section problem of ``site``, in the order of the file's sections."""
     return [*_unique_names(site), *_references(site), *_queue_rules(site), *_seat_rules(site),
-            *_users(site), *_retention(site)]
+            *_users(site), *_retention(site), *_orders(site)]
 
 
 def _dupes(kind: str, items: list[tuple[str, str]]) -> list[Problem]:
@@ -125,8 +125,30 @@ def _users(site: SiteConfig) -> list[Problem]:
             out.append((f"users.{i}.seat", f"unknown seat {u.seat!r}", u.seat))
         elif u.seat is None and u.role == Role.seat:
             out.append((f"users.{i}.seat", "a seat user needs its seat", None))
-        if u.seat is not None and u.role == Role.department:
-            out.append((f"users.{i}.seat", "a department user has no seat", u.seat))
+        if u.seat is not None and u.role in (Role.department, Role.unit):
+            out.append((f"users.{i}.seat", f"a {u.role.value} user has no seat", u.seat))
+        if u.role == Role.unit and u.unit is None:
+            out.append((f"users.{i}.unit", "a unit user needs its unit (orders.units[].id)", None))
+        elif u.unit is not None and u.role != Role.unit:
+            out.append((f"users.{i}.unit", f"only a unit user has a unit, not a {u.role.value} user", u.unit))
+        elif u.unit is not None and site.orders.unit(u.unit) is None:
+            out.append((f"users.{i}.unit", f"unknown unit {u.unit!r}", u.unit))
+    return out
+
+
+def _orders(site: SiteConfig) -> list[Problem]:
+    """Unique unit, subject and area ids; a unit's department and a subject's unit exist."""
+    o = site.orders
+    out = [*_dupes("unit id", [(f"orders.units.{i}.id", u.id) for i, u in enumerate(o.units)]),
+           *_dupes("subject id", [(f"orders.subjects.{i}.id", s.id) for i, s in enumerate(o.subjects)]),
+           *_dupes("area id", [(f"orders.areas.{i}.id", a.id) for i, a in enumerate(o.areas)]),
+           *_dupes("calendar year", [(f"orders.calendar.{i}.year", str(y.year)) for i, y in enumerate(o.calendar)])]
+    for i, u in enumerate(o.units):
+        if u.department is not None and site.department(u.department) is None:
+            out.append((f"orders.units.{i}.department", f"unknown department {u.department!r}", u.department))
+    for i, s in enumerate(o.subjects):
+        if s.unit is not None and o.unit(s.unit) is None:
+            out.append((f"orders.subjects.{i}.unit", f"unknown unit {s.unit!r}", s.unit))
     return out
 
 

@@ -342,6 +342,7 @@ class Role(str, Enum):
     """Who may do what in the API, lowest first (``hotline.auth.roles`` has the route table)."""
 
     department = "department"  # a department's user: reads work orders, never a caller's number
+    unit = "unit"              # a member unit's user (承办单位): its unit's orders only (users[].unit)
     seat = "seat"              # a seat agent: its own seat only
     supervisor = "supervisor"  # the floor: every seat, the wallboard, listen/whisper/barge
     admin = "admin"            # everything
@@ -355,3 +356,5 @@ class User(Model):
     password_hash: PasswordHash
     # A seat user's own seat; for a supervisor, the phone that rings for listen/whisper/barge.
     seat: SeatId | None = None
+    # A unit user's unit (orders.units[].id).
+    unit: Slug | None = None

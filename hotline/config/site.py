@@ -9,6 +9,8 @@ from __future__ import annotations
 
 from pydantic import Field
 
+from hotline.config.orders import (Area, CalendarYear, Contact, Deadlines, OrdersSection, Subject, Unit,
+                                   UnitKind)
 from hotline.config.scalars import (NODE_NAME, HostName, Label, Model, NodeName, PhoneNumber, Port, QueueName, SeatId,
                                     Secret, Slug)
 from hotline.config.sections import (AmiSection, ApiSection, AsteriskSection, Department, Diversion,
@@ -22,7 +24,8 @@ __all__ = ["NODE_NAME", "AmiSection", "ApiSection", "AsteriskSection", "Departme
            "LegacyNumber", "NodeName", "NumberMode", "OfficeHours", "PasswordHash", "PauseReason",
            "PhoneNumber", "Port", "Queue", "QueueCallback", "QueueFallback", "QueueName", "QueueOverflow",
            "RedisSection", "RepeatCaller", "Retention", "Role", "Seat", "SeatId", "SeatRules", "Secret",
-           "SiteConfig", "SiteInfo", "Slug", "StoreSection", "Transition", "Trunk", "User", "UserName"]
+           "SiteConfig", "SiteInfo", "Slug", "StoreSection", "Transition", "Trunk", "User", "UserName",
+           "Area", "CalendarYear", "Contact", "Deadlines", "OrdersSection", "Subject", "Unit", "UnitKind"]
 
 
 class SiteConfig(Model):
@@ -42,6 +45,7 @@ class SiteConfig(Model):
     redis: RedisSection = Field(default_factory=RedisSection)
     users: list[User] = Field(default_factory=list)
     retention: Retention = Field(default_factory=Retention)
+    orders: OrdersSection = Field(default_factory=OrdersSection)
 
     def user(self, name: str) -> User | None:
         return next((u for u in self.users if u.name == name), None)
