@@ -16,6 +16,11 @@ HTTP API and the CLI print unchanged, so scripts can match on it::
     │   ├── NoSuchSeat         no-such-seat
     │   └── NoSuchQueue        no-such-queue
     ├── InvalidRequest         invalid-request     (400 in the API: field and value)
+    │   └── MissingOrderField  missing-order-field (400: an order action's required field, named)
+    ├── DateOutsideCalendar    date-outside-calendar (422: a year no working-day calendar knows)
+    ├── IllegalTransition      illegal-transition  (409: not allowed from the order's state or to this role)
+    │   └── OrderClosed        order-closed        (409: any action on a closed order)
+    ├── NotYourOrder           not-your-order      (403: a unit user on another unit's order)
     ├── CallNotLive            call-not-live       (409: no live call answered by a seat)
     ├── CallStateConflict      call-state-conflict (409: e.g. no department on the call to drop)
     ├── SeatStateConflict      seat-already-logged-in / seat-not-logged-in / seat-not-paused / seat-busy (409)
@@ -320,3 +325,54 @@ class BadHost(HotlineError):
         super().__init__(f"Host: {host!r} is not a name of this server (no users are configured, so only "
                          "localhost, the bind address, IP addresses and api.allowed_hosts are served)",
                          field="Host", value=host)  # the header as sent
+
+
+# --- the work-order loop (hotline.work_orders.lifecycle) ---------------------------------------
+
+
+class DateOutsideCalendar(HotlineError):
+    """A deadline that needs a day of a year neither chinesecalendar nor ``orders.calendar`` knows."""
+
+    error_id = "date-outside-calendar"
+    http_status = 422
+
+    def __init__(self, day: object, known: str) -> None:
+        super().__init__(f"{day}: no working-day calendar for this year (known: {known}); add the year to "
+                         "orders.calendar in the site config or upgrade chinesecalendar", day=str(day), known=known)
+
+
+class IllegalTransition(HotlineError):
+    """An action the lifecycle table does not allow from the order's state (or to this role)."""
+
+    error_id = "illegal-transition"
+    http_status = 409
+
+    def __init__(self, order_id: str, action: str, state: str, reason: str = "") -> None:
+        why = f": {reason}" if reason else ""
+        super().__init__(f"work order {order_id!r} is {state}: {action} is not allowed{why}",
+                         order_id=order_id, action=action, state=state)
+
+
+class OrderClosed(IllegalTransition):
+    """Any action (an extension request, say) on a closed order."""
+
+    error_id = "order-closed"
+
+
+class NotYourOrder(HotlineError):
+    """A unit user acting on (or reading) an order its unit does not hold."""
+
+    error_id = "not-your-order"
+    http_status = 403
+
+    def __init__(self, order_id: str, unit: str | None) -> None:
+        super().__init__(f"work order {order_id!r} is not with unit {unit!r}", order_id=order_id, unit=unit)
+
+
+class MissingOrderField(InvalidRequest):
+    """A field an action requires (the four return fields, a reason, an approval) is missing or empty."""
+
+    error_id = "missing-order-field"
+
+    def __init__(self, action: str, field: str) -> None:
+        super().__init__(field, f"{action} requires {field}")
