@@ -187,3 +187,46 @@ class AuditRow(Base):
     target: Mapped[str | None] = mapped_column(String(128))          # e.g. seat:1001
     detail: Mapped[dict[str, Any]] = mapped_column(JSON)
     status: Mapped[int] = mapped_column(Integer)                      # the HTTP status answered
+
+
+class OrderLifecycleRow(Base):
+    """Where a work order stands in its lifecycle (issue 11, migration 0006): one row per order
+    that entered it (``hotline.work_orders.lifecycle``; an older order without one is ``created``)."""
+
+    __tablename__ = "work_order_lifecycle"
+
+    work_order_id: Mapped[str] = mapped_column(ForeignKey("work_orders.id", ondelete="CASCADE"), primary_key=True)
+    state: Mapped[str] = mapped_column(String(24), index=True)
+    urgency: Mapped[str] = mapped_column(String(16))
+    subject: Mapped[str | None] = mapped_column(String(32), index=True)
+    area: Mapped[str | None] = mapped_column(String(32), index=True)
+    unit: Mapped[str | None] = mapped_column(String(32), index=True)      # the 主办 unit holding it
+    co_units: Mapped[list[str]] = mapped_column(JSON)                     # 协办 units
+    dispatch_due: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    dispatched_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    return_due: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    due: Mapped[datetime | None] = mapped_column(UtcDateTime, index=True)
+    closure: Mapped[str | None] = mapped_column(String(16))
+    rating: Mapped[str | None] = mapped_column(String(24))
+    redo_count: Mapped[int] = mapped_column(Integer)
+    extension_days: Mapped[int] = mapped_column(Integer)
+    updated_at: Mapped[datetime] = mapped_column(UtcDateTime)
+
+
+class OrderEventRow(Base):
+    """One transition of a work order (the audit trail): who, when, what, with which fields."""
+
+    __tablename__ = "work_order_events"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    work_order_id: Mapped[str] = mapped_column(ForeignKey("work_orders.id", ondelete="CASCADE"))
+    at: Mapped[datetime] = mapped_column(UtcDateTime, index=True)
+    action: Mapped[str] = mapped_column(String(32))
+    actor: Mapped[str] = mapped_column(String(64))
+    role: Mapped[str] = mapped_column(String(16))
+    unit: Mapped[str | None] = mapped_column(String(32))
+    from_state: Mapped[str | None] = mapped_column(String(24))
+    to_state: Mapped[str] = mapped_column(String(24))
+    fields: Mapped[dict[str, Any]] = mapped_column(JSON)
+
+    __table_args__ = (Index("ix_work_order_events_order_id", "work_order_id", "id"),)

@@ -132,7 +132,7 @@ def _effect(order: Order, row: Row, fields: dict[str, Any], now: dt.datetime, cl
         update["extension_days"] = _days(fields.get("days"))
     elif row.action == "approve_extension":
         assert order.due is not None and order.extension_days > 0
-        update["due"] = _extend(order.due, order.extension_days, clock)
+        update["due"] = _extend(order.due.astimezone(now.tzinfo), order.extension_days, clock)
         update["extension_days"] = 0
     elif row.action == "refuse_extension":
         update["extension_days"] = 0
@@ -181,5 +181,6 @@ def _days(value: Any) -> int:
 
 
 def _extend(due: dt.datetime, days: int, clock: Clock) -> dt.datetime:
-    """``days`` more working days after the day a deadline falls in (a midnight due ends the day before)."""
+    """``days`` more working days after the day a deadline falls in (a midnight due ends the day before);
+    ``due`` in the site's time zone (the store gives it back in UTC)."""
     return clock.calendar.add_working_days(due - dt.timedelta(microseconds=1), days)

@@ -1,0 +1,143 @@
+"""The work-order lifecycle in the store (tables ``work_order_lifecycle`` and ``work_order_events``,
+migration 0006), on :class:`hotline.store.Store`.
+
+Every action runs :func:`hotline.work_orders.transitions.apply` inside one transaction that holds
+the order's lifecycle row (``SELECT .. FOR UPDATE`` on PostgreSQL; SQLite serialises writers):
+the new state and its event row are written together or not at all, and a refused action
+(any stable error of ``apply``) writes nothing. An order filed before migration 0006 has no
+lifecycle row: it is read as ``created`` (normal urgency, due for dispatch from its creation).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterable
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from hotline.exceptions import NoSuchWorkOrder
+from hotline.store.models import OrderEventRow, OrderLifecycleRow, WorkOrderRow
+from hotline.store.store import Store
+from hotline.work_orders.lifecycle import OPEN_STATES, Closure, Rating, State, Urgency
+from hotline.work_orders.transitions import Actor, Clock, Event, Order, apply, new_order
+
+
+def _order(row: OrderLifecycleRow, created_at: dt.datetime) -> Order:
+    return Order(id=row.work_order_id, state=State(row.state), urgency=Urgency(row.urgency),
+                 created_at=created_at, unit=row.unit, co_units=tuple(row.co_units),
+                 dispatch_due=row.dispatch_due, dispatched_at=row.dispatched_at, return_due=row.return_due,
+                 due=row.due, closure=Closure(row.closure) if row.closure else None,
+                 rating=Rating(row.rating) if row.rating else None, redo_count=row.redo_count,
+                 extension_days=row.extension_days)
+
+
+def _write(row: OrderLifecycleRow, order: Order, now: dt.datetime) -> None:
+    row.state = order.state.value
+    row.unit = order.unit
+    row.co_units = list(order.co_units)
+    row.dispatch_due, row.dispatched_at = order.dispatch_due, order.dispatched_at
+    row.return_due, row.due = order.return_due, order.due
+    row.closure = order.closure.value if order.closure else None
+    row.rating = order.rating.value if order.rating else None
+    row.redo_count, row.extension_days = order.redo_count, order.extension_days
+    row.updated_at = now
+
+
+def _event_row(event: Event) -> OrderEventRow:
+    return OrderEventRow(work_order_id=event.order_id, at=event.at, action=event.action, actor=event.actor,
+                         role=event.role, unit=event.unit,
+                         from_state=event.from_state.value if event.from_state else None,
+                         to_state=event.to_state.value, fields=event.fields)
+
+
+def event_dict(row: OrderEventRow) -> dict[str, Any]:
+    return {"id": row.id, "at": row.at.isoformat(), "action": row.action, "actor": row.actor, "role": row.role,
+            "unit": row.unit, "from_state": row.from_state, "to_state": row.to_state, "fields": row.fields}
+
+
+class OrderStore:
+    def __init__(self, store: Store, clock: Clock) -> None:
+        self._store = store
+        self._clock = clock
+
+    def start(self, order_id: str, *, urgency: Urgency, subject: str | None, area: str | None,
+              actor: Actor, now: dt.datetime, extra: Iterable[Event] = ()) -> tuple[Order, list[Event]]:
+        """Enter a filed order into the lifecycle (``created``) with its ``create`` event (and
+        ``extra`` events, e.g. the duty-office report of an emergency item)."""
+        order = new_order(order_id, urgency, now, self._clock)
+        created = Event(order_id=order_id, action="create", actor=actor.name, role=actor.role, unit=actor.unit,
+                        at=now, from_state=None, to_state=State.created,
+                        fields={"urgency": urgency.value, "subject": subject, "area": area})
+        events = [created, *extra]
+        with self._store.session() as session:
+            if session.get(WorkOrderRow, order_id) is None:
+                raise NoSuchWorkOrder(order_id)
+            row = OrderLifecycleRow(work_order_id=order_id, urgency=urgency.value, subject=subject, area=area)
+            _write(row, order, now)
+            session.add(row)
+            session.add_all(_event_row(e) for e in events)
+        return order, events
+
+    def act(self, order_id: str, action: str, actor: Actor, fields: dict[str, Any],
+            now: dt.datetime) -> tuple[Order, Event]:
+        """Apply ``action``: the new state and its event in one transaction, or an error and nothing."""
+        with self._store.session() as session:
+            row, created_at = self._locked(session, order_id)
+            order, event = apply(_order(row, created_at), action, actor, fields, now, self._clock)
+            _write(row, order, now)
+            session.add(_event_row(event))
+        return order, event
+
+    def get(self, order_id: str) -> tuple[Order, dict[str, str | None]]:
+        """The order's lifecycle and its subject and area."""
+        with self._store.session() as session:
+            row, created_at = self._locked(session, order_id, lock=False)
+            return _order(row, created_at), {"subject": row.subject, "area": row.area}
+
+    def events(self, order_id: str) -> list[dict[str, Any]]:
+        """The order's event trail, oldest first."""
+        with self._store.session() as session:
+            query = (select(OrderEventRow).where(OrderEventRow.work_order_id == order_id)
+                     .order_by(OrderEventRow.id))
+            return [event_dict(r) for r in session.scalars(query)]
+
+    def open_orders(self) -> list[Order]:
+        """Every order not closed (for the 督办 sweep)."""
+        with self._store.session() as session:
+            query = (select(OrderLifecycleRow, WorkOrderRow.created_at)
+                     .join(WorkOrderRow, WorkOrderRow.id == OrderLifecycleRow.work_order_id)
+                     .where(OrderLifecycleRow.state.in_([s.value for s in OPEN_STATES]))
+                     .order_by(OrderLifecycleRow.work_order_id))
+            return [_order(r, created_at) for r, created_at in session.execute(query)]
+
+    def alerted(self, order_id: str, action: str, due: dt.datetime) -> bool:
+        """Whether a ``warn``/``flag_overdue`` event was already recorded for this deadline."""
+        with self._store.session() as session:
+            query = select(OrderEventRow.fields).where(OrderEventRow.work_order_id == order_id,
+                                                       OrderEventRow.action == action)
+            return any(f.get("due") == due.isoformat() for f in session.scalars(query))
+
+    def record(self, event: Event) -> None:
+        """Store an event that changes no state (a 督办 alert by the system)."""
+        with self._store.session() as session:
+            session.add(_event_row(event))
+
+    def _locked(self, session: Session, order_id: str,
+                lock: bool = True) -> tuple[OrderLifecycleRow, dt.datetime]:
+        """The order's lifecycle row (locked for the transaction) and its creation time."""
+        filed = session.get(WorkOrderRow, order_id)
+        if filed is None:
+            raise NoSuchWorkOrder(order_id)
+        query = select(OrderLifecycleRow).where(OrderLifecycleRow.work_order_id == order_id)
+        row = session.scalars(query.with_for_update() if lock else query).one_or_none()
+        if row is not None:
+            return row, filed.created_at
+        # filed before the lifecycle existed: created, normal urgency, dispatch due from its creation
+        order = new_order(order_id, Urgency.normal, filed.created_at, self._clock)
+        row = OrderLifecycleRow(work_order_id=order_id, urgency=Urgency.normal.value, subject=None, area=None)
+        _write(row, order, filed.created_at)
+        if lock:
+            session.add(row)
+        return row, filed.created_at
