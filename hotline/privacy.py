@@ -35,7 +35,7 @@ def mask_number(number: str | None) -> str | None:
 
 # --- who sees a full number ------------------------------------------------------------------
 # Roles are compared by value so this module needs nothing of the config: "seat", "supervisor",
-# "admin", "department" (hotline.config.site.Role).
+# "admin", "department", "unit" (hotline.config.site.Role).
 FULL_ROLES = frozenset({"supervisor", "admin"})
 
 
@@ -52,16 +52,21 @@ class Viewer:
 OPEN_API = Viewer(None, None)
 
 
-def sees_full(viewer: Viewer, *, handled_by: Iterable[str | None], confidential: bool) -> bool:
+def sees_full(viewer: Viewer, *, handled_by: Iterable[str | None], confidential: bool,
+              units_see_numbers: bool = False) -> bool:
     """Whether ``viewer`` may see the full caller number of a call that the seats ``handled_by``
     are handling or handled, marked ``confidential`` (a work order about it is ``caller_confidential``).
 
     Supervisors, admins and the open API: always (their reads are audited). A seat: only for its
-    own calls, and never for a confidential one. Anyone else (a department): never."""
+    own calls, and never for a confidential one. A unit (of an order it holds): only when the order
+    is not confidential and the site allows it (``orders.units_see_numbers``). Anyone else (a
+    department): never."""
     if viewer.role is None or viewer.role in FULL_ROLES:
         return True
     if viewer.role == "seat" and viewer.seat is not None and not confidential:
         return viewer.seat in set(handled_by)
+    if viewer.role == "unit":
+        return units_see_numbers and not confidential
     return False
 
 
