@@ -19,6 +19,7 @@ A ratio with an empty denominator is :data:`None` with its counts (never a divis
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 from collections import defaultdict
 from collections.abc import Callable, Iterable
@@ -135,3 +136,32 @@ def kpis_by(rows: Iterable[Assignment], dimension: str) -> dict[str, Kpis]:
     for row in rows:
         groups[key(row)].append(row)
     return {name: kpis(groups[name]) for name in sorted(groups)}
+
+
+def assignments_of(order_id: str, subject: str | None, area: str | None, events: Iterable[dict[str, Any]],
+                   due: dt.datetime | None) -> list[Assignment]:
+    """The assignments of one order from its event trail (``OrderStore.events``, oldest first) and
+    its current deadline: each dispatch opens one for its unit; a return marks it returned; the
+    last evaluation gives its rating; 不满意 marks it reopened; ``evaluate`` closes it, on time when
+    the unit's last reply came before ``due``."""
+    out: list[Assignment] = []
+    last_reply: dt.datetime | None = None
+    for e in events:
+        action = e["action"]
+        if action in ("dispatch", "redispatch"):
+            out.append(Assignment(order_id, str(e["fields"]["unit"]), subject or "", area or "",
+                                  dt.datetime.fromisoformat(e["at"])))
+            last_reply = None
+        elif not out:
+            continue
+        elif action == "return":
+            out[-1] = dataclasses.replace(out[-1], returned=True)
+        elif action == "reply":
+            last_reply = dt.datetime.fromisoformat(e["at"])
+        elif action == "reopen":
+            out[-1] = dataclasses.replace(out[-1], reopened=True, rating=Rating.unsatisfied)
+        elif action == "evaluate":
+            on_time = last_reply is not None and due is not None and last_reply < due
+            out[-1] = dataclasses.replace(out[-1], closed=True, on_time=on_time,
+                                          rating=Rating(e["fields"]["rating"]))
+    return out

@@ -1,20 +1,138 @@
-"""Work-order operations for the event loop: the store's blocking calls run in a thread."""
+"""Work-order operations for the event loop: the store's blocking calls run in a thread.
+
+Filing and reading (``create``, ``get``) as before; the lifecycle (``start``, ``act``, ``trail``),
+督办 (``sweep``: warnings and overdue flags against the injected clock ``now``, and ``supervise``,
+the periodic task that runs it with no reader) and the order KPIs. Every stored event goes to
+``on_event`` (the composition root wires the webhook outbox there: ``hotline.outbox``'s publish
+takes (order id, event type, payload)); a failing hook is logged, never undoes the transition.
+"""
 
 from __future__ import annotations
 
 import asyncio
+import dataclasses
+import datetime as dt
+import logging
+from collections.abc import Awaitable, Callable
 from typing import Any
+from zoneinfo import ZoneInfo
 
+from hotline.config.site import OrdersSection
 from hotline.store import Store
+from hotline.work_orders import kpis as order_kpis
+from hotline.work_orders.lifecycle import State, Urgency
 from hotline.work_orders.schemas import WorkOrderCreate
+from hotline.work_orders.store import OrderStore
+from hotline.work_orders.supervision import alert
+from hotline.work_orders.transitions import Actor, Clock, Event
+from hotline.work_orders.workdays import WorkingCalendar
+
+log = logging.getLogger(__name__)
+
+SYSTEM = Actor("system", "system")
+EventHook = Callable[[Event], Awaitable[None]]
+
+
+def event_payload(event: Event) -> dict[str, Any]:
+    """An event as the outbox and the API carry it."""
+    return {"order_id": event.order_id, "action": event.action, "actor": event.actor, "role": event.role,
+            "unit": event.unit, "at": event.at.isoformat(),
+            "from_state": event.from_state.value if event.from_state else None,
+            "to_state": event.to_state.value, "fields": event.fields}
 
 
 class WorkOrderService:
-    def __init__(self, store: Store) -> None:
+    def __init__(self, store: Store, *, orders: OrdersSection | None = None, timezone: str = "Asia/Shanghai",
+                 now: Callable[[], dt.datetime] | None = None, on_event: EventHook | None = None) -> None:
         self._store = store
+        self._orders = orders or OrdersSection()
+        self._tz = ZoneInfo(timezone)
+        self._now = now or (lambda: dt.datetime.now(self._tz))
+        self._on_event = on_event
+        self.lifecycle = OrderStore(store, Clock(WorkingCalendar(self._orders.calendar), self._orders.deadlines))
 
+    # --- filing and reading (the API of issue 1) -----------------------------------------------
     async def create(self, request: WorkOrderCreate) -> dict[str, Any]:
         return await asyncio.to_thread(self._store.create_work_order, **request.model_dump())
 
     async def get(self, work_order_id: str) -> dict[str, Any]:
         return await asyncio.to_thread(self._store.get_work_order, work_order_id)
+
+    # --- the lifecycle -----------------------------------------------------------------------------
+    def now(self) -> dt.datetime:
+        return self._now().astimezone(self._tz)
+
+    async def start(self, order_id: str, *, urgency: Urgency, subject: str | None, area: str | None,
+                    actor: Actor) -> list[Event]:
+        """Enter a filed order into the lifecycle; an emergency item is reported to the duty office
+        at once (a ``report_duty`` event by the system, which the outbox delivers)."""
+        now = self.now()
+        extra = []
+        if urgency == Urgency.emergency:
+            extra.append(Event(order_id=order_id, action="report_duty", actor=SYSTEM.name, role=SYSTEM.role,
+                               unit=None, at=now, from_state=State.created, to_state=State.created,
+                               fields={"to": "duty_office"}))
+        _, events = await asyncio.to_thread(self.lifecycle.start, order_id, urgency=urgency, subject=subject,
+                                            area=area, actor=actor, now=now, extra=extra)
+        for event in events:
+            await self._publish(event)
+        return events
+
+    async def act(self, order_id: str, action: str, actor: Actor, fields: dict[str, Any]) -> Event:
+        """One action of the lifecycle table; refused with a stable id and nothing changed."""
+        _, event = await asyncio.to_thread(self.lifecycle.act, order_id, action, actor, fields, self.now())
+        await self._publish(event)
+        return event
+
+    async def trail(self, order_id: str) -> list[dict[str, Any]]:
+        return await asyncio.to_thread(self.lifecycle.events, order_id)
+
+    # --- 督办 -----------------------------------------------------------------------------------
+    async def sweep(self) -> list[Event]:
+        """Warn orders due within ``deadlines.warn_hours`` and flag overdue ones (escalated to the
+        unit's leader), once per deadline and kind; the events recorded."""
+        now = self.now()
+        margin = dt.timedelta(hours=self._orders.deadlines.warn_hours)
+        recorded: list[Event] = []
+        for order in await asyncio.to_thread(self.lifecycle.open_orders):
+            found = alert(order, now, margin)
+            if found is None or await asyncio.to_thread(self.lifecycle.alerted, order.id, found.action, found.due):
+                continue
+            fields: dict[str, Any] = {"deadline": found.deadline, "due": found.due.isoformat()}
+            unit = self._orders.unit(order.unit) if order.unit else None
+            if found.action == "flag_overdue" and unit is not None:
+                fields["escalated_to"] = {"name": unit.leader.name, "phone": unit.leader.phone}
+            event = Event(order_id=order.id, action=found.action, actor=SYSTEM.name, role=SYSTEM.role,
+                          unit=order.unit, at=now, from_state=order.state, to_state=order.state, fields=fields)
+            await asyncio.to_thread(self.lifecycle.record, event)
+            await self._publish(event)
+            recorded.append(event)
+        return recorded
+
+    async def supervise(self, interval: float = 300.0) -> None:
+        """Run :meth:`sweep` every ``interval`` seconds until cancelled (no reader needed)."""
+        while True:
+            try:
+                await self.sweep()
+            except Exception:
+                log.exception("work-order sweep failed; retrying in %.0f s", interval)
+            await asyncio.sleep(interval)
+
+    # --- KPIs --------------------------------------------------------------------------------------
+    async def kpis(self, dimension: str, since: dt.datetime | None = None) -> dict[str, Any]:
+        """The order KPIs per ``dimension`` (unit, subject, area, day, month) and overall."""
+        trails = await asyncio.to_thread(self.lifecycle.trails, since)
+        rows = [a for oid, subject, area, due, events in trails
+                for a in order_kpis.assignments_of(oid, subject, area, events, due)]
+        rows = [dataclasses.replace(a, dispatched_at=a.dispatched_at.astimezone(self._tz)) for a in rows]
+        return {"dimension": dimension, "total": order_kpis.kpis(rows).to_dict(),
+                "groups": {k: v.to_dict() for k, v in order_kpis.kpis_by(rows, dimension).items()}}
+
+    async def _publish(self, event: Event) -> None:
+        if self._on_event is None:
+            return
+        try:
+            await self._on_event(event)
+        except Exception:
+            log.exception("on_event hook failed for %s %s", event.order_id, event.action)
+

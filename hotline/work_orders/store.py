@@ -119,6 +119,22 @@ class OrderStore:
                                                        OrderEventRow.action == action)
             return any(f.get("due") == due.isoformat() for f in session.scalars(query))
 
+    def trails(self, since: dt.datetime | None = None) -> list[tuple[str, str | None, str | None,
+                                                                     dt.datetime | None, list[dict[str, Any]]]]:
+        """(order id, subject, area, due, event trail) of every order dispatched at or after
+        ``since`` (all when None): what the KPIs are computed from."""
+        with self._store.session() as session:
+            query = select(OrderLifecycleRow).where(OrderLifecycleRow.dispatched_at.is_not(None))
+            if since is not None:
+                query = query.where(OrderLifecycleRow.dispatched_at >= since)
+            rows = list(session.scalars(query.order_by(OrderLifecycleRow.work_order_id)))
+            ids = [r.work_order_id for r in rows]
+            trail: dict[str, list[dict[str, Any]]] = {i: [] for i in ids}
+            events = select(OrderEventRow).where(OrderEventRow.work_order_id.in_(ids)).order_by(OrderEventRow.id)
+            for e in session.scalars(events):
+                trail[e.work_order_id].append(event_dict(e))
+            return [(r.work_order_id, r.subject, r.area, r.due, trail[r.work_order_id]) for r in rows]
+
     def record(self, event: Event) -> None:
         """Store an event that changes no state (a 督办 alert by the system)."""
         with self._store.session() as session:

@@ -91,3 +91,23 @@ def test_an_empty_set_says_so() -> None:
 def test_unknown_dimension() -> None:
     with pytest.raises(ValueError, match="dimension must be one of unit"):
         kpis_by(ROWS, "seat")
+
+
+def _e(action: str, when: dt.datetime, **fields: object) -> dict[str, object]:
+    return {"action": action, "at": when.isoformat(), "fields": fields}
+
+
+def test_assignments_from_an_event_trail() -> None:
+    from hotline.work_orders.kpis import assignments_of
+    trail = [_e("create", day(12, 1)), _e("dispatch", day(12, 1), unit="renshe"),
+             _e("return", day(12, 2)), _e("redispatch", day(12, 2), unit="zhujian"), _e("sign", day(12, 2)),
+             _e("reply", day(12, 3)), _e("verify", day(12, 3)), _e("reopen", day(12, 3), rating="unsatisfied"),
+             _e("reply", day(12, 8)), _e("verify", day(12, 8)), _e("evaluate", day(12, 8), rating="satisfied")]
+    due = dt.datetime(2026, 12, 11, 0, tzinfo=TZ)
+    first, second = assignments_of("WO-9", "wages", "hualong", trail, due)
+    assert (first.unit, first.returned, first.closed) == ("renshe", True, False)
+    assert (second.unit, second.returned, second.closed, second.on_time, second.reopened, second.rating) == \
+        ("zhujian", False, True, True, True, S)
+    late = assignments_of("WO-9", "wages", "hualong", trail, dt.datetime(2026, 12, 8, 0, tzinfo=TZ))
+    assert late[1].on_time is False
+    assert assignments_of("WO-9", None, None, trail[:1], None) == []

@@ -1,0 +1,107 @@
+"""The work-order service on a real store: the lifecycle with an injected clock, the on_event hook
+(where the outbox attaches), the 督办 sweep (once per deadline, escalation to the unit's leader) and
+the KPIs computed from the stored trails."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+import pytest
+
+from hotline.config.site import OrdersSection
+from hotline.exceptions import NotYourOrder
+from hotline.store import Store
+from hotline.work_orders.lifecycle import Urgency
+from hotline.work_orders.services import WorkOrderService, event_payload
+from hotline.work_orders.transitions import Actor, Event
+from tests.unit.conftest import MakeCall
+
+TZ = dt.timezone(dt.timedelta(hours=8))
+SEAT = Actor("seat1001", "seat")
+SUP = Actor("boss", "supervisor")
+RENSHE = Actor("renshe1", "unit", "renshe")
+ORDERS = OrdersSection.model_validate({"units": [
+    {"id": "renshe", "name": "市人社局", "leader": {"name": "王局长", "phone": "13800000001"}}]})
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.at = dt.datetime(2026, 12, 1, 10, tzinfo=TZ)
+
+    def __call__(self) -> dt.datetime:
+        return self.at
+
+
+@pytest.fixture
+def env(store: Store, make_call: MakeCall) -> tuple[WorkOrderService, Clock, list[Event], str]:
+    store.upsert_call(make_call("1700000000.1"))
+    oid = str(store.create_work_order(call_ids=["1700000000.1"], title="欠薪", description="工资拖欠",
+                                      category="complaint", created_by="1001")["id"])
+    clock = Clock()
+    seen: list[Event] = []
+
+    async def hook(event: Event) -> None:
+        seen.append(event)
+
+    return WorkOrderService(store, orders=ORDERS, now=clock, on_event=hook), clock, seen, oid
+
+
+async def test_every_transition_reaches_the_hook(env: tuple[WorkOrderService, Clock, list[Event], str]) -> None:
+    service, clock, seen, oid = env
+    await service.start(oid, urgency=Urgency.emergency, subject="wages", area=None, actor=SEAT)
+    await service.act(oid, "dispatch", SEAT, {"unit": "renshe"})
+    with pytest.raises(NotYourOrder):
+        await service.act(oid, "sign", Actor("x", "unit", "zhujian"), {})
+    assert [e.action for e in seen] == ["create", "report_duty", "dispatch"]
+    assert [e["action"] for e in await service.trail(oid)] == ["create", "report_duty", "dispatch"]
+    assert event_payload(seen[2])["to_state"] == "dispatched"
+
+
+async def test_the_sweep_warns_then_flags_once_each(env: tuple[WorkOrderService, Clock, list[Event], str]) -> None:
+    service, clock, seen, oid = env
+    await service.start(oid, urgency=Urgency.normal, subject=None, area=None, actor=SEAT)
+    await service.act(oid, "dispatch", SEAT, {"unit": "renshe"})        # due end of Tue 8 Dec
+    assert await service.sweep() == []
+    clock.at = dt.datetime(2026, 12, 8, 9, tzinfo=TZ)                     # within 24 h
+    warned = await service.sweep()
+    assert [(e.action, e.fields["deadline"]) for e in warned] == [("warn", "due")]
+    assert await service.sweep() == []                                     # once
+    clock.at = dt.datetime(2026, 12, 9, 0, 1, tzinfo=TZ)
+    (flagged,) = await service.sweep()
+    assert flagged.action == "flag_overdue"
+    assert flagged.fields["escalated_to"] == {"name": "王局长", "phone": "13800000001"}
+    assert await service.sweep() == []
+    assert [e.action for e in seen][-2:] == ["warn", "flag_overdue"]
+
+
+async def test_a_failing_hook_does_not_undo_the_transition(store: Store, make_call: MakeCall) -> None:
+    store.upsert_call(make_call("1700000000.2"))
+    oid = str(store.create_work_order(call_ids=["1700000000.2"], title="t", description="d",
+                                      category="help", created_by="1001")["id"])
+
+    async def broken(event: Event) -> None:
+        raise RuntimeError("outbox down")
+
+    service = WorkOrderService(store, orders=ORDERS, now=Clock(), on_event=broken)
+    await service.start(oid, urgency=Urgency.normal, subject=None, area=None, actor=SEAT)
+    await service.act(oid, "dispatch", SEAT, {"unit": "renshe"})
+    assert [e["action"] for e in await service.trail(oid)] == ["create", "dispatch"]
+
+
+async def test_kpis_from_the_stored_trails(env: tuple[WorkOrderService, Clock, list[Event], str]) -> None:
+    service, clock, _, oid = env
+    await service.start(oid, urgency=Urgency.normal, subject="wages", area="hualong", actor=SEAT)
+    steps: list[tuple[str, Actor, dict[str, Any]]] = [
+        ("dispatch", SEAT, {"unit": "renshe"}), ("sign", RENSHE, {}), ("reply", RENSHE, {"result": "已支付"}),
+        ("verify", SEAT, {}), ("evaluate", SEAT, {"rating": "satisfied"})]
+    for action, actor, fields in steps:
+        await service.act(oid, action, actor, fields)
+    report = await service.kpis("unit")
+    renshe = report["groups"]["renshe"]
+    assert renshe["completion_rate"] == {"numerator": 1, "denominator": 1, "value": 1.0, "empty": False}
+    assert renshe["on_time_rate"]["numerator"] == 1
+    assert report["total"]["return_rate"]["value"] == 0.0
+    assert (await service.kpis("month"))["groups"].keys() == {"2026-12"}
+    empty = await service.kpis("unit", since=dt.datetime(2027, 1, 1, tzinfo=TZ))
+    assert empty["groups"] == {} and empty["total"]["completion_rate"]["empty"] is True
