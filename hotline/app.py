@@ -193,6 +193,7 @@ class Controller:
         self._tasks.append(asyncio.create_task(self._periodic_reconcile()))
         self._tasks.append(asyncio.create_task(self._publish_kpis()))
         self._tasks.append(asyncio.create_task(self.disk.run()))
+        self._tasks.append(asyncio.create_task(self.services.work_orders.supervise()))  # 督办 sweep
         app = build_app(self.services)
         self.api_runner = web.AppRunner(app, access_log=None)
         await self.api_runner.setup()

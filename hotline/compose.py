@@ -52,7 +52,8 @@ def build_services(site: SiteConfig, store: Store, *, ami_send: AmiSend, hub: Li
         prom=prom_metrics(site, hub),
         metrics=MetricsService(store, site),
         directory=DirectoryService(site),
-        work_orders=WorkOrderService(store),
+        # on_event: the webhook outbox (hotline.outbox, issue 11) attaches here, next to the store.
+        work_orders=WorkOrderService(store, orders=site.orders, timezone=site.site.timezone),
     )
 
 

@@ -18,6 +18,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from hotline.config.site import OrdersSection
+from hotline.exceptions import StoreError
 from hotline.store import Store
 from hotline.work_orders import kpis as order_kpis
 from hotline.work_orders.lifecycle import State, Urgency
@@ -110,13 +111,16 @@ class WorkOrderService:
         return recorded
 
     async def supervise(self, interval: float = 300.0) -> None:
-        """Run :meth:`sweep` every ``interval`` seconds until cancelled (no reader needed)."""
+        """Run :meth:`sweep` every ``interval`` seconds until cancelled (no reader needed); the
+        first one after ``interval`` (the store is being migrated at start)."""
         while True:
+            await asyncio.sleep(interval)
             try:
                 await self.sweep()
+            except StoreError as exc:
+                log.warning("work-order sweep skipped (%s); next in %.0f s", exc.message, interval)
             except Exception:
-                log.exception("work-order sweep failed; retrying in %.0f s", interval)
-            await asyncio.sleep(interval)
+                log.exception("work-order sweep failed; next in %.0f s", interval)
 
     # --- KPIs --------------------------------------------------------------------------------------
     async def kpis(self, dimension: str, since: dt.datetime | None = None) -> dict[str, Any]:

@@ -105,3 +105,21 @@ async def test_kpis_from_the_stored_trails(env: tuple[WorkOrderService, Clock, l
     assert (await service.kpis("month"))["groups"].keys() == {"2026-12"}
     empty = await service.kpis("unit", since=dt.datetime(2027, 1, 1, tzinfo=TZ))
     assert empty["groups"] == {} and empty["total"]["completion_rate"]["empty"] is True
+
+
+async def test_the_periodic_task_sweeps_without_a_reader(env: tuple[WorkOrderService, Clock, list[Event], str]) -> None:
+    import asyncio
+    service, clock, seen, oid = env
+    await service.start(oid, urgency=Urgency.normal, subject=None, area=None, actor=SEAT)
+    clock.at = dt.datetime(2026, 12, 3, 0, tzinfo=TZ)                      # dispatch was due end of Wed 2
+    task = asyncio.create_task(service.supervise(interval=0.01))
+    try:
+        for _ in range(500):
+            if any(e.action == "flag_overdue" for e in seen):
+                break
+            await asyncio.sleep(0.01)
+    finally:
+        task.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await task
+    assert [e.fields["deadline"] for e in seen if e.action == "flag_overdue"] == ["dispatch"]
