@@ -26,9 +26,13 @@ class Principal:
     seat: str | None
     token_id: str
     expires: int
+    unit: str | None = None    # a unit user's unit (users[].unit)
 
     def to_dict(self) -> dict[str, Any]:
-        return {"name": self.name, "role": self.role.value, "seat": self.seat, "expires": self.expires}
+        out = {"name": self.name, "role": self.role.value, "seat": self.seat, "expires": self.expires}
+        if self.unit is not None:
+            out["unit"] = self.unit
+        return out
 
 
 PRINCIPAL = web.RequestKey("principal", Principal)   # absent when the API is open

@@ -7,7 +7,8 @@ from typing import Any
 
 from hotline.http.oas import error as _error, json_content as _json, ref as _ref
 
-_ROLE = {"type": "string", "enum": ["department", "seat", "supervisor", "admin"]}
+_ROLE = {"type": "string", "enum": ["unit", "department", "seat", "supervisor", "admin"]}
+_UNIT = {"type": "string", "description": "a unit user's unit (orders.units[].id); absent for other roles"}
 
 SCHEMAS: dict[str, Any] = {
     "Login": {"type": "object", "additionalProperties": False, "required": ["name", "password"],
@@ -15,10 +16,10 @@ SCHEMAS: dict[str, Any] = {
     "Session": {"type": "object", "required": ["token", "role", "seat", "expires"], "properties": {
         "token": {"type": "string", "description": "send as Authorization: Bearer <token>; also set as the "
                                                    "HttpOnly SameSite=Strict cookie hotline_token"},
-        "name": {"type": "string"}, "role": _ROLE, "seat": {"type": ["string", "null"]},
+        "name": {"type": "string"}, "role": _ROLE, "seat": {"type": ["string", "null"]}, "unit": _UNIT,
         "expires": {"type": "integer", "description": "epoch seconds"}}},
     "Me": {"type": "object", "required": ["name", "role", "seat", "open"], "properties": {
-        "name": {"type": ["string", "null"]}, "role": _ROLE, "seat": {"type": ["string", "null"]},
+        "name": {"type": ["string", "null"]}, "role": _ROLE, "seat": {"type": ["string", "null"]}, "unit": _UNIT,
         "expires": {"type": ["integer", "null"]},
         "open": {"type": "boolean", "description": "true when no users are configured (the API is open)"}}},
 }

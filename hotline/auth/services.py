@@ -109,7 +109,7 @@ class AuthService:
             raise
         self.throttle.succeeded(name)
         token, claims = self._signer.issue(user.name, user.role.value, user.seat, now=self._now(), ttl=self._ttl)
-        return token, Principal(user.name, user.role, user.seat, claims.token_id, claims.expires)
+        return token, Principal(user.name, user.role, user.seat, claims.token_id, claims.expires, user.unit)
 
     def authenticate(self, token: str | None) -> Principal:
         """The principal a token proves, or ``auth-required``."""
@@ -121,7 +121,7 @@ class AuthService:
         user = self._users.get(claims.user)
         if user is None or user.role.value != claims.role or user.seat != claims.seat:
             raise AuthRequired("the token's user changed: log in again")
-        return Principal(user.name, user.role, user.seat, claims.token_id, claims.expires)
+        return Principal(user.name, user.role, user.seat, claims.token_id, claims.expires, user.unit)
 
     def close(self) -> None:
         self.hashes.close()
