@@ -102,6 +102,13 @@ class Disclosure:
             await self._record(request, viewer, shown, reason)
         return out
 
+    async def record_full(self, request: web.Request, call_ids: list[str]) -> None:
+        """Audit a full number handed out by a route that decided it itself (a unit reading a
+        non-confidential order, ``hotline.work_orders.identity``)."""
+        viewer = viewer_of(request)
+        if call_ids and viewer is not OPEN_API:
+            await self._record(request, viewer, call_ids, reason_of(request))
+
     async def _record(self, request: web.Request, viewer: Viewer, shown: list[str], reason: str) -> None:
         target = f"call:{shown[0]}" if len(shown) == 1 else f"calls:{len(shown)}"
         route = f"{request.method} {route_path(request) or request.path}"

@@ -35,6 +35,25 @@ MIN_ROLE: dict[tuple[str, str], Role] = {
     ("GET", "/api/transfer-targets"): S,
     ("POST", "/api/work-orders"): S,
     ("GET", "/api/work-orders/{work_order_id}"): D,   # a department reads work orders, nothing else
+    # the work-order lifecycle (hotline.work_orders.lifecycle: the table decides who takes which
+    # action; these are its lowest roles, checked against it by test_order_api)
+    ("POST", "/api/work-orders/{work_order_id}/start"): S,
+    ("GET", "/api/work-orders/{work_order_id}/lifecycle"): U,   # a unit: its own orders only
+    ("POST", "/api/work-orders/{work_order_id}/answer"): S,
+    ("POST", "/api/work-orders/{work_order_id}/reject"): S,
+    ("POST", "/api/work-orders/{work_order_id}/dispatch"): S,
+    ("POST", "/api/work-orders/{work_order_id}/sign"): U,
+    ("POST", "/api/work-orders/{work_order_id}/return"): U,
+    ("POST", "/api/work-orders/{work_order_id}/redispatch"): S,
+    ("POST", "/api/work-orders/{work_order_id}/request-extension"): U,
+    ("POST", "/api/work-orders/{work_order_id}/approve-extension"): V,
+    ("POST", "/api/work-orders/{work_order_id}/refuse-extension"): V,
+    ("POST", "/api/work-orders/{work_order_id}/reply"): U,
+    ("POST", "/api/work-orders/{work_order_id}/send-back"): V,
+    ("POST", "/api/work-orders/{work_order_id}/verify"): S,
+    ("POST", "/api/work-orders/{work_order_id}/evaluate"): S,
+    ("POST", "/api/work-orders/{work_order_id}/supervise"): V,
+    ("GET", "/api/order-kpis"): V,
     ("GET", "/api/directory"): S,
     ("GET", "/api/directory/{number}"): S,
     # seats: a seat user on its own seat, a supervisor on any

@@ -5,8 +5,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from hotline.http.oas import error as _error, json_content as _json, path as _path, ref as _ref
+from hotline.http.oas import error as _error, json_content as _json, path as _path, query as _query, ref as _ref
 from hotline.records.work_order import Category, Status
+from hotline.work_orders.lifecycle import SUPERVISION_KINDS, TABLE, Rating, Row, State, Urgency
 from hotline.work_orders.schemas import MAX_CALLS
 
 _WORK_ORDER_FIELDS: dict[str, dict[str, Any]] = {
@@ -48,7 +49,102 @@ _WORK_ORDER_CREATE = {
     "additionalProperties": False,
 }
 
-SCHEMAS: dict[str, Any] = {"WorkOrder": _WORK_ORDER, "WorkOrderCreate": _WORK_ORDER_CREATE}
+_NULLABLE_TIME = {"type": ["string", "null"], "format": "date-time"}
+_TEXT = {"type": "string", "maxLength": 2000}
+_SLUG = {"type": "string", "pattern": "^[a-z][a-z0-9_-]{0,31}$"}
+
+_ACTION = {
+    "type": "object",
+    "description": "the fields of one lifecycle action; each action requires those of its row of the "
+                   "lifecycle table (README), a missing one is missing-order-field naming it",
+    "properties": {
+        "unit": {**_SLUG, "description": "dispatch, redispatch: the 主办 unit (orders.units[].id)"},
+        "co_units": {"type": "array", "items": _SLUG, "maxItems": 20, "description": "协办 units"},
+        "answer": {**_TEXT, "description": "answer: 直接答复"},
+        "reason": {**_TEXT, "description": "reject (不予受理), request-extension, refuse-extension, send-back"},
+        "return_reason": {**_TEXT, "description": "return: 回退理由"},
+        "leader_opinion": {**_TEXT, "description": "return: 领导意见"},
+        "suggestion": {**_TEXT, "description": "return: 建议"},
+        "contact_phone": {"type": "string", "pattern": "^\\+?[0-9-]{3,24}$", "description": "return: 联系电话"},
+        "days": {"type": "integer", "minimum": 1, "maximum": 30, "description": "request-extension: working days"},
+        "result": {**_TEXT, "description": "reply: the result"},
+        "leader_approval": {**_TEXT, "description": "reply on a key item: the leader's approval (批办)"},
+        "rating": {"type": "string", "enum": [r.value for r in Rating],
+                   "description": "evaluate: 满意, 基本满意, 不满意 (reopens: 重办)"},
+        "kind": {"type": "string", "enum": list(SUPERVISION_KINDS), "description": "supervise: 联合/现场督办"},
+        "note": {**_TEXT, "description": "supervise: what was done"},
+    },
+    "additionalProperties": False,
+}
+
+_EVENT = {
+    "type": "object",
+    "required": ["action", "actor", "role", "at", "to_state", "fields"],
+    "properties": {
+        "id": {"type": "integer"}, "order_id": {"type": "string"},
+        "action": {"type": "string"}, "actor": {"type": "string"},
+        "role": {"type": "string", "enum": ["seat", "supervisor", "admin", "unit", "system"]},
+        "unit": {"type": ["string", "null"]}, "at": {"type": "string", "format": "date-time"},
+        "from_state": {"type": ["string", "null"], "enum": [*[s.value for s in State], None]},
+        "to_state": {"type": "string", "enum": [s.value for s in State]},
+        "fields": {"type": "object"},
+    },
+}
+
+_LIFECYCLE = {
+    "type": "object",
+    "required": ["order", "lifecycle", "events"],
+    "properties": {
+        "order": {"type": "object", "description": "the work order; for a unit user without call_ids, "
+                  "and with caller_number only on a non-confidential order (masked unless "
+                  "orders.units_see_numbers; a full one is audited)"},
+        "lifecycle": {"type": "object", "properties": {
+            "state": {"type": "string", "enum": [s.value for s in State]},
+            "urgency": {"type": "string", "enum": [u.value for u in Urgency]},
+            "unit": {"type": ["string", "null"]}, "co_units": {"type": "array", "items": {"type": "string"}},
+            "dispatch_due": _NULLABLE_TIME, "dispatched_at": _NULLABLE_TIME, "return_due": _NULLABLE_TIME,
+            "due": _NULLABLE_TIME, "redo_count": {"type": "integer"}}},
+        "events": {"type": "array", "items": _ref("OrderEvent"), "description": "the audit trail, oldest first"},
+    },
+}
+
+_RATIO = {"type": "object", "properties": {
+    "numerator": {"type": "integer"}, "denominator": {"type": "integer"},
+    "value": {"type": ["number", "null"], "description": "null when the denominator is 0"},
+    "empty": {"type": "boolean"}}}
+_KPIS = {"type": "object", "properties": {
+    "counts": {"type": "object"}, "completion_rate": _RATIO, "on_time_rate": _RATIO,
+    "satisfaction_rate": _RATIO, "return_rate": _RATIO, "redo_rate": _RATIO}}
+
+SCHEMAS: dict[str, Any] = {
+    "WorkOrder": _WORK_ORDER, "WorkOrderCreate": _WORK_ORDER_CREATE, "OrderAction": _ACTION,
+    "OrderEvent": _EVENT, "OrderLifecycle": _LIFECYCLE, "OrderKpis": _KPIS,
+    "OrderStart": {"type": "object", "additionalProperties": False, "properties": {
+        "urgency": {"type": "string", "enum": [u.value for u in Urgency], "default": "normal"},
+        "subject": {**_SLUG, "description": "orders.subjects[].id"},
+        "area": {**_SLUG, "description": "orders.areas[].id"}}},
+}
+
+_ACTION_ERRORS = {
+    "400": _error("invalid-request, missing-order-field (details.field)"),
+    "403": _error("not-your-order: a unit user on another unit's order"),
+    "404": _error("no-such-work-order"),
+    "409": _error("illegal-transition (not from this state, not for this role, return window over), "
+                  "order-closed"),
+    "422": _error("date-outside-calendar: add the year to orders.calendar"),
+    "503": _error("store-unavailable"),
+}
+
+
+def _action_path(row: Row) -> dict[str, Any]:
+    return {"post": {
+        "summary": f"{row.action}: {row.note} ({', '.join(sorted(row.who))}; requires "
+                   f"{', '.join(row.required) or 'nothing'})",
+        "operationId": "order" + "".join(w.capitalize() for w in row.action.split("_")),
+        "parameters": [_path("work_order_id")],
+        "requestBody": {"required": False, "content": {"application/json": {"schema": _ref("OrderAction")}}},
+        "responses": {"200": _json("the event recorded", _ref("OrderEvent")), **_ACTION_ERRORS},
+    }}
 
 PATHS: dict[str, Any] = {
     "/api/work-orders": {"post": {
@@ -74,3 +170,29 @@ PATHS: dict[str, Any] = {
                       "503": _error("store-unavailable")},
     }},
 }
+
+_API_ROWS = [r for r in TABLE if r.action not in ("reopen", "warn", "flag_overdue")]
+PATHS.update({f"/api/work-orders/{{work_order_id}}/{r.action.replace('_', '-')}": _action_path(r)
+              for r in _API_ROWS})
+PATHS["/api/work-orders/{work_order_id}/start"] = {"post": {
+    "summary": "Enter a filed order into the lifecycle (created): urgency, subject, area; an emergency "
+               "item is reported to the duty office at once",
+    "operationId": "startWorkOrder", "parameters": [_path("work_order_id")],
+    "requestBody": {"required": False, "content": {"application/json": {"schema": _ref("OrderStart")}}},
+    "responses": {"201": _json("the events recorded", {"type": "object"}), **_ACTION_ERRORS}}}
+PATHS["/api/work-orders/{work_order_id}/lifecycle"] = {"get": {
+    "summary": "The order, where it stands in its lifecycle (deadlines) and its event trail; a unit "
+               "user only for an order its unit holds or helps with",
+    "operationId": "getWorkOrderLifecycle", "parameters": [_path("work_order_id")],
+    "responses": {"200": _json("the order with its trail", _ref("OrderLifecycle")),
+                  "403": _error("not-your-order"), "404": _error("no-such-work-order"),
+                  "503": _error("store-unavailable")}}}
+PATHS["/api/order-kpis"] = {"get": {
+    "summary": "Order KPIs (办结率, 按期办结率, 满意率, 回退率, 重办率) overall and per dimension",
+    "operationId": "getOrderKpis",
+    "parameters": [_query("dimension", "unit, subject, area, day or month (default unit)",
+                          {"type": "string", "enum": ["unit", "subject", "area", "day", "month"]})],
+    "responses": {"200": _json("total and groups", {"type": "object", "properties": {
+        "dimension": {"type": "string"}, "total": _ref("OrderKpis"),
+        "groups": {"type": "object", "additionalProperties": _ref("OrderKpis")}}}),
+        "400": _error("invalid-request: unknown dimension"), "503": _error("store-unavailable")}}}

@@ -18,14 +18,14 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from hotline.config.site import OrdersSection
-from hotline.exceptions import StoreError
+from hotline.exceptions import InvalidRequest, StoreError
 from hotline.store import Store
 from hotline.work_orders import kpis as order_kpis
 from hotline.work_orders.lifecycle import State, Urgency
 from hotline.work_orders.schemas import WorkOrderCreate
 from hotline.work_orders.store import OrderStore
 from hotline.work_orders.supervision import alert
-from hotline.work_orders.transitions import Actor, Clock, Event
+from hotline.work_orders.transitions import Actor, Clock, Event, Order
 from hotline.work_orders.workdays import WorkingCalendar
 
 log = logging.getLogger(__name__)
@@ -67,6 +67,8 @@ class WorkOrderService:
                     actor: Actor) -> list[Event]:
         """Enter a filed order into the lifecycle; an emergency item is reported to the duty office
         at once (a ``report_duty`` event by the system, which the outbox delivers)."""
+        self._known("subject", subject, self._orders.subject)
+        self._known("area", area, self._orders.area)
         now = self.now()
         extra = []
         if urgency == Urgency.emergency:
@@ -81,9 +83,28 @@ class WorkOrderService:
 
     async def act(self, order_id: str, action: str, actor: Actor, fields: dict[str, Any]) -> Event:
         """One action of the lifecycle table; refused with a stable id and nothing changed."""
+        if action in ("dispatch", "redispatch"):
+            self._known("unit", fields.get("unit"), self._orders.unit)
+            for i, co in enumerate(fields.get("co_units") or ()):
+                self._known(f"co_units[{i}]", co, self._orders.unit)
         _, event = await asyncio.to_thread(self.lifecycle.act, order_id, action, actor, fields, self.now())
         await self._publish(event)
         return event
+
+    async def order(self, order_id: str) -> tuple[Order, dict[str, str | None]]:
+        """The order's lifecycle and its subject and area."""
+        return await asyncio.to_thread(self.lifecycle.get, order_id)
+
+    async def caller_number(self, call_ids: list[str]) -> tuple[str | None, str | None]:
+        """(call id, caller number) of the order's first call."""
+        if not call_ids:
+            return None, None
+        record = await asyncio.to_thread(self._store.get_call, call_ids[0])
+        return call_ids[0], record.caller_number
+
+    @property
+    def units_see_numbers(self) -> bool:
+        return self._orders.units_see_numbers
 
     async def trail(self, order_id: str) -> list[dict[str, Any]]:
         return await asyncio.to_thread(self.lifecycle.events, order_id)
@@ -131,6 +152,12 @@ class WorkOrderService:
         rows = [dataclasses.replace(a, dispatched_at=a.dispatched_at.astimezone(self._tz)) for a in rows]
         return {"dimension": dimension, "total": order_kpis.kpis(rows).to_dict(),
                 "groups": {k: v.to_dict() for k, v in order_kpis.kpis_by(rows, dimension).items()}}
+
+    def _known(self, field: str, value: Any, lookup: Callable[[str], object | None]) -> None:
+        """A unit, subject or area must be in the site's catalogue (when the site has one)."""
+        catalogue = {"subject": self._orders.subjects, "area": self._orders.areas}.get(field, self._orders.units)
+        if value is not None and catalogue and lookup(str(value)) is None:
+            raise InvalidRequest(field, f"unknown {field.split('[')[0].rstrip('s')} (orders config)", value)
 
     async def _publish(self, event: Event) -> None:
         if self._on_event is None:
