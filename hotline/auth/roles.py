@@ -37,6 +37,7 @@ MIN_ROLE: dict[tuple[str, str], Role] = {
     ("GET", "/api/work-orders/{work_order_id}"): D,   # a department reads work orders, nothing else
     # the work-order lifecycle (hotline.work_orders.lifecycle: the table decides who takes which
     # action; these are its lowest roles, checked against it by test_order_api)
+    ("GET", "/api/work-orders"): U,                             # a unit: its own orders only
     ("POST", "/api/work-orders/{work_order_id}/start"): S,
     ("GET", "/api/work-orders/{work_order_id}/lifecycle"): U,   # a unit: its own orders only
     ("POST", "/api/work-orders/{work_order_id}/answer"): S,

@@ -9,6 +9,7 @@ helps (协办), and sees the caller as :mod:`hotline.work_orders.identity` allow
 
 from __future__ import annotations
 
+import dataclasses
 from typing import Any
 
 from aiohttp import web
@@ -21,7 +22,7 @@ from hotline.privacy import Viewer
 from hotline.work_orders.identity import for_unit
 from hotline.work_orders.kpis import DIMENSIONS
 from hotline.work_orders.lifecycle import TABLE
-from hotline.work_orders.schemas import parse_action, parse_create, parse_start
+from hotline.work_orders.schemas import parse_action, parse_create, parse_search, parse_start
 from hotline.work_orders.services import WorkOrderService, event_payload
 from hotline.work_orders.transitions import Actor, Order
 
@@ -55,6 +56,21 @@ def add_routes(app: web.Application, service: WorkOrderService) -> None:
     async def create(request: web.Request) -> web.Response:
         order = await service.create(parse_create(await request.read()))
         return json_response(order, status=201, headers={"Location": f"/api/work-orders/{order['id']}"})
+
+    async def search(request: web.Request) -> web.Response:
+        query = parse_search(request.query)
+        actor = actor_of(request)
+        if actor.role == "unit":
+            if query.number is not None:
+                raise InvalidRequest("number", "a unit user does not search by caller number", query.number)
+            if query.unit not in (None, actor.unit):
+                raise NotYourOrder(query.id or "*", query.unit)
+            query = dataclasses.replace(query, unit=actor.unit)
+        found = await service.search(query)
+        if actor.role == "unit":
+            found["items"] = [for_unit(i, Viewer(actor.name, "unit"), caller_number=None,
+                                       units_see_numbers=False)[0] for i in found["items"]]
+        return json_response(found)
 
     async def get(request: web.Request) -> web.Response:
         return json_response(await service.get(request.match_info["work_order_id"]))
@@ -95,6 +111,7 @@ def add_routes(app: web.Application, service: WorkOrderService) -> None:
         return json_response(await service.kpis(dimension))
 
     app.router.add_post("/api/work-orders", create)
+    app.router.add_get("/api/work-orders", search)
     app.router.add_get("/api/work-orders/{work_order_id}", get)
     app.router.add_post("/api/work-orders/{work_order_id}/start", start)
     app.router.add_get("/api/work-orders/{work_order_id}/lifecycle", lifecycle)

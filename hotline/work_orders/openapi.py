@@ -8,6 +8,7 @@ from typing import Any
 from hotline.http.oas import error as _error, json_content as _json, path as _path, query as _query, ref as _ref
 from hotline.records.work_order import Category, Status
 from hotline.work_orders.lifecycle import SUPERVISION_KINDS, TABLE, Rating, Row, State, Urgency
+from hotline.store.store import MAX_PAGE
 from hotline.work_orders.schemas import MAX_CALLS
 
 _WORK_ORDER_FIELDS: dict[str, dict[str, Any]] = {
@@ -196,3 +197,24 @@ PATHS["/api/order-kpis"] = {"get": {
         "dimension": {"type": "string"}, "total": _ref("OrderKpis"),
         "groups": {"type": "object", "additionalProperties": _ref("OrderKpis")}}}),
         "400": _error("invalid-request: unknown dimension"), "503": _error("store-unavailable")}}}
+
+PATHS["/api/work-orders"]["get"] = {
+    "summary": "Search work orders (newest first); a unit user gets its unit's orders only, without call ids",
+    "operationId": "searchWorkOrders",
+    "parameters": [
+        _query("id", "an order id or its beginning (WO-20261201-)", {"type": "string"}),
+        _query("number", "a caller number of one of its calls (not for unit users)", {"type": "string"}),
+        _query("unit", "the 主办 unit holding it", {"type": "string"}),
+        _query("subject", "orders.subjects[].id", {"type": "string"}),
+        _query("area", "orders.areas[].id", {"type": "string"}),
+        _query("state", "lifecycle state", {"type": "string", "enum": [s.value for s in State]}),
+        _query("start", "created at or after (ISO 8601 with offset)", {"type": "string", "format": "date-time"}),
+        _query("end", "created before", {"type": "string", "format": "date-time"}),
+        _query("limit", "page size (default 50)", {"type": "integer", "minimum": 1, "maximum": MAX_PAGE}),
+        _query("offset", "items to skip", {"type": "integer", "minimum": 0}),
+    ],
+    "responses": {"200": _json("a page of orders", {"type": "object", "required": ["items", "total"], "properties": {
+        "items": {"type": "array", "items": {"type": "object"}}, "total": {"type": "integer"}}}),
+        "400": _error("invalid-request (details.field)"), "403": _error("not-your-order: another unit"),
+        "503": _error("store-unavailable")},
+}

@@ -7,14 +7,21 @@ the field (``call_ids[2]`` for an item) and the value sent.
 
 from __future__ import annotations
 
+import re
 from typing import Annotated, Any
+
+from multidict import MultiMapping
 
 from pydantic import Field, StringConstraints
 
 from hotline.config.site import SeatId
 from hotline.http.body import StrictBody, parse_json_body
+from hotline.exceptions import InvalidRequest
+from hotline.http.query import NON_NEGATIVE, date_time, integer, single_values
 from hotline.records.work_order import Category
-from hotline.work_orders.lifecycle import Rating, Urgency
+from hotline.store.store import MAX_PAGE
+from hotline.work_orders.lifecycle import Rating, State, Urgency
+from hotline.work_orders.search import OrderQuery
 
 MAX_CALLS = 100
 
@@ -90,3 +97,36 @@ def parse_action(body: bytes) -> ActionBody:
 
 def parse_start(body: bytes) -> StartBody:
     return parse_json_body(StartBody, body)
+
+
+SEARCH_PARAMS = ("id", "number", "unit", "subject", "area", "state", "start", "end", "limit", "offset")
+_ID_PREFIX = re.compile(r"WO-[0-9-]{0,20}")
+_SLUG = re.compile(r"[a-z][a-z0-9_-]{0,31}")
+_NUMBER = re.compile(r"\+?[0-9]{3,20}")
+
+
+def parse_search(q: MultiMapping[str]) -> OrderQuery:
+    """``GET /api/work-orders`` query parameters, each problem naming the parameter."""
+    raw = single_values(q, SEARCH_PARAMS, strip=True)
+    args: dict[str, Any] = {}
+    for name, value in raw.items():
+        if name == "id" and not _ID_PREFIX.fullmatch(value):
+            raise InvalidRequest(name, "an order id or its beginning (WO-20261201-)", value)
+        if name == "number" and not _NUMBER.fullmatch(value):
+            raise InvalidRequest(name, "a phone number (digits)", value)
+        if name in ("unit", "subject", "area") and not _SLUG.fullmatch(value):
+            raise InvalidRequest(name, "an id of the orders config", value)
+        if name == "state":
+            try:
+                args[name] = State(value)
+            except ValueError:
+                raise InvalidRequest(name, f"one of {', '.join(s.value for s in State)}", value) from None
+        elif name in ("start", "end"):
+            args[name] = date_time(name, value)
+        elif name in ("limit", "offset"):
+            args[name] = integer(name, value, pattern=NON_NEGATIVE, message="must be a non-negative integer")
+        else:
+            args[name] = value
+    if "limit" in args and not 0 < args["limit"] <= MAX_PAGE:
+        raise InvalidRequest("limit", f"1..{MAX_PAGE}", args["limit"])
+    return OrderQuery(**args)

@@ -23,6 +23,7 @@ from hotline.store import Store
 from hotline.work_orders import kpis as order_kpis
 from hotline.work_orders.lifecycle import State, Urgency
 from hotline.work_orders.schemas import WorkOrderCreate
+from hotline.work_orders.search import OrderQuery, search
 from hotline.work_orders.store import OrderStore
 from hotline.work_orders.supervision import alert
 from hotline.work_orders.transitions import Actor, Clock, Event, Order
@@ -105,6 +106,9 @@ class WorkOrderService:
     @property
     def units_see_numbers(self) -> bool:
         return self._orders.units_see_numbers
+
+    async def search(self, query: OrderQuery) -> dict[str, Any]:
+        return await asyncio.to_thread(search, self._store, query)
 
     async def trail(self, order_id: str) -> list[dict[str, Any]]:
         return await asyncio.to_thread(self.lifecycle.events, order_id)

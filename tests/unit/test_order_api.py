@@ -131,3 +131,22 @@ def test_the_route_roles_follow_the_lifecycle_table() -> None:
         row = ROWS[action]
         lowest = min((Role(w) if w != "system" else Role.admin for w in row.who), key=lambda r: RANK[r])
         assert MIN_ROLE[("POST", path_of(action))] == lowest, action
+
+
+async def test_a_unit_searches_only_its_own(store_with_call: Store, tmp_path: Path) -> None:
+    s = site()
+    service = WorkOrderService(store_with_call, orders=s.orders, now=_now)
+    async with serve(store_with_call, tmp_path, s, work_orders=service) as client:
+        api = Api(client)
+        mine = await _order(api, "help")
+        status, other = await api.call("s1001", "POST", "/api/work-orders", {
+            "call_ids": ["c1"], "title": "t", "description": "d", "category": "help", "created_by": "1001"})
+        status, found = await api.call("renshe1", "GET", "/api/work-orders")
+        assert status == 200 and [i["id"] for i in found["items"]] == [mine]
+        assert "call_ids" not in found["items"][0]
+        status, found = await api.call("s1001", "GET", "/api/work-orders?number=13912345678")
+        assert status == 200 and found["total"] == 2 and "call_ids" in found["items"][0]
+        status, body = await api.call("renshe1", "GET", "/api/work-orders?number=13912345678")
+        assert (status, body["details"]["field"]) == (400, "number")
+        status, body = await api.call("renshe1", "GET", "/api/work-orders?unit=zhujian")
+        assert (status, body["error_id"]) == (403, "not-your-order")
