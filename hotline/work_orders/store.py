@@ -17,7 +17,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from hotline.exceptions import NoSuchWorkOrder
+from hotline.exceptions import IllegalTransition, NoSuchWorkOrder
 from hotline.store.models import OrderEventRow, OrderLifecycleRow, WorkOrderRow
 from hotline.store.store import Store
 from hotline.work_orders.lifecycle import OPEN_STATES, Closure, Rating, State, Urgency
@@ -74,6 +74,9 @@ class OrderStore:
         with self._store.session() as session:
             if session.get(WorkOrderRow, order_id) is None:
                 raise NoSuchWorkOrder(order_id)
+            if session.get(OrderLifecycleRow, order_id) is not None or session.scalar(
+                    select(OrderEventRow.id).where(OrderEventRow.work_order_id == order_id).limit(1)) is not None:
+                raise IllegalTransition(order_id, "start", "started", "the order is already in its lifecycle")
             row = OrderLifecycleRow(work_order_id=order_id, urgency=urgency.value, subject=subject, area=area)
             _write(row, order, now)
             session.add(row)

@@ -112,3 +112,12 @@ def test_unknown_order(orders: tuple[OrderStore, str]) -> None:
         os_.act("WO-20990101-000001", "dispatch", SEAT, {"unit": "renshe"}, at(12, 1))
     with pytest.raises(NoSuchWorkOrder):
         os_.start("WO-20990101-000001", urgency=Urgency.normal, subject=None, area=None, actor=SEAT, now=at(12, 1))
+
+
+def test_an_order_starts_once(orders: tuple[OrderStore, str]) -> None:
+    os_, oid = orders
+    os_.start(oid, urgency=Urgency.normal, subject=None, area=None, actor=SEAT, now=at(12, 1))
+    with pytest.raises(IllegalTransition) as info:
+        os_.start(oid, urgency=Urgency.key, subject=None, area=None, actor=SEAT, now=at(12, 1, 11))
+    assert info.value.error_id == "illegal-transition"
+    assert [e["action"] for e in os_.events(oid)] == ["create"]
