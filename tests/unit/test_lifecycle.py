@@ -190,3 +190,23 @@ def test_supervision_alerts_against_a_given_clock() -> None:
     assert is_overdue(order, at(12, 9, 0)) and not is_overdue(order, at(12, 8, 23))
     assert alert(created(), at(12, 3, 0), margin).action == "flag_overdue"  # type: ignore[union-attr]  # end of Wed 2
     assert alert(_closed(), at(12, 31), margin) is None
+
+
+def test_the_readme_shows_the_same_table() -> None:
+    from pathlib import Path
+    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text(encoding="utf-8")
+    lines = {line.split("|")[1].strip(): [c.strip() for c in line.split("|")[1:-1]]
+             for line in readme.splitlines() if line.startswith("| `")}
+    for row in TABLE:
+        name = "`evaluate` (`reopen`)" if row.action == "reopen" else f"`{row.action}`"
+        cells = lines[name]
+        sources = {s.value for s in row.sources}
+        if row.action == "flag_overdue":
+            assert cells[1] == "(as `warn`)"
+        else:
+            assert {c.strip("` ") for c in cells[1].split(",")} == sources, row.action
+        assert cells[2].strip("`") == (row.target.value if row.target else "(same)"), row.action
+        who = {w.strip() for w in cells[3].split(",")}
+        assert who == set(row.who), row.action
+        for field in row.required:
+            assert f"`{field}`" in cells[4], (row.action, field)
