@@ -27,6 +27,7 @@ from hotline.directory.services import DirectoryService
 from hotline.live.hub import LiveHub
 from hotline.metrics.prom import PromMetrics
 from hotline.metrics.services import MetricsService
+from hotline.outbox.services import OutboxService
 from hotline.seats.services import SeatService, StateLog
 from hotline.spy.services import SpyService
 from hotline.store import Store
@@ -53,6 +54,7 @@ def build_services(site: SiteConfig, store: Store, *, ami_send: AmiSend, hub: Li
         metrics=MetricsService(store, site),
         directory=DirectoryService(site),
         work_orders=WorkOrderService(store),
+        outbox=OutboxService(site.integration, site.site.id, store),   # the inbound hook: the lifecycle's, next
     )
 
 

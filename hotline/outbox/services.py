@@ -27,6 +27,9 @@ import aiohttp
 from sqlalchemy.orm import Session
 
 from hotline.config.integration import Integration, Webhook
+from hotline.http.body import parse_json_body
+from hotline.outbox.inbound import InboundChange, InboundHook, InboundStore, authenticate, record_only
+from hotline.outbox.schemas import InboundBody
 from hotline.outbox.store import Delivery, OutboxStore
 from hotline.store import Store
 
@@ -54,8 +57,12 @@ def backoff(attempts: int, base_ms: int, cap_ms: int, rand: float) -> timedelta:
 
 class OutboxService:
     def __init__(self, config: Integration, site_id: str, store: Store, *, clock: Clock = utc_now,
-                 rand: Callable[[], float] = random.random) -> None:
+                 rand: Callable[[], float] = random.random, inbound_hook: InboundHook = record_only) -> None:
+        """``inbound_hook`` applies an order system's change to the order (the work-order
+        lifecycle's, wired in ``hotline.compose``); the default stores it unapplied."""
         self._config = config
+        self._systems = {s.name: s for s in config.systems}
+        self._inbound = InboundStore(store, inbound_hook)
         self._webhooks = {w.name: w for w in config.webhooks}
         self._db = OutboxStore(store, site_id, config.webhooks)
         self._clock = clock
@@ -188,6 +195,20 @@ class OutboxService:
 
     async def discard(self, delivery_id: int) -> None:
         await asyncio.to_thread(self._db.discard, delivery_id)
+
+    # --- inbound changes -----------------------------------------------------------------------
+    async def receive(self, system: str, body: bytes, *, authorization: str | None,
+                      signature: str | None) -> tuple[dict[str, Any], bool]:
+        """An order system's change: authenticated first (nothing is parsed before), then parsed
+        (the field at fault named), stored once and handed to the hook. (answer, replayed)."""
+        authenticate(self._systems, system, body, authorization, signature)
+        parsed = parse_json_body(InboundBody, body, empty_is_object=False)
+        change = InboundChange(system=system, idempotency_key=parsed.idempotency_key, order_id=parsed.order_id,
+                               change=parsed.change, at=parsed.at, data=parsed.data)
+        return await asyncio.to_thread(self._inbound.accept, change, now=self._clock())
+
+    async def inbound_changes(self, limit: int) -> list[dict[str, Any]]:
+        return await asyncio.to_thread(self._inbound.recent, limit)
 
     # --- health ---------------------------------------------------------------------------------
     def status(self) -> dict[str, Any]:
