@@ -18,7 +18,8 @@ from hotline.config.sections import (AmiSection, ApiSection, AsteriskSection, De
                                    QueueFallback, QueueOverflow, RedisSection, RepeatCaller, Retention, Role,
                                    Seat, SeatRules, SiteInfo, StoreSection, Transition, Trunk, User, UserName)
 
-__all__ = ["NODE_NAME", "ORDER_EVENTS", "InboundSystem", "Integration", "Webhook", "AmiSection", "ApiSection", "AsteriskSection", "Department", "Diversion",
+__all__ = ["NODE_NAME", "ORDER_EVENTS", "InboundSystem", "Integration", "Webhook",
+           "AmiSection", "ApiSection", "AsteriskSection", "Department", "Diversion",
            "EmergencyRoute", "FastAgiSection", "FeatureCode", "FeatureCodes", "HostName", "Label",
            "LegacyNumber", "NodeName", "NumberMode", "OfficeHours", "PasswordHash", "PauseReason",
            "PhoneNumber", "Port", "Queue", "QueueCallback", "QueueFallback", "QueueName", "QueueOverflow",

@@ -60,7 +60,8 @@ PATHS: dict[str, Any] = {
         "responses": {"202": _json("stored (and applied when the lifecycle does)", _ref("InboundAnswer")),
                       "400": _error("invalid-request (the field at fault)"),
                       "401": _error("inbound-auth-failed"),
-                      "409": _json("refused by the lifecycle (error_id); replays get the same", _ref("InboundAnswer"))}}},
+                      "409": _json("refused by the lifecycle (error_id); replays get the same",
+                                   _ref("InboundAnswer"))}}},
     "/api/integration/changes": {"get": {
         "summary": "The changes order systems pushed, newest first, with their answers", "parameters": [_LIMIT],
         "responses": {"200": _json("inbound changes", _ref("InboundChangeList")), "400": _error("invalid-request")}}},

@@ -213,5 +213,6 @@ class OutboxService:
     # --- health ---------------------------------------------------------------------------------
     def status(self) -> dict[str, Any]:
         """From the last pass (never waits on the database): rows by status, this process's counters."""
-        return {"ok": True, "webhooks": len(self._webhooks), "running": self._task is not None and not self._task.done(),
+        running = self._task is not None and not self._task.done()
+        return {"ok": True, "webhooks": len(self._webhooks), "running": running,
                 **{f"{k}_rows": v for k, v in self._counts.items()}, **self.stats, "last_error": self._last_error}

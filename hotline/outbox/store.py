@@ -155,7 +155,7 @@ class OutboxStore:
 
     def discard(self, delivery_id: int) -> None:
         with self._store.session() as session:
-            gone = session.execute(delete(D).where(D.id == delivery_id, D.status == DEAD)).rowcount
+            gone = session.execute(delete(D).where(D.id == delivery_id, D.status == DEAD).returning(D.id)).all()
             if not gone:
                 raise NoSuchDeadLetter(delivery_id)
 
@@ -171,9 +171,9 @@ class OutboxStore:
         with self._store.session() as session:
             ids = session.scalars(select(D.id).where(D.status == DELIVERED, D.updated_at < before)
                                   .order_by(D.id).limit(limit)).all()
-            n = session.execute(delete(D).where(D.id.in_(ids))).rowcount if ids else 0
+            n = len(session.execute(delete(D).where(D.id.in_(ids)).returning(D.id)).all()) if ids else 0
             orphans = session.scalars(select(E.id).where(E.created_at < before, ~exists().where(D.event_id == E.id))
                                       .order_by(E.id).limit(limit)).all()
             if orphans:
-                n += session.execute(delete(E).where(E.id.in_(orphans))).rowcount
-        return int(n)
+                n += len(session.execute(delete(E).where(E.id.in_(orphans)).returning(E.id)).all())
+        return n
