@@ -69,6 +69,7 @@ class OutboxService:
         self._rand = rand
         self._wake = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
+        self._loop: asyncio.AbstractEventLoop | None = None
         self._http: aiohttp.ClientSession | None = None
         self._last_prune: datetime | None = None
         self._counts = {"pending": 0, "delivered": 0, "dead": 0}
@@ -85,12 +86,23 @@ class OutboxService:
         return event
 
     def poke(self) -> None:
-        """Wake the worker (an event was published): thread-safe enough, an Event set twice is one."""
-        self._wake.set()
+        """Wake the worker (an event was published), from its loop or from a thread."""
+        loop = self._loop
+        if loop is None or loop.is_closed():
+            return   # no worker: it looks at the store when it starts
+        try:
+            here = asyncio.get_running_loop()
+        except RuntimeError:
+            here = None
+        if here is loop:
+            self._wake.set()
+        else:
+            loop.call_soon_threadsafe(self._wake.set)
 
     # --- the worker ----------------------------------------------------------------------------
     def start(self) -> None:
         if self._task is None:
+            self._loop = asyncio.get_running_loop()
             self._task = asyncio.create_task(self.run(), name="outbox")
 
     async def stop(self) -> None:
@@ -105,6 +117,7 @@ class OutboxService:
     async def run(self) -> None:
         """Deliver until cancelled; a database error waits a poll period and tries again."""
         while True:
+            self._wake.clear()   # before the pass: a publish during it wakes the wait below at once
             try:
                 sent = await self.run_once()
                 await self._prune_now()
@@ -115,7 +128,6 @@ class OutboxService:
                 self._last_error = str(exc)[:200]
                 sent = 0
             if sent < self._config.batch:
-                self._wake.clear()
                 try:
                     await asyncio.wait_for(self._wake.wait(), self._config.poll_ms / 1000)
                 except TimeoutError:

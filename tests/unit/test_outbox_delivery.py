@@ -161,6 +161,26 @@ async def test_the_worker_cancelled_mid_delivery_loses_nothing(store: Store, rec
     check_order(receiver.receipts)
 
 
+async def test_a_publish_from_a_thread_wakes_the_idle_worker(store: Store, receiver: Receiver) -> None:
+    """Even a publish that commits while a pass is reading (just after its query) is not missed."""
+    outbox = OutboxService(config(receiver.url, poll_ms=60000), "puyang", store)   # polling alone: a minute
+    real_due, published = outbox._db.due, []
+
+    def due_then_publish(now: Any, limit: int) -> Any:
+        found = real_due(now, limit)
+        if not published:   # the lifecycle publishes from its own thread, right after the query
+            published.append(outbox.publish("WO-8", "created", {}))
+        return found
+
+    outbox._db.due = due_then_publish   # type: ignore[method-assign]
+    outbox.start()
+    try:
+        await asyncio.wait_for(receiver.got.wait(), 10)
+    finally:
+        await outbox.stop()
+    assert [r.key for r in receiver.receipts] == ["puyang:WO-8:1"]
+
+
 async def test_delivered_events_are_pruned_after_the_retention(store: Store, receiver: Receiver) -> None:
     receiver.decide = lambda m: 500 if m["order_id"] == "WO-2" else 200
     clock = Clock()
