@@ -4,7 +4,8 @@ Delivery is at-least-once: a delivery is marked ``delivered`` only after the rec
 2xx, so a worker cancelled mid-POST (or a process killed) sends it again; the receiver drops
 duplicates by ``idempotency_key`` (``<site>:<order_id>:<seq>``, also in the header
 ``X-Hotline-Idempotency-Key``). In order per order: the store hands out only the earliest pending
-delivery of each (webhook, order) (:meth:`OutboxStore.due`). A failure (non-2xx, timeout,
+delivery of each (webhook, order) (:meth:`OutboxStore.due`), claimed for the longest webhook
+timeout plus a margin so a second node's worker leaves it alone. A failure (non-2xx, timeout,
 connection refused) is retried after ``backoff_base_ms * 2**(attempts-1)`` capped at
 ``backoff_cap_ms``, with equal jitter (half fixed, half random); after ``max_attempts`` or once
 the event is ``max_age_hours`` old it becomes a dead letter. The clock and the random source are
@@ -38,6 +39,7 @@ log = logging.getLogger(__name__)
 Clock = Callable[[], datetime]
 PRUNE_EVERY = timedelta(minutes=10)
 PRUNE_BATCH = 1000
+LEASE_MARGIN = timedelta(seconds=30)
 
 
 def utc_now() -> datetime:
@@ -64,6 +66,8 @@ class OutboxService:
         self._systems = {s.name: s for s in config.systems}
         self._inbound = InboundStore(store, inbound_hook)
         self._webhooks = {w.name: w for w in config.webhooks}
+        # How long a claimed delivery is not handed to another worker: the longest POST and a margin.
+        self._lease = timedelta(milliseconds=max([w.timeout_ms for w in config.webhooks], default=0)) + LEASE_MARGIN
         self._db = OutboxStore(store, site_id, config.webhooks)
         self._clock = clock
         self._rand = rand
@@ -136,7 +140,7 @@ class OutboxService:
     async def run_once(self) -> int:
         """One pass: the due deliveries (at most ``batch``, at most one per order and webhook),
         all sent concurrently, each marked as soon as its answer is in. How many were tried."""
-        due = await asyncio.to_thread(self._db.due, self._clock(), self._config.batch)
+        due = await asyncio.to_thread(self._db.due, self._clock(), self._config.batch, self._lease)
         if due:
             await asyncio.gather(*(self._deliver(d) for d in due))
         self._counts = await asyncio.to_thread(self._db.counts)

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import delete, exists, func, select, update
@@ -109,16 +109,27 @@ class OutboxStore:
             return publish_in(own, site_id=self._site_id, webhooks=self._webhooks, order_id=order_id,
                               event_type=event_type, payload=payload, now=now)
 
-    def due(self, now: datetime, limit: int) -> list[Delivery]:
-        """The deliveries to try now: per (webhook, order) only the earliest pending one."""
+    def due(self, now: datetime, limit: int, lease: timedelta) -> list[Delivery]:
+        """Claim the deliveries to try now: per (webhook, order) only the earliest pending one.
+
+        The claim moves their ``next_attempt_at`` to ``now + lease`` in the same statement, so a
+        second worker (another node on the same database) does not take them too; a worker that
+        dies holding a claim only delays them by the lease. On PostgreSQL the rows being claimed
+        are skipped (``SKIP LOCKED``) and the outer condition is re-checked after a lock wait."""
         earlier = aliased(D)
         blocked = exists().where(earlier.webhook == D.webhook, earlier.order_id == D.order_id,
                                  earlier.seq < D.seq, earlier.status == PENDING)
-        q = (select(D, E).join(E, E.id == D.event_id)
-             .where(D.status == PENDING, D.next_attempt_at <= now, ~blocked)
-             .order_by(D.next_attempt_at, D.id).limit(limit))
+        candidates = (select(D.id).where(D.status == PENDING, D.next_attempt_at <= now, ~blocked)
+                      .order_by(D.next_attempt_at, D.id).limit(limit).with_for_update(skip_locked=True))
+        claim = (update(D).where(D.id.in_(candidates.scalar_subquery()), D.status == PENDING,
+                                 D.next_attempt_at <= now)
+                 .values(next_attempt_at=now + lease).returning(D.id))
         with self._store.session() as session:
-            return [_delivery(d, e) for d, e in session.execute(q)]
+            ids = session.scalars(claim).all()
+            if not ids:
+                return []
+            rows = session.execute(select(D, E).join(E, E.id == D.event_id).where(D.id.in_(ids)).order_by(D.id))
+            return [_delivery(d, e) for d, e in rows]
 
     def delivered(self, delivery_id: int, now: datetime) -> None:
         with self._store.session() as session:

@@ -166,8 +166,8 @@ async def test_a_publish_from_a_thread_wakes_the_idle_worker(store: Store, recei
     outbox = OutboxService(config(receiver.url, poll_ms=60000), "puyang", store)   # polling alone: a minute
     real_due, published = outbox._db.due, []
 
-    def due_then_publish(now: Any, limit: int) -> Any:
-        found = real_due(now, limit)
+    def due_then_publish(now: Any, limit: int, lease: Any) -> Any:
+        found = real_due(now, limit, lease)
         if not published:   # the lifecycle publishes from its own thread, right after the query
             published.append(outbox.publish("WO-8", "created", {}))
         return found
@@ -179,6 +179,24 @@ async def test_a_publish_from_a_thread_wakes_the_idle_worker(store: Store, recei
     finally:
         await outbox.stop()
     assert [r.key for r in receiver.receipts] == ["puyang:WO-8:1"]
+
+
+async def test_two_workers_on_one_database_send_each_event_once(store: Store, receiver: Receiver) -> None:
+    """Two nodes' workers: the one that claimed a delivery holds it while its POST is in flight."""
+    receiver.decide = lambda m: "hold" if not receiver.got.is_set() else 200
+    clock = Clock()
+    one, two = (OutboxService(config(receiver.url), "puyang", store, clock=clock) for _ in range(2))
+    one.publish("WO-4", "created", {})
+    first = asyncio.create_task(one.run_once())
+    await asyncio.wait_for(receiver.got.wait(), 10)   # one's POST is at the receiver, held
+    assert await two.run_once() == 0
+    receiver.release()
+    assert await first == 1
+    clock.advance(minutes=5)   # past any claim
+    assert await two.run_once() == 0
+    await one.stop()
+    await two.stop()
+    assert [r.key for r in receiver.receipts] == ["puyang:WO-4:1"]
 
 
 async def test_delivered_events_are_pruned_after_the_retention(store: Store, receiver: Receiver) -> None:
