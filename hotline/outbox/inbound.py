@@ -21,7 +21,7 @@ from dataclasses import asdict, dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import delete, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -110,6 +110,14 @@ class InboundStore:
         with self._store.session() as session:
             row = session.scalars(select(R).where(R.system == system, R.idempotency_key == key)).first()
             return None if row is None else dict(row.result)
+
+    def prune(self, before: datetime, limit: int) -> int:
+        """Delete at most ``limit`` changes received before ``before`` (their keys are then new again)."""
+        with self._store.session() as session:
+            ids = session.scalars(select(R.id).where(R.received_at < before).order_by(R.id).limit(limit)).all()
+            if ids:
+                session.execute(delete(R).where(R.id.in_(ids)))
+            return len(ids)
 
     def recent(self, limit: int) -> list[dict[str, Any]]:
         """The newest inbound changes first, with what was answered."""

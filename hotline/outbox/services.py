@@ -192,11 +192,13 @@ class OutboxService:
         await self.prune()
 
     async def prune(self) -> int:
-        """Delete delivered events older than ``retention_days`` (in batches, until none is left)."""
+        """Delete delivered events and inbound changes older than ``retention_days`` (in batches,
+        until none is left)."""
         before = self._clock() - timedelta(days=self._config.retention_days)
         total = 0
-        while (n := await asyncio.to_thread(self._db.prune, before, PRUNE_BATCH)) > 0:
-            total += n
+        for prune in (self._db.prune, self._inbound.prune):
+            while (n := await asyncio.to_thread(prune, before, PRUNE_BATCH)) > 0:
+                total += n
         self.stats["pruned"] += total
         return total
 

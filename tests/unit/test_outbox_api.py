@@ -24,6 +24,7 @@ from hotline.outbox.store import publish_in
 from hotline.store import Store
 from hotline.store.models import OutboxDeliveryRow, OutboxEventRow
 from authkit import bearer, login, serve, site_with_users
+from outboxkit import Clock
 
 TOKEN = "tok-gongdan-1"
 INTEGRATION = {"systems": [{"name": "gongdan", "token": TOKEN}],
@@ -52,6 +53,17 @@ async def test_a_change_is_stored_once_and_a_replay_gets_the_first_answer(sqlite
         boss = bearer(await login(client, "boss"))
         listed = await (await client.get("/api/integration/changes", headers=boss)).json()
         assert listed["total"] == 1 and listed["items"][0]["data"] == {"unit": "城管局"}
+
+
+async def test_inbound_changes_are_pruned_after_the_retention(sqlite_store: Store) -> None:
+    clock = Clock()
+    outbox = OutboxService(SITE.integration, "puyang", sqlite_store, clock=clock)
+    body = json.dumps(CHANGE).encode()
+    assert (await outbox.receive("gongdan", body, authorization=f"Bearer {TOKEN}", signature=None))[1] is False
+    clock.advance(days=6)
+    assert await outbox.prune() == 0 and len(await outbox.inbound_changes(10)) == 1
+    clock.advance(days=2)
+    assert await outbox.prune() == 1 and await outbox.inbound_changes(10) == []
 
 
 @pytest.mark.parametrize(("change", "field"), [
