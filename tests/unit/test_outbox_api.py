@@ -15,7 +15,8 @@ import pytest
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from hotline.config import parse_site
+from hotline.app import Controller
+from hotline.config import load_site, parse_site
 from hotline.exceptions import ConfigError, HotlineError
 from hotline.metrics.prom import PromMetrics
 from hotline.outbox.inbound import InboundChange
@@ -177,3 +178,20 @@ def test_metrics_show_the_outbox() -> None:
     ).decode()
     assert 'hotline_outbox_deliveries{node="n1",site="puyang",status="dead"} 2.0' in text
     assert 'hotline_outbox_attempts_total{node="n1",result="failed",site="puyang"} 4.0' in text
+
+
+async def test_the_controller_builds_the_outbox_once_and_reports_it(controller_paths: Any) -> None:
+    site = load_site(str(Path(__file__).resolve().parents[2] / "examples" / "nantong" / "site.yaml"))
+    controller = Controller(site, controller_paths)
+    try:
+        assert controller.outbox is controller.services.outbox
+        controller.store.upgrade()
+        controller.outbox.start()   # what Controller.start does (the rest needs Asterisk)
+        assert controller.status()["outbox"]["running"] is True
+        assert controller.status()["outbox"]["ok"] is True
+        await controller.outbox.stop()
+        assert controller.status()["outbox"]["running"] is False
+    finally:
+        controller.journal.stop()
+        controller.store.close()
+        controller.state_lock.release()
