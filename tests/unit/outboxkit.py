@@ -98,7 +98,7 @@ class Receiver:
         return [r for r in self.receipts if r.status < 300]
 
 
-def check_order(receipts: list[Receipt], dead: set[str] = frozenset()) -> None:  # type: ignore[assignment]
+def check_order(receipts: list[Receipt], dead: frozenset[str] | set[str] = frozenset()) -> None:
     """An order's event ``seq`` is only ever sent once every earlier one was accepted (or is dead)."""
     done: set[str] = set(dead)
     for r in receipts:
