@@ -154,6 +154,7 @@ class Controller:
             self.ami.on(name, self.seats.on_ami_event)
         self.callbacks = self.services.callbacks
         self.tracker.subscribe(self.callbacks.on_event)
+        self.outbox = self.services.outbox   # order events to the order system's webhooks
         fa = site.asterisk.fastagi
         self.agi = AgiProcess(site.model_dump(mode="json"), fa.bind, fa.port, read_timeout=fa.timeout_ms / 1000,
                               store_url=store_url(site, paths),   # repeat callers: seeded read-only
@@ -184,6 +185,7 @@ class Controller:
         await self.reconcile()  # calls that ended while we were down
         self._loop = asyncio.get_running_loop()
         self.callbacks.start()
+        self.outbox.start()
         if self.tail is not None:
             # From where the reconciler stopped: the calls still in progress are read whole.
             self.tail.start(self._offsets.load())
@@ -208,6 +210,7 @@ class Controller:
         await self.control.stop()
         self.seats.stop()
         await self.callbacks.stop()
+        await self.outbox.stop()
         if self.tail is not None:
             self.tail.stop()
         await self.ami.stop()
@@ -336,6 +339,7 @@ class Controller:
                       "reconciled": self._reconciled_count,
                       "cut_by_restart": self.tracker.cut + (self.reconciler.cut if self.reconciler else 0)},
             "callbacks": {"ok": True, **self.callbacks.status()},
+            "outbox": self.outbox.status(),
             # Redis down is "degraded", not down: calls and seat state go on without it.
             "live": {**self.hub.status(), "ok": True, "degraded": not self.hub.status()["ok"]},
             "disk": self.disk.status(),   # ok false only when critical: then /status is 503

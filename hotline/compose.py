@@ -27,6 +27,7 @@ from hotline.directory.services import DirectoryService
 from hotline.live.hub import LiveHub
 from hotline.metrics.prom import PromMetrics
 from hotline.metrics.services import MetricsService
+from hotline.outbox.services import OutboxService
 from hotline.seats.services import SeatService, StateLog
 from hotline.spy.services import SpyService
 from hotline.store import Store
@@ -52,8 +53,8 @@ def build_services(site: SiteConfig, store: Store, *, ami_send: AmiSend, hub: Li
         prom=prom_metrics(site, hub),
         metrics=MetricsService(store, site),
         directory=DirectoryService(site),
-        # on_event: the webhook outbox (hotline.outbox, issue 11) attaches here, next to the store.
         work_orders=WorkOrderService(store, orders=site.orders, timezone=site.site.timezone),
+        outbox=OutboxService(site.integration, site.site.id, store),
     )
 
 

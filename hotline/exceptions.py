@@ -14,7 +14,8 @@ HTTP API and the CLI print unchanged, so scripts can match on it::
     │   ├── NoSuchWorkOrder    no-such-work-order
     │   ├── NoSuchTarget       no-such-target      (not in the transfer directory)
     │   ├── NoSuchSeat         no-such-seat
-    │   └── NoSuchQueue        no-such-queue
+    │   ├── NoSuchQueue        no-such-queue
+    │   └── NoSuchDeadLetter   no-such-dead-letter (hotline.outbox)
     ├── InvalidRequest         invalid-request     (400 in the API: field and value)
     │   └── MissingOrderField  missing-order-field (400: an order action's required field, named)
     ├── DateOutsideCalendar    date-outside-calendar (422: a year no working-day calendar knows)
@@ -37,7 +38,8 @@ HTTP API and the CLI print unchanged, so scripts can match on it::
     ├── BadOrigin              bad-origin          (403: a write's Origin is not the Host it was sent to)
     ├── BadHost                bad-host            (403: Host not allowed without users: DNS rebinding)
     ├── SeatNotOnCall          seat-not-on-call    (409: listen/whisper/barge on a seat with no call)
-    └── NoSupervisorPhone      no-supervisor-phone (409: the supervisor has no phone (users[].seat))
+    ├── NoSupervisorPhone      no-supervisor-phone (409: the supervisor has no phone (users[].seat))
+    └── InboundAuthFailed      inbound-auth-failed (401: an order system's change without its token or HMAC)
 """
 
 from __future__ import annotations
@@ -376,3 +378,23 @@ class MissingOrderField(InvalidRequest):
 
     def __init__(self, action: str, field: str) -> None:
         super().__init__(field, f"{action} requires {field}")
+
+
+class NoSuchDeadLetter(NotFound):
+    """hotline.outbox: no dead-letter delivery with this id (delivered, pending, discarded or never)."""
+
+    error_id = "no-such-dead-letter"
+
+    def __init__(self, delivery_id: object) -> None:
+        super().__init__(f"no dead letter with id {delivery_id!r}", delivery_id=str(delivery_id))
+
+
+class InboundAuthFailed(HotlineError):
+    """hotline.outbox inbound: an unknown system, or no valid token or HMAC (one message for all)."""
+
+    error_id = "inbound-auth-failed"
+    http_status = 401
+
+    def __init__(self) -> None:
+        super().__init__("unknown system, or no valid token (Authorization: Bearer) or signature "
+                         "(X-Hotline-Signature: sha256=<hex>)")

@@ -46,6 +46,8 @@ from hotline.store import Store
 from hotline.metrics import http as metrics_http
 from hotline.metrics.prom import PromMetrics
 from hotline.metrics.services import MetricsService
+from hotline.outbox import http as outbox_http
+from hotline.outbox.services import OutboxService
 from hotline.spy import http as spy_http
 from hotline.spy.services import SpyService
 from hotline.wallboard import http as wallboard_http
@@ -79,6 +81,7 @@ class ApiServices:
     metrics: MetricsService
     directory: DirectoryService
     work_orders: WorkOrderService
+    outbox: OutboxService                         # order events to the order system, and its changes back
 
 
 SERVICES = web.AppKey("services", ApiServices)
@@ -108,6 +111,7 @@ def build_app(services: ApiServices) -> web.Application:
     audit_http.add_routes(app, audit)
     spy_http.add_routes(app, services.spy)
     wallboard_http.add_routes(app, services.live, services.site)
+    outbox_http.add_routes(app, services.outbox)
     return app
 
 

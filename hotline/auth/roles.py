@@ -17,7 +17,10 @@ from hotline.config.site import Role
 
 RANK = {Role.unit: -2, Role.department: -1, Role.seat: 0, Role.supervisor: 1, Role.admin: 2}
 
-PUBLIC: frozenset[tuple[str, str]] = frozenset({("POST", "/api/login")})
+PUBLIC: frozenset[tuple[str, str]] = frozenset({
+    ("POST", "/api/login"),
+    ("POST", "/api/integration/{system}/changes"),   # an order system: its own token or HMAC (hotline.outbox)
+})
 
 U, D, S, V, A = Role.unit, Role.department, Role.seat, Role.supervisor, Role.admin
 MIN_ROLE: dict[tuple[str, str], Role] = {
@@ -78,6 +81,11 @@ MIN_ROLE: dict[tuple[str, str], Role] = {
     ("POST", "/api/callbacks"): S,
     ("GET", "/api/callbacks/{callback_id}"): S,
     ("POST", "/api/callbacks/{callback_id}/take"): S,
+    # the order system (hotline.outbox): its dead letters and what it pushed back
+    ("GET", "/api/outbox/dead-letters"): V,
+    ("POST", "/api/outbox/dead-letters/{delivery_id}/retry"): V,
+    ("DELETE", "/api/outbox/dead-letters/{delivery_id}"): V,
+    ("GET", "/api/integration/changes"): V,
 }
 
 # Routes that name a seat in their JSON body rather than in the path: a seat user may name only

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from pydantic import Field
 
+from hotline.config.integration import ORDER_EVENTS, InboundSystem, Integration, Webhook
 from hotline.config.orders import (Area, CalendarYear, Contact, Deadlines, OrdersSection, Subject, Unit,
                                    UnitKind)
 from hotline.config.scalars import (NODE_NAME, HostName, Label, Model, NodeName, PhoneNumber, Port, QueueName, SeatId,
@@ -19,7 +20,8 @@ from hotline.config.sections import (AmiSection, ApiSection, AsteriskSection, De
                                    QueueFallback, QueueOverflow, RedisSection, RepeatCaller, Retention, Role,
                                    Seat, SeatRules, SiteInfo, StoreSection, Transition, Trunk, User, UserName)
 
-__all__ = ["NODE_NAME", "AmiSection", "ApiSection", "AsteriskSection", "Department", "Diversion",
+__all__ = ["NODE_NAME", "ORDER_EVENTS", "InboundSystem", "Integration", "Webhook",
+           "AmiSection", "ApiSection", "AsteriskSection", "Department", "Diversion",
            "EmergencyRoute", "FastAgiSection", "FeatureCode", "FeatureCodes", "HostName", "Label",
            "LegacyNumber", "NodeName", "NumberMode", "OfficeHours", "PasswordHash", "PauseReason",
            "PhoneNumber", "Port", "Queue", "QueueCallback", "QueueFallback", "QueueName", "QueueOverflow",
@@ -46,6 +48,7 @@ class SiteConfig(Model):
     users: list[User] = Field(default_factory=list)
     retention: Retention = Field(default_factory=Retention)
     orders: OrdersSection = Field(default_factory=OrdersSection)
+    integration: Integration = Field(default_factory=Integration)
 
     def user(self, name: str) -> User | None:
         return next((u for u in self.users if u.name == name), None)

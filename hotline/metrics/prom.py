@@ -138,6 +138,7 @@ class LiveCollector(Collector):
                                    "recent p50/p99)", live.get("cel_tail", {}), "lag")
         yield from self._fastagi(live.get("fastagi", {}))
         yield from self._disk(live.get("disk"))
+        yield from self._outbox(live.get("outbox"))
         if self._seats is not None:
             by_state = {state.value: 0 for state in SeatState}
             for seat in self._seats():
@@ -165,6 +166,21 @@ class LiveCollector(Collector):
             yield c
         yield from self._quantiles("hotline_fastagi_command_seconds", "FastAGI command latency (the child "
                                    "process's recent p50/p99)", agi, "command")
+
+    def _outbox(self, outbox: Any) -> Iterator[Metric]:
+        """Order events by delivery status (pending, dead: the dead-letter list) and sends."""
+        if not isinstance(outbox, dict):
+            return
+        values = [self._site, self._node]
+        rows = GaugeMetricFamily("hotline_outbox_deliveries", "order events to webhooks by status (dead: the "
+                                 "dead-letter list)", labels=["site", "node", "status"])
+        for status in ("pending", "delivered", "dead"):
+            rows.add_metric([*values, status], outbox.get(f"{status}_rows", 0) or 0)
+        sent = CounterMetricFamily("hotline_outbox_attempts", "delivery attempts by result", labels=["site", "node",
+                                                                                                    "result"])
+        for result in ("sent", "failed"):
+            sent.add_metric([*values, result], outbox.get(result, 0) or 0)
+        yield from (rows, sent)
 
     def _disk(self, disk: Any) -> Iterator[Metric]:
         """Free space per volume (role and path), the disk alarm and the janitor's deletions."""

@@ -1,0 +1,1 @@
+"""Order events to an existing order system (工单系统): a durable outbox, delivery to webhooks, inbound changes."""
