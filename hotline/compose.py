@@ -41,6 +41,9 @@ def build_services(site: SiteConfig, store: Store, *, ami_send: AmiSend, hub: Li
     """``seat_log`` (the seat state log) and ``intents`` (the callbacks' pending-intents file) are
     the controller's durable side files: a test without a state directory leaves them out."""
     ami = AmiPort(ami_send)
+    outbox = OutboxService(site.integration, site.site.id, store)
+    work_orders = WorkOrderService(store, orders=site.orders, timezone=site.site.timezone, outbox=outbox)
+    outbox.inbound_hook = work_orders.inbound   # an order system's change: its unit's lifecycle action
     return ApiServices(
         site=site, store=store, status=status, database_status=database_status, auth=auth,
         audit=AuditService(store),
@@ -53,8 +56,8 @@ def build_services(site: SiteConfig, store: Store, *, ami_send: AmiSend, hub: Li
         prom=prom_metrics(site, hub),
         metrics=MetricsService(store, site),
         directory=DirectoryService(site),
-        work_orders=WorkOrderService(store, orders=site.orders, timezone=site.site.timezone),
-        outbox=OutboxService(site.integration, site.site.id, store),
+        work_orders=work_orders,
+        outbox=outbox,
     )
 
 

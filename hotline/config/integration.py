@@ -13,11 +13,16 @@ from pydantic import Field, StringConstraints, field_validator, model_validator
 
 from hotline.config.scalars import Model, Secret, Slug
 
-ORDER_EVENTS: tuple[str, ...] = ("created", "dispatched", "signed", "returned", "replied", "evaluated", "closed")
-"""The order events published to the outbox (an open string, validated against this list)."""
+ORDER_EVENTS: tuple[str, ...] = (
+    "created", "reported_duty", "dispatched", "signed", "returned", "extension_requested", "extension_approved",
+    "extension_refused", "replied", "sent_back", "verified", "evaluated", "reopened", "closed", "supervised",
+    "warned", "overdue")
+"""The order events published to the outbox (an open string, validated against this list); which
+lifecycle action publishes which is ``hotline.work_orders.outbound.EVENTS_OF``."""
 
-INBOUND_CHANGES: tuple[str, ...] = ("signed", "returned", "replied", "extension_requested", "closed")
-"""The state changes an order system may push back (``POST /api/integration/{system}/changes``)."""
+INBOUND_CHANGES: tuple[str, ...] = ("signed", "returned", "extension_requested", "replied")
+"""The state changes an order system may push back (``POST /api/integration/{system}/changes``):
+the unit's actions (``hotline.work_orders.inbound``); closing is the centre's (verify, evaluation)."""
 
 WebhookUrl = Annotated[str, StringConstraints(pattern=r"^https?://[^\s/?#]+(/[^\s]*)?$", max_length=500)]
 

@@ -223,7 +223,18 @@ class OutboxService:
         parsed = parse_json_body(InboundBody, body, empty_is_object=False)
         change = InboundChange(system=system, idempotency_key=parsed.idempotency_key, order_id=parsed.order_id,
                                change=parsed.change, at=parsed.at, data=parsed.data)
-        return await asyncio.to_thread(self._inbound.accept, change, now=self._clock())
+        answer = await asyncio.to_thread(self._inbound.accept, change, now=self._clock())
+        self.poke()   # the hook may have published (in its transaction, committed now)
+        return answer
+
+    @property
+    def inbound_hook(self) -> InboundHook:
+        return self._inbound.hook
+
+    @inbound_hook.setter
+    def inbound_hook(self, hook: InboundHook) -> None:
+        """The lifecycle's (``hotline.compose`` sets it once the work-order service exists)."""
+        self._inbound.hook = hook
 
     async def inbound_changes(self, limit: int) -> list[dict[str, Any]]:
         return await asyncio.to_thread(self._inbound.recent, limit)

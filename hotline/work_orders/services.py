@@ -2,9 +2,11 @@
 
 Filing and reading (``create``, ``get``) as before; the lifecycle (``start``, ``act``, ``trail``),
 督办 (``sweep``: warnings and overdue flags against the injected clock ``now``, and ``supervise``,
-the periodic task that runs it with no reader) and the order KPIs. Every stored event goes to
-``on_event`` (the composition root wires the webhook outbox there: ``hotline.outbox``'s publish
-takes (order id, event type, payload)); a failing hook is logged, never undoes the transition.
+the periodic task that runs it with no reader) and the order KPIs. With an ``outbox`` (the
+composition root gives ``hotline.outbox``'s service), every stored event is published in the
+transaction that stores it (:mod:`hotline.work_orders.outbound`): a failing publish refuses the
+transition too, nothing half-done. :meth:`inbound` is the outbox's inbound hook: an order system's
+change applied as its unit's action (:mod:`hotline.work_orders.inbound`).
 """
 
 from __future__ import annotations
@@ -13,15 +15,20 @@ import asyncio
 import dataclasses
 import datetime as dt
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from sqlalchemy.orm import Session
+
 from hotline.config.site import OrdersSection
 from hotline.exceptions import InvalidRequest, StoreError
+from hotline.outbox.inbound import InboundChange
 from hotline.store import Store
 from hotline.work_orders import kpis as order_kpis
+from hotline.work_orders.inbound import apply_change
 from hotline.work_orders.lifecycle import State, Urgency
+from hotline.work_orders.outbound import Publisher
 from hotline.work_orders.schemas import WorkOrderCreate
 from hotline.work_orders.search import OrderQuery, search
 from hotline.work_orders.store import OrderStore
@@ -32,11 +39,10 @@ from hotline.work_orders.workdays import WorkingCalendar
 log = logging.getLogger(__name__)
 
 SYSTEM = Actor("system", "system")
-EventHook = Callable[[Event], Awaitable[None]]
 
 
 def event_payload(event: Event) -> dict[str, Any]:
-    """An event as the outbox and the API carry it."""
+    """An event as the API answers it (the outbox's payload: :func:`hotline.work_orders.outbound.payload`)."""
     return {"order_id": event.order_id, "action": event.action, "actor": event.actor, "role": event.role,
             "unit": event.unit, "at": event.at.isoformat(),
             "from_state": event.from_state.value if event.from_state else None,
@@ -45,13 +51,14 @@ def event_payload(event: Event) -> dict[str, Any]:
 
 class WorkOrderService:
     def __init__(self, store: Store, *, orders: OrdersSection | None = None, timezone: str = "Asia/Shanghai",
-                 now: Callable[[], dt.datetime] | None = None, on_event: EventHook | None = None) -> None:
+                 now: Callable[[], dt.datetime] | None = None, outbox: Publisher | None = None) -> None:
         self._store = store
         self._orders = orders or OrdersSection()
         self._tz = ZoneInfo(timezone)
         self._now = now or (lambda: dt.datetime.now(self._tz))
-        self._on_event = on_event
-        self.lifecycle = OrderStore(store, Clock(WorkingCalendar(self._orders.calendar), self._orders.deadlines))
+        self._outbox = outbox
+        self.lifecycle = OrderStore(store, Clock(WorkingCalendar(self._orders.calendar), self._orders.deadlines),
+                                    outbox=outbox, units_see_numbers=self._orders.units_see_numbers)
 
     # --- filing and reading (the API of issue 1) -----------------------------------------------
     async def create(self, request: WorkOrderCreate) -> dict[str, Any]:
@@ -78,8 +85,7 @@ class WorkOrderService:
                                fields={"to": "duty_office"}))
         _, events = await asyncio.to_thread(self.lifecycle.start, order_id, urgency=urgency, subject=subject,
                                             area=area, actor=actor, now=now, extra=extra)
-        for event in events:
-            await self._publish(event)
+        self._poke()
         return events
 
     async def act(self, order_id: str, action: str, actor: Actor, fields: dict[str, Any]) -> Event:
@@ -89,8 +95,12 @@ class WorkOrderService:
             for i, co in enumerate(fields.get("co_units") or ()):
                 self._known(f"co_units[{i}]", co, self._orders.unit)
         _, event = await asyncio.to_thread(self.lifecycle.act, order_id, action, actor, fields, self.now())
-        await self._publish(event)
+        self._poke()
         return event
+
+    def inbound(self, session: Session, change: InboundChange) -> dict[str, Any]:
+        """The outbox's inbound hook (blocking, in the outbox's thread and transaction)."""
+        return apply_change(self.lifecycle, session, change, self.now())
 
     async def order(self, order_id: str) -> tuple[Order, dict[str, str | None]]:
         """The order's lifecycle and its subject and area."""
@@ -131,7 +141,7 @@ class WorkOrderService:
             event = Event(order_id=order.id, action=found.action, actor=SYSTEM.name, role=SYSTEM.role,
                           unit=order.unit, at=now, from_state=order.state, to_state=order.state, fields=fields)
             await asyncio.to_thread(self.lifecycle.record, event)
-            await self._publish(event)
+            self._poke()
             recorded.append(event)
         return recorded
 
@@ -163,11 +173,8 @@ class WorkOrderService:
         if value is not None and catalogue and lookup(str(value)) is None:
             raise InvalidRequest(field, f"unknown {field.split('[')[0].rstrip('s')} (orders config)", value)
 
-    async def _publish(self, event: Event) -> None:
-        if self._on_event is None:
-            return
-        try:
-            await self._on_event(event)
-        except Exception:
-            log.exception("on_event hook failed for %s %s", event.order_id, event.action)
+    def _poke(self) -> None:
+        """Wake the outbox's worker: the events published in the transaction are committed now."""
+        if self._outbox is not None:
+            self._outbox.poke()
 

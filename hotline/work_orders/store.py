@@ -4,14 +4,16 @@ migration 0006), on :class:`hotline.store.Store`.
 Every action runs :func:`hotline.work_orders.transitions.apply` inside one transaction that holds
 the order's lifecycle row (``SELECT .. FOR UPDATE`` on PostgreSQL; SQLite serialises writers):
 the new state and its event row are written together or not at all, and a refused action
-(any stable error of ``apply``) writes nothing. An order filed before migration 0006 has no
+(any stable error of ``apply``) writes nothing. With an outbox, each stored event is published in
+that same transaction (:mod:`hotline.work_orders.outbound`): a transition and its outbound events
+commit together, and a failing publish rolls the transition back. An order filed before migration 0006 has no
 lifecycle row: it is read as ``created`` (normal urgency, due for dispatch from its creation).
 """
 
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from typing import Any
 
 from sqlalchemy import select
@@ -20,6 +22,7 @@ from sqlalchemy.orm import Session
 from hotline.exceptions import IllegalTransition, NoSuchWorkOrder
 from hotline.store.models import OrderEventRow, OrderLifecycleRow, WorkOrderRow
 from hotline.store.store import Store
+from hotline.work_orders import outbound
 from hotline.work_orders.lifecycle import OPEN_STATES, Closure, Rating, State, Urgency
 from hotline.work_orders.transitions import Actor, Clock, Event, Order, apply, new_order
 
@@ -58,9 +61,13 @@ def event_dict(row: OrderEventRow) -> dict[str, Any]:
 
 
 class OrderStore:
-    def __init__(self, store: Store, clock: Clock) -> None:
+    def __init__(self, store: Store, clock: Clock, *, outbox: outbound.Publisher | None = None,
+                 units_see_numbers: bool = False) -> None:
+        """``outbox``: where each stored event is published, in its transaction (none: not published)."""
         self._store = store
         self._clock = clock
+        self._outbox = outbox
+        self._units_see_numbers = units_see_numbers
 
     def start(self, order_id: str, *, urgency: Urgency, subject: str | None, area: str | None,
               actor: Actor, now: dt.datetime, extra: Iterable[Event] = ()) -> tuple[Order, list[Event]]:
@@ -81,16 +88,26 @@ class OrderStore:
             _write(row, order, now)
             session.add(row)
             session.add_all(_event_row(e) for e in events)
+            for event in events:
+                self._publish(session, event)
         return order, events
 
     def act(self, order_id: str, action: str, actor: Actor, fields: dict[str, Any],
             now: dt.datetime) -> tuple[Order, Event]:
         """Apply ``action``: the new state and its event in one transaction, or an error and nothing."""
         with self._store.session() as session:
-            row, created_at = self._locked(session, order_id)
-            order, event = apply(_order(row, created_at), action, actor, fields, now, self._clock)
-            _write(row, order, now)
-            session.add(_event_row(event))
+            return self.act_in(session, order_id, action, lambda _: actor, fields, now)
+
+    def act_in(self, session: Session, order_id: str, action: str, actor_of: Callable[[Order], Actor],
+               fields: dict[str, Any], now: dt.datetime) -> tuple[Order, Event]:
+        """:meth:`act` in the caller's transaction, the actor chosen from the order as it stands
+        (an order system acts for the unit that holds the order)."""
+        row, created_at = self._locked(session, order_id)
+        before = _order(row, created_at)
+        order, event = apply(before, action, actor_of(before), fields, now, self._clock)
+        _write(row, order, now)
+        session.add(_event_row(event))
+        self._publish(session, event)
         return order, event
 
     def get(self, order_id: str) -> tuple[Order, dict[str, str | None]]:
@@ -142,6 +159,12 @@ class OrderStore:
         """Store an event that changes no state (a 督办 alert by the system)."""
         with self._store.session() as session:
             session.add(_event_row(event))
+            self._publish(session, event)
+
+    def _publish(self, session: Session, event: Event) -> None:
+        if self._outbox is not None:
+            session.flush()   # the lifecycle row the payload reads
+            outbound.publish(self._outbox, session, event, units_see_numbers=self._units_see_numbers)
 
     def _locked(self, session: Session, order_id: str,
                 lock: bool = True) -> tuple[OrderLifecycleRow, dt.datetime]:

@@ -5,8 +5,8 @@ action's fields and ``now``; it returns the new order and the :class:`Event` to 
 (the audit trail), or raises with a stable id and changes nothing: ``order-closed`` (any action
 on a closed order), ``illegal-transition`` (not from this state, not for this role, the return
 window passed), ``not-your-order`` (a unit on another unit's order), ``missing-order-field``,
-``date-outside-calendar``. The store saves both in one transaction; the service then calls its
-``on_event`` hook (the webhook outbox attaches there).
+``date-outside-calendar``. The store saves both in one transaction, with the event's outbound
+events (:mod:`hotline.work_orders.outbound`).
 """
 
 from __future__ import annotations

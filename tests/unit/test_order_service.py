@@ -1,5 +1,5 @@
-"""The work-order service on a real store: the lifecycle with an injected clock, the on_event hook
-(where the outbox attaches), the 督办 sweep (once per deadline, escalation to the unit's leader) and
+"""The work-order service on a real store: the lifecycle with an injected clock, the outbox it
+publishes to (in each transition's transaction), the 督办 sweep (once per deadline, escalation to the unit's leader) and
 the KPIs computed from the stored trails."""
 
 from __future__ import annotations
@@ -10,11 +10,13 @@ from typing import Any
 import pytest
 
 from hotline.config.site import OrdersSection
+from sqlalchemy.orm import Session
+
 from hotline.exceptions import NotYourOrder
 from hotline.store import Store
-from hotline.work_orders.lifecycle import Urgency
+from hotline.work_orders.lifecycle import State, Urgency
 from hotline.work_orders.services import WorkOrderService, event_payload
-from hotline.work_orders.transitions import Actor, Event
+from hotline.work_orders.transitions import Actor
 from tests.unit.conftest import MakeCall
 
 TZ = dt.timezone(dt.timedelta(hours=8))
@@ -23,6 +25,30 @@ SUP = Actor("boss", "supervisor")
 RENSHE = Actor("renshe1", "unit", "renshe")
 ORDERS = OrdersSection.model_validate({"units": [
     {"id": "renshe", "name": "市人社局", "leader": {"name": "王局长", "phone": "13800000001"}}]})
+
+
+class Outbox:
+    """Records what the lifecycle publishes (the real outbox: test_order_outbound)."""
+
+    def __init__(self, fail: bool = False) -> None:
+        self.published: list[tuple[str, dict[str, Any]]] = []
+        self.pokes = 0
+        self.fail = fail
+
+    def publish(self, order_id: str, event_type: str, payload: dict[str, Any], *,
+                session: Session | None = None) -> dict[str, Any]:
+        assert session is not None   # always in the transition's transaction
+        if self.fail:
+            raise RuntimeError("outbox down")
+        self.published.append((event_type, payload))
+        return {}
+
+    def poke(self) -> None:
+        self.pokes += 1
+
+    @property
+    def actions(self) -> list[str]:
+        return [p["action"] for _, p in self.published]
 
 
 class Clock:
@@ -34,31 +60,31 @@ class Clock:
 
 
 @pytest.fixture
-def env(store: Store, make_call: MakeCall) -> tuple[WorkOrderService, Clock, list[Event], str]:
+def env(store: Store, make_call: MakeCall) -> tuple[WorkOrderService, Clock, Outbox, str]:
     store.upsert_call(make_call("1700000000.1"))
     oid = str(store.create_work_order(call_ids=["1700000000.1"], title="欠薪", description="工资拖欠",
                                       category="complaint", created_by="1001")["id"])
     clock = Clock()
-    seen: list[Event] = []
-
-    async def hook(event: Event) -> None:
-        seen.append(event)
-
-    return WorkOrderService(store, orders=ORDERS, now=clock, on_event=hook), clock, seen, oid
+    outbox = Outbox()
+    return WorkOrderService(store, orders=ORDERS, now=clock, outbox=outbox), clock, outbox, oid
 
 
-async def test_every_transition_reaches_the_hook(env: tuple[WorkOrderService, Clock, list[Event], str]) -> None:
+async def test_every_transition_reaches_the_outbox(env: tuple[WorkOrderService, Clock, Outbox, str]) -> None:
     service, clock, seen, oid = env
     await service.start(oid, urgency=Urgency.emergency, subject="wages", area=None, actor=SEAT)
     await service.act(oid, "dispatch", SEAT, {"unit": "renshe"})
     with pytest.raises(NotYourOrder):
         await service.act(oid, "sign", Actor("x", "unit", "zhujian"), {})
-    assert [e.action for e in seen] == ["create", "report_duty", "dispatch"]
-    assert [e["action"] for e in await service.trail(oid)] == ["create", "report_duty", "dispatch"]
-    assert event_payload(seen[2])["to_state"] == "dispatched"
+    assert seen.actions == ["create", "report_duty", "dispatch"]
+    assert [k for k, _ in seen.published] == ["created", "reported_duty", "dispatched"]
+    assert seen.pokes == 2   # once per committed transaction (start, dispatch), none for the refusal
+    trail = await service.trail(oid)
+    assert [e["action"] for e in trail] == ["create", "report_duty", "dispatch"]
+    assert seen.published[2][1]["to_state"] == "dispatched"
+    assert event_payload(await service.act(oid, "sign", RENSHE, {}))["to_state"] == "signed"
 
 
-async def test_the_sweep_warns_then_flags_once_each(env: tuple[WorkOrderService, Clock, list[Event], str]) -> None:
+async def test_the_sweep_warns_then_flags_once_each(env: tuple[WorkOrderService, Clock, Outbox, str]) -> None:
     service, clock, seen, oid = env
     await service.start(oid, urgency=Urgency.normal, subject=None, area=None, actor=SEAT)
     await service.act(oid, "dispatch", SEAT, {"unit": "renshe"})        # due end of Tue 8 Dec
@@ -72,24 +98,27 @@ async def test_the_sweep_warns_then_flags_once_each(env: tuple[WorkOrderService,
     assert flagged.action == "flag_overdue"
     assert flagged.fields["escalated_to"] == {"name": "王局长", "phone": "13800000001"}
     assert await service.sweep() == []
-    assert [e.action for e in seen][-2:] == ["warn", "flag_overdue"]
+    assert seen.actions[-2:] == ["warn", "flag_overdue"]
+    assert [k for k, _ in seen.published][-2:] == ["warned", "overdue"]
 
 
-async def test_a_failing_hook_does_not_undo_the_transition(store: Store, make_call: MakeCall) -> None:
+async def test_a_failing_publish_refuses_the_transition(store: Store, make_call: MakeCall) -> None:
     store.upsert_call(make_call("1700000000.2"))
     oid = str(store.create_work_order(call_ids=["1700000000.2"], title="t", description="d",
                                       category="help", created_by="1001")["id"])
 
-    async def broken(event: Event) -> None:
-        raise RuntimeError("outbox down")
-
-    service = WorkOrderService(store, orders=ORDERS, now=Clock(), on_event=broken)
+    outbox = Outbox()
+    service = WorkOrderService(store, orders=ORDERS, now=Clock(), outbox=outbox)
     await service.start(oid, urgency=Urgency.normal, subject=None, area=None, actor=SEAT)
-    await service.act(oid, "dispatch", SEAT, {"unit": "renshe"})
-    assert [e["action"] for e in await service.trail(oid)] == ["create", "dispatch"]
+    outbox.fail = True
+    with pytest.raises(RuntimeError, match="outbox down"):
+        await service.act(oid, "dispatch", SEAT, {"unit": "renshe"})
+    order, _ = await service.order(oid)
+    assert order.state == State.created and order.unit is None and order.due is None
+    assert [e["action"] for e in await service.trail(oid)] == ["create"]
 
 
-async def test_kpis_from_the_stored_trails(env: tuple[WorkOrderService, Clock, list[Event], str]) -> None:
+async def test_kpis_from_the_stored_trails(env: tuple[WorkOrderService, Clock, Outbox, str]) -> None:
     service, clock, _, oid = env
     await service.start(oid, urgency=Urgency.normal, subject="wages", area="hualong", actor=SEAT)
     steps: list[tuple[str, Actor, dict[str, Any]]] = [
@@ -107,7 +136,7 @@ async def test_kpis_from_the_stored_trails(env: tuple[WorkOrderService, Clock, l
     assert empty["groups"] == {} and empty["total"]["completion_rate"]["empty"] is True
 
 
-async def test_the_periodic_task_sweeps_without_a_reader(env: tuple[WorkOrderService, Clock, list[Event], str]) -> None:
+async def test_the_periodic_task_sweeps_without_a_reader(env: tuple[WorkOrderService, Clock, Outbox, str]) -> None:
     import asyncio
     service, clock, seen, oid = env
     await service.start(oid, urgency=Urgency.normal, subject=None, area=None, actor=SEAT)
@@ -115,11 +144,11 @@ async def test_the_periodic_task_sweeps_without_a_reader(env: tuple[WorkOrderSer
     task = asyncio.create_task(service.supervise(interval=0.01))
     try:
         for _ in range(500):
-            if any(e.action == "flag_overdue" for e in seen):
+            if "flag_overdue" in seen.actions:
                 break
             await asyncio.sleep(0.01)
     finally:
         task.cancel()
         with pytest.raises(asyncio.CancelledError):
             await task
-    assert [e.fields["deadline"] for e in seen if e.action == "flag_overdue"] == ["dispatch"]
+    assert [p["fields"]["deadline"] for _, p in seen.published if p["action"] == "flag_overdue"] == ["dispatch"]

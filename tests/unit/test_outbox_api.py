@@ -24,15 +24,19 @@ from hotline.outbox.services import OutboxService
 from hotline.outbox.store import publish_in
 from hotline.store import Store
 from hotline.store.models import OutboxDeliveryRow, OutboxEventRow
+from hotline.work_orders.lifecycle import Urgency
+from hotline.work_orders.services import WorkOrderService
+from hotline.work_orders.transitions import Actor
 from authkit import bearer, login, serve, site_with_users
 from outboxkit import Clock
+from tests.unit.conftest import MakeCall
 
 TOKEN = "tok-gongdan-1"
 INTEGRATION = {"systems": [{"name": "gongdan", "token": TOKEN}],
                "webhooks": [{"name": "gongdan", "url": "http://127.0.0.1:9/events", "secret": "hook-secret-1"}]}
 SITE = site_with_users(integration=INTEGRATION)
 CHANGE = {"idempotency_key": "GD-2026-0001:signed", "order_id": "WO-20261201-000001", "change": "signed",
-          "at": "2026-12-01T09:30:00+08:00", "data": {"unit": "城管局"}}
+          "at": "2026-12-01T09:30:00+08:00", "data": {"note": "已签收"}}
 URL = "/api/integration/gongdan/changes"
 
 
@@ -41,19 +45,37 @@ def signed(body: bytes, secret: str = TOKEN) -> dict[str, str]:
             "Content-Type": "application/json"}
 
 
-async def test_a_change_is_stored_once_and_a_replay_gets_the_first_answer(sqlite_store: Store, tmp_path: Path) -> None:
+async def dispatched(store: Store, make_call: MakeCall) -> str:
+    """A filed order, in its lifecycle and dispatched to the unit ``renshe``."""
+    store.upsert_call(make_call("1700000000.9"))
+    oid = str(store.create_work_order(call_ids=["1700000000.9"], title="欠薪", description="工资拖欠",
+                                      category="help", created_by="1001")["id"])
+    orders = WorkOrderService(store, outbox=OutboxService(SITE.integration, SITE.site.id, store))
+    await orders.start(oid, urgency=Urgency.normal, subject=None, area=None, actor=Actor("s1001", "seat"))
+    await orders.act(oid, "dispatch", Actor("s1001", "seat"), {"unit": "renshe"})
+    return oid
+
+
+async def test_a_change_is_applied_once_and_a_replay_gets_the_first_answer(sqlite_store: Store, tmp_path: Path,
+                                                                           make_call: MakeCall) -> None:
+    """The composed controller: the lifecycle is the hook (signed: the unit's ``sign``)."""
+    oid = await dispatched(sqlite_store, make_call)
+    change = {**CHANGE, "order_id": oid}
     async with serve(sqlite_store, tmp_path, SITE) as client:
-        first = await client.post(URL, json=CHANGE, headers=bearer(TOKEN))
+        first = await client.post(URL, json=change, headers=bearer(TOKEN))
         assert first.status == 202, await first.text()
         answer = await first.json()
-        assert (answer["applied"], answer["replayed"], answer["order_id"]) == (False, False, CHANGE["order_id"])
-        body = json.dumps({**CHANGE, "data": {"unit": "changed"}}).encode()
+        assert (answer["applied"], answer["replayed"], answer["order_id"]) == (True, False, oid)
+        assert (answer["action"], answer["from_state"], answer["state"], answer["unit"]) == (
+            "sign", "dispatched", "signed", "renshe")
+        body = json.dumps({**change, "data": {"note": "changed"}}).encode()
         again = await client.post(URL, data=body, headers=signed(body))   # same key, HMAC this time
         assert again.status == 202
         assert await again.json() == {**answer, "replayed": True}
         boss = bearer(await login(client, "boss"))
         listed = await (await client.get("/api/integration/changes", headers=boss)).json()
-        assert listed["total"] == 1 and listed["items"][0]["data"] == {"unit": "城管局"}
+        assert listed["total"] == 1 and listed["items"][0]["data"] == {"note": "已签收"}
+    assert events(sqlite_store) == 3   # created, dispatched, signed: the replay published nothing
 
 
 async def test_inbound_changes_are_pruned_after_the_retention(sqlite_store: Store) -> None:
