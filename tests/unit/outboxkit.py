@@ -40,6 +40,8 @@ class Receipt:
     seq: int
     status: int
     signed: bool
+    event_type: str = ""
+    payload: dict[str, Any] = field(default_factory=dict)
 
 
 class Receiver:
@@ -91,7 +93,8 @@ class Receiver:
             await self._release.wait()
             verdict = 200
         status = int(verdict)
-        self.receipts.append(Receipt(message["idempotency_key"], message["order_id"], message["seq"], status, signed))
+        self.receipts.append(Receipt(message["idempotency_key"], message["order_id"], message["seq"], status, signed,
+                                     message["event_type"], message["payload"]))
         return web.json_response({"ok": status < 300}, status=status)
 
     def accepted(self) -> list[Receipt]:
