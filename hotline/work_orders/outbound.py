@@ -12,7 +12,8 @@ event (action, who, when, from/to state, the action's fields) and the order as i
 (category, subject, area, urgency, units, deadlines). Caller identity: a confidential order's never
 (no number, no call ids: a call id leads to the number); otherwise only on ``created``, and the
 number masked unless the site lets units see numbers (``orders.units_see_numbers``: the order
-system is where units work).
+system is where units work); a full number handed to the outbox is audited in the same
+transaction (``read.caller_number`` by ``outbox``, like any full read through the API).
 """
 
 from __future__ import annotations
@@ -23,7 +24,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from hotline.privacy import mask_number
-from hotline.store.models import CallRow, OrderLifecycleRow, WorkOrderCallRow, WorkOrderRow
+from hotline.store.models import AuditRow, CallRow, OrderLifecycleRow, WorkOrderCallRow, WorkOrderRow
 from hotline.work_orders.transitions import Event
 
 EVENTS_OF: dict[str, tuple[str, ...]] = {
@@ -48,6 +49,8 @@ EVENTS_OF: dict[str, tuple[str, ...]] = {
     "flag_overdue": ("overdue",),
 }
 """Lifecycle action -> the outbox event types it publishes, in this order."""
+
+DISCLOSED = "read.caller_number"   # the audit action of a full number handed out (hotline.audit.disclosure)
 
 
 class Publisher(Protocol):
@@ -77,20 +80,25 @@ def payload(session: Session, event: Event, *, units_see_numbers: bool) -> dict[
     if event.action == "create":
         order.update(title=filed.title, description=filed.description, created_at=_iso(filed.created_at))
         if not filed.caller_confidential:
-            order["caller"] = _caller(session, filed.id, units_see_numbers)
+            order["caller"] = _caller(session, event, units_see_numbers)
     return {"action": event.action, "actor": event.actor, "role": event.role, "unit": event.unit,
             "at": event.at.isoformat(), "from_state": event.from_state.value if event.from_state else None,
             "to_state": event.to_state.value, "fields": event.fields, "order": order}
 
 
-def _caller(session: Session, order_id: str, full: bool) -> dict[str, Any]:
+def _caller(session: Session, event: Event, full: bool) -> dict[str, Any]:
     query = (select(CallRow.call_id, CallRow.caller_number).join(WorkOrderCallRow,
                                                                   WorkOrderCallRow.call_id == CallRow.call_id)
-             .where(WorkOrderCallRow.work_order_id == order_id).order_by(CallRow.arrived_at))
+             .where(WorkOrderCallRow.work_order_id == event.order_id).order_by(CallRow.arrived_at))
     calls = list(session.execute(query))
     number = calls[0].caller_number if calls else None
-    return {"call_ids": [c.call_id for c in calls],
-            "number": number if full else mask_number(number)}
+    call_ids = [c.call_id for c in calls]
+    if full and number is not None:
+        session.add(AuditRow(at=event.at, user="outbox", role="system", action=DISCLOSED,
+                             target=f"work_order:{event.order_id}", status=200,
+                             detail={"route": "outbox:created", "reason": "order system webhooks",
+                                     "count": 1, "call_ids": call_ids[:1]}))
+    return {"call_ids": call_ids, "number": number if full else mask_number(number)}
 
 
 def publish(outbox: Publisher, session: Session, event: Event, *, units_see_numbers: bool) -> list[dict[str, Any]]:

@@ -17,7 +17,7 @@ from hotline.config.site import OrdersSection
 from hotline.exceptions import IllegalTransition, NotYourOrder
 from hotline.outbox.services import OutboxService
 from hotline.store import Store
-from hotline.store.models import OrderEventRow, OutboxEventRow
+from hotline.store.models import AuditRow, OrderEventRow, OutboxEventRow
 from hotline.work_orders.inbound import ACTION_OF
 from hotline.work_orders.lifecycle import ROWS, State, Urgency
 from hotline.work_orders.outbound import EVENTS_OF
@@ -141,6 +141,18 @@ async def test_units_seeing_numbers_gives_the_order_system_the_full_number(store
     oid = file(store, make_call, "help")
     await service.start(oid, urgency=Urgency.normal, subject=None, area=None, actor=SEAT)
     assert published(store, oid)[0][2]["order"]["caller"]["number"] == NUMBER
+    with store.session() as session:   # the full number handed out is audited, in the same transaction
+        [row] = session.scalars(select(AuditRow).where(AuditRow.action == "read.caller_number"))
+        assert (row.user, row.role, row.target, row.detail["call_ids"]) == (
+            "outbox", "system", f"work_order:{oid}", ["1700000000.1"])
+
+
+async def test_a_masked_number_is_not_audited(store: Store, make_call: MakeCall) -> None:
+    service, _ = build(store)
+    oid = file(store, make_call, "help")
+    await service.start(oid, urgency=Urgency.normal, subject=None, area=None, actor=SEAT)
+    with store.session() as session:
+        assert session.scalars(select(AuditRow)).all() == []
 
 
 def push(change: str, oid: str, key: str, **data: Any) -> bytes:
