@@ -156,8 +156,10 @@ class OrderStore:
             return [(r.work_order_id, r.subject, r.area, r.due, trail[r.work_order_id]) for r in rows]
 
     def record(self, event: Event) -> None:
-        """Store an event that changes no state (a 督办 alert by the system)."""
+        """Store an event that changes no state (a 督办 alert by the system); the order's row held
+        like a transition's, so its outbound ``seq`` is not taken by a concurrent action."""
         with self._store.session() as session:
+            self._locked(session, event.order_id)
             session.add(_event_row(event))
             self._publish(session, event)
 
