@@ -33,7 +33,10 @@ SCHEMAS: dict[str, Any] = {
     "InboundAnswer": {"type": "object", "required": ["id", "http_status", "replayed"], "properties": {
         "id": {"type": "integer"}, "system": {"type": "string"}, "idempotency_key": {"type": "string"},
         "order_id": {"type": "string"}, "change": {"type": "string"}, "http_status": {"type": "integer"},
-        "applied": {"type": "boolean", "description": "false: stored, not applied to the order (yet)"},
+        "applied": {"type": "boolean", "description": "true: applied to the order as its unit's action"},
+        "action": {"type": "string", "description": "the lifecycle action (sign, return, request_extension, reply)"},
+        "from_state": _STR_NULL, "state": {"type": "string", "description": "the order's state after it"},
+        "unit": _STR_NULL,
         "error_id": {"type": "string", "description": "when the change was refused"},
         "replayed": {"type": "boolean", "description": "true: the answer to the first request with this key"}}},
     "InboundChangeList": {"type": "object", "required": ["items", "total"], "properties": {
@@ -57,10 +60,12 @@ PATHS: dict[str, Any] = {
                    "X-Hotline-Signature: sha256=<hex HMAC-SHA256 of the body>); no hotline user needed",
         "parameters": [_path("system", {"type": "string"})],
         "requestBody": {"required": True, "content": {"application/json": {"schema": _ref("InboundChange")}}},
-        "responses": {"202": _json("stored (and applied when the lifecycle does)", _ref("InboundAnswer")),
-                      "400": _error("invalid-request (the field at fault)"),
+        "responses": {"202": _json("stored and applied to the order", _ref("InboundAnswer")),
+                      "400": _error("invalid-request (the field at fault; nothing stored), or a stored "
+                                    "refusal missing-order-field (replays get the same)"),
+                      "404": _json("no-such-work-order, stored; replays get the same", _ref("InboundAnswer")),
                       "401": _error("inbound-auth-failed"),
-                      "409": _json("refused by the lifecycle (error_id); replays get the same",
+                      "409": _json("illegal-transition or order-closed (error_id); replays get the same",
                                    _ref("InboundAnswer"))}}},
     "/api/integration/changes": {"get": {
         "summary": "The changes order systems pushed, newest first, with their answers", "parameters": [_LIMIT],
