@@ -42,7 +42,8 @@ def build_services(site: SiteConfig, store: Store, *, ami_send: AmiSend, hub: Li
     the controller's durable side files: a test without a state directory leaves them out."""
     ami = AmiPort(ami_send)
     outbox = OutboxService(site.integration, site.site.id, store)
-    work_orders = WorkOrderService(store, orders=site.orders, timezone=site.site.timezone, outbox=outbox)
+    work_orders = WorkOrderService(store, orders=site.orders, timezone=site.site.timezone, outbox=outbox,
+                                   inbound_units={s.name: s.units for s in site.integration.systems})
     outbox.inbound_hook = work_orders.inbound   # an order system's change: its unit's lifecycle action
     return ApiServices(
         site=site, store=store, status=status, database_status=database_status, auth=auth,

@@ -149,6 +149,10 @@ def _orders(site: SiteConfig) -> list[Problem]:
     for i, s in enumerate(o.subjects):
         if s.unit is not None and o.unit(s.unit) is None:
             out.append((f"orders.subjects.{i}.unit", f"unknown unit {s.unit!r}", s.unit))
+    for i, system in enumerate(site.integration.systems):
+        for j, unit in enumerate(system.units):
+            if o.unit(unit) is None:
+                out.append((f"integration.systems.{i}.units.{j}", f"unknown unit {unit!r}", unit))
     return out
 
 

@@ -50,10 +50,12 @@ class Webhook(Model):
 
 class InboundSystem(Model):
     """An order system that pushes changes back: authenticated by ``Authorization: Bearer <token>``
-    or by ``X-Hotline-Signature: sha256=<hex HMAC-SHA256 of the body with token>``."""
+    or by ``X-Hotline-Signature: sha256=<hex HMAC-SHA256 of the body with token>``. It acts for the
+    unit holding the order: any unit, or only ``units`` (``orders.units[].id``, e.g. a county's system)."""
 
     name: Slug
     token: Secret
+    units: list[Slug] = Field(default_factory=list)
 
 
 class Integration(Model):

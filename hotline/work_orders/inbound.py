@@ -19,9 +19,12 @@ when the change happened there (``external_at``). Deadlines are judged at the ho
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Sequence
 from typing import Any
 
 from sqlalchemy.orm import Session
+
+from hotline.exceptions import NotYourOrder
 
 from hotline.outbox.inbound import InboundChange
 from hotline.work_orders.store import OrderStore
@@ -38,13 +41,17 @@ ACTION_OF: dict[str, str] = {
 RESERVED = ("via", "external_key", "external_at")
 
 
-def apply_change(lifecycle: OrderStore, session: Session, change: InboundChange, now: dt.datetime) -> dict[str, Any]:
-    """Apply ``change`` in ``session``; what to answer, or the lifecycle's refusal (raised)."""
+def apply_change(lifecycle: OrderStore, session: Session, change: InboundChange, now: dt.datetime,
+                 units: Sequence[str] = ()) -> dict[str, Any]:
+    """Apply ``change`` in ``session``; what to answer, or the lifecycle's refusal (raised). A system
+    with ``units`` (``integration.systems[].units``) acts only for those: ``not-your-order``."""
     action = ACTION_OF[change.change]
     fields = {k: v for k, v in change.data.items() if k not in RESERVED}
     fields.update(via=change.system, external_key=change.idempotency_key, external_at=change.at.isoformat())
 
     def actor_of(order: Order) -> Actor:
+        if units and order.unit not in units:
+            raise NotYourOrder(order.id, "/".join(units))
         return Actor(change.system, "unit", order.unit)
 
     order, event = lifecycle.act_in(session, change.order_id, action, actor_of, fields, now)

@@ -15,7 +15,7 @@ import asyncio
 import dataclasses
 import datetime as dt
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -51,12 +51,16 @@ def event_payload(event: Event) -> dict[str, Any]:
 
 class WorkOrderService:
     def __init__(self, store: Store, *, orders: OrdersSection | None = None, timezone: str = "Asia/Shanghai",
-                 now: Callable[[], dt.datetime] | None = None, outbox: Publisher | None = None) -> None:
+                 now: Callable[[], dt.datetime] | None = None, outbox: Publisher | None = None,
+                 inbound_units: Mapping[str, Sequence[str]] | None = None) -> None:
+        """``inbound_units``: the units each order system may act for (``integration.systems[].units``;
+        a system not named, or with none, acts for any unit)."""
         self._store = store
         self._orders = orders or OrdersSection()
         self._tz = ZoneInfo(timezone)
         self._now = now or (lambda: dt.datetime.now(self._tz))
         self._outbox = outbox
+        self._inbound_units = dict(inbound_units or {})
         self.lifecycle = OrderStore(store, Clock(WorkingCalendar(self._orders.calendar), self._orders.deadlines),
                                     outbox=outbox, units_see_numbers=self._orders.units_see_numbers)
 
@@ -100,7 +104,7 @@ class WorkOrderService:
 
     def inbound(self, session: Session, change: InboundChange) -> dict[str, Any]:
         """The outbox's inbound hook (blocking, in the outbox's thread and transaction)."""
-        return apply_change(self.lifecycle, session, change, self.now())
+        return apply_change(self.lifecycle, session, change, self.now(), self._inbound_units.get(change.system, ()))
 
     async def order(self, order_id: str) -> tuple[Order, dict[str, str | None]]:
         """The order's lifecycle and its subject and area."""

@@ -79,6 +79,8 @@ def test_the_full_section_is_read() -> None:
     (("users", 0, "unit"), "nosuch", "users.0.unit", "unknown unit"),
     (("users", 0, "unit"), None, "users.0.unit", "needs its unit"),
     (("users", 0, "role"), "seat", "users.0.unit", "only a unit user"),
+    (("integration",), {"systems": [{"name": "xian", "token": "tok-xian-1", "units": ["hualong", "nosuch"]}]},
+     "integration.systems.0.units.1", "unknown unit"),
 ])
 def test_bad_values_name_the_field(path: tuple[Any, ...], value: Any, field: str, words: str) -> None:
     with pytest.raises(ConfigError) as info:

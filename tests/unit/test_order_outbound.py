@@ -184,6 +184,24 @@ async def test_a_push_signs_and_replies_and_a_replay_changes_nothing(store: Stor
     assert [kind for _, kind, _ in published(store, oid)] == ["created", "dispatched", "signed", "replied"]
 
 
+async def test_a_system_limited_to_units_acts_only_for_them(store: Store, make_call: MakeCall) -> None:
+    service, outbox = build(store)
+    service = WorkOrderService(store, outbox=outbox, inbound_units={"gongdan": ["zhujian"]})
+    outbox.inbound_hook = service.inbound
+    oid = file(store, make_call, "help")
+    await service.start(oid, urgency=Urgency.normal, subject=None, area=None, actor=SEAT)
+    await service.act(oid, "dispatch", SEAT, {"unit": "renshe"})
+    answer, _ = await outbox.receive("gongdan", push("signed", oid, "GD-3:signed"),
+                                     authorization=f"Bearer {TOKEN}", signature=None)
+    assert (answer["http_status"], answer["error_id"], answer["details"]["unit"]) == (403, "not-your-order", "zhujian")
+    await service.act(oid, "return", RENSHE, {"return_reason": "非本单位", "leader_opinion": "同意",
+                                              "suggestion": "转住建局", "contact_phone": "0393-1"})
+    await service.act(oid, "redispatch", SEAT, {"unit": "zhujian"})
+    answer, _ = await outbox.receive("gongdan", push("signed", oid, "GD-4:signed"),
+                                     authorization=f"Bearer {TOKEN}", signature=None)
+    assert (answer["applied"], answer["unit"]) == (True, "zhujian")
+
+
 async def test_a_refused_push_is_stored_and_replayed_and_changes_nothing(store: Store, make_call: MakeCall) -> None:
     service, outbox = build(store)
     oid = file(store, make_call, "help")
