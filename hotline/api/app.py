@@ -46,6 +46,7 @@ from hotline.store import Store
 from hotline.metrics import http as metrics_http
 from hotline.metrics.prom import PromMetrics
 from hotline.metrics.services import MetricsService
+from hotline.portal import http as portal_http
 from hotline.spy import http as spy_http
 from hotline.spy.services import SpyService
 from hotline.wallboard import http as wallboard_http
@@ -108,6 +109,7 @@ def build_app(services: ApiServices) -> web.Application:
     audit_http.add_routes(app, audit)
     spy_http.add_routes(app, services.spy)
     wallboard_http.add_routes(app, services.live, services.site)
+    portal_http.add_routes(app)
     return app
 
 
