@@ -109,7 +109,7 @@ def build_app(services: ApiServices) -> web.Application:
     audit_http.add_routes(app, audit)
     spy_http.add_routes(app, services.spy)
     wallboard_http.add_routes(app, services.live, services.site)
-    portal_http.add_routes(app)
+    portal_http.add_routes(app, services.site.site.timezone)
     return app
 
 

@@ -9,6 +9,7 @@ writes every value as text (never as HTML), so an order's text cannot run as scr
 
 from __future__ import annotations
 
+import html
 from importlib import resources
 
 from aiohttp import web
@@ -25,9 +26,16 @@ def _asset(name: str) -> bytes:
     return resources.files("hotline.portal").joinpath("static", name).read_bytes()
 
 
-def add_routes(app: web.Application) -> None:
+def page_html(timezone: str) -> bytes:
+    """The page with the site's time zone (deadlines are shown in site time, whatever the browser's)."""
+    return _asset("index.html").replace(b"{{timezone}}", html.escape(timezone).encode())
+
+
+def add_routes(app: web.Application, timezone: str) -> None:
+    body = page_html(timezone)
+
     async def page(request: web.Request) -> web.Response:
-        return web.Response(body=_asset("index.html"), content_type="text/html", charset="utf-8", headers=HEADERS)
+        return web.Response(body=body, content_type="text/html", charset="utf-8", headers=HEADERS)
 
     async def asset(request: web.Request) -> web.Response:
         name = request.match_info["asset"]

@@ -8,7 +8,7 @@ const STATES = {created: "新建", dispatched: "待签收", signed: "办理中",
 const URGENCY = {normal: "一般", key: "重点", emergency: "应急"};
 const CATEGORY = {consult: "咨询", help: "求助", complaint: "投诉", report: "举报", suggestion: "建议",
                   criticism: "批评", praise: "表扬"};
-const ACTIONS = {start: "受理", answer: "直接答复", reject: "不予受理", dispatch: "转办", sign: "签收",
+const ACTIONS = {create: "受理", start: "受理", answer: "直接答复", reject: "不予受理", dispatch: "转办", sign: "签收",
                  return: "退回", redispatch: "重新派单", request_extension: "延期申请",
                  approve_extension: "同意延期", refuse_extension: "不同意延期", reply: "办结回复",
                  send_back: "退回重办", verify: "审核", evaluate: "评价", reopen: "重办",
@@ -46,8 +46,23 @@ function el(tag, attrs, ...children) {
   return node;
 }
 
-// "2026-11-09T00:00:00+08:00" -> "2026-11-09 00:00" (the site's time as the API gives it)
-function when(iso) { return iso ? iso.slice(0, 16).replace("T", " ") : "—"; }
+// Times in the site's time zone (the page's meta tag), whatever the browser's; a deadline at
+// midnight is the end of the day before: "2026-11-09 24:00", as the working-day rules say.
+const TIMEZONE = document.querySelector('meta[name="hotline-timezone"]').content || "Asia/Shanghai";
+const CLOCK = new Intl.DateTimeFormat("en-CA", {timeZone: TIMEZONE, hourCycle: "h23", year: "numeric",
+  month: "2-digit", day: "2-digit", hour: "2-digit", minute: "2-digit"});
+
+function when(iso) {
+  if (!iso) return "—";
+  const at = new Date(iso);
+  const parts = (d) => Object.fromEntries(CLOCK.formatToParts(d).map((p) => [p.type, p.value]));
+  let p = parts(at);
+  if (p.hour === "00" && p.minute === "00") {
+    p = parts(new Date(at.getTime() - 60000));
+    return `${p.year}-${p.month}-${p.day} 24:00`;
+  }
+  return `${p.year}-${p.month}-${p.day} ${p.hour}:${p.minute}`;
+}
 
 function errorText(data, status) {
   if (!data || !data.error_id) return `请求失败（HTTP ${status}）`;
@@ -89,8 +104,8 @@ async function login(event) {
   $("login-error").textContent = "";
   const {status, data} = await api("POST", "/api/login",
     {name: $("login-name").value.trim(), password: $("login-password").value});
-  if (status !== 200) { $("login-error").textContent = errorText(data, status); return; }
   $("login-password").value = "";
+  if (status !== 200) { $("login-error").textContent = errorText(data, status); return; }
   start();
 }
 
