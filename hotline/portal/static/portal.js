@@ -1,6 +1,6 @@
 // 承办单位门户 (the unit portal): vanilla JS, no build step, no library. Data comes from the
 // work-order API as the logged-in unit user may see it; every value is written as text
-// (textContent, never innerHTML), so an order's or a reply's text cannot run as script.
+// (text nodes, never parsed as HTML), so an order's or a reply's text cannot run as script.
 "use strict";
 
 const STATES = {created: "新建", dispatched: "待签收", signed: "办理中", returned: "已退回",
