@@ -162,8 +162,40 @@ def test_a_unit_signs_returns_extends_and_replies_in_the_portal(controller: Cont
     assert browser.find_element(by.CSS_SELECTOR, f'tr[data-order="{e}"] .urgency').text == "应急"
     assert "hotline_token" not in browser.execute_script("return document.cookie")   # HttpOnly
 
-    # order A (not confidential): the caller masked; sign it
-    row_a.click()
+    _sign_and_return(c, browser, a)
+
+    # 督办: a week later the centre's sweep warns B (due today) and flags E (8 h long gone)
+    c.now = dt.datetime(2026, 11, 9, 10, tzinfo=TZ)
+    swept = {(ev.order_id, ev.action) for ev in c.run(c.orders.sweep())}
+    assert swept == {(b, "warn"), (e, "flag_overdue"), (other, "warn")}
+    browser.find_element(by.ID, "back").click()
+    wait.until(lambda d: _listed(d) == {b, e})   # A went back to the centre
+    assert browser.find_element(by.CSS_SELECTOR, f'tr[data-order="{b}"] .alert').text == "临期预警"
+    assert browser.find_element(by.CSS_SELECTOR, f'tr[data-order="{e}"] .alert').text == "超期"
+    assert browser.find_element(by.CSS_SELECTOR, f'tr[data-order="{b}"] .title').text == HOSTILE_TITLE   # as text
+
+    _extend_and_reply(c, browser, b)
+
+    # the store: the unit's acts in the trail, by the unit user; the refusals left no trace
+    assert c.trail(a) == [("create", "s1001", "created"), ("dispatch", "s1001", "dispatched"),
+                          ("sign", "renshe1", "signed"), ("return", "renshe1", "returned")]
+    assert c.trail(b) == [("create", "s1001", "created"), ("dispatch", "s1001", "dispatched"),
+                          ("warn", "system", "dispatched"), ("sign", "renshe1", "signed"),
+                          ("request_extension", "renshe1", "extension_requested"),
+                          ("approve_extension", "boss", "signed"), ("reply", "renshe1", "replied")]
+    events = {ev["action"]: ev for ev in c.orders.lifecycle.events(b)}
+    assert events["request_extension"]["fields"] == {"reason": "需协调企业财务，时间不足", "days": 3}
+    assert events["reply"]["fields"] == {"result": HOSTILE_REPLY}
+    returned = {ev["action"]: ev for ev in c.orders.lifecycle.events(a)}["return"]["fields"]
+    assert returned == {"return_reason": "不属本单位职责", "leader_opinion": "同意退回", "suggestion": "转住建局",
+                        "contact_phone": "0393-1234567"}
+
+
+def _sign_and_return(c: Controller, browser: Any, a: str) -> None:
+    wait, shown, by = _waiter(browser)
+    """Order A (not confidential): the caller masked; sign it, return it with 联系电话 missing
+    (refused next to the field, nothing stored), then properly."""
+    shown(f'tr.order[data-order="{a}"]').click()
     wait.until(lambda d: _text(d, 'dd[data-name="来电人"]') == "138****8000")
     assert "13800138000" not in browser.page_source
     shown("#sign").click()
@@ -173,7 +205,8 @@ def test_a_unit_signs_returns_extends_and_replies_in_the_portal(controller: Cont
     # return with 联系电话 missing: the API's error next to the field, nothing stored
     before = c.trail(a)
     form = shown("#act-return")
-    for field, value in (("return_reason", "不属本单位职责"), ("leader_opinion", "同意退回"), ("suggestion", "转住建局")):
+    for field, value in (("return_reason", "不属本单位职责"), ("leader_opinion", "同意退回"),
+                         ("suggestion", "转住建局")):
         form.find_element(by.CSS_SELECTOR, f'[data-field="{field}"]').send_keys(value)
     form.find_element(by.CSS_SELECTOR, 'button[type="submit"]').click()
     spot = form.find_element(by.CSS_SELECTOR, '.field-error[data-for="contact_phone"]')
@@ -184,19 +217,13 @@ def test_a_unit_signs_returns_extends_and_replies_in_the_portal(controller: Cont
     wait.until(lambda d: d.find_element(by.ID, "action-result").text == "已退回 ✓")
     assert c.run(c.orders.order(a))[0].state.value == "returned"
 
-    # 督办: a week later the centre's sweep warns B (due today) and flags E (8 h long gone)
-    c.now = dt.datetime(2026, 11, 9, 10, tzinfo=TZ)
-    swept = {(ev.order_id, ev.action) for ev in c.run(c.orders.sweep())}
-    assert swept == {(b, "warn"), (e, "flag_overdue"), (other, "warn")}
-    browser.find_element(by.ID, "back").click()
-    wait.until(lambda d: _listed(d) == {b, e})   # A went back to the centre
-    assert browser.find_element(by.CSS_SELECTOR, f'tr[data-order="{b}"] .alert').text == "临期预警"
-    assert browser.find_element(by.CSS_SELECTOR, f'tr[data-order="{e}"] .alert').text == "超期"
-    title = browser.find_element(by.CSS_SELECTOR, f'tr[data-order="{b}"] .title')
-    assert title.text == HOSTILE_TITLE   # shown as text
 
-    # order B (a complaint: confidential): no caller identity; sign, ask for 3 more days
-    title.click()
+
+def _extend_and_reply(c: Controller, browser: Any, b: str) -> None:
+    wait, shown, by = _waiter(browser)
+    """Order B (a complaint: confidential): no caller identity; sign, ask for 3 more days; once the
+    supervisor approved, reply (empty first: the API names the field) with hostile text."""
+    shown(f'tr.order[data-order="{b}"]').click()
     wait.until(lambda d: d.find_element(by.CSS_SELECTOR, 'dd[data-name="内容"]').text == HOSTILE_TEXT)
     wait.until(lambda d: _text(d, 'dd[data-name="来电人"]') == "保密工单，不向承办单位显示来电人信息")
     assert "13912345678" not in browser.page_source and "912345678" not in browser.page_source
@@ -213,6 +240,7 @@ def test_a_unit_signs_returns_extends_and_replies_in_the_portal(controller: Cont
 
     # the supervisor approved: reply (empty first: the API names the field)
     browser.find_element(by.ID, "back").click()
+    wait.until(lambda d: _text(d, f'tr[data-order="{b}"] .state') == "办理中")   # the list read again
     shown(f'tr.order[data-order="{b}"]').click()
     form = shown("#act-reply")
     form.find_element(by.CSS_SELECTOR, 'button[type="submit"]').click()
@@ -224,19 +252,6 @@ def test_a_unit_signs_returns_extends_and_replies_in_the_portal(controller: Cont
     wait.until(lambda d: _text(d, '#trail tr[data-action="reply"] td.fields') == f"办理结果：{HOSTILE_REPLY}")
     assert browser.execute_script("return window.pwned === undefined")   # nothing ran
 
-    # the store: the unit's acts in the trail, by the unit user; the refusals left no trace
-    assert c.trail(a) == [("create", "s1001", "created"), ("dispatch", "s1001", "dispatched"),
-                          ("sign", "renshe1", "signed"), ("return", "renshe1", "returned")]
-    assert c.trail(b) == [("create", "s1001", "created"), ("dispatch", "s1001", "dispatched"),
-                          ("warn", "system", "dispatched"), ("sign", "renshe1", "signed"),
-                          ("request_extension", "renshe1", "extension_requested"),
-                          ("approve_extension", "boss", "signed"), ("reply", "renshe1", "replied")]
-    events = {ev["action"]: ev for ev in c.orders.lifecycle.events(b)}
-    assert events["request_extension"]["fields"] == {"reason": "需协调企业财务，时间不足", "days": 3}
-    assert events["reply"]["fields"] == {"result": HOSTILE_REPLY}
-    returned = {ev["action"]: ev for ev in c.orders.lifecycle.events(a)}["return"]["fields"]
-    assert returned == {"return_reason": "不属本单位职责", "leader_opinion": "同意退回", "suggestion": "转住建局",
-                        "contact_phone": "0393-1234567"}
 
 
 def test_only_unit_users_use_the_portal_and_errors_name_their_id(controller: Controller, browser: Any) -> None:
