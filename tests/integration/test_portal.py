@@ -155,6 +155,7 @@ def test_a_unit_signs_returns_extends_and_replies_in_the_portal(controller: Cont
     # the list: the unit's three orders with their deadlines, not another unit's
     row_a = shown(f'tr.order[data-order="{a}"]')
     assert _listed(browser) == {a, b, e} and other not in browser.page_source
+    assert browser.find_element(by.ID, "count").text == "共 3 件"
     due_a = c.run(c.orders.order(a))[0].due
     assert row_a.find_element(by.CSS_SELECTOR, ".due").text == "2026-11-09 24:00"   # 5 working days, site time
     assert due_a == dt.datetime(2026, 11, 10, tzinfo=TZ)
@@ -282,6 +283,11 @@ def test_only_unit_users_use_the_portal_and_errors_name_their_id(controller: Con
     spot = form.find_element(by.CSS_SELECTOR, ".form-error")
     wait.until(lambda d: spot.text == "当前状态不允许此操作（illegal-transition）")
     assert c.run(c.orders.order(a))[0].state.value == "extension_requested"
+    browser.find_element(by.ID, "logout").click()   # the token revoked: a reload asks to log in again
+    wait.until(lambda d: d.find_element(by.ID, "login-error").text == "已退出")
+    status = browser.execute_async_script(
+        "const done = arguments[0]; fetch('/api/me').then((r) => done(r.status))")
+    assert status == 401 and not browser.find_element(by.ID, "portal").is_displayed()
 
 
 def _listed(browser: Any) -> set[str]:

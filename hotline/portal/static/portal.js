@@ -162,6 +162,8 @@ async function showList() {
     return tr;
   }));
   $("empty").hidden = data.items.length > 0;
+  $("count").textContent = data.total > data.items.length
+    ? `共 ${data.total} 件，显示最近 ${data.items.length} 件` : `共 ${data.total} 件`;
 }
 
 // --- one order ------------------------------------------------------------------------------
