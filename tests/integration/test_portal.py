@@ -290,6 +290,29 @@ def test_only_unit_users_use_the_portal_and_errors_name_their_id(controller: Con
     assert status == 401 and not browser.find_element(by.ID, "portal").is_displayed()
 
 
+def test_a_key_order_needs_the_leaders_approval_in_the_reply(controller: Controller, browser: Any) -> None:
+    """重点 items: the reply form shows the leader's approval field and the API's refusal lands there."""
+    c = controller
+    k = c.order("3.1", "13800138000", "help", "危房排查", "老旧小区危房", urgency="key")
+    c.run(c.orders.act(k, "sign", _unit(), {}))
+    wait, shown, by = _waiter(browser)
+    browser.get(f"{c.url}/portal")
+    shown("#login-name").send_keys("renshe1")
+    browser.find_element(by.ID, "login-password").send_keys(PASSWORDS["renshe1"])
+    browser.find_element(by.ID, "login-submit").click()
+    wait.until(lambda d: _text(d, f'tr[data-order="{k}"] .urgency') == "重点")
+    browser.find_element(by.CSS_SELECTOR, f'tr.order[data-order="{k}"]').click()
+    form = shown("#act-reply")
+    form.find_element(by.CSS_SELECTOR, '[data-field="result"]').send_keys("已排查完毕")
+    form.find_element(by.CSS_SELECTOR, 'button[type="submit"]').click()
+    spot = form.find_element(by.CSS_SELECTOR, '.field-error[data-for="leader_approval"]')
+    wait.until(lambda d: spot.text == "缺少必填项：领导审批意见（missing-order-field）")
+    form.find_element(by.CSS_SELECTOR, '[data-field="leader_approval"]').send_keys("同意，张局长")
+    form.find_element(by.CSS_SELECTOR, 'button[type="submit"]').click()
+    wait.until(lambda d: d.find_element(by.ID, "action-result").text == "已提交办结回复 ✓")
+    assert c.orders.lifecycle.events(k)[-1]["fields"] == {"result": "已排查完毕", "leader_approval": "同意，张局长"}
+
+
 def _listed(browser: Any) -> set[str]:
     """The orders in the list, read in one go (the list is re-rendered as a whole)."""
     return set(browser.execute_script("return [...document.querySelectorAll('tr.order')].map(r => r.dataset.order)"))
