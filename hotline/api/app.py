@@ -48,6 +48,7 @@ from hotline.metrics.prom import PromMetrics
 from hotline.metrics.services import MetricsService
 from hotline.outbox import http as outbox_http
 from hotline.outbox.services import OutboxService
+from hotline.portal import http as portal_http
 from hotline.spy import http as spy_http
 from hotline.spy.services import SpyService
 from hotline.wallboard import http as wallboard_http
@@ -112,6 +113,7 @@ def build_app(services: ApiServices) -> web.Application:
     spy_http.add_routes(app, services.spy)
     wallboard_http.add_routes(app, services.live, services.site)
     outbox_http.add_routes(app, services.outbox)
+    portal_http.add_routes(app, services.site.site.timezone)
     return app
 
 

@@ -76,7 +76,8 @@ def test_document_declares_the_bearer_token(document: dict[str, Any]) -> None:
     public = {(path, method) for path, operations in document["paths"].items()
               for method, operation in operations.items() if operation.get("security") == []}
     assert public == {("/status", "get"), ("/openapi.json", "get"), ("/metrics", "get"), ("/api/login", "post"),
-                      ("/wallboard", "get"), ("/wallboard/{asset}", "get"),
+                      ("/wallboard", "get"), ("/wallboard/{asset}", "get"), ("/portal", "get"),
+                      ("/portal/{asset}", "get"),
                       ("/api/integration/{system}/changes", "post")}   # the order system's own token or HMAC
     assert document["paths"]["/api/seats/{seat_id}/spy"]["post"]["x-min-role"] == "supervisor"
 

@@ -239,7 +239,8 @@ async def test_no_users_keeps_the_api_open(sqlite_store: Store, tmp_path: Path) 
         assert refused.status == 400
 
 
-@pytest.mark.parametrize("path", ["/status", "/openapi.json", "/metrics", "/wallboard", "/wallboard/wallboard.js"])
+@pytest.mark.parametrize("path", ["/status", "/openapi.json", "/metrics", "/wallboard", "/wallboard/wallboard.js",
+                                  "/portal", "/portal/portal.js", "/portal/portal.css"])
 async def test_open_routes_need_no_token(sqlite_store: Store, tmp_path: Path, path: str) -> None:
     async with serve(sqlite_store, tmp_path) as client:
         assert (await client.get(path)).status == 200
