@@ -15,7 +15,8 @@ _WORK_ORDER_FIELDS: dict[str, dict[str, Any]] = {
     "title": {"type": "string", "minLength": 1, "maxLength": 200},
     "description": {"type": "string", "minLength": 1, "maxLength": 4000},
     "category": {"type": "string", "enum": [c.value for c in Category],
-                 "description": "咨询 consult, 求助 help, 投诉 complaint, 举报 report, 建议 suggestion"},
+                 "description": "咨询 consult, 求助 help, 投诉 complaint, 举报 report, 建议 suggestion, "
+                                "批评 criticism, 表扬 praise"},
     "created_by": {"type": "string", "pattern": "^[0-9]{3,8}$", "description": "seat id"},
     "caller_confidential": {"type": "boolean", "description": "keep the caller's identity confidential "
                             "(GB/T 33358); defaults to true for complaint and report, false otherwise"},
