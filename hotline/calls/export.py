@@ -31,6 +31,7 @@ COLUMNS = (("call_id", "来电编号"), ("arrived_at", "来电时间"), ("caller
            ("wait_seconds", "等待秒数"), ("talk_seconds", "通话秒数"), ("hangup_cause_text", "挂机原因"),
            ("recording", "录音文件"))
 HEADER = (*(c[1] for c in COLUMNS), "关联工单")
+PAGE = MAX_PAGE   # calls read per page
 
 
 def _query_dict(query: CallQuery) -> dict[str, Any]:
@@ -39,7 +40,8 @@ def _query_dict(query: CallQuery) -> dict[str, Any]:
 
 
 async def export_calls(request: web.Request, store: Store, query: CallQuery, fmt: str,
-                       size: int = MAX_PAGE) -> web.StreamResponse:
+                       size: int | None = None) -> web.StreamResponse:
+    size = size or PAGE
     disclosure = request.app[DISCLOSURE]
     first = await asyncio.to_thread(pages_after, store, query, None, size)   # bad query: a JSON error
     await disclosure.record_export(request, "calls", fmt, _query_dict(query))

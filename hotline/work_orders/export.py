@@ -35,6 +35,7 @@ COLUMNS = (("id", "工单编号"), ("created_at", "创建时间"), ("category", 
            ("due", "办理期限"), ("caller_confidential", "保密"), ("created_by", "受理座席"))
 HEADER = (*(c[1] for c in COLUMNS), "关联来电")
 
+PAGE = MAX_PAGE   # orders read per page
 Search = Callable[[OrderQuery], Awaitable[dict[str, Any]]]
 Shape = Callable[[dict[str, Any]], dict[str, Any]]
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
@@ -47,7 +48,8 @@ def order_row(item: dict[str, Any]) -> list[Any]:
 
 
 async def export_orders(request: web.Request, search: Search, query: OrderQuery, fmt: str, *,
-                        shape: Shape = lambda i: i, size: int = MAX_PAGE) -> web.StreamResponse:
+                        shape: Shape = lambda i: i, size: int | None = None) -> web.StreamResponse:
+    size = size or PAGE
     now = dt.datetime.now(dt.UTC)
     query = dataclasses.replace(query, end=min(query.end, now) if query.end else now, limit=size, offset=0)
 
