@@ -122,3 +122,25 @@ async def test_orders_export_every_page_and_links_run_both_ways(
         assert all("c2" in o["call_ids"] for o in body["items"])               # and back
         r = await client.get("/api/calls/nope/work-orders", headers=bearer(token))
         assert (r.status, (await r.json())["error_id"]) == (404, "no-such-call")
+
+
+async def test_a_unit_exports_its_own_orders_without_call_ids(sqlite_store: Store, make_call: MakeCall,
+                                                              tmp_path: Path) -> None:
+    from hotline.work_orders.services import WorkOrderService
+    from test_order_api import Api, _now, _order, site
+
+    sqlite_store.upsert_call(make_call("c1", caller_number="13912345678"))
+    s = site()
+    service = WorkOrderService(sqlite_store, orders=s.orders, now=_now)
+    async with serve(sqlite_store, tmp_path, s, work_orders=service) as client:
+        api = Api(client)
+        mine = await _order(api, "criticism")          # dispatched to renshe
+        await api.call("s1001", "POST", "/api/work-orders", {"call_ids": ["c1"], "title": "other", "description": "d",
+                                                             "category": "praise", "created_by": "1001"})
+        await api.call("renshe1", "GET", "/api/me")
+        r = await client.get("/api/work-orders?format=csv", headers=bearer(api.tokens["renshe1"]))
+        assert r.status == 200
+        rows = _csv(await r.read())[1:]
+        assert [row[0] for row in rows] == [mine] and rows[0][-1] == "" and rows[0][5] == "renshe"
+        r = await client.get("/api/work-orders?format=csv&unit=zhujian", headers=bearer(api.tokens["renshe1"]))
+        assert (r.status, (await r.json())["error_id"]) == (403, "not-your-order")
