@@ -6,6 +6,7 @@
     hotline serve
     hotline journal replay-rejected       # apply <state>/records.journal.rejected again
     hotline import-csv CSV [--out FILE]
+    hotline order-report day|month DATE [--format csv|xlsx] [--out FILE]
     hotline user hash-password            # reads the password from stdin
     hotline demo | demo-stop
 """
@@ -123,6 +124,40 @@ def cmd_journal(args: argparse.Namespace) -> int:
     return 0 if not kept else 1
 
 
+def cmd_order_report(args: argparse.Namespace) -> int:
+    import asyncio
+    import shutil
+
+    from hotline.app import store_url
+    from hotline.exports.tables import XlsxSheet, csv_chunks
+    from hotline.store import Store
+    from hotline.work_orders.reports import HEADER
+    from hotline.work_orders.services import WorkOrderService
+
+    site, paths = _site(args), _paths(args)
+    store = Store(store_url(site, paths), timezone=site.site.timezone)
+    try:
+        service = WorkOrderService(store, orders=site.orders, timezone=site.site.timezone)
+        period, rows = asyncio.run(service.report(args.period, args.date))
+    finally:
+        store.close()
+    fmt = args.format or ("xlsx" if args.out and args.out.endswith(".xlsx") else "csv")
+    out = open(args.out, "wb") if args.out else sys.stdout.buffer   # noqa: SIM115  (stdout stays open)
+    try:
+        if fmt == "xlsx":
+            sheet = XlsxSheet(period.title, HEADER)
+            sheet.add(rows)
+            with sheet.finish() as data:
+                shutil.copyfileobj(data, out)
+        else:
+            for chunk in csv_chunks(HEADER, [rows]):
+                out.write(chunk)
+    finally:
+        if args.out:
+            out.close()
+    return 0
+
+
 def cmd_import_csv(args: argparse.Namespace) -> int:
     from hotline.importer import import_csv
 
@@ -200,6 +235,13 @@ def build_parser() -> argparse.ArgumentParser:
     i.add_argument("--base", help="site YAML to merge the numbers into")
     i.add_argument("--out", help="write here instead of stdout")
     i.set_defaults(func=cmd_import_csv)
+
+    r = sub.add_parser("order-report", help="the daily or monthly work-order report per unit (CSV or XLSX)")
+    r.add_argument("period", choices=["day", "month"])
+    r.add_argument("date", help="YYYY-MM-DD (day) or YYYY-MM (month), site time")
+    r.add_argument("--format", choices=["csv", "xlsx"], help="default: the --out file's extension, else csv")
+    r.add_argument("--out", help="write here instead of stdout")
+    r.set_defaults(func=cmd_order_report)
 
     u = sub.add_parser("user", help="users of the API and the wallboard")
     u.add_argument("action", choices=["hash-password"], help="print a password hash for users[].password_hash")

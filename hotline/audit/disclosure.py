@@ -83,9 +83,10 @@ class Disclosure:
                     handled_by: Callable[[dict[str, Any]], Iterable[str | None]],
                     mask: Callable[[dict[str, Any]], dict[str, Any]],
                     call_id: Callable[[dict[str, Any]], str | None] = lambda i: i.get("call_id"),
-                    full_asked: bool = True) -> list[dict[str, Any]]:
+                    full_asked: bool = True, audit: bool = True) -> list[dict[str, Any]]:
         """``items`` with the citizen's number masked where ``viewer`` may not see it (``mask``
-        masks one item); ``full_asked`` False masks every item (a route that masks by default)."""
+        masks one item); ``full_asked`` False masks every item (a route that masks by default).
+        ``audit`` False: the caller audited the whole read already (:meth:`record_export`)."""
         viewer = viewer_of(request)
         reason = reason_of(request) if full_asked and viewer is not OPEN_API else ""
         secret = await self.confidential([str(call_id(i) or "") for i in items]) if full_asked else set()
@@ -98,9 +99,25 @@ class Disclosure:
                 shown.append(cid)
             else:
                 out.append(mask(item))
-        if shown and viewer is not OPEN_API:
+        if shown and audit and viewer is not OPEN_API:
             await self._record(request, viewer, shown, reason)
         return out
+
+    async def record_export(self, request: web.Request, what: str, fmt: str, query: dict[str, Any]) -> None:
+        """One audit row for a whole export that may hand out full numbers (the reader's role
+        sees some), written before the first row leaves: ``target`` ``export:<what>``,
+        ``detail.export`` the format, ``detail.query`` the search. A failed write refuses it."""
+        viewer = viewer_of(request)
+        if viewer is OPEN_API or not sees_full(viewer, handled_by=[viewer.seat], confidential=False):
+            return
+        route = f"{request.method} {route_path(request) or request.path}"
+        detail = {"route": route, "reason": reason_of(request), "export": fmt, "query": query}
+        try:
+            await self._audit.record(AuditEntry(user=viewer.name or "", role=viewer.role or "", action=ACTION,
+                                                target=f"export:{what}", detail=detail, status=200))
+        except Exception:
+            log.exception("audit of a full-number export by %s failed: the export is refused", viewer.name)
+            raise
 
     async def record_full(self, request: web.Request, call_ids: list[str]) -> None:
         """Audit a full number handed out by a route that decided it itself (a unit reading a

@@ -31,6 +31,7 @@ MIN_ROLE: dict[tuple[str, str], Role] = {
     ("GET", "/api/calls"): S,
     ("GET", "/api/calls/live"): S,
     ("GET", "/api/calls/{call_id}"): S,
+    ("GET", "/api/calls/{call_id}/work-orders"): S,
     ("POST", "/api/calls/{call_id}/transfer"): S,
     ("POST", "/api/calls/{call_id}/conference"): S,
     ("DELETE", "/api/calls/{call_id}/conference/{party}"): S,
@@ -58,6 +59,7 @@ MIN_ROLE: dict[tuple[str, str], Role] = {
     ("POST", "/api/work-orders/{work_order_id}/evaluate"): S,
     ("POST", "/api/work-orders/{work_order_id}/supervise"): V,
     ("GET", "/api/order-kpis"): V,
+    ("GET", "/api/order-reports"): V,
     ("GET", "/api/directory"): S,
     ("GET", "/api/directory/{number}"): S,
     # seats: a seat user on its own seat, a supervisor on any

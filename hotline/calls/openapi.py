@@ -9,6 +9,7 @@ from hotline.http.oas import ref as _ref, error as _error, json_content as _json
 
 from hotline.calls.legs import EMERGENCY_SERVICES
 from hotline.records.call import Outcome
+from hotline.exports.openapi import FORMAT as EXPORT_FORMAT, file_content
 from hotline.spine.plan import target_types
 from hotline.store import MAX_PAGE
 
@@ -236,7 +237,15 @@ _RECORD_PATHS: dict[str, Any] = {
                    {"type": "string", "format": "date-time"}),
             _query("end", "arrived before (exclusive)", {"type": "string", "format": "date-time"}),
             _query("dialled_number", "the number the caller dialled", {"type": "string"}),
+            _query("number", "the caller's number", {"type": "string"}),
             _query("outcome", "call outcome", {"type": "string", "enum": [o.value for o in Outcome]}),
+            _query("seat", "the seat that answered", {"type": "string"}),
+            _query("queue", "the queue it waited in", {"type": "string"}),
+            _query("work_order_id", "linked to this work order (an id or its beginning)", {"type": "string"}),
+            _query("unit", "linked to an order held by this unit (主办)", {"type": "string"}),
+            _query("subject", "linked to an order of this subject", {"type": "string"}),
+            _query("state", "linked to an order in this lifecycle state", {"type": "string"}),
+            EXPORT_FORMAT,
             _query("limit", "page size", {"type": "integer", "minimum": 1, "maximum": MAX_PAGE,
                                           "default": 50}),
             _query("offset", "records to skip", {"type": "integer", "minimum": 0, "default": 0}),
@@ -245,7 +254,9 @@ _RECORD_PATHS: dict[str, Any] = {
                    {"type": "string", "maxLength": 200}),
         ],
         "responses": {
-            "200": _json("one page", _ref("CallPage")),
+            "200": {**_json("one page", _ref("CallPage")),
+                    "content": {**_json("", _ref("CallPage"))["content"],
+                                **file_content("every call of the search (format)")}},
             "400": _error("invalid-request: a query parameter is unknown or invalid (details.field)"),
             "503": _error("store-unavailable"),
         },
@@ -258,6 +269,15 @@ _RECORD_PATHS: dict[str, Any] = {
         "responses": {"200": _json("the call record", _ref("CallRecord")),
                       "404": _error("no-such-call"),
                       "503": _error("store-unavailable")},
+    }},
+    "/api/calls/{call_id}/work-orders": {"get": {
+        "summary": "The work orders filed about this call (each names its calls in call_ids: both directions)",
+        "operationId": "getCallWorkOrders",
+        "parameters": [_path("call_id")],
+        "responses": {"200": _json("the call's orders, oldest first", {
+            "type": "object", "required": ["call_id", "items"], "properties": {
+                "call_id": {"type": "string"}, "items": {"type": "array", "items": {"type": "object"}}}}),
+            "404": _error("no-such-call"), "503": _error("store-unavailable")},
     }},
 }
 

@@ -15,6 +15,8 @@ class Category(str, Enum):
     complaint = "complaint"    # 投诉
     report = "report"          # 举报
     suggestion = "suggestion"  # 建议
+    criticism = "criticism"    # 批评 (migration 0008)
+    praise = "praise"          # 表扬 (migration 0008)
 
     @property
     def confidential_by_default(self) -> bool:

@@ -13,12 +13,15 @@ import dataclasses
 from typing import Any
 
 from aiohttp import web
+from multidict import MultiDict
 
 from hotline.audit.disclosure import DISCLOSURE
 from hotline.exceptions import InvalidRequest, NotYourOrder
+from hotline.exports.download import export_format
 from hotline.http.responses import json_response
 from hotline.principal import principal_of
 from hotline.privacy import Viewer
+from hotline.work_orders.export import export_orders, report_handler
 from hotline.work_orders.identity import for_unit
 from hotline.work_orders.kpis import DIMENSIONS
 from hotline.work_orders.lifecycle import TABLE
@@ -57,8 +60,13 @@ def add_routes(app: web.Application, service: WorkOrderService) -> None:
         order = await service.create(parse_create(await request.read()))
         return json_response(order, status=201, headers={"Location": f"/api/work-orders/{order['id']}"})
 
-    async def search(request: web.Request) -> web.Response:
-        query = parse_search(request.query)
+    async def search(request: web.Request) -> web.StreamResponse:
+        params = MultiDict(request.query)
+        formats = params.popall("format", [])
+        if len(formats) > 1:
+            raise InvalidRequest("format", "given more than once", formats)
+        fmt = export_format(formats[0]) if formats else None
+        query = parse_search(params)
         actor = actor_of(request)
         if actor.role == "unit":
             if query.number is not None:
@@ -66,10 +74,15 @@ def add_routes(app: web.Application, service: WorkOrderService) -> None:
             if query.unit not in (None, actor.unit):
                 raise NotYourOrder(query.id or "*", query.unit)
             query = dataclasses.replace(query, unit=actor.unit)
+
+        def shape(item: dict[str, Any]) -> dict[str, Any]:
+            if actor.role != "unit":
+                return item
+            return for_unit(item, Viewer(actor.name, "unit"), caller_number=None, units_see_numbers=False)[0]
+        if fmt is not None:
+            return await export_orders(request, service.search, query, fmt, shape=shape)
         found = await service.search(query)
-        if actor.role == "unit":
-            found["items"] = [for_unit(i, Viewer(actor.name, "unit"), caller_number=None,
-                                       units_see_numbers=False)[0] for i in found["items"]]
+        found["items"] = [shape(i) for i in found["items"]]
         return json_response(found)
 
     async def get(request: web.Request) -> web.Response:
@@ -118,3 +131,4 @@ def add_routes(app: web.Application, service: WorkOrderService) -> None:
     for action in API_ACTIONS:
         app.router.add_post(path_of(action), act(action))
     app.router.add_get("/api/order-kpis", kpis)
+    app.router.add_get("/api/order-reports", report_handler(service))

@@ -6,16 +6,19 @@ from __future__ import annotations
 from typing import Any
 
 from hotline.http.oas import error as _error, json_content as _json, path as _path, query as _query, ref as _ref
+from hotline.exports.openapi import FORMAT as EXPORT_FORMAT, file_content
 from hotline.records.work_order import Category, Status
 from hotline.work_orders.lifecycle import SUPERVISION_KINDS, TABLE, Rating, Row, State, Urgency
 from hotline.store.store import MAX_PAGE
+from hotline.work_orders.reports import PERIODS
 from hotline.work_orders.schemas import MAX_CALLS
 
 _WORK_ORDER_FIELDS: dict[str, dict[str, Any]] = {
     "title": {"type": "string", "minLength": 1, "maxLength": 200},
     "description": {"type": "string", "minLength": 1, "maxLength": 4000},
     "category": {"type": "string", "enum": [c.value for c in Category],
-                 "description": "咨询 consult, 求助 help, 投诉 complaint, 举报 report, 建议 suggestion"},
+                 "description": "咨询 consult, 求助 help, 投诉 complaint, 举报 report, 建议 suggestion, "
+                                "批评 criticism, 表扬 praise"},
     "created_by": {"type": "string", "pattern": "^[0-9]{3,8}$", "description": "seat id"},
     "caller_confidential": {"type": "boolean", "description": "keep the caller's identity confidential "
                             "(GB/T 33358); defaults to true for complaint and report, false otherwise"},
@@ -198,6 +201,27 @@ PATHS["/api/order-kpis"] = {"get": {
         "groups": {"type": "object", "additionalProperties": _ref("OrderKpis")}}}),
         "400": _error("invalid-request: unknown dimension"), "503": _error("store-unavailable")}}}
 
+_ORDER_PAGE = {"type": "object", "required": ["items", "total"], "properties": {
+    "items": {"type": "array", "items": {"type": "object"}}, "total": {"type": "integer"}}}
+PATHS["/api/order-reports"] = {"get": {
+    "summary": "The daily or monthly order report per unit (日报, 月报): counts and the five KPIs, "
+               "as JSON, CSV or XLSX",
+    "operationId": "getOrderReport",
+    "parameters": [
+        _query("period", "day (default) or month", {"type": "string", "enum": list(PERIODS)}),
+        {**_query("date", "YYYY-MM-DD for a day, YYYY-MM for a month (site time)", {"type": "string"}),
+         "required": True},
+        _query("format", "json (default), csv or xlsx", {"type": "string", "enum": ["json", "csv", "xlsx"]}),
+    ],
+    "responses": {"200": {**_json("one row per unit and the total (合计); rates in %, empty when nothing was counted", {
+        "type": "object", "required": ["period", "date", "columns", "rows"], "properties": {
+            "period": {"type": "string"}, "date": {"type": "string"},
+            "columns": {"type": "array", "items": {"type": "string"}},
+            "rows": {"type": "array", "items": {"type": "array"}}}}),
+        "content": {**_json("", {"type": "object"})["content"], **file_content("the report (format)")}},
+        "400": _error("invalid-request: period, date or format (details.field)"),
+        "503": _error("store-unavailable")}}}
+
 PATHS["/api/work-orders"]["get"] = {
     "summary": "Search work orders (newest first); a unit user gets its unit's orders only, without call ids",
     "operationId": "searchWorkOrders",
@@ -212,9 +236,11 @@ PATHS["/api/work-orders"]["get"] = {
         _query("end", "created before", {"type": "string", "format": "date-time"}),
         _query("limit", "page size (default 50)", {"type": "integer", "minimum": 1, "maximum": MAX_PAGE}),
         _query("offset", "items to skip", {"type": "integer", "minimum": 0}),
+        EXPORT_FORMAT,
     ],
-    "responses": {"200": _json("a page of orders", {"type": "object", "required": ["items", "total"], "properties": {
-        "items": {"type": "array", "items": {"type": "object"}}, "total": {"type": "integer"}}}),
+    "responses": {"200": {**_json("a page of orders", _ORDER_PAGE),
+                          "content": {**_json("", _ORDER_PAGE)["content"],
+                                      **file_content("every order of the search (format)")}},
         "400": _error("invalid-request (details.field)"), "403": _error("not-your-order: another unit"),
         "503": _error("store-unavailable")},
 }

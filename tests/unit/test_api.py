@@ -7,7 +7,7 @@ import io
 import logging
 import threading
 from collections.abc import AsyncIterator, Callable
-from contextlib import asynccontextmanager
+from contextlib import AbstractContextManager, asynccontextmanager
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -15,6 +15,7 @@ from urllib.parse import quote
 
 import pytest
 from aiohttp.test_utils import TestClient, TestServer
+from sqlalchemy.orm import Session
 
 from hotline.api.app import StatusProvider
 from hotline.records.call import CallRecord, Outcome
@@ -192,7 +193,7 @@ async def test_unknown_work_order(client: TestClient[Any, Any]) -> None:
     ({k: v for k, v in ORDER.items() if k != "title"}, "title", None),
     ({**ORDER, "title": "   "}, "title", "'   '"),  # the value as sent
     ({**ORDER, "title": "a\nb"}, "title", "'a\\nb'"),
-    ({**ORDER, "category": "praise"}, "category", "'praise'"),
+    ({**ORDER, "category": "gossip"}, "category", "'gossip'"),
     ({**ORDER, "category": "投诉"}, "category", "'投诉'"),
     ({**ORDER, "created_by": "seat-1"}, "created_by", "'seat-1'"),
     ({**ORDER, "created_by": 1001}, "created_by", "1001"),
@@ -249,15 +250,17 @@ async def test_unexpected_error_is_500_and_logged(tmp_path: Path, caplog: pytest
 
 
 class SlowStore(Store):
-    """list_calls blocks its thread until released, as a slow database would."""
+    """Once armed, every session blocks its thread until released, as a slow database would."""
 
     def __init__(self, url: str) -> None:
         super().__init__(url)
+        self.armed = False
         self.release = threading.Event()
 
-    def list_calls(self, **arguments: Any) -> tuple[list[CallRecord], int]:
-        self.release.wait(10)
-        return super().list_calls(**arguments)
+    def session(self) -> AbstractContextManager[Session]:
+        if self.armed:
+            self.release.wait(10)
+        return super().session()
 
 
 async def test_a_slow_store_does_not_block_the_loop(tmp_path: Path) -> None:
@@ -265,6 +268,7 @@ async def test_a_slow_store_does_not_block_the_loop(tmp_path: Path) -> None:
     store.upgrade()
     try:
         async with serve(store) as client:
+            store.armed = True
             slow = asyncio.create_task(client.get("/api/calls"))
             await asyncio.sleep(0.05)
             await get_json(client, "/openapi.json", 200)

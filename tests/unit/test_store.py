@@ -208,7 +208,7 @@ def test_caller_confidential_default_follows_category(store: Store, make_call: M
     (["c1", "ghost"], "consult", "call_ids", "'ghost'"),
     (["c1", "c1"], "consult", "call_ids", "'c1'"),
     ([], "consult", "call_ids", "[]"),
-    (["c1"], "praise", "category", "'praise'"),
+    (["c1"], "gossip", "category", "'gossip'"),
 ])
 def test_bad_work_order_names_field_and_value(store: Store, make_call: MakeCall, call_ids: list[str],
                                               category: str, field: str, value: str) -> None:

@@ -1,0 +1,110 @@
+"""Migration 0008 (categories 批评 criticism, 表扬 praise) on a populated database, SQLite and
+PostgreSQL: every order, call link, lifecycle row and event survives (SQLite rebuilds the table
+with foreign keys on, where a plain rebuild cascades deletes), and an unknown category is still
+refused."""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+from typing import Any
+
+import pytest
+from alembic import command
+from alembic.config import Config
+from sqlalchemy import text
+from sqlalchemy.exc import IntegrityError
+
+from hotline.store import Store
+from hotline.store.models import OrderEventRow, OrderLifecycleRow
+
+from conftest import MakeCall
+
+MIGRATIONS = Path(__file__).resolve().parents[2] / "hotline" / "store" / "migrations"
+TABLES = ("work_orders", "work_order_calls", "work_order_lifecycle", "work_order_events", "call_records")
+
+
+def _migrate(store: Store, revision: str, *, down: bool = False) -> None:
+    with store._engine.begin() as connection:   # the store's own engine: SQLite foreign keys on
+        config = Config()
+        config.set_main_option("script_location", str(MIGRATIONS))
+        config.attributes["connection"] = connection
+        (command.downgrade if down else command.upgrade)(config, revision)
+
+
+def _rows(store: Store) -> dict[str, list[tuple[Any, ...]]]:
+    with store._engine.connect() as connection:
+        return {t: sorted(tuple(map(str, r)) for r in connection.execute(text(f"SELECT * FROM {t}")))
+                for t in TABLES}
+
+
+def _populate(store: Store, make_call: MakeCall) -> None:
+    at = dt.datetime(2026, 11, 30, 2, 0, tzinfo=dt.UTC)
+    for n in range(12):
+        store.upsert_call(make_call(f"1700000000.{n}", caller_number=f"1380000{n:04d}"))
+    categories = ("consult", "help", "complaint", "report", "suggestion")
+    for n in range(6):   # orders with two calls each; every order in its lifecycle with two events
+        order = store.create_work_order(call_ids=[f"1700000000.{2 * n}", f"1700000000.{2 * n + 1}"],
+                                        title=f"工单{n}", description="描述", category=categories[n % 5],
+                                        created_by="1001")
+        with store.session() as session:
+            session.add(OrderLifecycleRow(work_order_id=order["id"], state="dispatched", urgency="normal",
+                                          subject=None, area=None, unit="zjj", co_units=[], redo_count=0,
+                                          extension_days=0, updated_at=at))
+            session.add_all(OrderEventRow(work_order_id=order["id"], at=at, action=a, actor="s", role="seat",
+                                          unit=None, from_state=None, to_state="created", fields={"n": n})
+                            for a in ("create", "dispatch"))
+
+
+@pytest.mark.parametrize("new", ["criticism", "praise"])
+def test_0008_keeps_every_order_and_link_and_allows_the_new_categories(
+        store_url: str, make_call: MakeCall, new: str) -> None:
+    store = Store(store_url)
+    try:
+        _migrate(store, "0007")
+        _populate(store, make_call)
+        before = _rows(store)
+        assert len(before["work_order_calls"]) == 12 and len(before["work_order_events"]) == 12
+        store.upgrade()
+        assert _rows(store) == before
+        order = store.create_work_order(call_ids=["1700000000.0"], title="t", description="d", category=new,
+                                        created_by="1001")
+        assert store.get_work_order(order["id"])["category"] == new
+    finally:
+        store.close()
+
+
+def test_0008_still_refuses_an_unknown_category(store_url: str, make_call: MakeCall) -> None:
+    store = Store(store_url)
+    try:
+        _migrate(store, "0007")
+        _populate(store, make_call)
+        store.upgrade()
+        with pytest.raises(IntegrityError), store._engine.begin() as connection:
+            connection.execute(text(
+                "INSERT INTO work_orders (id, title, description, category, status, created_by, "
+                "caller_confidential, created_at, updated_at) VALUES ('WO-x', 't', 'd', 'gossip', 'open', "
+                "'1001', false, '2026-11-30 02:00:00', '2026-11-30 02:00:00')"))
+    finally:
+        store.close()
+
+
+def test_0008_downgrade_keeps_links_and_refuses_while_a_new_category_exists(
+        store_url: str, make_call: MakeCall) -> None:
+    store = Store(store_url)
+    try:
+        _migrate(store, "0007")
+        _populate(store, make_call)
+        store.upgrade()
+        before = _rows(store)
+        _migrate(store, "0007", down=True)
+        assert _rows(store) == before
+        store.upgrade()
+        store.create_work_order(call_ids=["1700000000.0"], title="t", description="d", category="praise",
+                                created_by="1001")
+        during = _rows(store)
+        with pytest.raises(IntegrityError):
+            _migrate(store, "0007", down=True)
+        assert _rows(store) == during   # the failed downgrade changed nothing
+    finally:
+        store.close()
