@@ -12,18 +12,16 @@ wait is on page or call state, never a fixed sleep.
 
 from __future__ import annotations
 
-import shutil
 import subprocess
-import tempfile
 from collections.abc import Iterator
 from typing import Any
 
 import pytest
 
+from .browser import chromium
 from .rig import SEATS, SUPERVISOR_PHONE, USERS, Stack, http_json, rtp_channel_id, wait_for
 
 CALLERS = iter(f"138123456{n:02d}" for n in range(100))   # a new caller per call: records stay apart
-CHROMIUM, CHROMEDRIVER = shutil.which("chromium"), shutil.which("chromedriver")
 
 
 @pytest.fixture(scope="module")
@@ -43,22 +41,7 @@ def floor(stack: Stack) -> Iterator[Stack]:
 
 @pytest.fixture
 def browser() -> Iterator[Any]:
-    if not CHROMIUM or not CHROMEDRIVER:
-        pytest.skip("chromium and chromium-driver are not installed (scripts/setup.sh --test)")
-    webdriver = pytest.importorskip("selenium.webdriver")
-    profile = tempfile.mkdtemp(prefix="hotline-chromium-")
-    options = webdriver.ChromeOptions()
-    options.binary_location = CHROMIUM
-    for arg in ("--headless=new", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-                "--disable-background-networking", "--disable-component-update", "--disable-sync",
-                "--disable-dev-shm-usage", f"--user-data-dir={profile}", "--window-size=1400,1000"):
-        options.add_argument(arg)
-    driver = webdriver.Chrome(options=options, service=webdriver.ChromeService(executable_path=CHROMEDRIVER))
-    try:
-        yield driver
-    finally:
-        driver.quit()
-        shutil.rmtree(profile, ignore_errors=True)
+    yield from chromium()
 
 
 class HeldCall:
