@@ -28,7 +28,8 @@ import yaml
 from hotline.work_orders.testclock import ENV as CLOCK_ENV
 from tests.unit.outboxkit import Receipt, Receiver, check_order
 
-from .rig import Stack, http_json, wait_for
+from .browser import chromium
+from .rig import UNIT_USERS, Stack, http_json, wait_for
 
 TZ = dt.timezone(dt.timedelta(hours=8))
 SECRET = "loop-webhook-secret-1"
@@ -110,6 +111,11 @@ class Loop:
 
 
 @pytest.fixture
+def browser() -> Iterator[Any]:
+    yield from chromium()
+
+
+@pytest.fixture
 def loop(stack: Stack) -> Iterator[Loop]:
     """The session's controller restarted on the test clock with a webhook to a real receiver;
     afterwards the site and the controller as they were."""
@@ -161,7 +167,7 @@ def _file(loop: Loop, calls: list[dict[str, Any]], title: str, category: str, su
     return str(filed["id"])
 
 
-def test_calls_become_orders_that_go_round_the_loop_and_count(loop: Loop) -> None:
+def test_calls_become_orders_that_go_round_the_loop_and_count(loop: Loop, browser: Any) -> None:
     s = loop.stack
     # -- real calls to 12345 (and one to a merged number), answered by seats -------------------
     c1 = _answered_call(s, "12345", "13900001101")
@@ -194,8 +200,9 @@ def test_calls_become_orders_that_go_round_the_loop_and_count(loop: Loop) -> Non
     assert loop.lifecycle(b)["lifecycle"]["state"] == "dispatched"
     listed = loop.get(RENSHE, "/api/work-orders")
     assert {o["id"] for o in listed["items"]} == {a, b, c}
-    for order_id, user in ((a, RENSHE), (b, RENSHE), (c, RENSHE), (d, ZHUJIAN)):
+    for order_id, user in ((a, RENSHE), (b, RENSHE), (d, ZHUJIAN)):
         loop.act(user, order_id, "sign")
+    _sign_in_the_portal(loop, browser, c)
 
     # A is not 人社局's: returned with the four fields (one missing first: refused, nothing stored)
     short = {k: v for k, v in RETURN.items() if k != "contact_phone"}
@@ -240,6 +247,34 @@ def test_calls_become_orders_that_go_round_the_loop_and_count(loop: Loop) -> Non
 
     _webhooks_got_every_event(loop, a, b, c, d)
     _kpis_equal_the_hand_computed_values(loop)
+
+
+def _sign_in_the_portal(loop: Loop, browser: Any, c: str) -> None:
+    """人社局's user signs C in the unit portal (headless Chromium, the controller's /portal): the
+    deadline in site time, the caller's number masked (a consultation is not confidential)."""
+    from selenium.common.exceptions import StaleElementReferenceException
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.support import expected_conditions as ec
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    wait = WebDriverWait(browser, 20, ignored_exceptions=[StaleElementReferenceException])
+
+    def shown(css: str) -> Any:
+        return wait.until(ec.visibility_of_element_located((By.CSS_SELECTOR, css)))
+    browser.get(f"{loop.stack.api}/portal")
+    shown("#login-name").send_keys(RENSHE)
+    browser.find_element(By.ID, "login-password").send_keys(UNIT_USERS[RENSHE][1])
+    browser.find_element(By.ID, "login-submit").click()
+    row = shown(f'tr.order[data-order="{c}"]')
+    assert row.find_element(By.CSS_SELECTOR, ".due").text == "2026-11-09 24:00"   # DUE_NORMAL, site time
+    assert row.find_element(By.CSS_SELECTOR, ".state").text == "待签收"
+    row.click()
+    wait.until(lambda drv: drv.find_element(By.CSS_SELECTOR, 'dd[data-name="来电人"]').text == "139****1104")
+    assert "13900001104" not in browser.page_source
+    shown("#sign").click()
+    wait.until(lambda drv: drv.find_element(By.ID, "action-result").text == "已签收 ✓")
+    signed = [e for e in loop.lifecycle(c)["events"] if e["action"] == "sign"]
+    assert [(e["actor"], e["unit"]) for e in signed] == [(RENSHE, "renshe")]
 
 
 def _supervision(loop: Loop, b: str, c: str) -> None:
