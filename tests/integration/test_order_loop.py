@@ -1,7 +1,9 @@
 """The whole 12345 loop on the real stack (issue 11 item 7): real calls answered by seats become
 work orders, dispatched to member units, signed, one returned and re-dispatched, one extended,
-one warned and flagged overdue, one reopened after 不满意; every event reaches a real webhook
-receiver in order; the KPIs equal the hand-computed values below.
+one warned and flagged overdue, one reopened after 不满意 and then closed, one reopened and left
+with its unit (warned again); one signed in the unit portal (headless Chromium); every event
+reaches a real webhook receiver (failing now and then) in order; the KPIs equal the
+hand-computed values below.
 
 The calls are real (sipp callers through the carrier trunk, seats 1001/1002 answering, the CEL
 log assembled into records). The orders are driven through the controller's API by the users
@@ -175,6 +177,7 @@ def test_calls_become_orders_that_go_round_the_loop_and_count(loop: Loop, browse
     c3 = _answered_call(s, "12345", "13900001103")
     c4 = _answered_call(s, "12345", "13900001104")
     c5 = _answered_call(s, "83531111", "13900001105")
+    c6 = _answered_call(s, "12345", "13900001106")
     assert c5["legacy_mode"] == "merged" and c5["department"] == "chengjian"
 
     # -- a seat files the orders (A from two calls); the centre dispatches them at T0 ----------
@@ -182,7 +185,8 @@ def test_calls_become_orders_that_go_round_the_loop_and_count(loop: Loop, browse
     b = _file(loop, [c3], "公司拖欠工资", "complaint", "wage")
     c = _file(loop, [c4], "社保转移咨询", "consult", "wage")
     d = _file(loop, [c5], "楼道漏水", "help", "housing")
-    for order_id, unit in ((a, "renshe"), (b, "renshe"), (c, "renshe"), (d, "zhujian")):
+    e = _file(loop, [c6], "物业不作为", "criticism", "housing")
+    for order_id, unit in ((a, "renshe"), (b, "renshe"), (c, "renshe"), (d, "zhujian"), (e, "zhujian")):
         event = loop.act(SEAT, order_id, "dispatch", unit=unit)
         assert event["to_state"] == "dispatched"
     assert _time(loop.lifecycle(c)["lifecycle"]["due"]) == DUE_NORMAL
@@ -200,7 +204,7 @@ def test_calls_become_orders_that_go_round_the_loop_and_count(loop: Loop, browse
     assert loop.lifecycle(b)["lifecycle"]["state"] == "dispatched"
     listed = loop.get(RENSHE, "/api/work-orders")
     assert {o["id"] for o in listed["items"]} == {a, b, c}
-    for order_id, user in ((a, RENSHE), (b, RENSHE), (d, ZHUJIAN)):
+    for order_id, user in ((a, RENSHE), (b, RENSHE), (d, ZHUJIAN), (e, ZHUJIAN)):
         loop.act(user, order_id, "sign")
     _sign_in_the_portal(loop, browser, c)
 
@@ -228,6 +232,9 @@ def test_calls_become_orders_that_go_round_the_loop_and_count(loop: Loop, browse
     assert reopened["action"] == "reopen" and reopened["to_state"] == "signed"
     d_now = loop.lifecycle(d)["lifecycle"]
     assert d_now["redo_count"] == 1 and _time(d_now["due"]) == DUE_D_REDO
+    loop.act(ZHUJIAN, e, "reply", result="已约谈物业")   # E: 不满意 too, and left with the unit
+    loop.act(SEAT, e, "verify")
+    assert loop.act(SEAT, e, "evaluate", rating="unsatisfied")["action"] == "reopen"
 
     # -- T2: D replied again, 满意: closed -----------------------------------------------------
     loop.at(T2)
@@ -235,7 +242,7 @@ def test_calls_become_orders_that_go_round_the_loop_and_count(loop: Loop, browse
     loop.act(SEAT, d, "verify")
     assert loop.act(SEAT, d, "evaluate", rating="satisfied")["to_state"] == "closed"
 
-    _supervision(loop, b, c)
+    _supervision(loop, b, c, e)
 
     # -- T4: B (in its extended time) and C (late) replied and closed -----------------------
     loop.act(RENSHE, b, "reply", result="已督促企业支付全部工资")
@@ -245,7 +252,7 @@ def test_calls_become_orders_that_go_round_the_loop_and_count(loop: Loop, browse
     loop.act(SEAT, c, "verify")
     loop.act(SEAT, c, "evaluate", rating="satisfied")
 
-    _webhooks_got_every_event(loop, a, b, c, d)
+    _webhooks_got_every_event(loop, {"a": a, "b": b, "c": c, "d": d, "e": e})
     _kpis_equal_the_hand_computed_values(loop)
 
 
@@ -277,7 +284,7 @@ def _sign_in_the_portal(loop: Loop, browser: Any, c: str) -> None:
     assert [(e["actor"], e["unit"]) for e in signed] == [(RENSHE, "renshe")]
 
 
-def _supervision(loop: Loop, b: str, c: str) -> None:
+def _supervision(loop: Loop, b: str, c: str, e: str) -> None:
     """督办 by the controller's own periodic sweep: the clock moved, the events awaited in the
     order's lifecycle (the API, not /status)."""
     loop.at(T3)   # C due at the end of today (within warn_hours 24): warned; B (due Friday) not
@@ -287,7 +294,10 @@ def _supervision(loop: Loop, b: str, c: str) -> None:
     flagged = wait_for("C's 超期 flag",
                        lambda: [e for e in loop.lifecycle(c)["events"] if e["action"] == "flag_overdue"])
     assert flagged[0]["fields"]["escalated_to"] == {"name": "王局长", "phone": "13800000001"}
+    # E's redo deadline (end of Tue 10 November, like D's) is within 24 h of T4: warned, not overdue
+    wait_for("E's 临期预警", lambda: "warn" in loop.actions(e))
     assert "warn" not in loop.actions(b) and "flag_overdue" not in loop.actions(b)
+    assert "flag_overdue" not in loop.actions(e)
     assert loop.actions(c).count("warn") == 1 and loop.actions(c).count("flag_overdue") == 1   # once each
 
 
@@ -299,13 +309,14 @@ EXPECTED_EVENTS = {
     "c": ["created", "dispatched", "signed", "warned", "overdue", "replied", "verified", "evaluated", "closed"],
     "d": ["created", "dispatched", "signed", "replied", "verified", "evaluated", "reopened", "replied", "verified",
           "evaluated", "closed"],
+    "e": ["created", "dispatched", "signed", "replied", "verified", "evaluated", "reopened", "warned"],
 }
 
 
-def _webhooks_got_every_event(loop: Loop, a: str, b: str, c: str, d: str) -> None:
+def _webhooks_got_every_event(loop: Loop, orders: dict[str, str]) -> None:
     """Every event of every order accepted once, in order, under its idempotency key; the receiver's
     500s were retried."""
-    for name, order_id in (("a", a), ("b", b), ("c", c), ("d", d)):
+    for name, order_id in orders.items():
         expected, count = EXPECTED_EVENTS[name], len(EXPECTED_EVENTS[name])
         got = wait_for(f"order {name}'s {count} events at the webhook",
                        lambda o=order_id, n=count: _at_least(loop.hooks.accepted(o), n))
@@ -314,10 +325,10 @@ def _webhooks_got_every_event(loop: Loop, a: str, b: str, c: str, d: str) -> Non
     receipts = list(loop.hooks.receiver.receipts)
     assert all(r.signed for r in receipts) and any(r.status == 500 for r in receipts)
     check_order(receipts)
-    returned = next(r for r in loop.hooks.accepted(a) if r.event_type == "returned")
+    returned = next(r for r in loop.hooks.accepted(orders["a"]) if r.event_type == "returned")
     assert returned.payload["fields"] == RETURN and returned.payload["unit"] == "renshe"
     # a complaint is confidential: no caller identity in any of B's events
-    assert not any("13900001103" in str(r.payload) for r in loop.hooks.accepted(b))
+    assert not any("13900001103" in str(r.payload) for r in loop.hooks.accepted(orders["b"]))
 
 
 def _kpis_equal_the_hand_computed_values(loop: Loop) -> None:
@@ -331,15 +342,15 @@ def _kpis_equal_the_hand_computed_values(loop: Loop) -> None:
     B       renshe   -         yes     yes      基本满意      -       replied T4 < extended due 11-13
     C       renshe   -         yes     no       满意         -       replied T4 (11-10 09:00) > due 11-10 00:00
     D       zhujian  -         yes     yes      满意         yes     replied T2 < redo due 11-11
+    E       zhujian  -         -       -        不满意        yes     reopened T1, with the unit
     ======  =======  ========  ======  =======  ==========  ======  ========
     """
     def ratio(n: int, d: int) -> dict[str, Any]:
         return {"numerator": n, "denominator": d, "value": round(n / d, 4), "empty": False}
 
-    def table(dispatched: int, returned: int, closed: int, on_time: int, satisfied: int,
+    def table(dispatched: int, returned: int, closed: int, on_time: int, evaluated: int, satisfied: int,
               reopened: int) -> dict[str, Any]:
         kept = dispatched - returned                 # 承办量 = 转办量 − 回退量
-        evaluated = closed                           # every kept assignment here ends evaluated (closed)
         return {"counts": {"dispatched": dispatched, "returned": returned, "kept": kept, "closed": closed,
                            "closed_on_time": on_time, "evaluated": evaluated, "satisfied": satisfied,
                            "reopened": reopened},
@@ -351,13 +362,16 @@ def _kpis_equal_the_hand_computed_values(loop: Loop) -> None:
 
     # renshe: A, B, C dispatched (3); A returned (1); kept 2 (B, C), both closed; on time 1 (B);
     #   satisfied 2 (基本满意 B, 满意 C); reopened 0 -> 回退率 1/3 = 0.3333, 按期办结率 1/2 = 0.5
-    renshe = table(dispatched=3, returned=1, closed=2, on_time=1, satisfied=2, reopened=0)
-    # zhujian: A (re-dispatched), D (2); none returned; both closed on time, 满意; D reopened once
-    #   -> 重办率 1/2 = 0.5, 办结率 2/2 = 1
-    zhujian = table(dispatched=2, returned=0, closed=2, on_time=2, satisfied=2, reopened=1)
-    # all: 5 dispatched, 1 returned (0.2), 4 kept and closed, 3 on time (0.75), 4 satisfied, 1 reopened (0.25)
-    total = table(dispatched=5, returned=1, closed=4, on_time=3, satisfied=4, reopened=1)
-    assert renshe["return_rate"]["value"] == 0.3333 and total["on_time_rate"]["value"] == 0.75
+    renshe = table(dispatched=3, returned=1, closed=2, on_time=1, evaluated=2, satisfied=2, reopened=0)
+    # zhujian: A (re-dispatched), D, E (3); none returned, kept 3; A and D closed on time (2), 满意;
+    #   evaluated 3 (E's last evaluation 不满意), satisfied 2; D and E reopened (2)
+    #   -> 办结率 2/3 = 0.6667, 满意率 2/3 = 0.6667, 重办率 2/3 = 0.6667, 按期办结率 2/2 = 1
+    zhujian = table(dispatched=3, returned=0, closed=2, on_time=2, evaluated=3, satisfied=2, reopened=2)
+    # all: 6 dispatched, 1 returned (1/6 = 0.1667), kept 5, closed 4 (4/5 = 0.8), on time 3 (3/4 = 0.75),
+    #   evaluated 5, satisfied 4 (4/5 = 0.8), reopened 2 (2/5 = 0.4)
+    total = table(dispatched=6, returned=1, closed=4, on_time=3, evaluated=5, satisfied=4, reopened=2)
+    assert renshe["return_rate"]["value"] == 0.3333 and zhujian["satisfaction_rate"]["value"] == 0.6667
+    assert total["return_rate"]["value"] == 0.1667 and total["redo_rate"]["value"] == 0.4
 
     by_unit = loop.get(BOSS, "/api/order-kpis?dimension=unit")
     assert by_unit["groups"]["renshe"] == renshe
@@ -365,9 +379,9 @@ def _kpis_equal_the_hand_computed_values(loop: Loop) -> None:
     # dispatched in November 2026 (the test clock): this test's orders only, whatever else the session filed
     by_month = loop.get(BOSS, "/api/order-kpis?dimension=month")
     assert by_month["groups"]["2026-11"] == total
-    # by subject: housing = A→renshe (returned), A→zhujian, D; wage = B, C
+    # by subject: housing = A→renshe (returned), A→zhujian, D, E; wage = B, C
     by_subject = loop.get(BOSS, "/api/order-kpis?dimension=subject")
-    assert by_subject["groups"]["housing"] == table(dispatched=3, returned=1, closed=2, on_time=2, satisfied=2,
-                                                    reopened=1)
-    assert by_subject["groups"]["wage"] == table(dispatched=2, returned=0, closed=2, on_time=1, satisfied=2,
-                                                 reopened=0)
+    assert by_subject["groups"]["housing"] == table(dispatched=4, returned=1, closed=2, on_time=2, evaluated=3,
+                                                    satisfied=2, reopened=2)
+    assert by_subject["groups"]["wage"] == table(dispatched=2, returned=0, closed=2, on_time=1, evaluated=2,
+                                                 satisfied=2, reopened=0)
