@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
 import signal
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -55,6 +56,7 @@ from hotline.statelock import StateDirLock
 from hotline.store.feeder import RecordFeeder
 from hotline.store.journal import RecordJournal
 from hotline.store.probe import StoreProbe
+from hotline.work_orders import testclock
 
 log = logging.getLogger(__name__)
 
@@ -140,12 +142,13 @@ class Controller:
                              ami.username, paths.ami_secret(), on_login=self._resync)
         self.hub = LiveHub(site.redis.url, site=site.site.id, node=site.site.node)
         self.seat_log = SeatStateLog(self.store)
+        self.order_clock = testclock.from_env(os.environ)   # tests only (refused under systemd)
         # Every service, once: the same objects follow the events here and serve the API.
         self.services = build_services(
             site, self.store, ami_send=self.ami.send, hub=self.hub, tracker=self.tracker, directory=directory,
             auth=AuthService.for_state_dir(site.users, paths.state_dir), status=self.status,
             database_status=self.db_probe.status, seat_log=self.seat_log,
-            intents=IntentFile(paths.state_dir / "callbacks.pending.json"))
+            intents=IntentFile(paths.state_dir / "callbacks.pending.json"), order_clock=self.order_clock)
         self.control = self.services.control
         self.tracker.subscribe(self.control.on_event)
         self.seats = self.services.seats
@@ -195,7 +198,8 @@ class Controller:
         self._tasks.append(asyncio.create_task(self._periodic_reconcile()))
         self._tasks.append(asyncio.create_task(self._publish_kpis()))
         self._tasks.append(asyncio.create_task(self.disk.run()))
-        self._tasks.append(asyncio.create_task(self.services.work_orders.supervise()))  # 督办 sweep
+        sweep_every = testclock.SWEEP_SECONDS if self.order_clock else 300.0
+        self._tasks.append(asyncio.create_task(self.services.work_orders.supervise(sweep_every)))  # 督办 sweep
         app = build_app(self.services)
         self.api_runner = web.AppRunner(app, access_log=None)
         await self.api_runner.setup()

@@ -11,6 +11,7 @@ controller subscribes to its events and the very same ones the HTTP API serves
 from __future__ import annotations
 
 from collections.abc import Callable
+from datetime import datetime
 from typing import Any
 
 from hotline.ami.port import AmiPort, AmiSend
@@ -37,13 +38,16 @@ from hotline.work_orders.services import WorkOrderService
 def build_services(site: SiteConfig, store: Store, *, ami_send: AmiSend, hub: LiveHub, tracker: CallTracker,
                    directory: Directory, auth: AuthService, status: StatusProvider,
                    database_status: Callable[[], dict[str, Any]], seat_log: StateLog | None = None,
-                   intents: IntentFile | None = None) -> ApiServices:
+                   intents: IntentFile | None = None,
+                   order_clock: Callable[[], datetime] | None = None) -> ApiServices:
     """``seat_log`` (the seat state log) and ``intents`` (the callbacks' pending-intents file) are
-    the controller's durable side files: a test without a state directory leaves them out."""
+    the controller's durable side files: a test without a state directory leaves them out;
+    ``order_clock`` the work-order service's clock (None: the real one; see
+    :mod:`hotline.work_orders.testclock`)."""
     ami = AmiPort(ami_send)
     outbox = OutboxService(site.integration, site.site.id, store)
     work_orders = WorkOrderService(store, orders=site.orders, timezone=site.site.timezone, outbox=outbox,
-                                   inbound_units={s.name: s.units for s in site.integration.systems})
+                                   inbound_units={s.name: s.units for s in site.integration.systems}, now=order_clock)
     outbox.inbound_hook = work_orders.inbound   # an order system's change: its unit's lifecycle action
     return ApiServices(
         site=site, store=store, status=status, database_status=database_status, auth=auth,

@@ -58,6 +58,13 @@ SUPERVISOR_PHONE = ("1009", "seatsecret-1009")
 USERS = {"admin": ("admin", None, "rig-admin-pass"), "boss": ("supervisor", SUPERVISOR_PHONE[0], "rig-boss-pass"),
          **{f"seat{sid}": ("seat", sid, f"rig-seat-{sid}") for sid in SEATS}}
 RIG_USER = "admin"
+# Issue #11 (tests/integration/test_order_loop.py): member units (承办单位) and one user of each.
+ORDER_UNITS = [{"id": "renshe", "name": "人社局", "department": "renshe",
+                "leader": {"name": "王局长", "phone": "13800000001"}},
+               {"id": "zhujian", "name": "住建局", "leader": {"name": "李局长", "phone": "13800000002"}}]
+ORDER_SUBJECTS = [{"id": "wage", "name": "劳动工资", "unit": "renshe"},
+                  {"id": "housing", "name": "住房建设", "unit": "zhujian"}]
+UNIT_USERS = {"renshe1": ("renshe", "rig-unit-renshe"), "zhujian1": ("zhujian", "rig-unit-zhujian")}
 _RIG_HASH_ITERATIONS = 1000   # fast logins for the tests; real hashes use the default
 
 # Issue #4 (tests/integration/test_numbers.py): legacy numbers in and after their transition,
@@ -121,7 +128,11 @@ def site_dict(store_url: str = "") -> dict[str, Any]:
         "seat_rules": {"auto_pause_after": AUTO_PAUSE_AFTER},
         "users": [{"name": name, "role": role, **({"seat": seat} if seat else {}),
                    "password_hash": hash_password(password, iterations=_RIG_HASH_ITERATIONS)}
-                  for name, (role, seat, password) in USERS.items()],
+                  for name, (role, seat, password) in USERS.items()]
+                 + [{"name": name, "role": "unit", "unit": unit,
+                     "password_hash": hash_password(password, iterations=_RIG_HASH_ITERATIONS)}
+                    for name, (unit, password) in UNIT_USERS.items()],
+        "orders": {"units": ORDER_UNITS, "subjects": ORDER_SUBJECTS, "areas": [{"id": "hualong", "name": "华龙区"}]},
         "legacy_numbers": [
             {"number": "83531111", "mode": "merged", "department": "chengjian", "hotline": "城建服务热线"},
             {"number": "12333", "mode": "parallel", "department": "renshe"},
@@ -226,7 +237,8 @@ def _raw_json(method: str, url: str, body: Any, timeout: float, token: str | Non
 
 def login(base: str, user: str = RIG_USER, timeout: float = 5.0) -> str:
     """Log in as a rig user (USERS); the token is kept for the next requests."""
-    code, session = _raw_json("POST", f"{base}/api/login", {"name": user, "password": USERS[user][2]}, timeout, None)
+    password = USERS[user][2] if user in USERS else UNIT_USERS[user][1]
+    code, session = _raw_json("POST", f"{base}/api/login", {"name": user, "password": password}, timeout, None)
     assert code == 200, f"rig login as {user} failed: {code} {session}"
     _tokens[(base, user)] = session["token"]
     return str(session["token"])
@@ -281,11 +293,12 @@ class Stack:
     def api(self) -> str:
         return f"http://127.0.0.1:{API_PORT}"
 
-    def start_controller(self, *extra: str) -> None:
+    def start_controller(self, *extra: str, env: dict[str, str] | None = None) -> None:
+        """``env``: more environment for the controller (test_order_loop.py: its order clock)."""
         assert self.controller is None or self.controller.poll() is not None
         log = self.workdir / "controller.log"
         self.log_files.append(log)
-        env = dict(os.environ, PYTHONUNBUFFERED="1")
+        env = dict(os.environ, PYTHONUNBUFFERED="1", **(env or {}))
         with open(log, "ab") as out:
             self.controller = subprocess.Popen(
                 [sys.executable, "-m", "hotline", "--site", str(self.site_file), "--state-dir",
