@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import datetime
+from pathlib import Path
 from typing import Any
 
 from hotline.ami.port import AmiPort, AmiSend
@@ -29,6 +30,7 @@ from hotline.live.hub import LiveHub
 from hotline.metrics.prom import PromMetrics
 from hotline.metrics.services import MetricsService
 from hotline.outbox.services import OutboxService
+from hotline.recordings.services import RecordingService
 from hotline.seats.services import SeatService, StateLog
 from hotline.spy.services import SpyService
 from hotline.store import Store
@@ -39,11 +41,13 @@ def build_services(site: SiteConfig, store: Store, *, ami_send: AmiSend, hub: Li
                    directory: Directory, auth: AuthService, status: StatusProvider,
                    database_status: Callable[[], dict[str, Any]], seat_log: StateLog | None = None,
                    intents: IntentFile | None = None,
-                   order_clock: Callable[[], datetime] | None = None) -> ApiServices:
+                   order_clock: Callable[[], datetime] | None = None,
+                   recordings_dir: Path | None = None) -> ApiServices:
     """``seat_log`` (the seat state log) and ``intents`` (the callbacks' pending-intents file) are
     the controller's durable side files: a test without a state directory leaves them out;
     ``order_clock`` the work-order service's clock (None: the real one; see
-    :mod:`hotline.work_orders.testclock`)."""
+    :mod:`hotline.work_orders.testclock`); ``recordings_dir`` where Asterisk writes recordings
+    (None: no recording is served)."""
     ami = AmiPort(ami_send)
     outbox = OutboxService(site.integration, site.site.id, store)
     work_orders = WorkOrderService(store, orders=site.orders, timezone=site.site.timezone, outbox=outbox,
@@ -63,6 +67,7 @@ def build_services(site: SiteConfig, store: Store, *, ami_send: AmiSend, hub: Li
         directory=DirectoryService(site),
         work_orders=work_orders,
         outbox=outbox,
+        recordings=RecordingService(store, recordings_dir),
     )
 
 

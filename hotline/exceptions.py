@@ -15,13 +15,16 @@ HTTP API and the CLI print unchanged, so scripts can match on it::
     │   ├── NoSuchTarget       no-such-target      (not in the transfer directory)
     │   ├── NoSuchSeat         no-such-seat
     │   ├── NoSuchQueue        no-such-queue
-    │   └── NoSuchDeadLetter   no-such-dead-letter (hotline.outbox)
+    │   ├── NoSuchDeadLetter   no-such-dead-letter (hotline.outbox)
+    │   └── NoSuchRecording    no-such-recording   (a call without a recording file; hotline.recordings)
     ├── InvalidRequest         invalid-request     (400 in the API: field and value)
     │   └── MissingOrderField  missing-order-field (400: an order action's required field, named)
     ├── DateOutsideCalendar    date-outside-calendar (422: a year no working-day calendar knows)
     ├── IllegalTransition      illegal-transition  (409: not allowed from the order's state or to this role)
     │   └── OrderClosed        order-closed        (409: any action on a closed order)
     ├── NotYourOrder           not-your-order      (403: a unit user on another unit's order)
+    ├── ReasonRequired         reason-required     (403: a confidential call's recording without a stated reason)
+    ├── RangeNotSatisfiable    range-not-satisfiable (416 + Content-Range: bytes */size)
     ├── CallNotLive            call-not-live       (409: no live call answered by a seat)
     ├── CallStateConflict      call-state-conflict (409: e.g. no department on the call to drop)
     ├── SeatStateConflict      seat-already-logged-in / seat-not-logged-in / seat-not-paused / seat-busy (409)
@@ -398,3 +401,41 @@ class InboundAuthFailed(HotlineError):
     def __init__(self) -> None:
         super().__init__("unknown system, or no valid token (Authorization: Bearer) or signature "
                          "(X-Hotline-Signature: sha256=<hex>)")
+
+
+# --- recordings (hotline.recordings) ----------------------------------------------------------
+
+
+class NoSuchRecording(NotFound):
+    """A known call with no recording: never answered, or its file is gone (retention, disk)."""
+
+    error_id = "no-such-recording"
+
+    def __init__(self, call_id: str, reason: str) -> None:
+        super().__init__(f"call {call_id!r} has no recording: {reason}", call_id=call_id, reason=reason)
+
+
+class ReasonRequired(HotlineError):
+    """The recording of a confidential call asked for without a reason (``?reason=`` or ``X-Hotline-Reason``)."""
+
+    error_id = "reason-required"
+    http_status = 403
+
+    def __init__(self, call_id: str) -> None:
+        super().__init__(f"call {call_id!r} is confidential: its recording needs a stated reason (?reason= or the "
+                         "X-Hotline-Reason header)", call_id=call_id, field="reason", needed="supervisor")
+
+
+class RangeNotSatisfiable(HotlineError):
+    """A ``Range`` that starts past the end of the file (or an empty suffix): nothing is sent."""
+
+    error_id = "range-not-satisfiable"
+    http_status = 416
+
+    def __init__(self, value: str, size: int) -> None:
+        super().__init__(f"Range: {value!r} is outside the recording ({size} bytes)", field="Range", value=value,
+                         size=size)
+        self.size = size
+
+    def headers(self) -> dict[str, str]:
+        return {"Content-Range": f"bytes */{self.size}"}

@@ -49,6 +49,8 @@ from hotline.metrics.services import MetricsService
 from hotline.outbox import http as outbox_http
 from hotline.outbox.services import OutboxService
 from hotline.portal import http as portal_http
+from hotline.recordings import http as recordings_http
+from hotline.recordings.services import RecordingService
 from hotline.spy import http as spy_http
 from hotline.spy.services import SpyService
 from hotline.wallboard import http as wallboard_http
@@ -83,6 +85,7 @@ class ApiServices:
     directory: DirectoryService
     work_orders: WorkOrderService
     outbox: OutboxService                         # order events to the order system, and its changes back
+    recordings: RecordingService                  # calls' recordings: who may listen, which file
 
 
 SERVICES = web.AppKey("services", ApiServices)
@@ -114,6 +117,7 @@ def build_app(services: ApiServices) -> web.Application:
     wallboard_http.add_routes(app, services.live, services.site)
     outbox_http.add_routes(app, services.outbox)
     portal_http.add_routes(app, services.site.site.timezone)
+    recordings_http.add_routes(app, services.recordings, audit)
     return app
 
 

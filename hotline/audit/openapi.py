@@ -11,8 +11,9 @@ SCHEMAS: dict[str, Any] = {
     "AuditEntry": {"type": "object", "required": ["id", "at", "user", "role", "action", "target", "detail",
                                                   "status"], "properties": {
         "id": {"type": "integer"}, "at": {"type": "string", "format": "date-time"}, "user": {"type": "string"},
-        "role": {"type": "string", "enum": ["department", "seat", "supervisor", "admin", "none"],
-                 "description": "none: a failed login (action login.failed, user: the name tried)"},
+        "role": {"type": "string", "enum": ["department", "unit", "seat", "supervisor", "admin", "none", "open"],
+                 "description": "none: a failed login (action login.failed, user: the name tried); open: a "
+                                "recording read on the open API (no users; action read.recording)"},
         "action": {"type": "string", "description": "e.g. seats.pause, calls.transfer, login.failed"},
         "target": {"type": ["string", "null"], "description": "e.g. seat:1001"},
         "detail": {"type": "object", "description": "the request body (secrets redacted) and query"},

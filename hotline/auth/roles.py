@@ -32,6 +32,7 @@ MIN_ROLE: dict[tuple[str, str], Role] = {
     ("GET", "/api/calls/live"): S,
     ("GET", "/api/calls/{call_id}"): S,
     ("GET", "/api/calls/{call_id}/work-orders"): S,
+    ("GET", "/api/calls/{call_id}/recording"): S,   # a seat: the calls it answered (hotline.recordings)
     ("POST", "/api/calls/{call_id}/transfer"): S,
     ("POST", "/api/calls/{call_id}/conference"): S,
     ("DELETE", "/api/calls/{call_id}/conference/{party}"): S,
