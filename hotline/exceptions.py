@@ -1,4 +1,5 @@
-"""The exception tree of the hotline core.
+"""Long because: it is the one tree of stable error ids (every class is a few lines; one file keeps
+them findable and the ids unique). The exception tree of the hotline core.
 
 Every error a user can meet carries a stable ``error_id`` (kebab-case) that the
 HTTP API and the CLI print unchanged, so scripts can match on it::
