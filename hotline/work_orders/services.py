@@ -1,6 +1,7 @@
 """Work-order operations for the event loop: the store's blocking calls run in a thread.
 
-Filing and reading (``create``, ``get``) as before; the lifecycle (``start``, ``act``, ``trail``),
+Filing and reading (``create``: filed, or filed and started in one transaction when given lifecycle
+fields, :mod:`hotline.work_orders.filing`; ``get``); the lifecycle (``start``, ``act``, ``trail``),
 督办 (``sweep``: warnings and overdue flags against the injected clock ``now``, and ``supervise``,
 the periodic task that runs it with no reader) and the order KPIs. With an ``outbox`` (the
 composition root gives ``hotline.outbox``'s service), every stored event is published in the
