@@ -131,8 +131,9 @@ def _users(site: SiteConfig) -> list[Problem]:
             out.append((f"users.{i}.unit", "a unit user needs its unit (orders.units[].id)", None))
         elif u.unit is not None and u.role != Role.unit:
             out.append((f"users.{i}.unit", f"only a unit user has a unit, not a {u.role.value} user", u.unit))
-        elif u.unit is not None and site.orders.unit(u.unit) is None:
-            out.append((f"users.{i}.unit", f"unknown unit {u.unit!r}", u.unit))
+        elif u.unit is not None and not site.orders.is_unit_id(u.unit):
+            out.append((f"users.{i}.unit", f"unknown unit {u.unit!r} (orders.units[].id or orders.duty_office.id)",
+                        u.unit))
     return out
 
 
@@ -149,11 +150,25 @@ def _orders(site: SiteConfig) -> list[Problem]:
     for i, s in enumerate(o.subjects):
         if s.unit is not None and o.unit(s.unit) is None:
             out.append((f"orders.subjects.{i}.unit", f"unknown unit {s.unit!r}", s.unit))
+    out += _duty_office(site)
     for i, system in enumerate(site.integration.systems):
         for j, unit in enumerate(system.units):
             if o.unit(unit) is None:
                 out.append((f"integration.systems.{i}.units.{j}", f"unknown unit {unit!r}", unit))
     return out
+
+
+def _duty_office(site: SiteConfig) -> list[Problem]:
+    """The duty office's webhook exists and takes the report (``reported_duty``)."""
+    name = site.orders.duty_office.webhook
+    if name is None:
+        return []
+    hook = next((w for w in site.integration.webhooks if w.name == name), None)
+    if hook is None:
+        return [("orders.duty_office.webhook", f"unknown webhook {name!r} (integration.webhooks[].name)", name)]
+    if "reported_duty" not in hook.events:
+        return [("orders.duty_office.webhook", f"webhook {name!r} does not take reported_duty (its events)", name)]
+    return []
 
 
 def _retention(site: SiteConfig) -> list[Problem]:

@@ -96,6 +96,23 @@ class CalendarYear(Model):
         return self
 
 
+class DutyOffice(Model):
+    """The duty office (总值班室) every emergency item (应急) is reported to at once.
+
+    ``id`` is what its users name as their unit (``users[].unit``, role ``unit``): they see the
+    emergency items in their list, read-only unless the office is also the order's 主办 (then it
+    is in ``units`` too, with the same id). ``phones`` are its duty phones (值班电话, in the report);
+    ``webhook`` names the ``integration.webhooks[]`` entry that delivers the report to its own
+    system (that webhook must take ``reported_duty``). Every site has one: without ``duty_office``
+    it is ``duty``, 市政府总值班室, with no phones and no webhook (the report is recorded on the
+    order and shown to users with ``unit: duty``)."""
+
+    id: Slug = "duty"
+    name: Label = "市政府总值班室"
+    phones: list[PhoneNumber] = Field(default_factory=list, max_length=10)
+    webhook: Slug | None = None
+
+
 class OrdersSection(Model):
     """``orders:`` the work-order loop of the site."""
 
@@ -106,6 +123,12 @@ class OrdersSection(Model):
     calendar: list[CalendarYear] = Field(default_factory=list)
     # Whether a unit may see the caller's full number on an order that is not confidential.
     units_see_numbers: bool = False
+    # Where emergency items are reported at once (应急): the default is the example's 市政府总值班室.
+    duty_office: DutyOffice = Field(default_factory=DutyOffice)
+
+    def is_unit_id(self, unit_id: str) -> bool:
+        """A member unit's id or the duty office's (what a unit user may name as its unit)."""
+        return self.unit(unit_id) is not None or self.duty_office.id == unit_id
 
     def unit(self, unit_id: str) -> Unit | None:
         return next((u for u in self.units if u.id == unit_id), None)

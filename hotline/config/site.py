@@ -10,8 +10,8 @@ from __future__ import annotations
 from pydantic import Field
 
 from hotline.config.integration import ORDER_EVENTS, InboundSystem, Integration, Webhook
-from hotline.config.orders import (Area, CalendarYear, Contact, Deadlines, OrdersSection, Subject, Unit,
-                                   UnitKind)
+from hotline.config.orders import (Area, CalendarYear, Contact, Deadlines, DutyOffice, OrdersSection, Subject,
+                                   Unit, UnitKind)
 from hotline.config.scalars import (NODE_NAME, HostName, Label, Model, NodeName, PhoneNumber, Port, QueueName, SeatId,
                                     Secret, Slug)
 from hotline.config.sections import (AmiSection, ApiSection, AsteriskSection, Department, Diversion,
@@ -27,7 +27,7 @@ __all__ = ["NODE_NAME", "ORDER_EVENTS", "InboundSystem", "Integration", "Webhook
            "PhoneNumber", "Port", "Queue", "QueueCallback", "QueueFallback", "QueueName", "QueueOverflow",
            "RedisSection", "RepeatCaller", "Retention", "Role", "Seat", "SeatId", "SeatRules", "Secret",
            "SiteConfig", "SiteInfo", "Slug", "StoreSection", "Transition", "Trunk", "User", "UserName",
-           "Area", "CalendarYear", "Contact", "Deadlines", "OrdersSection", "Subject", "Unit", "UnitKind"]
+           "Area", "CalendarYear", "Contact", "Deadlines", "DutyOffice", "OrdersSection", "Subject", "Unit", "UnitKind"]
 
 
 class SiteConfig(Model):

@@ -210,6 +210,17 @@ class Store:
         category requires (complaints and reports: confidential). Unknown or
         repeated call ids raise ``InvalidRequest`` naming ``call_ids`` and the id.
         """
+        with self._session() as session:
+            order = self.file_work_order(session, call_ids=call_ids, title=title, description=description,
+                                         category=category, created_by=created_by,
+                                         caller_confidential=caller_confidential, now=datetime.now(UTC))
+            return work_order_dict(session, order)
+
+    def file_work_order(self, session: Session, *, call_ids: Sequence[str], title: str, description: str,
+                        category: Category | str, created_by: str, caller_confidential: bool | None,
+                        now: datetime) -> WorkOrderRow:
+        """:meth:`create_work_order` in the caller's transaction (filed at ``now``): the lifecycle
+        files and starts an order in one (``hotline.work_orders.store``)."""
         category = enum_value(Category, category, "category")
         ids = list(call_ids)
         if not ids:
@@ -219,23 +230,21 @@ class Store:
             raise InvalidRequest("call_ids", f"names call {repeated!r} more than once", repeated)
         if caller_confidential is None:
             caller_confidential = category.confidential_by_default
-        now = datetime.now(UTC)
         day = now.astimezone(self._tz).strftime("%Y%m%d")
-        with self._session() as session:
-            # Take the write lock first (SQLite: before any read, so busy_timeout applies).
-            seq = session.execute(self._next_seq(day)).scalar_one()
-            known = set(session.scalars(select(CallRow.call_id).where(CallRow.call_id.in_(ids))))
-            unknown = next((i for i in ids if i not in known), None)
-            if unknown is not None:
-                raise InvalidRequest("call_ids", f"no call record with id {unknown!r}", unknown)
-            order = WorkOrderRow(id=f"WO-{day}-{seq:06d}", title=title, description=description,
-                                 category=category, status=Status.open, created_by=created_by,
-                                 caller_confidential=caller_confidential, created_at=now, updated_at=now)
-            session.add(order)
-            session.flush()
-            session.add_all(WorkOrderCallRow(work_order_id=order.id, call_id=i) for i in ids)
-            session.flush()
-            return work_order_dict(session, order)
+        # Take the write lock first (SQLite: before any read, so busy_timeout applies).
+        seq = session.execute(self._next_seq(day)).scalar_one()
+        known = set(session.scalars(select(CallRow.call_id).where(CallRow.call_id.in_(ids))))
+        unknown = next((i for i in ids if i not in known), None)
+        if unknown is not None:
+            raise InvalidRequest("call_ids", f"no call record with id {unknown!r}", unknown)
+        order = WorkOrderRow(id=f"WO-{day}-{seq:06d}", title=title, description=description,
+                             category=category, status=Status.open, created_by=created_by,
+                             caller_confidential=caller_confidential, created_at=now, updated_at=now)
+        session.add(order)
+        session.flush()
+        session.add_all(WorkOrderCallRow(work_order_id=order.id, call_id=i) for i in ids)
+        session.flush()
+        return order
 
     def get_work_order(self, work_order_id: str) -> dict[str, Any]:
         """The work order as JSON-ready dict, with its call ids in arrival order."""

@@ -4,7 +4,9 @@ One ``POST /api/work-orders/{id}/<action>`` per action of the lifecycle table (d
 underscores: ``request-extension``); whether the caller's role may take it is the table's
 (``illegal-transition`` otherwise), and a unit user acts only on its unit's orders
 (``not-your-order``). A unit user reads an order's lifecycle only when its unit holds it (主办) or
-helps (协办), and sees the caller as :mod:`hotline.work_orders.identity` allows.
+helps (协办), or, for the duty office's users (``orders.duty_office.id``), when it is an emergency
+item (reported to them at once; they act on it only as its 主办), and sees the caller as
+:mod:`hotline.work_orders.identity` allows.
 """
 
 from __future__ import annotations
@@ -57,7 +59,7 @@ def lifecycle_dict(order: Order, meta: dict[str, str | None]) -> dict[str, Any]:
 
 def add_routes(app: web.Application, service: WorkOrderService) -> None:
     async def create(request: web.Request) -> web.Response:
-        order = await service.create(parse_create(await request.read()))
+        order = await service.create(parse_create(await request.read()), actor_of(request))
         return json_response(order, status=201, headers={"Location": f"/api/work-orders/{order['id']}"})
 
     async def search(request: web.Request) -> web.StreamResponse:
@@ -73,7 +75,7 @@ def add_routes(app: web.Application, service: WorkOrderService) -> None:
                 raise InvalidRequest("number", "a unit user does not search by caller number", query.number)
             if query.unit not in (None, actor.unit):
                 raise NotYourOrder(query.id or "*", query.unit)
-            query = dataclasses.replace(query, unit=actor.unit)
+            query = dataclasses.replace(query, unit=actor.unit, or_reported=actor.unit == service.duty_office)
 
         def shape(item: dict[str, Any]) -> dict[str, Any]:
             if actor.role != "unit":
@@ -106,16 +108,17 @@ def add_routes(app: web.Application, service: WorkOrderService) -> None:
         actor = actor_of(request)
         order, meta = await service.order(order_id)
         filed = await service.get(order_id)
+        events = await service.trail(order_id)
         if actor.role == "unit":
-            if actor.unit != order.unit and actor.unit not in order.co_units:
+            reported = actor.unit == service.duty_office and any(e["action"] == "report_duty" for e in events)
+            if actor.unit != order.unit and actor.unit not in order.co_units and not reported:
                 raise NotYourOrder(order_id, actor.unit)
             call_id, number = await service.caller_number(filed["call_ids"])
             filed, full = for_unit(filed, Viewer(actor.name, "unit"), caller_number=number,
                                    units_see_numbers=service.units_see_numbers)
             if full and call_id is not None:
                 await request.app[DISCLOSURE].record_full(request, [call_id])
-        return json_response({"order": filed, "lifecycle": lifecycle_dict(order, meta),
-                              "events": await service.trail(order_id)})
+        return json_response({"order": filed, "lifecycle": lifecycle_dict(order, meta), "events": events})
 
     async def kpis(request: web.Request) -> web.Response:
         dimension = request.query.get("dimension", "unit")

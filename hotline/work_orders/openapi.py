@@ -24,7 +24,7 @@ _WORK_ORDER_FIELDS: dict[str, dict[str, Any]] = {
                             "(GB/T 33358); defaults to true for complaint and report, false otherwise"},
 }
 
-_WORK_ORDER = {
+_WORK_ORDER: dict[str, Any] = {
     "type": "object",
     "required": ["id", "title", "description", "category", "status", "created_by",
                  "caller_confidential", "call_ids", "created_at", "updated_at"],
@@ -49,8 +49,25 @@ _WORK_ORDER_CREATE = {
                      "minItems": 1, "maxItems": MAX_CALLS, "description": "existing call ids, each once"},
         **_WORK_ORDER_FIELDS,
         "caller_confidential": {**_WORK_ORDER_FIELDS["caller_confidential"], "type": ["boolean", "null"]},
+        "urgency": {"type": ["string", "null"], "enum": [*[u.value for u in Urgency], None],
+                    "description": "any of urgency, subject, area given: the order is filed and enters its "
+                                   "lifecycle in one transaction (as POST .../start would; urgency defaults to "
+                                   "normal); refused, nothing is filed. An emergency item is reported to the "
+                                   "duty office (orders.duty_office) at once"},
+        "subject": {"type": ["string", "null"], "pattern": "^[a-z][a-z0-9_-]{0,31}$",
+                    "description": "orders.subjects[].id (starts the order)"},
+        "area": {"type": ["string", "null"], "pattern": "^[a-z][a-z0-9_-]{0,31}$",
+                 "description": "orders.areas[].id (starts the order)"},
     },
     "additionalProperties": False,
+}
+
+_WORK_ORDER_FILED = {
+    **_WORK_ORDER,
+    "properties": {**_WORK_ORDER["properties"],
+                   "events": {"type": "array", "items": _ref("OrderEvent"),
+                              "description": "with lifecycle fields: the events recorded (create, and "
+                                             "report_duty for an emergency item)"}},
 }
 
 _NULLABLE_TIME = {"type": ["string", "null"], "format": "date-time"}
@@ -121,7 +138,8 @@ _KPIS = {"type": "object", "properties": {
     "satisfaction_rate": _RATIO, "return_rate": _RATIO, "redo_rate": _RATIO}}
 
 SCHEMAS: dict[str, Any] = {
-    "WorkOrder": _WORK_ORDER, "WorkOrderCreate": _WORK_ORDER_CREATE, "OrderAction": _ACTION,
+    "WorkOrder": _WORK_ORDER, "WorkOrderFiled": _WORK_ORDER_FILED, "WorkOrderCreate": _WORK_ORDER_CREATE,
+    "OrderAction": _ACTION,
     "OrderEvent": _EVENT, "OrderLifecycle": _LIFECYCLE, "OrderKpis": _KPIS,
     "OrderStart": {"type": "object", "additionalProperties": False, "properties": {
         "urgency": {"type": "string", "enum": [u.value for u in Urgency], "default": "normal"},
@@ -152,16 +170,19 @@ def _action_path(row: Row) -> dict[str, Any]:
 
 PATHS: dict[str, Any] = {
     "/api/work-orders": {"post": {
-        "summary": "File a work order about one or more calls",
+        "summary": "File a work order about one or more calls (or a voice message's call); with urgency, "
+                   "subject or area it also enters its lifecycle, in one transaction",
         "operationId": "createWorkOrder",
         "requestBody": {"required": True,
                         "content": {"application/json": {"schema": _ref("WorkOrderCreate")}}},
         "responses": {
-            "201": {**_json("the new work order (status open)", _ref("WorkOrder")),
+            "201": {**_json("the new work order (status open)", _ref("WorkOrderFiled")),
                     "headers": {"Location": {"schema": {"type": "string"},
                                              "description": "URL of the new work order"}}},
-            "400": _error("invalid-request: bad body, unknown field or unknown call id (details.field)"),
+            "400": _error("invalid-request: bad body, unknown field, unknown call id, subject or area "
+                          "(details.field)"),
             "413": _error("request-too-large"),
+            "422": _error("date-outside-calendar (with lifecycle fields): add the year to orders.calendar"),
             "503": _error("store-unavailable"),
         },
     }},

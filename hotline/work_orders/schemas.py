@@ -8,7 +8,7 @@ the field (``call_ids[2]`` for an item) and the value sent.
 from __future__ import annotations
 
 import re
-from typing import Annotated, Any
+from typing import Annotated, Any, ClassVar
 
 from multidict import MultiMapping
 
@@ -28,6 +28,7 @@ MAX_CALLS = 100
 CallId = Annotated[str, StringConstraints(min_length=1, max_length=64)]
 Title = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200,
                                          pattern=r"^[^\x00-\x1f\x7f]+$")]
+UnitId = Annotated[str, StringConstraints(pattern=r"^[a-z][a-z0-9_-]{0,31}$")]
 Description = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=4000)]
 
 
@@ -45,6 +46,21 @@ class WorkOrderCreate(StrictBody):
     created_by: SeatId
     # None: what the category requires (complaints and reports are confidential).
     caller_confidential: bool | None = None
+    # The lifecycle (what POST .../start takes): any of them given, the order is filed and started
+    # in one transaction (hotline.work_orders.filing); none, it is filed only.
+    urgency: Urgency | None = None
+    subject: UnitId | None = None
+    area: UnitId | None = None
+
+    LIFECYCLE: ClassVar[tuple[str, ...]] = ("urgency", "subject", "area")
+
+    def starts(self) -> bool:
+        """Whether the request enters the order into its lifecycle."""
+        return any(getattr(self, name) is not None for name in self.LIFECYCLE)
+
+    def filed(self) -> dict[str, Any]:
+        """The filing's fields (``Store.create_work_order``'s arguments)."""
+        return self.model_dump(exclude=set(self.LIFECYCLE))
 
 
 def parse_create(body: bytes) -> WorkOrderCreate:
@@ -55,7 +71,6 @@ def parse_create(body: bytes) -> WorkOrderCreate:
 # --- the lifecycle actions (hotline.work_orders.lifecycle) ------------------------------------
 
 Text = Annotated[str, StringConstraints(strip_whitespace=True, max_length=2000)]
-UnitId = Annotated[str, StringConstraints(pattern=r"^[a-z][a-z0-9_-]{0,31}$")]
 Phone = Annotated[str, StringConstraints(pattern=r"^\+?[0-9-]{3,24}$")]
 
 

@@ -1,6 +1,7 @@
 """Work-order operations for the event loop: the store's blocking calls run in a thread.
 
-Filing and reading (``create``, ``get``) as before; the lifecycle (``start``, ``act``, ``trail``),
+Filing and reading (``create``: filed, or filed and started in one transaction when given lifecycle
+fields, :mod:`hotline.work_orders.filing`; ``get``); the lifecycle (``start``, ``act``, ``trail``),
 督办 (``sweep``: warnings and overdue flags against the injected clock ``now``, and ``supervise``,
 the periodic task that runs it with no reader) and the order KPIs. With an ``outbox`` (the
 composition root gives ``hotline.outbox``'s service), every stored event is published in the
@@ -27,20 +28,18 @@ from hotline.outbox.inbound import InboundChange
 from hotline.store import Store
 from hotline.work_orders import kpis as order_kpis
 from hotline.work_orders import reports
+from hotline.work_orders.filing import file_and_start
 from hotline.work_orders.inbound import apply_change
-from hotline.work_orders.lifecycle import State, Urgency
+from hotline.work_orders.lifecycle import Urgency
 from hotline.work_orders.outbound import Publisher
 from hotline.work_orders.schemas import WorkOrderCreate
 from hotline.work_orders.search import OrderQuery, search
-from hotline.work_orders.store import OrderStore
+from hotline.work_orders.store import SYSTEM, OrderStore
 from hotline.work_orders.supervision import alert
 from hotline.work_orders.transitions import Actor, Clock, Event, Order
 from hotline.work_orders.workdays import WorkingCalendar
 
 log = logging.getLogger(__name__)
-
-SYSTEM = Actor("system", "system")
-
 
 def event_payload(event: Event) -> dict[str, Any]:
     """An event as the API answers it (the outbox's payload: :func:`hotline.work_orders.outbound.payload`)."""
@@ -66,8 +65,19 @@ class WorkOrderService:
                                     outbox=outbox, units_see_numbers=self._orders.units_see_numbers)
 
     # --- filing and reading (the API of issue 1) -----------------------------------------------
-    async def create(self, request: WorkOrderCreate) -> dict[str, Any]:
-        return await asyncio.to_thread(self._store.create_work_order, **request.model_dump())
+    async def create(self, request: WorkOrderCreate, actor: Actor | None = None) -> dict[str, Any]:
+        """File an order; with lifecycle fields, file and start it in one transaction
+        (:mod:`hotline.work_orders.filing`): the order with ``events``, or an error and nothing filed."""
+        if not request.starts():
+            return await asyncio.to_thread(self._store.create_work_order, **request.filed())
+        self._known("subject", request.subject, self._orders.subject)
+        self._known("area", request.area, self._orders.area)
+        who = actor or Actor(request.created_by, "seat")
+        order, events = await asyncio.to_thread(
+            file_and_start, self._store, self.lifecycle, request.filed(), urgency=request.urgency or Urgency.normal,
+            subject=request.subject, area=request.area, actor=who, now=self.now(), duty=self.duty_report())
+        self._poke()
+        return {**order, "events": [event_payload(e) for e in events]}
 
     async def get(self, work_order_id: str) -> dict[str, Any]:
         return await asyncio.to_thread(self._store.get_work_order, work_order_id)
@@ -82,16 +92,21 @@ class WorkOrderService:
         at once (a ``report_duty`` event by the system, which the outbox delivers)."""
         self._known("subject", subject, self._orders.subject)
         self._known("area", area, self._orders.area)
-        now = self.now()
-        extra = []
-        if urgency == Urgency.emergency:
-            extra.append(Event(order_id=order_id, action="report_duty", actor=SYSTEM.name, role=SYSTEM.role,
-                               unit=None, at=now, from_state=State.created, to_state=State.created,
-                               fields={"to": "duty_office"}))
         _, events = await asyncio.to_thread(self.lifecycle.start, order_id, urgency=urgency, subject=subject,
-                                            area=area, actor=actor, now=now, extra=extra)
+                                            area=area, actor=actor, now=self.now(), duty=self.duty_report())
         self._poke()
         return events
+
+    def duty_report(self) -> dict[str, Any]:
+        """The fields of an emergency item's ``report_duty`` event: the duty office it goes to
+        (``orders.duty_office``)."""
+        office = self._orders.duty_office
+        return {"to": office.id, "name": office.name, "phones": list(office.phones)}
+
+    @property
+    def duty_office(self) -> str:
+        """The duty office's id (its users read every order reported to it)."""
+        return self._orders.duty_office.id
 
     async def act(self, order_id: str, action: str, actor: Actor, fields: dict[str, Any]) -> Event:
         """One action of the lifecycle table; refused with a stable id and nothing changed."""

@@ -13,7 +13,7 @@ lifecycle row: it is read as ``created`` (normal urgency, due for dispatch from 
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from typing import Any
 
 from sqlalchemy import select
@@ -25,6 +25,9 @@ from hotline.store.store import Store
 from hotline.work_orders import outbound
 from hotline.work_orders.lifecycle import OPEN_STATES, Closure, Rating, State, Urgency
 from hotline.work_orders.transitions import Actor, Clock, Event, Order, apply, new_order
+
+
+SYSTEM = Actor("system", "system")
 
 
 def _order(row: OrderLifecycleRow, created_at: dt.datetime) -> Order:
@@ -70,26 +73,37 @@ class OrderStore:
         self._units_see_numbers = units_see_numbers
 
     def start(self, order_id: str, *, urgency: Urgency, subject: str | None, area: str | None,
-              actor: Actor, now: dt.datetime, extra: Iterable[Event] = ()) -> tuple[Order, list[Event]]:
-        """Enter a filed order into the lifecycle (``created``) with its ``create`` event (and
-        ``extra`` events, e.g. the duty-office report of an emergency item)."""
+              actor: Actor, now: dt.datetime, duty: dict[str, Any] | None = None) -> tuple[Order, list[Event]]:
+        """Enter a filed order into the lifecycle (``created``) with its ``create`` event and, for an
+        emergency item, its ``report_duty`` event (``duty``: the report's fields)."""
+        with self._store.session() as session:
+            return self.start_in(session, order_id, urgency=urgency, subject=subject, area=area, actor=actor,
+                                 now=now, duty=duty)
+
+    def start_in(self, session: Session, order_id: str, *, urgency: Urgency, subject: str | None,
+                 area: str | None, actor: Actor, now: dt.datetime, duty: dict[str, Any] | None = None,
+                 fields: dict[str, Any] | None = None) -> tuple[Order, list[Event]]:
+        """:meth:`start` in the caller's transaction (``fields``: more for the ``create`` event)."""
         order = new_order(order_id, urgency, now, self._clock)
         created = Event(order_id=order_id, action="create", actor=actor.name, role=actor.role, unit=actor.unit,
                         at=now, from_state=None, to_state=State.created,
-                        fields={"urgency": urgency.value, "subject": subject, "area": area})
-        events = [created, *extra]
-        with self._store.session() as session:
-            if session.get(WorkOrderRow, order_id) is None:
-                raise NoSuchWorkOrder(order_id)
-            if session.get(OrderLifecycleRow, order_id) is not None or session.scalar(
-                    select(OrderEventRow.id).where(OrderEventRow.work_order_id == order_id).limit(1)) is not None:
-                raise IllegalTransition(order_id, "start", "started", "the order is already in its lifecycle")
-            row = OrderLifecycleRow(work_order_id=order_id, urgency=urgency.value, subject=subject, area=area)
-            _write(row, order, now)
-            session.add(row)
-            session.add_all(_event_row(e) for e in events)
-            for event in events:
-                self._publish(session, event)
+                        fields={"urgency": urgency.value, "subject": subject, "area": area, **(fields or {})})
+        events = [created]
+        if urgency == Urgency.emergency:   # reported to the duty office at once, by the platform
+            events.append(Event(order_id=order_id, action="report_duty", actor=SYSTEM.name, role=SYSTEM.role,
+                                unit=None, at=now, from_state=State.created, to_state=State.created,
+                                fields={**(duty or {"to": None}), "filed_by": actor.name}))
+        if session.get(WorkOrderRow, order_id) is None:
+            raise NoSuchWorkOrder(order_id)
+        if session.get(OrderLifecycleRow, order_id) is not None or session.scalar(
+                select(OrderEventRow.id).where(OrderEventRow.work_order_id == order_id).limit(1)) is not None:
+            raise IllegalTransition(order_id, "start", "started", "the order is already in its lifecycle")
+        row = OrderLifecycleRow(work_order_id=order_id, urgency=urgency.value, subject=subject, area=area)
+        _write(row, order, now)
+        session.add(row)
+        session.add_all(_event_row(e) for e in events)
+        for event in events:
+            self._publish(session, event)
         return order, events
 
     def act(self, order_id: str, action: str, actor: Actor, fields: dict[str, Any],

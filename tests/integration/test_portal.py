@@ -160,7 +160,9 @@ def test_a_unit_signs_returns_extends_and_replies_in_the_portal(controller: Cont
     assert row_a.find_element(by.CSS_SELECTOR, ".due").text == "2026-11-09 24:00"   # 5 working days, site time
     assert due_a == dt.datetime(2026, 11, 10, tzinfo=TZ)
     assert row_a.find_element(by.CSS_SELECTOR, ".state").text == "待签收"
-    assert browser.find_element(by.CSS_SELECTOR, f'tr[data-order="{e}"] .urgency').text == "应急"
+    # 应急, with the time it was reported to the duty office (at its start, by the clock of the test)
+    assert browser.find_element(by.CSS_SELECTOR, f'tr[data-order="{e}"] .urgency').text.startswith("应急（20")
+    assert "已报值班室" in browser.find_element(by.CSS_SELECTOR, f'tr[data-order="{e}"] .urgency').text
     assert "hotline_token" not in browser.execute_script("return document.cookie")   # HttpOnly
 
     _sign_and_return(c, browser, a)

@@ -17,7 +17,7 @@ const FIELDS = {return_reason: "回退理由", leader_opinion: "领导意见", s
                 contact_phone: "联系电话", reason: "理由", days: "天数", result: "办理结果",
                 leader_approval: "领导审批意见", unit: "承办单位", co_units: "协办单位", answer: "答复",
                 rating: "评价", kind: "方式", note: "说明", deadline: "时限", due: "期限",
-                escalated_to: "报告领导", to: "报送"};
+                escalated_to: "报告领导", to: "报送", name: "值班室", phones: "值班电话", filed_by: "受理人"};
 const ERRORS = {
   "missing-order-field": "缺少必填项", "invalid-request": "填写内容不符合要求",
   "illegal-transition": "当前状态不允许此操作", "order-closed": "工单已办结，不能再办理",
@@ -134,28 +134,33 @@ function flag(alert) {
   return "";
 }
 
+// 应急: an emergency item, flagged with the time it was reported to the duty office (总值班室); the
+// duty office's users see every such item, read-only unless their unit is also its 主办.
+function urgencyCell(item) {
+  if (item.urgency !== "emergency") return URGENCY[item.urgency] || "—";
+  return el("span", {class: "flag emergency", "data-reported": item.reported_at},
+            item.reported_at ? `应急（${when(item.reported_at)} 已报值班室）` : "应急");
+}
+
 async function showList() {
   $("detail").hidden = true; $("list-view").hidden = false;
   $("list-error").textContent = "";
   const {status, data} = await api("GET", "/api/work-orders?limit=200");
   if (status !== 200) { $("list-error").textContent = errorText(data, status); return; }
   const rows = await Promise.all(data.items.map(async (item) => {
-    let alert = null, urgency = null;
+    let alert = null;
     if (WITH_UNIT.includes(item.state)) {
       const life = await api("GET", `/api/work-orders/${encodeURIComponent(item.id)}/lifecycle`);
-      if (life.status === 200) {
-        alert = alertOf(life.data.lifecycle, life.data.events);
-        urgency = life.data.lifecycle.urgency;
-      }
+      if (life.status === 200) alert = alertOf(life.data.lifecycle, life.data.events);
     }
-    return {item, alert, urgency};
+    return {item, alert, urgency: item.urgency};
   }));
   const body = $("orders").tBodies[0];
   body.replaceChildren(...rows.map(({item, alert, urgency}) => {
     const tr = el("tr", {class: "order", "data-order": item.id, "data-state": item.state, "data-alert": alert},
       el("td", null, item.id), el("td", {class: "title"}, item.title),
       el("td", null, CATEGORY[item.category] || item.category),
-      el("td", {class: "urgency"}, URGENCY[urgency] || "—"),
+      el("td", {class: "urgency"}, urgencyCell(item)),
       el("td", {class: "state"}, STATES[item.state] || item.state),
       el("td", {class: "due"}, when(item.due)), el("td", {class: "alert"}, flag(alert)));
     tr.addEventListener("click", () => showDetail(item.id));
@@ -195,7 +200,8 @@ function renderDetail(data) {
     el("td", null, when(e.at)), el("td", null, ACTIONS[e.action] || e.action),
     el("td", null, e.role === "system" ? "系统" : `${e.actor}${e.unit ? "（" + e.unit + "）" : ""}`),
     el("td", null, STATES[e.to_state] || e.to_state), el("td", {class: "fields"}, fieldsText(e.fields)))));
-  const open = OPEN_ACTIONS[lifecycle.state] || [];
+  // only the 主办 unit acts; a 协办 unit or the duty office reads
+  const open = lifecycle.unit === state.me.unit ? (OPEN_ACTIONS[lifecycle.state] || []) : [];
   for (const action of ["sign", "return", "request_extension", "reply"]) {
     $(`act-${action}`).hidden = !open.includes(action);
   }
