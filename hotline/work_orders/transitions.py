@@ -154,6 +154,9 @@ def _effect(order: Order, row: Row, fields: dict[str, Any], now: dt.datetime, cl
         update["closure"] = Closure.answered if row.action == "answer" else Closure.rejected
     elif row.action == "supervise" and fields.get("kind") not in SUPERVISION_KINDS:
         raise InvalidRequest("kind", f"one of {', '.join(SUPERVISION_KINDS)}", fields.get("kind"))
+    elif row.co_unit and (extra := sorted(set(fields) - set(row.required))):   # its opinion, nothing else
+        raise InvalidRequest(extra[0], f"not a field of {row.action} (only {', '.join(row.required)})",
+                             fields[extra[0]])
     return dataclasses.replace(order, **update)
 
 
