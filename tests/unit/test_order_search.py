@@ -131,3 +131,33 @@ def test_each_item_carries_the_alert_of_its_running_deadline(store: Store, three
     life.act(three[0], "request_extension", unit, {"reason": "r", "days": 2}, now)
     life.act(three[0], "approve_extension", Actor("boss", "supervisor"), {}, now)
     assert alerts()[three[0]] is None
+
+
+def test_a_page_is_read_in_the_same_few_queries_whatever_its_size(store: Store, make_call: MakeCall) -> None:
+    """No query per order (the portal's list is one search): the count, the page, its calls, its alerts."""
+    from sqlalchemy import event
+
+    store.upsert_call(make_call("c1", caller_number="13900000001"))
+    life = OrderStore(store, Clock(WorkingCalendar(), Deadlines()))
+    now = dt.datetime(2026, 12, 1, 10, tzinfo=TZ)
+    statements: list[str] = []
+
+    def count(conn: object, cursor: object, statement: str, *args: object) -> None:
+        statements.append(statement)
+    engine = store._engine   # noqa: SLF001 - the test counts the statements the search sends
+    event.listen(engine, "before_cursor_execute", count)
+    try:
+        sizes = []
+        for n in (1, 6):
+            while search(store, OrderQuery())["total"] < n:
+                oid = str(store.create_work_order(call_ids=["c1"], title="t", description="d", category="help",
+                                                  created_by="1001")["id"])
+                life.start(oid, urgency=Urgency.normal, subject=None, area=None, actor=SEAT, now=now)
+                life.act(oid, "dispatch", SEAT, {"unit": "renshe"}, now)
+            statements.clear()
+            found = search(store, OrderQuery(involving="renshe"))
+            assert len(found["items"]) == n and all(i["call_ids"] == ["c1"] for i in found["items"])
+            sizes.append(len([s for s in statements if s.lstrip().upper().startswith("SELECT")]))
+    finally:
+        event.remove(engine, "before_cursor_execute", count)
+    assert sizes[0] == sizes[1] <= 4, sizes
