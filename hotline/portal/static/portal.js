@@ -76,6 +76,8 @@ function shown(me) {
 // --- the list -------------------------------------------------------------------------------
 // 督办 flags: the warn / flag_overdue events the centre's 督办 sweep recorded for the order's
 // running deadline (the unit's due); an earlier deadline's flag (before an extension) is not shown.
+// The list gets it from the search (item.alert, the same rule server-side); one order's page from
+// its trail.
 function alertOf(lifecycle, events) {
   let found = null;
   for (const e of events) {
