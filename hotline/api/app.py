@@ -48,6 +48,7 @@ from hotline.metrics.prom import PromMetrics
 from hotline.metrics.services import MetricsService
 from hotline.outbox import http as outbox_http
 from hotline.outbox.services import OutboxService
+from hotline.pages import http as pages_http
 from hotline.portal import http as portal_http
 from hotline.recordings import http as recordings_http
 from hotline.recordings.services import RecordingService
@@ -110,7 +111,7 @@ def build_app(services: ApiServices) -> web.Application:
     metrics_http.add_routes(app, services.metrics, services.status, services.prom)
     seats_http.add_routes(app, services.seats, services.live)
     callbacks_http.add_routes(app, services.callbacks)
-    auth_http.add_routes(app, auth, audit)
+    auth_http.add_routes(app, auth, audit, unit_names={u.id: u.name for u in services.site.orders.units})
     app.on_cleanup.append(lambda _: _close(auth))
     audit_http.add_routes(app, audit)
     spy_http.add_routes(app, services.spy)
@@ -118,6 +119,7 @@ def build_app(services: ApiServices) -> web.Application:
     outbox_http.add_routes(app, services.outbox)
     portal_http.add_routes(app, services.site.site.timezone)
     recordings_http.add_routes(app, services.recordings, audit)
+    pages_http.add_routes(app)   # the script the wallboard and the portal share
     return app
 
 

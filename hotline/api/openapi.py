@@ -20,6 +20,7 @@ from hotline.directory import openapi as directory_openapi
 from hotline.http.oas import error as _error, json_content as _json, ref as _ref
 from hotline.metrics import openapi as metrics_openapi
 from hotline.outbox import openapi as outbox_openapi
+from hotline.pages import openapi as pages_openapi
 from hotline.portal import openapi as portal_openapi
 from hotline.recordings import openapi as recordings_openapi
 from hotline.seats import openapi as seats_openapi
@@ -29,7 +30,7 @@ from hotline.work_orders import openapi as work_orders_openapi
 
 FEATURES = (calls_openapi, work_orders_openapi, directory_openapi, metrics_openapi, callbacks_openapi,
             auth_openapi, audit_openapi, spy_openapi, seats_openapi, wallboard_openapi,
-            outbox_openapi, portal_openapi, recordings_openapi)
+            outbox_openapi, portal_openapi, recordings_openapi, pages_openapi)
 
 _ERROR = {
     "type": "object",

@@ -1,4 +1,4 @@
-"""``POST /api/login``, ``POST /api/logout``, ``GET /api/me``.
+"""``POST /api/login``, ``POST /api/logout``, ``GET /api/me`` (a unit user's also names its unit).
 
 Login answers the token in the body (for scripts: ``Authorization: Bearer <token>``) and sets
 it as an HttpOnly, SameSite=Strict cookie (for the wallboard in a browser). A failed login is
@@ -8,6 +8,7 @@ password); attempts refused while locked out are not, so a flood cannot fill the
 from __future__ import annotations
 
 import logging
+from collections.abc import Mapping
 
 from aiohttp import web
 
@@ -24,7 +25,11 @@ log = logging.getLogger(__name__)
 MAX_NAME = 64   # the audit log's user column
 
 
-def add_routes(app: web.Application, auth: AuthService, audit: AuditService | None = None) -> None:
+def add_routes(app: web.Application, auth: AuthService, audit: AuditService | None = None,
+               unit_names: Mapping[str, str] | None = None) -> None:
+    """``unit_names``: unit id -> name (``orders.units``), for a unit user's ``/api/me``."""
+    names = dict(unit_names or {})
+
     async def audit_failure(name: str, address: str | None, exc: BadCredentials) -> None:
         if audit is None:
             return
@@ -64,7 +69,10 @@ def add_routes(app: web.Application, auth: AuthService, audit: AuditService | No
         principal = principal_of(request)
         if principal is None:   # no users: the API is open
             return json_response({"name": None, "role": "admin", "seat": None, "expires": None, "open": True})
-        return json_response({**principal.to_dict(), "open": False})
+        me = {**principal.to_dict(), "open": False}
+        if principal.unit is not None:
+            me["unit_name"] = names.get(principal.unit, principal.unit)
+        return json_response(me)
 
     app.router.add_post("/api/login", login)
     app.router.add_post("/api/logout", logout)

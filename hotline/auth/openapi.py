@@ -20,6 +20,8 @@ SCHEMAS: dict[str, Any] = {
         "expires": {"type": "integer", "description": "epoch seconds"}}},
     "Me": {"type": "object", "required": ["name", "role", "seat", "open"], "properties": {
         "name": {"type": ["string", "null"]}, "role": _ROLE, "seat": {"type": ["string", "null"]}, "unit": _UNIT,
+        "unit_name": {"type": "string", "description": "a unit user: its unit's name (orders.units[].name; "
+                      "the id when the unit is not in the orders config)"},
         "expires": {"type": ["integer", "null"]},
         "open": {"type": "boolean", "description": "true when no users are configured (the API is open)"}}},
 }

@@ -59,6 +59,7 @@ MIN_ROLE: dict[tuple[str, str], Role] = {
     ("POST", "/api/work-orders/{work_order_id}/verify"): S,
     ("POST", "/api/work-orders/{work_order_id}/evaluate"): S,
     ("POST", "/api/work-orders/{work_order_id}/supervise"): V,
+    ("POST", "/api/work-orders/{work_order_id}/contribute"): U,   # a 协办 unit only
     ("GET", "/api/order-kpis"): V,
     ("GET", "/api/order-reports"): V,
     ("GET", "/api/directory"): S,

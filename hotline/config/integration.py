@@ -16,7 +16,7 @@ from hotline.config.scalars import Model, Secret, Slug
 ORDER_EVENTS: tuple[str, ...] = (
     "created", "reported_duty", "dispatched", "signed", "returned", "extension_requested", "extension_approved",
     "extension_refused", "replied", "sent_back", "verified", "evaluated", "reopened", "closed", "supervised",
-    "warned", "overdue")
+    "warned", "overdue", "contributed")
 """The order events published to the outbox (an open string, validated against this list); which
 lifecycle action publishes which is ``hotline.work_orders.outbound.EVENTS_OF``."""
 

@@ -47,13 +47,22 @@ def call_record(row: CallRow) -> CallRecord:
     return CallRecord(**values)
 
 
-def work_order_dict(session: Session, order: WorkOrderRow) -> dict[str, Any]:
-    call_ids = session.scalars(
-        select(WorkOrderCallRow.call_id)
-        .join(CallRow, CallRow.call_id == WorkOrderCallRow.call_id)
-        .where(WorkOrderCallRow.work_order_id == order.id)
-        .order_by(CallRow.arrived_at, CallRow.call_id)
-    ).all()
+def order_call_ids(session: Session, order_ids: list[str]) -> dict[str, list[str]]:
+    """order id -> its linked call ids in arrival order, for many orders in one query."""
+    found: dict[str, list[str]] = {oid: [] for oid in order_ids}
+    query = (select(WorkOrderCallRow.work_order_id, WorkOrderCallRow.call_id)
+             .join(CallRow, CallRow.call_id == WorkOrderCallRow.call_id)
+             .where(WorkOrderCallRow.work_order_id.in_(order_ids))
+             .order_by(CallRow.arrived_at, CallRow.call_id))
+    for order_id, call_id in session.execute(query):
+        found[order_id].append(call_id)
+    return found
+
+
+def work_order_dict(session: Session, order: WorkOrderRow, call_ids: list[str] | None = None) -> dict[str, Any]:
+    """The order as the API gives it; ``call_ids`` when the caller read them already (a page)."""
+    if call_ids is None:
+        call_ids = order_call_ids(session, [order.id])[order.id]
     return {
         "id": order.id,
         "title": order.title,

@@ -3,7 +3,8 @@
 One ``POST /api/work-orders/{id}/<action>`` per action of the lifecycle table (dashes for
 underscores: ``request-extension``); whether the caller's role may take it is the table's
 (``illegal-transition`` otherwise), and a unit user acts only on its unit's orders
-(``not-your-order``). A unit user reads an order's lifecycle only when its unit holds it (主办) or
+(``not-your-order``); a 协办 unit takes only the table's ``co_unit`` rows (``contribute``, its 协办意见).
+A unit user finds (search) and reads (lifecycle) an order only when its unit holds it (主办) or
 helps (协办), or, for the duty office's users (``orders.duty_office.id``), when it is an emergency
 item (reported to them at once; they act on it only as its 主办), and sees the caller as
 :mod:`hotline.work_orders.identity` allows.
@@ -75,7 +76,9 @@ def add_routes(app: web.Application, service: WorkOrderService) -> None:
                 raise InvalidRequest("number", "a unit user does not search by caller number", query.number)
             if query.unit not in (None, actor.unit):
                 raise NotYourOrder(query.id or "*", query.unit)
-            query = dataclasses.replace(query, unit=actor.unit, or_reported=actor.unit == service.duty_office)
+            # its orders as 主办 and as 协办 (each item's party says which); unit=<its own>: 主办 only;
+            # the duty office also finds every emergency item reported to it (party: duty)
+            query = dataclasses.replace(query, involving=actor.unit, or_reported=actor.unit == service.duty_office)
 
         def shape(item: dict[str, Any]) -> dict[str, Any]:
             if actor.role != "unit":

@@ -6,7 +6,8 @@ that picks the evaluation row, a key item's leader approval) are in
 :mod:`hotline.work_orders.transitions`, which applies a row to an order.
 
 Who: ``seat`` (the centre's agents, 话务员), ``supervisor`` (the centre's 督办/审核; ``admin``
-may do all a supervisor may), ``unit`` (the 主办 unit of the order, 承办单位), ``system``
+may do all a supervisor may), ``unit`` (the 主办 unit of the order, 承办单位; on a ``co_unit`` row one of its 协办 units
+instead, never the 主办), ``system``
 (the periodic 督办 task: warnings and escalations computed from deadlines).
 """
 
@@ -67,6 +68,7 @@ class Row:
     who: frozenset[str]
     required: tuple[str, ...] = ()
     note: str = ""
+    co_unit: bool = False          # who ``unit`` means a 协办 unit of the order, not its 主办
 
 
 def _from(*states: State) -> frozenset[State]:
@@ -98,6 +100,8 @@ TABLE: tuple[Row, ...] = (
     Row("reopen", _from(State.verified), State.signed, CENTRE, ("rating",),
         "不满意: 重办, redo_days more working days (POST evaluate with rating unsatisfied)"),
     Row("supervise", WITH_UNIT, None, SUPERVISOR, ("kind", "note"), "联合督办 / 现场督办 recorded"),
+    Row("contribute", WITH_UNIT, None, UNIT, ("opinion",), "协办意见: a 协办 unit's contribution to the 主办",
+        co_unit=True),
     Row("warn", WITH_UNIT | {State.created}, None, SYSTEM, ("deadline",), "临期预警 (warn_hours)"),
     Row("flag_overdue", WITH_UNIT | {State.created}, None, SYSTEM, ("deadline",),
         "超期: escalated to the unit's leader"),

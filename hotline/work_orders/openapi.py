@@ -94,6 +94,7 @@ _ACTION = {
                    "description": "evaluate: 满意, 基本满意, 不满意 (reopens: 重办)"},
         "kind": {"type": "string", "enum": list(SUPERVISION_KINDS), "description": "supervise: 联合/现场督办"},
         "note": {**_TEXT, "description": "supervise: what was done"},
+        "opinion": {**_TEXT, "description": "contribute: a 协办 unit's 协办意见 to the 主办 unit"},
     },
     "additionalProperties": False,
 }
@@ -149,7 +150,8 @@ SCHEMAS: dict[str, Any] = {
 
 _ACTION_ERRORS = {
     "400": _error("invalid-request, missing-order-field (details.field)"),
-    "403": _error("not-your-order: a unit user on another unit's order"),
+    "403": _error("not-your-order: a unit user on another unit's order (contribute: a unit that is not "
+                  "a 协办 unit of the order)"),
     "404": _error("no-such-work-order"),
     "409": _error("illegal-transition (not from this state, not for this role, return window over), "
                   "order-closed"),
@@ -222,8 +224,19 @@ PATHS["/api/order-kpis"] = {"get": {
         "groups": {"type": "object", "additionalProperties": _ref("OrderKpis")}}}),
         "400": _error("invalid-request: unknown dimension"), "503": _error("store-unavailable")}}}
 
+_ORDER_ITEM = {"type": "object", "description": "the work order (a unit user: without call_ids) and where it stands",
+               "required": ["id", "state", "urgency", "unit", "co_units", "due", "alert"], "properties": {
+    "state": {"type": "string", "enum": [s.value for s in State]},
+    "urgency": {"type": "string", "enum": [u.value for u in Urgency]},
+    "unit": {"type": ["string", "null"], "description": "主办"},
+    "co_units": {"type": "array", "items": {"type": "string"}, "description": "协办"},
+    "dispatch_due": _NULLABLE_TIME, "return_due": _NULLABLE_TIME, "due": _NULLABLE_TIME,
+    "alert": {"type": ["string", "null"], "enum": ["warn", "flag_overdue", None],
+              "description": "督办: warned or overdue on its running deadline (the sweep's events)"},
+    "party": {"type": "string", "enum": ["main", "co"],
+              "description": "a unit user's search only: its unit holds the order (主办) or helps (协办)"}}}
 _ORDER_PAGE = {"type": "object", "required": ["items", "total"], "properties": {
-    "items": {"type": "array", "items": {"type": "object"}}, "total": {"type": "integer"}}}
+    "items": {"type": "array", "items": _ORDER_ITEM}, "total": {"type": "integer"}}}
 PATHS["/api/order-reports"] = {"get": {
     "summary": "The daily or monthly order report per unit (日报, 月报): counts and the five KPIs, "
                "as JSON, CSV or XLSX",
@@ -244,12 +257,14 @@ PATHS["/api/order-reports"] = {"get": {
         "503": _error("store-unavailable")}}}
 
 PATHS["/api/work-orders"]["get"] = {
-    "summary": "Search work orders (newest first); a unit user gets its unit's orders only, without call ids",
+    "summary": "Search work orders (newest first), each with its state, urgency, units, deadlines and 督办 "
+               "flag (alert); a unit user gets the orders its unit holds (party main, 主办) or helps with "
+               "(party co, 协办) only, without call ids",
     "operationId": "searchWorkOrders",
     "parameters": [
         _query("id", "an order id or its beginning (WO-20261201-)", {"type": "string"}),
         _query("number", "a caller number of one of its calls (not for unit users)", {"type": "string"}),
-        _query("unit", "the 主办 unit holding it", {"type": "string"}),
+        _query("unit", "the 主办 unit holding it (a unit user: its own, 主办 only)", {"type": "string"}),
         _query("subject", "orders.subjects[].id", {"type": "string"}),
         _query("area", "orders.areas[].id", {"type": "string"}),
         _query("state", "lifecycle state", {"type": "string", "enum": [s.value for s in State]}),

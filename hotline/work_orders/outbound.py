@@ -45,6 +45,7 @@ EVENTS_OF: dict[str, tuple[str, ...]] = {
     "evaluate": ("evaluated", "closed"),        # 满意 / 基本满意: 办结
     "reopen": ("evaluated", "reopened"),        # 不满意: 重办
     "supervise": ("supervised",),
+    "contribute": ("contributed",),             # 协办意见: a 协办 unit's contribution to the 主办
     "warn": ("warned",),
     "flag_overdue": ("overdue",),
 }

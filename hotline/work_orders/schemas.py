@@ -92,6 +92,7 @@ class ActionBody(StrictBody):
     rating: Rating | None = None
     kind: str | None = Field(default=None, max_length=16)
     note: Text | None = None
+    opinion: Text | None = None
 
     def fields(self) -> dict[str, Any]:
         """The fields sent (JSON values, none left out but the unset ones)."""

@@ -4,7 +4,8 @@
 action's fields and ``now``; it returns the new order and the :class:`Event` to store with it
 (the audit trail), or raises with a stable id and changes nothing: ``order-closed`` (any action
 on a closed order), ``illegal-transition`` (not from this state, not for this role, the return
-window passed), ``not-your-order`` (a unit on another unit's order), ``missing-order-field``,
+window passed), ``not-your-order`` (a unit on another unit's order, or a 协办 action by a unit
+that is not a 协办 unit of the order), ``missing-order-field``,
 ``date-outside-calendar``. The store saves both in one transaction, with the event's outbound
 events (:mod:`hotline.work_orders.outbound`).
 """
@@ -101,7 +102,7 @@ def apply(order: Order, action: str, actor: Actor, fields: dict[str, Any], now: 
     if not may(actor.role, row):
         raise IllegalTransition(order.id, row.action, order.state.value,
                                 f"a {actor.role} may not (only {', '.join(sorted(row.who))})")
-    if actor.role == "unit" and actor.unit != order.unit:
+    if actor.role == "unit" and not _holds(order, actor.unit, row):
         raise NotYourOrder(order.id, actor.unit)
     for name in row.required:
         if _blank(fields.get(name)):
@@ -110,6 +111,14 @@ def apply(order: Order, action: str, actor: Actor, fields: dict[str, Any], now: 
     event = Event(order_id=order.id, action=row.action, actor=actor.name, role=actor.role, unit=actor.unit,
                   at=now, from_state=order.state, to_state=changed.state, fields=dict(fields))
     return changed, event
+
+
+def _holds(order: Order, unit: str | None, row: Row) -> bool:
+    """Whether ``unit`` is the party of ``order`` that ``row`` is for: a 协办 unit on a ``co_unit``
+    row (its contribution), the 主办 unit on every other."""
+    if row.co_unit:
+        return unit is not None and unit in order.co_units
+    return unit == order.unit
 
 
 def _blank(value: Any) -> bool:
@@ -145,6 +154,9 @@ def _effect(order: Order, row: Row, fields: dict[str, Any], now: dt.datetime, cl
         update["closure"] = Closure.answered if row.action == "answer" else Closure.rejected
     elif row.action == "supervise" and fields.get("kind") not in SUPERVISION_KINDS:
         raise InvalidRequest("kind", f"one of {', '.join(SUPERVISION_KINDS)}", fields.get("kind"))
+    elif row.co_unit and (extra := sorted(set(fields) - set(row.required))):   # its opinion, nothing else
+        raise InvalidRequest(extra[0], f"not a field of {row.action} (only {', '.join(row.required)})",
+                             fields[extra[0]])
     return dataclasses.replace(order, **update)
 
 

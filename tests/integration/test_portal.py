@@ -24,7 +24,8 @@ import pytest
 from .browser import chromium
 
 TZ = dt.timezone(dt.timedelta(hours=8))
-PASSWORDS = {"renshe1": "unit-pass-renshe", "boss": "boss-pass-1", "s1001": "seat-pass-1001"}
+PASSWORDS = {"renshe1": "unit-pass-renshe", "boss": "boss-pass-1", "s1001": "seat-pass-1001",
+             "hualong1": "unit-pass-hualong"}
 HOSTILE_TITLE = "<script>window.pwned=1</script>\"引号' 欠薪"
 HOSTILE_TEXT = "<img src=x onerror=\"window.pwned=2\"> 公司拖欠工资三个月"
 HOSTILE_REPLY = "已督促企业支付<script>window.pwned=3</script> \"全部\"工资"
@@ -53,13 +54,15 @@ class Controller:
         from hotline.work_orders.services import WorkOrderService
 
         users = [{"name": "renshe1", "role": "unit", "unit": "renshe"}, {"name": "boss", "role": "supervisor"},
-                 {"name": "s1001", "role": "seat", "seat": "1001"}]
+                 {"name": "s1001", "role": "seat", "seat": "1001"},
+                 {"name": "hualong1", "role": "unit", "unit": "hualong"}]
         leader = {"name": "王局长", "phone": "13800000001"}
         self.site = parse_site({
             "trunks": [{"name": "c", "host": "127.0.0.2"}],
             "seats": [{"id": "1001", "name": "坐席1001", "secret": "seat-secret-1001"}],
             "orders": {"units": [{"id": "renshe", "name": "人社局", "leader": leader},
-                                 {"id": "zhujian", "name": "住建局", "leader": leader}]},
+                                 {"id": "zhujian", "name": "住建局", "leader": leader},
+                                 {"id": "hualong", "name": "华龙区", "leader": leader}]},
             "users": [{**u, "password_hash": hash_password(PASSWORDS[u["name"]], iterations=1000)} for u in users]},
             "t.yaml")
         self.store = Store(f"sqlite:///{tmp_path}/hotline.db")
@@ -88,7 +91,7 @@ class Controller:
         return asyncio.run_coroutine_threadsafe(coro, self.loop).result(20)
 
     def order(self, call_id: str, number: str, category: str, title: str, description: str, *,
-              unit: str = "renshe", urgency: str = "normal") -> str:
+              unit: str = "renshe", urgency: str = "normal", co_units: tuple[str, ...] = ()) -> str:
         """An order filed by a seat from a stored call, started and dispatched to ``unit``."""
         from hotline.records.call import CallRecord, Outcome
         from hotline.records.work_order import Category
@@ -102,7 +105,7 @@ class Controller:
         filed = self.run(self.orders.create(WorkOrderCreate(call_ids=[call_id], title=title, description=description,
                                                             category=Category(category), created_by="1001")))
         self.run(self.orders.start(filed["id"], urgency=Urgency(urgency), subject=None, area=None, actor=seat))
-        self.run(self.orders.act(filed["id"], "dispatch", seat, {"unit": unit}))
+        self.run(self.orders.act(filed["id"], "dispatch", seat, {"unit": unit, "co_units": list(co_units)}))
         return str(filed["id"])
 
     def trail(self, order_id: str) -> list[tuple[str, str, str | None]]:
@@ -313,6 +316,69 @@ def test_a_key_order_needs_the_leaders_approval_in_the_reply(controller: Control
     form.find_element(by.CSS_SELECTOR, 'button[type="submit"]').click()
     wait.until(lambda d: d.find_element(by.ID, "action-result").text == "已提交办结回复 ✓")
     assert c.orders.lifecycle.events(k)[-1]["fields"] == {"result": "已排查完毕", "leader_approval": "同意，张局长"}
+
+
+HOSTILE_OPINION = "<b onmouseover=\"window.pwned=4\">本区</b>已约谈企业负责人"
+
+
+def test_a_co_unit_contributes_and_the_main_unit_reads_it(controller: Controller, browser: Any) -> None:
+    """协办: 华龙区 finds the order it helps with (marked 协办, from the one search: no request per
+    order), has only the 协办意见 form, posts its opinion (empty first: the API names the field); the
+    主办 人社局 sees its list marked 主办 and the opinion in the order's trail. Headers name the unit."""
+    c = controller
+    x = c.order("4.1", "13800138000", "help", "企业欠薪", "拖欠三个月工资", co_units=("hualong",))
+    only = c.order("4.2", "13800138001", "consult", "人社局自办", "不需协办")
+    wait, shown, by = _waiter(browser)
+    _login(browser, c, "hualong1")
+    row = shown(f'tr.order[data-order="{x}"]')
+    assert _listed(browser) == {x} and only not in browser.page_source
+    assert row.find_element(by.CSS_SELECTOR, ".party").text == "协办"
+    assert row.find_element(by.CSS_SELECTOR, ".due").text == "2026-11-09 24:00"
+    assert browser.find_element(by.ID, "whoami").text == "hualong1（华龙区）"
+    assert _requests(browser, "/lifecycle") == 0 and _requests(browser, "/api/work-orders?") == 1
+
+    row.click()
+    wait.until(lambda d: _text(d, 'dd[data-name="本单位"]') == "协办（主办：renshe）")
+    form = shown("#act-contribute")
+    for action in ("sign", "return", "request_extension", "reply"):
+        assert not browser.find_element(by.ID, f"act-{action}").is_displayed(), action
+    before = c.trail(x)
+    form.find_element(by.CSS_SELECTOR, 'button[type="submit"]').click()
+    spot = form.find_element(by.CSS_SELECTOR, '.field-error[data-for="opinion"]')
+    wait.until(lambda d: spot.text == "缺少必填项：协办意见（missing-order-field）")
+    assert c.trail(x) == before
+    form.find_element(by.CSS_SELECTOR, '[data-field="opinion"]').send_keys(HOSTILE_OPINION)
+    form.find_element(by.CSS_SELECTOR, 'button[type="submit"]').click()
+    wait.until(lambda d: d.find_element(by.ID, "action-result").text == "已提交协办意见 ✓")
+    assert c.trail(x)[-1] == ("contribute", "hualong1", "dispatched")
+    assert c.run(c.orders.order(x))[0].state.value == "dispatched"   # the 主办's order, unchanged
+
+    browser.find_element(by.ID, "logout").click()
+    wait.until(lambda d: d.find_element(by.ID, "login-error").text == "已退出")
+    _login(browser, c, "renshe1")
+    wait.until(lambda d: _text(d, f'tr[data-order="{x}"] .party') == "主办")
+    assert _listed(browser) == {x, only} and browser.find_element(by.ID, "whoami").text == "renshe1（人社局）"
+    browser.find_element(by.CSS_SELECTOR, f'tr.order[data-order="{x}"]').click()
+    wait.until(lambda d: _text(d, '#trail tr[data-action="contribute"] td.fields') == f"协办意见：{HOSTILE_OPINION}")
+    assert "hualong1（hualong）" in _text(browser, '#trail tr[data-action="contribute"]')  # type: ignore[operator]
+    assert browser.find_element(by.ID, "act-sign").is_displayed()
+    assert not browser.find_element(by.ID, "act-contribute").is_displayed()
+    assert browser.execute_script("return window.pwned === undefined")   # nothing ran
+
+
+def _login(browser: Any, c: Controller, name: str) -> None:
+    wait, shown, by = _waiter(browser)
+    browser.get(f"{c.url}/portal")
+    shown("#login-name").send_keys(name)
+    browser.find_element(by.ID, "login-password").send_keys(PASSWORDS[name])
+    browser.find_element(by.ID, "login-submit").click()
+    wait.until(lambda d: d.find_element(by.ID, "portal").is_displayed())
+
+
+def _requests(browser: Any, part: str) -> int:
+    """How many requests the page made to a URL holding ``part`` (the browser's resource timing)."""
+    return int(browser.execute_script(
+        "return performance.getEntriesByType('resource').filter(e => e.name.includes(arguments[0])).length", part))
 
 
 def _listed(browser: Any) -> set[str]:

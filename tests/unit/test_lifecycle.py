@@ -24,6 +24,7 @@ SUP = Actor("boss", "supervisor")
 ADMIN = Actor("root", "admin")
 RENSHE = Actor("renshe1", "unit", "renshe")
 OTHER = Actor("zhujian1", "unit", "zhujian")
+HUALONG = Actor("hualong1", "unit", "hualong")   # the 协办 unit of dispatched()
 RETURN = {"return_reason": "不属本单位职责", "leader_opinion": "同意退回", "suggestion": "转住建局",
           "contact_phone": "13800000001"}
 
@@ -125,8 +126,26 @@ def _signed() -> Order:
     return run(dispatched(), ("sign", RENSHE, {}, at(12, 1, 12)))
 
 
+def _replied() -> Order:
+    return run(_signed(), ("reply", RENSHE, {"result": "已办理"}, at(12, 2)))
+
+
 def _closed() -> Order:
     return run(created(), ("answer", SEAT, {"answer": "已答复"}, at(12, 1)))
+
+
+@pytest.mark.parametrize("make", [dispatched, _signed,
+                                  lambda: run(_signed(), ("request_extension", RENSHE, {"reason": "r", "days": 2},
+                                                          at(12, 2)))])
+def test_a_co_unit_records_its_opinion_and_nothing_else_changes(make) -> None:  # type: ignore[no-untyped-def]
+    """协办意见 (contribute): an event by the 协办 unit; the order, its state and deadlines as they were."""
+    order = make()
+    after, event = apply(order, "contribute", HUALONG, {"opinion": "已核实企业用工情况"}, at(12, 2, 15), CLOCK)
+    assert after == order
+    assert (event.action, event.actor, event.role, event.unit) == ("contribute", "hualong1", "unit", "hualong")
+    assert (event.from_state, event.to_state, event.fields) == (order.state, order.state,
+                                                                 {"opinion": "已核实企业用工情况"})
+    assert ROWS["contribute"].co_unit and ROWS["contribute"].target is None
 
 
 @pytest.mark.parametrize(("make", "action", "actor", "fields", "now", "error", "error_id"), [
@@ -148,6 +167,16 @@ def _closed() -> Order:
     (created, "dispatch", SEAT, {"unit": "renshe"}, at(12, 28), DateOutsideCalendar, "date-outside-calendar"),
     (_signed, "request_extension", RENSHE, {"reason": "x", "days": 0}, at(12, 2), InvalidRequest, "invalid-request"),
     (_signed, "supervise", SEAT, {"kind": "joint", "note": "x"}, at(12, 2), IllegalTransition, "illegal-transition"),
+    # 协办意见: only a 协办 unit of the order, only while the order is with the 主办
+    (_signed, "contribute", RENSHE, {"opinion": "x"}, at(12, 2), NotYourOrder, "not-your-order"),   # the 主办
+    (_signed, "contribute", OTHER, {"opinion": "x"}, at(12, 2), NotYourOrder, "not-your-order"),
+    (_signed, "contribute", SUP, {"opinion": "x"}, at(12, 2), IllegalTransition, "illegal-transition"),
+    (_signed, "contribute", HUALONG, {"opinion": " "}, at(12, 2), MissingOrderField, "missing-order-field"),
+    (_replied, "contribute", HUALONG, {"opinion": "x"}, at(12, 2), IllegalTransition, "illegal-transition"),
+    (_closed, "contribute", HUALONG, {"opinion": "x"}, at(12, 2), OrderClosed, "order-closed"),
+    (_signed, "sign", HUALONG, {}, at(12, 2), IllegalTransition, "illegal-transition"),
+    (_signed, "reply", HUALONG, {"result": "x"}, at(12, 2), NotYourOrder, "not-your-order"),   # the 主办's
+    (dispatched, "return", HUALONG, RETURN, at(12, 2), NotYourOrder, "not-your-order"),
     (_signed, "supervise", SUP, {"kind": "phone", "note": "x"}, at(12, 2), InvalidRequest, "invalid-request"),
     (_signed, "warn", ADMIN, {"deadline": "due"}, at(12, 2), IllegalTransition, "illegal-transition"),
     (_signed, "fly", SUP, {}, at(12, 2), InvalidRequest, "invalid-request"),

@@ -328,13 +328,17 @@ async def test_a_write_from_another_origin_is_refused(sqlite_store: Store, tmp_p
 
 
 def test_the_wallboard_sends_json_with_a_content_type() -> None:
-    script = (REPO / "hotline" / "wallboard" / "static" / "wallboard.js").read_text()
-    helper = re.search(r"async function api\(method, path, body\) \{(.*?)\n\}", script, re.S)
+    """The wallboard's requests go through the pages' shared api() (hotline/pages/static/common.js)."""
+    shared = (REPO / "hotline" / "pages" / "static" / "common.js").read_text()
+    helper = re.search(r"  async function api\(method, path, body\) \{(.*?)\n  \}", shared, re.S)
     assert helper is not None
     assert '{"Content-Type": "application/json"}' in helper.group(1)
     assert "JSON.stringify(body)" in helper.group(1)
-    calls = re.findall(r"\bfetch\(", script)
-    assert len(calls) == 1     # every request goes through api(): no fetch without the header
+    assert len(re.findall(r"\bfetch\(", shared)) == 1   # every request goes through api()
+    script = (REPO / "hotline" / "wallboard" / "static" / "wallboard.js").read_text()
+    assert "const {$, el, api} = Hotline;" in script and not re.findall(r"\bfetch\(", script)
+    page = (REPO / "hotline" / "wallboard" / "static" / "index.html").read_text()
+    assert page.index('src="/pages/common.js"') < page.index('src="/wallboard/wallboard.js"')
 
 
 async def test_the_wallboard_session_same_origin_with_the_cookie(sqlite_store: Store, tmp_path: Path) -> None:

@@ -1,6 +1,7 @@
 // 承办单位门户 (the unit portal): vanilla JS, no build step, no library. Data comes from the
 // work-order API as the logged-in unit user may see it; every value is written as text
 // (text nodes, never parsed as HTML), so an order's or a reply's text cannot run as script.
+// The session and the API helper are the pages' shared script (/pages/common.js, Hotline).
 "use strict";
 
 const STATES = {created: "新建", dispatched: "待签收", signed: "办理中", returned: "已退回",
@@ -12,12 +13,13 @@ const ACTIONS = {create: "受理", start: "受理", answer: "直接答复", reje
                  return: "退回", redispatch: "重新派单", request_extension: "延期申请",
                  approve_extension: "同意延期", refuse_extension: "不同意延期", reply: "办结回复",
                  send_back: "退回重办", verify: "审核", evaluate: "评价", reopen: "重办",
-                 supervise: "督办", warn: "临期预警", flag_overdue: "超期督办", report_duty: "报送值班室"};
+                 supervise: "督办", warn: "临期预警", flag_overdue: "超期督办", report_duty: "报送值班室",
+                 contribute: "协办意见"};
 const FIELDS = {return_reason: "回退理由", leader_opinion: "领导意见", suggestion: "建议",
                 contact_phone: "联系电话", reason: "理由", days: "天数", result: "办理结果",
                 leader_approval: "领导审批意见", unit: "承办单位", co_units: "协办单位", answer: "答复",
                 rating: "评价", kind: "方式", note: "说明", deadline: "时限", due: "期限",
-                escalated_to: "报告领导", to: "报送", name: "值班室", phones: "值班电话", filed_by: "受理人"};
+                escalated_to: "报告领导", to: "报送", name: "值班室", phones: "值班电话", filed_by: "受理人", opinion: "协办意见"};
 const ERRORS = {
   "missing-order-field": "缺少必填项", "invalid-request": "填写内容不符合要求",
   "illegal-transition": "当前状态不允许此操作", "order-closed": "工单已办结，不能再办理",
@@ -27,24 +29,16 @@ const ERRORS = {
   "login-busy": "系统繁忙，请稍后再试", "forbidden": "无此权限", "store-unavailable": "数据库暂不可用，请稍后再试",
   "bad-origin": "请求来源不被允许", "unsupported-media-type": "请求格式错误", "internal-error": "系统内部错误",
 };
-const WITH_UNIT = ["dispatched", "signed", "extension_requested"];
-const OPEN_ACTIONS = {dispatched: ["sign", "return"], signed: ["return", "request_extension", "reply"]};
+const PARTY = {main: "主办", co: "协办", duty: "应急报送（只读）"};
+// What the unit may do in each state: as 主办 (the table's unit rows), as 协办 (its 协办意见)
+const OPEN_ACTIONS = {
+  main: {dispatched: ["sign", "return"], signed: ["return", "request_extension", "reply"]},
+  co: {dispatched: ["contribute"], signed: ["contribute"], extension_requested: ["contribute"]},
+};
+const ALL_ACTIONS = ["sign", "return", "request_extension", "reply", "contribute"];
 
 const state = {me: null, current: null};
-const $ = (id) => document.getElementById(id);
-
-function el(tag, attrs, ...children) {
-  const node = document.createElement(tag);
-  for (const [k, v] of Object.entries(attrs || {})) {
-    if (v === null || v === undefined) continue;
-    if (k === "class") node.className = v; else node.setAttribute(k, v);
-  }
-  for (const child of children) {
-    if (child === null || child === undefined) continue;
-    node.append(child instanceof Node ? child : document.createTextNode(String(child)));
-  }
-  return node;
-}
+const {$, el, api} = Hotline;   // /pages/common.js, loaded first
 
 // Times in the site's time zone (the page's meta tag), whatever the browser's; a deadline at
 // midnight is the end of the day before: "2026-11-09 24:00", as the working-day rules say.
@@ -72,52 +66,18 @@ function errorText(data, status) {
   return `${zh}${name}（${data.error_id}）`;
 }
 
-async function api(method, path, body) {
-  const response = await fetch(path, {method, credentials: "same-origin",
-    headers: body === undefined ? {} : {"Content-Type": "application/json"},
-    body: body === undefined ? undefined : JSON.stringify(body)});
-  let data = null;
-  try { data = await response.json(); } catch (e) { data = null; }
-  if (response.status === 401 && path !== "/api/login") showLogin(errorText(data, 401));
-  return {status: response.status, data};
-}
-
-// --- session --------------------------------------------------------------------------------
-function showLogin(message) {
-  $("login").hidden = false; $("portal").hidden = true; $("logout").hidden = true;
-  $("whoami").textContent = "";
-  $("login-error").textContent = message || "";
-}
-
-async function start() {
-  const {status, data} = await api("GET", "/api/me");
-  if (status !== 200) { showLogin(); return; }
-  if (data.role !== "unit") { showLogin(`${data.name || ""}：本门户仅供承办单位用户使用（role unit）`); return; }
-  state.me = data;
-  $("login").hidden = true; $("portal").hidden = false; $("logout").hidden = false;
-  $("whoami").textContent = `${data.name}（${data.unit}）`;
+// --- session (Hotline.session: the login form, /api/me, log out) -----------------------------
+function shown(me) {
+  state.me = me;
+  $("whoami").textContent = `${me.name}（${me.unit_name || me.unit}）`;
   showList();
-}
-
-async function login(event) {
-  event.preventDefault();
-  $("login-error").textContent = "";
-  const {status, data} = await api("POST", "/api/login",
-    {name: $("login-name").value.trim(), password: $("login-password").value});
-  $("login-password").value = "";
-  if (status !== 200) { $("login-error").textContent = errorText(data, status); return; }
-  start();
-}
-
-async function logout() {
-  await api("POST", "/api/logout", {});
-  state.me = null;
-  showLogin("已退出");
 }
 
 // --- the list -------------------------------------------------------------------------------
 // 督办 flags: the warn / flag_overdue events the centre's 督办 sweep recorded for the order's
 // running deadline (the unit's due); an earlier deadline's flag (before an extension) is not shown.
+// The list gets it from the search (item.alert, the same rule server-side); one order's page from
+// its trail.
 function alertOf(lifecycle, events) {
   let found = null;
   for (const e of events) {
@@ -142,27 +102,23 @@ function urgencyCell(item) {
             item.reported_at ? `应急（${when(item.reported_at)} 已报值班室）` : "应急");
 }
 
+// The list is one search: each item carries its state, urgency, deadline, 督办 flag (alert) and
+// whether the unit holds it (主办) or helps (协办); no request per order.
 async function showList() {
   $("detail").hidden = true; $("list-view").hidden = false;
   $("list-error").textContent = "";
   const {status, data} = await api("GET", "/api/work-orders?limit=200");
   if (status !== 200) { $("list-error").textContent = errorText(data, status); return; }
-  const rows = await Promise.all(data.items.map(async (item) => {
-    let alert = null;
-    if (WITH_UNIT.includes(item.state)) {
-      const life = await api("GET", `/api/work-orders/${encodeURIComponent(item.id)}/lifecycle`);
-      if (life.status === 200) alert = alertOf(life.data.lifecycle, life.data.events);
-    }
-    return {item, alert, urgency: item.urgency};
-  }));
   const body = $("orders").tBodies[0];
-  body.replaceChildren(...rows.map(({item, alert, urgency}) => {
-    const tr = el("tr", {class: "order", "data-order": item.id, "data-state": item.state, "data-alert": alert},
+  body.replaceChildren(...data.items.map((item) => {
+    const tr = el("tr", {class: "order", "data-order": item.id, "data-state": item.state, "data-alert": item.alert,
+                         "data-party": item.party},
       el("td", null, item.id), el("td", {class: "title"}, item.title),
+      el("td", {class: "party"}, PARTY[item.party] || "—"),
       el("td", null, CATEGORY[item.category] || item.category),
       el("td", {class: "urgency"}, urgencyCell(item)),
       el("td", {class: "state"}, STATES[item.state] || item.state),
-      el("td", {class: "due"}, when(item.due)), el("td", {class: "alert"}, flag(alert)));
+      el("td", {class: "due"}, when(item.due)), el("td", {class: "alert"}, flag(item.alert)));
     tr.addEventListener("click", () => showDetail(item.id));
     return tr;
   }));
@@ -184,10 +140,17 @@ function fieldsText(fields) {
   }).join("\n");
 }
 
+function partyOf(lifecycle) {
+  if (state.me && lifecycle.unit === state.me.unit) return "main";
+  return state.me && lifecycle.co_units.includes(state.me.unit) ? "co" : null;
+}
+
 function renderDetail(data) {
   const {order, lifecycle, events} = data;
+  const party = partyOf(lifecycle);
   $("d-id").textContent = order.id;
-  const rows = [["标题", order.title], ["内容", order.description],
+  const units = party === "co" ? `协办（主办：${lifecycle.unit}）` : PARTY[party] || "—";
+  const rows = [["标题", order.title], ["内容", order.description], ["本单位", units],
     ["类别", CATEGORY[order.category] || order.category], ["紧急程度", URGENCY[lifecycle.urgency]],
     ["状态", STATES[lifecycle.state] || lifecycle.state], ["来电人", callerText(order)],
     ["转办时间", when(lifecycle.dispatched_at)], ["退回期限", when(lifecycle.return_due)],
@@ -200,9 +163,8 @@ function renderDetail(data) {
     el("td", null, when(e.at)), el("td", null, ACTIONS[e.action] || e.action),
     el("td", null, e.role === "system" ? "系统" : `${e.actor}${e.unit ? "（" + e.unit + "）" : ""}`),
     el("td", null, STATES[e.to_state] || e.to_state), el("td", {class: "fields"}, fieldsText(e.fields)))));
-  // only the 主办 unit acts; a 协办 unit or the duty office reads
-  const open = lifecycle.unit === state.me.unit ? (OPEN_ACTIONS[lifecycle.state] || []) : [];
-  for (const action of ["sign", "return", "request_extension", "reply"]) {
+  const open = (OPEN_ACTIONS[party] || {})[lifecycle.state] || [];
+  for (const action of ALL_ACTIONS) {
     $(`act-${action}`).hidden = !open.includes(action);
   }
   for (const node of document.querySelectorAll(".key-only")) node.hidden = lifecycle.urgency !== "key";
@@ -247,11 +209,15 @@ function formBody(form) {
   return body;
 }
 
-const DONE = {"return": "已退回", "request-extension": "已提交延期申请", "reply": "已提交办结回复"};
+const DONE = {"return": "已退回", "request-extension": "已提交延期申请", "reply": "已提交办结回复",
+              "contribute": "已提交协办意见"};
 
 document.addEventListener("DOMContentLoaded", () => {
-  $("login").addEventListener("submit", login);
-  $("logout").addEventListener("click", logout);
+  const session = Hotline.session({
+    main: "portal", shown, loginError: errorText, loggedOut: "已退出",
+    refuse: (me) => me.role === "unit" ? null : `${me.name || ""}：本门户仅供承办单位用户使用（role unit）`,
+    expired: (data) => errorText(data, 401),
+  });
   $("refresh").addEventListener("click", showList);
   $("back").addEventListener("click", showList);
   $("sign").addEventListener("click", () => act($("act-sign"), "sign", {}, "已签收"));
@@ -261,5 +227,5 @@ document.addEventListener("DOMContentLoaded", () => {
       act(form, form.dataset.action, formBody(form), DONE[form.dataset.action]);
     });
   }
-  start();
+  session.start();
 });

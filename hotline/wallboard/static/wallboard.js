@@ -1,5 +1,6 @@
 // The 12345 wallboard: vanilla JS, no build step. Data comes from GET /api/live/stream
 // (server-sent events: snapshot, then seat/queue/kpi/live events); caller numbers arrive masked.
+// The session and the API helper are the pages' shared script (/pages/common.js, Hotline).
 "use strict";
 
 const STATES = ["talking", "ringing", "wrapup", "idle", "paused", "logged_out"];
@@ -10,21 +11,7 @@ const SUPERVISOR_ROLES = ["supervisor", "admin"];
 const state = {me: null, seats: new Map(), queues: new Map(), kpi: {}, live: {ok: true},
                reasons: [], clockOffset: 0, source: null, chosenReason: new Map()};
 
-const $ = (id) => document.getElementById(id);
-
-function el(tag, attrs, ...children) {
-  const node = document.createElement(tag);
-  for (const [k, v] of Object.entries(attrs || {})) {
-    if (v === null || v === undefined) continue;
-    if (k === "class") node.className = v; else if (k.startsWith("data-")) node.setAttribute(k, v);
-    else node[k] = v;
-  }
-  for (const child of children) {
-    if (child === null || child === undefined) continue;
-    node.append(child instanceof Node ? child : document.createTextNode(String(child)));
-  }
-  return node;
-}
+const {$, el, api} = Hotline;   // /pages/common.js, loaded first
 
 function nowServer() { return Date.now() / 1000 + state.clockOffset; }
 
@@ -40,54 +27,16 @@ function percent(value) {
   return (value === null || value === undefined) ? "–" : (value * 100).toFixed(1) + "%";
 }
 
-async function api(method, path, body) {
-  const response = await fetch(path, {method, credentials: "same-origin",
-    headers: body === undefined ? {} : {"Content-Type": "application/json"},
-    body: body === undefined ? undefined : JSON.stringify(body)});
-  let data = null;
-  try { data = await response.json(); } catch (e) { data = null; }
-  return {status: response.status, data};
-}
-
-// --- session --------------------------------------------------------------------------------
-function showLogin(message) {
-  $("login").hidden = false; $("board").hidden = true; $("logout").hidden = true;
-  $("whoami").textContent = "";
-  $("login-error").textContent = message || "";
-  if (state.source) { state.source.close(); state.source = null; }
-}
-
-function showBoard() {
-  $("login").hidden = true; $("board").hidden = false;
-  $("logout").hidden = !!state.me.open;
-  $("whoami").textContent = state.me.open ? "" : `${state.me.name} (${state.me.role})`;
+// --- session (Hotline.session: the login form, /api/me, log out) -------------------------------
+function showBoard(me) {
+  state.me = me;
+  $("whoami").textContent = me.open ? "" : `${me.name} (${me.role})`;
   connect();
 }
 
-async function start() {
-  const {status, data} = await api("GET", "/api/me");
-  if (status !== 200) { showLogin(); return; }
-  if (!SUPERVISOR_ROLES.includes(data.role)) {
-    showLogin(`${data.name}: 需要班长权限 the wallboard needs the role supervisor`); return;
-  }
-  state.me = data;
-  showBoard();
-}
-
-async function login(event) {
-  event.preventDefault();
-  $("login-error").textContent = "";
-  const {status, data} = await api("POST", "/api/login",
-    {name: $("login-name").value.trim(), password: $("login-password").value});
-  $("login-password").value = "";
-  if (status !== 200) { $("login-error").textContent = (data && data.message) || `error ${status}`; return; }
-  await start();
-}
-
-async function logout() {
-  await api("POST", "/api/logout");
+function stopBoard() {
   state.me = null;
-  showLogin();
+  if (state.source) { state.source.close(); state.source = null; }
 }
 
 // --- the live stream ------------------------------------------------------------------------
@@ -100,7 +49,7 @@ function connect() {
     $("disconnected").hidden = false;
     if (source.readyState === EventSource.CLOSED) {   // refused (e.g. the token expired)
       const {status} = await api("GET", "/api/me");
-      if (status === 401) { showLogin("请重新登录 please log in again"); return; }
+      if (status === 401) return;   // the session shows the login form
       setTimeout(() => { if (state.source === source) connect(); }, 3000);
     }
   });
@@ -279,13 +228,17 @@ async function act(seatId, action, reason) {
   const ok = result.status < 300;
   $("action-result").textContent = ok ? `${seatId}: ${action} ✓`
     : `${seatId}: ${action} ✗ ${(result.data && result.data.message) || result.status}`;
-  $("action-result").className = ok ? "" : "error";
-  if (result.status === 401) showLogin("请重新登录 please log in again");
+  $("action-result").className = ok ? "" : "error";   // a 401: the session shows the login form
 }
 
 document.addEventListener("DOMContentLoaded", () => {
-  $("login").addEventListener("submit", login);
-  $("logout").addEventListener("click", logout);
+  const session = Hotline.session({
+    main: "board", shown: showBoard, hidden: stopBoard,
+    refuse: (me) => SUPERVISOR_ROLES.includes(me.role) ? null
+      : `${me.name}: 需要班长权限 the wallboard needs the role supervisor`,
+    loginError: (data, status) => (data && data.message) || `error ${status}`,
+    expired: () => "请重新登录 please log in again",
+  });
   setInterval(tick, 1000);
-  start();
+  session.start();
 });
