@@ -46,6 +46,8 @@ from hotline.store import Store
 from hotline.metrics import http as metrics_http
 from hotline.metrics.prom import PromMetrics
 from hotline.metrics.services import MetricsService
+from hotline.reconcile import http as reconcile_http
+from hotline.reconcile.services import ReconcileService
 from hotline.outbox import http as outbox_http
 from hotline.outbox.services import OutboxService
 from hotline.portal import http as portal_http
@@ -86,6 +88,7 @@ class ApiServices:
     work_orders: WorkOrderService
     outbox: OutboxService                         # order events to the order system, and its changes back
     recordings: RecordingService                  # calls' recordings: who may listen, which file
+    reconcile: ReconcileService                   # our records against Asterisk's CDR and queue_log
 
 
 SERVICES = web.AppKey("services", ApiServices)
@@ -118,6 +121,7 @@ def build_app(services: ApiServices) -> web.Application:
     outbox_http.add_routes(app, services.outbox)
     portal_http.add_routes(app, services.site.site.timezone)
     recordings_http.add_routes(app, services.recordings, audit)
+    reconcile_http.add_routes(app, services.reconcile)
     return app
 
 

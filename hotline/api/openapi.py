@@ -22,6 +22,7 @@ from hotline.metrics import openapi as metrics_openapi
 from hotline.outbox import openapi as outbox_openapi
 from hotline.portal import openapi as portal_openapi
 from hotline.recordings import openapi as recordings_openapi
+from hotline.reconcile import openapi as reconcile_openapi
 from hotline.seats import openapi as seats_openapi
 from hotline.spy import openapi as spy_openapi
 from hotline.wallboard import openapi as wallboard_openapi
@@ -29,7 +30,7 @@ from hotline.work_orders import openapi as work_orders_openapi
 
 FEATURES = (calls_openapi, work_orders_openapi, directory_openapi, metrics_openapi, callbacks_openapi,
             auth_openapi, audit_openapi, spy_openapi, seats_openapi, wallboard_openapi,
-            outbox_openapi, portal_openapi, recordings_openapi)
+            outbox_openapi, portal_openapi, recordings_openapi, reconcile_openapi)
 
 _ERROR = {
     "type": "object",
