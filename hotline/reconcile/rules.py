@@ -60,7 +60,10 @@ class Call:
         return float(w) if isinstance(w, (int, float)) else 0.0
 
     def differs(self) -> list[str]:
-        return [f for f in FACTS if getattr(self.ours, f) != getattr(self.asterisk, f)]
+        """The facts that differ, and ``day`` when both sides have the call on different days."""
+        out = [f for f in FACTS if getattr(self.ours, f) != getattr(self.asterisk, f)]
+        days = (self.ours.day, self.asterisk.day)
+        return out + (["day"] if None not in days and days[0] != days[1] else [])
 
 
 @dataclass(frozen=True)
@@ -93,7 +96,7 @@ def _other_day(c: Call) -> bool:
 
 ALL = FACTS
 RULES: tuple[Rule, ...] = (
-    Rule("crosses-midnight", ALL, _other_day,
+    Rule("crosses-midnight", ("day",), _other_day,
          "both sides have the call, but on different days: we count a call on the day it arrived, "
          "Asterisk's CDR on the day its first channel started and queue_log on the day it joined the queue"),
     Rule("restart-mid-call", ALL, lambda c: c.extra.get("cut_by") == "asterisk_restart",
