@@ -77,13 +77,11 @@ class Runtime:
 
     @property
     def cdr_log(self) -> Path:
-        """Asterisk's own CDRs, a cdr_custom JSON log (asterisk/static/cdr_custom.conf): read only
-        by the reconciliation report (hotline.reconcile)."""
+        """Asterisk's CDRs (cdr_custom JSON): read only by the reconciliation report (hotline.reconcile)."""
         return self.host_path(f"{self.instance}/log/cdr-custom/hotline-cdr.json")
 
     @property
-    def queue_log(self) -> Path:
-        """app_queue's queue_log (asterisk/static/logger.conf): read only by the reconciliation report."""
+    def queue_log(self) -> Path:   # app_queue's (logger.conf): read only by the reconciliation report
         return self.host_path(f"{self.instance}/log/queue_log")
 
     @property

@@ -47,8 +47,11 @@ def test_recorded_calls_match_with_their_notes() -> None:
     assert rep["queue_log_lines"]["ENTERQUEUE"] == 3
 
 
+Logs = tuple[list[str], list[str], list[dict[str, Any]]]
+
+
 def _edit(call_id: str, **fields: Any) -> Any:
-    def change(q: list[str], c: list[str], r: list[dict[str, Any]]) -> tuple[list[str], list[str], list[dict[str, Any]]]:
+    def change(q: list[str], c: list[str], r: list[dict[str, Any]]) -> Logs:
         r = copy.deepcopy(r)
         rec = next(x for x in r if x["call_id"] == call_id)
         for k, v in fields.items():
