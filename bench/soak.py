@@ -193,6 +193,18 @@ class Soak:
             tmp.write_text(text)
             tmp.replace(f)
 
+    def reconcile(self) -> dict[str, Any]:
+        """The reconciliation report (GET /api/reconciliation) of every site-local day the soak
+        touched, summed: our records against Asterisk's CDR and queue_log."""
+        tz = str((self.stack.site or {}).get("site", {}).get("timezone") or "Asia/Shanghai")
+        reports = []
+        for day in sm.days_between(self.t_start, time.time(), tz):
+            code, body = http_json("GET", f"{self.stack.api}/api/reconciliation?day={day}", timeout=120)
+            reports.append(body if code == 200 else {"day": day, "error": body})
+        summary = sm.reconciliation_summary(reports)
+        log(f"reconciliation: {summary['unexplained']} unexplained difference(s) over {summary['days']}")
+        return summary
+
     # -- the run ----------------------------------------------------------------------------
     def run(self) -> int:
         a = self.args
@@ -242,6 +254,7 @@ class Soak:
                 time.sleep(5)
             self.stop.set()
             self.sample(with_status=True)
+            self.res["reconciliation"] = self.reconcile()
             self.write(final=True)
         finally:
             self.stop.set()

@@ -243,6 +243,43 @@ def plan(samples: list[dict[str, Any]], entered: int, calls_per_day: int, hours:
     return out
 
 
+def days_between(t0: float, t1: float, tz: str) -> list[str]:
+    """The site-local days (YYYY-MM-DD) from epoch ``t0`` to ``t1``, both included."""
+    from datetime import datetime, timedelta
+    from zoneinfo import ZoneInfo
+    zone = ZoneInfo(tz)
+    day, last = datetime.fromtimestamp(t0, zone).date(), datetime.fromtimestamp(t1, zone).date()
+    out = []
+    while day <= last:
+        out.append(day.isoformat())
+        day += timedelta(days=1)
+    return out
+
+
+def reconciliation_summary(reports: list[dict[str, Any]]) -> dict[str, Any]:
+    """The reconciliation reports of the soak's days, summed: counts per side, calls per rule, the
+    unexplained differences (the first 20 with their evidence) and the skipped log lines."""
+    counts: dict[str, dict[str, int]] = {}
+    rules: dict[str, int] = {}
+    unexplained: list[Any] = []
+    skipped = 0
+    errors = [r for r in reports if "error" in r]
+    for r in reports:
+        if "error" in r:
+            continue
+        for fact, row in r["counts"].items():
+            into = counts.setdefault(fact, {})
+            for k, v in row.items():
+                into[k] = into.get(k, 0) + v
+        for name, n in r["rules"].items():
+            rules[name] = rules.get(name, 0) + n
+        unexplained += r["unexplained"]
+        skipped += len(r["skipped"])
+    return {"days": [r["day"] for r in reports], "counts": counts, "rules": rules,
+            "unexplained": len(unexplained) + len(errors), "unexplained_calls": unexplained[:20],
+            "skipped_lines": skipped, "errors": errors}
+
+
 def targets(summary: dict[str, Any], slopes: dict[str, Any]) -> list[dict[str, Any]]:
     out = []
 
