@@ -22,7 +22,8 @@ from hotline.store.models import OutboxDeliveryRow as D, OutboxEventRow as E
 from outboxkit import Clock, Receiver, check_order
 
 SECRET = "s3cret-key-1"
-EVENTS = ("created", "dispatched", "signed", "replied")
+LIFE = ("created", "dispatched", "signed", "extension_requested", "extension_approved", "replied", "verified",
+        "evaluated")
 
 
 def config(url: str, **changes: Any) -> Integration:
@@ -60,25 +61,26 @@ async def drain(outbox: OutboxService, clock: Clock, passes: int = 100) -> None:
 
 async def test_a_receiver_down_for_eight_days_keeps_the_store_bounded_then_gets_the_rest_in_order(
         store: Store) -> None:
-    """2178 events over 8 simulated days, the receiver refusing connections: a busy first 3 days
-    (24 events/h: the cap binds), then a quiet 5 (4/h: the retention binds)."""
+    """1828 events over 8 simulated days in 3-hour steps, the receiver refusing connections: a busy
+    first 3 days (8 orders a step: the cap binds), then a quiet 5 (1 a step: the retention binds);
+    each order's 8 events a step apart."""
     receiver = Receiver(SECRET)   # not started: nothing listens on its port
-    max_age, dead_days, cap, kept_days = 24, 3, 800, 2
+    max_age, dead_days, cap, kept_days, step, steps = 24, 3, 800, 2, timedelta(hours=3), 64
     clock = Clock()
     outbox = OutboxService(config(receiver.url, max_age_hours=max_age, dead_retention_days=dead_days,
                                   max_dead_per_webhook=cap, retention_days=kept_days),
                            "puyang", clock=clock, store=store, rand=lambda: 0.5)
-    schedule: dict[int, list[tuple[str, str]]] = defaultdict(list)   # hour -> (order, event)
+    schedule: dict[int, list[tuple[str, str]]] = defaultdict(list)   # step -> (order, event)
     n = 0
-    for hour in range(192):
-        for _ in range(6 if hour < 72 else 1):
-            for j, event in enumerate(EVENTS):
-                schedule[hour + 5 * j].append((f"WO-{n}", event))
+    for at in range(steps):
+        for _ in range(8 if at < 24 else 1):
+            for j, event in enumerate(LIFE):
+                schedule[at + j].append((f"WO-{n}", event))
             n += 1
     published: list[tuple[datetime, str]] = []
     start = clock.now
-    for hour in range(192):
-        clock.now = start + timedelta(hours=hour)
+    for hour in range(steps):
+        clock.now = start + hour * step
         for order, event in schedule[hour]:
             published.append((clock.now, outbox.publish(order, event, {"n": order})["idempotency_key"]))
         await outbox.run_once()
@@ -93,7 +95,7 @@ async def test_a_receiver_down_for_eight_days_keeps_the_store_bounded_then_gets_
         purged = await outbox.purged()
         total_purged = sum(p["expired"] + p["capped"] for p in purged.values())
         assert len(published) == r["pending"] + r["dead"] + total_purged, (hour, r, purged)   # none lost
-    assert len(published) == sum(len(v) for h, v in schedule.items() if h < 192) == 2178
+    assert len(published) == sum(len(v) for h, v in schedule.items() if h < steps) == 1828
     assert outbox.stats["sent"] == 0
     counts = (await outbox.purged())["gongdan"]
     assert counts["capped"] > 0 and counts["expired"] > 0, counts   # both bounds were reached
