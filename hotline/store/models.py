@@ -273,6 +273,16 @@ class OutboxDeliveryRow(Base):
                       Index("ix_outbox_deliveries_dead", "status", "webhook", "updated_at"))
 
 
+class OutboxSequenceRow(Base):
+    """An order's last event ``seq`` (hotline.outbox, migration 0009): kept when its events are
+    pruned, so a later event never reuses a number (and an idempotency key) the receiver has seen."""
+
+    __tablename__ = "outbox_sequences"
+
+    order_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    last_seq: Mapped[int] = mapped_column(Integer)
+
+
 class OutboxPurgeRow(Base):
     """Dead letters purged per webhook (hotline.outbox.retention, migration 0009): ``expired``
     older than ``dead_retention_days``, ``capped`` beyond ``max_dead_per_webhook`` (oldest first);

@@ -219,3 +219,22 @@ async def test_the_cap_purges_the_oldest_dead_letters_first(store: Store, receiv
     assert (await outbox.purged())["gongdan"]["capped"] == 2
     assert await outbox.purge_dead() == 0
     await outbox.stop()
+
+
+async def test_an_order_quiet_for_longer_than_the_retention_never_reuses_an_idempotency_key(
+        store: Store, receiver: Receiver) -> None:
+    """Signed on day 1, replied on day 12: the pruned events' numbers are not handed out again
+    (before, the reply got seq 1, the key of ``created``, and a receiver dropped it as a repeat)."""
+    clock = Clock()
+    outbox = OutboxService(config(receiver.url, retention_days=7), "puyang", store, clock=clock)
+    for event in ("created", "dispatched", "signed"):
+        outbox.publish("WO-1", event, {})
+    await outbox.run_once()
+    await outbox.run_once()
+    await outbox.run_once()
+    clock.advance(days=11)
+    assert await outbox.prune() == 6   # the three deliveries and their events
+    assert outbox.publish("WO-1", "replied", {})["idempotency_key"] == "puyang:WO-1:4"
+    await outbox.run_once()
+    await outbox.stop()
+    assert [r.key for r in receiver.accepted()] == [f"puyang:WO-1:{n}" for n in (1, 2, 3, 4)]
