@@ -269,7 +269,31 @@ class OutboxDeliveryRow(Base):
 
     __table_args__ = (UniqueConstraint("event_id", "webhook", name="uq_outbox_deliveries_event_webhook"),
                       Index("ix_outbox_deliveries_due", "status", "next_attempt_at"),
-                      Index("ix_outbox_deliveries_order", "webhook", "order_id", "seq"))
+                      Index("ix_outbox_deliveries_order", "webhook", "order_id", "seq"),
+                      Index("ix_outbox_deliveries_dead", "status", "webhook", "updated_at"))
+
+
+class OutboxSequenceRow(Base):
+    """An order's last event ``seq`` (hotline.outbox, migration 0009): kept when its events are
+    pruned, so a later event never reuses a number (and an idempotency key) the receiver has seen."""
+
+    __tablename__ = "outbox_sequences"
+
+    order_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    last_seq: Mapped[int] = mapped_column(Integer)
+
+
+class OutboxPurgeRow(Base):
+    """Dead letters purged per webhook (hotline.outbox.retention, migration 0009): ``expired``
+    older than ``dead_retention_days``, ``capped`` beyond ``max_dead_per_webhook`` (oldest first);
+    counted in the transaction that deletes them, so the counts are exact across restarts."""
+
+    __tablename__ = "outbox_purges"
+
+    webhook: Mapped[str] = mapped_column(String(32), primary_key=True)
+    expired: Mapped[int] = mapped_column(Integer)
+    capped: Mapped[int] = mapped_column(Integer)
+    last_purged_at: Mapped[datetime] = mapped_column(UtcDateTime)
 
 
 class InboundChangeRow(Base):

@@ -75,6 +75,11 @@ class Store:
         self._tz = ZoneInfo(timezone)
         self._safe_url = parsed.render_as_string(hide_password=True)
 
+    @property
+    def timezone(self) -> ZoneInfo:
+        """The site's zone (``site.timezone``)."""
+        return self._tz
+
     # --- lifecycle -------------------------------------------------------------
 
     def upgrade(self) -> None:

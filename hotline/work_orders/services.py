@@ -82,6 +82,11 @@ class WorkOrderService:
     async def get(self, work_order_id: str) -> dict[str, Any]:
         return await asyncio.to_thread(self._store.get_work_order, work_order_id)
 
+    @property
+    def timezone(self) -> ZoneInfo:
+        """The site's zone: reports and exports are in its local time."""
+        return self._tz
+
     # --- the lifecycle -----------------------------------------------------------------------------
     def now(self) -> dt.datetime:
         return self._now().astimezone(self._tz)
