@@ -259,6 +259,25 @@ class OrderAssignmentRow(Base):
                       Index("ix_work_order_assignments_unit", "unit", "dispatched_at"))
 
 
+class OrderKpiDayRow(Base):
+    """The KPI counts of the assignments dispatched on one day (in the site's zone) per unit,
+    subject or area (migration 0010): what a day-aligned KPI query or report adds up. Kept in the
+    transaction of each change of an assignment row, by the change's difference."""
+
+    __tablename__ = "work_order_kpi_days"
+
+    dimension: Mapped[str] = mapped_column(String(8), primary_key=True)   # unit | subject | area
+    day: Mapped[str] = mapped_column(String(10), primary_key=True)        # YYYY-MM-DD, site time
+    key: Mapped[str] = mapped_column(String(32), primary_key=True)
+    dispatched: Mapped[int] = mapped_column(Integer)
+    returned: Mapped[int] = mapped_column(Integer)
+    closed: Mapped[int] = mapped_column(Integer)
+    closed_on_time: Mapped[int] = mapped_column(Integer)
+    evaluated: Mapped[int] = mapped_column(Integer)
+    satisfied: Mapped[int] = mapped_column(Integer)
+    reopened: Mapped[int] = mapped_column(Integer)
+
+
 class OutboxEventRow(Base):
     """An order event to deliver to the order system's webhooks (hotline.outbox, migration 0007):
     ``seq`` counts an order's events from 1; ``idempotency_key`` is ``<site>:<order_id>:<seq>``."""

@@ -109,7 +109,8 @@ class OrderStore:
         order, event = apply(before, action, actor_of(before), fields, now, self._clock)
         _write(row, order, now)
         session.add(_event_row(event))
-        assignments.record(session, event, order, row.subject, row.area)
+        assignments.record(session, event, order, row.subject, row.area, tz=self._store.timezone,
+                           insert=self._store.insert)
         self._publish(session, event)
         return order, event
 
@@ -164,7 +165,8 @@ class OrderStore:
         """The KPI counts per ``dimension`` of the assignments dispatched in [since, until),
         computed by the database (:func:`hotline.work_orders.assignments.grouped`)."""
         with self._store.session() as session:
-            return assignments.grouped(session, dimension, tz, since=since, until=until)
+            return assignments.grouped(session, dimension, tz, since=since, until=until,
+                                       days=tz.key == self._store.timezone.key)
 
     def record(self, event: Event) -> None:
         """Store an event that changes no state (a 督办 alert by the system); the order's row held

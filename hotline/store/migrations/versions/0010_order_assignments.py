@@ -16,6 +16,10 @@ time in event order: a dispatch or redispatch opens a row; a return, a reply (th
 time), a reopen (reopened, unsatisfied) and an evaluate (closed, its rating, on time when the
 last reply came before the order's deadline) update the order's latest row.
 
+``work_order_kpi_days``: the KPI counts of the assignments dispatched on one day of the site's
+zone (``Store.upgrade`` passes it; Asia/Shanghai without) per unit, subject and area, filled from
+the assignment rows: what a KPI query over whole days (a report, a month, a year) adds up.
+
 (0009 is another branch's: when both are merged, this revision revises 0009.)
 """
 
@@ -23,8 +27,9 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
 from alembic import op
@@ -35,6 +40,8 @@ branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
 TABLE = "work_order_assignments"
+DAYS = "work_order_kpi_days"
+COUNTS = ("dispatched", "returned", "closed", "closed_on_time", "evaluated", "satisfied", "reopened")
 BUCKET_SECONDS = 900
 BATCH = 5000
 
@@ -58,14 +65,28 @@ def upgrade() -> None:
         sa.Column("reopened", sa.Boolean(), nullable=False),
         sa.Column("last_reply_at", ts, nullable=True),
     )
-    assert table is not None
-    _backfill(op.get_bind(), table)
+    days = op.create_table(
+        DAYS,
+        sa.Column("dimension", sa.String(8), primary_key=True),
+        sa.Column("day", sa.String(10), primary_key=True),
+        sa.Column("key", sa.String(32), primary_key=True),
+        *(sa.Column(c, sa.Integer(), nullable=False) for c in COUNTS),
+    )
+    assert table is not None and days is not None
+    tz = ZoneInfo(op.get_context().config.attributes.get("timezone", "Asia/Shanghai"))
+    totals: dict[tuple[str, str, str], list[int]] = {}
+    _backfill(op.get_bind(), table, lambda rows: _add(totals, rows, tz))
+    rows = [{"dimension": d, "day": day, "key": k, **dict(zip(COUNTS, v, strict=True))}
+            for (d, day, k), v in totals.items()]
+    for i in range(0, len(rows), BATCH):
+        op.get_bind().execute(days.insert(), rows[i:i + BATCH])
     op.create_index("ix_work_order_assignments_order", TABLE, ["work_order_id", "id"])
     op.create_index("ix_work_order_assignments_dispatched_at", TABLE, ["dispatched_at"])
     op.create_index("ix_work_order_assignments_unit", TABLE, ["unit", "dispatched_at"])
 
 
 def downgrade() -> None:
+    op.drop_table(DAYS)
     for name in ("unit", "dispatched_at", "order"):
         op.drop_index(f"ix_work_order_assignments_{name}", TABLE)
     op.drop_table(TABLE)
@@ -78,7 +99,21 @@ def _utc(value: Any) -> dt.datetime:
     return value.replace(tzinfo=dt.UTC) if value.tzinfo is None else value.astimezone(dt.UTC)
 
 
-def _backfill(bind: sa.Connection, table: sa.Table) -> None:
+def _add(totals: dict[tuple[str, str, str], list[int]], rows: list[dict[str, Any]], tz: ZoneInfo) -> None:
+    """Add the assignments to the day counts per unit, subject and area (``work_order_kpi_days``)."""
+    for r in rows:
+        kept = not r["returned"]
+        share = (1, int(r["returned"]), int(kept and r["closed"]), int(kept and r["closed"] and r["on_time"]),
+                 int(kept and r["rating"] is not None),
+                 int(kept and r["rating"] in ("satisfied", "basically_satisfied")), int(kept and r["reopened"]))
+        day = r["dispatched_at"].astimezone(tz).date().isoformat()
+        for dimension in ("unit", "subject", "area"):
+            counts = totals.setdefault((dimension, day, r[dimension]), [0] * len(COUNTS))
+            for i, n in enumerate(share):
+                counts[i] += n
+
+
+def _backfill(bind: sa.Connection, table: sa.Table, also: Callable[[list[dict[str, Any]]], None]) -> None:
     meta = sa.MetaData()
     events = sa.Table("work_order_events", meta, autoload_with=bind)
     lifecycle = sa.Table("work_order_lifecycle", meta, autoload_with=bind)
@@ -95,11 +130,13 @@ def _backfill(bind: sa.Connection, table: sa.Table) -> None:
             pending.extend(current)
             current, order_id = [], e.work_order_id
             if len(pending) >= BATCH:
+                also(pending)
                 bind.execute(table.insert(), _stored(bind, pending))
                 pending = []
         _apply(current, e, orders.get(e.work_order_id))
     pending.extend(current)
     if pending:
+        also(pending)
         bind.execute(table.insert(), _stored(bind, pending))
 
 
