@@ -255,8 +255,7 @@ def main() -> int:
     loaded = load(url, args.orders, args.gen_seconds, args.seed)
     log(f"loaded {loaded}; measuring ({args.repeats} runs per query, fresh process)")
     child = subprocess.run([sys.executable, __file__, "--measure-only", url, "--repeats", str(args.repeats)],
-                           capture_output=True, text=True, check=True, cwd=REPO)
-    sys.stderr.write(child.stderr)
+                           stdout=subprocess.PIPE, text=True, check=True, cwd=REPO)   # its log: our stderr
     measured = json.loads(child.stdout.strip().splitlines()[-1])
     worst = max(q["p99_s"] for q in measured["queries"].values())
     results = {"bench": "order_kpis", "backend": args.backend, "started_at": started.isoformat(),

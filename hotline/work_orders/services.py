@@ -12,7 +12,6 @@ change applied as its unit's action (:mod:`hotline.work_orders.inbound`).
 from __future__ import annotations
 
 import asyncio
-import dataclasses
 import datetime as dt
 import logging
 from collections.abc import Callable, Mapping, Sequence
@@ -163,15 +162,6 @@ class WorkOrderService:
                 log.exception("work-order sweep failed; next in %.0f s", interval)
 
     # --- KPIs --------------------------------------------------------------------------------------
-    async def assignments(self, since: dt.datetime | None = None) -> list[order_kpis.Assignment]:
-        """Every assignment (dispatch to a 主办 unit) at or after ``since``, in site time, from the
-        event trails in memory: the reference the database's KPI queries are tested against."""
-        trails = await asyncio.to_thread(self.lifecycle.trails, since)
-        rows = [a for oid, subject, area, due, events in trails
-                for a in order_kpis.assignments_of(oid, subject, area, events, due)]
-        return [dataclasses.replace(a, dispatched_at=a.dispatched_at.astimezone(self._tz)) for a in rows
-                if since is None or a.dispatched_at >= since]
-
     async def kpis(self, dimension: str, since: dt.datetime | None = None) -> dict[str, Any]:
         """The order KPIs per ``dimension`` (unit, subject, area, day, month) and overall, of the
         assignments dispatched at or after ``since``: one grouped query in the database."""

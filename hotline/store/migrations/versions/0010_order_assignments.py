@@ -1,4 +1,4 @@
-"""The order KPIs computed by the database (issue 11): one row per assignment.
+"""The order KPIs computed by the database (issue 11): one row per assignment, and day counts.
 
 Revision ID: 0010
 Revises: 0008
