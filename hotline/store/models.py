@@ -232,6 +232,52 @@ class OrderEventRow(Base):
     __table_args__ = (Index("ix_work_order_events_order_id", "work_order_id", "id"),)
 
 
+class OrderAssignmentRow(Base):
+    """One dispatch of an order to a 主办 unit (issue 11, migration 0010): what the order KPIs
+    count, kept up to date in the transaction of each event (``hotline.work_orders.assignments``).
+    ``bucket``: the dispatch time in UTC quarter hours since the epoch (every zone's offset is a
+    multiple of 15 minutes), so a day or month in the site's zone is a set of whole buckets."""
+
+    __tablename__ = "work_order_assignments"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    work_order_id: Mapped[str] = mapped_column(ForeignKey("work_orders.id", ondelete="CASCADE"))
+    unit: Mapped[str] = mapped_column(String(32))
+    subject: Mapped[str] = mapped_column(String(32))   # "" when the order has none
+    area: Mapped[str] = mapped_column(String(32))
+    dispatched_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    bucket: Mapped[int] = mapped_column(Integer)
+    returned: Mapped[bool] = mapped_column(Boolean)
+    closed: Mapped[bool] = mapped_column(Boolean)
+    on_time: Mapped[bool] = mapped_column(Boolean)
+    rating: Mapped[str | None] = mapped_column(String(24))
+    reopened: Mapped[bool] = mapped_column(Boolean)
+    last_reply_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+
+    __table_args__ = (Index("ix_work_order_assignments_order", "work_order_id", "id"),
+                      Index("ix_work_order_assignments_dispatched_at", "dispatched_at"),
+                      Index("ix_work_order_assignments_unit", "unit", "dispatched_at"))
+
+
+class OrderKpiDayRow(Base):
+    """The KPI counts of the assignments dispatched on one day (in the site's zone) per unit,
+    subject or area (migration 0010): what a day-aligned KPI query or report adds up. Kept in the
+    transaction of each change of an assignment row, by the change's difference."""
+
+    __tablename__ = "work_order_kpi_days"
+
+    dimension: Mapped[str] = mapped_column(String(8), primary_key=True)   # unit | subject | area
+    day: Mapped[str] = mapped_column(String(10), primary_key=True)        # YYYY-MM-DD, site time
+    key: Mapped[str] = mapped_column(String(32), primary_key=True)
+    dispatched: Mapped[int] = mapped_column(Integer)
+    returned: Mapped[int] = mapped_column(Integer)
+    closed: Mapped[int] = mapped_column(Integer)
+    closed_on_time: Mapped[int] = mapped_column(Integer)
+    evaluated: Mapped[int] = mapped_column(Integer)
+    satisfied: Mapped[int] = mapped_column(Integer)
+    reopened: Mapped[int] = mapped_column(Integer)
+
+
 class OutboxEventRow(Base):
     """An order event to deliver to the order system's webhooks (hotline.outbox, migration 0007):
     ``seq`` counts an order's events from 1; ``idempotency_key`` is ``<site>:<order_id>:<seq>``."""

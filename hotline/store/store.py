@@ -75,11 +75,6 @@ class Store:
         self._tz = ZoneInfo(timezone)
         self._safe_url = parsed.render_as_string(hide_password=True)
 
-    @property
-    def timezone(self) -> ZoneInfo:
-        """The site's zone (``site.timezone``)."""
-        return self._tz
-
     # --- lifecycle -------------------------------------------------------------
 
     def upgrade(self) -> None:
@@ -88,7 +83,13 @@ class Store:
             config = Config()
             config.set_main_option("script_location", str(_MIGRATIONS).replace("%", "%%"))
             config.attributes["connection"] = connection
+            config.attributes["timezone"] = self._tz.key   # the site's days (migration 0010)
             command.upgrade(config, "head")
+
+    @property
+    def timezone(self) -> ZoneInfo:
+        """The site's time zone: the local day of an order id and of the KPI day counts."""
+        return self._tz
 
     def ping(self) -> bool:
         """Whether the database answers a trivial query now."""
