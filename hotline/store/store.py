@@ -45,6 +45,7 @@ from hotline.exceptions import InvalidRequest, NoSuchCall, NoSuchWorkOrder, Stor
 from hotline.records.call import CallRecord, Outcome
 from hotline.records.voice_message import VoiceMessageOrder, voice_message_order
 from hotline.records.work_order import Category, Status
+from hotline.store import kpi_rollup
 from hotline.store.engine import make_engine
 from hotline.store.models import (AuditRow, Base, CallRow, MetaRow, SeatStateRow, WorkOrderCallRow, WorkOrderCounterRow,
                                    WorkOrderRow)
@@ -120,9 +121,16 @@ class Store:
                                                  set_={**changes, "updated_at": now})
         order = voice_message_order(record)
         with self._session() as session:
+            old = kpi_rollup.old_record(session, record.call_id)
             session.execute(statement)
+            kpi_rollup.on_upsert(session, self._insert, old, record)   # the KPI rollup, same transaction
             if order is not None:
                 self._file_voice_message(session, record.call_id, order)
+
+    def rebuild_kpi_rollup(self) -> int:
+        """Recompute the call KPI rollup from the call records (one transaction); records read."""
+        with self._errors(), self._engine.begin() as connection:
+            return kpi_rollup.rebuild(connection)
 
     def _file_voice_message(self, session: Session, call_id: str, order: VoiceMessageOrder) -> None:
         """One work order per voice message: a replayed record finds the one filed before (the
