@@ -199,6 +199,11 @@ def rolling_alarm(records: Iterable[RecordLike], now: datetime, *, window: timed
     """GB/T 33358: at least 95% answered over any 24 h. The alarm is raised below ``threshold``."""
     start = now - window
     k = kpis([r for r in records if start <= r.arrived_at <= now], **options)
+    return alarm_of(k, start, now, threshold)
+
+
+def alarm_of(k: Kpis, start: datetime, now: datetime, threshold: float = ANSWER_RATE_ALARM) -> dict[str, object]:
+    """The rolling alarm's report from the KPIs of the records that arrived in [start, now]."""
     return {"window_start": start.isoformat(), "window_end": now.isoformat(), "answer_rate": k.answer_rate,
             "threshold": threshold, "alarm": k.answer_rate is not None and k.answer_rate < threshold,
             "offered": k.offered, "answered": k.answered}
