@@ -45,7 +45,7 @@ class KpiQuery:
             self._add_raw(out, rollup.raw(session, rollup.slot_start(hi), end), by, interval)
             for row in rollup.read(session, by, lo, hi, by_slot=interval is not None):
                 slot, key, queue, *counts = row
-                t = Tally(*counts)
+                t = Tally(*(int(c) for c in counts))   # PostgreSQL sums bigints as numeric
                 t.handle_ms += t.answered * self._wrapup_ms.get(rollup.decode(queue) or "", 0)
                 group = (rollup.decode(key), labels.get(slot) if interval else None)
                 have = out.get(group)
