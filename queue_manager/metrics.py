@@ -26,7 +26,6 @@ from __future__ import annotations
 from collections import defaultdict
 from dataclasses import dataclass, fields
 from datetime import datetime, timedelta, tzinfo
-from fractions import Fraction
 from typing import Any, Callable, Iterable, Protocol
 
 SERVICE_LEVEL_S = 15.0
@@ -90,7 +89,12 @@ def ms(seconds: float | None) -> int:
 def mean_ms(total_ms: int, n: int) -> float | None:
     """The mean of ``n`` values summing to ``total_ms`` ms, in seconds rounded to the ms (half to even,
     exactly: no float noise decides a tie)."""
-    return round(Fraction(total_ms, n)) / 1000 if n else None
+    if not n:
+        return None
+    q, r = divmod(total_ms, n)
+    if 2 * r > n or (2 * r == n and q % 2):
+        q += 1
+    return q / 1000
 
 
 @dataclass

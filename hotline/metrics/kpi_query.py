@@ -35,49 +35,64 @@ class KpiQuery:
         """Tallies per group and interval of the records that arrived in [start, end)."""
         lo = -(-(start - rollup.EPOCH) // rollup.HOUR)   # first whole hour inside
         hi = rollup.slot_of(end)
-        labels = self._labels(lo, hi, interval) if hi > lo else None
+        runs = self._runs(lo, hi, interval) if hi > lo else None
         out: dict[GroupKey, Tally] = {}
         with self._store.session() as session:
-            if labels is None:
+            if runs is None:
                 self._add_raw(out, rollup.raw(session, start, end), by, interval)
                 return out
             self._add_raw(out, rollup.raw(session, start, rollup.slot_start(lo)), by, interval)
             self._add_raw(out, rollup.raw(session, rollup.slot_start(hi), end), by, interval)
-            for row in rollup.read(session, by, lo, hi, by_slot=interval is not None):
-                slot, key, queue, *counts = row
-                t = Tally(*(int(c) for c in counts))   # PostgreSQL sums bigints as numeric
-                t.handle_ms += t.answered * self._wrapup_ms.get(rollup.decode(queue) or "", 0)
-                group = (rollup.decode(key), labels.get(slot) if interval else None)
-                have = out.get(group)
-                if have is None:
-                    out[group] = t
-                else:
-                    have.add(t)
+            for a, b, offset_h in runs:
+                rows = rollup.read(session, by, a, b, bucket=interval, offset_h=offset_h, wrapup_ms=self._wrapup_ms)
+                labels: dict[int, str] = {}
+                for bucket, key, *counts in rows:
+                    label = None
+                    if interval:
+                        label = labels.get(bucket) or labels.setdefault(
+                            bucket, self._label(int(bucket), interval, a, offset_h))
+                    _add(out, (rollup.decode(key), label), Tally(*(int(c) for c in counts)))
         return out
 
     def total(self, start: datetime, end: datetime) -> Tally:
         return self.groups(start, end).get((None, None), Tally())
 
-    def _labels(self, lo: int, hi: int, interval: str | None) -> dict[int, str | None] | None:
-        """Each hour's interval start, or None when an hour straddles two intervals."""
+    def _runs(self, lo: int, hi: int, interval: str | None) -> list[tuple[int, int, int]] | None:
+        """[lo, hi) cut where the zone's offset (whole hours) changes: ``(first, end, offset_h)``;
+        None when an hour straddles two of the intervals (the records are then read instead)."""
         if interval is None:
-            return {}
-        out: dict[int, str | None] = {}
+            return [(lo, hi, 0)]
+        runs: list[tuple[int, int, int]] = []
         for slot in range(lo, hi):
-            first = metrics.interval_start(rollup.slot_start(slot), interval, self._tz).isoformat()
-            if first != metrics.interval_start(rollup.slot_start(slot + 1) - _LAST, interval, self._tz).isoformat():
+            at = rollup.slot_start(slot)
+            first = metrics.interval_start(at, interval, self._tz).isoformat()
+            last = metrics.interval_start(rollup.slot_start(slot + 1) - _LAST, interval, self._tz).isoformat()
+            offset = at.astimezone(self._tz).utcoffset() or timedelta(0)
+            if first != last or offset % rollup.HOUR:
                 return None
-            out[slot] = first
-        return out
+            offset_h = offset // rollup.HOUR
+            if runs and runs[-1][2] == offset_h:
+                runs[-1] = (runs[-1][0], slot + 1, offset_h)
+            else:
+                runs.append((slot, slot + 1, offset_h))
+        return runs
+
+    def _label(self, bucket: int, interval: str, first: int, offset_h: int) -> str:
+        """The interval start of a bucket read by :func:`rollup.read` over a run starting at ``first``."""
+        slot = bucket if interval == "hour" else max(first, bucket * 24 - offset_h)
+        return metrics.interval_start(rollup.slot_start(slot), interval, self._tz).isoformat()
 
     def _add_raw(self, out: dict[GroupKey, Tally], records: Iterable[Any], by: str, interval: str | None) -> None:
         key_of = metrics.GROUPS.get(by)
         for r in records:
             t = metrics.tally_of(r, wrapup_ms=self._wrapup_ms.get(r.queue or "", 0))
             when = metrics.interval_start(r.arrived_at, interval, self._tz).isoformat() if interval else None
-            group = (key_of(r) if key_of else None, when)
-            have = out.get(group)
-            if have is None:
-                out[group] = t
-            else:
-                have.add(t)
+            _add(out, (key_of(r) if key_of else None, when), t)
+
+
+def _add(out: dict[GroupKey, Tally], group: GroupKey, t: Tally) -> None:
+    have = out.get(group)
+    if have is None:
+        out[group] = t
+    else:
+        have.add(t)

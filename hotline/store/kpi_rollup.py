@@ -18,7 +18,7 @@ from collections.abc import Iterator, Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import and_, delete, func, insert, null, select, tuple_
+from sqlalchemy import and_, case, delete, func, insert, literal, null, select, tuple_
 from sqlalchemy.engine import Connection, Row
 from sqlalchemy.orm import Session
 
@@ -131,18 +131,21 @@ def raw(connection: Connection | Session, start: datetime, end: datetime) -> Ite
     yield from connection.execute(query.execution_options(yield_per=10_000))
 
 
-def read(connection: Connection | Session, dim: str, lo: int, hi: int, *, by_slot: bool
-         ) -> Sequence[Row[Any]]:
-    """Rollup rows of ``dim`` for the hours [lo, hi): ``(slot, key, queue, *COUNTS)`` per hour when
-    ``by_slot``, else summed over the hours (slot None)."""
+def read(connection: Connection | Session, dim: str, lo: int, hi: int, *, bucket: str | None,
+         offset_h: int = 0, wrapup_ms: dict[str, int] | None = None) -> Sequence[Row[Any]]:
+    """Rollup rows of ``dim`` for the hours [lo, hi) summed per member and bucket: ``(bucket, key,
+    *COUNTS)`` where ``talk_ms`` has become the handle time (talk + the queue's wrap-up per answered
+    call). ``bucket``: None (one per member), ``"hour"`` (the slot) or ``"day"`` (the local day
+    number ``(slot + offset_h) // 24``: the caller keeps ``offset_h`` constant over [lo, hi))."""
     t = CallKpiHourRow
+    wrap = case({encode(q): ms for q, ms in (wrapup_ms or {}).items()}, value=t.queue, else_=0) \
+        if wrapup_ms else literal(0)
+    sums = [func.sum(getattr(t, c)) for c in COUNTS[:-1]] + [func.sum(t.talk_ms + t.answered * wrap)]
     where = and_(t.dim == dim, t.slot >= lo, t.slot < hi)
-    if by_slot:
-        return connection.execute(select(t.slot, t.key, t.queue, *(getattr(t, c) for c in COUNTS))
-                                  .where(where)).all()
-    sums = [func.sum(getattr(t, c)) for c in COUNTS]
-    return connection.execute(select(null().label("slot"), t.key, t.queue, *sums).where(where)
-                              .group_by(t.key, t.queue)).all()
+    if bucket is None:
+        return connection.execute(select(null(), t.key, *sums).where(where).group_by(t.key)).all()
+    b = t.slot if bucket == "hour" else (t.slot + offset_h) // 24
+    return connection.execute(select(b, t.key, *sums).where(where).group_by(b, t.key)).all()
 
 
 def all_rows(connection: Connection | Session) -> list[tuple[Any, ...]]:

@@ -1,0 +1,215 @@
+"""KPI queries at a city's size (issue 15): a generated call history (bulk inserts), the rollup
+rebuilt from it (``hotline rollups rebuild``'s code), then p50/p99 of ``MetricsService.report``
+(the code behind ``GET /api/metrics``) over a day, a month and 92 days, by every group and
+interval; one day is checked against the pure reference at this size.
+
+    python bench/kpi_scale.py --backend sqlite --records 1000000
+    python bench/kpi_scale.py --backend postgres --records 10000000 --budget 900
+
+``--budget`` bounds generation (seconds): the history stops growing when it is spent, and the
+result says how many records were generated. PostgreSQL runs on a throwaway server
+(``scripts/pg.sh``, fsync off: generation speed only; queries read from memory either way).
+Results: ``bench/results/<run id>-kpi_scale-<backend>.json`` and ``latest-kpi_scale-<backend>.json``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import random
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo
+
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO))
+
+from hotline.config import parse_site  # noqa: E402
+from hotline.metrics.services import MetricsService  # noqa: E402
+from hotline.store import Store  # noqa: E402
+from queue_manager import metrics  # noqa: E402
+
+RESULTS = REPO / "bench" / "results"
+TARGET_P99_S = 2.0
+END = datetime(2026, 12, 1, 16, tzinfo=UTC)          # local midnight, Asia/Shanghai
+QUEUES = ["hotline", *(f"q{i}" for i in range(1, 5))]
+SEATS = [str(1001 + i) for i in range(120)]
+NUMBERS = ["12345", *(f"1234{i}" for i in range(6)), *(f"8{i:07d}" for i in range(33))]
+OUTCOMES = ["answered"] * 85 + ["abandoned_in_queue"] * 9 + ["abandoned_before_queue"] * 3 + \
+    ["voice_message", "callback_requested", "failed"]
+COLUMNS = ("call_id", "dialled_number", "caller_number", "arrived_at", "queue", "seat", "queued_at",
+           "answered_at", "ended_at", "wait_seconds", "talk_seconds", "outcome", "source", "extra",
+           "created_at", "updated_at")
+SITE = {"site": {"timezone": "Asia/Shanghai"}, "trunks": [{"name": "carrier", "host": "127.0.0.2"}],
+        "queues": [{"name": q, "wrapup": 10 + i} for i, q in enumerate(QUEUES)]}
+
+
+def rows_of_day(rng: random.Random, day: datetime, n: int, first_id: int) -> list[tuple[Any, ...]]:
+    """``n`` plausible records that arrived on the UTC day starting at ``day``, in arrival order."""
+    out = []
+    for i, us in enumerate(sorted(rng.randrange(86_400 * 10**6) for _ in range(n))):
+        at = day + timedelta(microseconds=us)
+        outcome = rng.choice(OUTCOMES)
+        queued = outcome != "abandoned_before_queue"
+        wait = round(rng.expovariate(1 / 12), 3) if queued else None
+        answered = outcome == "answered"
+        talk = round(rng.uniform(30, 400), 3) if answered else None
+        q_at = at + timedelta(seconds=2) if queued else None
+        a_at = q_at + timedelta(seconds=wait) if answered and q_at and wait is not None else None
+        end = (a_at + timedelta(seconds=talk or 0)) if a_at else at + timedelta(seconds=(wait or 0) + 2)
+        out.append((f"{int(at.timestamp())}.{first_id + i}", rng.choice(NUMBERS), f"138{rng.randrange(10**8):08d}",
+                    at, rng.choice(QUEUES) if queued else None, rng.choice(SEATS) if answered else None,
+                    q_at, a_at, end, wait, talk, outcome, "live", "{}", end, end))
+    return out
+
+
+def generate(store: Store, url: str, records: int, days: int, budget: float) -> tuple[int, float]:
+    """Bulk-insert up to ``records`` records over the ``days`` days before END (stops when the
+    budget is spent); the number inserted and the seconds taken."""
+    rng = random.Random(15)
+    per_day = records // days
+    started = time.monotonic()
+    done = 0
+    first = END - timedelta(days=days)
+    copy = url.startswith("postgresql")
+    for d in range(days):
+        if time.monotonic() - started > budget:
+            break
+        rows = rows_of_day(rng, first + timedelta(days=d), per_day, done)
+        (_copy if copy else _insert)(store, rows)
+        done += len(rows)
+        if d % 30 == 0:
+            print(f"  {done} records, {time.monotonic() - started:.0f} s", flush=True)
+    return done, time.monotonic() - started
+
+
+def _copy(store: Store, rows: list[tuple[Any, ...]]) -> None:
+    raw = store._engine.raw_connection()   # noqa: SLF001 (the bench bulk-loads past the product's API)
+    try:
+        with raw.cursor() as cur:   # type: ignore[attr-defined]
+            with cur.copy(f"COPY call_records ({', '.join(COLUMNS)}) FROM STDIN") as copy:
+                for r in rows:
+                    copy.write_row(r)
+        raw.commit()
+    finally:
+        raw.close()
+
+
+def _insert(store: Store, rows: list[tuple[Any, ...]]) -> None:
+    from hotline.store.models import CallRow
+    from sqlalchemy import insert
+    with store.session() as session:
+        session.execute(insert(CallRow), [dict(zip(COLUMNS, (*r[:13], {}, *r[14:]))) for r in rows])
+
+
+def measure(service: MetricsService, reps: int) -> list[dict[str, Any]]:
+    out = []
+    ragged = timedelta(minutes=17, seconds=23)
+    for name, span in (("day", timedelta(days=1)), ("month", timedelta(days=30)), ("92 days", timedelta(days=92))):
+        for edges in ("aligned", "ragged"):
+            start, end = END - span, END
+            if edges == "ragged":
+                start, end = start + ragged, end - ragged
+            for by in ("all", "queue", "seat", "dialled_number"):
+                for interval in (None, "hour", "day"):
+                    if edges == "ragged" and interval is not None and by != "all":
+                        continue
+                    times, groups = [], 0
+                    for _ in range(reps):
+                        t = time.perf_counter()
+                        groups = len(service.report(start, end, by=by, interval=interval)["rows"])
+                        times.append(time.perf_counter() - t)
+                    out.append({"range": name, "edges": edges, "by": by, "interval": interval, "groups": groups,
+                                "p50_s": round(statistics.median(times), 4), "p99_s": round(_p99(times), 4),
+                                "n": reps})
+                    print(f"  {name:8} {edges:7} {by:15} {str(interval):5} p50 {out[-1]['p50_s']:.3f} "
+                          f"p99 {out[-1]['p99_s']:.3f} ({groups} rows)", flush=True)
+    return out
+
+
+def _p99(times: list[float]) -> float:
+    ordered = sorted(times)
+    return ordered[min(len(ordered) - 1, int(round(0.99 * (len(ordered) - 1))))]
+
+
+def check_exact(service: MetricsService) -> dict[str, Any]:
+    """One local day by queue and hour: the SQL path against the pure reference at this size."""
+    start, end = END - timedelta(days=1), END
+    got = service.report(start, end, by="queue", interval="hour")["rows"]
+    records = service.records(start, end)
+    want = [{"group": k[0], "interval_start": k[1], **v.as_dict()} for k, v in metrics.grouped(
+        records, "queue", interval="hour", tz=ZoneInfo("Asia/Shanghai"), **service.options()).items()]
+    return {"records": len(records), "groups": len(want), "equal": got == want}
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--backend", choices=("sqlite", "postgres"), required=True)
+    ap.add_argument("--records", type=int, required=True)
+    ap.add_argument("--days", type=int, default=730)
+    ap.add_argument("--budget", type=float, default=900.0, help="seconds of generation at most")
+    ap.add_argument("--reps", type=int, default=7)
+    ap.add_argument("--pg-port", type=int, default=15095 + 50 * int(os.environ.get("HOTLINE_IT_SLOT", "0")))
+    args = ap.parse_args()
+    work = Path(tempfile.mkdtemp(prefix="kpib-"))
+    run_id = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
+    pg = REPO / "scripts" / "pg.sh"
+    if args.backend == "postgres":
+        url = subprocess.run([str(pg), "start", str(work / "pg"), str(args.pg_port)], check=True,
+                             capture_output=True, text=True).stdout.strip()
+    else:
+        url = f"sqlite:///{work / 'hotline.db'}"
+    try:
+        result = run(url, args)
+    finally:
+        if args.backend == "postgres":
+            subprocess.run([str(pg), "stop", str(work / "pg")], check=False)
+    result = {"run_id": run_id, "mode": "kpi_scale", "command": " ".join([sys.executable, *sys.argv]),
+              "started_at": datetime.now(UTC).isoformat(), "backend": args.backend, "cpus": os.cpu_count(),
+              "target_p99_s": TARGET_P99_S, **result}
+    RESULTS.mkdir(exist_ok=True)
+    for name in (f"{run_id}-kpi_scale-{args.backend}.json", f"latest-kpi_scale-{args.backend}.json"):
+        (RESULTS / name).write_text(json.dumps(result, indent=2) + "\n")
+    print(json.dumps({k: v for k, v in result.items() if k != "queries"}, indent=2))
+    return 0 if result["pass"] else 1
+
+
+def run(url: str, args: argparse.Namespace) -> dict[str, Any]:
+    store = Store(url)
+    store.upgrade()
+    print(f"generating up to {args.records} records over {args.days} days", flush=True)
+    generated, gen_s = generate(store, url, args.records, args.days, args.budget)
+    t = time.monotonic()
+    rebuilt = store.rebuild_kpi_rollup()
+    rebuild_s = time.monotonic() - t
+    if url.startswith("postgresql"):
+        with store.session() as session:
+            from sqlalchemy import text
+            session.execute(text("ANALYZE"))
+    with store.session() as session:
+        from sqlalchemy import func, select
+        from hotline.store.models import CallKpiHourRow
+        rollup_rows = session.scalar(select(func.count()).select_from(CallKpiHourRow))
+    print(f"{generated} records in {gen_s:.0f} s; rollup rebuilt in {rebuild_s:.0f} s ({rollup_rows} rows)")
+    service = MetricsService(store, parse_site(SITE))
+    exact = check_exact(service)
+    queries = measure(service, args.reps)
+    store.close()
+    worst = max(q["p99_s"] for q in queries)
+    return {"parameters": {"records_asked": args.records, "days": args.days, "budget_s": args.budget,
+                           "reps": args.reps, "queues": len(QUEUES), "seats": len(SEATS), "numbers": len(NUMBERS)},
+            "records": generated, "generate_s": round(gen_s, 1), "rebuild_s": round(rebuild_s, 1),
+            "rebuild_records": rebuilt, "rollup_rows": rollup_rows, "exact_day_check": exact,
+            "worst_p99_s": worst, "pass": worst <= TARGET_P99_S and exact["equal"] and rebuilt == generated,
+            "queries": queries}
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
