@@ -141,3 +141,33 @@ def test_a_record_rewritten_after_the_fact_counts_once(store: Store, make_call: 
     with store.session() as session:
         assert kpi_rollup.all_rows(session) == maintained
     assert len(maintained) == 4   # one row per dimension: the old hour's rows are gone
+
+
+def test_cli_rebuilds_a_damaged_rollup(tmp_path: Any, make_call: Any, capsys: Any) -> None:
+    import json
+
+    import yaml
+    from sqlalchemy import delete, update
+
+    from hotline import cli
+    from hotline.store.models import CallKpiHourRow
+
+    site_file = tmp_path / "site.yaml"
+    site_file.write_text(yaml.safe_dump({"trunks": [{"name": "carrier", "host": "127.0.0.2"}]}), encoding="utf-8")
+    url = f"sqlite:///{tmp_path / 'h.db'}"
+    store = Store(url)
+    store.upgrade()
+    at = datetime(2026, 10, 24, 3, 4, 5, tzinfo=UTC)
+    for i in range(3):
+        store.upsert_call(make_call(f"1792000002.{i}", arrived_at=at, queued_at=at, queue="hotline", seat="1001",
+                                    wait_seconds=2.0 + i, talk_seconds=30.0))
+    with store.session() as session:
+        good = kpi_rollup.all_rows(session)
+        session.execute(update(CallKpiHourRow).where(CallKpiHourRow.dim == "seat").values(answered=99))
+        session.execute(delete(CallKpiHourRow).where(CallKpiHourRow.dim == "queue"))
+    assert cli.main(["--site", str(site_file), "--state-dir", str(tmp_path / "state"), "--set", f"store.url={url}",
+                     "rollups", "rebuild"]) == 0
+    assert json.loads(capsys.readouterr().out) == {"rollup": "call_kpi_hours", "records": 3}
+    with store.session() as session:
+        assert kpi_rollup.all_rows(session) == good and len(good) == 4
+    store.close()
