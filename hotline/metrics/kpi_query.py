@@ -46,7 +46,8 @@ class KpiQuery:
             for a, b, offset_h in runs:
                 rows = rollup.read(session, by, a, b, bucket=interval, offset_h=offset_h, wrapup_ms=self._wrapup_ms)
                 labels: dict[int, str] = {}
-                for bucket, key, *counts in rows:
+                for row in rows:
+                    bucket, key, counts = row[0], row[1], row[2:]
                     label = None
                     if interval:
                         label = labels.get(bucket) or labels.setdefault(

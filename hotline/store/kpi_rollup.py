@@ -19,7 +19,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import and_, case, delete, func, insert, literal, null, select, tuple_
-from sqlalchemy.engine import Connection, Row
+from sqlalchemy.engine import Connection
 from sqlalchemy.orm import Session
 
 from hotline.store.models import CallKpiHourRow, CallRow
@@ -54,7 +54,7 @@ def decode(value: str) -> str | None:
 
 
 def member(r: RecordLike, dim: str) -> str | None:
-    return None if dim == "all" else getattr(r, dim)   # type: ignore[no-any-return]
+    return None if dim == "all" else getattr(r, dim)
 
 
 def contributions(r: RecordLike) -> dict[Key, list[int]]:
@@ -66,7 +66,7 @@ def contributions(r: RecordLike) -> dict[Key, list[int]]:
     return {(dim, slot, encode(member(r, dim)), queue): vector for dim in DIMS}
 
 
-def old_record(session: Session, call_id: str) -> Row[Any] | None:
+def old_record(session: Session, call_id: str) -> Any:
     """The stored record's KPI fields, locked until the transaction ends (PostgreSQL)."""
     return session.execute(select(*KPI_COLUMNS).where(CallRow.call_id == call_id).with_for_update()).first()
 
@@ -125,14 +125,14 @@ def rebuild(connection: Connection) -> int:
     return read
 
 
-def raw(connection: Connection | Session, start: datetime, end: datetime) -> Iterator[Row[Any]]:
+def raw(connection: Connection | Session, start: datetime, end: datetime) -> Iterator[Any]:
     """The KPI fields of the records that arrived in [start, end)."""
     query = select(*KPI_COLUMNS).where(CallRow.arrived_at >= start, CallRow.arrived_at < end)
     yield from connection.execute(query.execution_options(yield_per=10_000))
 
 
 def read(connection: Connection | Session, dim: str, lo: int, hi: int, *, bucket: str | None,
-         offset_h: int = 0, wrapup_ms: dict[str, int] | None = None) -> Sequence[Row[Any]]:
+         offset_h: int = 0, wrapup_ms: dict[str, int] | None = None) -> Sequence[Any]:
     """Rollup rows of ``dim`` for the hours [lo, hi) summed per member and bucket: ``(bucket, key,
     *COUNTS)`` where ``talk_ms`` has become the handle time (talk + the queue's wrap-up per answered
     call). ``bucket``: None (one per member), ``"hour"`` (the slot) or ``"day"`` (the local day
