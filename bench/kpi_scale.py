@@ -74,7 +74,7 @@ def generate(store: Store, url: str, records: int, days: int, budget: float) -> 
     """Bulk-insert up to ``records`` records over the ``days`` days before END (stops when the
     budget is spent); the number inserted and the seconds taken."""
     rng = random.Random(15)
-    per_day = records // days
+    per_day = -(-records // days)   # at least ``records`` in all
     started = time.monotonic()
     done = 0
     first = END - timedelta(days=days)
