@@ -51,6 +51,17 @@ SITE = {"site": {"timezone": "Asia/Shanghai"}, "trunks": [{"name": "carrier", "h
         "queues": [{"name": q, "wrapup": 10 + i} for i, q in enumerate(QUEUES)]}
 
 
+def route(rng: random.Random) -> tuple[str, str, str]:
+    """A dialled number, its queue and a seat that serves that queue: 70 % of the calls dial 12345
+    (queue hotline, any of the 120 seats); a legacy number goes to its department's queue, served
+    by the 10 of seats 1081-1120 that are members of it (each of those serves hotline too)."""
+    k = 0 if rng.random() < 0.7 else 1 + rng.randrange(len(NUMBERS) - 1)
+    if k == 0:
+        return NUMBERS[0], QUEUES[0], SEATS[rng.randrange(len(SEATS))]
+    d = 1 + k % 4
+    return NUMBERS[k], QUEUES[d], str(1080 + d + 4 * rng.randrange(10))
+
+
 def rows_of_day(rng: random.Random, day: datetime, n: int, first_id: int) -> list[tuple[Any, ...]]:
     """``n`` plausible records that arrived on the UTC day starting at ``day``, in arrival order."""
     out = []
@@ -64,8 +75,9 @@ def rows_of_day(rng: random.Random, day: datetime, n: int, first_id: int) -> lis
         q_at = at + timedelta(seconds=2) if queued else None
         a_at = q_at + timedelta(seconds=wait) if answered and q_at and wait is not None else None
         end = (a_at + timedelta(seconds=talk or 0)) if a_at else at + timedelta(seconds=(wait or 0) + 2)
-        out.append((f"{int(at.timestamp())}.{first_id + i}", rng.choice(NUMBERS), f"138{rng.randrange(10**8):08d}",
-                    at, rng.choice(QUEUES) if queued else None, rng.choice(SEATS) if answered else None,
+        number, queue, seat = route(rng)
+        out.append((f"{int(at.timestamp())}.{first_id + i}", number, f"138{rng.randrange(10**8):08d}",
+                    at, queue if queued else None, seat if answered else None,
                     q_at, a_at, end, wait, talk, outcome, "live", "{}", end, end))
     return out
 
@@ -93,14 +105,16 @@ def generate(store: Store, url: str, records: int, days: int, budget: float) -> 
 PG_CHUNK = """
 INSERT INTO call_records (call_id, dialled_number, caller_number, arrived_at, queue, seat, queued_at, answered_at,
                           ended_at, wait_seconds, talk_seconds, outcome, source, extra, created_at, updated_at)
-SELECT 'g.' || n, (ARRAY[{numbers}])[1 + floor(r6 * {n_numbers})::int], '138' || lpad(floor(r7 * 1e8)::text, 8, '0'),
-       at, CASE WHEN o <> 'abandoned_before_queue' THEN (ARRAY[{queues}])[1 + floor(r4 * {n_queues})::int] END,
-       CASE WHEN o = 'answered' THEN (1001 + floor(r5 * {n_seats}))::text END,
+SELECT 'g.' || n, (ARRAY[{numbers}])[1 + k], '138' || lpad(floor(r7 * 1e8)::text, 8, '0'),
+       at, CASE WHEN o <> 'abandoned_before_queue' THEN CASE WHEN k = 0 THEN 'hotline' ELSE 'q' || (1 + k % 4) END END,
+       CASE WHEN o = 'answered' THEN CASE WHEN k = 0 THEN (1001 + floor(r5 * {n_seats}))::text
+                                          ELSE (1080 + 1 + k % 4 + 4 * floor(r5 * 10))::text END END,
        CASE WHEN o <> 'abandoned_before_queue' THEN at + interval '2 seconds' END,
        CASE WHEN o = 'answered' THEN at + interval '2 seconds' + wait * interval '1 second' END,
        at + interval '2 seconds' + coalesce(wait, 0) * interval '1 second' + coalesce(talk, 0) * interval '1 second',
        wait, talk, o, 'live', '{{}}', at, at
-FROM (SELECT n, r4, r5, r6, r7, at, o,
+FROM (SELECT n, r4, r5, r7, at, o,
+             CASE WHEN r6 < 0.7 THEN 0 ELSE 1 + floor((r6 - 0.7) / 0.3 * ({n_numbers} - 1))::int END AS k,
              CASE WHEN o <> 'abandoned_before_queue' THEN round((-12 * ln(1 - r2))::numeric, 3)::float8 END AS wait,
              CASE WHEN o = 'answered' THEN round((30 + r3 * 370)::numeric, 3)::float8 END AS talk
       FROM (SELECT n, random() AS r2, random() AS r3, random() AS r4, random() AS r5, random() AS r6,
