@@ -31,6 +31,7 @@ DIMS = ("all", "queue", "seat", "dialled_number")
 COUNTS = ("calls", "offered", "answered", "answered_in_sl", "abandoned", "short_abandons", "wait_ms", "talk_ms")
 KPI_COLUMNS = (CallRow.arrived_at, CallRow.queued_at, CallRow.outcome, CallRow.wait_seconds,
                CallRow.talk_seconds, CallRow.queue, CallRow.seat, CallRow.dialled_number)
+TABLE = CallKpiHourRow.__tablename__
 REBUILD_HOURS = 24 * 7   # records read per step of a rebuild: a week (memory stays bounded)
 
 Key = tuple[str, int, str, str]   # dim, slot, member, queue (both encoded)
