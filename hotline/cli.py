@@ -151,6 +151,22 @@ def cmd_reconcile(args: argparse.Namespace) -> int:
     return 1 if report["unexplained"] else 0
 
 
+def cmd_rollups(args: argparse.Namespace) -> int:
+    """``rollups rebuild``: recompute the call KPI rollup from the call records (issue 15)."""
+    from hotline.app import store_url
+    from hotline.store import Store
+
+    site, paths = _site(args), _paths(args)
+    store = Store(store_url(site, paths), timezone=site.site.timezone)
+    try:
+        store.upgrade()
+        records = store.rebuild_kpi_rollup()
+    finally:
+        store.close()
+    print(json.dumps({"rollup": "call_kpi_hours", "records": records}))
+    return 0
+
+
 def cmd_order_report(args: argparse.Namespace) -> int:
     import asyncio
     import shutil
@@ -256,6 +272,10 @@ def build_parser() -> argparse.ArgumentParser:
     j.add_argument("action", choices=["replay-rejected"],
                    help="apply the records set aside in <state>/records.journal.rejected again")
     j.set_defaults(func=cmd_journal)
+
+    ro = sub.add_parser("rollups", help="the KPI rollups (derived from the call records)")
+    ro.add_argument("action", choices=["rebuild"], help="recompute them from the call records")
+    ro.set_defaults(func=cmd_rollups)
 
     i = sub.add_parser("import-csv", help="turn a hotline list CSV into a site config's legacy numbers")
     i.add_argument("csv")

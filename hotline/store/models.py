@@ -13,7 +13,8 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import JSON, Boolean, DateTime, Float, ForeignKey, Index, Integer, String, Text, UniqueConstraint
+from sqlalchemy import (JSON, BigInteger, Boolean, DateTime, Float, ForeignKey, Index, Integer, String, Text,
+                        UniqueConstraint)
 from sqlalchemy import Enum as SqlEnum
 from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
@@ -358,3 +359,31 @@ class InboundChangeRow(Base):
     received_at: Mapped[datetime] = mapped_column(UtcDateTime, index=True)
 
     __table_args__ = (UniqueConstraint("system", "idempotency_key", name="uq_inbound_changes_system_key"),)
+
+
+class CallKpiHourRow(Base):
+    """The call KPI rollup (issue 15, migration 0014): the tally (``queue_manager.metrics.Tally``) of
+    the call records that arrived in one UTC hour, per dimension (``all``, ``queue``, ``seat``,
+    ``dialled_number``), member of it and queue (the queue gives the wrap-up AHT adds at read time).
+
+    Derived, never the only copy: kept in the transaction of each record's upsert and rebuilt from
+    ``call_records`` by ``hotline rollups rebuild`` (``hotline.store.kpi_rollup``). ``slot`` is whole
+    hours since the epoch (UTC); ``key`` and ``queue`` are ``""`` for none and ``"=" + value``
+    otherwise (a primary key column cannot be NULL). ``talk_ms`` sums talk without wrap-up."""
+
+    __tablename__ = "call_kpi_hours"
+
+    dim: Mapped[str] = mapped_column(String(16), primary_key=True)
+    slot: Mapped[int] = mapped_column(Integer, primary_key=True)
+    key: Mapped[str] = mapped_column(String, primary_key=True)
+    queue: Mapped[str] = mapped_column(String, primary_key=True)
+    calls: Mapped[int] = mapped_column(Integer)
+    offered: Mapped[int] = mapped_column(Integer)
+    answered: Mapped[int] = mapped_column(Integer)
+    answered_in_sl: Mapped[int] = mapped_column(Integer)
+    abandoned: Mapped[int] = mapped_column(Integer)
+    short_abandons: Mapped[int] = mapped_column(Integer)
+    wait_ms: Mapped[int] = mapped_column(BigInteger)
+    talk_ms: Mapped[int] = mapped_column(BigInteger)
+
+    __table_args__ = {"sqlite_with_rowid": False}
