@@ -32,7 +32,7 @@ from hotline.spine.ami_events import SEAT_EVENTS  # noqa: F401  (re-exported: th
 from queue_manager import seats as sm
 from queue_manager.membership import member_interface, memberships, state_interface
 
-from .snapshot import BUSY_DEVICE, DEVICE, QueueLive, SeatResolver, entry_from, read_queue_status
+from .snapshot import BUSY_DEVICE, DEVICE, QueueLive, SeatResolver, entry_from, event_time, read_queue_status
 
 log = logging.getLogger(__name__)
 
@@ -189,7 +189,9 @@ class SeatService:
                 if queue in self.queues:
                     self.hub.update_queue(self.queue_view(queue))
 
-    def _start_wrapup(self, seat_id: str, queue: str | None) -> None:
+    def _start_wrapup(self, seat_id: str, queue: str | None, ended_at: float | None = None) -> None:
+        """The seat's call ended (at ``ended_at``, Asterisk's event time, when known): wrap-up lasts
+        until Asterisk offers the seat calls again (``sm.wrapup_until``: whole seconds)."""
         wrapup = self._wrapup_s.get(queue or "", 0)
         seat = self.seats[seat_id]
         now = self._clock()
@@ -199,7 +201,8 @@ class SeatService:
         self._set(new)
         if new.state == sm.SeatState.wrapup:
             loop = asyncio.get_running_loop()
-            self._wrapup_timers[seat_id] = loop.call_later(wrapup, self._wrapup_done, seat_id)
+            until = sm.wrapup_until(now if ended_at is None else min(ended_at, now), wrapup)
+            self._wrapup_timers[seat_id] = loop.call_later(max(0.0, until - now), self._wrapup_done, seat_id)
 
     def _wrapup_done(self, seat_id: str) -> None:
         self._wrapup_timers.pop(seat_id, None)
@@ -309,7 +312,7 @@ class SeatService:
     def _on_agentcomplete(self, h: dict[str, str]) -> None:
         seat_id = self._seat_of(h)
         if seat_id is not None:
-            self._start_wrapup(seat_id, h.get("Queue"))
+            self._start_wrapup(seat_id, h.get("Queue"), event_time(h))
 
     def _on_agentdump(self, h: dict[str, str]) -> None:
         seat_id = self._seat_of(h)

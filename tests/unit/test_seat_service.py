@@ -377,7 +377,8 @@ async def test_wrapup_then_idle(svc: SeatService, clock: Clock, state_rows: list
         "state": "wrapup", "since": T + 100, "call_id": A_CALL, "caller": "138****5678"}
     timer = svc._wrapup_timers["1001"]
     loop = asyncio.get_running_loop()
-    assert 29 < timer.when() - loop.time() <= 30
+    # app_queue's wrapuptime is 31 (queues.conf) from the whole second the call ended: T+100 here
+    assert 30 < timer.when() - loop.time() <= 31
     # the timer fires (called here instead of waiting 30 s)
     timer.cancel()
     clock.t = T + 130
@@ -385,6 +386,25 @@ async def test_wrapup_then_idle(svc: SeatService, clock: Clock, state_rows: list
     assert pick(svc.view("1001"), ["state", "since", "call_id", "caller"]) == {
         "state": "idle", "since": T + 130, "call_id": None, "caller": None}
     assert [r[1] for r in state_rows if r[0] == "1001"] == ["idle", "talking", "wrapup", "idle"]
+
+
+# (AgentComplete's Timestamp, when the controller reads it, wrap-up left): the call ended in second
+# T+99 or T+100; Asterisk offers calls again at that second + 31.
+WRAPUP_CASES = [(T + 99.6, T + 100.7, 29.3), (T + 100.2, T + 100.3, 30.7), (T + 99.0, T + 99.0, 31.0)]
+
+
+@pytest.mark.parametrize(("ended", "read", "left"), WRAPUP_CASES)
+async def test_wrapup_lasts_until_asterisk_offers_calls_again(svc: SeatService, clock: Clock, ended: float,
+                                                             read: float, left: float) -> None:
+    """Asterisk offers the seat a call again when time(NULL) - lastcall >= wrapuptime (31 in
+    queues.conf for a wrap-up of 30: whole seconds, lastcall the second the call ended): the
+    wallboard shows wrap-up until then, not until 30 s after the controller read the event."""
+    replay(svc, EVENTS[:3])
+    svc.on_ami_event({**EVENTS[10], "Queue": "wrapq"})
+    clock.t = read
+    svc.on_ami_event({**EVENTS[14], "Queue": "wrapq", "Timestamp": f"{ended:.6f}"})
+    timer = svc._wrapup_timers["1001"]
+    assert timer.when() - asyncio.get_running_loop().time() == pytest.approx(left, abs=0.05)
 
 
 async def test_pause_during_wrapup_cancels_the_timer(svc: SeatService) -> None:
@@ -466,7 +486,7 @@ async def test_resync_rebuilds_seats_and_queues(svc: SeatService, ami: FakeAmi, 
                  "device": "not_inuse", "since": T},
     }
     timer = svc._wrapup_timers["1005"]
-    assert 19 < timer.when() - asyncio.get_running_loop().time() <= 20
+    assert 20 < timer.when() - asyncio.get_running_loop().time() <= 21   # wrapuptime 31 in queues.conf
     hotline = svc.queue_view("hotline")
     assert hotline["entries"] == [
         {"call_id": "1795444558.33", "caller": "138****5678", "since": T - 42, "position": 1, "priority": 0},
