@@ -91,10 +91,12 @@ def pause(seat: Seat, reason: str, policy: Policy, now: float) -> Seat:
                call_id=seat.call_id if seat.state in (SeatState.ringing, SeatState.talking) else None)
 
 
-def unpause(seat: Seat, now: float) -> Seat:
+def unpause(seat: Seat, now: float, rest_until: float = 0.0) -> Seat:
+    """Back to idle, or to wrap-up when the last call's rest is not over (``rest_until``, see
+    :func:`wrapup_until`): Asterisk offers no call before then, paused or not."""
     if seat.state != SeatState.paused:
         raise SeatStateError("seat-not-paused", f"seat {seat.seat_id} is not paused")
-    return _to(seat, SeatState.idle, now, reason=None, unanswered=0)
+    return _to(seat, SeatState.wrapup if rest_until > now else SeatState.idle, now, reason=None, unanswered=0)
 
 
 # --- facts from Asterisk -------------------------------------------------------------------

@@ -63,6 +63,7 @@ class SeatService:
         self._resolver = SeatResolver(site)
         self._seat_of = self._resolver.seat_of
         self._wrapup_timers: dict[str, asyncio.TimerHandle] = {}
+        self._rest_until: dict[str, float] = {}   # when Asterisk offers the seat calls again
         self._wrapup_s = {q.name: q.wrapup for q in site.queues}
         self._left: dict[str, set[str]] = {}   # queues a seat just left, for their counts
         self.stats = {"events": 0, "auto_paused": 0, "resyncs": 0}
@@ -125,11 +126,11 @@ class SeatService:
 
     async def unpause(self, seat_id: str) -> dict[str, Any]:
         seat = self._seat(seat_id)
-        new = self._check(seat, lambda: sm.unpause(seat, self._clock()))
+        new = self._check(seat, lambda: sm.unpause(seat, self._clock(), self._rest_until.get(seat_id, 0.0)))
         cfg = self.site.seat(seat_id)
         assert cfg is not None
         await self._act(actions.queue_pause(member_interface(cfg), False))
-        self._set(new)
+        self._set_resting(new)
         return self.view(seat_id)
 
     # -- views -------------------------------------------------------------------------------
@@ -200,9 +201,21 @@ class SeatService:
             self._caller.pop(seat_id, None)
         self._set(new)
         if new.state == sm.SeatState.wrapup:
-            loop = asyncio.get_running_loop()
-            until = sm.wrapup_until(now if ended_at is None else min(ended_at, now), wrapup)
-            self._wrapup_timers[seat_id] = loop.call_later(max(0.0, until - now), self._wrapup_done, seat_id)
+            self._rest_until[seat_id] = sm.wrapup_until(now if ended_at is None else min(ended_at, now), wrapup)
+            self._wrapup_timer(seat_id)
+
+    def _wrapup_timer(self, seat_id: str) -> None:
+        old = self._wrapup_timers.pop(seat_id, None)
+        if old is not None:
+            old.cancel()
+        delay = max(0.0, self._rest_until.get(seat_id, 0.0) - self._clock())
+        self._wrapup_timers[seat_id] = asyncio.get_running_loop().call_later(delay, self._wrapup_done, seat_id)
+
+    def _set_resting(self, new: sm.Seat) -> None:
+        """``_set``, and the wrap-up timer when an unpause went back to the rest of the last call."""
+        self._set(new)
+        if new.state == sm.SeatState.wrapup:
+            self._wrapup_timer(new.seat_id)
 
     def _wrapup_done(self, seat_id: str) -> None:
         self._wrapup_timers.pop(seat_id, None)
@@ -238,8 +251,8 @@ class SeatService:
         elif paused and reason and seat.reason != reason:
             seat = replace(seat, reason=reason)
         elif not paused and seat.state == sm.SeatState.paused:
-            seat = sm.unpause(seat, now)
-        self._set(seat)
+            seat = sm.unpause(seat, now, self._rest_until.get(seat_id, 0.0))
+        self._set_resting(seat)
 
     def _on_queuememberadded(self, h: dict[str, str]) -> None:
         seat_id = self._seat_of(h)
@@ -331,21 +344,14 @@ class SeatService:
     def _on_queuecallerjoin(self, h: dict[str, str]) -> None:
         q = self.queues.get(h.get("Queue", ""))
         if q is not None:
-            entry = entry_from(h, since=self._clock())
-            q.entries[entry.uniqueid] = entry
+            q.join(entry_from(h, since=self._clock()))
             self.hub.update_queue(self.queue_view(q.name))
 
     def _on_queuecallerleave(self, h: dict[str, str]) -> None:
         q = self.queues.get(h.get("Queue", ""))
-        if q is None:
-            return
-        q.entries.pop(h.get("Uniqueid", ""), None)
-        # positions behind the leaver move up (Asterisk renumbers them the same way)
-        left = int(h.get("Position") or 0)
-        for e in q.entries.values():
-            if left and e.position > left:
-                e.position -= 1
-        self.hub.update_queue(self.queue_view(q.name))
+        if q is not None:
+            q.leave(h.get("Uniqueid", ""), int(h.get("Position") or 0))
+            self.hub.update_queue(self.queue_view(q.name))
 
     _on_queuecallerabandon = _on_queuecallerleave
 
@@ -374,12 +380,8 @@ class SeatService:
                 until, queue = wrapup_until[seat_id]
                 new = replace(seat, state=sm.SeatState.wrapup, since=seat.since if seat.state == sm.SeatState.wrapup
                               else now)
-                loop = asyncio.get_running_loop()
-                old = self._wrapup_timers.pop(seat_id, None)
-                if old:
-                    old.cancel()
-                self.seats[seat_id] = new
-                self._wrapup_timers[seat_id] = loop.call_later(max(0.0, until - now), self._wrapup_done, seat_id)
+                self.seats[seat_id], self._rest_until[seat_id] = new, until
+                self._wrapup_timer(seat_id)
                 continue
             else:
                 new = seat if seat.state == sm.SeatState.idle else replace(

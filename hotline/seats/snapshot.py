@@ -34,6 +34,16 @@ class QueueLive:
     title: str | None
     entries: dict[str, QueueEntry] = field(default_factory=dict)
 
+    def join(self, entry: QueueEntry) -> None:
+        self.entries[entry.uniqueid] = entry
+
+    def leave(self, uniqueid: str, position: int) -> None:
+        """A caller left from ``position``: those behind move up (Asterisk renumbers them the same way)."""
+        self.entries.pop(uniqueid, None)
+        for e in self.entries.values():
+            if position and e.position > position:
+                e.position -= 1
+
 
 def event_time(h: dict[str, str]) -> float | None:
     """An event's ``Timestamp`` (manager.conf's timestampevents), or None."""

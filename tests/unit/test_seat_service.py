@@ -407,6 +407,31 @@ async def test_wrapup_lasts_until_asterisk_offers_calls_again(svc: SeatService, 
     assert timer.when() - asyncio.get_running_loop().time() == pytest.approx(left, abs=0.05)
 
 
+@pytest.mark.parametrize("how", ["api", "phone"])
+async def test_unpause_before_the_rest_is_over_goes_back_to_wrapup(svc: SeatService, clock: Clock, how: str) -> None:
+    """Paused and unpaused within the wrap-up: Asterisk still offers no call until LastCall +
+    wrapuptime (measured in bench/seat_truth.py: we showed idle, Asterisk had the seat resting)."""
+    replay(svc, EVENTS[:3])
+    svc.on_ami_event({**EVENTS[10], "Queue": "wrapq"})
+    clock.t = T + 100
+    svc.on_ami_event({**EVENTS[14], "Queue": "wrapq", "Timestamp": f"{T + 100:.6f}"})   # rest until T+131
+    await svc.pause("1001", "admin")
+    clock.t = T + 110
+    if how == "api":
+        view = await svc.unpause("1001")
+    else:   # the phone's feature code: only the event
+        svc.on_ami_event({"Event": "QueueMemberPause", "Queue": "hotline", "Interface": "PJSIP/1001",
+                          "MemberName": "1001", "Paused": "0"})
+        view = svc.view("1001")
+    assert pick(view, ["state", "since", "reason"]) == {"state": "wrapup", "since": T + 110, "reason": None}
+    timer = svc._wrapup_timers["1001"]
+    assert timer.when() - asyncio.get_running_loop().time() == pytest.approx(21, abs=0.05)
+    # once the rest is over, an unpause goes straight to idle
+    await svc.pause("1001", "admin")
+    clock.t = T + 131
+    assert (await svc.unpause("1001"))["state"] == "idle"
+
+
 async def test_pause_during_wrapup_cancels_the_timer(svc: SeatService) -> None:
     replay(svc, EVENTS[:3])
     svc.on_ami_event({**EVENTS[10], "Queue": "wrapq"})
