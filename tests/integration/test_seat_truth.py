@@ -65,8 +65,11 @@ def settled_check(stack: Stack, timeout: float = 5.0) -> list[dict[str, str]]:
     return stuck
 
 
+CALLERS = 4   # 3 wrap-ups with a caller waiting: before the fix about half the offers came early
+
+
 def test_a_seat_in_wrapup_is_never_offered_a_call(stack: Stack, ami: AmiWatch) -> None:
-    """Three callers for wrapq, whose one seat (1001) rests WRAPUP_S s after each call: Asterisk
+    """Four callers for wrapq, whose one seat (1001) rests WRAPUP_S s after each call: Asterisk
     must not ring 1001 before WRAPUP_S s have passed since its AgentComplete (app_queue's whole
     seconds made it 0-1 s early), and the API must show wrap-up, not available, meanwhile."""
     for seat in SEATS:
@@ -85,12 +88,19 @@ def test_a_seat_in_wrapup_is_never_offered_a_call(stack: Stack, ami: AmiWatch) -
     sampler.start()
     # each caller hangs up talk_ms after the platform answers it (before it queues); 1001 takes them
     # one after the other with a wrap-up between
-    gap = (WRAPUP_S + 1) * 1000 + 4000
-    callers = [start_caller(stack, SEAT_TEST_NUMBERS["wrapq"], f"1390000470{k}", k, 4000 + k * gap) for k in range(3)]
+    gap = (WRAPUP_S + 1) * 1000 + 5000
+    callers: list[subprocess.Popen[bytes]] = []
     try:
+        for k in range(CALLERS):   # in this order in the queue
+            number, caller, talk = SEAT_TEST_NUMBERS["wrapq"], f"1390000470{k}", 4000 + k * gap
+            callers.append(start_caller(stack, number, caller, k, talk) if k < len(Q3_CALLER_PORTS)
+                           else stack.start_call(number, caller, talk_ms=talk))
+            wait_for(f"caller {k} in the queue or talking", lambda k=k: (
+                http_json("GET", f"{stack.api}/api/queues/wrapq")[1]["waiting"] == k if k else
+                stack.seat("1001")["state"] == "talking"), timeout=15, interval=0.1)
         for c in callers:
-            c.wait(4 * gap // 1000 + 60)
-        assert [c.returncode for c in callers] == [0, 0, 0]
+            c.wait((CALLERS + 1) * gap // 1000 + 60)
+        assert [c.returncode for c in callers] == [0] * CALLERS
         wait_for("the last wrap-up over", lambda: stack.seat("1001")["state"] == "idle", timeout=WRAPUP_S + 10)
     finally:
         stop.set()
@@ -103,8 +113,10 @@ def test_a_seat_in_wrapup_is_never_offered_a_call(stack: Stack, ami: AmiWatch) -
               if h.get("MemberName") == "1001" or h.get("Interface") == "PJSIP/1001"]
     completes = [float(h["Timestamp"]) for h in events if h["Event"] == "AgentComplete" and h["Queue"] == "wrapq"]
     called = [float(h["Timestamp"]) for h in events if h["Event"] == "AgentCalled"]
-    assert len(completes) == 3, events
-    offers_after = [min((c for c in called if c > done), default=None) for done in completes[:2]]
+    brief = "\n".join(f'{h["Event"]} {h.get("Timestamp")} {h.get("Queue")} {h.get("CallerIDNum")} '
+                      f'{h.get("MemberName")}' for _, h in ami.take() if h.get("Event", "").startswith(("Agent", "Queue")))
+    assert len(completes) == CALLERS, brief
+    offers_after = [min((c for c in called if c > done), default=None) for done in completes[:-1]]
     assert all(o is not None for o in offers_after), events   # the next caller was offered to 1001
     early = [(round(o - done, 2)) for done, o in zip(completes, offers_after) if o is not None and o - done < WRAPUP_S]
     assert early == [], f"1001 offered a call {early} s into its {WRAPUP_S} s wrap-up"
@@ -129,7 +141,7 @@ def test_no_stuck_seat_after_calls_end_abruptly(stack: Stack) -> None:
         caller.wait(10)
         assert stack.seat(talking)["state"] == "talking"    # no BYE: Asterisk still has the call
         for line in stack.cli("core show channels concise").splitlines():
-            if line.startswith("PJSIP/carrier"):
+            if line.startswith("PJSIP/trunk-"):   # the caller's leg
                 stack.cli(f"channel request hangup {line.split('!')[0]}")
         wait_for("no channel left", lambda: no_channels(stack), timeout=20)
         wait_for(f"{talking} idle", lambda: stack.seat(talking)["state"] == "idle", timeout=10)
