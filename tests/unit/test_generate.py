@@ -310,7 +310,10 @@ def test_agi_is_followed_by_the_fail_open_default(case) -> None:
     labels = [i for i, line in enumerate(raw) if "n(queue)," in line]
     queue_at = next(i for i, line in enumerate(flow) if line.startswith("Queue("))
     assert len(labels) == 1 and agi < labels[0] < queue_at
-    assert flow[queue_at].startswith("Queue(${HOTLINE_QUEUE},")
+    # the Asterisk queue is the queue's line (Queue.line), else the queue itself
+    assert flow[queue_at - 1] == ('Set(LINE=${IF($["${HOTLINE_LINE_${HOTLINE_QUEUE}}" != ""]?'
+                                  '${HOTLINE_LINE_${HOTLINE_QUEUE}}:${HOTLINE_QUEUE})})')
+    assert flow[queue_at].startswith("Queue(${LINE},${HOTLINE_QOPTS_${HOTLINE_QUEUE}},")
     # The route from the AGI only replaces the queue when that queue exists.
     assert "ExecIf($[${QUEUE_EXISTS(${ROUTE})}]?Set(__HOTLINE_QUEUE=${ROUTE}))" in flow[agi:queue_at]
     assert "HOTLINE_AGI = agi://127.0.0.1:" in files["extensions.conf"]
