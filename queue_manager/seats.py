@@ -91,12 +91,17 @@ def pause(seat: Seat, reason: str, policy: Policy, now: float) -> Seat:
                call_id=seat.call_id if seat.state in (SeatState.ringing, SeatState.talking) else None)
 
 
-def unpause(seat: Seat, now: float, rest_until: float = 0.0) -> Seat:
-    """Back to idle, or to wrap-up when the last call's rest is not over (``rest_until``, see
-    :func:`wrapup_until`): Asterisk offers no call before then, paused or not."""
+def unpause(seat: Seat, now: float, rest_until: float = 0.0, in_call: SeatState | None = None) -> Seat:
+    """Back to the call the seat is still on (``in_call``: ringing or talking; a pause during a
+    call holds for the next one), else to wrap-up when the last call's rest is not over
+    (``rest_until``, see :func:`wrapup_until`: Asterisk offers no call before then, paused or
+    not), else to idle."""
     if seat.state != SeatState.paused:
         raise SeatStateError("seat-not-paused", f"seat {seat.seat_id} is not paused")
-    return _to(seat, SeatState.wrapup if rest_until > now else SeatState.idle, now, reason=None, unanswered=0)
+    if in_call is not None and seat.call_id is not None:
+        return _to(seat, in_call, now, reason=None)
+    return _to(seat, SeatState.wrapup if rest_until > now else SeatState.idle, now, reason=None, unanswered=0,
+               call_id=None)
 
 
 # --- facts from Asterisk -------------------------------------------------------------------

@@ -32,7 +32,8 @@ from hotline.spine.ami_events import SEAT_EVENTS  # noqa: F401  (re-exported: th
 from queue_manager import seats as sm
 from queue_manager.membership import member_interface, memberships, state_interface
 
-from .snapshot import BUSY_DEVICE, DEVICE, QueueLive, SeatResolver, entry_from, event_time, read_queue_status
+from .snapshot import (BUSY_DEVICE, DEVICE, QueueLive, SeatResolver, call_state, entry_from, event_time,
+                       read_queue_status)
 
 log = logging.getLogger(__name__)
 
@@ -126,7 +127,7 @@ class SeatService:
 
     async def unpause(self, seat_id: str) -> dict[str, Any]:
         seat = self._seat(seat_id)
-        new = self._check(seat, lambda: sm.unpause(seat, self._clock(), self._rest_until.get(seat_id, 0.0)))
+        new = self._check(seat, lambda: self._unpaused(seat, self._clock()))
         cfg = self.site.seat(seat_id)
         assert cfg is not None
         await self._act(actions.queue_pause(member_interface(cfg), False))
@@ -199,10 +200,9 @@ class SeatService:
         new = sm.hangup(seat, now, wrapup)
         if new.state != sm.SeatState.wrapup:
             self._caller.pop(seat_id, None)
-        self._set(new)
-        if new.state == sm.SeatState.wrapup:
+        if wrapup:   # paused or not: Asterisk rests the seat from now (an unpause returns to it)
             self._rest_until[seat_id] = sm.wrapup_until(now if ended_at is None else min(ended_at, now), wrapup)
-            self._wrapup_timer(seat_id)
+        self._set_resting(new)
 
     def _wrapup_timer(self, seat_id: str) -> None:
         old = self._wrapup_timers.pop(seat_id, None)
@@ -210,6 +210,10 @@ class SeatService:
             old.cancel()
         delay = max(0.0, self._rest_until.get(seat_id, 0.0) - self._clock())
         self._wrapup_timers[seat_id] = asyncio.get_running_loop().call_later(delay, self._wrapup_done, seat_id)
+
+    def _unpaused(self, seat: sm.Seat, now: float) -> sm.Seat:
+        return sm.unpause(seat, now, self._rest_until.get(seat.seat_id, 0.0),
+                          call_state(self._device.get(seat.seat_id, "unknown")))
 
     def _set_resting(self, new: sm.Seat) -> None:
         """``_set``, and the wrap-up timer when an unpause went back to the rest of the last call."""
@@ -251,7 +255,7 @@ class SeatService:
         elif paused and reason and seat.reason != reason:
             seat = replace(seat, reason=reason)
         elif not paused and seat.state == sm.SeatState.paused:
-            seat = sm.unpause(seat, now, self._rest_until.get(seat_id, 0.0))
+            seat = self._unpaused(seat, now)
         self._set_resting(seat)
 
     def _on_queuememberadded(self, h: dict[str, str]) -> None:
@@ -303,24 +307,20 @@ class SeatService:
 
     def _on_agentcalled(self, h: dict[str, str]) -> None:
         seat_id = self._seat_of(h)
-        if seat_id is None:
-            return
-        seat = self.seats[seat_id]
-        if seat.state in (sm.SeatState.idle, sm.SeatState.wrapup, sm.SeatState.ringing):
+        if seat_id is not None and self.seats[seat_id].state in (sm.SeatState.idle, sm.SeatState.wrapup,
+                                                                 sm.SeatState.ringing):
             self._caller[seat_id] = h.get("CallerIDNum")
-            self._set(sm.ring(seat, h.get("Linkedid") or h.get("Uniqueid", ""), self._clock()))
+            self._set(sm.ring(self.seats[seat_id], h.get("Linkedid") or h.get("Uniqueid", ""), self._clock()))
 
     def _on_agentconnect(self, h: dict[str, str]) -> None:
         seat_id = self._seat_of(h)
         if seat_id is None:
             return
         self._caller[seat_id] = h.get("CallerIDNum")
-        seat = self.seats[seat_id]
-        call_id = h.get("Linkedid") or h.get("Uniqueid", "")
-        if seat.state == sm.SeatState.paused:   # paused while ringing: the call still goes on
-            self._set(replace(seat, call_id=call_id, unanswered=0))
-        else:
-            self._set(sm.answer(seat, call_id, self._clock()))
+        seat, call_id = self.seats[seat_id], h.get("Linkedid") or h.get("Uniqueid", "")
+        # paused while ringing: the call still goes on
+        self._set(replace(seat, call_id=call_id, unanswered=0) if seat.state == sm.SeatState.paused
+                  else sm.answer(seat, call_id, self._clock()))
 
     def _on_agentcomplete(self, h: dict[str, str]) -> None:
         seat_id = self._seat_of(h)

@@ -10,6 +10,7 @@ from typing import Any
 
 from hotline.config.site import SiteConfig
 from queue_manager.membership import member_interface, state_interface
+from queue_manager import seats as sm
 from queue_manager.seats import asterisk_wrapuptime
 
 # QueueMemberStatus / QueueMember "Status": Asterisk device states.
@@ -43,6 +44,11 @@ class QueueLive:
         for e in self.entries.values():
             if position and e.position > position:
                 e.position -= 1
+
+
+def call_state(device: str) -> sm.SeatState | None:
+    """The call state a device state shows: talking (in use, busy, on hold), ringing, or None."""
+    return sm.SeatState.talking if device in BUSY_DEVICE else sm.SeatState.ringing if device == "ringing" else None
 
 
 def event_time(h: dict[str, str]) -> float | None:

@@ -114,7 +114,8 @@ def test_a_seat_in_wrapup_is_never_offered_a_call(stack: Stack, ami: AmiWatch) -
     completes = [float(h["Timestamp"]) for h in events if h["Event"] == "AgentComplete" and h["Queue"] == "wrapq"]
     called = [float(h["Timestamp"]) for h in events if h["Event"] == "AgentCalled"]
     brief = "\n".join(f'{h["Event"]} {h.get("Timestamp")} {h.get("Queue")} {h.get("CallerIDNum")} '
-                      f'{h.get("MemberName")}' for _, h in ami.take() if h.get("Event", "").startswith(("Agent", "Queue")))
+                      f'{h.get("MemberName")}' for _, h in ami.take()
+                      if h.get("Event", "").startswith(("Agent", "Queue")))
     assert len(completes) == CALLERS, brief
     offers_after = [min((c for c in called if c > done), default=None) for done in completes[:-1]]
     assert all(o is not None for o in offers_after), events   # the next caller was offered to 1001

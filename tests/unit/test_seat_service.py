@@ -432,6 +432,30 @@ async def test_unpause_before_the_rest_is_over_goes_back_to_wrapup(svc: SeatServ
     assert (await svc.unpause("1001"))["state"] == "idle"
 
 
+async def test_paused_during_the_call_rests_after_it(svc: SeatService, clock: Clock) -> None:
+    """Paused while talking, the call ends, unpaused within the rest: wrap-up, as Asterisk has it
+    (measured in bench/seat_truth.py: we showed idle while Asterisk still rested the seat)."""
+    replay(svc, EVENTS[:3])
+    svc.on_ami_event({**EVENTS[10], "Queue": "wrapq"})
+    await svc.pause("1001", "admin")
+    clock.t = T + 100
+    svc.on_ami_event({**EVENTS[14], "Queue": "wrapq", "Timestamp": f"{T + 100:.6f}"})   # rest until T+131
+    assert svc.view("1001")["state"] == "paused"
+    clock.t = T + 105
+    assert pick(await svc.unpause("1001"), ["state", "call_id"]) == {"state": "wrapup", "call_id": None}
+
+
+async def test_unpaused_during_the_call_is_back_on_it(svc: SeatService, clock: Clock) -> None:
+    """Paused while talking (it holds for the next call), unpaused before the call ends: talking,
+    not idle (measured: we showed idle while Asterisk had the member in call)."""
+    replay(svc, EVENTS[:12])                      # 1001 talking to A (device in use)
+    assert svc.view("1001")["state"] == "talking"
+    await svc.pause("1001", "break")
+    clock.t = T + 50
+    view = await svc.unpause("1001")
+    assert pick(view, ["state", "call_id", "since"]) == {"state": "talking", "call_id": A_CALL, "since": T + 50}
+
+
 async def test_pause_during_wrapup_cancels_the_timer(svc: SeatService) -> None:
     replay(svc, EVENTS[:3])
     svc.on_ami_event({**EVENTS[10], "Queue": "wrapq"})
