@@ -108,7 +108,7 @@ def stuck_seats(ours: Iterable[Mapping[str, object]], theirs: Mapping[str, Aster
             reason = f"{state} with no call"
         elif state == "wrapup" and now - since > wrapup_max_s + slack_s:
             reason = f"wrap-up for {now - since:.0f} s (longest wrap-up {wrapup_max_s:.0f} s)"
-        elif state != "paused" and view.get("call_id"):
+        elif state not in ("paused", "wrapup") and view.get("call_id"):   # wrap-up shows its last call
             reason = f"{state} holding call {view.get('call_id')}"
         elif them is not None and them.state in IN_CALL:
             reason = f"Asterisk has the member {them.state} with no call"

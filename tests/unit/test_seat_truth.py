@@ -98,7 +98,7 @@ def test_stuck_seats_after_the_calls_ended() -> None:
 
 def test_a_wrapup_just_over_on_one_side_is_not_stuck() -> None:
     idle = [member("1001", q) for q in ("hotline", "wrapq")]
-    assert stuck_seats([view("1001", "wrapup", since=T - 6.5)], theirs(idle), T, wrapup_max_s=6) == []
+    assert stuck_seats([view("1001", "wrapup", since=T - 6.5, call_id="c1")], theirs(idle), T, wrapup_max_s=6) == []
 
 
 @pytest.mark.parametrize(("headers", "states"), [
