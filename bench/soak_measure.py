@@ -280,7 +280,9 @@ def reconciliation_summary(reports: list[dict[str, Any]]) -> dict[str, Any]:
             "skipped_lines": skipped, "errors": errors}
 
 
-def targets(summary: dict[str, Any], slopes: dict[str, Any]) -> list[dict[str, Any]]:
+def targets(summary: dict[str, Any], slopes: dict[str, Any],
+            stuck: list[dict[str, str]] | None = None) -> list[dict[str, Any]]:
+    """``stuck``: the seat check after every call ended (amiwatch.seat_check), None before it ran."""
     out = []
 
     def add(name: str, target: str, value: Any, ok: bool | None) -> None:
@@ -290,6 +292,8 @@ def targets(summary: dict[str, Any], slopes: dict[str, Any]) -> list[dict[str, A
     add("duplicate records", "0", summary["duplicates"], summary["duplicates"] == 0)
     add(f"stalls (no queue mark, or queue reached > {ROUTE_BOUND_S:g} s after arrival; sipp call failed)", "0",
         f"{summary['stalls']} + {summary['sipp_failed']}", summary["stalls"] == 0 and summary["sipp_failed"] == 0)
+    add("stuck seats after every call ended (our seat state vs Asterisk's QueueStatus)", "0",
+        None if stuck is None else len(stuck), None if stuck is None else not stuck)
     for p in PROCS:
         v = slopes.get(p, {}).get("pct_per_hour")
         add(f"{p} RSS growth after warm-up", f"< {RSS_GROWTH_MAX_PCT_H:g} %/h", v,
