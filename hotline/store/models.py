@@ -288,3 +288,42 @@ class InboundChangeRow(Base):
     received_at: Mapped[datetime] = mapped_column(UtcDateTime, index=True)
 
     __table_args__ = (UniqueConstraint("system", "idempotency_key", name="uq_inbound_changes_system_key"),)
+
+
+class RevisitTaskRow(Base):
+    """A 回访 call of one verification of a work order (issue 12, migration 0015): one per
+    (order, ``verify`` event), so a reopened order verified again gets a new one. Statuses and
+    results are :mod:`hotline.revisits.model`'s (short ascii values without a CHECK)."""
+
+    __tablename__ = "revisit_tasks"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    work_order_id: Mapped[str] = mapped_column(ForeignKey("work_orders.id", ondelete="CASCADE"), index=True)
+    verify_event_id: Mapped[int] = mapped_column(Integer)
+    number: Mapped[str | None] = mapped_column(String(32))           # the digits dialled
+    status: Mapped[str] = mapped_column(String(16), index=True)
+    skip_reason: Mapped[str | None] = mapped_column(String(32))
+    attempts: Mapped[int] = mapped_column(Integer)
+    max_attempts: Mapped[int] = mapped_column(Integer)
+    next_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    dialled_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime, index=True)
+    updated_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    last_result: Mapped[str | None] = mapped_column(String(16))
+    rating: Mapped[str | None] = mapped_column(String(24))
+    keys: Mapped[str] = mapped_column(String(16))
+    seat: Mapped[str | None] = mapped_column(String(16))
+    tries: Mapped[list[dict[str, Any]]] = mapped_column(JSON)
+
+    __table_args__ = (UniqueConstraint("work_order_id", "verify_event_id", name="uq_revisit_tasks_verification"),)
+
+
+class RevisitRefusalRow(Base):
+    """A number whose owner refused 回访 calls (migration 0015): never dialled again."""
+
+    __tablename__ = "revisit_refusals"
+
+    number: Mapped[str] = mapped_column(String(32), primary_key=True)   # the rule's dialled form
+    at: Mapped[datetime] = mapped_column(UtcDateTime)
+    by: Mapped[str] = mapped_column(String(64))
+    reason: Mapped[str] = mapped_column(Text)
