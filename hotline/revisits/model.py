@@ -136,3 +136,12 @@ def rate_by_hand(task: Task, rating: str, seat: str, now: dt.datetime) -> Task:
 
 def supersede(task: Task, now: dt.datetime) -> Task:
     return replace(task, status=Status.superseded, next_at=None, dialled_at=None, updated_at=now)
+
+
+def renumber(task: Task, number: str, now: dt.datetime) -> Task:
+    """A seat gives the number to dial (the caller's other phone): a pending task, or one skipped
+    for want of a number the rule allows, dials it from now on."""
+    if task.status is Status.pending or (task.status is Status.skipped
+                                         and task.skip_reason in ("no_number", "number_not_allowed")):
+        return replace(task, number=number, status=Status.pending, skip_reason=None, updated_at=now)
+    raise InvalidStep(task.status, "a new number")

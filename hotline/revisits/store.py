@@ -46,6 +46,7 @@ def _write(row: RevisitTaskRow, task: Task) -> None:
     row.status, row.attempts, row.next_at, row.dialled_at = task.status.value, task.attempts, task.next_at, task.dialled_at
     row.updated_at, row.last_result, row.rating, row.keys = task.updated_at, task.last_result, task.rating, task.keys
     row.seat, row.tries = task.seat, [dict(t) for t in task.tries]
+    row.number, row.skip_reason = task.number, task.skip_reason
 
 
 class RevisitStore:
@@ -60,21 +61,21 @@ class RevisitStore:
             latest = dict(session.execute(
                 select(OrderEventRow.work_order_id, func.max(OrderEventRow.id))
                 .where(OrderEventRow.action == "verify", OrderEventRow.work_order_id.in_(verified))
-                .group_by(OrderEventRow.work_order_id)).tuples().all())
+                .group_by(OrderEventRow.work_order_id)).all())
             if not latest:
                 return []
             done = set(session.execute(select(RevisitTaskRow.work_order_id, RevisitTaskRow.verify_event_id)
-                                       .where(RevisitTaskRow.work_order_id.in_(list(latest)))).tuples().all())
+                                       .where(RevisitTaskRow.work_order_id.in_(list(latest)))).all())
             todo = sorted(o for o, e in latest.items() if (o, e) not in done)
             if not todo:
                 return []
             confidential = dict(session.execute(select(WorkOrderRow.id, WorkOrderRow.caller_confidential)
-                                                .where(WorkOrderRow.id.in_(todo))).tuples().all())
+                                                .where(WorkOrderRow.id.in_(todo))).all())
             numbers: dict[str, str] = {}
             calls = (select(WorkOrderCallRow.work_order_id, CallRow.caller_number)
                      .join(CallRow, CallRow.call_id == WorkOrderCallRow.call_id)
                      .where(WorkOrderCallRow.work_order_id.in_(todo)).order_by(CallRow.arrived_at))
-            for order_id, number in session.execute(calls).tuples():
+            for order_id, number in session.execute(calls):
                 numbers.setdefault(order_id, number)
             return [Candidate(o, latest[o], numbers.get(o), bool(confidential.get(o))) for o in todo]
 
@@ -84,7 +85,7 @@ class RevisitStore:
             return {}
         with self._store.session() as session:
             rows = session.execute(select(OrderLifecycleRow.work_order_id, OrderLifecycleRow.state)
-                                   .where(OrderLifecycleRow.work_order_id.in_(ids))).tuples().all()
+                                   .where(OrderLifecycleRow.work_order_id.in_(ids))).all()
             return dict(rows)
 
     # --- tasks ---------------------------------------------------------------------------------
