@@ -66,13 +66,11 @@ def assemble(events: list[CelEvent], directory: Directory, source: str = "live")
     start = next((e for e in caller_leg if e.name == "CHAN_START"), None)
     if start is None:
         return None
-    revisit = assemble_revisit(evs, directory, source)
-    if revisit is not None:   # a 回访 try (issue 12) starts on a trunk too: its accountcode says so
-        return revisit
+    revisit = assemble_revisit(evs, directory, source)   # a 回访 try (issue 12): a trunk leg, its accountcode
     trunk = endpoint_of(start.channel)
-    if trunk not in directory.trunks:
+    if revisit is not None or trunk not in directory.trunks:
         # A callback try (issue #3) starts on a Local channel or a seat's phone, not on a trunk.
-        return assemble_callback(evs, directory, source)
+        return revisit or assemble_callback(evs, directory, source)
     arrived = _arrival(start, caller_leg)
     queue = _queue_path(caller_leg)
     queued = queue.first_join
