@@ -23,6 +23,7 @@ idempotent: a replayed record is not the current try and changes nothing.
 from __future__ import annotations
 
 import asyncio
+import builtins
 import datetime as dt
 import logging
 import threading
@@ -163,6 +164,7 @@ class RevisitService:
         if task.number is None:
             return task
         task = await asyncio.to_thread(self.tasks.apply, task.id, lambda t: model.dial(t, now))
+        assert task.number is not None
         action = actions.revisit_call(task.number, trunk=self._site.trunks[0].name, task=task.id,
                                       attempt=task.attempts, order_id=task.work_order_id,
                                       ring_seconds=self._cfg.ring_seconds,
@@ -284,7 +286,7 @@ class RevisitService:
         added = await asyncio.to_thread(self.tasks.refuse, dial, by=user, reason=reason, now=self.now())
         return {"number": dial, "added": added}
 
-    async def refusals(self, limit: int) -> list[dict[str, str]]:
+    async def refusals(self, limit: int) -> builtins.list[dict[str, str]]:
         return await asyncio.to_thread(self.tasks.refusals, limit)
 
     async def _audit_refusal(self, user: str, role: str, order_id: str | None, number: str, reason: str | None) -> None:

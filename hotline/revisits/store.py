@@ -43,7 +43,8 @@ def _task(row: RevisitTaskRow) -> Task:
 
 
 def _write(row: RevisitTaskRow, task: Task) -> None:
-    row.status, row.attempts, row.next_at, row.dialled_at = task.status.value, task.attempts, task.next_at, task.dialled_at
+    row.status, row.attempts = task.status.value, task.attempts
+    row.next_at, row.dialled_at = task.next_at, task.dialled_at
     row.updated_at, row.last_result, row.rating, row.keys = task.updated_at, task.last_result, task.rating, task.keys
     row.seat, row.tries = task.seat, [dict(t) for t in task.tries]
     row.number, row.skip_reason = task.number, task.skip_reason

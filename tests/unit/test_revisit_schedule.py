@@ -88,7 +88,7 @@ RUNS = [
 def test_tries_until_answered_or_given_up(results: list[str], status: Status, attempts: int,
                                           rating: str | None) -> None:
     t, now = task(1), at("09:00")
-    for i, result in enumerate(results):
+    for result in results:
         assert t.status is Status.pending and (t.next_at is None or t.next_at <= now)
         t = model.dial(t, now)
         r = _try(t, result, "3" if result == "rated" else "", "unsatisfied" if result == "rated" else None)
