@@ -39,7 +39,8 @@ def render(site: SiteConfig) -> list[str]:
     lines: list[str] = []
     Ctx(lines, REVISIT_CONTEXT, "a 回访 call was answered: the caller rates the order").exten("s", *[
         "Set(CHANNEL(language)=zh)",
-        f"Set(RV_ORDER=${{FILTER(WO0123456789-,{var(m.RV_ORDER)})}})",
+        # FILTER reads "-" as a range: the order id's dashes are dropped (the record puts them back)
+        f"Set(RV_ORDER=${{FILTER(WO0123456789,{var(m.RV_ORDER)})}})",
         m.REVISIT.write(m.Revisit(f"${{FILTER(0123456789,{var(m.RV_TASK)})}}",
                                   f"${{FILTER(0123456789,{var(m.RV_TRY)})}}", "${RV_ORDER}")),
         "Set(RV_ROUND=1)",

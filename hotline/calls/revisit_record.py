@@ -18,6 +18,7 @@ unallocated number, congestion, rejected...).
 
 from __future__ import annotations
 
+import re
 from datetime import datetime, timezone
 
 from hotline.records.call import CallRecord, Outcome
@@ -31,6 +32,13 @@ from .model import HANGUP_CAUSES, Directory
 RATINGS = {"1": "satisfied", "2": "basically_satisfied", "3": "unsatisfied"}
 NO_ANSWER_CAUSES = frozenset({None, 0, 16, 18, 19, 31})
 BUSY_CAUSES = frozenset({17})
+_ORDER = re.compile(r"WO-?([0-9]{8})-?([0-9]{1,12})")
+
+
+def order_id(raw: str) -> str:
+    """The order id the survey mark names (the dialplan's FILTER drops its dashes), or ""."""
+    m = _ORDER.fullmatch(raw.strip())
+    return f"WO-{m.group(1)}-{m.group(2)}" if m else ""
 
 
 def revisit_try(events: list[CelEvent]) -> RevisitTry | None:
@@ -83,7 +91,7 @@ def assemble_revisit(evs: list[CelEvent], directory: Directory, source: str = "l
     end = hangup or next((e for e in reversed(evs) if e.name in ("CHAN_END", "LINKEDID_END")), evs[-1])
     cause = _cause(hangup)
     result, rating = _result(answered is not None, keys, seat_mark is not None, cause)
-    order = marks.REVISIT.of(survey).order.strip() if survey is not None else ""
+    order = order_id(marks.REVISIT.of(survey).order) if survey is not None else ""
     info: dict[str, object] = {"task": found.task, "try": found.attempt, "result": result, "keys": keys}
     if rating is not None:
         info["rating"] = rating

@@ -71,7 +71,7 @@ class RevisitService:
         self._early: list[CallRecord] = []
         self._early_lock = threading.Lock()
         self._pending: set[asyncio.Future[Any]] = set()
-        self.stats = {"placed": 0, "refused": 0, "rated": 0}
+        self.stats = {"ticks": 0, "placed": 0, "refused": 0, "rated": 0}
 
     def now(self) -> dt.datetime:
         return self._now()
@@ -126,11 +126,13 @@ class RevisitService:
             for t in schedule.lost(open_tasks, now, ring):
                 await self._finish(t.id, TryResult(f"lost-{t.id}-{t.attempts}", t.attempts, "lost"))
             if not self._cfg.enabled:
+                self.stats["ticks"] += 1
                 return []
             current = await asyncio.to_thread(self.tasks.open_tasks)
             chosen = schedule.to_dial(current, now, hours=self._cfg.hours, tz=self._tz,
                                       max_concurrent=self._cfg.max_concurrent)
             placed = [await self._place(t) for t in chosen]
+        self.stats["ticks"] += 1
         return placed
 
     async def seed(self) -> list[Task]:

@@ -28,7 +28,7 @@ def mark(m: marks.Mark[Any], t: float, *fields: str) -> CelEvent:
 
 
 def survey(*keys: str, seat: bool = False) -> list[CelEvent]:
-    out = [ev("CHAN_START", 0, account=""), ev("ANSWER", 5), mark(marks.REVISIT, 5.1, "7", "2", "WO-20261102-000003")]
+    out = [ev("CHAN_START", 0, account=""), ev("ANSWER", 5), mark(marks.REVISIT, 5.1, "7", "2", "WO20261102000003")]
     for i, key in enumerate(keys):
         out.append(mark(marks.REVISIT_KEY, 20 + i * 10, key, str(i + 1)))
     if seat:
@@ -82,3 +82,11 @@ def test_an_inbound_call_is_not_a_revisit() -> None:
     events = [ev(e.name, e.time - 1796000000.0, extra=e.extra, account="") for e in unanswered(16)]
     record = assemble(events, DIRECTORY)
     assert record is None or "revisit" not in record.extra
+
+
+@pytest.mark.parametrize(("raw", "order"), [("WO20261102000003", "WO-20261102-000003"),
+                                            ("WO-20261102-000003", "WO-20261102-000003"),
+                                            ("WO2026", ""), ("", ""), ("XX20261102000003", "")])
+def test_the_order_id_the_dialplan_wrote(raw: str, order: str) -> None:
+    from hotline.calls.revisit_record import order_id
+    assert order_id(raw) == order
