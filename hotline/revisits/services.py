@@ -28,7 +28,7 @@ import datetime as dt
 import logging
 import threading
 from collections.abc import Awaitable, Callable
-from typing import Any
+from typing import Any, TypeVar
 from zoneinfo import ZoneInfo
 
 from hotline.ami import actions
@@ -47,6 +47,7 @@ from hotline.work_orders.services import WorkOrderService
 from hotline.work_orders.transitions import Actor
 
 log = logging.getLogger(__name__)
+T = TypeVar("T")
 
 REVISIT_ACTOR = Actor("revisit", "seat")
 """Who applies a rating pressed on a 回访 call: the centre's automatic 回访 (role seat, the
@@ -55,6 +56,9 @@ SYSTEM_USER = "system"
 
 
 class RevisitService:
+    RETRY_FIRST_S = 1.0    # a database error while taking a record: retried, doubling up to RETRY_MAX_S
+    RETRY_MAX_S = 30.0
+
     def __init__(self, site: SiteConfig, store: Store, ami: AmiPort, orders: WorkOrderService, audit: AuditService,
                  *, now: Callable[[], dt.datetime] | None = None, action_timeout: float = 5.0) -> None:
         self._site = site
@@ -213,21 +217,39 @@ class RevisitService:
         except (KeyError, TypeError, ValueError):
             log.warning("回访 record %s: unreadable extra.revisit %r", record.call_id, info)
             return
-        async with self._lock:
-            try:
-                task = await self._finish(task_id, result)
-            except (NoSuchRevisit, model.InvalidStep) as exc:
-                log.info("回访 record %s: %s", record.call_id, exc)
-                return
+        async def finish() -> Task | None:
+            async with self._lock:
+                try:
+                    return await self._finish(task_id, result)
+                except (NoSuchRevisit, model.InvalidStep) as exc:
+                    log.info("回访 record %s: %s", record.call_id, exc)
+                    return None
+        task = await self._retrying(finish)
+        if task is None:
+            return
         log.info("回访 task %d: try %d %s -> %s", task.id, result.attempt, result.result, task.status.value)
         if task.status is Status.rated and task.rating is not None:
-            await self._evaluate(task, REVISIT_ACTOR, record.call_id)
+            await self._retrying(lambda: self._evaluate(task, REVISIT_ACTOR, record.call_id))
+
+    async def _retrying(self, make: Callable[[], Awaitable[T]]) -> T:
+        """``make()`` until the database answers (a record's effect is never dropped: its try
+        would otherwise count as lost and the caller be called again)."""
+        delay = self.RETRY_FIRST_S
+        while True:
+            try:
+                return await make()
+            except StoreError as exc:
+                log.warning("回访 bookkeeping failed (%s); retrying in %.0f s", exc.message, delay)
+            await asyncio.sleep(delay)
+            delay = min(delay * 2, self.RETRY_MAX_S)
 
     async def _evaluate(self, task: Task, actor: Actor, call_id: str | None) -> None:
         fields = {"rating": task.rating, "revisit": {"task": task.id, "call_id": call_id, "tries": task.attempts,
                                                     "keys": task.keys, "seat": task.seat}}
         try:
             await self._orders.act(task.work_order_id, "evaluate", actor, fields)
+        except StoreError:
+            raise
         except HotlineError as exc:   # the order moved meanwhile (evaluated by hand, sent back...)
             log.warning("回访 task %d: rating %s not applied to %s: %s", task.id, task.rating, task.work_order_id,
                         exc.message)

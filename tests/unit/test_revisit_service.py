@@ -14,6 +14,7 @@ import pytest
 from hotline.ami.port import AmiPort
 from hotline.audit.services import AuditService
 from hotline.config.site import SiteConfig
+from hotline.exceptions import StoreError
 from hotline.records.call import CallRecord, Outcome
 from hotline.revisits.errors import NumberNotAllowed, RevisitClosed
 from hotline.revisits.model import Status
@@ -242,3 +243,33 @@ async def test_asterisk_refusing_the_originate_is_a_failed_try(env: Env) -> None
     await env.service.tick()
     task = (await env.service.list(None, oid, 10))[0]
     assert (task.status, task.attempts, task.last_result) == (Status.pending, 1, "failed")
+
+
+async def test_a_record_is_taken_after_a_database_error(env: Env, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The try's record is never dropped: its effect is retried until the database answers (else
+    the try would count as lost and the caller be called again)."""
+    env.service.start()
+    oid = await env.verified_order()
+    await env.service.tick()
+    real_apply, real_act, failures = env.service.tasks.apply, env.orders.act, {"apply": 1, "act": 1}
+    monkeypatch.setattr(env.service, "RETRY_FIRST_S", 0.01)
+
+    def apply(*args: Any) -> Any:
+        if failures["apply"]:
+            failures["apply"] -= 1
+            raise StoreError("database down")
+        return real_apply(*args)
+
+    async def act(*args: Any) -> Any:
+        if failures["act"]:
+            failures["act"] -= 1
+            raise StoreError("database down")
+        return await real_act(*args)
+    monkeypatch.setattr(env.service.tasks, "apply", apply)
+    monkeypatch.setattr(env.orders, "act", act)
+    await env.deliver(env.record(env.ami.sent[0], "rated", keys=("2",), rating="basically_satisfied"))
+    assert failures == {"apply": 0, "act": 0}
+    task = (await env.service.list(None, oid, 10))[0]
+    assert (task.status, task.rating) == (Status.rated, "basically_satisfied")
+    order, _ = await env.orders.order(oid)
+    assert (order.state.value, order.rating.value if order.rating else None) == ("closed", "basically_satisfied")
