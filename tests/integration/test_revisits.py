@@ -149,3 +149,33 @@ def test_an_unanswered_revisit_is_retried_at_the_spacing_then_given_up(rv: Rv) -
     records = [c for c in s.calls() if c["call_id"] in {t["call_id"] for t in last["tries"]}]
     assert len(records) == TRIES and all(r["outcome"] == "failed" for r in records), records
     assert rv.get(f"/api/work-orders/{oid}/lifecycle")["lifecycle"]["state"] == "verified", "no rating: unchanged"
+
+
+def test_0_reaches_a_seat_who_records_the_rating(rv: Rv) -> None:
+    s = rv.stack
+    rv.at(T0)
+    oid = rv.replied_order("13900001303")
+    phone = s.start_pstn("revisit_phone_presses_0.xml")
+    try:
+        rv.post(SEAT, f"/api/work-orders/{oid}/verify", {})
+
+        def talking() -> list[str]:
+            live = s.channels()
+            seats = [c for c, bridge in live.items() if bridge and c.startswith(("PJSIP/1001-", "PJSIP/1002-"))]
+            trunk = [c for c, bridge in live.items() if bridge and c.startswith("PJSIP/trunk-carrier-")]
+            return trunk if seats and trunk else []
+        for channel in wait_for("the 回访 caller talking to a seat", talking, timeout=90):
+            s.cli(f"channel request hangup {channel}")
+        task = wait_for("the task with the seat", lambda: (t := rv.task(oid)) and t["status"] == "with_seat" and t,
+                        timeout=30)
+    finally:
+        _stop(phone)
+    [tried] = task["tries"]
+    record = wait_for("the try's record", lambda: next((c for c in s.calls() if c["call_id"] == tried["call_id"]), None))
+    assert record["extra"]["revisit"]["result"] == "to_seat" and record["queue"] == "hotline", record
+    assert record["seat"] in {"1001", "1002"} and record["queued_at"] is None
+    rated = rv.post(SEAT, f"/api/revisits/{task['id']}/rating", {"rating": "satisfied"})
+    assert (rated["status"], rated["seat"]) == ("rated", SEAT)
+    life = rv.get(f"/api/work-orders/{oid}/lifecycle")
+    assert (life["lifecycle"]["state"], life["lifecycle"]["rating"]) == ("closed", "satisfied")
+    assert (life["events"][-1]["action"], life["events"][-1]["actor"]) == ("evaluate", SEAT)
