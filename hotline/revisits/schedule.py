@@ -6,7 +6,9 @@ task due then waits for the next opening: nothing is ever dialled early or outsi
 ``max_concurrent`` tries in progress (``dialling``) at once, the longest-waiting first (by
 ``next_at``, then id). :func:`lost` names tries whose record never came (Asterisk refused the
 Originate, the controller was down through the whole try and the CEL log lost it): after
-``ring + LOST_AFTER`` they count as a failed try, so one lost call never holds a line forever.
+``ring + LOST_AFTER`` they count as a failed try, so one lost call never holds a line forever
+(the service first asks Asterisk: a try whose channel is still live, e.g. talking to a seat, is
+not lost).
 """
 
 from __future__ import annotations
@@ -19,9 +21,8 @@ from hotline.config.site import RevisitHours
 from hotline.revisits.model import Status, Task
 
 LOST_AFTER = dt.timedelta(minutes=15)
-"""How long after its ring time a try may take to end (the survey, a seat conversation) before
-it counts as lost; a conversation with a seat that goes on longer still ends its try by its
-record (the record of a try no longer current is ignored)."""
+"""How long after its ring time a try may take to end (the survey) before it counts as lost, unless
+Asterisk still has its channel (a conversation with a seat)."""
 
 
 def in_hours(now: dt.datetime, hours: RevisitHours, tz: ZoneInfo) -> bool:

@@ -42,6 +42,7 @@ from hotline.revisits import model, rules, schedule
 from hotline.revisits.errors import NoSuchRevisit, NumberNotAllowed, RevisitClosed
 from hotline.revisits.model import Status, Task, TryResult
 from hotline.revisits.store import Candidate, RevisitStore
+from hotline.spine import marks
 from hotline.store import Store
 from hotline.work_orders.services import WorkOrderService
 from hotline.work_orders.transitions import Actor
@@ -127,8 +128,11 @@ class RevisitService:
                 if t.status is not Status.with_seat and states.get(t.work_order_id) != "verified":
                     await asyncio.to_thread(self.tasks.apply, t.id, lambda x: model.supersede(x, now))
             ring = dt.timedelta(seconds=self._cfg.ring_seconds)
-            for t in schedule.lost(open_tasks, now, ring):
-                await self._finish(t.id, TryResult(f"lost-{t.id}-{t.attempts}", t.attempts, "lost"))
+            overdue = schedule.lost(open_tasks, now, ring)
+            live = await self._live_accounts() if overdue else None
+            for t in overdue:
+                if live is not None and t.number and marks.revisit_account(t.id, t.attempts, t.number) not in live:
+                    await self._finish(t.id, TryResult(f"lost-{t.id}-{t.attempts}", t.attempts, "lost"))
             if not self._cfg.enabled:
                 self.stats["ticks"] += 1
                 return []
@@ -138,6 +142,16 @@ class RevisitService:
             placed = [await self._place(t) for t in chosen]
         self.stats["ticks"] += 1
         return placed
+
+    async def _live_accounts(self) -> set[str] | None:
+        """The accountcodes of Asterisk's live channels (a try still talking, e.g. to a seat, is not
+        lost); None when Asterisk cannot be asked (then nothing is declared lost)."""
+        try:
+            response = await self._ami.ask(actions.core_show_channels(), as_list=True, timeout=self._timeout)
+        except (CallControlUnavailable, AsteriskActionFailed):
+            return None
+        messages = response if isinstance(response, list) else [response]
+        return {str(m.get("AccountCode") or "") for m in messages if m.get("Event") == "CoreShowChannel"}
 
     async def seed(self) -> list[Task]:
         """The tasks of verified orders that have none yet."""

@@ -51,10 +51,14 @@ class Ami:
     def __init__(self) -> None:
         self.sent: list[dict[str, str]] = []
         self.fail = False
+        self.live: list[str] = []   # accountcodes of live channels (CoreShowChannels)
 
     async def send(self, action: dict[str, str], *, timeout: float, as_list: bool | None = None) -> Any:
         if self.fail:
             raise ConnectionError("AMI is not connected")
+        if action["Action"] == "CoreShowChannels":
+            return [{"Response": "Success"}, *({"Event": "CoreShowChannel", "AccountCode": a} for a in self.live),
+                    {"Event": "CoreShowChannelsComplete"}]
         self.sent.append(action)
         return {"Response": "Success", "Message": "Originate successfully queued"}
 
@@ -273,3 +277,21 @@ async def test_a_record_is_taken_after_a_database_error(env: Env, monkeypatch: p
     assert (task.status, task.rating) == (Status.rated, "basically_satisfied")
     order, _ = await env.orders.order(oid)
     assert (order.state.value, order.rating.value if order.rating else None) == ("closed", "basically_satisfied")
+
+
+async def test_a_try_is_lost_only_when_asterisk_has_no_channel_of_it(env: Env) -> None:
+    env.service.start()
+    oid = await env.verified_order()
+    await env.service.tick()
+    account = env.ami.sent[0]["Account"]
+    env.clock.at += dt.timedelta(minutes=20)          # ring time + LOST_AFTER passed
+    env.ami.live = [account]                           # still talking (to a seat)
+    await env.service.tick()
+    assert (await env.service.list(None, oid, 10))[0].status is Status.dialling
+    env.ami.fail = True                                # Asterisk cannot be asked: nothing declared lost
+    await env.service.tick()
+    assert (await env.service.list(None, oid, 10))[0].status is Status.dialling
+    env.ami.fail, env.ami.live = False, []
+    await env.service.tick()
+    task = (await env.service.list(None, oid, 10))[0]
+    assert (task.status, task.last_result, task.attempts) == (Status.pending, "lost", 1)
