@@ -171,7 +171,8 @@ def test_0_reaches_a_seat_who_records_the_rating(rv: Rv) -> None:
     finally:
         _stop(phone)
     [tried] = task["tries"]
-    record = wait_for("the try's record", lambda: next((c for c in s.calls() if c["call_id"] == tried["call_id"]), None))
+    record = wait_for("the try's record",
+                      lambda: next((c for c in s.calls() if c["call_id"] == tried["call_id"]), None))
     assert record["extra"]["revisit"]["result"] == "to_seat" and record["queue"] == "hotline", record
     assert record["seat"] in {"1001", "1002"} and record["queued_at"] is None
     rated = rv.post(SEAT, f"/api/revisits/{task['id']}/rating", {"rating": "satisfied"})
