@@ -11,6 +11,7 @@ waits on state (tasks, records, the order's trail), never on the clock.
 from __future__ import annotations
 
 import datetime as dt
+import json
 import subprocess
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -180,3 +181,24 @@ def test_0_reaches_a_seat_who_records_the_rating(rv: Rv) -> None:
     life = rv.get(f"/api/work-orders/{oid}/lifecycle")
     assert (life["lifecycle"]["state"], life["lifecycle"]["rating"]) == ("closed", "satisfied")
     assert (life["events"][-1]["action"], life["events"][-1]["actor"]) == ("evaluate", SEAT)
+
+
+def test_a_wrong_key_is_asked_again_once(rv: Rv) -> None:
+    """9 in the first menu: the invalid notice and the menu once more; 1 then is the rating."""
+    s = rv.stack
+    rv.at(T0)
+    oid = rv.replied_order("13900001304")
+    digits = [c for c in oid if c.isdigit()]
+    said = json.loads((s.paths.sounds_dir / "zh" / "digits" / "prompts.json").read_text(encoding="utf-8"))
+    into_menu = s.prompt_seconds("revisit-intro") + sum(float(said[f"digit-{c}"]["seconds"]) for c in digits) + 2.0
+    phone = s.start_pstn("revisit_phone_presses_9_then_1.xml", "-d", str(int(into_menu * 1000)))
+    try:
+        rv.post(SEAT, f"/api/work-orders/{oid}/verify", {})
+        task = wait_for("the 回访 rated", lambda: (t := rv.task(oid)) and t["status"] in ("rated", "no_rating") and t,
+                        timeout=120)
+    finally:
+        _stop(phone)
+    assert (task["status"], task["keys"], task["rating"]) == ("rated", "9,1", "satisfied"), task
+    life = wait_for("the order closed", lambda: (x := rv.get(f"/api/work-orders/{oid}/lifecycle"))
+                    and x["lifecycle"]["state"] == "closed" and x)
+    assert life["lifecycle"]["rating"] == "satisfied"
