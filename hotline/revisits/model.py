@@ -7,7 +7,7 @@ and the order waits for the caller's rating). Statuses::
        ^                 |--answered, pressed 0-------------------> with_seat (a seat rates it)
        |                 |--answered, no valid key twice----------> no_rating
        '--(tries left)---'--no answer / busy / failed / lost------> failed (K tries: given up)
-    pending / with_seat --a seat rates it by hand-----------------> rated
+    pending / dialling / with_seat / no_rating / failed --a seat rates it by hand--> rated
     created as skipped: confidential, refused, number_not_allowed, no_number (never dialled)
     pending / dialling --the order left ``verified`` meanwhile----> superseded
 """
@@ -104,12 +104,15 @@ def dial(task: Task, now: dt.datetime) -> Task:
 
 def finish(task: Task, result: TryResult, now: dt.datetime, spacing: dt.timedelta) -> Task:
     """The task after its current try ended with ``result``; raises :class:`InvalidStep` when the
-    try is not the current one (a replayed record changes nothing: check :func:`is_current` first)."""
-    if task.status is not Status.dialling:
+    try is not the current one (a replayed record changes nothing: check :func:`is_current` first).
+    A task a seat rated during the try (the caller pressed 0) only records the try."""
+    if not is_current(task, result):
         raise InvalidStep(task.status, f"try result {result.result}")
     entry = {"call_id": result.call_id, "attempt": result.attempt, "result": result.result, "keys": result.keys,
              "at": now.isoformat()}
     base = replace(task, tries=(*task.tries, entry), last_result=result.result, dialled_at=None, updated_at=now)
+    if task.status is Status.rated:
+        return base
     if result.result == "rated":
         return replace(base, status=Status.rated, rating=result.rating, keys=result.keys)
     if result.result == "to_seat":
@@ -123,13 +126,15 @@ def finish(task: Task, result: TryResult, now: dt.datetime, spacing: dt.timedelt
 
 def is_current(task: Task, result: TryResult) -> bool:
     """Whether ``result`` is the try the task waits for (not a replay of an earlier one)."""
-    return task.status is Status.dialling and result.attempt == task.attempts and \
+    rated_during = task.status is Status.rated and task.seat is not None and task.dialled_at is not None
+    return (task.status is Status.dialling or rated_during) and result.attempt == task.attempts and \
         all(t.get("call_id") != result.call_id for t in task.tries)
 
 
 def rate_by_hand(task: Task, rating: str, seat: str, now: dt.datetime) -> Task:
-    """A seat records the caller's rating (a task it took by hand, or one the caller pressed 0 on)."""
-    if task.status not in (Status.pending, Status.with_seat, Status.no_rating, Status.failed):
+    """A seat records the caller's rating (a task it took by hand, or one the caller pressed 0 on:
+    during the call too, while the try is still ``dialling``; its record then only adds the try)."""
+    if task.status not in (Status.pending, Status.dialling, Status.with_seat, Status.no_rating, Status.failed):
         raise InvalidStep(task.status, "a rating by hand")
     return replace(task, status=Status.rated, rating=rating, seat=seat, next_at=None, updated_at=now)
 

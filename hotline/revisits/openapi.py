@@ -59,12 +59,12 @@ PATHS: dict[str, Any] = {
         "summary": "One 回访 task with its tries (each names its call record)", "parameters": [_ID, _FULL, _REASON],
         "responses": {"200": _json("the task", _ref("RevisitTask")), "404": _error("no-such-revisit")}}},
     "/api/revisits/{revisit_id}/rating": {"post": {
-        "summary": "A seat records the caller's rating (a task taken by hand, or a caller who pressed 0): the "
-                   "order is evaluated (不满意 reopens it)",
+        "summary": "A seat records the caller's rating (a task taken by hand, or a caller who pressed 0, during "
+                   "the call too): the order is evaluated (不满意 reopens it)",
         "parameters": [_ID], "requestBody": _body(["rating"], {"rating": {"enum": [r.value for r in Rating]}}),
         "responses": {"200": _json("the task", _ref("RevisitTask")), "400": _error("invalid-request"),
                       "404": _error("no-such-revisit"),
-                      "409": _error("revisit-closed: dialling, rated, skipped or superseded")}}},
+                      "409": _error("revisit-closed: rated, skipped or superseded")}}},
     "/api/revisits/{revisit_id}/number": {"post": {
         "summary": "The number to dial from now on (the caller's other phone): a pending task, or one skipped "
                    "for want of an allowed number",

@@ -242,7 +242,7 @@ class RevisitService:
         if task is None:
             return
         log.info("回访 task %d: try %d %s -> %s", task.id, result.attempt, result.result, task.status.value)
-        if task.status is Status.rated and task.rating is not None:
+        if result.result == "rated" and task.rating is not None:   # pressed on the call (not a seat's)
             await self._retrying(lambda: self._evaluate(task, REVISIT_ACTOR, record.call_id))
 
     async def _retrying(self, make: Callable[[], Awaitable[T]]) -> T:

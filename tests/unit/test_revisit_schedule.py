@@ -128,13 +128,25 @@ def test_lost_tries() -> None:
     assert lost([t], at("09:00") + ring + LOST_AFTER + dt.timedelta(seconds=1), ring) == [t]
 
 
-@pytest.mark.parametrize("status", [Status.pending, Status.with_seat, Status.no_rating, Status.failed])
+@pytest.mark.parametrize("status", [Status.pending, Status.dialling, Status.with_seat, Status.no_rating,
+                                    Status.failed])
 def test_a_seat_rates_by_hand(status: Status) -> None:
     t = model.rate_by_hand(task(1, status), "satisfied", "1001", at("10:00"))
     assert (t.status, t.rating, t.seat) == (Status.rated, "satisfied", "1001")
 
 
-@pytest.mark.parametrize("status", [Status.dialling, Status.rated, Status.skipped, Status.superseded])
-def test_no_rating_by_hand_while_dialling_or_closed(status: Status) -> None:
+@pytest.mark.parametrize("status", [Status.rated, Status.skipped, Status.superseded])
+def test_no_rating_by_hand_once_closed(status: Status) -> None:
     with pytest.raises(InvalidStep):
         model.rate_by_hand(task(1, status), "satisfied", "1001", at("10:00"))
+
+
+def test_a_seat_rates_during_the_call_then_its_record_adds_the_try() -> None:
+    t = model.dial(task(1), at("09:00"))
+    t = model.rate_by_hand(t, "satisfied", "1001", at("09:02"))
+    r = _try(t, "to_seat", "0")
+    assert model.is_current(t, r)
+    t = model.finish(t, r, at("09:05"), SPACING)
+    assert (t.status, t.rating, t.seat, [x["result"] for x in t.tries]) == (Status.rated, "satisfied", "1001",
+                                                                             ["to_seat"])
+    assert not model.is_current(t, r), "and a replay of it changes nothing"

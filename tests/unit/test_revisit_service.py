@@ -295,3 +295,18 @@ async def test_a_try_is_lost_only_when_asterisk_has_no_channel_of_it(env: Env) -
     await env.service.tick()
     task = (await env.service.list(None, oid, 10))[0]
     assert (task.status, task.last_result, task.attempts) == (Status.pending, "lost", 1)
+
+
+async def test_a_seat_rates_while_the_caller_is_still_on_the_line(env: Env) -> None:
+    env.service.start()
+    oid = await env.verified_order()
+    await env.service.tick()
+    task = (await env.service.list(None, oid, 10))[0]
+    assert task.status is Status.dialling
+    await env.service.rate(task.id, "unsatisfied", SEAT)
+    await env.deliver(env.record(env.ami.sent[0], "to_seat", keys=("0",), call_id="1796000000.7"))
+    task = (await env.service.list(None, oid, 10))[0]
+    assert (task.status, task.rating, [t["call_id"] for t in task.tries]) == (Status.rated, "unsatisfied",
+                                                                             ["1796000000.7"])
+    actions = [e["action"] for e in await env.orders.trail(oid)]
+    assert actions[-1] == "reopen" and actions.count("reopen") == 1, "evaluated once, by the seat"
