@@ -12,6 +12,8 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import os
+import shutil
 import subprocess
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -87,6 +89,9 @@ def rv(stack: Stack) -> Iterator[Rv]:
         stack.start_controller(env={CLOCK_ENV: str(clock_file)})
         yield rv
     finally:
+        capture = os.environ.get("RV_CAPTURE")   # to refresh tests/fixtures/cel/revisit_*.jsonl
+        if capture:
+            shutil.copyfile(stack.runtime.cel_log, capture)
         stack.stop_controller()
         stack.apply_site_text(previous)
 

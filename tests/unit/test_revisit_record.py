@@ -1,12 +1,15 @@
-"""The record of a 回访 try (hotline.calls.revisit_record), from synthetic CEL events shaped like
-Asterisk 22's for an originated trunk channel (the account code set by the Originate)."""
+"""The record of a 回访 try (hotline.calls.revisit_record): from synthetic CEL events shaped like
+Asterisk 22's for an originated trunk channel (the account code set by the Originate), and from
+CEL captured on Asterisk 22 by the integration test."""
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 import pytest
 
+from hotline.calls import cel
 from hotline.calls.assemble import Directory, assemble
 from hotline.calls.cel import CelEvent
 from hotline.spine import marks
@@ -90,3 +93,33 @@ def test_an_inbound_call_is_not_a_revisit() -> None:
 def test_the_order_id_the_dialplan_wrote(raw: str, order: str) -> None:
     from hotline.calls.revisit_record import order_id
     assert order_id(raw) == order
+
+
+# --- the same from CEL captured on Asterisk 22 (tests/fixtures/cel/revisit_*.jsonl, written by
+# tests/integration/test_revisits.py with RV_CAPTURE set) ----------------------------------------
+
+FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "cel"
+
+
+def captured(name: str) -> list[CelEvent]:
+    lines = (FIXTURES / f"{name}.jsonl").read_text(encoding="utf-8").splitlines()
+    return [e for e in (cel.from_json_line(line) for line in lines) if e is not None]
+
+
+@pytest.mark.parametrize(("fixture", "outcome", "info", "seat"), [
+    ("revisit_rated_3", "answered",
+     {"task": 1, "try": 1, "result": "rated", "keys": ["3"], "rating": "unsatisfied", "order": "WO-20261202-000001"},
+     None),
+    ("revisit_no_answer", "failed", {"task": 2, "try": 1, "result": "no_answer", "keys": []}, None),
+    ("revisit_to_seat", "answered",
+     {"task": 3, "try": 1, "result": "to_seat", "keys": ["0"], "order": "WO-20261202-000003"}, "1002"),
+    ("revisit_asked_again", "answered",
+     {"task": 4, "try": 1, "result": "rated", "keys": ["9", "1"], "rating": "satisfied",
+      "order": "WO-20261202-000004"}, None),
+])
+def test_captured_tries(fixture: str, outcome: str, info: dict[str, Any], seat: str | None) -> None:
+    record = assemble(captured(fixture), DIRECTORY)
+    assert record is not None
+    assert (record.outcome.value, record.extra["revisit"], record.seat) == (outcome, info, seat)
+    assert record.trunk == "carrier" and record.queued_at is None
+    assert record.caller_number == record.dialled_number and record.caller_number.startswith("139")
