@@ -1,0 +1,66 @@
+"""Shapes of one caller and the hotline queue: answered, abandoned before or in the queue, answered late."""
+
+from __future__ import annotations
+
+from ..rig import MERGED_IN_TRANSITION, Stack, wait_for
+from .ctx import CITY_SEATS, Ctx
+from .model import (ABSENT, ANSWERED_IN_15S, ANSWERED_LATE, LONG_ABANDON, NOT_OFFERED, SHORT_ABANDON, Expect,
+                    Shape)
+
+EMPTY_QUEUE_NUMBER = "85000000"   # rig: a merged number whose department's queue has no seat
+
+
+def answered(stack: Stack, ctx: Ctx) -> list[Expect]:
+    ctx.call("12345", 1, talk_ms=2500)
+    return [Expect(ctx.caller(1), "answered", "12345", "hotline", ANSWERED_IN_15S, seats=CITY_SEATS,
+                   wait=(0, 5), talk=(1.0, 3.5), fields={"legacy_mode": None, "origin": None},
+                   extra={"fallback": ABSENT, "priority_reason": ABSENT})]
+
+
+def abandoned_before_queue(stack: Stack, ctx: Ctx) -> list[Expect]:
+    # the transition notice plays for several seconds before the queue; the caller leaves during it
+    assert ctx.stack.prompt_seconds("merged-notice") > 3
+    ctx.call(MERGED_IN_TRANSITION, 1, talk_ms=1500, scenario="caller_hangs_up.xml")
+    return [Expect(ctx.caller(1), "abandoned_before_queue", MERGED_IN_TRANSITION, None, NOT_OFFERED,
+                   fields={"queued_at": None, "legacy_mode": "merged"}, extra={"prompt": "merged-notice"})]
+
+
+def abandoned_short(stack: Stack, ctx: Ctx) -> list[Expect]:
+    ctx.call(EMPTY_QUEUE_NUMBER, 1, talk_ms=1500, scenario="caller_hangs_up.xml")
+    return [Expect(ctx.caller(1), "abandoned_in_queue", EMPTY_QUEUE_NUMBER, "empty", SHORT_ABANDON,
+                   wait=(0.5, 4.0), fields={"department": "nobody", "answered_at": None})]
+
+
+def abandoned_long(stack: Stack, ctx: Ctx) -> list[Expect]:
+    ctx.call(EMPTY_QUEUE_NUMBER, 1, talk_ms=7000, scenario="caller_hangs_up.xml")
+    return [Expect(ctx.caller(1), "abandoned_in_queue", EMPTY_QUEUE_NUMBER, "empty", LONG_ABANDON,
+                   wait=(5.5, 7.5), fields={"department": "nobody", "answered_at": None})]
+
+
+def answered_after_15s(stack: Stack, ctx: Ctx) -> list[Expect]:
+    ctx.logout(*sorted(CITY_SEATS))
+    proc = ctx.start("12345", 1, talk_ms=120000)
+    # Asterisk's own count of the caller's wait, then a seat logs in and answers
+    wait_for("the caller waiting 16 s", lambda: ctx.queue_waits("hotline") and ctx.queue_waits("hotline")[0] >= 16,
+             timeout=40, interval=0.2)
+    ctx.login("1001")
+    wait_for("1001 talking", lambda: ctx.seat_state("1001") == "talking", timeout=20, interval=0.2)
+    ctx.hang_up_caller(proc)
+    return [Expect(ctx.caller(1), "answered", "12345", "hotline", ANSWERED_LATE, seats=frozenset({"1001"}),
+                   wait=(16, 22), talk=(0, 5))]
+
+
+SHAPES = [
+    Shape("answered", "queue", "A caller dials 12345 and a seat answers at once.",
+          "offered, answered, answered within 15 s; ASA its wait, AHT its talk", answered),
+    Shape("abandoned-before-queue", "queue",
+          "A caller of a merged number hangs up during its transition notice, before the queue.",
+          "not offered: in no KPI (grouped under no queue and no seat)", abandoned_before_queue),
+    Shape("abandoned-in-queue-short", "queue", "A caller hangs up after 1.5 s in a queue with no seat.",
+          "offered, abandoned, short abandon (< 5 s): out of the base", abandoned_short),
+    Shape("abandoned-in-queue-long", "queue", "A caller hangs up after 7 s in a queue with no seat.",
+          "offered, abandoned, long abandon: in the base and the abandon rate", abandoned_long),
+    Shape("answered-after-15s", "queue",
+          "Every seat logged out; the caller waits 16 s, then a seat logs in and answers.",
+          "offered, answered, not within 15 s; ASA its wait", answered_after_15s),
+]

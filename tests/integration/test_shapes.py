@@ -1,0 +1,63 @@
+"""Every call shape of the catalogue (tests/integration/shapes/) on the real Asterisk: its records
+and its effect on every KPI, by every grouping, equal to the hand-computed ones. 0 mismatches.
+
+Each shape runs in a window of its own: the rig is quiet first (no live call, no channel, the city
+seats idle), the window opens, the shape drives its calls, and the window closes once every record
+is in. The check reads the CEL log, /api/calls and /api/metrics; never /status.
+"""
+
+from __future__ import annotations
+
+import time
+from datetime import UTC, datetime
+from zoneinfo import ZoneInfo
+
+import pytest
+import yaml
+
+from .rig import SEATS, Stack, http_json, wait_for
+from .shapes import SHAPES
+from .shapes.check import kpi_mismatches, match_records
+from .shapes.ctx import Ctx
+from .shapes.model import Shape
+
+
+def quiet(stack: Stack) -> None:
+    """No call in progress anywhere: none live, no channel in Asterisk, the city seats idle."""
+    def calm() -> bool:
+        live = http_json("GET", f"{stack.api}/api/calls/live")[1]["items"]
+        return not live and not stack.channels() and all(stack.seat(s)["state"] == "idle" for s in SEATS)
+    wait_for("no call in progress", calm, timeout=60, interval=0.3)
+
+
+def site_facts(stack: Stack) -> tuple[ZoneInfo, dict[str, float]]:
+    """The site's time zone and each queue's wrap-up (AHT adds it), from the running site file."""
+    site = yaml.safe_load(stack.site_file.read_text(encoding="utf-8"))
+    tz = ZoneInfo((site.get("site") or {}).get("timezone", "Asia/Shanghai"))
+    return tz, {q["name"]: float(q.get("wrapup", 0)) for q in site["queues"]}
+
+
+def _params() -> list[object]:
+    return [pytest.param(shape, i, id=shape.name,
+                         marks=[pytest.mark.xfail(reason=shape.xfail, strict=True)] if shape.xfail else [])
+            for i, shape in enumerate(SHAPES)]
+
+
+@pytest.mark.parametrize("shape, index", _params())
+def test_call_shape(stack: Stack, shape: Shape, index: int, request: pytest.FixtureRequest) -> None:
+    if shape.needs != "rig":
+        request.getfixturevalue(shape.needs)
+    quiet(stack)
+    since = time.time()
+    start = datetime.fromtimestamp(since, UTC)
+    ctx = Ctx(stack, index)
+    try:
+        expects = shape.drive(stack, ctx)
+    finally:
+        ctx.close()
+    assert len({e.caller for e in expects}) == len(expects), "one caller per conversation"
+    records = match_records(stack, since, expects)
+    end = datetime.now(UTC)
+    tz, wrapup = site_facts(stack)
+    mismatches = kpi_mismatches(stack, start, end, expects, records, tz, wrapup)
+    assert not mismatches, "KPI mismatches:\n  " + "\n  ".join(mismatches)
