@@ -55,8 +55,10 @@ def test_call_shape(stack: Stack, shape: Shape, index: int, request: pytest.Fixt
         expects = shape.drive(stack, ctx)
     finally:
         ctx.close()
-    assert len({e.caller for e in expects}) == len(expects), "one caller per conversation"
+    assert len({(e.caller, e.dialled) for e in expects}) == len(expects), "one conversation per caller and number"
     records = match_records(stack, since, expects)
+    for check in ctx.checks:
+        check(records)
     end = datetime.now(UTC)
     tz, wrapup = site_facts(stack)
     mismatches = kpi_mismatches(stack, start, end, expects, records, tz, wrapup)

@@ -5,7 +5,7 @@ a group module's ``SHAPES`` (and the README table: ``python -m integration.shape
 
 from __future__ import annotations
 
-from . import basic
+from . import basic, queueing
 from .model import Shape
 
-SHAPES: list[Shape] = [*basic.SHAPES]
+SHAPES: list[Shape] = [*basic.SHAPES, *queueing.SHAPES]

@@ -45,7 +45,7 @@ def answered_after_15s(stack: Stack, ctx: Ctx) -> list[Expect]:
              timeout=40, interval=0.2)
     ctx.login("1001")
     wait_for("1001 talking", lambda: ctx.seat_state("1001") == "talking", timeout=20, interval=0.2)
-    ctx.hang_up_caller(proc)
+    ctx.hang_up(1, proc)
     return [Expect(ctx.caller(1), "answered", "12345", "hotline", ANSWERED_LATE, seats=frozenset({"1001"}),
                    wait=(16, 22), talk=(0, 5))]
 

@@ -13,25 +13,30 @@ from zoneinfo import ZoneInfo
 
 from ..groundtruth import assert_exactly_once
 from ..rig import Stack, http_json
+from .ctx import Records
 from .model import KPI_FIELDS, Effect, Expect, record_mismatches
 
 GROUPINGS: list[tuple[str, str | None]] = [("all", None), ("queue", None), ("seat", None), ("dialled_number", None),
                                            ("all", "hour")]
 
 
-def match_records(stack: Stack, since: float, expects: list[Expect]) -> dict[str, dict[str, Any]]:
-    """Exactly one record per trunk conversation since ``since``, one per Expect (by caller);
-    fails with every mismatch listed."""
+def call_key(e: Expect) -> tuple[str, str]:
+    return e.caller, e.dialled
+
+
+def match_records(stack: Stack, since: float, expects: list[Expect]) -> Records:
+    """Exactly one record per trunk conversation since ``since``, one per Expect (by caller and
+    dialled number); fails with every mismatch listed."""
     records = assert_exactly_once(stack, since, len(expects), timeout=60)
-    by_caller: dict[str, list[dict[str, Any]]] = defaultdict(list)
+    found: dict[tuple[str, str], list[dict[str, Any]]] = defaultdict(list)
     for r in records:
-        by_caller[r["caller_number"]].append(r)
-    problems = [f"{c}: {len(rs)} records" for c, rs in by_caller.items() if len(rs) != 1]
-    problems += [f"{e.caller}: no record" for e in expects if e.caller not in by_caller]
-    matched = {e.caller: by_caller[e.caller][0] for e in expects if len(by_caller.get(e.caller, [])) == 1}
+        found[(r["caller_number"], r["dialled_number"])].append(r)
+    problems = [f"{k}: {len(rs)} records" for k, rs in found.items() if len(rs) != 1]
+    problems += [f"{call_key(e)}: no record" for e in expects if call_key(e) not in found]
+    matched = {call_key(e): found[call_key(e)][0] for e in expects if len(found.get(call_key(e), [])) == 1}
     for e in expects:
-        if e.caller in matched:
-            problems += record_mismatches(e, matched[e.caller])
+        if call_key(e) in matched:
+            problems += record_mismatches(e, matched[call_key(e)])
     assert not problems, "record mismatches:\n  " + "\n  ".join(problems)
     return matched
 
@@ -53,7 +58,7 @@ def _mean(values: list[float]) -> float | None:
     return round(sum(values) / len(values), 3) if values else None
 
 
-def expected_rows(expects: list[Expect], records: dict[str, dict[str, Any]], by: str, interval: str | None,
+def expected_rows(expects: list[Expect], records: Records, by: str, interval: str | None,
                   tz: ZoneInfo, wrapup: dict[str, float]) -> dict[tuple[Any, Any], dict[str, Any]]:
     """The rows the report must have: counts summed from the hand-written effects; ASA and AHT the
     means of the records' own wait and talk (+ the queue's wrap-up); rates from those counts."""
@@ -61,7 +66,7 @@ def expected_rows(expects: list[Expect], records: dict[str, dict[str, Any]], by:
     waits: dict[tuple[Any, Any], list[float]] = defaultdict(list)
     handles: dict[tuple[Any, Any], list[float]] = defaultdict(list)
     for e in expects:
-        rec = records[e.caller]
+        rec = records[call_key(e)]
         key = _key(by, interval, rec, tz)
         effects[key] = effects[key] + e.effect
         if e.effect.answered:
@@ -78,7 +83,7 @@ def expected_rows(expects: list[Expect], records: dict[str, dict[str, Any]], by:
 
 
 def kpi_mismatches(stack: Stack, start: datetime, end: datetime, expects: list[Expect],
-                   records: dict[str, dict[str, Any]], tz: ZoneInfo, wrapup: dict[str, float]) -> list[str]:
+                   records: Records, tz: ZoneInfo, wrapup: dict[str, float]) -> list[str]:
     out: list[str] = []
     for by, interval in GROUPINGS:
         query = {"start": start.isoformat(), "end": end.isoformat(), "by": by, **({"interval": interval}

@@ -12,6 +12,7 @@ from ..callers import finish, start_caller, waiting
 from ..rig import SEATS, Stack, http_json, wait_for
 
 CITY_SEATS = frozenset(SEATS)
+Records = dict[tuple[str, str], dict[str, Any]]   # (caller, dialled number) -> the call's record
 
 
 @dataclass
@@ -23,6 +24,7 @@ class Ctx:
     index: int
     cleanups: list[Callable[[], None]] = field(default_factory=list)
     procs: list[subprocess.Popen[bytes]] = field(default_factory=list)
+    checks: list[Callable[[Records], None]] = field(default_factory=list)
 
     def caller(self, n: int) -> str:
         return f"1391{self.index:03d}{n:04d}"
@@ -38,6 +40,10 @@ class Ctx:
         """A whole call: the caller's scenario must complete."""
         proc = self.start(number, n, talk_ms=talk_ms, slot=slot, scenario=scenario)
         assert finish(proc) == [0], f"caller {self.caller(n)}'s scenario failed (caller-{self.caller(n)}.err)"
+
+    def check(self, fn: Callable[[Records], None]) -> None:
+        """``fn`` checks the shape's records once they are all in (an order, a relation)."""
+        self.checks.append(fn)
 
     def on_exit(self, fn: Callable[[], None]) -> None:
         self.cleanups.append(fn)
@@ -62,6 +68,10 @@ class Ctx:
             self.on_exit(lambda s=seat: self.stack.login_seat(s))   # type: ignore[misc]
         wait_for(f"{', '.join(seats)} logged out", lambda: all(self.seat_state(s) == "logged_out" for s in seats))
 
+    def logout_now(self, seat: str) -> None:
+        """Log ``seat`` out for good (a seat only some shapes use)."""
+        http_json("POST", f"{self.stack.api}/api/seats/{seat}/logout")
+
     def login(self, seat: str) -> None:
         self.stack.login_seat(seat)
 
@@ -73,16 +83,32 @@ class Ctx:
     def waiting(self, queue: str) -> int:
         return waiting(self.stack, queue)
 
-    def trunk_channels(self) -> list[str]:
-        return [c for c in self.stack.channels() if c.startswith("PJSIP/trunk-carrier-")]
+    def caller_channel(self, n: int) -> str:
+        """Caller ``n``'s channel (``core show channels concise``: the caller-ID is field 8)."""
+        lines = [line.split("!") for line in self.stack.cli("core show channels concise").splitlines()]
+        mine = [f[0] for f in lines if len(f) > 7 and f[0].startswith("PJSIP/trunk-") and f[7] == self.caller(n)]
+        assert len(mine) == 1, (self.caller(n), mine)
+        return mine[0]
 
-    def hang_up_caller(self, proc: subprocess.Popen[bytes]) -> None:
-        """The caller leaves now: its sipp stops (sending nothing) and its channel is hung up."""
-        channels = self.trunk_channels()
-        assert len(channels) == 1, channels
+    def hang_up(self, n: int, proc: subprocess.Popen[bytes]) -> None:
+        """Caller ``n`` leaves now: its sipp stops (sending nothing) and its channel is hung up."""
+        channel = self.caller_channel(n)
         proc.terminate()
         proc.wait(10)
-        self.stack.cli(f"channel request hangup {channels[0]}")
+        self.stack.cli(f"channel request hangup {channel}")
+
+    def wrapped_up(self, queue: str, seat: str, wrapup_s: float) -> None:
+        """Wait until ``seat`` is past ``queue``'s wrap-up as Asterisk counts it: its last call (any
+        queue's: shared_lastcall) ended more than ``wrapup_s`` ago."""
+        def past() -> bool:
+            for line in self.stack.cli(f"queue show {queue}").splitlines():
+                if f"PJSIP/{seat}" in line or f"({seat})" in line or line.strip().startswith(f"{seat} "):
+                    if "no calls yet" in line:
+                        return True
+                    m = re.search(r"last was (\d+) secs ago", line)
+                    return m is not None and int(m.group(1)) > wrapup_s
+            raise AssertionError(f"{seat} is not a member of {queue}")
+        wait_for(f"{seat} past {queue}'s wrap-up", past, timeout=wrapup_s + 30, interval=0.3)
 
     def live(self) -> list[dict[str, Any]]:
         code, body = http_json("GET", f"{self.stack.api}/api/calls/live")
