@@ -9,6 +9,7 @@ is in. The check reads the CEL log, /api/calls and /api/metrics; never /status.
 from __future__ import annotations
 
 import time
+from collections.abc import Iterator
 from datetime import UTC, datetime
 from zoneinfo import ZoneInfo
 
@@ -37,6 +38,19 @@ def site_facts(stack: Stack) -> tuple[ZoneInfo, dict[str, float]]:
     return tz, {q["name"]: float(q.get("wrapup", 0)) for q in site["queues"]}
 
 
+@pytest.fixture(scope="module")
+def dept_phones(stack: Stack) -> Iterator[None]:
+    """The department phones of rig.DEPT_PHONES (answering, never answering, busy)."""
+    phones = stack.start_department_phones()
+    try:
+        yield
+    finally:
+        for phone in phones:
+            if phone.poll() is None:
+                phone.terminate()
+                phone.wait(10)
+
+
 def _params() -> list[object]:
     return [pytest.param(shape, i, id=shape.name,
                          marks=[pytest.mark.xfail(reason=shape.xfail, strict=True)] if shape.xfail else [])
@@ -57,6 +71,9 @@ def test_call_shape(stack: Stack, shape: Shape, index: int, request: pytest.Fixt
         ctx.close()
     assert len({(e.caller, e.dialled) for e in expects}) == len(expects), "one conversation per caller and number"
     records = match_records(stack, since, expects)
+    for (caller, dialled), r in records.items():   # shown with -s or on a failure
+        print(f"{shape.name}: {caller} {dialled} {r['outcome']} queue={r['queue']} seat={r['seat']} "
+              f"wait={r['wait_seconds']} talk={r['talk_seconds']} extra={r['extra']}")
     for check in ctx.checks:
         check(records)
     end = datetime.now(UTC)
