@@ -16,7 +16,7 @@ from zoneinfo import ZoneInfo
 import pytest
 import yaml
 
-from .rig import SEATS, Stack, http_json, wait_for
+from .rig import CONTROL_SITE_EXTRA, SEATS, Stack, http_json, wait_for
 from .shapes import SHAPES
 from .shapes.check import kpi_mismatches, match_records
 from .shapes.ctx import Ctx
@@ -49,6 +49,20 @@ def dept_phones(stack: Stack) -> Iterator[None]:
             if phone.poll() is None:
                 phone.terminate()
                 phone.wait(10)
+
+
+@pytest.fixture(scope="module")
+def control(stack: Stack, dept_phones: None) -> Iterator[None]:
+    """Call control's site (110 and a convenience partner) and the PSTN behind the trunk, which
+    answers what the platform dials out (110, parallel numbers)."""
+    previous = stack.extend_site(CONTROL_SITE_EXTRA)
+    pstn = stack.start_pstn()
+    try:
+        yield
+    finally:
+        pstn.terminate()
+        pstn.wait(10)
+        stack.restore_site(previous)
 
 
 def _params() -> list[object]:

@@ -54,7 +54,8 @@ class Expect:
     is the record's own seat once it is one of them. ``wait``/``talk``: the scripted timing as an
     inclusive range of seconds (``None``: the field must be null). ``fields``: more top-level
     fields that must be equal; ``extra``: keys of ``extra`` that must be equal (a value of
-    :data:`ABSENT` says the key must be missing)."""
+    :data:`ABSENT` says the key must be missing); ``legs``: the record's transfer and three-way legs,
+    in order, each with at least these items."""
 
     caller: str
     outcome: str
@@ -66,6 +67,7 @@ class Expect:
     talk: tuple[float, float] | None = None
     fields: dict[str, Any] = field(default_factory=dict)
     extra: dict[str, Any] = field(default_factory=dict)
+    legs: tuple[dict[str, Any], ...] | None = None   # extra.legs: as many, each holding these items
 
 
 ABSENT = object()
@@ -113,4 +115,13 @@ def record_mismatches(expect: Expect, record: dict[str, Any]) -> list[str]:
                 differ(f"extra.{key}", "(absent)", extra[key])
         elif extra.get(key) != want:
             differ(f"extra.{key}", want, extra.get(key))
+    if expect.legs is not None:
+        legs = extra.get("legs") or []
+        if len(legs) != len(expect.legs):
+            differ("extra.legs", list(expect.legs), legs)
+        else:
+            for i, (want_leg, leg) in enumerate(zip(expect.legs, legs)):
+                for name, want in want_leg.items():
+                    if leg.get(name) != want:
+                        differ(f"extra.legs[{i}].{name}", want, leg.get(name))
     return out
