@@ -66,9 +66,7 @@ def control(stack: Stack, dept_phones: None) -> Iterator[None]:
 
 
 def _params() -> list[object]:
-    return [pytest.param(shape, i, id=shape.name,
-                         marks=[pytest.mark.xfail(reason=shape.xfail, strict=True)] if shape.xfail else [])
-            for i, shape in enumerate(SHAPES)]
+    return [pytest.param(shape, i, id=shape.name) for i, shape in enumerate(SHAPES)]
 
 
 @pytest.mark.parametrize("shape, index", _params())
@@ -84,13 +82,27 @@ def test_call_shape(stack: Stack, shape: Shape, index: int, request: pytest.Fixt
     finally:
         ctx.close()
     assert len({(e.caller, e.dialled) for e in expects}) == len(expects), "one conversation per caller and number"
-    records = match_records(stack, since, expects)
+    records, problems = match_records(stack, since, expects)
     for (caller, dialled), r in records.items():   # shown with -s or on a failure
         print(f"{shape.name}: {caller} {dialled} {r['outcome']} queue={r['queue']} seat={r['seat']} "
               f"wait={r['wait_seconds']} talk={r['talk_seconds']} extra={r['extra']}")
-    for check in ctx.checks:
-        check(records)
-    end = datetime.now(UTC)
-    tz, wrapup = site_facts(stack)
-    mismatches = kpi_mismatches(stack, start, end, expects, records, tz, wrapup)
-    assert not mismatches, "KPI mismatches:\n  " + "\n  ".join(mismatches)
+    if len(records) == len(expects):
+        for check in ctx.checks:
+            check(records)
+        tz, wrapup = site_facts(stack)
+        problems += kpi_mismatches(stack, start, datetime.now(UTC), expects, records, tz, wrapup)
+    judge(shape, problems)
+
+
+def judge(shape: Shape, problems: list[str]) -> None:
+    """0 mismatches; a shape marked with a known bug fails only on mismatches the bug does not
+    explain, is an expected failure while the bug shows, and fails once it no longer does."""
+    if shape.known_bug is None:
+        assert not problems, "mismatches:\n  " + "\n  ".join(problems)
+        return
+    reason, explained = shape.known_bug
+    other = [p for p in problems if not any(e in p for e in explained)]
+    assert not other, "mismatches the known bug does not explain:\n  " + "\n  ".join(other)
+    if problems:
+        pytest.xfail(f"{reason}: " + "; ".join(problems))
+    pytest.fail(f"the known bug no longer shows ({reason}): remove Shape.known_bug")

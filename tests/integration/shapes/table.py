@@ -15,7 +15,7 @@ HEADER = "| shape | group | what happens | how it counts |\n| --- | --- | --- | 
 
 
 def row(shape: Shape) -> str:
-    counts = shape.counts + (f" (expected to fail: {shape.xfail})" if shape.xfail else "")
+    counts = shape.counts + (f" **Known bug**: {shape.known_bug[0]}" if shape.known_bug else "")
     return f"| `{shape.name}` | {shape.group} | {shape.description} | {counts} |"
 
 
