@@ -7,7 +7,7 @@ from __future__ import annotations
 import re
 import subprocess
 
-from .rig import Q3_CALLER_PORTS, SIP_PORT, SIPP_DIR, TRUNK_IP, Stack
+from .rig import CONTROL_CALLER_MEDIA, CONTROL_CALLER_PORT, Q3_CALLER_PORTS, SIP_PORT, SIPP_DIR, TRUNK_IP, Stack
 
 
 def start_caller(stack: Stack, number: str, caller: str, slot: int, talk_ms: int,
@@ -15,8 +15,8 @@ def start_caller(stack: Stack, number: str, caller: str, slot: int, talk_ms: int
     """A trunk caller that stays on for ``talk_ms`` after the platform answers (it answers before
     queueing), from port ``Q3_CALLER_PORTS[slot]`` so several can wait at once. ``scenario``:
     ``caller_hangs_up.xml`` gives up after ``talk_ms``, ``caller_hears_notice.xml`` waits for the
-    platform's BYE."""
-    port, media = Q3_CALLER_PORTS[slot]
+    platform's BYE. Slot -1 is call control's caller port (CONTROL_CALLER_PORT)."""
+    port, media = Q3_CALLER_PORTS[slot] if slot >= 0 else (CONTROL_CALLER_PORT, CONTROL_CALLER_MEDIA)
     return subprocess.Popen(
         ["sipp", "-sf", str(SIPP_DIR / scenario), "-i", TRUNK_IP, "-p", str(port), "-mp", str(media),
          "-s", number, "-key", "caller", caller, "-d", str(talk_ms), "-m", "1", "-nostdin",

@@ -16,6 +16,7 @@ from zoneinfo import ZoneInfo
 import pytest
 import yaml
 
+from .callbacksite import queue_callback_site
 from .rig import CONTROL_SITE_EXTRA, SEATS, Stack, http_json, wait_for
 from .shapes import SHAPES
 from .shapes.check import kpi_mismatches, match_records
@@ -63,6 +64,13 @@ def control(stack: Stack, dept_phones: None) -> Iterator[None]:
         pstn.terminate()
         pstn.wait(10)
         stack.restore_site(previous)
+
+
+@pytest.fixture(scope="module")
+def callback(stack: Stack, control: None) -> Iterator[None]:
+    """The hotline queue with queue callback (key 1); the PSTN of ``control`` answers the calls back."""
+    with queue_callback_site(stack, attempts=2, retry_after=5, ring=5):
+        yield
 
 
 def _params() -> list[object]:

@@ -68,6 +68,7 @@ class Expect:
     fields: dict[str, Any] = field(default_factory=dict)
     extra: dict[str, Any] = field(default_factory=dict)
     legs: tuple[dict[str, Any], ...] | None = None   # extra.legs: as many, each holding these items
+    entered: bool = True   # False: a call the platform placed out (a callback try), no trunk call entered
 
 
 ABSENT = object()
