@@ -9,9 +9,9 @@ is in. The check reads the CEL log, /api/calls and /api/metrics; never /status.
 from __future__ import annotations
 
 import time
+import zoneinfo
 from collections.abc import Iterator
 from datetime import UTC, datetime
-from zoneinfo import ZoneInfo
 
 import pytest
 import yaml
@@ -19,6 +19,7 @@ import yaml
 from .callbacksite import queue_callback_site
 from .rig import CONTROL_SITE_EXTRA, SEATS, Stack, http_json, wait_for
 from .shapes import SHAPES
+from .shapes import midnight as midnight_shape
 from .shapes.check import kpi_mismatches, match_records
 from .shapes.ctx import Ctx
 from .shapes.model import Shape
@@ -32,10 +33,10 @@ def quiet(stack: Stack) -> None:
     wait_for("no call in progress", calm, timeout=60, interval=0.3)
 
 
-def site_facts(stack: Stack) -> tuple[ZoneInfo, dict[str, float]]:
+def site_facts(stack: Stack) -> tuple[zoneinfo.ZoneInfo, dict[str, float]]:
     """The site's time zone and each queue's wrap-up (AHT adds it), from the running site file."""
     site = yaml.safe_load(stack.site_file.read_text(encoding="utf-8"))
-    tz = ZoneInfo((site.get("site") or {}).get("timezone", "Asia/Shanghai"))
+    tz = zoneinfo.ZoneInfo((site.get("site") or {}).get("timezone", "Asia/Shanghai"))
     return tz, {q["name"]: float(q.get("wrapup", 0)) for q in site["queues"]}
 
 
@@ -71,6 +72,30 @@ def callback(stack: Stack, control: None) -> Iterator[None]:
     """The hotline queue with queue callback (key 1); the PSTN of ``control`` answers the calls back."""
     with queue_callback_site(stack, attempts=2, retry_after=5, ring=5):
         yield
+
+
+@pytest.fixture(scope="module")
+def midnight(stack: Stack, tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
+    """The site's time zone made so that local midnight falls LEAD_S from now (shapes/midnight.py);
+    the controller (and this process, for the expected intervals) find it on the zone path."""
+    tzdir = tmp_path_factory.mktemp("tz")
+    at = time.time() + midnight_shape.LEAD_S
+    previous = stack.site_file.read_text(encoding="utf-8")
+    data = yaml.safe_load(previous)
+    data["site"]["timezone"] = midnight_shape.midnight_zone(tzdir, at)
+    stack.stop_controller()
+    stack.site_file.write_text(yaml.safe_dump(data, allow_unicode=True, sort_keys=False), encoding="utf-8")
+    zoneinfo.reset_tzpath(to=[str(tzdir), *zoneinfo.TZPATH])
+    try:
+        stack.start_controller(env={"PYTHONTZPATH": str(tzdir)})
+        midnight_shape.STATE["at"] = at
+        yield
+    finally:
+        midnight_shape.STATE.clear()
+        stack.stop_controller()
+        stack.site_file.write_text(previous, encoding="utf-8")
+        zoneinfo.reset_tzpath()
+        stack.start_controller()
 
 
 def _params() -> list[object]:

@@ -5,8 +5,8 @@ a group module's ``SHAPES`` (and the README table: ``python -m integration.shape
 
 from __future__ import annotations
 
-from . import basic, callbacks, control, faults, numbers, queueing
+from . import basic, callbacks, control, faults, midnight, numbers, queueing
 from .model import Shape
 
 SHAPES: list[Shape] = [*basic.SHAPES, *queueing.SHAPES, *numbers.SHAPES, *control.SHAPES, *callbacks.SHAPES,
-                      *faults.SHAPES]
+                      *faults.SHAPES, *midnight.SHAPES]

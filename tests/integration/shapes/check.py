@@ -17,7 +17,7 @@ from .ctx import Records
 from .model import KPI_FIELDS, Effect, Expect, record_mismatches
 
 GROUPINGS: list[tuple[str, str | None]] = [("all", None), ("queue", None), ("seat", None), ("dialled_number", None),
-                                           ("all", "hour")]
+                                           ("all", "hour"), ("all", "day")]
 
 
 def call_key(e: Expect) -> tuple[str, str]:
@@ -41,13 +41,15 @@ def match_records(stack: Stack, since: float, expects: list[Expect]) -> tuple[Re
     return matched, problems
 
 
-def _hour(arrived_at: str, tz: ZoneInfo) -> str:
-    return datetime.fromisoformat(arrived_at).astimezone(tz).replace(minute=0, second=0, microsecond=0).isoformat()
+def _interval(arrived_at: str, interval: str, tz: ZoneInfo) -> str:
+    """The local hour or day (from local midnight) the call arrived in."""
+    local = datetime.fromisoformat(arrived_at).astimezone(tz).replace(minute=0, second=0, microsecond=0)
+    return (local.replace(hour=0) if interval == "day" else local).isoformat()
 
 
 def _key(by: str, interval: str | None, record: dict[str, Any], tz: ZoneInfo) -> tuple[Any, Any]:
     group = None if by == "all" else record[by]
-    return group, (_hour(record["arrived_at"], tz) if interval == "hour" else None)
+    return group, (_interval(record["arrived_at"], interval, tz) if interval else None)
 
 
 def _ratio(n: int, d: int) -> float | None:
