@@ -50,6 +50,30 @@ def answered_after_15s(stack: Stack, ctx: Ctx) -> list[Expect]:
                    wait=(16, 22), talk=(0, 5))]
 
 
+def merged_number(stack: Stack, ctx: Ctx) -> list[Expect]:
+    ctx.call("83531111", 1, talk_ms=2000)
+    return [Expect(ctx.caller(1), "answered", "83531111", "hotline", ANSWERED_IN_15S, seats=CITY_SEATS,
+                   wait=(0, 5), talk=(1.0, 2.1), fields={"legacy_mode": "merged", "department": "chengjian"},
+                   extra={"prompt": ABSENT})]
+
+
+def unknown_number(stack: Stack, ctx: Ctx) -> list[Expect]:
+    ctx.call("99999999", 1, talk_ms=2000)
+    return [Expect(ctx.caller(1), "answered", "99999999", "hotline", ANSWERED_IN_15S, seats=CITY_SEATS,
+                   wait=(0, 5), talk=(1.0, 2.1), fields={"legacy_mode": "unknown"})]
+
+
+def controller_down(stack: Stack, ctx: Ctx) -> list[Expect]:
+    """The whole call while the controller is stopped: the dialplan fails open to the queue."""
+    stack.stop_controller()
+    try:
+        ctx.call("12345", 1, talk_ms=2000)
+    finally:
+        stack.start_controller()
+    return [Expect(ctx.caller(1), "answered", "12345", "hotline", ANSWERED_IN_15S, seats=CITY_SEATS,
+                   wait=(0, 5), talk=(1.0, 2.1), fields={"source": "cel-reconcile"})]
+
+
 SHAPES = [
     Shape("answered", "queue", "A caller dials 12345 and a seat answers at once.",
           "offered, answered, answered within 15 s; ASA its wait, AHT its talk", answered),
@@ -63,4 +87,12 @@ SHAPES = [
     Shape("answered-after-15s", "queue",
           "Every seat logged out; the caller waits 16 s, then a seat logs in and answers.",
           "offered, answered, not within 15 s; ASA its wait", answered_after_15s),
+    Shape("merged-number", "numbers", "A merged department number (no notice): a 12345 seat answers.",
+          "offered, answered within 15 s, under the merged number", merged_number),
+    Shape("unknown-number", "numbers", "A number the site does not know reaches the hotline queue.",
+          "offered, answered within 15 s, under the dialled number (`legacy_mode: unknown`)", unknown_number),
+    Shape("call-while-controller-down", "faults",
+          "The controller is stopped for the whole call: routing fails open to the queue, a seat answers.",
+          "rebuilt from the CEL log at start-up (`source: cel-reconcile`): offered, answered within 15 s",
+          controller_down),
 ]

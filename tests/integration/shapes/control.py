@@ -10,8 +10,8 @@ from __future__ import annotations
 
 from typing import Any, Callable
 
-from ..livecall import ANSWERING, Call, bridged_with, rtp_flows
-from ..rig import CONTROL_EMERGENCY, PARALLEL_ANSWERED, Stack, wait_for
+from ..livecall import ANSWERING, SILENT, Call, bridged_with, rtp_flows
+from ..rig import CONTROL_CONVENIENCE, CONTROL_EMERGENCY, PARALLEL_ANSWERED, Stack, wait_for
 from .ctx import CITY_SEATS, Ctx
 from .model import ANSWERED_IN_15S, Expect, Shape
 
@@ -89,6 +89,31 @@ def three_way(to: dict[str, str], leaves: str) -> Callable[[Stack, Ctx], list[Ex
     return drive
 
 
+def referral(stack: Stack, ctx: Ctx) -> list[Expect]:
+    """The seat refers the caller to a convenience partner (a blind transfer through the trunk)."""
+    call = answered_call(stack, ctx)
+    code, body = call.post("transfer", {"target": CONTROL_CONVENIENCE})
+    assert code == 202, body
+    wait_for("the caller with the partner", lambda: call.seat_channel not in stack.channels()
+             and bridged_with(stack, call.channel) is not None)
+    call.hang_up()
+    return expect(ctx, {"kind": "blind", "target": CONTROL_CONVENIENCE, "target_type": "convenience",
+                        "answered": True}, {"referral": CONTROL_CONVENIENCE})
+
+
+def three_way_no_answer(stack: Stack, ctx: Ctx) -> list[Expect]:
+    """The department's phone rings out its 5 s; the caller stays with the seat."""
+    call = answered_call(stack, ctx)
+    code, body = call.post("conference", {"target": SILENT})
+    assert code == 202, body
+    ringing = wait_for("the department's phone ringing", lambda: call.channel_of(SILENT))
+    wait_for("the ring time over", lambda: ringing not in stack.channels(), timeout=body["ring_seconds"] + 10)
+    rtp_flows(stack, [call.channel, call.seat_channel])
+    call.hang_up()
+    return expect(ctx, {"kind": "three_way", "target": SILENT, "answered": False, "outcome": "no_answer",
+                        "talk_seconds": None, "left_first": None})
+
+
 ONE_OFFER = "one offer, answered within 15 s by the seat that answered; the leg is on the record"
 LEAVER = {"seat": "the seat leaves first", "target": "the seat drops the third party first",
           "caller": "the caller hangs up first"}
@@ -121,4 +146,10 @@ SHAPES = [
           "A seat consults 110, then hangs up: the caller is with 110.", ONE_OFFER, attended(CONTROL_EMERGENCY),
           needs="control"),
     *_three_way_shapes(),
+    Shape("three-way-department-never-answers", "call control",
+          "A seat adds a department phone that rings out; the caller stays with the seat.",
+          f"{ONE_OFFER} (`outcome: no_answer`, no talk)", three_way_no_answer, needs="control"),
+    Shape("referral-to-convenience-partner", "call control",
+          "A seat refers the caller to a convenience partner (便民服务) through the trunk.",
+          f"{ONE_OFFER}; `extra.referral`", referral, needs="control"),
 ]
