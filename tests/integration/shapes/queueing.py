@@ -7,7 +7,7 @@ from ..callers import finish
 from ..rig import (NOANSWER_SEAT, OVERFLOW_AFTER_S, Q3_BACKUP, Q3_MAX_WAIT_S, Q3_NUMBERS, Q3_PRIO, Q3_REPEAT_PRIORITY,
                    Q3_TIMEOUT, REMOTE_SEAT, SEAT_TEST_NUMBERS, WRAPUP_S, Stack, http_json, wait_for)
 from .ctx import CITY_SEATS, Ctx, Records
-from .model import ABSENT, ANSWERED_IN_15S, LONG_ABANDON, Expect, Shape
+from .model import ABSENT, ANSWERED_IN_15S, LONG_ABANDON, SHORT_ABANDON, Expect, Shape
 
 ONLY_1001 = frozenset({"1001"})
 
@@ -76,12 +76,10 @@ def wrapup_not_offered(stack: Stack, ctx: Ctx) -> list[Expect]:
                    wait=(WRAPUP_S - 4, 14), talk=(1.5, 12))]   # the wait: wrap-up, then the queue's announcement
 
 
-def paused_while_ringing(stack: Stack, ctx: Ctx) -> list[Expect]:
-    """autopq's one seat (1003, a phone nobody picks up) is paused while it rings: the queue never
-    rings it again and the caller gives up after 12 s."""
+def _ringing_seat(stack: Stack, ctx: Ctx) -> str:
+    """autopq's one seat (1003, a phone nobody picks up), registered and logged in for the shape."""
     seat, secret, port, media = NOANSWER_SEAT
-    phone = stack.start_phone(seat, secret, port, media, "noanswer_uas.xml")
-    ctx.procs.append(phone)
+    ctx.procs.append(stack.start_phone(seat, secret, port, media, "noanswer_uas.xml"))
 
     def release() -> None:
         http_json("POST", f"{stack.api}/api/seats/{seat}/unpause")
@@ -89,6 +87,13 @@ def paused_while_ringing(stack: Stack, ctx: Ctx) -> list[Expect]:
     ctx.on_exit(release)
     ctx.login(seat)
     wait_for(f"{seat} idle", lambda: ctx.seat_state(seat) == "idle")
+    return seat
+
+
+def paused_while_ringing(stack: Stack, ctx: Ctx) -> list[Expect]:
+    """autopq's one seat is paused while it rings: the queue never rings it again and the caller
+    gives up after 12 s."""
+    seat = _ringing_seat(stack, ctx)
     caller = ctx.start(SEAT_TEST_NUMBERS["autopq"], 1, talk_ms=12000, scenario="caller_hangs_up.xml")
     wait_for(f"{seat} ringing", lambda: ctx.seat_state(seat) == "ringing", timeout=20, interval=0.1)
     code, body = http_json("POST", f"{stack.api}/api/seats/{seat}/pause", {"reason": "break"})
@@ -98,6 +103,18 @@ def paused_while_ringing(stack: Stack, ctx: Ctx) -> list[Expect]:
     assert view["state"] == "paused" and view["reason"] == "break", view
     return [Expect(ctx.caller(1), "abandoned_in_queue", SEAT_TEST_NUMBERS["autopq"], "autopq", LONG_ABANDON,
                    wait=(10, 12.5), fields={"answered_at": None})]
+
+
+def abandoned_while_ringing(stack: Stack, ctx: Ctx) -> list[Expect]:
+    """The caller hangs up 3 s after the platform answered, while autopq's seat still rings."""
+    seat = _ringing_seat(stack, ctx)
+    caller = ctx.start(SEAT_TEST_NUMBERS["autopq"], 1, talk_ms=3000, scenario="caller_hangs_up.xml")
+    wait_for(f"{seat} ringing", lambda: ctx.seat_state(seat) == "ringing", timeout=20, interval=0.1)
+    assert finish(caller) == [0]
+    wait_for(f"{seat} idle again", lambda: ctx.seat_state(seat) == "idle", timeout=10, interval=0.1)
+    assert stack.seat(seat)["unanswered"] == 0   # a caller leaving while it rings is no missed ring
+    return [Expect(ctx.caller(1), "abandoned_in_queue", SEAT_TEST_NUMBERS["autopq"], "autopq", SHORT_ABANDON,
+                   wait=(2, 3.5), fields={"answered_at": None})]
 
 
 def external_seat(accepts: bool) -> Shape:
@@ -152,6 +169,9 @@ SHAPES = [
           "A seat is paused while its phone rings; the queue does not ring it again and the caller gives "
           "up after 12 s.",
           "offered, long abandon; no seat credited", paused_while_ringing),
+    Shape("abandoned-while-seat-rings", "seats",
+          "The caller hangs up after 3 s while the only seat's phone rings.",
+          "offered, short abandon (< 5 s); no seat credited, and no missed ring for the seat", abandoned_while_ringing),
     external_seat(True),
     external_seat(False),
 ]
