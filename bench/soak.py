@@ -34,10 +34,14 @@ sys.path.insert(1, str(HERE.parent))
 
 import benchrig  # noqa: E402
 import soak_measure as sm  # noqa: E402
+from amiwatch import seat_check  # noqa: E402
 from benchrig import BenchStack, http_json, raise_nofile  # noqa: E402
 from soak_load import Clients, Traffic  # noqa: E402
 from run_bench import foreign_processes, git_info, machine_info  # noqa: E402
 from seats_parse import parse_queue_show  # noqa: E402
+
+import yaml  # noqa: E402
+from hotline.config import parse_site  # noqa: E402
 
 RESULTS = HERE / "results"
 README = HERE / "README.md"
@@ -179,7 +183,7 @@ class Soak:
                             max(1e-9, min(self.args.hours, (self.samples[-1]["t_rel"] if self.samples else 0) / 3600))),
             "duration_seconds": round(time.time() - self.t_wall0, 1),
         })
-        self.res["targets"] = sm.targets(summary, slopes)
+        self.res["targets"] = sm.targets(summary, slopes, self.res.get("stuck_seats"))
         if final:
             by_caller = {v["caller"]: v for v in self.verdicts.values()}
             self.res["failed_calls"] = [{**p, "cel": by_caller.get(p["caller"])} for p in placed
@@ -192,6 +196,35 @@ class Soak:
             tmp = f.with_suffix(".tmp")
             tmp.write_text(text)
             tmp.replace(f)
+
+    def reconcile(self) -> dict[str, Any]:
+        """The reconciliation report (GET /api/reconciliation) of every site-local day the soak
+        touched, summed: our records against Asterisk's CDR and queue_log."""
+        tz = str((self.stack.site or {}).get("site", {}).get("timezone") or "Asia/Shanghai")
+        reports = []
+        for day in sm.days_between(self.t_start, time.time(), tz):
+            code, body = http_json("GET", f"{self.stack.api}/api/reconciliation?day={day}", timeout=120)
+            reports.append(body if code == 200 else {"day": day, "error": body})
+        summary = sm.reconciliation_summary(reports)
+        log(f"reconciliation: {summary['unexplained']} unexplained difference(s) over {summary['days']}")
+        return summary
+
+    def stuck_seats(self) -> list[dict[str, str]] | None:
+        """Every call ended: no seat may be left ringing, talking or in wrap-up, nor in a state
+        Asterisk does not have it in (hotline.seats.truth.stuck_seats). None: could not check."""
+        st = self.stack
+        assert st.paths is not None and st.site_file is not None
+        try:
+            benchrig.wait_for("no channel left", lambda: st.active_channels() == 0, timeout=60, interval=1)
+            site = parse_site(yaml.safe_load(st.site_file.read_text()), str(st.site_file))
+            time.sleep(max((q.wrapup for q in site.queues), default=0) + 1.5)   # wrap-ups end on their own
+            stuck = seat_check(site, benchrig.AMI_PORT, "hotline", st.paths.ami_secret(),
+                               lambda: http_json("GET", f"{st.api}/api/seats")[1]["items"])
+        except Exception as exc:   # noted, never fatal
+            log(f"seat check failed: {type(exc).__name__}: {exc}")
+            return None
+        log(f"seat check: {len(stuck)} stuck seat(s)" + (f": {[d.as_dict() for d in stuck][:5]}" if stuck else ""))
+        return [d.as_dict() for d in stuck]
 
     # -- the run ----------------------------------------------------------------------------
     def run(self) -> int:
@@ -241,7 +274,9 @@ class Soak:
                     break
                 time.sleep(5)
             self.stop.set()
+            self.res["stuck_seats"] = self.stuck_seats()
             self.sample(with_status=True)
+            self.res["reconciliation"] = self.reconcile()
             self.write(final=True)
         finally:
             self.stop.set()

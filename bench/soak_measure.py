@@ -246,7 +246,46 @@ def plan(samples: list[dict[str, Any]], entered: int, calls_per_day: int, hours:
     return out
 
 
-def targets(summary: dict[str, Any], slopes: dict[str, Any]) -> list[dict[str, Any]]:
+def days_between(t0: float, t1: float, tz: str) -> list[str]:
+    """The site-local days (YYYY-MM-DD) from epoch ``t0`` to ``t1``, both included."""
+    from datetime import datetime, timedelta
+    from zoneinfo import ZoneInfo
+    zone = ZoneInfo(tz)
+    day, last = datetime.fromtimestamp(t0, zone).date(), datetime.fromtimestamp(t1, zone).date()
+    out = []
+    while day <= last:
+        out.append(day.isoformat())
+        day += timedelta(days=1)
+    return out
+
+
+def reconciliation_summary(reports: list[dict[str, Any]]) -> dict[str, Any]:
+    """The reconciliation reports of the soak's days, summed: counts per side, calls per rule, the
+    unexplained differences (the first 20 with their evidence) and the skipped log lines."""
+    counts: dict[str, dict[str, int]] = {}
+    rules: dict[str, int] = {}
+    unexplained: list[Any] = []
+    skipped = 0
+    errors = [r for r in reports if "error" in r]
+    for r in reports:
+        if "error" in r:
+            continue
+        for fact, row in r["counts"].items():
+            into = counts.setdefault(fact, {})
+            for k, v in row.items():
+                into[k] = into.get(k, 0) + v
+        for name, n in r["rules"].items():
+            rules[name] = rules.get(name, 0) + n
+        unexplained += r["unexplained"]
+        skipped += len(r["skipped"])
+    return {"days": [r["day"] for r in reports], "counts": counts, "rules": rules,
+            "unexplained": len(unexplained) + len(errors), "unexplained_calls": unexplained[:20],
+            "skipped_lines": skipped, "errors": errors}
+
+
+def targets(summary: dict[str, Any], slopes: dict[str, Any],
+            stuck: list[dict[str, str]] | None = None) -> list[dict[str, Any]]:
+    """``stuck``: the seat check after every call ended (amiwatch.seat_check), None before it ran."""
     out = []
 
     def add(name: str, target: str, value: Any, ok: bool | None) -> None:
@@ -256,6 +295,8 @@ def targets(summary: dict[str, Any], slopes: dict[str, Any]) -> list[dict[str, A
     add("duplicate records", "0", summary["duplicates"], summary["duplicates"] == 0)
     add(f"stalls (no queue mark, or queue reached > {ROUTE_BOUND_S:g} s after arrival; sipp call failed)", "0",
         f"{summary['stalls']} + {summary['sipp_failed']}", summary["stalls"] == 0 and summary["sipp_failed"] == 0)
+    add("stuck seats after every call ended (our seat state vs Asterisk's QueueStatus)", "0",
+        None if stuck is None else len(stuck), None if stuck is None else not stuck)
     for p in PROCS:
         v = slopes.get(p, {}).get("pct_per_hour")
         add(f"{p} RSS growth after warm-up", f"< {RSS_GROWTH_MAX_PCT_H:g} %/h", v,

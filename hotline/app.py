@@ -129,9 +129,11 @@ class Controller:
         self._asterisk_started: Callable[[], float | None] = lambda: None
         self._offsets = _OffsetFile(paths.state_dir / "cel.offset")
         recordings_dir = paths.state_dir / "recordings"   # as hotline.deploy without a runtime
+        accounts: tuple[Path, Path] | None = None          # Asterisk's queue_log and CDR log (hotline.reconcile)
         try:
             runtime = asterisk_runtime.load(paths)
             recordings_dir = runtime.recordings_dir   # GET /api/calls/{id}/recording (hotline.recordings)
+            accounts = (runtime.queue_log, runtime.cdr_log)
             self._asterisk_started = runtime.started_at
             self.reconciler = Reconciler(runtime.cel_log, directory, self._reconciled,
                                          self._offsets.load, self._save_reconciled_offset,
@@ -151,7 +153,7 @@ class Controller:
             auth=AuthService.for_state_dir(site.users, paths.state_dir), status=self.status,
             database_status=self.db_probe.status, seat_log=self.seat_log,
             intents=IntentFile(paths.state_dir / "callbacks.pending.json"), order_clock=self.order_clock,
-            recordings_dir=recordings_dir)
+            recordings_dir=recordings_dir, asterisk_accounts=accounts)
         self.control = self.services.control
         self.tracker.subscribe(self.control.on_event)
         self.seats = self.services.seats

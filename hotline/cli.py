@@ -7,6 +7,7 @@
     hotline journal replay-rejected       # apply <state>/records.journal.rejected again
     hotline import-csv CSV [--out FILE]
     hotline order-report day|month DATE [--format csv|xlsx] [--out FILE]
+    hotline reconcile --day YYYY-MM-DD [--json]   # our records against Asterisk's CDR and queue_log
     hotline user hash-password            # reads the password from stdin
     hotline demo | demo-stop
 """
@@ -124,6 +125,48 @@ def cmd_journal(args: argparse.Namespace) -> int:
     return 0 if not kept else 1
 
 
+def cmd_reconcile(args: argparse.Namespace) -> int:
+    """The reconciliation report of a day; exit 1 when a difference is unexplained."""
+    from hotline import asterisk_runtime
+    from hotline.app import store_url
+    from hotline.reconcile import schemas, text
+    from hotline.reconcile.services import ReconcileService
+    from hotline.store import Store
+
+    site, paths = _site(args), _paths(args)
+    day = schemas.day(args.day)
+    queue_log: Path | None = None
+    cdr_log: Path | None = None
+    try:
+        rt = asterisk_runtime.load(paths)
+        queue_log, cdr_log = rt.queue_log, rt.cdr_log
+    except AsteriskRuntimeError:
+        pass
+    store = Store(store_url(site, paths), timezone=site.site.timezone)
+    try:
+        report = ReconcileService(store, site, queue_log=queue_log, cdr_log=cdr_log).report(day)
+    finally:
+        store.close()
+    sys.stdout.write(json.dumps(report, ensure_ascii=False, indent=1) + "\n" if args.json else text.render(report))
+    return 1 if report["unexplained"] else 0
+
+
+def cmd_rollups(args: argparse.Namespace) -> int:
+    """``rollups rebuild``: recompute the call KPI rollup from the call records (issue 15)."""
+    from hotline.app import store_url
+    from hotline.store import Store
+
+    site, paths = _site(args), _paths(args)
+    store = Store(store_url(site, paths), timezone=site.site.timezone)
+    try:
+        store.upgrade()
+        records = store.rebuild_kpi_rollup()
+    finally:
+        store.close()
+    print(json.dumps({"rollup": "call_kpi_hours", "records": records}))
+    return 0
+
+
 def cmd_order_report(args: argparse.Namespace) -> int:
     import asyncio
     import shutil
@@ -230,6 +273,10 @@ def build_parser() -> argparse.ArgumentParser:
                    help="apply the records set aside in <state>/records.journal.rejected again")
     j.set_defaults(func=cmd_journal)
 
+    ro = sub.add_parser("rollups", help="the KPI rollups (derived from the call records)")
+    ro.add_argument("action", choices=["rebuild"], help="recompute them from the call records")
+    ro.set_defaults(func=cmd_rollups)
+
     i = sub.add_parser("import-csv", help="turn a hotline list CSV into a site config's legacy numbers")
     i.add_argument("csv")
     i.add_argument("--base", help="site YAML to merge the numbers into")
@@ -242,6 +289,11 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument("--format", choices=["csv", "xlsx"], help="default: the --out file's extension, else csv")
     r.add_argument("--out", help="write here instead of stdout")
     r.set_defaults(func=cmd_order_report)
+
+    rc = sub.add_parser("reconcile", help="our call records against Asterisk's CDR and queue_log, for a day")
+    rc.add_argument("--day", required=True, help="YYYY-MM-DD, the site's local day")
+    rc.add_argument("--json", action="store_true", help="the report as JSON (as GET /api/reconciliation)")
+    rc.set_defaults(func=cmd_reconcile)
 
     u = sub.add_parser("user", help="users of the API and the wallboard")
     u.add_argument("action", choices=["hash-password"], help="print a password hash for users[].password_hash")

@@ -31,6 +31,7 @@ from hotline.metrics.prom import PromMetrics
 from hotline.metrics.services import MetricsService
 from hotline.outbox.services import OutboxService
 from hotline.recordings.services import RecordingService
+from hotline.reconcile.services import ReconcileService
 from hotline.seats.services import SeatService, StateLog
 from hotline.spy.services import SpyService
 from hotline.store import Store
@@ -42,12 +43,14 @@ def build_services(site: SiteConfig, store: Store, *, ami_send: AmiSend, hub: Li
                    database_status: Callable[[], dict[str, Any]], seat_log: StateLog | None = None,
                    intents: IntentFile | None = None,
                    order_clock: Callable[[], datetime] | None = None,
-                   recordings_dir: Path | None = None) -> ApiServices:
+                   recordings_dir: Path | None = None,
+                   asterisk_accounts: tuple[Path, Path] | None = None) -> ApiServices:
     """``seat_log`` (the seat state log) and ``intents`` (the callbacks' pending-intents file) are
     the controller's durable side files: a test without a state directory leaves them out;
     ``order_clock`` the work-order service's clock (None: the real one; see
     :mod:`hotline.work_orders.testclock`); ``recordings_dir`` where Asterisk writes recordings
-    (None: no recording is served)."""
+    (None: no recording is served); ``asterisk_accounts`` Asterisk's queue_log and CDR log (the
+    reconciliation report; None: no local Asterisk)."""
     ami = AmiPort(ami_send)
     outbox = OutboxService(site.integration, site.site.id, store)
     work_orders = WorkOrderService(store, orders=site.orders, timezone=site.site.timezone, outbox=outbox,
@@ -68,6 +71,8 @@ def build_services(site: SiteConfig, store: Store, *, ami_send: AmiSend, hub: Li
         work_orders=work_orders,
         outbox=outbox,
         recordings=RecordingService(store, recordings_dir),
+        reconcile=ReconcileService(store, site, queue_log=asterisk_accounts[0] if asterisk_accounts else None,
+                                   cdr_log=asterisk_accounts[1] if asterisk_accounts else None),
     )
 
 

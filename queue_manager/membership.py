@@ -48,12 +48,19 @@ def memberships(site: SiteConfig, seat: Seat) -> list[Membership]:
     """The seat's queue memberships, own queues first, one per queue (the lowest penalty wins)."""
     best: dict[str, Membership] = {}
     for q in seat.queues:
-        best[q] = Membership(q, seat.penalty, 0)
+        q = line_of(site, q)   # a queue waiting in another's line: its seats are members there
+        best.setdefault(q, Membership(q, seat.penalty, 0))
     for queue in site.queues:
         for step, overflow in _steps(queue):
             if overflow.to in seat.queues and queue.name not in best:
                 best[queue.name] = Membership(queue.name, step * TIER + seat.penalty, step)
     return list(best.values())
+
+
+def line_of(site: SiteConfig, queue: str) -> str:
+    """The Asterisk queue ``queue``'s callers wait in: its ``line``, else itself."""
+    q = site.queue(queue)
+    return q.line if q is not None and q.line else queue
 
 
 def rule_name(queue: str) -> str:

@@ -13,6 +13,7 @@ Definitions (also in the README, "Metrics"):
 * **abandon rate** = (abandoned in queue − short abandons) / base.
 * **ASA** (average speed of answer) = mean wait of answered calls.
 * **AHT** (average handle time) = mean(talk + wrap-up) of answered calls.
+  Both are summed in whole milliseconds (:class:`Tally`) and the mean rounded to the ms exactly.
 * **staffed time** of a seat: time logged in and not paused (idle, ringing, talking, wrap-up),
   from the seat state log.
 * **occupancy** = handle time (talking + wrap-up) / staffed time, per seat and over all seats.
@@ -23,7 +24,7 @@ A rate with an empty base is ``None`` (not 0, not 100%): no calls, no claim.
 from __future__ import annotations
 
 from collections import defaultdict
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from datetime import datetime, timedelta, tzinfo
 from typing import Any, Callable, Iterable, Protocol
 
@@ -79,35 +80,87 @@ def _ratio(n: int, d: int) -> float | None:
     return round(n / d, 4) if d else None
 
 
-def _mean(values: list[float]) -> float | None:
-    return round(sum(values) / len(values), 3) if values else None
+def ms(seconds: float | None) -> int:
+    """Seconds as whole milliseconds (records keep seconds rounded to the ms): the unit every sum
+    is kept in, so a sum is exact and the same whatever the order or the place it is taken."""
+    return round((seconds or 0.0) * 1000)
+
+
+def mean_ms(total_ms: int, n: int) -> float | None:
+    """The mean of ``n`` values summing to ``total_ms`` ms, in seconds rounded to the ms (half to even,
+    exactly: no float noise decides a tie)."""
+    if not n:
+        return None
+    q, r = divmod(total_ms, n)
+    if 2 * r > n or (2 * r == n and q % 2):
+        q += 1
+    return q / 1000
+
+
+@dataclass
+class Tally:
+    """The additive part of the KPIs: counts and ms sums. Tallies of disjoint record sets add up to
+    the tally of their union, so a rollup of tallies gives exactly the KPIs of its records."""
+
+    calls: int = 0            # records, offered or not (a group exists when it has one)
+    offered: int = 0
+    answered: int = 0
+    answered_in_sl: int = 0
+    abandoned: int = 0
+    short_abandons: int = 0
+    wait_ms: int = 0          # over answered calls
+    handle_ms: int = 0        # talk + wrap-up over answered calls
+
+    def add(self, other: "Tally", sign: int = 1) -> None:
+        for name in TALLY_FIELDS:
+            setattr(self, name, getattr(self, name) + sign * getattr(other, name))
+
+    def kpis(self) -> Kpis:
+        base = self.offered - self.short_abandons
+        return Kpis(offered=self.offered, answered=self.answered, answered_in_sl=self.answered_in_sl,
+                    abandoned=self.abandoned, short_abandons=self.short_abandons,
+                    answer_rate=_ratio(self.answered, base), answer_rate_15s=_ratio(self.answered_in_sl, base),
+                    abandon_rate=_ratio(self.abandoned - self.short_abandons, base),
+                    asa_seconds=mean_ms(self.wait_ms, self.answered),
+                    aht_seconds=mean_ms(self.handle_ms, self.answered))
+
+
+TALLY_FIELDS = tuple(f.name for f in fields(Tally))
+
+
+def tally_of(r: RecordLike, *, service_level_s: float = SERVICE_LEVEL_S, short_abandon_s: float = SHORT_ABANDON_S,
+             wrapup_ms: int = 0) -> Tally:
+    """One record's tally (``wrapup_ms``: the wrap-up its handle time includes when answered)."""
+    t = Tally(calls=1)
+    if r.queued_at is None:
+        return t
+    t.offered = 1
+    outcome = _outcome(r)
+    wait = r.wait_seconds or 0.0
+    if outcome == "answered":
+        t.answered = 1
+        t.wait_ms = ms(wait)
+        t.answered_in_sl = int(wait <= service_level_s)
+        t.handle_ms = ms(r.talk_seconds) + wrapup_ms
+    elif outcome == "abandoned_in_queue":
+        t.abandoned = 1
+        t.short_abandons = int(wait < short_abandon_s)
+    return t
+
+
+def tally(records: Iterable[RecordLike], *, service_level_s: float = SERVICE_LEVEL_S,
+          short_abandon_s: float = SHORT_ABANDON_S, wrapup_s: Callable[[RecordLike], float] | None = None) -> Tally:
+    total = Tally()
+    for r in records:
+        total.add(tally_of(r, service_level_s=service_level_s, short_abandon_s=short_abandon_s,
+                           wrapup_ms=ms(wrapup_s(r)) if wrapup_s else 0))
+    return total
 
 
 def kpis(records: Iterable[RecordLike], *, service_level_s: float = SERVICE_LEVEL_S,
          short_abandon_s: float = SHORT_ABANDON_S, wrapup_s: Callable[[RecordLike], float] | None = None) -> Kpis:
-    offered = answered = in_sl = abandoned = short = 0
-    waits: list[float] = []
-    handles: list[float] = []
-    for r in records:
-        if r.queued_at is None:
-            continue
-        offered += 1
-        outcome = _outcome(r)
-        wait = r.wait_seconds or 0.0
-        if outcome == "answered":
-            answered += 1
-            waits.append(wait)
-            if wait <= service_level_s:
-                in_sl += 1
-            handles.append((r.talk_seconds or 0.0) + (wrapup_s(r) if wrapup_s else 0.0))
-        elif outcome == "abandoned_in_queue":
-            abandoned += 1
-            if wait < short_abandon_s:
-                short += 1
-    base = offered - short
-    return Kpis(offered=offered, answered=answered, answered_in_sl=in_sl, abandoned=abandoned,
-                short_abandons=short, answer_rate=_ratio(answered, base), answer_rate_15s=_ratio(in_sl, base),
-                abandon_rate=_ratio(abandoned - short, base), asa_seconds=_mean(waits), aht_seconds=_mean(handles))
+    return tally(records, service_level_s=service_level_s, short_abandon_s=short_abandon_s,
+                 wrapup_s=wrapup_s).kpis()
 
 
 INTERVALS = {"15min": timedelta(minutes=15), "hour": timedelta(hours=1), "day": timedelta(days=1)}
@@ -150,6 +203,11 @@ def rolling_alarm(records: Iterable[RecordLike], now: datetime, *, window: timed
     """GB/T 33358: at least 95% answered over any 24 h. The alarm is raised below ``threshold``."""
     start = now - window
     k = kpis([r for r in records if start <= r.arrived_at <= now], **options)
+    return alarm_of(k, start, now, threshold)
+
+
+def alarm_of(k: Kpis, start: datetime, now: datetime, threshold: float = ANSWER_RATE_ALARM) -> dict[str, object]:
+    """The rolling alarm's report from the KPIs of the records that arrived in [start, now]."""
     return {"window_start": start.isoformat(), "window_end": now.isoformat(), "answer_rate": k.answer_rate,
             "threshold": threshold, "alarm": k.answer_rate is not None and k.answer_rate < threshold,
             "offered": k.offered, "answered": k.answered}

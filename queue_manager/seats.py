@@ -15,6 +15,7 @@ they are applied from any state they can occur in, so the machine follows realit
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, replace
 from enum import Enum
 
@@ -90,10 +91,17 @@ def pause(seat: Seat, reason: str, policy: Policy, now: float) -> Seat:
                call_id=seat.call_id if seat.state in (SeatState.ringing, SeatState.talking) else None)
 
 
-def unpause(seat: Seat, now: float) -> Seat:
+def unpause(seat: Seat, now: float, rest_until: float = 0.0, in_call: SeatState | None = None) -> Seat:
+    """Back to the call the seat is still on (``in_call``: ringing or talking; a pause during a
+    call holds for the next one), else to wrap-up when the last call's rest is not over
+    (``rest_until``, see :func:`wrapup_until`: Asterisk offers no call before then, paused or
+    not), else to idle."""
     if seat.state != SeatState.paused:
         raise SeatStateError("seat-not-paused", f"seat {seat.seat_id} is not paused")
-    return _to(seat, SeatState.idle, now, reason=None, unanswered=0)
+    if in_call is not None and seat.call_id is not None:
+        return _to(seat, in_call, now, reason=None)
+    return _to(seat, SeatState.wrapup if rest_until > now else SeatState.idle, now, reason=None, unanswered=0,
+               call_id=None)
 
 
 # --- facts from Asterisk -------------------------------------------------------------------
@@ -112,6 +120,23 @@ def hangup(seat: Seat, now: float, wrapup_s: float) -> Seat:
     if wrapup_s > 0:
         return _to(seat, SeatState.wrapup, now)
     return _to(seat, SeatState.idle, now, call_id=None)
+
+
+def asterisk_wrapuptime(wrapup_s: int) -> int:
+    """queues.conf's ``wrapuptime`` for a queue whose seats must rest ``wrapup_s`` seconds.
+
+    app_queue counts wrap-up in whole seconds from ``lastcall``, the second the call ended
+    (``time(NULL)``, truncated): with ``wrapuptime=W`` a seat is offered the next call as soon as
+    the clock's second is W past that second, which can be W-1 s after the call really ended
+    (measured in bench/seat_truth.py: offers 1.2-1.9 s into a 2 s wrap-up). One second more makes
+    the rest last at least ``wrapup_s`` and at most ``wrapup_s + 1``."""
+    return wrapup_s + 1 if wrapup_s > 0 else 0
+
+
+def wrapup_until(ended_at: float, wrapup_s: int) -> float:
+    """When Asterisk offers the seat calls again after a call that ended at ``ended_at`` (the
+    ``AgentComplete``'s time): ``lastcall`` (its whole second) plus :func:`asterisk_wrapuptime`."""
+    return float(math.floor(ended_at) + asterisk_wrapuptime(wrapup_s)) if wrapup_s > 0 else ended_at
 
 
 def wrapup_done(seat: Seat, now: float) -> Seat:

@@ -57,6 +57,8 @@ def _globals(site: SiteConfig, options: DialplanOptions) -> list[str]:
     lines += [f"HOTLINE_QOPTS_{q.name} = {'tr' if q.waiting == 'ringback' else 't'}" for q in site.queues]
     # Queues with overflow steps ring their own seats first; the queue rule raises the limit.
     lines += [f"HOTLINE_MAXPEN_{q.name} = {OWN_MAX}" for q in site.queues if q.overflow]
+    # A queue waiting in another's line joins that Asterisk queue (fairness across them, ARCHITECTURE.md).
+    lines += [f"HOTLINE_LINE_{q.name} = {q.line}" for q in site.queues if q.line]
     return lines
 
 

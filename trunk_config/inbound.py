@@ -183,7 +183,9 @@ def render_inbound(lines: list[str], agi: bool) -> None:
         f"(join)ExecIf($[\"{var(m.PRIO)}\" != \"\"]?Set(QUEUE_PRIO={var(m.PRIO)}))",
         f"ExecIf($[\"${{HOTLINE_MAXPEN_{queue}}}\" != \"\"]?Set(QUEUE_MAX_PENALTY=${{HOTLINE_MAXPEN_{queue}}}))",
         m.QUEUE_JOIN.write(m.QueueJoin(queue, var(m.PRIO), var(m.PRIO_REASON))),
-        f"Queue({queue},${{HOTLINE_QOPTS_{queue}}},,,${{HOTLINE_MAXWAIT_{queue}}})",
+        # the Asterisk queue: the queue's line (Queue.line), else the queue itself
+        f"Set(LINE=${{IF($[\"${{HOTLINE_LINE_{queue}}}\" != \"\"]?${{HOTLINE_LINE_{queue}}}:{queue})}})",
+        f"Queue(${{LINE}},${{HOTLINE_QOPTS_{queue}}},,,${{HOTLINE_MAXWAIT_{queue}}})",
         f"Goto({QUEUE_EXIT},s,1)",
         "(ended)" + m.WITHDRAWN.write(m.Dialled(var(m.DIALLED))),
         "Hangup()",

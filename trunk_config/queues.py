@@ -12,6 +12,7 @@ from hotline.config.site import Queue, SiteConfig
 from ivr.moh import MOH_CLASS
 from ivr.prompts import QUEUE_PROMPTS
 from queue_manager.membership import overflow_rules, rule_name
+from queue_manager.seats import asterisk_wrapuptime
 
 from . import callback
 from .conf import ConfFile
@@ -50,7 +51,7 @@ def render(site: SiteConfig, sounds_dir: str = "/usr/share/asterisk/sounds/hotli
     for q in site.queues:
         opts: list[tuple[str, object]] = [
             ("strategy", q.strategy), ("timeout", q.ring_timeout), ("retry", q.retry),
-            ("wrapuptime", q.wrapup), ("weight", q.weight), ("maxlen", 0),
+            ("wrapuptime", asterisk_wrapuptime(q.wrapup)), ("weight", q.weight), ("maxlen", 0),
             # 7x24 human service: callers wait for a seat even when none is free or logged in,
             # unless the queue's no-seat rule sends them to its fallback (dialplan).
             ("joinempty", "yes" if q.no_seat == "wait" else "paused,unavailable,invalid,unknown"),

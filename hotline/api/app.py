@@ -46,6 +46,8 @@ from hotline.store import Store
 from hotline.metrics import http as metrics_http
 from hotline.metrics.prom import PromMetrics
 from hotline.metrics.services import MetricsService
+from hotline.reconcile import http as reconcile_http
+from hotline.reconcile.services import ReconcileService
 from hotline.outbox import http as outbox_http
 from hotline.outbox.services import OutboxService
 from hotline.pages import http as pages_http
@@ -87,6 +89,7 @@ class ApiServices:
     work_orders: WorkOrderService
     outbox: OutboxService                         # order events to the order system, and its changes back
     recordings: RecordingService                  # calls' recordings: who may listen, which file
+    reconcile: ReconcileService                   # our records against Asterisk's CDR and queue_log
 
 
 SERVICES = web.AppKey("services", ApiServices)
@@ -120,6 +123,7 @@ def build_app(services: ApiServices) -> web.Application:
     portal_http.add_routes(app, services.site.site.timezone)
     recordings_http.add_routes(app, services.recordings, audit)
     pages_http.add_routes(app)   # the script the wallboard and the portal share
+    reconcile_http.add_routes(app, services.reconcile)
     return app
 
 

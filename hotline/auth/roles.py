@@ -78,6 +78,7 @@ MIN_ROLE: dict[tuple[str, str], Role] = {
     ("GET", "/api/live/stream"): V,
     ("GET", "/api/live"): V,
     ("GET", "/api/metrics"): V,
+    ("GET", "/api/reconciliation"): V,
     ("GET", "/api/audit"): V,
     # callbacks (hotline.callbacks): seats see and take them
     ("GET", "/api/abandoned"): S,

@@ -15,11 +15,13 @@ import dataclasses
 import datetime as dt
 from collections.abc import AsyncIterator, Sequence
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from aiohttp import web
 
 from hotline.audit.disclosure import DISCLOSURE
 from hotline.exports.download import send_table
+from hotline.exports.localtime import local_text, stamp, time_header
 from hotline.exports.tables import Row
 from hotline.privacy import mask_record
 from hotline.store import Store
@@ -30,7 +32,15 @@ COLUMNS = (("call_id", "来电编号"), ("arrived_at", "来电时间"), ("caller
            ("dialled_number", "拨打号码"), ("queue", "队列"), ("seat", "座席"), ("outcome", "结果"),
            ("wait_seconds", "等待秒数"), ("talk_seconds", "通话秒数"), ("hangup_cause_text", "挂机原因"),
            ("recording", "录音文件"))
-HEADER = (*(c[1] for c in COLUMNS), "关联工单")
+TIMES = frozenset({"arrived_at"})   # written in the site's local time, the zone in the header
+
+
+def header(tz: ZoneInfo) -> tuple[str, ...]:
+    return (*(time_header(name, tz) if key in TIMES else name for key, name in COLUMNS), "关联工单")
+
+
+def call_row(item: dict[str, Any], orders: list[str], tz: ZoneInfo) -> list[Any]:
+    return [*(local_text(item.get(k), tz) if k in TIMES else item.get(k) for k, _ in COLUMNS), " ".join(orders)]
 PAGE = MAX_PAGE   # calls read per page
 
 
@@ -52,12 +62,12 @@ async def export_calls(request: web.Request, store: Store, query: CallQuery, fmt
             items = await disclosure.apply(request, [r.to_dict() for r in records], audit=False,
                                            handled_by=lambda i: [i.get("seat")], mask=mask_record)
             orders = await asyncio.to_thread(order_ids_of, store, [r.call_id for r in records])
-            yield [[*(item.get(k) for k, _ in COLUMNS), " ".join(orders[item["call_id"]])] for item in items]
+            yield [call_row(item, orders[item["call_id"]], store.timezone) for item in items]
             if len(records) < size:
                 return
             last = records[-1]
             records = await asyncio.to_thread(pages_after, store, query, (last.arrived_at, last.call_id), size)
 
-    stamp = dt.datetime.now(dt.UTC).strftime("%Y%m%d-%H%M%S")
-    return await send_table(request, fmt=fmt, filename=f"来电记录-{stamp}", fallback=f"calls-{stamp}",
-                            title="来电记录", header=HEADER, pages=pages())
+    at = stamp(dt.datetime.now(dt.UTC), store.timezone)
+    return await send_table(request, fmt=fmt, filename=f"来电记录-{at}", fallback=f"calls-{at}",
+                            title="来电记录", header=header(store.timezone), pages=pages())

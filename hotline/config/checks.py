@@ -92,7 +92,36 @@ def _queue_rules(site: SiteConfig) -> list[Problem]:
                         "would be passed between them without end)", q.fallback.queue))
         if q.no_seat == "fallback" and q.fallback is None:
             out.append((f"queues.{i}.no_seat", "no_seat 'fallback' needs a 'fallback'", q.no_seat))
+        if q.line is not None:
+            out += _line_rules(site, i, q.name, q.line)
     return out
+
+
+def _seats_of(site: SiteConfig, queue: str) -> set[str]:
+    return {s.id for s in site.seats if queue in s.queues}
+
+
+def _line_rules(site: SiteConfig, i: int, name: str, line: str) -> list[Problem]:
+    """A queue waiting in another's line: that queue exists, has no line of its own, and both have
+    the same seats (else a seat of one would take the other's callers); no overflow or queue callback
+    on either side (their penalties and positions are per Asterisk queue)."""
+    field, target = f"queues.{i}.line", site.queue(line)
+    if target is None:
+        return [(field, f"unknown queue {line!r}", line)]
+    if line == name:
+        return [(field, "a queue cannot wait in its own line", line)]
+    if target.line is not None:
+        return [(field, f"queue {line!r} waits in the line of {target.line!r}: name that queue", line)]
+    me = site.queue(name)
+    assert me is not None
+    for q in (me, target):
+        if q.overflow or (q.callback is not None and q.callback.enabled):
+            return [(field, f"queue {q.name!r} has overflow or queue callback: it cannot share a line", line)]
+    mine, theirs = _seats_of(site, name), _seats_of(site, line)
+    if mine != theirs:
+        return [(field, f"the seats of {name!r} and {line!r} must be the same (only {name!r}: "
+                 f"{sorted(mine - theirs)}, only {line!r}: {sorted(theirs - mine)})", line)]
+    return []
 
 
 def _seat_rules(site: SiteConfig) -> list[Problem]:

@@ -68,6 +68,8 @@ class Integration(Model):
     batch: Annotated[int, Field(ge=1, le=500)] = 50                   # deliveries read per pass
     poll_ms: Annotated[int, Field(ge=50, le=60000)] = 1000
     retention_days: Annotated[float, Field(gt=0, le=3650)] = 7        # delivered events kept
+    dead_retention_days: Annotated[float, Field(gt=0, le=3650)] = 30  # dead letters kept, then purged
+    max_dead_per_webhook: Annotated[int, Field(ge=1, le=10_000_000)] = 100_000   # oldest purged beyond
 
     @model_validator(mode="after")
     def _unique_names(self) -> "Integration":

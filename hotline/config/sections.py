@@ -208,6 +208,10 @@ class Queue(Model):
     fallback: QueueFallback | None = None     # at max_wait, or when no seat is logged in
     no_seat: Literal["wait", "fallback"] = "wait"   # no seat logged in: keep waiting or use the fallback
     callback: QueueCallback | None = None
+    # Wait in another queue's line (its Asterisk queue): for a queue whose seats are that queue's
+    # seats (a merged number's queue served by the hotline seats), so one seat takes the callers of
+    # both by priority, then arrival. Records and KPIs keep this queue's name (ARCHITECTURE.md, fairness).
+    line: QueueName | None = None
 
 
 class Seat(Model):

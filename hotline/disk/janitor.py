@@ -9,7 +9,10 @@ counted as an error and logged (rate-limited to one line per rule and pass).
 
 Asterisk's ``messages.log`` is bounded by size: past ``asterisk_log_max_mb`` the janitor asks
 Asterisk to rotate its logs (``logger rotate``; ``rotatestrategy = timestamp`` in
-``asterisk/static/logger.conf``), and the rotated files age out after ``logs_days``.
+``asterisk/static/logger.conf``), and the rotated files age out after ``logs_days``. The same
+rotation is asked for when app_queue's ``queue_log`` passes 256 MB; Asterisk's own accounts of the
+calls (the rotated ``queue_log.<unix time>`` and CDR logs, read by the reconciliation report) are
+kept as long as the CEL log's (``cel_days``).
 """
 
 from __future__ import annotations
@@ -34,7 +37,9 @@ RECORDING = re.compile(rf"^(?P<call_id>{CALL_ID_PLAIN})(?:-message)?\.wav$")
 (``[systemname-]epoch.sequence``): the names the dialplan gives recordings, nothing else."""
 
 _COMPRESSED = r"(?:\.gz|\.xz|\.bz2|\.zst)?"
-ASTERISK_LOGS = ("messages.log", "console.log", "queue_log", "full")
+ASTERISK_LOGS = ("messages.log", "console.log", "full")
+QUEUE_LOG = "queue_log"
+QUEUE_LOG_MAX_BYTES = 256 * 1024 * 1024   # as the CEL log's logrotate rule (maxsize 256M)
 
 
 def rotated(name: str) -> re.Pattern[str]:
@@ -75,7 +80,7 @@ def _recording(name: str) -> str | None:
 
 
 def rules(r: Retention, *, state_dir: Path, journal_name: str, recordings_dir: Path | None,
-          cel_log: Path | None, asterisk_log_dir: Path | None) -> list[Rule]:
+          cel_log: Path | None, asterisk_log_dir: Path | None, cdr_log: Path | None = None) -> list[Rule]:
     out = [Rule("rejected", state_dir, _by_pattern(re.compile(rf"^{re.escape(journal_name)}\.rejected(?:[.-].+)?$")),
                 r.rejected_days)]
     if recordings_dir is not None:
@@ -85,6 +90,9 @@ def rules(r: Retention, *, state_dir: Path, journal_name: str, recordings_dir: P
     if asterisk_log_dir is not None:
         pattern = re.compile("|".join(rotated(n).pattern for n in ASTERISK_LOGS))
         out.append(Rule("asterisk_logs", asterisk_log_dir, _by_pattern(pattern), r.logs_days))
+        out.append(Rule("queue_log", asterisk_log_dir, _by_pattern(rotated(QUEUE_LOG)), r.cel_days))
+    if cdr_log is not None:
+        out.append(Rule("cdr_log", cdr_log.parent, _by_pattern(rotated(cdr_log.name)), r.cel_days))
     return out
 
 
@@ -166,15 +174,13 @@ class Janitor:
     def _bound_asterisk_log(self) -> None:
         if self._log_dir is None or self._rotate is None:
             return
-        try:
-            size = (self._log_dir / "messages.log").lstat().st_size
-        except OSError:
-            return
-        if size > self._r.asterisk_log_max_mb * 1024 * 1024:
+        size = _size(self._log_dir / "messages.log")
+        if size > self._r.asterisk_log_max_mb * 1024 * 1024 or _size(self._log_dir / QUEUE_LOG) > QUEUE_LOG_MAX_BYTES:
             try:
                 self._rotate()
                 self.rotations += 1
-                log.info("janitor: Asterisk's messages.log was %d bytes: logs rotated", size)
+                log.info("janitor: Asterisk's messages.log was %d bytes (or the queue_log past 256 MB): logs rotated",
+                         size)
             except Exception as exc:
                 log.warning("janitor: rotating Asterisk's logs failed: %s", exc)
                 self.totals.errors += 1
@@ -183,3 +189,10 @@ class Janitor:
         return {"runs": self.runs, "last_run": self.last_run, "deleted": dict(self.totals.deleted),
                 "freed_bytes": self.totals.freed_bytes, "errors": self.totals.errors,
                 "log_rotations": self.rotations}
+
+
+def _size(path: Path) -> int:
+    try:
+        return path.lstat().st_size
+    except OSError:
+        return 0

@@ -50,7 +50,7 @@ class DiskService:
         (in a chroot that needs root, which the installed controller is not). ``ami_ready``: set
         once AMI is logged in (the first janitor run comes at start-up, before the login)."""
         volumes: dict[str, Path] = {"state": paths.state_dir}
-        recordings = cel_log = log_dir = None
+        recordings = cel_log = log_dir = cdr_log = None
         rotate: Callable[[], object] | None = None
         try:
             runtime = asterisk_runtime.load(paths)
@@ -58,6 +58,7 @@ class DiskService:
             pass
         else:
             recordings, cel_log, log_dir = runtime.recordings_dir, runtime.cel_log, runtime.log_dir
+            cdr_log = runtime.cdr_log
             volumes.update(recordings=recordings, cel_log=cel_log.parent, asterisk_logs=log_dir)
             if ami_send is None:
                 rotate = lambda: runtime.cli("logger rotate", timeout=10)  # noqa: E731
@@ -72,7 +73,8 @@ class DiskService:
                         raise AsteriskRuntimeError("LoggerRotate: the disk service is not running")
                     return asyncio.run_coroutine_threadsafe(rotate_over_ami(), service.loop).result(AMI_WAIT + 15)
         janitor = Janitor(retention, rules(retention, state_dir=paths.state_dir, journal_name=paths.journal_path.name,
-                                           recordings_dir=recordings, cel_log=cel_log, asterisk_log_dir=log_dir),
+                                           recordings_dir=recordings, cel_log=cel_log, asterisk_log_dir=log_dir,
+                                           cdr_log=cdr_log),
                           asterisk_log_dir=log_dir, rotate_asterisk_logs=rotate)
         service = cls(retention, volumes, janitor, live_ids)
         return service

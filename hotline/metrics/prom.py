@@ -180,7 +180,13 @@ class LiveCollector(Collector):
                                                                                                     "result"])
         for result in ("sent", "failed"):
             sent.add_metric([*values, result], outbox.get(result, 0) or 0)
-        yield from (rows, sent)
+        purged = CounterMetricFamily("hotline_outbox_dead_purged", "dead letters purged (expired: older than "
+                                     "dead_retention_days; capped: beyond max_dead_per_webhook)",
+                                     labels=["site", "node", "webhook", "reason"])
+        for webhook, counts in sorted((outbox.get("purged_by_webhook") or {}).items()):
+            for reason in ("expired", "capped"):
+                purged.add_metric([*values, webhook, reason], counts.get(reason, 0) or 0)
+        yield from (rows, sent, purged)
 
     def _disk(self, disk: Any) -> Iterator[Metric]:
         """Free space per volume (role and path), the disk alarm and the janitor's deletions."""

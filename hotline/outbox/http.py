@@ -15,7 +15,7 @@ MAX_BODY = 64 * 1024
 def add_routes(app: web.Application, service: OutboxService) -> None:
     async def dead_letters(request: web.Request) -> web.Response:
         items = await service.dead_letters(limit(request.query))
-        return json_response({"items": items, "total": len(items)})
+        return json_response({"items": items, "total": len(items), "purged": await service.purged()})
 
     async def retry(request: web.Request) -> web.Response:
         return json_response(await service.retry(delivery_id(request.match_info["delivery_id"])))

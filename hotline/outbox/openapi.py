@@ -21,7 +21,15 @@ SCHEMAS: dict[str, Any] = {
         "event_type": {"enum": list(ORDER_EVENTS)}, "occurred_at": {"type": "string", "format": "date-time"},
         "payload": {"type": "object"}}},
     "OutboxDeliveryList": {"type": "object", "required": ["items", "total"], "properties": {
-        "items": {"type": "array", "items": _ref("OutboxDelivery")}, "total": {"type": "integer"}}},
+        "items": {"type": "array", "items": _ref("OutboxDelivery")}, "total": {"type": "integer"},
+        "purged": {"type": "object", "description": "dead letters purged so far, per webhook (dead-letter list only)",
+                   "additionalProperties": {"type": "object", "required": ["expired", "capped", "last_purged_at"],
+                                            "properties": {
+                                                "expired": {"type": "integer",
+                                                            "description": "older than dead_retention_days"},
+                                                "capped": {"type": "integer",
+                                                           "description": "beyond max_dead_per_webhook, oldest first"},
+                                                "last_purged_at": {"type": "string", "format": "date-time"}}}}}},
     "InboundChange": {"type": "object", "additionalProperties": False,
                       "required": ["idempotency_key", "order_id", "change", "at"], "properties": {
                           "idempotency_key": {"type": "string", "pattern": "^[A-Za-z0-9._:-]{1,128}$",
@@ -45,7 +53,8 @@ SCHEMAS: dict[str, Any] = {
 
 PATHS: dict[str, Any] = {
     "/api/outbox/dead-letters": {"get": {
-        "summary": "Order events a webhook never took (after max_attempts or max_age_hours), newest first",
+        "summary": "Order events a webhook never took (after max_attempts or max_age_hours), newest first; kept "
+                   "dead_retention_days, at most max_dead_per_webhook (purges counted in purged)",
         "parameters": [_LIMIT],
         "responses": {"200": _json("dead letters", _ref("OutboxDeliveryList")), "400": _error("invalid-request")}}},
     "/api/outbox/dead-letters/{delivery_id}/retry": {"post": {

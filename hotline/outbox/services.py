@@ -10,6 +10,12 @@ connection refused) is retried after ``backoff_base_ms * 2**(attempts-1)`` cappe
 ``backoff_cap_ms``, with equal jitter (half fixed, half random); after ``max_attempts`` or once
 the event is ``max_age_hours`` old it becomes a dead letter. The clock and the random source are
 injectable, so tests move time instead of sleeping.
+
+Bounded with nobody consuming: every ``PRUNE_EVERY`` (of the clock) the worker's maintenance
+(:meth:`OutboxService.maintain`) expires pending deliveries past their age or attempts, deletes
+delivered ones after ``retention_days`` and purges dead letters after ``dead_retention_days`` or
+beyond ``max_dead_per_webhook`` (:mod:`hotline.outbox.retention`); each batch that changed
+something is one log line, and the purges are counted per webhook in the store.
 """
 
 from __future__ import annotations
@@ -29,6 +35,7 @@ from sqlalchemy.orm import Session
 
 from hotline.config.integration import Integration, Webhook
 from hotline.http.body import parse_json_body
+from hotline.outbox import retention
 from hotline.outbox.inbound import InboundChange, InboundHook, InboundStore, authenticate, record_only
 from hotline.outbox.schemas import InboundBody
 from hotline.outbox.store import Delivery, OutboxStore
@@ -69,6 +76,7 @@ class OutboxService:
         # How long a claimed delivery is not handed to another worker: the longest POST and a margin.
         self._lease = timedelta(milliseconds=max([w.timeout_ms for w in config.webhooks], default=0)) + LEASE_MARGIN
         self._db = OutboxStore(store, site_id, config.webhooks)
+        self._store = store
         self._clock = clock
         self._rand = rand
         self._wake = asyncio.Event()
@@ -77,7 +85,8 @@ class OutboxService:
         self._http: aiohttp.ClientSession | None = None
         self._last_prune: datetime | None = None
         self._counts = {"pending": 0, "delivered": 0, "dead": 0}
-        self.stats = {"sent": 0, "failed": 0, "dead_lettered": 0, "pruned": 0}
+        self.stats = {"sent": 0, "failed": 0, "dead_lettered": 0, "pruned": 0, "expired": 0, "dead_purged": 0}
+        self._purged: dict[str, dict[str, Any]] = {}
         self._last_error: str | None = None
 
     # --- publishing ---------------------------------------------------------------------------
@@ -142,29 +151,32 @@ class OutboxService:
         all sent concurrently, each marked as soon as its answer is in. How many were tried."""
         due = await asyncio.to_thread(self._db.due, self._clock(), self._config.batch, self._lease)
         if due:
-            await asyncio.gather(*(self._deliver(d) for d in due))
+            died = [d for d in await asyncio.gather(*(self._deliver(d) for d in due)) if d is not None]
+            if died:   # one line per pass, not one per letter: a receiver down for weeks fills no log
+                log.warning("outbox: %d delivery(ies) became dead letters this pass, e.g. %s", len(died), died[0])
         self._counts = await asyncio.to_thread(self._db.counts)
         return len(due)
 
-    async def _deliver(self, delivery: Delivery) -> None:
+    async def _deliver(self, delivery: Delivery) -> str | None:
+        """Send one delivery and mark it; a line saying why when it became a dead letter."""
         webhook = self._webhooks.get(delivery.webhook)
         error = await self._post(webhook, delivery) if webhook else f"webhook {delivery.webhook!r} not configured"
         now = self._clock()
         if error is None:
             await asyncio.to_thread(self._db.delivered, delivery.id, now)
             self.stats["sent"] += 1
-            return
+            return None
         self.stats["failed"] += 1
         self._last_error = f"{delivery.webhook}: {error}"
         attempts = delivery.attempts + 1
         too_old = now - delivery.created_at >= timedelta(hours=self._config.max_age_hours)
         retry_at = None if webhook is None or too_old or attempts >= self._config.max_attempts else \
             now + backoff(attempts, self._config.backoff_base_ms, self._config.backoff_cap_ms, self._rand())
-        if retry_at is None:
-            self.stats["dead_lettered"] += 1
-            log.warning("outbox: %s to %s is a dead letter after %d attempt(s): %s",
-                        delivery.idempotency_key, delivery.webhook, attempts, error)
         await asyncio.to_thread(self._db.failed, delivery.id, now, error, retry_at)
+        if retry_at is not None:
+            return None
+        self.stats["dead_lettered"] += 1
+        return f"{delivery.idempotency_key} to {delivery.webhook} after {attempts} attempt(s): {error}"
 
     async def _post(self, webhook: Webhook, delivery: Delivery) -> str | None:
         """None when the receiver took it (2xx), else why not (one line)."""
@@ -189,7 +201,44 @@ class OutboxService:
         if self._last_prune is not None and now - self._last_prune < PRUNE_EVERY:
             return
         self._last_prune = now
-        await self.prune()
+        await self.maintain()
+
+    async def maintain(self) -> dict[str, int]:
+        """The bounds (:mod:`hotline.outbox.retention`): expire, prune the delivered, purge the dead."""
+        expired = await self.expire()
+        pruned = await self.prune()
+        purged = await self.purge_dead()
+        self._purged = await asyncio.to_thread(retention.purged, self._store)
+        return {"expired": expired, "pruned": pruned, "dead_purged": purged}
+
+    async def expire(self) -> int:
+        """Pending deliveries past ``max_age_hours`` or ``max_attempts`` made dead letters, in batches."""
+        now, total = self._clock(), 0
+        while n := await asyncio.to_thread(retention.expire, self._store, now=now, limit=PRUNE_BATCH,
+                                           max_age=timedelta(hours=self._config.max_age_hours),
+                                           max_attempts=self._config.max_attempts):
+            log.warning("outbox: %d pending delivery(ies) expired into dead letters (max_age_hours %g, "
+                        "max_attempts %d): %s", n.total(), self._config.max_age_hours, self._config.max_attempts,
+                        dict(sorted(n.items())))
+            total += n.total()
+        self.stats["expired"] += total
+        self.stats["dead_lettered"] += total
+        return total
+
+    async def purge_dead(self) -> int:
+        """Dead letters past ``dead_retention_days`` or beyond ``max_dead_per_webhook`` deleted
+        (the oldest first), counted per webhook in the store; one log line per batch."""
+        now, total = self._clock(), 0
+        before = now - timedelta(days=self._config.dead_retention_days)
+        while batch := await asyncio.to_thread(retention.purge_dead, self._store, now=now, before=before,
+                                               cap=self._config.max_dead_per_webhook, limit=PRUNE_BATCH):
+            n = sum(e + c for e, c in batch.values())
+            log.warning("outbox: purged %d dead letter(s) (older than %g days, or beyond %d per webhook): %s",
+                        n, self._config.dead_retention_days, self._config.max_dead_per_webhook,
+                        {w: {"expired": e, "capped": c} for w, (e, c) in sorted(batch.items())})
+            total += n
+        self.stats["dead_purged"] += total
+        return total
 
     async def prune(self) -> int:
         """Delete delivered events and inbound changes older than ``retention_days`` (in batches,
@@ -205,6 +254,11 @@ class OutboxService:
     # --- the dead-letter list ------------------------------------------------------------------
     async def dead_letters(self, limit: int) -> list[dict[str, Any]]:
         return [d.to_dict() for d in await asyncio.to_thread(self._db.dead, limit)]
+
+    async def purged(self) -> dict[str, dict[str, Any]]:
+        """Dead letters purged so far per webhook (``expired``, ``capped``, ``last_purged_at``)."""
+        self._purged = await asyncio.to_thread(retention.purged, self._store)
+        return self._purged
 
     async def retry(self, delivery_id: int) -> dict[str, Any]:
         delivery = await asyncio.to_thread(self._db.retry, delivery_id, self._clock())
@@ -244,4 +298,5 @@ class OutboxService:
         """From the last pass (never waits on the database): rows by status, this process's counters."""
         running = self._task is not None and not self._task.done()
         return {"ok": True, "webhooks": len(self._webhooks), "running": running,
-                **{f"{k}_rows": v for k, v in self._counts.items()}, **self.stats, "last_error": self._last_error}
+                **{f"{k}_rows": v for k, v in self._counts.items()}, **self.stats, "last_error": self._last_error,
+                "purged_by_webhook": self._purged}

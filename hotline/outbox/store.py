@@ -21,7 +21,7 @@ from sqlalchemy.orm import Session, aliased
 
 from hotline.config.integration import ORDER_EVENTS, Webhook
 from hotline.exceptions import InvalidRequest, NoSuchDeadLetter
-from hotline.store.models import OutboxDeliveryRow as D, OutboxEventRow as E
+from hotline.store.models import OutboxDeliveryRow as D, OutboxEventRow as E, OutboxSequenceRow as S
 from hotline.store.store import MAX_PAGE, Store
 
 PENDING, DELIVERED, DEAD = "pending", "delivered", "dead"
@@ -76,12 +76,18 @@ def publish_in(session: Session, *, site_id: str, webhooks: Sequence[Webhook], o
                payload: dict[str, Any], now: datetime) -> dict[str, Any]:
     """Append an event in the caller's transaction: it commits (or not) with the caller's change.
 
-    ``seq`` is the order's next number; the caller changing the order holds its row, so two
-    events of one order are not published at once (if they were, one transaction fails on the
-    unique (order_id, seq) and rolls back whole)."""
+    ``seq`` is the order's next number, from ``outbox_sequences`` (it survives the pruning of the
+    order's events: a number, and so an idempotency key, is never used twice); the caller changing
+    the order holds its row, so two events of one order are not published at once (if they were,
+    one transaction fails on a unique key and rolls back whole)."""
     check_event(order_id, event_type, payload)
-    last = session.scalar(select(func.max(E.seq)).where(E.order_id == order_id))
-    seq = (last or 0) + 1
+    counter = session.get(S, order_id, with_for_update=True)
+    if counter is None:
+        counter = S(order_id=order_id, last_seq=session.scalar(select(func.max(E.seq)).where(E.order_id == order_id))
+                    or 0)
+        session.add(counter)
+    counter.last_seq += 1
+    seq = counter.last_seq
     event = E(order_id=order_id, seq=seq, event_type=event_type, idempotency_key=f"{site_id}:{order_id}:{seq}",
               payload=payload, created_at=now)
     session.add(event)

@@ -32,7 +32,8 @@ from hotline.spine.ami_events import SEAT_EVENTS  # noqa: F401  (re-exported: th
 from queue_manager import seats as sm
 from queue_manager.membership import member_interface, memberships, state_interface
 
-from .snapshot import BUSY_DEVICE, DEVICE, QueueLive, SeatResolver, entry_from, read_queue_status
+from .snapshot import (BUSY_DEVICE, DEVICE, QueueLive, SeatResolver, call_state, entry_from, event_time,
+                       read_queue_status)
 
 log = logging.getLogger(__name__)
 
@@ -63,6 +64,7 @@ class SeatService:
         self._resolver = SeatResolver(site)
         self._seat_of = self._resolver.seat_of
         self._wrapup_timers: dict[str, asyncio.TimerHandle] = {}
+        self._rest_until: dict[str, float] = {}   # when Asterisk offers the seat calls again
         self._wrapup_s = {q.name: q.wrapup for q in site.queues}
         self._left: dict[str, set[str]] = {}   # queues a seat just left, for their counts
         self.stats = {"events": 0, "auto_paused": 0, "resyncs": 0}
@@ -125,11 +127,11 @@ class SeatService:
 
     async def unpause(self, seat_id: str) -> dict[str, Any]:
         seat = self._seat(seat_id)
-        new = self._check(seat, lambda: sm.unpause(seat, self._clock()))
+        new = self._check(seat, lambda: self._unpaused(seat, self._clock()))
         cfg = self.site.seat(seat_id)
         assert cfg is not None
         await self._act(actions.queue_pause(member_interface(cfg), False))
-        self._set(new)
+        self._set_resting(new)
         return self.view(seat_id)
 
     # -- views -------------------------------------------------------------------------------
@@ -189,17 +191,35 @@ class SeatService:
                 if queue in self.queues:
                     self.hub.update_queue(self.queue_view(queue))
 
-    def _start_wrapup(self, seat_id: str, queue: str | None) -> None:
+    def _start_wrapup(self, seat_id: str, queue: str | None, ended_at: float | None = None) -> None:
+        """The seat's call ended (at ``ended_at``, Asterisk's event time, when known): wrap-up lasts
+        until Asterisk offers the seat calls again (``sm.wrapup_until``: whole seconds)."""
         wrapup = self._wrapup_s.get(queue or "", 0)
         seat = self.seats[seat_id]
         now = self._clock()
         new = sm.hangup(seat, now, wrapup)
         if new.state != sm.SeatState.wrapup:
             self._caller.pop(seat_id, None)
+        if wrapup:   # paused or not: Asterisk rests the seat from now (an unpause returns to it)
+            self._rest_until[seat_id] = sm.wrapup_until(now if ended_at is None else min(ended_at, now), wrapup)
+        self._set_resting(new)
+
+    def _wrapup_timer(self, seat_id: str) -> None:
+        old = self._wrapup_timers.pop(seat_id, None)
+        if old is not None:
+            old.cancel()
+        delay = max(0.0, self._rest_until.get(seat_id, 0.0) - self._clock())
+        self._wrapup_timers[seat_id] = asyncio.get_running_loop().call_later(delay, self._wrapup_done, seat_id)
+
+    def _unpaused(self, seat: sm.Seat, now: float) -> sm.Seat:
+        return sm.unpause(seat, now, self._rest_until.get(seat.seat_id, 0.0),
+                          call_state(self._device.get(seat.seat_id, "unknown")))
+
+    def _set_resting(self, new: sm.Seat) -> None:
+        """``_set``, and the wrap-up timer when an unpause went back to the rest of the last call."""
         self._set(new)
         if new.state == sm.SeatState.wrapup:
-            loop = asyncio.get_running_loop()
-            self._wrapup_timers[seat_id] = loop.call_later(wrapup, self._wrapup_done, seat_id)
+            self._wrapup_timer(new.seat_id)
 
     def _wrapup_done(self, seat_id: str) -> None:
         self._wrapup_timers.pop(seat_id, None)
@@ -235,8 +255,8 @@ class SeatService:
         elif paused and reason and seat.reason != reason:
             seat = replace(seat, reason=reason)
         elif not paused and seat.state == sm.SeatState.paused:
-            seat = sm.unpause(seat, now)
-        self._set(seat)
+            seat = self._unpaused(seat, now)
+        self._set_resting(seat)
 
     def _on_queuememberadded(self, h: dict[str, str]) -> None:
         seat_id = self._seat_of(h)
@@ -287,29 +307,25 @@ class SeatService:
 
     def _on_agentcalled(self, h: dict[str, str]) -> None:
         seat_id = self._seat_of(h)
-        if seat_id is None:
-            return
-        seat = self.seats[seat_id]
-        if seat.state in (sm.SeatState.idle, sm.SeatState.wrapup, sm.SeatState.ringing):
+        if seat_id is not None and self.seats[seat_id].state in (sm.SeatState.idle, sm.SeatState.wrapup,
+                                                                 sm.SeatState.ringing):
             self._caller[seat_id] = h.get("CallerIDNum")
-            self._set(sm.ring(seat, h.get("Linkedid") or h.get("Uniqueid", ""), self._clock()))
+            self._set(sm.ring(self.seats[seat_id], h.get("Linkedid") or h.get("Uniqueid", ""), self._clock()))
 
     def _on_agentconnect(self, h: dict[str, str]) -> None:
         seat_id = self._seat_of(h)
         if seat_id is None:
             return
         self._caller[seat_id] = h.get("CallerIDNum")
-        seat = self.seats[seat_id]
-        call_id = h.get("Linkedid") or h.get("Uniqueid", "")
-        if seat.state == sm.SeatState.paused:   # paused while ringing: the call still goes on
-            self._set(replace(seat, call_id=call_id, unanswered=0))
-        else:
-            self._set(sm.answer(seat, call_id, self._clock()))
+        seat, call_id = self.seats[seat_id], h.get("Linkedid") or h.get("Uniqueid", "")
+        # paused while ringing: the call still goes on
+        self._set(replace(seat, call_id=call_id, unanswered=0) if seat.state == sm.SeatState.paused
+                  else sm.answer(seat, call_id, self._clock()))
 
     def _on_agentcomplete(self, h: dict[str, str]) -> None:
         seat_id = self._seat_of(h)
         if seat_id is not None:
-            self._start_wrapup(seat_id, h.get("Queue"))
+            self._start_wrapup(seat_id, h.get("Queue"), event_time(h))
 
     def _on_agentdump(self, h: dict[str, str]) -> None:
         seat_id = self._seat_of(h)
@@ -328,21 +344,14 @@ class SeatService:
     def _on_queuecallerjoin(self, h: dict[str, str]) -> None:
         q = self.queues.get(h.get("Queue", ""))
         if q is not None:
-            entry = entry_from(h, since=self._clock())
-            q.entries[entry.uniqueid] = entry
+            q.join(entry_from(h, since=self._clock()))
             self.hub.update_queue(self.queue_view(q.name))
 
     def _on_queuecallerleave(self, h: dict[str, str]) -> None:
         q = self.queues.get(h.get("Queue", ""))
-        if q is None:
-            return
-        q.entries.pop(h.get("Uniqueid", ""), None)
-        # positions behind the leaver move up (Asterisk renumbers them the same way)
-        left = int(h.get("Position") or 0)
-        for e in q.entries.values():
-            if left and e.position > left:
-                e.position -= 1
-        self.hub.update_queue(self.queue_view(q.name))
+        if q is not None:
+            q.leave(h.get("Uniqueid", ""), int(h.get("Position") or 0))
+            self.hub.update_queue(self.queue_view(q.name))
 
     _on_queuecallerabandon = _on_queuecallerleave
 
@@ -371,12 +380,8 @@ class SeatService:
                 until, queue = wrapup_until[seat_id]
                 new = replace(seat, state=sm.SeatState.wrapup, since=seat.since if seat.state == sm.SeatState.wrapup
                               else now)
-                loop = asyncio.get_running_loop()
-                old = self._wrapup_timers.pop(seat_id, None)
-                if old:
-                    old.cancel()
-                self.seats[seat_id] = new
-                self._wrapup_timers[seat_id] = loop.call_later(max(0.0, until - now), self._wrapup_done, seat_id)
+                self.seats[seat_id], self._rest_until[seat_id] = new, until
+                self._wrapup_timer(seat_id)
                 continue
             else:
                 new = seat if seat.state == sm.SeatState.idle else replace(

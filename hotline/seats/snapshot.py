@@ -10,6 +10,8 @@ from typing import Any
 
 from hotline.config.site import SiteConfig
 from queue_manager.membership import member_interface, state_interface
+from queue_manager import seats as sm
+from queue_manager.seats import asterisk_wrapuptime
 
 # QueueMemberStatus / QueueMember "Status": Asterisk device states.
 DEVICE = {"0": "unknown", "1": "not_inuse", "2": "inuse", "3": "busy", "4": "invalid", "5": "unavailable",
@@ -32,6 +34,29 @@ class QueueLive:
     name: str
     title: str | None
     entries: dict[str, QueueEntry] = field(default_factory=dict)
+
+    def join(self, entry: QueueEntry) -> None:
+        self.entries[entry.uniqueid] = entry
+
+    def leave(self, uniqueid: str, position: int) -> None:
+        """A caller left from ``position``: those behind move up (Asterisk renumbers them the same way)."""
+        self.entries.pop(uniqueid, None)
+        for e in self.entries.values():
+            if position and e.position > position:
+                e.position -= 1
+
+
+def call_state(device: str) -> sm.SeatState | None:
+    """The call state a device state shows: talking (in use, busy, on hold), ringing, or None."""
+    return sm.SeatState.talking if device in BUSY_DEVICE else sm.SeatState.ringing if device == "ringing" else None
+
+
+def event_time(h: dict[str, str]) -> float | None:
+    """An event's ``Timestamp`` (manager.conf's timestampevents), or None."""
+    try:
+        return float(h["Timestamp"])
+    except (KeyError, ValueError):
+        return None
 
 
 def entry_from(h: dict[str, str], since: float) -> QueueEntry:
@@ -80,6 +105,7 @@ class QueueStatus:
 
 def read_queue_status(response: Any, resolver: SeatResolver, seats: Iterable[str], queues: Iterable[str],
                       wrapup_s: dict[str, int], now: float) -> QueueStatus:
+    """``wrapup_s``: each queue's configured wrap-up (the site config's, not queues.conf's)."""
     events = [m for m in response if hasattr(m, "get")] if isinstance(response, list) else []
     known = set(queues)
     out = QueueStatus(in_queues={s: set() for s in seats}, entries={q: {} for q in known})
@@ -97,7 +123,8 @@ def read_queue_status(response: Any, resolver: SeatResolver, seats: Iterable[str
                 out.paused[seat_id] = h.get("PausedReason") or None
             if h.get("InCall") == "1" or device in BUSY_DEVICE:
                 out.busy[seat_id] = device
-            last, wrap = float(h.get("LastCall") or 0), wrapup_s.get(h["Queue"], 0)
+            # app_queue: in wrap-up while time(NULL) - LastCall < wrapuptime (whole seconds)
+            last, wrap = float(h.get("LastCall") or 0), asterisk_wrapuptime(wrapup_s.get(h["Queue"], 0))
             if last and last + wrap > now:
                 out.wrapup_until[seat_id] = (last + wrap, h["Queue"])
         elif kind == "QueueEntry" and h.get("Queue") in known:

@@ -13,7 +13,8 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import JSON, Boolean, DateTime, Float, ForeignKey, Index, Integer, String, Text, UniqueConstraint
+from sqlalchemy import (JSON, BigInteger, Boolean, DateTime, Float, ForeignKey, Index, Integer, String, Text,
+                        UniqueConstraint)
 from sqlalchemy import Enum as SqlEnum
 from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
@@ -232,6 +233,52 @@ class OrderEventRow(Base):
     __table_args__ = (Index("ix_work_order_events_order_id", "work_order_id", "id"),)
 
 
+class OrderAssignmentRow(Base):
+    """One dispatch of an order to a 主办 unit (issue 11, migration 0010): what the order KPIs
+    count, kept up to date in the transaction of each event (``hotline.work_orders.assignments``).
+    ``bucket``: the dispatch time in UTC quarter hours since the epoch (every zone's offset is a
+    multiple of 15 minutes), so a day or month in the site's zone is a set of whole buckets."""
+
+    __tablename__ = "work_order_assignments"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    work_order_id: Mapped[str] = mapped_column(ForeignKey("work_orders.id", ondelete="CASCADE"))
+    unit: Mapped[str] = mapped_column(String(32))
+    subject: Mapped[str] = mapped_column(String(32))   # "" when the order has none
+    area: Mapped[str] = mapped_column(String(32))
+    dispatched_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    bucket: Mapped[int] = mapped_column(Integer)
+    returned: Mapped[bool] = mapped_column(Boolean)
+    closed: Mapped[bool] = mapped_column(Boolean)
+    on_time: Mapped[bool] = mapped_column(Boolean)
+    rating: Mapped[str | None] = mapped_column(String(24))
+    reopened: Mapped[bool] = mapped_column(Boolean)
+    last_reply_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+
+    __table_args__ = (Index("ix_work_order_assignments_order", "work_order_id", "id"),
+                      Index("ix_work_order_assignments_dispatched_at", "dispatched_at"),
+                      Index("ix_work_order_assignments_unit", "unit", "dispatched_at"))
+
+
+class OrderKpiDayRow(Base):
+    """The KPI counts of the assignments dispatched on one day (in the site's zone) per unit,
+    subject or area (migration 0010): what a day-aligned KPI query or report adds up. Kept in the
+    transaction of each change of an assignment row, by the change's difference."""
+
+    __tablename__ = "work_order_kpi_days"
+
+    dimension: Mapped[str] = mapped_column(String(8), primary_key=True)   # unit | subject | area
+    day: Mapped[str] = mapped_column(String(10), primary_key=True)        # YYYY-MM-DD, site time
+    key: Mapped[str] = mapped_column(String(32), primary_key=True)
+    dispatched: Mapped[int] = mapped_column(Integer)
+    returned: Mapped[int] = mapped_column(Integer)
+    closed: Mapped[int] = mapped_column(Integer)
+    closed_on_time: Mapped[int] = mapped_column(Integer)
+    evaluated: Mapped[int] = mapped_column(Integer)
+    satisfied: Mapped[int] = mapped_column(Integer)
+    reopened: Mapped[int] = mapped_column(Integer)
+
+
 class OutboxEventRow(Base):
     """An order event to deliver to the order system's webhooks (hotline.outbox, migration 0007):
     ``seq`` counts an order's events from 1; ``idempotency_key`` is ``<site>:<order_id>:<seq>``."""
@@ -269,7 +316,31 @@ class OutboxDeliveryRow(Base):
 
     __table_args__ = (UniqueConstraint("event_id", "webhook", name="uq_outbox_deliveries_event_webhook"),
                       Index("ix_outbox_deliveries_due", "status", "next_attempt_at"),
-                      Index("ix_outbox_deliveries_order", "webhook", "order_id", "seq"))
+                      Index("ix_outbox_deliveries_order", "webhook", "order_id", "seq"),
+                      Index("ix_outbox_deliveries_dead", "status", "webhook", "updated_at"))
+
+
+class OutboxSequenceRow(Base):
+    """An order's last event ``seq`` (hotline.outbox, migration 0009): kept when its events are
+    pruned, so a later event never reuses a number (and an idempotency key) the receiver has seen."""
+
+    __tablename__ = "outbox_sequences"
+
+    order_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    last_seq: Mapped[int] = mapped_column(Integer)
+
+
+class OutboxPurgeRow(Base):
+    """Dead letters purged per webhook (hotline.outbox.retention, migration 0009): ``expired``
+    older than ``dead_retention_days``, ``capped`` beyond ``max_dead_per_webhook`` (oldest first);
+    counted in the transaction that deletes them, so the counts are exact across restarts."""
+
+    __tablename__ = "outbox_purges"
+
+    webhook: Mapped[str] = mapped_column(String(32), primary_key=True)
+    expired: Mapped[int] = mapped_column(Integer)
+    capped: Mapped[int] = mapped_column(Integer)
+    last_purged_at: Mapped[datetime] = mapped_column(UtcDateTime)
 
 
 class InboundChangeRow(Base):
@@ -288,3 +359,31 @@ class InboundChangeRow(Base):
     received_at: Mapped[datetime] = mapped_column(UtcDateTime, index=True)
 
     __table_args__ = (UniqueConstraint("system", "idempotency_key", name="uq_inbound_changes_system_key"),)
+
+
+class CallKpiHourRow(Base):
+    """The call KPI rollup (issue 15, migration 0014): the tally (``queue_manager.metrics.Tally``) of
+    the call records that arrived in one UTC hour, per dimension (``all``, ``queue``, ``seat``,
+    ``dialled_number``), member of it and queue (the queue gives the wrap-up AHT adds at read time).
+
+    Derived, never the only copy: kept in the transaction of each record's upsert and rebuilt from
+    ``call_records`` by ``hotline rollups rebuild`` (``hotline.store.kpi_rollup``). ``slot`` is whole
+    hours since the epoch (UTC); ``key`` and ``queue`` are ``""`` for none and ``"=" + value``
+    otherwise (a primary key column cannot be NULL). ``talk_ms`` sums talk without wrap-up."""
+
+    __tablename__ = "call_kpi_hours"
+
+    dim: Mapped[str] = mapped_column(String(16), primary_key=True)
+    slot: Mapped[int] = mapped_column(Integer, primary_key=True)
+    key: Mapped[str] = mapped_column(String, primary_key=True)
+    queue: Mapped[str] = mapped_column(String, primary_key=True)
+    calls: Mapped[int] = mapped_column(Integer)
+    offered: Mapped[int] = mapped_column(Integer)
+    answered: Mapped[int] = mapped_column(Integer)
+    answered_in_sl: Mapped[int] = mapped_column(Integer)
+    abandoned: Mapped[int] = mapped_column(Integer)
+    short_abandons: Mapped[int] = mapped_column(Integer)
+    wait_ms: Mapped[int] = mapped_column(BigInteger)
+    talk_ms: Mapped[int] = mapped_column(BigInteger)
+
+    __table_args__ = {"sqlite_with_rowid": False}

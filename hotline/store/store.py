@@ -35,7 +35,7 @@ from zoneinfo import ZoneInfo
 
 from alembic import command
 from alembic.config import Config
-from sqlalchemy import func, select, text
+from sqlalchemy import func, inspect, select, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import DataError, DBAPIError, IntegrityError, SQLAlchemyError
 from sqlalchemy.exc import TimeoutError as PoolTimeoutError
@@ -45,6 +45,7 @@ from hotline.exceptions import InvalidRequest, NoSuchCall, NoSuchWorkOrder, Stor
 from hotline.records.call import CallRecord, Outcome
 from hotline.records.voice_message import VoiceMessageOrder, voice_message_order
 from hotline.records.work_order import Category, Status
+from hotline.store import kpi_rollup
 from hotline.store.engine import make_engine
 from hotline.store.models import (AuditRow, Base, CallRow, MetaRow, SeatStateRow, WorkOrderCallRow, WorkOrderCounterRow,
                                    WorkOrderRow)
@@ -74,6 +75,7 @@ class Store:
         self._sessions = sessionmaker(self._engine, expire_on_commit=False)
         self._tz = ZoneInfo(timezone)
         self._safe_url = parsed.render_as_string(hide_password=True)
+        self._rollup = False   # whether the schema has the KPI rollup (seen once: for good)
 
     # --- lifecycle -------------------------------------------------------------
 
@@ -83,7 +85,13 @@ class Store:
             config = Config()
             config.set_main_option("script_location", str(_MIGRATIONS).replace("%", "%%"))
             config.attributes["connection"] = connection
+            config.attributes["timezone"] = self._tz.key   # the site's days (migration 0010)
             command.upgrade(config, "head")
+
+    @property
+    def timezone(self) -> ZoneInfo:
+        """The site's time zone: the local day of an order id and of the KPI day counts."""
+        return self._tz
 
     def ping(self) -> bool:
         """Whether the database answers a trivial query now."""
@@ -120,9 +128,19 @@ class Store:
                                                  set_={**changes, "updated_at": now})
         order = voice_message_order(record)
         with self._session() as session:
+            # the KPI rollup, same transaction (a schema before 0014 has none: its backfill counts these)
+            self._rollup = self._rollup or inspect(session.connection()).has_table(kpi_rollup.TABLE)
+            old = kpi_rollup.old_record(session, record.call_id) if self._rollup else None
             session.execute(statement)
+            if self._rollup:
+                kpi_rollup.on_upsert(session, self._insert, old, record)
             if order is not None:
                 self._file_voice_message(session, record.call_id, order)
+
+    def rebuild_kpi_rollup(self) -> int:
+        """Recompute the call KPI rollup from the call records (one transaction); records read."""
+        with self._errors(), self._engine.begin() as connection:
+            return kpi_rollup.rebuild(connection)
 
     def _file_voice_message(self, session: Session, call_id: str, order: VoiceMessageOrder) -> None:
         """One work order per voice message: a replayed record finds the one filed before (the

@@ -14,11 +14,13 @@ import dataclasses
 import datetime as dt
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from aiohttp import web
 
 from hotline.exceptions import InvalidRequest
 from hotline.exports.download import export_format, send_table
+from hotline.exports.localtime import local_text, stamp, time_header
 from hotline.exports.tables import Row
 from hotline.http.query import single_values
 from hotline.http.responses import json_response
@@ -33,7 +35,7 @@ CATEGORY_NAMES = {"consult": "咨询", "help": "求助", "complaint": "投诉", 
 COLUMNS = (("id", "工单编号"), ("created_at", "创建时间"), ("category", "类别"), ("title", "标题"),
            ("state", "状态"), ("unit", "承办单位"), ("subject", "事项分类"), ("area", "区域"),
            ("due", "办理期限"), ("caller_confidential", "保密"), ("created_by", "受理座席"))
-HEADER = (*(c[1] for c in COLUMNS), "关联来电")
+TIMES = frozenset({"created_at", "due"})   # written in the site's local time, the zone in the header
 
 PAGE = MAX_PAGE   # orders read per page
 Search = Callable[[OrderQuery], Awaitable[dict[str, Any]]]
@@ -41,13 +43,17 @@ Shape = Callable[[dict[str, Any]], dict[str, Any]]
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
 
-def order_row(item: dict[str, Any]) -> list[Any]:
-    cells = [item.get(k) for k, _ in COLUMNS]
+def header(tz: ZoneInfo) -> tuple[str, ...]:
+    return (*(time_header(name, tz) if key in TIMES else name for key, name in COLUMNS), "关联来电")
+
+
+def order_row(item: dict[str, Any], tz: ZoneInfo) -> list[Any]:
+    cells = [local_text(item.get(k), tz) if k in TIMES else item.get(k) for k, _ in COLUMNS]
     cells[2] = CATEGORY_NAMES.get(str(item.get("category")), item.get("category"))
     return [*cells, " ".join(item.get("call_ids") or ())]
 
 
-async def export_orders(request: web.Request, search: Search, query: OrderQuery, fmt: str, *,
+async def export_orders(request: web.Request, search: Search, query: OrderQuery, fmt: str, *, tz: ZoneInfo,
                         shape: Shape = lambda i: i, size: int | None = None) -> web.StreamResponse:
     size = size or PAGE
     now = dt.datetime.now(dt.UTC)
@@ -59,14 +65,14 @@ async def export_orders(request: web.Request, search: Search, query: OrderQuery,
             found = await search(dataclasses.replace(query, offset=offset))
             items = found["items"]
             if items:
-                yield [order_row(shape(i)) for i in items]
+                yield [order_row(shape(i), tz) for i in items]
             if len(items) < size:
                 return
             offset += size
 
-    stamp = now.strftime("%Y%m%d-%H%M%S")
-    return await send_table(request, fmt=fmt, filename=f"工单-{stamp}", fallback=f"work-orders-{stamp}",
-                            title="工单", header=HEADER, pages=pages())
+    at = stamp(now, tz)
+    return await send_table(request, fmt=fmt, filename=f"工单-{at}", fallback=f"work-orders-{at}",
+                            title="工单", header=header(tz), pages=pages())
 
 
 def report_handler(service: WorkOrderService) -> Handler:

@@ -85,7 +85,7 @@ def add_routes(app: web.Application, service: WorkOrderService) -> None:
                 return item
             return for_unit(item, Viewer(actor.name, "unit"), caller_number=None, units_see_numbers=False)[0]
         if fmt is not None:
-            return await export_orders(request, service.search, query, fmt, shape=shape)
+            return await export_orders(request, service.search, query, fmt, tz=service.timezone, shape=shape)
         found = await service.search(query)
         found["items"] = [shape(i) for i in found["items"]]
         return json_response(found)

@@ -13,6 +13,9 @@ measured only on what it was given). The formulas (README "Order KPIs"):
 * 满意率 = (满意 + 基本满意) / 评价量, by the last evaluation of each evaluated assignment;
 * 重办率 = 重办量 / 承办量, 重办量: kept assignments reopened at least once (不满意).
 
+The database computes the same counts with grouped SQL (:mod:`hotline.work_orders.assignments`);
+the functions over :class:`Assignment` here are the reference it is tested against.
+
 A ratio with an empty denominator is :data:`None` with its counts (never a division by zero):
 "no orders" is not "0 %".
 """
@@ -116,6 +119,16 @@ def kpis(rows: Iterable[Assignment]) -> Kpis:
         dispatched=len(rows), returned=len(rows) - len(kept), kept=len(kept), closed=len(closed),
         closed_on_time=sum(r.on_time for r in closed), evaluated=len(evaluated),
         satisfied=sum(r.rating in SATISFIED for r in evaluated), reopened=sum(r.reopened for r in kept))
+
+
+def total(groups: Iterable[Kpis]) -> Kpis:
+    """The KPIs of the union of disjoint sets of assignments: their counts added."""
+    names = [f.name for f in dataclasses.fields(Kpis)]
+    sums = dict.fromkeys(names, 0)
+    for k in groups:
+        for name in names:
+            sums[name] += getattr(k, name)
+    return Kpis(**sums)
 
 
 _KEYS: dict[str, Callable[[Assignment], str]] = {

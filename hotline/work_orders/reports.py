@@ -1,7 +1,8 @@
 """The daily and monthly order report per unit (日报, 月报): one row per member unit and a total.
 
-Pure: from the assignments (:mod:`hotline.work_orders.kpis`, one per dispatch to a 主办 unit) of
-the period, picked by their dispatch time in the site's time zone, the counts and the five rates
+Pure: from the KPI counts per unit of the period (the database's grouped query), or from the
+assignments (:mod:`hotline.work_orders.kpis`, one per dispatch to a 主办 unit) of the period,
+picked by their dispatch time in the site's time zone: the counts and the five rates
 of :class:`hotline.work_orders.kpis.Kpis` (formulas in the README "Order KPIs"). Every configured
 unit has a row, with zero counts and empty rates when it got nothing (an empty rate is an empty
 cell, never 0); a unit not (or no longer) configured that got orders has a row too. Rates are
@@ -11,12 +12,12 @@ percentages rounded to two decimals.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from zoneinfo import ZoneInfo
 
 from hotline.exceptions import InvalidRequest
-from hotline.work_orders.kpis import Assignment, Kpis, Ratio, kpis, kpis_by
+from hotline.work_orders.kpis import Assignment, Kpis, Ratio, kpis, kpis_by, total
 
 PERIODS = ("day", "month")
 COUNTS = (("dispatched", "转办量"), ("returned", "回退量"), ("kept", "承办量"), ("closed", "办结量"),
@@ -70,13 +71,19 @@ def _row(label: str, unit_id: str, unit_name: str, k: Kpis) -> list[object]:
 
 
 def report(period: Period, rows: Iterable[Assignment], units: Sequence[tuple[str, str]]) -> list[list[object]]:
-    """The report's rows (without the header): one per unit (``units``: (id, name) in the site's
-    order, then any other unit that got orders, sorted), then the total."""
+    """The report's rows (without the header) from the assignments (those dispatched in the
+    period are counted): see :func:`report_of`."""
     inside = [a for a in rows if period.start <= a.dispatched_at.astimezone(period.start.tzinfo) < period.end]
-    per_unit = kpis_by(inside, "unit")
+    return report_of(period, kpis_by(inside, "unit"), units)
+
+
+def report_of(period: Period, per_unit: Mapping[str, Kpis], units: Sequence[tuple[str, str]]) -> list[list[object]]:
+    """The report's rows (without the header) from the period's KPI counts per unit (the
+    database's, :func:`hotline.work_orders.assignments.grouped`): one per unit (``units``: (id,
+    name) in the site's order, then any other unit that got orders, sorted), then the total."""
     names = dict(units)
     ids = [u for u, _ in units] + sorted(set(per_unit) - set(names))
     empty = kpis([])
     out = [_row(period.label, u, names.get(u, u), per_unit.get(u, empty)) for u in ids]
-    out.append(_row(period.label, "", TOTAL, kpis(inside)))
+    out.append(_row(period.label, "", TOTAL, total(per_unit.values())))
     return out

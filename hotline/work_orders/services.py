@@ -13,7 +13,6 @@ change applied as its unit's action (:mod:`hotline.work_orders.inbound`).
 from __future__ import annotations
 
 import asyncio
-import dataclasses
 import datetime as dt
 import logging
 from collections.abc import Callable, Mapping, Sequence
@@ -81,6 +80,11 @@ class WorkOrderService:
 
     async def get(self, work_order_id: str) -> dict[str, Any]:
         return await asyncio.to_thread(self._store.get_work_order, work_order_id)
+
+    @property
+    def timezone(self) -> ZoneInfo:
+        """The site's zone: reports and exports are in its local time."""
+        return self._tz
 
     # --- the lifecycle -----------------------------------------------------------------------------
     def now(self) -> dt.datetime:
@@ -178,25 +182,20 @@ class WorkOrderService:
                 log.exception("work-order sweep failed; next in %.0f s", interval)
 
     # --- KPIs --------------------------------------------------------------------------------------
-    async def assignments(self, since: dt.datetime | None = None) -> list[order_kpis.Assignment]:
-        """Every assignment (dispatch to a 主办 unit) at or after ``since``, in site time."""
-        trails = await asyncio.to_thread(self.lifecycle.trails, since)
-        rows = [a for oid, subject, area, due, events in trails
-                for a in order_kpis.assignments_of(oid, subject, area, events, due)]
-        return [dataclasses.replace(a, dispatched_at=a.dispatched_at.astimezone(self._tz)) for a in rows]
-
     async def kpis(self, dimension: str, since: dt.datetime | None = None) -> dict[str, Any]:
-        """The order KPIs per ``dimension`` (unit, subject, area, day, month) and overall."""
-        rows = await self.assignments(since)
-        return {"dimension": dimension, "total": order_kpis.kpis(rows).to_dict(),
-                "groups": {k: v.to_dict() for k, v in order_kpis.kpis_by(rows, dimension).items()}}
+        """The order KPIs per ``dimension`` (unit, subject, area, day, month) and overall, of the
+        assignments dispatched at or after ``since``: one grouped query in the database."""
+        groups = await asyncio.to_thread(self.lifecycle.kpis, dimension, self._tz, since=since)
+        return {"dimension": dimension, "total": order_kpis.total(groups.values()).to_dict(),
+                "groups": {k: v.to_dict() for k, v in groups.items()}}
 
     async def report(self, kind: str, when: str) -> tuple[reports.Period, list[list[object]]]:
-        """The daily (``kind`` day, ``when`` YYYY-MM-DD) or monthly (month, YYYY-MM) report per unit."""
+        """The daily (``kind`` day, ``when`` YYYY-MM-DD) or monthly (month, YYYY-MM) report per unit:
+        the assignments dispatched in the period, counted per unit by the database."""
         period = reports.period_of(kind, when, self._tz)
-        # an assignment dispatched before the period is not in it: read from its start only
-        rows = await self.assignments(period.start)
-        return period, reports.report(period, rows, [(u.id, u.name) for u in self._orders.units])
+        per_unit = await asyncio.to_thread(self.lifecycle.kpis, "unit", self._tz, since=period.start,
+                                           until=period.end)
+        return period, reports.report_of(period, per_unit, [(u.id, u.name) for u in self._orders.units])
 
     def _known(self, field: str, value: Any, lookup: Callable[[str], object | None]) -> None:
         """A unit, subject or area must be in the site's catalogue (when the site has one)."""

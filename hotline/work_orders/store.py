@@ -15,6 +15,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Callable
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -22,7 +23,8 @@ from sqlalchemy.orm import Session
 from hotline.exceptions import IllegalTransition, NoSuchWorkOrder
 from hotline.store.models import OrderEventRow, OrderLifecycleRow, WorkOrderRow
 from hotline.store.store import Store
-from hotline.work_orders import outbound
+from hotline.work_orders import assignments, outbound
+from hotline.work_orders.kpis import Kpis
 from hotline.work_orders.lifecycle import OPEN_STATES, Closure, Rating, State, Urgency
 from hotline.work_orders.transitions import Actor, Clock, Event, Order, apply, new_order
 
@@ -121,6 +123,8 @@ class OrderStore:
         order, event = apply(before, action, actor_of(before), fields, now, self._clock)
         _write(row, order, now)
         session.add(_event_row(event))
+        assignments.record(session, event, order, row.subject, row.area, tz=self._store.timezone,
+                           insert=self._store.insert)
         self._publish(session, event)
         return order, event
 
@@ -156,7 +160,8 @@ class OrderStore:
     def trails(self, since: dt.datetime | None = None) -> list[tuple[str, str | None, str | None,
                                                                      dt.datetime | None, list[dict[str, Any]]]]:
         """(order id, subject, area, due, event trail) of every order dispatched at or after
-        ``since`` (all when None): what the KPIs are computed from."""
+        ``since`` (all when None): the in-memory reference the KPI queries are tested against
+        (:func:`hotline.work_orders.kpis.assignments_of`)."""
         with self._store.session() as session:
             query = select(OrderLifecycleRow).where(OrderLifecycleRow.dispatched_at.is_not(None))
             if since is not None:
@@ -168,6 +173,14 @@ class OrderStore:
             for e in session.scalars(events):
                 trail[e.work_order_id].append(event_dict(e))
             return [(r.work_order_id, r.subject, r.area, r.due, trail[r.work_order_id]) for r in rows]
+
+    def kpis(self, dimension: str, tz: ZoneInfo, *, since: dt.datetime | None = None,
+             until: dt.datetime | None = None) -> dict[str, Kpis]:
+        """The KPI counts per ``dimension`` of the assignments dispatched in [since, until),
+        computed by the database (:func:`hotline.work_orders.assignments.grouped`)."""
+        with self._store.session() as session:
+            return assignments.grouped(session, dimension, tz, since=since, until=until,
+                                       days=tz.key == self._store.timezone.key)
 
     def record(self, event: Event) -> None:
         """Store an event that changes no state (a 督办 alert by the system); the order's row held

@@ -166,6 +166,7 @@ def controller_paths(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> "Paths"
     cel = tmp_path / "hotline-cel.json"
     shutil.copy(Path(__file__).resolve().parents[1] / "fixtures" / "cel" / "answered_merged_call.jsonl", cel)
     runtime = types.SimpleNamespace(cel_log=cel, recordings_dir=tmp_path / "monitor", log_dir=tmp_path / "log",
+                                    queue_log=tmp_path / "log" / "queue_log", cdr_log=tmp_path / "hotline-cdr.json",
                                     cli=lambda *a, **k: "", started_at=lambda: None)
     monkeypatch.setattr(app_mod.asterisk_runtime, "load", lambda paths: runtime)
     paths = Paths(tmp_path / "state", tmp_path / "root")

@@ -21,7 +21,8 @@ def runtime(tmp_path: Path) -> Runtime:
 def test_the_rule_renames_and_bounds_the_log(tmp_path: Path) -> None:
     rule = runtime(tmp_path).logrotate_rule(keep_days=14)
     body = [line.strip() for line in rule.splitlines()]
-    assert f'"{runtime(tmp_path).cel_log}" {{' in body
+    rt = runtime(tmp_path)
+    assert f'"{rt.cel_log}" "{rt.cdr_log}" {{' in body   # Asterisk's CDR log: the same rule
     assert {"rotate 14", "maxage 14", "nocopytruncate", "nocompress", "nocreate", "daily"} <= set(body)
     assert "copytruncate" not in body and "compress" not in body
 

@@ -24,7 +24,7 @@ def touch(path: Path, age_days: float, size: int = 10) -> Path:
 @pytest.fixture
 def tree(tmp_path: Path) -> dict[str, Path]:
     d = {"state": tmp_path / "state", "rec": tmp_path / "spool" / "monitor", "cel": tmp_path / "log" / "cel-custom",
-         "log": tmp_path / "log"}
+         "log": tmp_path / "log", "cdr": tmp_path / "log" / "cdr-custom"}
     for p in d.values():
         p.mkdir(parents=True, exist_ok=True)
     return d
@@ -32,7 +32,8 @@ def tree(tmp_path: Path) -> dict[str, Path]:
 
 def janitor_for(tree: dict[str, Path], r: Retention, **kw: object) -> Janitor:
     return Janitor(r, rules(r, state_dir=tree["state"], journal_name="records.journal", recordings_dir=tree["rec"],
-                            cel_log=tree["cel"] / "hotline-cel.json", asterisk_log_dir=tree["log"]),
+                            cel_log=tree["cel"] / "hotline-cel.json", asterisk_log_dir=tree["log"],
+                            cdr_log=tree["cdr"] / "hotline-cdr.json"),
                    asterisk_log_dir=tree["log"], clock=lambda: NOW, **kw)  # type: ignore[arg-type]
 
 
@@ -99,16 +100,22 @@ def test_cel_logs_asterisk_logs_and_rejected_records_age_out(tree: dict[str, Pat
     old_cel = [touch(tree["cel"] / "hotline-cel.json.2.gz", 31), touch(tree["cel"] / "hotline-cel.json-20240101", 90)]
     new_cel = touch(tree["cel"] / "hotline-cel.json.1", 29)
     messages = touch(tree["log"] / "messages.log", 100)
-    old_logs = [touch(tree["log"] / "messages.log.1700000000", 8), touch(tree["log"] / "queue_log.1", 8)]
+    old_logs = [touch(tree["log"] / "messages.log.1700000000", 8), touch(tree["log"] / "full.1", 8)]
     new_log = touch(tree["log"] / "messages.log.1790000000", 6)
+    # Asterisk's own accounts (the reconciliation report reads them) are kept as long as the CEL log
+    queue_logs = [touch(tree["log"] / "queue_log", 100), touch(tree["log"] / "queue_log.1790000000", 29)]
+    old_accounts = [touch(tree["log"] / "queue_log.1700000000", 31), touch(tree["cdr"] / "hotline-cdr.json.1", 31)]
+    cdr_logs = [touch(tree["cdr"] / "hotline-cdr.json", 100), touch(tree["cdr"] / "hotline-cdr.json.2", 29)]
     journal = touch(tree["state"] / "records.journal", 1000)
     rejected = touch(tree["state"] / "records.journal.rejected", 366)
     offset = touch(tree["state"] / "records.journal.offset", 1000)
     janitor = janitor_for(tree, r)
     counts = janitor.run()
-    assert counts.deleted == {"rejected": 1, "recordings": 0, "cel_log": 2, "asterisk_logs": 2}
-    assert not any(p.exists() for p in (*old_cel, *old_logs, rejected))
-    assert all(p.exists() for p in (current_cel, new_cel, messages, new_log, journal, offset))
+    assert counts.deleted == {"rejected": 1, "recordings": 0, "cel_log": 2, "asterisk_logs": 2, "queue_log": 1,
+                              "cdr_log": 1}
+    assert not any(p.exists() for p in (*old_cel, *old_logs, *old_accounts, rejected))
+    assert all(p.exists() for p in (current_cel, new_cel, messages, new_log, journal, offset, *queue_logs,
+                                     *cdr_logs))
     assert janitor.status()["deleted"] == counts.deleted and janitor.runs == 1
 
 
@@ -121,6 +128,18 @@ def test_messages_log_past_its_size_is_rotated(tree: dict[str, Path]) -> None:
     touch(tree["log"] / "messages.log", 0, size=1024 * 1024 + 1)
     janitor.run()
     assert rotations == [1] and janitor.status()["log_rotations"] == 1
+
+
+def test_queue_log_past_256_mb_is_rotated(tree: dict[str, Path]) -> None:
+    rotations: list[int] = []
+    janitor = janitor_for(tree, Retention(asterisk_log_max_mb=1000), rotate_asterisk_logs=lambda: rotations.append(1))
+    queue_log = touch(tree["log"] / "queue_log", 0)
+    os.truncate(queue_log, 256 * 1024 * 1024)     # sparse
+    janitor.run()
+    assert rotations == []                        # at the limit: not yet
+    os.truncate(queue_log, 256 * 1024 * 1024 + 1)
+    janitor.run()
+    assert rotations == [1]
 
 
 def test_a_file_that_cannot_be_deleted_is_counted_and_the_rest_goes_on(tree: dict[str, Path],

@@ -62,8 +62,10 @@ async def test_a_call_export_is_complete_paged_and_audited_once(
     async with serve(sqlite_store, tmp_path) as client:
         headers, data = await _download(client, "boss", "/api/calls?format=csv&reason=monthly%20check")
         table = _csv(data)
-        assert table[0] == list(call_export.HEADER)
+        assert table[0] == list(call_export.header(sqlite_store.timezone))
         ids = [row[0] for row in table[1:]]
+        assert table[0][1] == "来电时间(北京时间 UTC+8)"
+        assert min(r[1] for r in table[1:]) == "2026-12-01 09:00:00"   # T0 (01:00 UTC) in Beijing
         assert len(ids) == N and set(ids) == {f"1700000000.{i}" for i in range(N)}
         assert all(row[2].startswith("139") and "*" not in row[2] for row in table[1:])   # a supervisor: full
         # read a page at a time: never more than one page of calls in hand
@@ -109,7 +111,7 @@ async def test_orders_export_every_page_and_links_run_both_ways(
     async with serve(sqlite_store, tmp_path) as client:
         headers, data = await _download(client, "boss", "/api/work-orders?format=csv")
         table = _csv(data)
-        assert table[0] == list(order_export.HEADER)
+        assert table[0] == list(order_export.header(sqlite_store.timezone))
         assert sorted(r[0] for r in table[1:]) == sorted(ids)                  # 8 orders over 3 pages
         assert {r[2] for r in table[1:]} == {"批评", "表扬"}
         assert all(r[3].startswith("'=cmd|") for r in table[1:])              # injection-safe

@@ -310,7 +310,10 @@ def test_agi_is_followed_by_the_fail_open_default(case) -> None:
     labels = [i for i, line in enumerate(raw) if "n(queue)," in line]
     queue_at = next(i for i, line in enumerate(flow) if line.startswith("Queue("))
     assert len(labels) == 1 and agi < labels[0] < queue_at
-    assert flow[queue_at].startswith("Queue(${HOTLINE_QUEUE},")
+    # the Asterisk queue is the queue's line (Queue.line), else the queue itself
+    assert flow[queue_at - 1] == ('Set(LINE=${IF($["${HOTLINE_LINE_${HOTLINE_QUEUE}}" != ""]?'
+                                  '${HOTLINE_LINE_${HOTLINE_QUEUE}}:${HOTLINE_QUEUE})})')
+    assert flow[queue_at].startswith("Queue(${LINE},${HOTLINE_QOPTS_${HOTLINE_QUEUE}},")
     # The route from the AGI only replaces the queue when that queue exists.
     assert "ExecIf($[${QUEUE_EXISTS(${ROUTE})}]?Set(__HOTLINE_QUEUE=${ROUTE}))" in flow[agi:queue_at]
     assert "HOTLINE_AGI = agi://127.0.0.1:" in files["extensions.conf"]
@@ -446,7 +449,9 @@ def test_queues_have_dynamic_members_only(case) -> None:
     for q in site.queues:
         opts = secs[q.name]
         assert value(opts, "strategy") == q.strategy
-        assert value(opts, "wrapuptime") == str(q.wrapup)
+        # app_queue counts wrap-up in whole seconds from the second the call ended: one more
+        # second, so a seat rests at least the configured wrap-up (queue_manager.seats)
+        assert value(opts, "wrapuptime") == str(q.wrapup + 1 if q.wrapup else 0)
         assert value(opts, "autopause") == "no"       # the controller pauses after N unanswered rings
         if q.no_seat == "wait":
             assert value(opts, "joinempty") == "yes" and value(opts, "leavewhenempty") == "no"

@@ -377,7 +377,8 @@ async def test_wrapup_then_idle(svc: SeatService, clock: Clock, state_rows: list
         "state": "wrapup", "since": T + 100, "call_id": A_CALL, "caller": "138****5678"}
     timer = svc._wrapup_timers["1001"]
     loop = asyncio.get_running_loop()
-    assert 29 < timer.when() - loop.time() <= 30
+    # app_queue's wrapuptime is 31 (queues.conf) from the whole second the call ended: T+100 here
+    assert 30 < timer.when() - loop.time() <= 31
     # the timer fires (called here instead of waiting 30 s)
     timer.cancel()
     clock.t = T + 130
@@ -385,6 +386,74 @@ async def test_wrapup_then_idle(svc: SeatService, clock: Clock, state_rows: list
     assert pick(svc.view("1001"), ["state", "since", "call_id", "caller"]) == {
         "state": "idle", "since": T + 130, "call_id": None, "caller": None}
     assert [r[1] for r in state_rows if r[0] == "1001"] == ["idle", "talking", "wrapup", "idle"]
+
+
+# (AgentComplete's Timestamp, when the controller reads it, wrap-up left): the call ended in second
+# T+99 or T+100; Asterisk offers calls again at that second + 31.
+WRAPUP_CASES = [(T + 99.6, T + 100.7, 29.3), (T + 100.2, T + 100.3, 30.7), (T + 99.0, T + 99.0, 31.0)]
+
+
+@pytest.mark.parametrize(("ended", "read", "left"), WRAPUP_CASES)
+async def test_wrapup_lasts_until_asterisk_offers_calls_again(svc: SeatService, clock: Clock, ended: float,
+                                                             read: float, left: float) -> None:
+    """Asterisk offers the seat a call again when time(NULL) - lastcall >= wrapuptime (31 in
+    queues.conf for a wrap-up of 30: whole seconds, lastcall the second the call ended): the
+    wallboard shows wrap-up until then, not until 30 s after the controller read the event."""
+    replay(svc, EVENTS[:3])
+    svc.on_ami_event({**EVENTS[10], "Queue": "wrapq"})
+    clock.t = read
+    svc.on_ami_event({**EVENTS[14], "Queue": "wrapq", "Timestamp": f"{ended:.6f}"})
+    timer = svc._wrapup_timers["1001"]
+    assert timer.when() - asyncio.get_running_loop().time() == pytest.approx(left, abs=0.05)
+
+
+@pytest.mark.parametrize("how", ["api", "phone"])
+async def test_unpause_before_the_rest_is_over_goes_back_to_wrapup(svc: SeatService, clock: Clock, how: str) -> None:
+    """Paused and unpaused within the wrap-up: Asterisk still offers no call until LastCall +
+    wrapuptime (measured in bench/seat_truth.py: we showed idle, Asterisk had the seat resting)."""
+    replay(svc, EVENTS[:3])
+    svc.on_ami_event({**EVENTS[10], "Queue": "wrapq"})
+    clock.t = T + 100
+    svc.on_ami_event({**EVENTS[14], "Queue": "wrapq", "Timestamp": f"{T + 100:.6f}"})   # rest until T+131
+    await svc.pause("1001", "admin")
+    clock.t = T + 110
+    if how == "api":
+        view = await svc.unpause("1001")
+    else:   # the phone's feature code: only the event
+        svc.on_ami_event({"Event": "QueueMemberPause", "Queue": "hotline", "Interface": "PJSIP/1001",
+                          "MemberName": "1001", "Paused": "0"})
+        view = svc.view("1001")
+    assert pick(view, ["state", "since", "reason"]) == {"state": "wrapup", "since": T + 110, "reason": None}
+    timer = svc._wrapup_timers["1001"]
+    assert timer.when() - asyncio.get_running_loop().time() == pytest.approx(21, abs=0.05)
+    # once the rest is over, an unpause goes straight to idle
+    await svc.pause("1001", "admin")
+    clock.t = T + 131
+    assert (await svc.unpause("1001"))["state"] == "idle"
+
+
+async def test_paused_during_the_call_rests_after_it(svc: SeatService, clock: Clock) -> None:
+    """Paused while talking, the call ends, unpaused within the rest: wrap-up, as Asterisk has it
+    (measured in bench/seat_truth.py: we showed idle while Asterisk still rested the seat)."""
+    replay(svc, EVENTS[:3])
+    svc.on_ami_event({**EVENTS[10], "Queue": "wrapq"})
+    await svc.pause("1001", "admin")
+    clock.t = T + 100
+    svc.on_ami_event({**EVENTS[14], "Queue": "wrapq", "Timestamp": f"{T + 100:.6f}"})   # rest until T+131
+    assert svc.view("1001")["state"] == "paused"
+    clock.t = T + 105
+    assert pick(await svc.unpause("1001"), ["state", "call_id"]) == {"state": "wrapup", "call_id": None}
+
+
+async def test_unpaused_during_the_call_is_back_on_it(svc: SeatService, clock: Clock) -> None:
+    """Paused while talking (it holds for the next call), unpaused before the call ends: talking,
+    not idle (measured: we showed idle while Asterisk had the member in call)."""
+    replay(svc, EVENTS[:12])                      # 1001 talking to A (device in use)
+    assert svc.view("1001")["state"] == "talking"
+    await svc.pause("1001", "break")
+    clock.t = T + 50
+    view = await svc.unpause("1001")
+    assert pick(view, ["state", "call_id", "since"]) == {"state": "talking", "call_id": A_CALL, "since": T + 50}
 
 
 async def test_pause_during_wrapup_cancels_the_timer(svc: SeatService) -> None:
@@ -466,7 +535,7 @@ async def test_resync_rebuilds_seats_and_queues(svc: SeatService, ami: FakeAmi, 
                  "device": "not_inuse", "since": T},
     }
     timer = svc._wrapup_timers["1005"]
-    assert 19 < timer.when() - asyncio.get_running_loop().time() <= 20
+    assert 20 < timer.when() - asyncio.get_running_loop().time() <= 21   # wrapuptime 31 in queues.conf
     hotline = svc.queue_view("hotline")
     assert hotline["entries"] == [
         {"call_id": "1795444558.33", "caller": "138****5678", "since": T - 42, "position": 1, "priority": 0},

@@ -1,0 +1,1 @@
+"""The reconciliation report (issue 15, item 5): our records against Asterisk's CDR and queue_log."""

@@ -1,0 +1,177 @@
+"""Issue 15, part 2, with the real Asterisk: a seat in wrap-up is never offered a call (judged from
+Asterisk's own AgentCalled/AgentComplete events, not from our state), the API shows it in wrap-up
+meanwhile, and after calls that end abruptly (the caller's phone gone, a seat phone gone while it
+rings) no seat is left in a state Asterisk does not have it in (``bench/amiwatch.seat_check``)."""
+
+from __future__ import annotations
+
+import signal
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+import yaml
+
+from hotline.config import parse_site
+
+from .rig import (AMI_PORT, NOANSWER_SEAT, Q3_CALLER_PORTS, SEAT_TEST_NUMBERS, SEATS, SIP_PORT, SIPP_DIR, TRUNK_IP,
+                  WRAPUP_S, Stack, http_json, wait_for)
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "bench"))
+from amiwatch import AmiWatch, seat_check  # noqa: E402
+
+
+def start_caller(stack: Stack, number: str, caller: str, slot: int, talk_ms: int) -> subprocess.Popen[bytes]:
+    port, media = Q3_CALLER_PORTS[slot]
+    return subprocess.Popen(
+        ["sipp", "-sf", str(SIPP_DIR / "caller.xml"), "-i", TRUNK_IP, "-p", str(port), "-mp", str(media),
+         "-s", number, "-key", "caller", caller, "-d", str(talk_ms), "-m", "1", "-nostdin",
+         "-timeout", str(talk_ms // 1000 + 60), "-trace_err",
+         "-error_file", str(stack.workdir / f"caller-{caller}.err"), f"127.0.0.1:{SIP_PORT}"],
+        stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT, cwd=stack.workdir)
+
+
+@pytest.fixture
+def ami(stack: Stack) -> Iterator[AmiWatch]:
+    watch = AmiWatch(AMI_PORT, "hotline", stack.paths.ami_secret())
+    try:
+        yield watch
+    finally:
+        watch.close()
+
+
+def no_channels(stack: Stack) -> bool:
+    return "0 active channels" in stack.cli("core show channels count")
+
+
+def check(stack: Stack) -> list[dict[str, str]]:
+    site = parse_site(yaml.safe_load(stack.site_file.read_text(encoding="utf-8")), str(stack.site_file))
+    return [d.as_dict() for d in seat_check(site, AMI_PORT, "hotline", stack.paths.ami_secret(),
+                                            lambda: http_json("GET", f"{stack.api}/api/seats")[1]["items"])]
+
+
+def settled_check(stack: Stack, timeout: float = 5.0) -> list[dict[str, str]]:
+    """The check, again until it is clean or ``timeout`` is over (the last hangup's events may be
+    on their way); the last answer."""
+    deadline = time.monotonic() + timeout
+    stuck = check(stack)
+    while stuck and time.monotonic() < deadline:
+        time.sleep(0.5)
+        stuck = check(stack)
+    return stuck
+
+
+CALLERS = 4   # 3 wrap-ups with a caller waiting: before the fix about half the offers came early
+
+
+def test_a_seat_in_wrapup_is_never_offered_a_call(stack: Stack, ami: AmiWatch) -> None:
+    """Four callers for wrapq, whose one seat (1001) rests WRAPUP_S s after each call: Asterisk
+    must not ring 1001 before WRAPUP_S s have passed since its AgentComplete (app_queue's whole
+    seconds made it 0-1 s early), and the API must show wrap-up, not available, meanwhile."""
+    for seat in SEATS:
+        stack.login_seat(seat)
+    wait_for("1001 idle", lambda: stack.seat("1001")["state"] == "idle")
+    seen: list[tuple[float, str, int]] = []   # (time, 1001's state, wrapq's available seats)
+    stop = threading.Event()
+
+    def sample() -> None:
+        while not stop.wait(0.2):
+            seat = http_json("GET", f"{stack.api}/api/seats/1001")[1]
+            queue = http_json("GET", f"{stack.api}/api/queues/wrapq")[1]
+            seen.append((time.time(), seat["state"], queue["available"]))
+
+    sampler = threading.Thread(target=sample, daemon=True)
+    sampler.start()
+    # each caller hangs up talk_ms after the platform answers it (before it queues); 1001 takes them
+    # one after the other with a wrap-up between
+    gap = (WRAPUP_S + 1) * 1000 + 5000
+    callers: list[subprocess.Popen[bytes]] = []
+    try:
+        for k in range(CALLERS):   # in this order in the queue
+            number, caller, talk = SEAT_TEST_NUMBERS["wrapq"], f"1390000470{k}", 4000 + k * gap
+            callers.append(start_caller(stack, number, caller, k, talk) if k < len(Q3_CALLER_PORTS)
+                           else stack.start_call(number, caller, talk_ms=talk))
+            wait_for(f"caller {k} in the queue or talking", lambda k=k: (
+                http_json("GET", f"{stack.api}/api/queues/wrapq")[1]["waiting"] == k if k else
+                stack.seat("1001")["state"] == "talking"), timeout=15, interval=0.1)
+        for c in callers:
+            c.wait((CALLERS + 1) * gap // 1000 + 60)
+        assert [c.returncode for c in callers] == [0] * CALLERS
+        wait_for("the last wrap-up over", lambda: stack.seat("1001")["state"] == "idle", timeout=WRAPUP_S + 10)
+    finally:
+        stop.set()
+        sampler.join(5)
+        for c in callers:
+            if c.poll() is None:
+                c.send_signal(signal.SIGKILL)
+                c.wait(10)
+    events = [h for _, h in ami.take(("AgentCalled", "AgentComplete"))
+              if h.get("MemberName") == "1001" or h.get("Interface") == "PJSIP/1001"]
+    completes = [float(h["Timestamp"]) for h in events if h["Event"] == "AgentComplete" and h["Queue"] == "wrapq"]
+    called = [float(h["Timestamp"]) for h in events if h["Event"] == "AgentCalled"]
+    brief = "\n".join(f'{h["Event"]} {h.get("Timestamp")} {h.get("Queue")} {h.get("CallerIDNum")} '
+                      f'{h.get("MemberName")}' for _, h in ami.take()
+                      if h.get("Event", "").startswith(("Agent", "Queue")))
+    assert len(completes) == CALLERS, brief
+    offers_after = [min((c for c in called if c > done), default=None) for done in completes[:-1]]
+    assert all(o is not None for o in offers_after), events   # the next caller was offered to 1001
+    early = [(round(o - done, 2)) for done, o in zip(completes, offers_after) if o is not None and o - done < WRAPUP_S]
+    assert early == [], f"1001 offered a call {early} s into its {WRAPUP_S} s wrap-up"
+    # what the API showed: wrap-up (and wrapq with no seat available) all through each window
+    for done in completes:
+        inside = [(state, avail) for t, state, avail in seen if done + 0.5 < t < done + WRAPUP_S - 0.3]
+        assert inside and all(s == ("wrapup", 0) for s in inside), (done, inside)
+
+
+def test_no_stuck_seat_after_calls_end_abruptly(stack: Stack) -> None:
+    """A caller's phone killed mid-call (its channel then hung up, as the RTP timeout would after
+    120 s), a seat phone killed while it rings: once no call is left, every seat is in the state
+    Asterisk has it in."""
+    for seat in SEATS:
+        stack.login_seat(seat)
+    # 1. the caller's phone dies while a seat talks to it
+    caller = start_caller(stack, "12345", "13900004801", 0, 120000)
+    try:
+        talking = wait_for("a seat talking", lambda: next((s for s in SEATS if stack.seat(s)["state"] == "talking"),
+                                                          None), timeout=30)
+        caller.send_signal(signal.SIGKILL)
+        caller.wait(10)
+        assert stack.seat(talking)["state"] == "talking"    # no BYE: Asterisk still has the call
+        for line in stack.cli("core show channels concise").splitlines():
+            if line.startswith("PJSIP/trunk-"):   # the caller's leg
+                stack.cli(f"channel request hangup {line.split('!')[0]}")
+        wait_for("no channel left", lambda: no_channels(stack), timeout=20)
+        wait_for(f"{talking} idle", lambda: stack.seat(talking)["state"] == "idle", timeout=10)
+    finally:
+        if caller.poll() is None:
+            caller.kill()
+            caller.wait(10)
+    # 2. a seat phone that disappears while it rings (1003 answers nothing, in autopq alone)
+    seat, secret, port, media = NOANSWER_SEAT
+    phone = stack.start_phone(seat, secret, port, media, "noanswer_uas.xml")
+    caller = None
+    try:
+        stack.login_seat(seat)
+        wait_for(f"{seat} idle", lambda: stack.seat(seat)["state"] == "idle")
+        caller = start_caller(stack, SEAT_TEST_NUMBERS["autopq"], "13900004802", 1, 120000)
+        wait_for(f"{seat} ringing", lambda: stack.seat(seat)["state"] == "ringing", timeout=30, interval=0.1)
+        phone.send_signal(signal.SIGKILL)
+        phone.wait(10)
+        # the ring times out (autopq rings 5 s); the caller gives up
+        wait_for(f"{seat} no longer ringing", lambda: stack.seat(seat)["state"] != "ringing", timeout=30)
+        caller.send_signal(signal.SIGKILL)
+        caller.wait(10)
+        stack.cli("channel request hangup all")
+        wait_for("no channel left", lambda: no_channels(stack), timeout=40)
+        assert settled_check(stack) == []
+    finally:
+        for p in (caller, phone):
+            if p is not None and p.poll() is None:
+                p.kill()
+                p.wait(10)
+        http_json("POST", f"{stack.api}/api/seats/{seat}/unpause")
+        http_json("POST", f"{stack.api}/api/seats/{seat}/logout")
