@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import time
+from datetime import datetime
+
+from ..callers import finish
 from ..rig import MERGED_IN_TRANSITION, Stack, wait_for
-from .ctx import CITY_SEATS, Ctx
+from .ctx import CITY_SEATS, Ctx, Records
 from .model import (ABSENT, ANSWERED_IN_15S, ANSWERED_LATE, LONG_ABANDON, NOT_OFFERED, SHORT_ABANDON, Expect,
                     Shape)
 
@@ -50,6 +54,26 @@ def answered_after_15s(stack: Stack, ctx: Ctx) -> list[Expect]:
                    wait=(16, 22), talk=(0, 5))]
 
 
+def seat_hangs_up_first(stack: Stack, ctx: Ctx) -> list[Expect]:
+    """A seat answers; after 2 s on the line the seat's side is hung up: the platform ends the
+    caller's leg too (the caller's scenario waits for that BYE)."""
+    caller = ctx.start("12345", 1, talk_ms=1000, scenario="caller_hears_notice.xml")
+    live = wait_for("caller 1 answered by a seat", lambda: next(
+        (c for c in ctx.live() if c["caller_number"] == ctx.caller(1) and (c.get("control") or {}).get("seat_channel")),
+        None), timeout=30, interval=0.2)
+    seat_channel = live["control"]["seat_channel"]
+    answered = datetime.fromisoformat(live["answered_at"]).timestamp()
+    wait_for("2 s of talk", lambda: time.time() - answered >= 2, timeout=20, interval=0.1)
+    stack.cli(f"channel request hangup {seat_channel}")
+    assert finish(caller) == [0]
+
+    def not_the_caller(records: Records) -> None:
+        assert records[(ctx.caller(1), "12345")]["extra"].get("hangup_source") != "caller"
+    ctx.check(not_the_caller)
+    return [Expect(ctx.caller(1), "answered", "12345", "hotline", ANSWERED_IN_15S, seats=CITY_SEATS, wait=(0, 5),
+                   talk=(1.5, 6))]
+
+
 def merged_number(stack: Stack, ctx: Ctx) -> list[Expect]:
     ctx.call("83531111", 1, talk_ms=2000)
     return [Expect(ctx.caller(1), "answered", "83531111", "hotline", ANSWERED_IN_15S, seats=CITY_SEATS,
@@ -87,6 +111,9 @@ SHAPES = [
     Shape("answered-after-15s", "queue",
           "Every seat logged out; the caller waits 16 s, then a seat logs in and answers.",
           "offered, answered, not within 15 s; ASA its wait", answered_after_15s),
+    Shape("seat-hangs-up-first", "queue", "A seat answers and, after 2 s, the seat's side hangs up first.",
+          "offered, answered within 15 s; talk to the end of the caller's leg, which the platform ends at once",
+          seat_hangs_up_first),
     Shape("merged-number", "numbers", "A merged department number (no notice): a 12345 seat answers.",
           "offered, answered within 15 s, under the merged number", merged_number),
     Shape("unknown-number", "numbers", "A number the site does not know reaches the hotline queue.",
