@@ -193,6 +193,7 @@ class Controller:
         await self.reconcile()  # calls that ended while we were down
         self._loop = asyncio.get_running_loop()
         self.callbacks.start()
+        self.services.revisits.start()
         self.outbox.start()
         if self.tail is not None:
             # From where the reconciler stopped: the calls still in progress are read whole.
@@ -205,6 +206,8 @@ class Controller:
         self._tasks.append(asyncio.create_task(self.disk.run()))
         sweep_every = testclock.SWEEP_SECONDS if self.order_clock else 300.0
         self._tasks.append(asyncio.create_task(self.services.work_orders.supervise(sweep_every)))  # 督办 sweep
+        revisit_every = testclock.SWEEP_SECONDS if self.order_clock else 5.0
+        self._tasks.append(asyncio.create_task(self.services.revisits.run(revisit_every)))  # 回访 calls
         app = build_app(self.services)
         self.api_runner = web.AppRunner(app, access_log=None)
         await self.api_runner.setup()
@@ -219,6 +222,7 @@ class Controller:
         await self.control.stop()
         self.seats.stop()
         await self.callbacks.stop()
+        await self.services.revisits.stop()
         await self.outbox.stop()
         if self.tail is not None:
             self.tail.stop()
@@ -290,6 +294,7 @@ class Controller:
         (callback requests and tries end there, also those made while the controller was down)."""
         self.feeder.submit(record)
         self.callbacks.on_record(record)
+        self.services.revisits.on_record(record)   # a 回访 try's record ends the try
         self.prom.observe(record)
 
     def _reconciled(self, record: CallRecord) -> None:
@@ -309,6 +314,7 @@ class Controller:
             self._reconciled_count += len(batch)
             for record in batch:
                 self.callbacks.on_record(record)
+                self.services.revisits.on_record(record)
                 self.prom.observe(record)
         self._offsets.save(offset)
 
@@ -349,6 +355,7 @@ class Controller:
                       "cut_by_restart": self.tracker.cut + (self.reconciler.cut if self.reconciler else 0)},
             "callbacks": {"ok": True, **self.callbacks.status()},
             "outbox": self.outbox.status(),
+            "revisits": self.services.revisits.status(),
             # Redis down is "degraded", not down: calls and seat state go on without it.
             "live": {**self.hub.status(), "ok": True, "degraded": not self.hub.status()["ok"]},
             "disk": self.disk.status(),   # ok false only when critical: then /status is 503

@@ -32,6 +32,7 @@ from hotline.metrics.services import MetricsService
 from hotline.outbox.services import OutboxService
 from hotline.recordings.services import RecordingService
 from hotline.reconcile.services import ReconcileService
+from hotline.revisits.services import RevisitService
 from hotline.seats.services import SeatService, StateLog
 from hotline.spy.services import SpyService
 from hotline.store import Store
@@ -56,9 +57,10 @@ def build_services(site: SiteConfig, store: Store, *, ami_send: AmiSend, hub: Li
     work_orders = WorkOrderService(store, orders=site.orders, timezone=site.site.timezone, outbox=outbox,
                                    inbound_units={s.name: s.units for s in site.integration.systems}, now=order_clock)
     outbox.inbound_hook = work_orders.inbound   # an order system's change: its unit's lifecycle action
+    audit = AuditService(store)
     return ApiServices(
         site=site, store=store, status=status, database_status=database_status, auth=auth,
-        audit=AuditService(store),
+        audit=audit,
         control=CallControl(site, tracker, ami, directory),
         live_calls=tracker.live_calls,
         seats=SeatService(site, ami, hub, state_log=seat_log),
@@ -73,6 +75,7 @@ def build_services(site: SiteConfig, store: Store, *, ami_send: AmiSend, hub: Li
         recordings=RecordingService(store, recordings_dir),
         reconcile=ReconcileService(store, site, queue_log=asterisk_accounts[0] if asterisk_accounts else None,
                                    cdr_log=asterisk_accounts[1] if asterisk_accounts else None),
+        revisits=RevisitService(site, store, ami, work_orders, audit),   # its clock: the order service's
     )
 
 

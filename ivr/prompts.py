@@ -102,9 +102,23 @@ CALLBACK_PROMPTS = (
            "queue callback: the key was pressed, the place is kept; the call ends after it"),
 )
 
+# 回访 calls (issue 12): the survey a caller hears when the platform calls back about an order.
+# The order's number is said between the intro and the menu with SayDigits (the zh digit files).
+REVISIT_PROMPTS = (
+    Prompt("revisit-intro", "您好，这里是12345政务服务便民热线。您反映的问题已办理并答复，工单号是",
+           "回访: the caller answered; the order's number follows, digit by digit"),
+    Prompt("revisit-menu", "满意请按1，基本满意请按2，不满意请按3，转人工服务请按0。",
+           "回访: the menu, one key"),
+    Prompt("revisit-invalid", "您的按键无效，请重新选择。", "回访: a key other than 0-3, or none: asked once more"),
+    Prompt("revisit-thanks", "感谢您的评价，再见。", "回访: a rating was pressed; the call ends"),
+    Prompt("revisit-no-rating", "未收到有效评价，感谢您的接听，再见。",
+           "回访: no valid key after being asked twice; the call ends (no rating)"),
+    Prompt("revisit-to-seat", "正在为您转接人工服务，请稍候。", "回访: 0 pressed, before the queue"),
+)
+
 PROMPTS: MappingProxyType[str, Prompt] = MappingProxyType(
     {p.name: p for p in (MERGED_NOTICE, WITHDRAWN_NOTICE, *SEAT_PROMPTS, REMOTE_CONFIRM, *QUEUE_PROMPTS,
-                         *FALLBACK_PROMPTS, *CALLBACK_PROMPTS)})
+                         *FALLBACK_PROMPTS, *CALLBACK_PROMPTS, *REVISIT_PROMPTS)})
 """Every prompt the platform may play from its sounds directory, by name."""
 
 # Numbers as Asterisk's say.c says them for a channel in language zh (ast_say_number_full_zh):

@@ -9,7 +9,7 @@ from typing import Mapping
 
 from hotline.spine import marks
 from hotline.spine.marks import inherited
-from hotline.spine.plan import CALLBACK_DIAL_CONTEXT, CALLBACK_HOLD_CONTEXT
+from hotline.spine.plan import CALLBACK_DIAL_CONTEXT, CALLBACK_HOLD_CONTEXT, REVISIT_CONTEXT, trunk_endpoint
 
 _VAR_NAME = re.compile(r"^_{0,2}[A-Za-z][A-Za-z0-9_]*$")
 # Asterisk splits an Originate ``Variable`` header with its dialplan argument parser: a comma
@@ -158,6 +158,24 @@ def callback_seat_call(seat: str, *, call_id: str, number: str, ring_seconds: in
     return originate(f"PJSIP/{seat}", context=CALLBACK_DIAL_CONTEXT, exten="s", caller_id=f'"callback" <{number}>',
                      timeout_ms=seat_ring_ms, account=account,
                      variables=_callback_variables(call_id, number, "abandoned", ring_seconds))
+
+
+_ORDER_ID = re.compile(r"^WO-[0-9]{8}-[0-9]{1,12}$")
+
+
+def revisit_call(number: str, *, trunk: str, task: int, attempt: int, order_id: str, ring_seconds: int,
+                 hotline_number: str) -> dict[str, str]:
+    """A 回访 try: the caller's ``number`` is dialled through ``trunk``
+    (``PJSIP/<number>@trunk-<trunk>``, ringing ``ring_seconds``); when they answer, their channel
+    runs the survey (``hotline-revisit``, trunk_config.revisit). They see the hotline's number.
+    The accountcode ``rv-<task>-<try>-<number>`` ties the try's record to its task
+    (:func:`hotline.spine.marks.revisit_account`). ``number`` must be the outbound rule's digits."""
+    if not _ORDER_ID.match(order_id):
+        raise ValueError(f"not a work-order id: {order_id!r}")
+    return originate(f"PJSIP/{number}@{trunk_endpoint(trunk)}", context=REVISIT_CONTEXT, exten="s",
+                     caller_id=f'"{hotline_number}" <{hotline_number}>', timeout_ms=ring_seconds * 1000,
+                     account=marks.revisit_account(task, attempt, number),
+                     variables={marks.RV_TASK: str(task), marks.RV_TRY: str(attempt), marks.RV_ORDER: order_id})
 
 
 SPY_MODES = ("listen", "whisper", "barge")

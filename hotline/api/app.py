@@ -54,6 +54,8 @@ from hotline.pages import http as pages_http
 from hotline.portal import http as portal_http
 from hotline.recordings import http as recordings_http
 from hotline.recordings.services import RecordingService
+from hotline.revisits import http as revisits_http
+from hotline.revisits.services import RevisitService
 from hotline.spy import http as spy_http
 from hotline.spy.services import SpyService
 from hotline.wallboard import http as wallboard_http
@@ -90,6 +92,7 @@ class ApiServices:
     outbox: OutboxService                         # order events to the order system, and its changes back
     recordings: RecordingService                  # calls' recordings: who may listen, which file
     reconcile: ReconcileService                   # our records against Asterisk's CDR and queue_log
+    revisits: RevisitService                      # 回访 calls of verified orders
 
 
 SERVICES = web.AppKey("services", ApiServices)
@@ -124,6 +127,7 @@ def build_app(services: ApiServices) -> web.Application:
     recordings_http.add_routes(app, services.recordings, audit)
     pages_http.add_routes(app)   # the script the wallboard and the portal share
     reconcile_http.add_routes(app, services.reconcile)
+    revisits_http.add_routes(app, services.revisits)
     return app
 
 

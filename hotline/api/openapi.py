@@ -23,6 +23,7 @@ from hotline.outbox import openapi as outbox_openapi
 from hotline.pages import openapi as pages_openapi
 from hotline.portal import openapi as portal_openapi
 from hotline.recordings import openapi as recordings_openapi
+from hotline.revisits import openapi as revisits_openapi
 from hotline.reconcile import openapi as reconcile_openapi
 from hotline.seats import openapi as seats_openapi
 from hotline.spy import openapi as spy_openapi
@@ -32,7 +33,7 @@ from hotline.work_orders import openapi as work_orders_openapi
 FEATURES = (calls_openapi, work_orders_openapi, directory_openapi, metrics_openapi, callbacks_openapi,
             auth_openapi, audit_openapi, spy_openapi, seats_openapi, wallboard_openapi,
             outbox_openapi, portal_openapi, recordings_openapi, pages_openapi,
-            reconcile_openapi)
+            reconcile_openapi, revisits_openapi)
 
 _ERROR = {
     "type": "object",

@@ -86,6 +86,13 @@ MIN_ROLE: dict[tuple[str, str], Role] = {
     ("POST", "/api/callbacks"): S,
     ("GET", "/api/callbacks/{callback_id}"): S,
     ("POST", "/api/callbacks/{callback_id}/take"): S,
+    # 回访 calls (hotline.revisits): seats see tasks, rate by hand, give a number, record a refusal
+    ("GET", "/api/revisits"): S,
+    ("GET", "/api/revisits/{revisit_id}"): S,
+    ("POST", "/api/revisits/{revisit_id}/rating"): S,
+    ("POST", "/api/revisits/{revisit_id}/number"): S,
+    ("GET", "/api/revisit-refusals"): V,
+    ("POST", "/api/revisit-refusals"): S,
     # the order system (hotline.outbox): its dead letters and what it pushed back
     ("GET", "/api/outbox/dead-letters"): V,
     ("POST", "/api/outbox/dead-letters/{delivery_id}/retry"): V,

@@ -27,6 +27,7 @@ from hotline.spine.numbers import recorded_number
 from hotline.spine.plan import NOT_LEGACY_MODES, TRUNK_PREFIX, endpoint_of
 
 from .callback_record import assemble_callback
+from .revisit_record import assemble_revisit
 from .cel import CelEvent
 from .legs import call_legs
 from hotline.records.call import CallRecord, Outcome
@@ -65,10 +66,11 @@ def assemble(events: list[CelEvent], directory: Directory, source: str = "live")
     start = next((e for e in caller_leg if e.name == "CHAN_START"), None)
     if start is None:
         return None
+    revisit = assemble_revisit(evs, directory, source)   # a 回访 try (issue 12): a trunk leg, its accountcode
     trunk = endpoint_of(start.channel)
-    if trunk not in directory.trunks:
+    if revisit is not None or trunk not in directory.trunks:
         # A callback try (issue #3) starts on a Local channel or a seat's phone, not on a trunk.
-        return assemble_callback(evs, directory, source)
+        return revisit or assemble_callback(evs, directory, source)
     arrived = _arrival(start, caller_leg)
     queue = _queue_path(caller_leg)
     queued = queue.first_join

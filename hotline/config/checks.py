@@ -17,7 +17,7 @@ Problem = tuple[str, str, object]
 def problems(site: SiteConfig) -> list[Problem]:
     """Every cross-section problem of ``site``, in the order of the file's sections."""
     return [*_unique_names(site), *_references(site), *_queue_rules(site), *_seat_rules(site),
-            *_users(site), *_retention(site), *_orders(site)]
+            *_users(site), *_retention(site), *_orders(site), *_revisits(site)]
 
 
 def _dupes(kind: str, items: list[tuple[str, str]]) -> list[Problem]:
@@ -198,6 +198,19 @@ def _duty_office(site: SiteConfig) -> list[Problem]:
     if "reported_duty" not in hook.events:
         return [("orders.duty_office.webhook", f"webhook {name!r} does not take reported_duty (its events)", name)]
     return []
+
+
+def _revisits(site: SiteConfig) -> list[Problem]:
+    """The queue a 回访 caller who presses 0 joins exists; the hotline's own number is not dialled."""
+    r = site.revisits
+    out: list[Problem] = []
+    if r.queue is not None and site.queue(r.queue) is None:
+        out.append(("revisits.queue", f"unknown queue {r.queue!r} (queues[].name)", r.queue))
+    for i, prefix in enumerate(r.deny_prefixes):
+        if r.area_code is not None and r.area_code.startswith(prefix):
+            out.append((f"revisits.deny_prefixes.{i}", f"refuses the site's own area code {r.area_code}: "
+                        "every fixed line would be refused", prefix))
+    return out
 
 
 def _retention(site: SiteConfig) -> list[Problem]:

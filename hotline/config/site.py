@@ -12,6 +12,7 @@ from pydantic import Field
 from hotline.config.integration import ORDER_EVENTS, InboundSystem, Integration, Webhook
 from hotline.config.orders import (Area, CalendarYear, Contact, Deadlines, DutyOffice, OrdersSection, Subject,
                                    Unit, UnitKind)
+from hotline.config.revisits import RevisitHours, RevisitsSection
 from hotline.config.scalars import (NODE_NAME, HostName, Label, Model, NodeName, PhoneNumber, Port, QueueName, SeatId,
                                     Secret, Slug)
 from hotline.config.sections import (AmiSection, ApiSection, AsteriskSection, Department, Diversion,
@@ -27,7 +28,8 @@ __all__ = ["NODE_NAME", "ORDER_EVENTS", "InboundSystem", "Integration", "Webhook
            "PhoneNumber", "Port", "Queue", "QueueCallback", "QueueFallback", "QueueName", "QueueOverflow",
            "RedisSection", "RepeatCaller", "Retention", "Role", "Seat", "SeatId", "SeatRules", "Secret",
            "SiteConfig", "SiteInfo", "Slug", "StoreSection", "Transition", "Trunk", "User", "UserName",
-           "Area", "CalendarYear", "Contact", "Deadlines", "DutyOffice", "OrdersSection", "Subject", "Unit", "UnitKind"]
+           "Area", "CalendarYear", "Contact", "Deadlines", "DutyOffice", "OrdersSection", "Subject", "Unit", "UnitKind",
+           "RevisitHours", "RevisitsSection"]
 
 
 class SiteConfig(Model):
@@ -49,6 +51,7 @@ class SiteConfig(Model):
     retention: Retention = Field(default_factory=Retention)
     orders: OrdersSection = Field(default_factory=OrdersSection)
     integration: Integration = Field(default_factory=Integration)
+    revisits: RevisitsSection = Field(default_factory=RevisitsSection)
 
     def user(self, name: str) -> User | None:
         return next((u for u in self.users if u.name == name), None)

@@ -58,6 +58,10 @@ CB_KIND = "HOTLINE_CB_KIND"          # queue_callback | abandoned
 CB_RING = "HOTLINE_CB_RING"          # how long the citizen's phone rings
 CB_POS = "HOTLINE_CB_POS"            # the placeholder's place in the queue
 CB_PRIO = "HOTLINE_CB_PRIO"          # the caller's priority
+# A 回访 call's channel (set by the controller's Originate, hotline.ami.actions.revisit_call).
+RV_TASK = "HOTLINE_RV_TASK"          # the 回访 task's id
+RV_TRY = "HOTLINE_RV_TRY"            # which try of the task (1..tries)
+RV_ORDER = "HOTLINE_RV_ORDER"        # the work order's id (read to the caller digit by digit)
 
 
 def var(name: str) -> str:
@@ -208,6 +212,17 @@ class CallbackDial(NamedTuple):
     kind: str
 
 
+class Revisit(NamedTuple):
+    task: str
+    attempt: str
+    order: str
+
+
+class RevisitKey(NamedTuple):
+    key: str
+    round: str
+
+
 ARRIVAL = Mark("HOTLINE_ARRIVAL", Arrival, "every inbound flow, after caller-ID is sanitised")
 REJECTED = Mark("HOTLINE_REJECTED", Reason, "a dialled number the site refuses (unknown_numbers: reject)")
 ROUTING_FALLBACK = Mark("HOTLINE_ROUTING_FALLBACK", Reason,
@@ -228,11 +243,15 @@ REMOTE_ACCEPTED = Mark("HOTLINE_REMOTE_ACCEPTED", Seat, "a seat on an outside nu
 CALLBACK_HOLD = Mark("HOTLINE_CALLBACK_HOLD", CallbackHold, "a queue callback's placeholder joins the queue")
 CALLBACK_DIAL = Mark("HOTLINE_CALLBACK_DIAL", CallbackDial, "a seat took a callback: the citizen is dialled")
 CALLBACK_RESULT = Mark("HOTLINE_CALLBACK_RESULT", Status, "DIALSTATUS of the dial to the citizen")
+REVISIT = Mark("HOTLINE_REVISIT", Revisit, "a 回访 call was answered: the survey starts (task|try|order)")
+REVISIT_KEY = Mark("HOTLINE_REVISIT_KEY", RevisitKey,
+                   "the key pressed in the 回访 survey (empty: none in time) and the round (1, asked again: 2)")
+REVISIT_SEAT = Mark("HOTLINE_REVISIT_SEAT", Target, "the 回访 caller pressed 0: to a seat in the named queue")
 
 MARKS: tuple[Mark[Any], ...] = (
     ARRIVAL, REJECTED, ROUTING_FALLBACK, PROMPT_PLAYED, QUEUE_JOIN, WITHDRAWN, DEPT_DIAL, OVERFLOW,
     TRANSFER_DIAL, CONF_JOIN, QUEUE_EXIT, FALLBACK, CALLBACK_REQUEST, VOICE_MESSAGE, REMOTE_DECLINED,
-    REMOTE_ACCEPTED, CALLBACK_HOLD, CALLBACK_DIAL, CALLBACK_RESULT)
+    REMOTE_ACCEPTED, CALLBACK_HOLD, CALLBACK_DIAL, CALLBACK_RESULT, REVISIT, REVISIT_KEY, REVISIT_SEAT)
 BY_NAME: dict[str, Mark[Any]] = {m.name: m for m in MARKS}
 
 
@@ -279,3 +298,32 @@ def callback_of(accountcode: str) -> str | None:
     """The call a callback try's accountcode names, or None."""
     m = _CALLBACK_ACCOUNT.fullmatch(accountcode) if accountcode.startswith(CALLBACK_ACCOUNT_PREFIX) else None
     return m.group("call") if m else None
+
+
+# Every 回访 call's channel carries the accountcode ``rv-<task>-<try>-<number>`` (the controller's
+# Originate sets it): the record of the try names its task even when nobody answered (no mark
+# is written before the answer), and the number dialled (an originated channel has no dialled
+# extension in CEL).
+REVISIT_ACCOUNT_PREFIX = "rv-"
+_REVISIT_ACCOUNT = re.compile(r"^rv-(?P<task>[0-9]{1,12})-(?P<attempt>[0-9]{1,2})-(?P<number>[0-9]{5,20})$")
+
+
+@dataclass(frozen=True)
+class RevisitTry:
+    task: int
+    attempt: int
+    number: str
+
+
+def revisit_account(task: int, attempt: int, number: str) -> str:
+    """The accountcode of a 回访 try's channel."""
+    account = f"{REVISIT_ACCOUNT_PREFIX}{task}-{attempt}-{number}"
+    if not _REVISIT_ACCOUNT.fullmatch(account):
+        raise ValueError(f"not a 回访 try: task {task!r}, try {attempt!r}, number {number!r}")
+    return account
+
+
+def revisit_of(accountcode: str) -> RevisitTry | None:
+    """The 回访 try an accountcode names, or None."""
+    m = _REVISIT_ACCOUNT.fullmatch(accountcode) if accountcode.startswith(REVISIT_ACCOUNT_PREFIX) else None
+    return RevisitTry(int(m.group("task")), int(m.group("attempt")), m.group("number")) if m else None

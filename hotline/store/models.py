@@ -10,52 +10,22 @@ hangup text longer than expected must not turn a call into a rejected write.
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
-from sqlalchemy import (JSON, BigInteger, Boolean, DateTime, Float, ForeignKey, Index, Integer, String, Text,
+from sqlalchemy import (JSON, BigInteger, Boolean, Float, ForeignKey, Index, Integer, String, Text,
                         UniqueConstraint)
-from sqlalchemy import Enum as SqlEnum
-from sqlalchemy.engine import Dialect
-from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
-from sqlalchemy.types import TypeDecorator
+from sqlalchemy.orm import Mapped, mapped_column
 
 from hotline.records.work_order import Category, Status
 
 
-class UtcDateTime(TypeDecorator[datetime]):
-    """A timezone-aware UTC datetime on every backend.
+from hotline.store.base import Base, UtcDateTime, _enum
+from hotline.store.outbox_models import (InboundChangeRow, OutboxDeliveryRow, OutboxEventRow, OutboxPurgeRow,
+                                         OutboxSequenceRow)
 
-    PostgreSQL keeps ``timestamptz``; SQLite has no time zones, so values are
-    stored as naive UTC there (which also keeps string comparison in range
-    filters correct) and given back their UTC tzinfo when read.
-    """
-
-    impl = DateTime(timezone=True)
-    cache_ok = True
-
-    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
-        if value is None:
-            return None
-        if value.tzinfo is None:
-            raise ValueError(f"naive datetime {value.isoformat()} given to the store")
-        value = value.astimezone(UTC)
-        return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
-
-    def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
-        if value is None:
-            return None
-        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
-
-
-def _enum(enum: type[Category] | type[Status], name: str) -> SqlEnum:
-    """A VARCHAR with a CHECK constraint holding the enum's ascii values."""
-    return SqlEnum(enum, name=name, native_enum=False, create_constraint=True, length=16,
-                   values_callable=lambda e: [m.value for m in e])
-
-
-class Base(DeclarativeBase):
-    pass
+__all__ = ["Base", "UtcDateTime", "InboundChangeRow", "OutboxDeliveryRow", "OutboxEventRow", "OutboxPurgeRow",
+           "OutboxSequenceRow"]
 
 
 class CallRow(Base):
@@ -279,88 +249,6 @@ class OrderKpiDayRow(Base):
     reopened: Mapped[int] = mapped_column(Integer)
 
 
-class OutboxEventRow(Base):
-    """An order event to deliver to the order system's webhooks (hotline.outbox, migration 0007):
-    ``seq`` counts an order's events from 1; ``idempotency_key`` is ``<site>:<order_id>:<seq>``."""
-
-    __tablename__ = "outbox_events"
-
-    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
-    order_id: Mapped[str] = mapped_column(String(64))
-    seq: Mapped[int] = mapped_column(Integer)
-    event_type: Mapped[str] = mapped_column(String(32))
-    idempotency_key: Mapped[str] = mapped_column(String(160), unique=True)
-    payload: Mapped[dict[str, Any]] = mapped_column(JSON)
-    created_at: Mapped[datetime] = mapped_column(UtcDateTime, index=True)
-
-    __table_args__ = (UniqueConstraint("order_id", "seq", name="uq_outbox_events_order_seq"),)
-
-
-class OutboxDeliveryRow(Base):
-    """One event to one webhook: ``pending`` until ``delivered`` or ``dead`` (the dead-letter
-    list). ``order_id`` and ``seq`` are the event's, kept here so the worker finds an order's
-    earliest undelivered event without a join."""
-
-    __tablename__ = "outbox_deliveries"
-
-    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
-    event_id: Mapped[int] = mapped_column(ForeignKey("outbox_events.id", ondelete="CASCADE"), index=True)
-    webhook: Mapped[str] = mapped_column(String(32))
-    order_id: Mapped[str] = mapped_column(String(64))
-    seq: Mapped[int] = mapped_column(Integer)
-    status: Mapped[str] = mapped_column(String(16))
-    attempts: Mapped[int] = mapped_column(Integer)
-    next_attempt_at: Mapped[datetime] = mapped_column(UtcDateTime)
-    last_error: Mapped[str | None] = mapped_column(String(200))
-    updated_at: Mapped[datetime] = mapped_column(UtcDateTime)
-
-    __table_args__ = (UniqueConstraint("event_id", "webhook", name="uq_outbox_deliveries_event_webhook"),
-                      Index("ix_outbox_deliveries_due", "status", "next_attempt_at"),
-                      Index("ix_outbox_deliveries_order", "webhook", "order_id", "seq"),
-                      Index("ix_outbox_deliveries_dead", "status", "webhook", "updated_at"))
-
-
-class OutboxSequenceRow(Base):
-    """An order's last event ``seq`` (hotline.outbox, migration 0009): kept when its events are
-    pruned, so a later event never reuses a number (and an idempotency key) the receiver has seen."""
-
-    __tablename__ = "outbox_sequences"
-
-    order_id: Mapped[str] = mapped_column(String(64), primary_key=True)
-    last_seq: Mapped[int] = mapped_column(Integer)
-
-
-class OutboxPurgeRow(Base):
-    """Dead letters purged per webhook (hotline.outbox.retention, migration 0009): ``expired``
-    older than ``dead_retention_days``, ``capped`` beyond ``max_dead_per_webhook`` (oldest first);
-    counted in the transaction that deletes them, so the counts are exact across restarts."""
-
-    __tablename__ = "outbox_purges"
-
-    webhook: Mapped[str] = mapped_column(String(32), primary_key=True)
-    expired: Mapped[int] = mapped_column(Integer)
-    capped: Mapped[int] = mapped_column(Integer)
-    last_purged_at: Mapped[datetime] = mapped_column(UtcDateTime)
-
-
-class InboundChangeRow(Base):
-    """A state change an order system pushed back (hotline.outbox.inbound, migration 0007): one
-    per (system, idempotency_key); a replay is answered with the stored ``result``."""
-
-    __tablename__ = "inbound_changes"
-
-    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
-    system: Mapped[str] = mapped_column(String(32))
-    idempotency_key: Mapped[str] = mapped_column(String(128))
-    order_id: Mapped[str] = mapped_column(String(64), index=True)
-    change: Mapped[str] = mapped_column(String(32))
-    body: Mapped[dict[str, Any]] = mapped_column(JSON)
-    result: Mapped[dict[str, Any]] = mapped_column(JSON)
-    received_at: Mapped[datetime] = mapped_column(UtcDateTime, index=True)
-
-    __table_args__ = (UniqueConstraint("system", "idempotency_key", name="uq_inbound_changes_system_key"),)
-
-
 class CallKpiHourRow(Base):
     """The call KPI rollup (issue 15, migration 0014): the tally (``queue_manager.metrics.Tally``) of
     the call records that arrived in one UTC hour, per dimension (``all``, ``queue``, ``seat``,
@@ -387,3 +275,42 @@ class CallKpiHourRow(Base):
     talk_ms: Mapped[int] = mapped_column(BigInteger)
 
     __table_args__ = {"sqlite_with_rowid": False}
+
+
+class RevisitTaskRow(Base):
+    """A 回访 call of one verification of a work order (issue 12, migration 0015): one per
+    (order, ``verify`` event), so a reopened order verified again gets a new one. Statuses and
+    results are :mod:`hotline.revisits.model`'s (short ascii values without a CHECK)."""
+
+    __tablename__ = "revisit_tasks"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    work_order_id: Mapped[str] = mapped_column(ForeignKey("work_orders.id", ondelete="CASCADE"), index=True)
+    verify_event_id: Mapped[int] = mapped_column(Integer)
+    number: Mapped[str | None] = mapped_column(String(32))           # the digits dialled
+    status: Mapped[str] = mapped_column(String(16), index=True)
+    skip_reason: Mapped[str | None] = mapped_column(String(32))
+    attempts: Mapped[int] = mapped_column(Integer)
+    max_attempts: Mapped[int] = mapped_column(Integer)
+    next_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    dialled_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime, index=True)
+    updated_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    last_result: Mapped[str | None] = mapped_column(String(16))
+    rating: Mapped[str | None] = mapped_column(String(24))
+    keys: Mapped[str] = mapped_column(String(16))
+    seat: Mapped[str | None] = mapped_column(String(16))
+    tries: Mapped[list[dict[str, Any]]] = mapped_column(JSON)
+
+    __table_args__ = (UniqueConstraint("work_order_id", "verify_event_id", name="uq_revisit_tasks_verification"),)
+
+
+class RevisitRefusalRow(Base):
+    """A number whose owner refused 回访 calls (migration 0015): never dialled again."""
+
+    __tablename__ = "revisit_refusals"
+
+    number: Mapped[str] = mapped_column(String(32), primary_key=True)   # the rule's dialled form
+    at: Mapped[datetime] = mapped_column(UtcDateTime)
+    by: Mapped[str] = mapped_column(String(64))
+    reason: Mapped[str] = mapped_column(Text)

@@ -560,15 +560,16 @@ class Stack:
             assert login["Response"] == "Success", login
             return [send({**a, "ActionID": f"a{i}"}) for i, a in enumerate(actions)]
 
-    def start_pstn(self, scenario: str = "seat_uas.xml") -> subprocess.Popen[bytes]:
+    def start_pstn(self, scenario: str = "seat_uas.xml", *extra: str) -> subprocess.Popen[bytes]:
         """The public network behind the carrier trunk: a UAS on the trunk's contact that answers
-        every outbound call (110, parallel numbers, convenience partners) and echoes its audio.
+        every outbound call (110, parallel numbers, convenience partners) and echoes its audio
+        (``extra``: more sipp arguments, e.g. ``-set name value`` for the scenario).
         While it runs, trunk callers must send from another port (CONTROL_CALLER_PORT)."""
         with open(self.workdir / "pstn_uas.log", "ab") as out:
             pstn = subprocess.Popen(
                 ["sipp", "-sf", str(SIPP_DIR / scenario), "-i", TRUNK_IP, "-p", str(TRUNK_PORT),
                  "-mp", str(PSTN_MEDIA), "-rtp_echo", "-d", "300", "-nostdin", "-trace_err",
-                 "-error_file", str(self.workdir / "pstn_uas_errors.log")],
+                 "-error_file", str(self.workdir / "pstn_uas_errors.log"), *extra],
                 stdout=out, stderr=subprocess.STDOUT, cwd=self.workdir)
 
         def listening() -> bool:

@@ -169,7 +169,10 @@ def test_with_the_state_disk_full_calls_are_answered_and_records_land_once_space
 
 def test_asterisk_logs_are_bounded_and_no_unread_files_are_written(stack: Stack) -> None:
     """``logger rotate`` (what the janitor runs past asterisk_log_max_mb) gives messages.log a name
-    the janitor ages out; Asterisk writes neither CDRs (Master.csv) nor a queue_log."""
+    the janitor ages out; Asterisk writes a queue_log (app_queue's own account of the calls, read by
+    the reconciliation report; its rotations are kept ``cel_days``: tests/unit/test_disk_janitor.py,
+    not here, where deleting one would take other tests' calls out of the reconciliation) and no
+    CSV CDRs (Master.csv): the CDRs go to the cdr-custom log the reconciliation reads."""
     log_dir = stack.runtime.log_dir
     before = {p.name for p in log_dir.iterdir()}
     r = stack.call("12345", "13900000811", talk_ms=500)
@@ -186,4 +189,5 @@ def test_asterisk_logs_are_bounded_and_no_unread_files_are_written(stack: Stack)
                                                     journal_name="records.journal", recordings_dir=None, cel_log=None,
                                                     asterisk_log_dir=log_dir))
     assert janitor.run().deleted["asterisk_logs"] >= 1 and not new[0].exists()
-    assert not list(log_dir.rglob("Master.csv")) and not (log_dir / "queue_log").exists()
+    assert not list(log_dir.rglob("Master.csv"))
+    assert (log_dir / "queue_log").exists()   # the call's ENTERQUEUE/CONNECT..., read by the reconciliation

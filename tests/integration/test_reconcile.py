@@ -74,13 +74,22 @@ def test_the_report_explains_every_difference_of_real_calls(stack: Stack) -> Non
     for day in sorted(_days(records)):
         code, report = http_json("GET", f"{stack.api}/api/reconciliation?day={day}")
         assert code == 200, report
-        assert report["unexplained"] == [], json.dumps(report["unexplained"], ensure_ascii=False)
+        # The rig is shared by the whole session: other tests run the controller on other stores
+        # (PostgreSQL, a wiped SQLite) and those calls have no record in this one; so the day's
+        # unexplained calls may only be calls this store has no record of at all, never ours.
+        # (A whole day on one store, unexplained == [], is the soak's check: bench/soak.py.)
+        unexplained = report["unexplained"]
+        assert not [c for c in unexplained if c["call_id"] in ids], json.dumps(unexplained, ensure_ascii=False)
+        assert all(c["ours"]["entered"] is False for c in unexplained), json.dumps(unexplained, ensure_ascii=False)
         mine = {c["call_id"]: c for c in report["calls"] if c["call_id"] in ids}
         counts = report["counts"]
         for name in ("entered", "offered", "answered", "abandoned"):
             row = counts[name]
-            # every difference between our count and Asterisk's is accounted for by named rules
-            assert row["ours"] - row["asterisk"] == row["explained_difference"], (name, row)
+            # every difference between our count and Asterisk's is accounted for by named rules,
+            # but for the calls of other stores (each counted once on Asterisk's side only)
+            other_store = sum(1 for c in unexplained if c["asterisk"][name] and not c["ours"][name])
+            assert row["unexplained_difference"] == -other_store, (name, row)
+            assert row["ours"] - row["asterisk"] == row["explained_difference"] + row["unexplained_difference"]
         # the shapes: each call is on both sides, and the rules name what differs
         for rec in records:
             if _days([rec]) != {day}:
@@ -103,10 +112,12 @@ def test_the_report_explains_every_difference_of_real_calls(stack: Stack) -> Non
         cli = subprocess.run([sys.executable, "-m", "hotline", "--site", str(stack.site_file), "--state-dir",
                               str(stack.paths.state_dir), "reconcile", "--day", day, "--json"],
                              capture_output=True, text=True, timeout=120)
-        assert cli.returncode == 0, cli.stderr[-2000:]
+        assert cli.returncode == (1 if unexplained else 0), cli.stderr[-2000:]
         printed = json.loads(cli.stdout)
-        assert printed["counts"] == report["counts"] or printed["day"] == day
+        assert printed["day"] == day
+        assert printed["counts"]["offered"]["asterisk"] >= report["counts"]["offered"]["asterisk"]
         table = subprocess.run([sys.executable, "-m", "hotline", "--site", str(stack.site_file), "--state-dir",
                                 str(stack.paths.state_dir), "reconcile", "--day", day],
                                capture_output=True, text=True, timeout=120)
-        assert table.returncode == 0 and "offered" in table.stdout and "unexplained: 0" in table.stdout, table
+        assert table.returncode == (1 if unexplained else 0) and "offered" in table.stdout, table
+        assert f"unexplained: {len(unexplained)}" in table.stdout, table.stdout[-2000:]
