@@ -80,6 +80,9 @@ class CelTracker:
             c = self.calls.get(ev.linkedid)
             if c is None:
                 continue
+            if ev.uniqueid == ev.linkedid and celtruth.is_outbound(ev.app, ev.accountcode):
+                del self.calls[ev.linkedid]   # placed out on the trunk (a three-way leg): never entered
+                continue
             if ev.name == "HOTLINE_ARRIVAL" and c.arrival is None:
                 c.arrival = ev.time
             elif ev.name == "HOTLINE_QUEUE" and c.queued is None:

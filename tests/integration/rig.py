@@ -76,6 +76,7 @@ MERGED_WITHDRAWN_END = "83530003"         # window over: notice, then the call e
 PARALLEL_ANSWERED = "12329"               # dept-gongjijin answers
 PARALLEL_NOANSWER = "12336"               # dept-guotu rings and nobody picks up
 PARALLEL_CLOSED = "12318"                 # wenhua's office hours exclude now
+PARALLEL_BUSY = "12314"                   # dept-shuiwu answers every call 486 Busy Here
 DIVERTED_110 = "85110110"
 DIVERSION_PRIORITY = 20
 PARALLEL_RING_S = 5
@@ -84,6 +85,7 @@ DEPT_PHONE_IP = "127.0.0.1"
 DEPT_PHONES = {
     "gongjijin": ("dept-gongjijin", "deptsecret-gongjijin", 15082 + _P, 16100 + _M, "seat_uas.xml"),
     "guotu": ("dept-guotu", "deptsecret-guotu", 15083 + _P, 16200 + _M, "noanswer_uas.xml"),
+    "shuiwu": ("dept-shuiwu", "deptsecret-shuiwu", 15086 + _P, 16600 + _M, "busy_uas.xml"),
 }
 
 
@@ -194,7 +196,7 @@ def _numbers_departments() -> list[dict[str, Any]]:
         {"days": "daily", "start": "02:00", "end": "03:00"}
     return [
         *({"id": dept, "name": name, "phone_secret": DEPT_PHONES[dept][1]}
-          for dept, name in (("gongjijin", "公积金中心"), ("guotu", "国土局"))),
+          for dept, name in (("gongjijin", "公积金中心"), ("guotu", "国土局"), ("shuiwu", "水务局"))),
         {"id": "wenhua", "name": "文化局", "hours": closed},
     ]
 
@@ -216,6 +218,7 @@ def _numbers_legacy_numbers() -> list[dict[str, Any]]:
          "ring_seconds": PARALLEL_RING_S},
         {"number": PARALLEL_NOANSWER, "mode": "parallel", "department": "guotu", "ring_seconds": PARALLEL_RING_S},
         {"number": PARALLEL_CLOSED, "mode": "parallel", "department": "wenhua", "ring_seconds": PARALLEL_RING_S},
+        {"number": PARALLEL_BUSY, "mode": "parallel", "department": "shuiwu", "ring_seconds": PARALLEL_RING_S},
     ]
 
 

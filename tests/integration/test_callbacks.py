@@ -16,8 +16,8 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
-import yaml
 
+from .callbacksite import queue_callback_site
 from .rig import (
     CONTROL_CALLER_MEDIA,
     CONTROL_CALLER_PORT,
@@ -37,23 +37,13 @@ ATTEMPTS, RETRY_AFTER, RING = 2, 5, 5
 
 @pytest.fixture(scope="module")
 def cb_stack(stack: Stack) -> Iterator[Stack]:
-    previous = stack.site_file.read_text(encoding="utf-8")
-    data = yaml.safe_load(previous)
-    for q in data["queues"]:
-        if q["name"] == "hotline":
-            q["callback"] = {"key": "1", "attempts": ATTEMPTS, "retry_after": RETRY_AFTER, "ring_seconds": RING}
-    stack.apply_site_text(yaml.safe_dump(data, allow_unicode=True, sort_keys=False))
-    stack.cli("queue reload parameters hotline")
-    try:
-        yield stack
-    finally:
-        capture = os.environ.get("CB_CAPTURE")   # to refresh tests/fixtures/cel/callback_*.jsonl
-        if capture:
-            shutil.copyfile(stack.runtime.cel_log, capture)
-        for seat in SEATS:
-            stack.login_seat_cli(seat)
-        stack.apply_site_text(previous)
-        stack.cli("queue reload parameters hotline")
+    with queue_callback_site(stack, ATTEMPTS, RETRY_AFTER, RING):
+        try:
+            yield stack
+        finally:
+            capture = os.environ.get("CB_CAPTURE")   # to refresh tests/fixtures/cel/callback_*.jsonl
+            if capture:
+                shutil.copyfile(stack.runtime.cel_log, capture)
 
 
 def _uas(stack: Stack, scenario: str) -> subprocess.Popen[bytes]:

@@ -5,7 +5,6 @@ repeat-caller priority. The queues and numbers are rig.py's "issue #3" block."""
 from __future__ import annotations
 
 import re
-import subprocess
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -13,25 +12,8 @@ import pytest
 
 from hotline.store import Store
 
-from .rig import (Q3_BACKUP, Q3_CALLER_PORTS, Q3_NIGHT, Q3_NUMBERS, Q3_PRIO, Q3_REPEAT_PRIORITY, Q3_TIMEOUT,
-                  Q3_WAIT, SIP_PORT, SIPP_DIR, TRUNK_IP, Stack, wait_for)
-
-
-def start_caller(stack: Stack, number: str, caller: str, slot: int, talk_ms: int) -> subprocess.Popen[bytes]:
-    """A trunk caller that stays on for ``talk_ms`` after the platform answers (it answers before
-    queueing), from a port of its own so several can wait at once."""
-    port, media = Q3_CALLER_PORTS[slot]
-    return subprocess.Popen(
-        ["sipp", "-sf", str(SIPP_DIR / "caller.xml"), "-i", TRUNK_IP, "-p", str(port), "-mp", str(media),
-         "-s", number, "-key", "caller", caller, "-d", str(talk_ms), "-m", "1", "-nostdin",
-         "-timeout", str(talk_ms // 1000 + 60), "-trace_err",
-         "-error_file", str(stack.workdir / f"caller-{caller}.err"), f"127.0.0.1:{SIP_PORT}"],
-        stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT, cwd=stack.workdir)
-
-
-def waiting(stack: Stack, queue: str) -> int:
-    m = re.search(r"has (\d+) calls", stack.cli(f"queue show {queue}"))
-    return int(m.group(1)) if m else 0
+from .callers import finish, start_caller, waiting
+from .rig import Q3_BACKUP, Q3_NIGHT, Q3_NUMBERS, Q3_PRIO, Q3_REPEAT_PRIORITY, Q3_TIMEOUT, Q3_WAIT, Stack, wait_for
 
 
 @pytest.fixture
@@ -48,17 +30,6 @@ def verbose_log(stack: Stack) -> Iterator[Path]:
     finally:
         stack.cli(f"logger remove channel {name}")
         stack.cli("core set verbose 1")
-
-
-def finish(*callers: subprocess.Popen[bytes]) -> list[int]:
-    codes = []
-    for c in callers:
-        try:
-            codes.append(c.wait(120))
-        except subprocess.TimeoutExpired:
-            c.kill()
-            codes.append(c.wait())
-    return codes
 
 
 def test_generated_music_on_hold_and_language_files_are_in_place(stack: Stack) -> None:
