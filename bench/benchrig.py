@@ -37,7 +37,7 @@ from trunk_config import GenerateOptions, generate, write
 REPO = Path(__file__).resolve().parents[1]
 SIPP_DIR = REPO / "tests" / "sipp"
 
-# Ports: distinct from the integration tests (15xxx, RTP 20000-20999) and the demo (5xxx, RTP 10000-20000).
+# Ports: distinct from the integration tests (15xxx-16xxx, media 16000-24400, RTP 41000-45999) and the demo (5xxx, RTP 10000-20000).
 SIP_PORT = 25060
 AMI_PORT = 25038
 AGI_PORT = 24573

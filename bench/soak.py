@@ -46,7 +46,7 @@ from hotline.config import parse_site  # noqa: E402
 RESULTS = HERE / "results"
 README = HERE / "README.md"
 WORK = HERE / "work" / "soak"
-# Ports apart from the integration tests (15xxx/14573/18080, RTP 20000-20999), the demo (5xxx/8080)
+# Ports apart from the integration tests (15xxx/14573/18080, media 16000-24400, RTP 41000-45999), the demo (5xxx/8080)
 # and run_bench.py (25xxx/24573/28080, RTP 30000-39999).
 PORTS = {"SIP_PORT": 35060, "AMI_PORT": 35038, "AGI_PORT": 34573, "API_PORT": 38080, "TRUNK_PORT": 35070,
          "SEAT_PORT": 35081, "SEAT_MEDIA": 35090, "CALLER_MEDIA": 36000, "RTP_START": 40000, "RTP_END": 40999,

@@ -36,18 +36,21 @@ from hotline.deploy import generate_config
 REPO = Path(__file__).resolve().parents[2]
 SIPP_DIR = REPO / "tests" / "sipp"
 
-# HOTLINE_IT_SLOT (0-3) moves every port, so several rigs (work trees) can run at once.
+# HOTLINE_IT_SLOT (0-4) moves every port, so several rigs (work trees) can run at once. A slot's
+# media ports span 16000-17600 + 1700 per slot (22800-24400 at most); its Asterisk RTP range is
+# 41000 + 1000 per slot: clear of every slot's media, of bench/run_bench.py (25xxx-39999) and of
+# bench/soak.py (35xxx-40999).
 SLOT = int(os.environ.get("HOTLINE_IT_SLOT", "0"))
-if not 0 <= SLOT <= 3:
-    raise ValueError(f"HOTLINE_IT_SLOT must be 0-3, not {SLOT}")
-_P, _M = 50 * SLOT, 1200 * SLOT          # signalling and media offsets
+if not 0 <= SLOT <= 4:
+    raise ValueError(f"HOTLINE_IT_SLOT must be 0-4, not {SLOT}")
+_P, _M = 50 * SLOT, 1700 * SLOT          # signalling and media offsets
 SIP_PORT = 15060 + _P
 AMI_PORT = 15038 + _P
 AGI_PORT = 14573 + _P
 API_PORT = 18080 + _P
 TRUNK_IP, TRUNK_PORT = "127.0.0.2", 15070 + _P
 SEAT_IP, SEAT_PORT, SEAT_MEDIA = "127.0.0.1", 15081 + _P, 16000 + _M
-RTP_START = 20000 + 1000 * SLOT
+RTP_START = 41000 + 1000 * SLOT
 CALLER_MEDIA = 17000 + _M
 SEATS = {"1001": "seatsecret-1001", "1002": "seatsecret-1002"}
 
