@@ -8,10 +8,10 @@ from pathlib import Path
 import pytest
 
 from . import servers
-from .rig import SEATS, Stack, wait_for
+from .rig import SEATS, SLOT, Stack, wait_for
 
-PG_DIR = Path("/tmp/hotline-it-pg")
-PG_PORT = 55433
+PG_DIR = Path(f"/tmp/hotline-it-pg-{SLOT}")   # per slot: rigs of several work trees run at once
+PG_PORT = 55450 + SLOT
 
 
 @pytest.fixture
