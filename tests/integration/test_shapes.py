@@ -3,7 +3,9 @@ and its effect on every KPI, by every grouping, equal to the hand-computed ones.
 
 Each shape runs in a window of its own: the rig is quiet first (no live call, no channel, the city
 seats idle), the window opens, the shape drives its calls, and the window closes once every record
-is in. The check reads the CEL log, /api/calls and /api/metrics; never /status.
+is in. The check reads the CEL log, /api/calls and /api/metrics; never /status. Then the shape's
+calls are reconciled against the queue_log and CDRs Asterisk wrote for them (shapes/reconcile.py):
+every difference explained by a named rule.
 """
 
 from __future__ import annotations
@@ -16,6 +18,8 @@ from datetime import UTC, datetime
 import pytest
 import yaml
 
+from hotline.work_orders import testclock
+
 from .callbacksite import queue_callback_site
 from .rig import CONTROL_SITE_EXTRA, SEATS, Stack, http_json, wait_for
 from .shapes import SHAPES
@@ -23,6 +27,7 @@ from .shapes import midnight as midnight_shape
 from .shapes.check import kpi_mismatches, match_records
 from .shapes.ctx import Ctx
 from .shapes.model import Shape
+from .shapes.reconcile import describe, reconcile_mismatches
 
 
 def quiet(stack: Stack) -> None:
@@ -76,9 +81,13 @@ def callback(stack: Stack, control: None) -> Iterator[None]:
 
 @pytest.fixture(scope="module")
 def midnight(stack: Stack, tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
-    """The site's time zone made so that local midnight falls LEAD_S from now (shapes/midnight.py);
-    the controller (and this process, for the expected intervals) find it on the zone path."""
+    """The site's clocks: its time zone made so that local midnight falls LEAD_S from now
+    (shapes/midnight.py; the controller, and this process for the expected intervals, find it on
+    the zone path), and the KPI service's test clock (shapes/rolling.py: a file, empty for the real
+    time)."""
     tzdir = tmp_path_factory.mktemp("tz")
+    kpi_clock = tzdir / "kpi-now"
+    kpi_clock.write_text("", encoding="utf-8")
     at = time.time() + midnight_shape.LEAD_S
     previous = stack.site_file.read_text(encoding="utf-8")
     data = yaml.safe_load(previous)
@@ -87,8 +96,8 @@ def midnight(stack: Stack, tmp_path_factory: pytest.TempPathFactory) -> Iterator
     stack.site_file.write_text(yaml.safe_dump(data, allow_unicode=True, sort_keys=False), encoding="utf-8")
     zoneinfo.reset_tzpath(to=[str(tzdir), *zoneinfo.TZPATH])
     try:
-        stack.start_controller(env={"PYTHONTZPATH": str(tzdir)})
-        midnight_shape.STATE["at"] = at
+        stack.start_controller(env={"PYTHONTZPATH": str(tzdir), testclock.KPI_ENV: str(kpi_clock)})
+        midnight_shape.STATE.update(at=at, kpi_clock=kpi_clock)
         yield
     finally:
         midnight_shape.STATE.clear()
@@ -124,6 +133,10 @@ def test_call_shape(stack: Stack, shape: Shape, index: int, request: pytest.Fixt
             check(records)
         tz, wrapup = site_facts(stack)
         problems += kpi_mismatches(stack, start, datetime.now(UTC), expects, records, tz, wrapup)
+        calls, unexplained = reconcile_mismatches(stack, list(records.values()), tz, since, time.time())
+        for call in calls:   # shown with -s or on a failure
+            print(f"{shape.name}: reconciled {describe(call)}")
+        problems += unexplained
     judge(shape, problems)
 
 

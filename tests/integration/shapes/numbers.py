@@ -42,7 +42,7 @@ def withdrawn_then_end(stack: Stack, ctx: Ctx) -> list[Expect]:
 
 def parallel_answered(stack: Stack, ctx: Ctx) -> list[Expect]:
     ctx.call(PARALLEL_ANSWERED, 1, talk_ms=1500)
-    return [Expect(ctx.caller(1), "answered", PARALLEL_ANSWERED, None, NOT_OFFERED, talk=(0.5, 1.6),
+    return [Expect(ctx.caller(1), "answered", PARALLEL_ANSWERED, None, NOT_OFFERED, talk=(0.5, 2.1),
                    fields={"queued_at": None, "legacy_mode": "parallel", "department": "gongjijin"},
                    extra={"answered_by": "department", "overflow": ABSENT})]
 
