@@ -104,8 +104,9 @@ RULES: tuple[Rule, ...] = (
          "record as it stood at its last event (extra.cut_by)"),
     Rule("attended-transfer-connect-missing", ("answered", "abandoned"),
          lambda c: c.ours.answered and any(leg.get("kind") == "attended" for leg in _legs(c)),
-         "an attended transfer: queue_log drops the CONNECT of the answered call (Asterisk issue 759); we "
-         "count it answered from the bridge in the CEL log"),
+         "an attended transfer whose queue_log lacks the CONNECT of the answered call (Asterisk issue 759); we "
+         "count it answered from the bridge in the CEL log. Not seen on Asterisk 22 in the call shapes: the "
+         "seat's CONNECT is written when it answers, before it consults the target"),
     Rule("callback-keeps-place", ALL, _callback,
          "a queue callback: the caller left the queue (EXITWITHKEY) keeping their place, and a placeholder "
          "(accountcode cb-<call id>, no trunk channel) re-entered it; we count the caller's call once as "
