@@ -10,10 +10,14 @@ every difference explained by a named rule.
 
 from __future__ import annotations
 
+import json
+import os
 import time
 import zoneinfo
 from collections.abc import Iterator
 from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
 
 import pytest
 import yaml
@@ -27,7 +31,7 @@ from .shapes import midnight as midnight_shape
 from .shapes.check import kpi_mismatches, match_records
 from .shapes.ctx import Ctx
 from .shapes.model import Shape
-from .shapes.reconcile import describe, reconcile_mismatches
+from .shapes.reconcile import describe, reconcile_mismatches, rule_mismatches
 
 
 def quiet(stack: Stack) -> None:
@@ -128,6 +132,7 @@ def test_call_shape(stack: Stack, shape: Shape, index: int, request: pytest.Fixt
     for (caller, dialled), r in records.items():   # shown with -s or on a failure
         print(f"{shape.name}: {caller} {dialled} {r['outcome']} queue={r['queue']} seat={r['seat']} "
               f"wait={r['wait_seconds']} talk={r['talk_seconds']} extra={r['extra']}")
+    record_fixtures(stack, shape, records, since)
     if len(records) == len(expects):
         for check in ctx.checks:
             check(records)
@@ -136,8 +141,30 @@ def test_call_shape(stack: Stack, shape: Shape, index: int, request: pytest.Fixt
         calls, unexplained = reconcile_mismatches(stack, list(records.values()), tz, since, time.time())
         for call in calls:   # shown with -s or on a failure
             print(f"{shape.name}: reconciled {describe(call)}")
-        problems += unexplained
+        problems += unexplained or rule_mismatches(shape.reconciled, calls)
     judge(shape, problems)
+
+
+def record_fixtures(stack: Stack, shape: Shape, records: dict[tuple[str, str], dict[str, Any]],
+                    since: float) -> None:
+    """``HOTLINE_RECORD_FIXTURES=<dir>``: ``<dir>/<shape>/`` gets the shape's records
+    (records.json), the CEL lines of each conversation (cel-<caller>-<dialled>.jsonl) and the
+    queue_log and CDR lines Asterisk wrote since the shape began (how tests/fixtures/cel/
+    control_*to_seat.jsonl and tests/fixtures/reconcile/seat_callback/ were recorded)."""
+    target = os.environ.get("HOTLINE_RECORD_FIXTURES")
+    if not target:
+        return
+    out = Path(target) / shape.name
+    out.mkdir(parents=True, exist_ok=True)
+    (out / "records.json").write_text(json.dumps(list(records.values()), ensure_ascii=False, indent=1))
+    cel = stack.runtime.cel_log.read_text(encoding="utf-8", errors="replace").splitlines(keepends=True)
+    for (caller, dialled), rec in records.items():
+        mine = [line for line in cel if f'"linkedid":"{rec["call_id"]}"' in line]
+        (out / f"cel-{caller}-{dialled}.jsonl").write_text("".join(mine), encoding="utf-8")
+    queue = stack.runtime.queue_log.read_text(encoding="utf-8", errors="replace").splitlines(keepends=True)
+    (out / "queue_log").write_text("".join(q for q in queue if float(q.split("|", 1)[0] or 0) >= int(since)))
+    cdrs = stack.runtime.cdr_log.read_text(encoding="utf-8", errors="replace").splitlines(keepends=True)
+    (out / "hotline-cdr.json").write_text("".join(c for c in cdrs if json.loads(c).get("start", 0) >= since))
 
 
 def judge(shape: Shape, problems: list[str]) -> None:
