@@ -84,3 +84,20 @@ def test_attended_transfers_keep_their_connect_on_asterisk_22() -> None:
         (call,) = _calls(rep, caller)
         assert call["rules"] == [] and call["ours"]["answered"] and call["asterisk"]["answered"]
         assert any(e.endswith(" CONNECT") for e in call["asterisk"]["queue_log"])
+
+
+def test_a_callback_a_seat_took_is_a_callback_try_not_a_queue_callback() -> None:
+    """Recorded by the shape seat-calls-back-an-abandoned-caller (tests/fixtures/reconcile/
+    seat_callback): the caller abandoned after 7 s, seat 1001 took the callback. The try starts on
+    the seat's phone (no trunk channel started it): entered on our side only, and no queue callback
+    (no EXITWITHKEY, no placeholder) to explain it with."""
+    fix = FIX.parent / "seat_callback"
+    parsed = parse.parse_queue_log((fix / "queue_log").read_text().splitlines())
+    parse.parse_cdr_log((fix / "hotline-cdr.json").read_text().splitlines(), into=parsed)
+    rep = report.build(DAY, json.loads((fix / "records.json").read_text()), parsed, TZ)
+    assert rep["unexplained"] == []
+    calls = {c["call_id"]: c for c in rep["calls"]}
+    assert calls["1796197578.0"]["rules"] == [] and calls["1796197578.0"]["asterisk"]["abandoned"] is True
+    tried = calls["1796197586.2"]
+    assert tried["rules"] == ["callback-try"] and tried["differs"] == ["entered"]
+    assert tried["asterisk"]["accountcode"] == "cb-1796197578.0"

@@ -119,5 +119,5 @@ SHAPES = [
           "it: the seat's phone, then the citizen (the PSTN) answers.",
           "the call: offered, long abandon; the callback is a record of its own (`extra.callback_of`), answered "
           "by the seat, never offered: the abandon stays an abandon",
-          seat_calls_back, needs="callback", reconciled=("callback-keeps-place",)),
+          seat_calls_back, needs="callback", reconciled=("callback-try",)),
 ]
