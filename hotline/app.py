@@ -147,13 +147,14 @@ class Controller:
         self.hub = LiveHub(site.redis.url, site=site.site.id, node=site.site.node)
         self.seat_log = SeatStateLog(self.store)
         self.order_clock = testclock.from_env(os.environ)   # tests only (refused under systemd)
+        kpi_clock = testclock.from_env(os.environ, testclock.KPI_ENV)   # tests only, likewise
         # Every service, once: the same objects follow the events here and serve the API.
         self.services = build_services(
             site, self.store, ami_send=self.ami.send, hub=self.hub, tracker=self.tracker, directory=directory,
             auth=AuthService.for_state_dir(site.users, paths.state_dir), status=self.status,
             database_status=self.db_probe.status, seat_log=self.seat_log,
             intents=IntentFile(paths.state_dir / "callbacks.pending.json"), order_clock=self.order_clock,
-            recordings_dir=recordings_dir, asterisk_accounts=accounts)
+            kpi_clock=kpi_clock, recordings_dir=recordings_dir, asterisk_accounts=accounts)
         self.control = self.services.control
         self.tracker.subscribe(self.control.on_event)
         self.seats = self.services.seats

@@ -44,12 +44,14 @@ def build_services(site: SiteConfig, store: Store, *, ami_send: AmiSend, hub: Li
                    database_status: Callable[[], dict[str, Any]], seat_log: StateLog | None = None,
                    intents: IntentFile | None = None,
                    order_clock: Callable[[], datetime] | None = None,
+                   kpi_clock: Callable[[], datetime] | None = None,
                    recordings_dir: Path | None = None,
                    asterisk_accounts: tuple[Path, Path] | None = None) -> ApiServices:
     """``seat_log`` (the seat state log) and ``intents`` (the callbacks' pending-intents file) are
     the controller's durable side files: a test without a state directory leaves them out;
     ``order_clock`` the work-order service's clock (None: the real one; see
-    :mod:`hotline.work_orders.testclock`); ``recordings_dir`` where Asterisk writes recordings
+    :mod:`hotline.work_orders.testclock`); ``kpi_clock`` the KPI service's (the rolling 24 h window;
+    None: the real one); ``recordings_dir`` where Asterisk writes recordings
     (None: no recording is served); ``asterisk_accounts`` Asterisk's queue_log and CDR log (the
     reconciliation report; None: no local Asterisk)."""
     ami = AmiPort(ami_send)
@@ -68,7 +70,7 @@ def build_services(site: SiteConfig, store: Store, *, ami_send: AmiSend, hub: Li
         callbacks=CallbackService(site, store, ami, intents=intents),
         spy=SpyService(site, ami),
         prom=prom_metrics(site, hub),
-        metrics=MetricsService(store, site),
+        metrics=MetricsService(store, site, clock=kpi_clock),
         directory=DirectoryService(site),
         work_orders=work_orders,
         outbox=outbox,

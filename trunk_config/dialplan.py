@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from hotline.config.site import SiteConfig
 from hotline.spine import marks as m
 from hotline.spine.ids import dialplan_filter, dialplan_pattern
-from hotline.spine.plan import CONFERENCE_CONTEXT, TRANSFER_CONTEXT, transfer_targets
+from hotline.spine.plan import CONFERENCE_CONTEXT, SEAT_TARGET, TRANSFER_CONTEXT, site_targets, transfer_targets
 from queue_manager.membership import OWN_MAX
 
 from . import callback, inbound, queue_flow, revisit, seat_contexts
@@ -89,13 +89,13 @@ def _transfers(lines: list[str], site: SiteConfig) -> None:
     is confidential, and whether a call is, a work order may say only later): Dial's f() sets the
     outgoing leg's caller-ID and connected line, which make the INVITE's From. An emergency service
     (110, 119, 120, 12395) blind-transferred to gets the citizen's number, to call back and locate
-    them."""
+    them; so does another seat a caller is transferred to (a seat of the centre sees who calls)."""
     xfer = Ctx(lines, TRANSFER, "what seats may transfer or conference a caller to")
-    emergency = {e.number for e in site.emergency}
+    own = {e.number for e in site.emergency} | {k for k, t in site_targets(site).items() if t.type == SEAT_TARGET}
     present = "" if not site.site.hotline_number else f",f({site.site.hotline_number})"
     for number, dial in transfer_targets(site).items():
         xfer.exten(number, m.TRANSFER_DIAL.write(m.Target(number)),
-                   f"Dial({dial},60{'' if number in emergency else present})", "Hangup()")
+                   f"Dial({dial},60{'' if number in own else present})", "Hangup()")
     xfer.exten("i", "Hangup(1)")
 
     # Three-way calls: the caller and the seat are moved into a conference named after the

@@ -52,7 +52,7 @@ from hotline.exceptions import (
 )
 from hotline.spine import marks
 from hotline.spine.plan import CONFERENCE_CONTEXT as CONFERENCE, DEFAULT_RING_S, TRANSFER_CONTEXT as TRANSFER
-from hotline.spine.plan import Target, call_plan, endpoint_of
+from hotline.spine.plan import SEAT_TARGET, Target, call_plan, endpoint_of
 
 from .assemble import Directory
 from .cel import CelEvent
@@ -250,6 +250,8 @@ class CallControl:
                                  kind)
         view = self._answered(call_id)
         assert view.caller is not None
+        if entry.type == SEAT_TARGET and entry.key in view.seats:
+            raise CallStateConflict(call_id, f"seat {entry.key} is on the call already")
         sent: list[dict[str, str]] = []
         if kind == "blind":
             await self._do(sent, actions.redirect(view.caller, context=TRANSFER, exten=entry.key))
@@ -266,6 +268,8 @@ class CallControl:
 
     async def conference_add(self, call_id: str, target: str) -> dict[str, Any]:
         entry = self.target(target)
+        if entry.type == SEAT_TARGET:   # a seat in the conference would count as the call's seat
+            raise InvalidRequest("target", "a seat takes a caller by transfer, not in a three-way call", entry.key)
         view = self._answered(call_id)
         assert view.caller is not None
         if any(leg.target == entry.key for leg in view.legs):

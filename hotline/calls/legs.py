@@ -31,7 +31,7 @@ from typing import Any
 
 from hotline.spine import marks
 from hotline.spine.ids import CALL_ID_PLAIN
-from hotline.spine.plan import endpoint_of
+from hotline.spine.plan import SEAT_TARGET, endpoint_of
 
 from .cel import CelEvent
 from .model import Directory
@@ -167,6 +167,12 @@ def _sorted(events: Iterable[CelEvent]) -> list[CelEvent]:
     return sorted(unique.values(), key=lambda e: (e.time, e.uniqueid))
 
 
+def _dials(target: str, endpoint: str | None, directory: Directory) -> bool:
+    """Whether a channel of ``endpoint`` can be the one dialled for ``target``: a seat's channel
+    only for that seat (the seat that answered has channels in the conversation too)."""
+    return endpoint == target if target in directory.seats else endpoint not in directory.seats
+
+
 def _leg(kind: str, target: str, directory: Directory, ch: _Channel, left_first: str | None) -> dict[str, Any]:
     lookup = getattr(directory, "target", None)  # a SiteDirectory (hotline.calls.targets) knows the targets
     info = lookup(target) if callable(lookup) else None
@@ -179,7 +185,7 @@ def _leg(kind: str, target: str, directory: Directory, ch: _Channel, left_first:
         "kind": kind,
         "target": target,
         "number": info.number if info else (target if target.lstrip("+").isdigit() else None),
-        "target_type": info.type if info else None,
+        "target_type": info.type if info else (SEAT_TARGET if target in directory.seats else None),
         "department": info.department if info else None,
         "channel": ch.channel,
         "started_at": _iso(start),
@@ -263,10 +269,11 @@ def call_legs(call_id: str, events: Iterable[CelEvent], directory: Directory) ->
         target = marks.TRANSFER_DIAL.of(mark).target
         if not _TARGET.fullmatch(target):
             continue
+        # the dialled channel: the target seat's own (a transfer to a seat), else any but a seat's
         dialled = next((ch for uid, ch in own.items()
                         if uid not in claimed and uid != call_id and ch.start is not None
                         and ch.start >= mark.time and not ch.channel.startswith("Local/")
-                        and endpoint_of(ch.channel, remote_seats=False) not in directory.seats), None)
+                        and _dials(target, endpoint_of(ch.channel, remote_seats=False), directory)), None)
         kind = "blind" if mark.uniqueid == call_id else "attended"
         if dialled is None:
             continue

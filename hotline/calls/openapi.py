@@ -20,8 +20,9 @@ def _body(schema: str) -> dict[str, Any]:
 
 _TARGET_KEY = {"type": "string", "minLength": 1, "maxLength": 48,
                "description": "a key of GET /api/transfer-targets: a parallel or convenience number, a "
-                              "department's duty phone, dept-<id> (its phone registered here), or an "
-                              "emergency route (110, 119, 120, 12395 when configured)"}
+                              "department's duty phone, dept-<id> (its phone registered here), an "
+                              "emergency route (110, 119, 120, 12395 when configured), or another seat's id "
+                              "(transfers only: a seat is never added to a three-way call)"}
 
 _ACCEPTED = _json("accepted: what was sent to Asterisk (the outcome lands on the call record)",
                   _ref("CallControlResult"))

@@ -2,14 +2,20 @@
 
 Calls are matched by our call id, the Linkedid: a CDR names its ``linkedid``; a queue_log line
 names the Uniqueid of the queued channel, mapped to its conversation through the CDRs (a channel
-without a CDR is its own conversation, as the caller's trunk channel is). See :mod:`.rules`.
+without a CDR is its own conversation, as the caller's trunk channel is). A three-way call's leg is
+originated by the controller with a Linkedid of its own (ConfBridge does not merge them), tagged by
+its accountcode ``leg-<call id>-<target>``: it belongs to that call, as on the record's
+``extra.legs``, never a conversation of its own (dialled out through a trunk, it would otherwise
+look like a call that entered). See :mod:`.rules`.
 """
 
 from __future__ import annotations
 
+import re
 from datetime import datetime, timezone, tzinfo
 from typing import Any, Iterable
 
+from hotline.spine.ids import CALL_ID_PLAIN
 from hotline.spine.plan import TRUNK_PREFIX, endpoint_of
 
 from .parse import CdrRow, Parsed, QueueEvent
@@ -17,6 +23,15 @@ from .rules import FACTS, UNEXPLAINED, Call, classify, table
 
 EXITS = {"ABANDON", "EXITWITHTIMEOUT", "EXITWITHKEY", "EXITEMPTY", "COMPLETECALLER", "COMPLETEAGENT",
          "TRANSFER", "BLINDTRANSFER", "ATTENDEDTRANSFER"}
+
+
+_LEG = re.compile(rf"^leg-(?P<call>{CALL_ID_PLAIN})-[A-Za-z0-9+_-]{{1,48}}$")   # hotline.calls.legs.leg_account
+
+
+def _owner(row: CdrRow) -> str:
+    """The conversation a CDR belongs to: its Linkedid, or the call a three-way leg was added to."""
+    leg = _LEG.match(row.accountcode)
+    return leg.group("call") if leg else row.linkedid
 
 
 def _day(at: float | datetime | None, tz: tzinfo) -> str | None:
@@ -66,8 +81,9 @@ def match(records: Iterable[dict[str, Any]], parsed: Parsed, tz: tzinfo) -> dict
     by_call: dict[str, list[CdrRow]] = {}
     conversation: dict[str, str] = {}
     for row in parsed.cdrs:
-        by_call.setdefault(row.linkedid, []).append(row)
-        conversation[row.uniqueid] = row.linkedid
+        owner = _owner(row)
+        by_call.setdefault(owner, []).append(row)
+        conversation[row.uniqueid] = owner
     events: dict[str, list[QueueEvent]] = {}
     for ev in sorted(parsed.queue, key=lambda e: e.at):
         if ev.callid.isupper():   # NONE, MANAGER: the queue's own lines

@@ -84,9 +84,14 @@ def _fallback(c: Call) -> dict[str, Any]:
     return fb if isinstance(fb, dict) else {}
 
 
-def _callback(c: Call) -> bool:
-    return (c.outcome == "callback_requested" or "callback_of" in c.extra
-            or c.accountcode.startswith("cb-"))
+def _queue_callback(c: Call) -> bool:
+    """The caller's call that asked for a queue callback, or a try of one (its placeholder queued)."""
+    return (c.outcome == "callback_requested" or c.extra.get("callback_kind") == "queue_callback"
+            or (c.accountcode.startswith("cb-") and c.asterisk.offered))
+
+
+def _callback_try(c: Call) -> bool:
+    return "callback_of" in c.extra or c.accountcode.startswith("cb-")
 
 
 def _other_day(c: Call) -> bool:
@@ -104,12 +109,17 @@ RULES: tuple[Rule, ...] = (
          "record as it stood at its last event (extra.cut_by)"),
     Rule("attended-transfer-connect-missing", ("answered", "abandoned"),
          lambda c: c.ours.answered and any(leg.get("kind") == "attended" for leg in _legs(c)),
-         "an attended transfer: queue_log drops the CONNECT of the answered call (Asterisk issue 759); we "
-         "count it answered from the bridge in the CEL log"),
-    Rule("callback-keeps-place", ALL, _callback,
+         "an attended transfer whose queue_log lacks the CONNECT of the answered call (Asterisk issue 759); we "
+         "count it answered from the bridge in the CEL log. Not seen on Asterisk 22 in the call shapes: the "
+         "seat's CONNECT is written when it answers, before it consults the target"),
+    Rule("callback-keeps-place", ALL, _queue_callback,
          "a queue callback: the caller left the queue (EXITWITHKEY) keeping their place, and a placeholder "
          "(accountcode cb-<call id>, no trunk channel) re-entered it; we count the caller's call once as "
          "offered, not abandoned, and the callback as its own record (extra.callback_of)"),
+    Rule("callback-try", ("entered",), _callback_try,
+         "a callback a seat took (an abandoned or missed call called back): the platform placed it out, the "
+         "seat's phone first, then the citizen through the trunk (accountcode cb-<call id>); a record of its own "
+         "(extra.callback_of) that no trunk call entered, never offered"),
     Rule("voice-message", ("offered", "abandoned"), lambda c: c.outcome == "voice_message",
          "the queue's message fallback: the caller left a voice message; queue_log has no ENTERQUEUE when the "
          "queue refused them at once (no seat) and no ABANDON; we count it offered, not abandoned"),

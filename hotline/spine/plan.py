@@ -33,6 +33,7 @@ TRUNK_PREFIX = "trunk-"
 DEPT_PREFIX = "dept-"
 DEFAULT_RING_S = 20       # a three-way leg to a department without a parallel number
 EMERGENCY_RING_S = 30     # a three-way leg to an emergency route
+SEAT_TARGET = "seat"      # the type of a transfer target that is another seat
 
 _PJSIP = re.compile(r"^PJSIP/(?P<endpoint>.+)-[0-9a-f]{8}$")
 _REMOTE_SEAT = re.compile(
@@ -168,8 +169,8 @@ def rings_department(site: SiteConfig, dialled: str) -> LegacyNumber | None:
 class Target:
     """One entry of the directory a seat may transfer or conference a caller to."""
 
-    key: str                   # what the seat asks for: a number, or "dept-<id>" for a registered phone
-    type: str                  # parallel | convenience | duty_phone | department_phone | emergency
+    key: str                   # what the seat asks for: a number, "dept-<id>" for a registered phone, a seat id
+    type: str                  # parallel | convenience | duty_phone | department_phone | emergency | seat
     number: str | None         # what is dialled on a trunk; None for a phone registered here
     department: str | None
     ring_seconds: int          # how long a three-way leg rings before it counts as not answered
@@ -182,8 +183,10 @@ class Target:
 
 def site_targets(site: SiteConfig) -> dict[str, Target]:
     """Every number a seat may transfer or conference a caller to: legacy numbers whose mode is a
-    target, department duty phones and registered phones, emergency routes. Nothing else is
-    dialable from the platform (a later entry replaces an earlier one with the same key).
+    target, department duty phones and registered phones, emergency routes, and the other seats
+    on their own phones (transfers only: call control refuses a seat in a three-way call; a seat on
+    an outside number is none). Nothing else is dialable from the platform (a later entry replaces
+    an earlier one with the same key; a seat id never replaces a number).
 
     Ring time of a three-way leg: a parallel number's own ``ring_seconds``; a department's phones
     take the ring time of its parallel number, else 20 s; emergency routes 30 s."""
@@ -208,6 +211,9 @@ def site_targets(site: SiteConfig) -> dict[str, Target]:
     for e in site.emergency:
         out[e.number] = Target(e.number, "emergency", e.dial or e.number, None, EMERGENCY_RING_S,
                                f"PJSIP/{e.dial or e.number}@{trunk_endpoint(e.trunk)}")
+    for seat in site.seats:
+        if seat.external_number is None:
+            out.setdefault(seat.id, Target(seat.id, SEAT_TARGET, None, None, DEFAULT_RING_S, f"PJSIP/{seat.id}"))
     return out
 
 
@@ -266,7 +272,8 @@ def directory_entries(site: SiteConfig) -> list[Entry]:
 
 def target_types() -> list[str]:
     """Every ``type`` a transfer target can have."""
-    return [*(mode.value for mode, r in MODES.items() if r.target), "duty_phone", "department_phone", "emergency"]
+    return [*(mode.value for mode, r in MODES.items() if r.target), "duty_phone", "department_phone", "emergency",
+            SEAT_TARGET]
 
 
 # --- the plan ------------------------------------------------------------------------------------

@@ -7,6 +7,11 @@ five minutes, so a test that moves the clock sees the warnings without sleeping.
 refuses the variable when systemd started it (``INVOCATION_ID``: how the packaged service runs),
 so a production controller never runs on a moved clock. Only the order service reads it: call
 records, the outbox's backoff and logins keep the real time.
+
+``HOTLINE_TEST_KPI_CLOCK=<file>`` (:data:`KPI_ENV`), the same kind of file, is the KPI service's
+``now`` (``hotline.metrics``: the rolling 24 h window and the wallboard's today), so a test on the
+real stack puts the rolling window's edge next to a call it placed (tests/integration/shapes/
+rolling.py); refused under systemd the same way.
 """
 
 from __future__ import annotations
@@ -18,6 +23,7 @@ from pathlib import Path
 from hotline.exceptions import HotlineError
 
 ENV = "HOTLINE_TEST_ORDER_CLOCK"
+KPI_ENV = "HOTLINE_TEST_KPI_CLOCK"
 SWEEP_SECONDS = 0.5
 
 
@@ -28,8 +34,9 @@ class OrderClockRefused(HotlineError):
 class FileClock:
     """``now()`` from the file a test writes (re-read at each call)."""
 
-    def __init__(self, path: Path) -> None:
+    def __init__(self, path: Path, variable: str = ENV) -> None:
         self.path = path
+        self.variable = variable
 
     def __call__(self) -> dt.datetime:
         try:
@@ -41,18 +48,18 @@ class FileClock:
         try:
             at = dt.datetime.fromisoformat(text)
         except ValueError:
-            raise OrderClockRefused(f"{ENV} file {self.path}: not an ISO 8601 time", value=text) from None
+            raise OrderClockRefused(f"{self.variable} file {self.path}: not an ISO 8601 time", value=text) from None
         if at.tzinfo is None:
-            raise OrderClockRefused(f"{ENV} file {self.path}: the time needs its UTC offset", value=text)
+            raise OrderClockRefused(f"{self.variable} file {self.path}: the time needs its UTC offset", value=text)
         return at
 
 
-def from_env(environ: Mapping[str, str]) -> FileClock | None:
-    """The test clock the environment asks for, or None (the real clock)."""
-    value = environ.get(ENV, "")
+def from_env(environ: Mapping[str, str], variable: str = ENV) -> FileClock | None:
+    """The test clock ``variable`` (:data:`ENV` or :data:`KPI_ENV`) asks for, or None (the real clock)."""
+    value = environ.get(variable, "")
     if not value:
         return None
     if environ.get("INVOCATION_ID"):
-        raise OrderClockRefused(f"{ENV} is for tests only: refused in a controller started by systemd",
-                               variable=ENV, value=value)
-    return FileClock(Path(value))
+        raise OrderClockRefused(f"{variable} is for tests only: refused in a controller started by systemd",
+                               variable=variable, value=value)
+    return FileClock(Path(value), variable)

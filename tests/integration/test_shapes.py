@@ -3,18 +3,26 @@ and its effect on every KPI, by every grouping, equal to the hand-computed ones.
 
 Each shape runs in a window of its own: the rig is quiet first (no live call, no channel, the city
 seats idle), the window opens, the shape drives its calls, and the window closes once every record
-is in. The check reads the CEL log, /api/calls and /api/metrics; never /status.
+is in. The check reads the CEL log, /api/calls and /api/metrics; never /status. Then the shape's
+calls are reconciled against the queue_log and CDRs Asterisk wrote for them (shapes/reconcile.py):
+every difference explained by a named rule.
 """
 
 from __future__ import annotations
 
+import json
+import os
 import time
 import zoneinfo
 from collections.abc import Iterator
 from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
 
 import pytest
 import yaml
+
+from hotline.work_orders import testclock
 
 from .callbacksite import queue_callback_site
 from .rig import CONTROL_SITE_EXTRA, SEATS, Stack, http_json, wait_for
@@ -23,6 +31,7 @@ from .shapes import midnight as midnight_shape
 from .shapes.check import kpi_mismatches, match_records
 from .shapes.ctx import Ctx
 from .shapes.model import Shape
+from .shapes.reconcile import describe, reconcile_mismatches, rule_mismatches
 
 
 def quiet(stack: Stack) -> None:
@@ -76,9 +85,13 @@ def callback(stack: Stack, control: None) -> Iterator[None]:
 
 @pytest.fixture(scope="module")
 def midnight(stack: Stack, tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
-    """The site's time zone made so that local midnight falls LEAD_S from now (shapes/midnight.py);
-    the controller (and this process, for the expected intervals) find it on the zone path."""
+    """The site's clocks: its time zone made so that local midnight falls LEAD_S from now
+    (shapes/midnight.py; the controller, and this process for the expected intervals, find it on
+    the zone path), and the KPI service's test clock (shapes/rolling.py: a file, empty for the real
+    time)."""
     tzdir = tmp_path_factory.mktemp("tz")
+    kpi_clock = tzdir / "kpi-now"
+    kpi_clock.write_text("", encoding="utf-8")
     at = time.time() + midnight_shape.LEAD_S
     previous = stack.site_file.read_text(encoding="utf-8")
     data = yaml.safe_load(previous)
@@ -87,8 +100,8 @@ def midnight(stack: Stack, tmp_path_factory: pytest.TempPathFactory) -> Iterator
     stack.site_file.write_text(yaml.safe_dump(data, allow_unicode=True, sort_keys=False), encoding="utf-8")
     zoneinfo.reset_tzpath(to=[str(tzdir), *zoneinfo.TZPATH])
     try:
-        stack.start_controller(env={"PYTHONTZPATH": str(tzdir)})
-        midnight_shape.STATE["at"] = at
+        stack.start_controller(env={"PYTHONTZPATH": str(tzdir), testclock.KPI_ENV: str(kpi_clock)})
+        midnight_shape.STATE.update(at=at, kpi_clock=kpi_clock)
         yield
     finally:
         midnight_shape.STATE.clear()
@@ -119,12 +132,39 @@ def test_call_shape(stack: Stack, shape: Shape, index: int, request: pytest.Fixt
     for (caller, dialled), r in records.items():   # shown with -s or on a failure
         print(f"{shape.name}: {caller} {dialled} {r['outcome']} queue={r['queue']} seat={r['seat']} "
               f"wait={r['wait_seconds']} talk={r['talk_seconds']} extra={r['extra']}")
+    record_fixtures(stack, shape, records, since)
     if len(records) == len(expects):
         for check in ctx.checks:
             check(records)
         tz, wrapup = site_facts(stack)
         problems += kpi_mismatches(stack, start, datetime.now(UTC), expects, records, tz, wrapup)
+        calls, unexplained = reconcile_mismatches(stack, list(records.values()), tz, since, time.time())
+        for call in calls:   # shown with -s or on a failure
+            print(f"{shape.name}: reconciled {describe(call)}")
+        problems += unexplained or rule_mismatches(shape.reconciled, calls)
     judge(shape, problems)
+
+
+def record_fixtures(stack: Stack, shape: Shape, records: dict[tuple[str, str], dict[str, Any]],
+                    since: float) -> None:
+    """``HOTLINE_RECORD_FIXTURES=<dir>``: ``<dir>/<shape>/`` gets the shape's records
+    (records.json), the CEL lines of each conversation (cel-<caller>-<dialled>.jsonl) and the
+    queue_log and CDR lines Asterisk wrote since the shape began (how tests/fixtures/cel/
+    control_*to_seat.jsonl and tests/fixtures/reconcile/seat_callback/ were recorded)."""
+    target = os.environ.get("HOTLINE_RECORD_FIXTURES")
+    if not target:
+        return
+    out = Path(target) / shape.name
+    out.mkdir(parents=True, exist_ok=True)
+    (out / "records.json").write_text(json.dumps(list(records.values()), ensure_ascii=False, indent=1))
+    cel = stack.runtime.cel_log.read_text(encoding="utf-8", errors="replace").splitlines(keepends=True)
+    for (caller, dialled), rec in records.items():
+        mine = [line for line in cel if f'"linkedid":"{rec["call_id"]}"' in line]
+        (out / f"cel-{caller}-{dialled}.jsonl").write_text("".join(mine), encoding="utf-8")
+    queue = stack.runtime.queue_log.read_text(encoding="utf-8", errors="replace").splitlines(keepends=True)
+    (out / "queue_log").write_text("".join(q for q in queue if float(q.split("|", 1)[0] or 0) >= int(since)))
+    cdrs = stack.runtime.cdr_log.read_text(encoding="utf-8", errors="replace").splitlines(keepends=True)
+    (out / "hotline-cdr.json").write_text("".join(c for c in cdrs if json.loads(c).get("start", 0) >= since))
 
 
 def judge(shape: Shape, problems: list[str]) -> None:

@@ -162,6 +162,27 @@ async def test_attended_transfer_is_an_atxfer_on_the_seat_channel() -> None:
     assert ami.as_list == [False]  # "Atxfer successfully queued" is the whole answer
 
 
+async def test_a_seat_is_a_transfer_target_blind_and_attended() -> None:
+    """Another seat, by its id: dialled on its own endpoint through hotline-transfer."""
+    control, ami, _ = make(two_party())
+    done = await control.transfer(SEAT_LEAVES, "1002")
+    assert ami.sent == [actions.redirect(CALLER, context="hotline-transfer", exten="1002")]
+    assert done["target"] == {"target": "1002", "type": "seat", "number": None, "department": None,
+                              "ring_seconds": 20}
+    control, ami, _ = make(two_party())
+    await control.transfer(SEAT_LEAVES, "1002", "attended")
+    assert ami.sent == [{"Action": "Atxfer", "Channel": SEAT, "Context": "hotline-transfer", "Exten": "1002"}]
+
+
+async def test_a_seat_is_not_transferred_to_itself_nor_added_to_a_three_way_call() -> None:
+    control, ami, _ = make(two_party())
+    with pytest.raises(CallStateConflict, match="1001 is on the call"):
+        await control.transfer(SEAT_LEAVES, "1001")
+    with pytest.raises(InvalidRequest) as raised:
+        await control.conference_add(SEAT_LEAVES, "1002")
+    assert raised.value.details["field"] == "target" and ami.sent == []
+
+
 async def test_three_way_call_moves_caller_and_seat_then_originates_the_tagged_leg() -> None:
     control, ami, tracker = make(two_party())
     done = await control.conference_add(SEAT_LEAVES, "dept-wuren")

@@ -178,6 +178,24 @@ def test_attended_transfer_completed_by_the_seat_hanging_up() -> None:
     assert leg["left_first"] == "caller"
 
 
+@pytest.mark.parametrize(("name", "kind", "first", "other"), [
+    ("control_transfer_to_seat", "blind", "1001", "1002"),
+    ("control_attended_transfer_to_seat", "attended", "1002", "1001"),
+])
+def test_a_transfer_to_another_seat_names_the_target_seat(name: str, kind: str, first: str, other: str) -> None:
+    """Recorded by the shapes blind- and attended-transfer-to-seat: the seat that answered keeps
+    the record; the leg is the other seat's channel (a seat's channel, which a transfer to a
+    department never dials)."""
+    rec = record(name)
+    assert rec.outcome.value == "answered" and rec.seat == first
+    leg = only_leg(rec)
+    assert (leg["kind"], leg["target"], leg["target_type"], leg["number"]) == (kind, other, "seat", None)
+    assert leg["channel"].startswith(f"PJSIP/{other}-") and leg["answered"] is True  # type: ignore[union-attr]
+    assert leg["left_first"] == "caller"
+    plain = Directory(trunks=DIRECTORY.trunks, seats=DIRECTORY.seats)   # no target lookup: still a seat
+    assert only_leg(assemble(events(name), plain))["target_type"] == "seat"  # type: ignore[arg-type]
+
+
 def test_a_leg_conversation_is_never_a_record_of_its_own() -> None:
     # The 110 leg of a three-way call is a channel created on the trunk with its own Linkedid:
     # alone, it would look like a call that entered through the trunk.

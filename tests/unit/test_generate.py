@@ -688,21 +688,27 @@ def test_transfer_targets_come_only_from_the_directory_and_emergency_routes(case
     allowed = ({n.number for n in site.legacy_numbers if MODES[n.mode].target}
                | {d.duty_phone for d in site.departments if d.duty_phone}
                | {f"dept-{d.id}" for d in site.departments if d.phone_secret}
-               | {e.number for e in site.emergency})
+               | {e.number for e in site.emergency}
+               | {s.id for s in site.seats if s.external_number is None})   # another seat, on its phone
     assert set(targets) <= allowed
-    assert not set(targets) & {s.id for s in site.seats}
+    assert not set(targets) & {s.id for s in site.seats if s.external_number is not None}
     merged = {n.number for n in site.legacy_numbers if not MODES[n.mode].target and MODES[n.mode].flow}
     assert not set(targets) & (merged | {site.site.hotline_number, *site.diversion_110.numbers})
     trunks = {t.name for t in site.trunks}
     for number, dial in targets.items():
-        m = re.fullmatch(r"PJSIP/([+0-9]+)@trunk-([a-z0-9_-]+)|PJSIP/(dept-[a-z0-9_-]+)", dial)
+        m = re.fullmatch(r"PJSIP/([+0-9]+)@trunk-([a-z0-9_-]+)|PJSIP/(dept-[a-z0-9_-]+)|PJSIP/([0-9]+)", dial)
         assert m, dial
-        assert m.group(3) == number if m.group(3) else m.group(2) in trunks
+        if m.group(4):   # another seat: its own endpoint
+            assert m.group(4) == number and number in {s.id for s in site.seats}
+        else:
+            assert m.group(3) == number if m.group(3) else m.group(2) in trunks
         body = [app(line) for line in lines[lines.index(f"exten => {number},1,"
                                                         f"CELGenUserEvent(HOTLINE_TRANSFER_DIAL,{number})"):][:3]]
         # a department is shown the hotline number, never the citizen's (caller-ID and connected
-        # line); an emergency service gets the citizen's, to call back and locate them
-        present = "" if number in {e.number for e in site.emergency} else f",f({site.site.hotline_number})"
+        # line); an emergency service gets the citizen's, to call back and locate them, and so does
+        # another seat (a seat of the centre)
+        own = {e.number for e in site.emergency} | {s.id for s in site.seats}
+        present = "" if number in own else f",f({site.site.hotline_number})"
         assert body == [f"CELGenUserEvent(HOTLINE_TRANSFER_DIAL,{number})", f"Dial({dial},60{present})", "Hangup()"]
     for e in site.emergency:  # each emergency route on its own trunk, with its own dial string
         assert targets[e.number] == f"PJSIP/{e.dial or e.number}@trunk-{e.trunk}"

@@ -1,11 +1,12 @@
-"""Queue callback keeping the caller's place, checked against a caller ahead and a caller behind."""
+"""Queue callback keeping the caller's place, checked against a caller ahead and a caller behind; a
+seat calling an abandoned caller back."""
 
 from __future__ import annotations
 
 from ..callers import finish
-from ..rig import Stack, wait_for
+from ..rig import Stack, http_json, wait_for
 from .ctx import Ctx, Records
-from .model import ANSWERED_LATE, NOT_OFFERED, OFFERED_ONLY, Expect, Shape
+from .model import ANSWERED_LATE, LONG_ABANDON, NOT_OFFERED, OFFERED_ONLY, Expect, Shape
 
 ONLY_1001 = frozenset({"1001"})
 PLACEHOLDER = "Local/hotline@hotline-cb-hold"
@@ -74,11 +75,49 @@ def callback_keeps_the_place(stack: Stack, ctx: Ctx) -> list[Expect]:
     ]
 
 
+def seat_calls_back(stack: Stack, ctx: Ctx) -> list[Expect]:
+    """No seat: the caller gives up after 7 s. A supervisor files a callback of the abandoned call
+    and seat 1001 takes it: its phone rings, then the citizen (the PSTN) answers and they talk."""
+    ctx.logout("1001", "1002")
+    ctx.call("12345", 1, talk_ms=7000)
+    abandoned = stack.record_for(ctx.caller(1))
+    code, task = http_json("POST", f"{stack.api}/api/callbacks", {"call_id": abandoned["call_id"]})
+    assert code == 201, task
+    ctx.login("1001")
+    code, taken = http_json("POST", f"{stack.api}/api/callbacks/{task['id']}/take", {"seat": "1001"})
+    assert code == 202 and taken["status"] == "dialling", taken
+    leg = wait_for("the citizen's leg answered", lambda: next(
+        (c for c, bridge in stack.channels().items() if c.startswith("PJSIP/trunk-carrier-") and bridge), None),
+        timeout=30)
+    stack.cli(f"channel request hangup {leg}")
+
+    def connected(records: Records) -> None:
+        back = records[(ctx.caller(1), ctx.caller(1))]
+        assert back["extra"]["callback_of"] == abandoned["call_id"]
+        done = wait_for("the task connected", lambda: next(
+            (t for t in http_json("GET", f"{stack.api}/api/callbacks?full=1")[1]["items"]
+             if t["id"] == task["id"] and t["status"] == "connected"), None))
+        assert done["callback_call_id"] == back["call_id"], done
+    ctx.check(connected)
+    return [
+        Expect(ctx.caller(1), "abandoned_in_queue", "12345", "hotline", LONG_ABANDON, wait=(5.5, 7.5),
+               fields={"answered_at": None}),
+        Expect(ctx.caller(1), "answered", ctx.caller(1), None, NOT_OFFERED, seats=ONLY_1001, entered=False,
+               talk=(0, 5), fields={"queued_at": None}, extra={"direction": "callback"}),
+    ]
+
+
 SHAPES = [
     Shape("queue-callback-keeps-the-place", "queue rules",
           "No seat free: caller 2 presses 1 between caller 1 (ahead) and caller 3 (behind) and hangs up; a "
           "seat logs in, serves 1, calls 2 back (the PSTN answers), then serves 3.",
           "1 and 3: offered, answered, not within 15 s; 2: offered, neither answered nor abandoned "
           "(`callback_requested`); the callback try is a record of its own, never offered; order 1, 2, 3",
-          callback_keeps_the_place, needs="callback"),
+          callback_keeps_the_place, needs="callback", reconciled=("callback-keeps-place",)),
+    Shape("seat-calls-back-an-abandoned-caller", "queue rules",
+          "No seat: a caller gives up after 7 s; a callback of the abandoned call is filed and a seat takes "
+          "it: the seat's phone, then the citizen (the PSTN) answers.",
+          "the call: offered, long abandon; the callback is a record of its own (`extra.callback_of`), answered "
+          "by the seat, never offered: the abandon stays an abandon",
+          seat_calls_back, needs="callback", reconciled=("callback-try",)),
 ]

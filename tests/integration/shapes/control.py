@@ -1,5 +1,5 @@
 """Shapes of call control after a seat answered (issue #4): blind and attended transfers to a
-department and to 110, three-way calls with a department and with 110, each party leaving first.
+department, to 110 and to another seat, three-way calls with a department and with 110, each party leaving first.
 
 Every one is one conversation, one record: the seat that answered keeps it (answered within
 15 s); the legs are on the record (``extra.legs``), never records of their own. The record's talk
@@ -11,9 +11,10 @@ from __future__ import annotations
 from typing import Any, Callable
 
 from ..livecall import ANSWERING, SILENT, Call, bridged_with, rtp_flows
-from ..rig import CONTROL_CONVENIENCE, CONTROL_EMERGENCY, PARALLEL_ANSWERED, Stack, wait_for
+from ..rig import (CONTROL_CONVENIENCE, CONTROL_EMERGENCY, PARALLEL_ANSWERED, SUPERVISOR_PHONE, Stack, http_json,
+                   wait_for)
 from .ctx import CITY_SEATS, Ctx
-from .model import ANSWERED_IN_15S, Expect, Shape
+from .model import ABSENT, ANSWERED_IN_15S, Expect, Shape
 
 DEPARTMENT = {"target": ANSWERING, "type": "department_phone"}   # three-way and blind: its registered phone
 EMERGENCY = {"target": CONTROL_EMERGENCY, "type": "emergency"}
@@ -61,6 +62,50 @@ def attended(target: str) -> Callable[[Stack, Ctx], list[Expect]]:
         call.hang_up()
         return expect(ctx, {"kind": "attended", "target": target, "answered": True, "left_first": "caller"})
     return drive
+
+
+def to_seat(kind: str) -> Callable[[Stack, Ctx], list[Expect]]:
+    """The seat that answered transfers the caller to the other city seat (blind, or attended: it
+    consults the seat, then hangs up); the caller talks with it and hangs up."""
+    def drive(stack: Stack, ctx: Ctx) -> list[Expect]:
+        call = answered_call(stack, ctx)
+        first = call.seat_channel.removeprefix("PJSIP/").rsplit("-", 1)[0]
+        other = next(s for s in sorted(CITY_SEATS) if s != first)
+        code, body = call.post("transfer", {"target": other, "kind": kind})
+        assert code == 202 and body["kind"] == kind and body["target"]["type"] == "seat", body
+        if kind == "attended":
+            consulted = wait_for(f"the seat consulting {other}", lambda: next(
+                (c for c, b in stack.channels().items() if c.startswith(f"PJSIP/{other}-") and b), None))
+            stack.cli(f"channel request hangup {call.seat_channel}")
+            wait_for(f"the caller with {other}", lambda: bridged_with(stack, call.channel) == consulted)
+        else:
+            wait_for(f"the caller with {other}, the first seat released", lambda: call.seat_channel not in
+                     stack.channels() and (bridged_with(stack, call.channel) or "").startswith(f"PJSIP/{other}-"))
+        call.hang_up()
+        return [Expect(ctx.caller(1), "answered", "12345", "hotline", ANSWERED_IN_15S, seats=frozenset({first}),
+                       wait=(0, 5), talk=(0.5, 60), legs=({"kind": kind, "target": other, "target_type": "seat",
+                                                           "number": None, "answered": True,
+                                                           "left_first": "caller"},))]
+    return drive
+
+
+def supervisor_listens(stack: Stack, ctx: Ctx) -> list[Expect]:
+    """A supervisor listens in on the seat's call from its phone (ChanSpy, a conversation of its own
+    that Asterisk starts on the supervisor's phone); the caller hangs up, the listen ends with it."""
+    stack.register(*SUPERVISOR_PHONE)
+    wait_for("the supervisor's phone reachable",
+             lambda: "Avail " in stack.cli(f"pjsip show contacts like {SUPERVISOR_PHONE[0]}"), timeout=30)
+    call = answered_call(stack, ctx)
+    seat = call.seat_channel.removeprefix("PJSIP/").rsplit("-", 1)[0]
+    code, body = http_json("POST", f"{stack.api}/api/seats/{seat}/spy", {"mode": "listen"}, user="boss")
+    assert code == 202, body
+    spy = wait_for("the supervisor listening", lambda: next(
+        (c for c in stack.channels() if c.startswith(f"PJSIP/{SUPERVISOR_PHONE[0]}-")), None), timeout=20)
+    wait_for("ChanSpy on the seat", lambda: "ChanSpy(" in stack.cli("core show channels"), timeout=20)
+    call.hang_up()
+    wait_for("the listen over with the call", lambda: spy not in stack.channels(), timeout=20)
+    return [Expect(ctx.caller(1), "answered", "12345", "hotline", ANSWERED_IN_15S, seats=frozenset({seat}),
+                   wait=(0, 5), talk=(0.5, 60), legs=None, extra={"legs": ABSENT})]
 
 
 def three_way(to: dict[str, str], leaves: str) -> Callable[[Stack, Ctx], list[Expect]]:
@@ -145,10 +190,22 @@ SHAPES = [
     Shape("attended-transfer-to-110", "call control",
           "A seat consults 110, then hangs up: the caller is with 110.", ONE_OFFER, attended(CONTROL_EMERGENCY),
           needs="control"),
+    Shape("blind-transfer-to-seat", "call control",
+          "A seat transfers the caller blind to the other seat, which talks with the caller.",
+          f"{ONE_OFFER}, naming the target seat (`target_type: seat`); the record's seat is the one that "
+          "answered; talk runs to the caller's hang-up", to_seat("blind"), needs="control"),
+    Shape("attended-transfer-to-seat", "call control",
+          "A seat consults the other seat, then hangs up: the caller is with the other seat.",
+          f"{ONE_OFFER}, naming the target seat (`target_type: seat`); the record's seat is the one that "
+          "answered", to_seat("attended"), needs="control"),
     *_three_way_shapes(),
     Shape("three-way-department-never-answers", "call control",
           "A seat adds a department phone that rings out; the caller stays with the seat.",
           f"{ONE_OFFER} (`outcome: no_answer`, no talk)", three_way_no_answer, needs="control"),
+    Shape("supervisor-listens", "call control",
+          "A supervisor listens in on a seat's call from the supervisor's phone; the caller hangs up.",
+          "one offer, answered within 15 s by the seat; the listen is no call (no record, no leg), and "
+          "Asterisk's side of it is no difference", supervisor_listens),
     Shape("referral-to-convenience-partner", "call control",
           "A seat refers the caller to a convenience partner (便民服务) through the trunk.",
           f"{ONE_OFFER}; `extra.referral`", referral, needs="control"),

@@ -65,7 +65,7 @@ SHAPES = [
     Shape("asterisk-restart-mid-call", "faults",
           "Asterisk is killed while a seat talks, then started again.",
           "closed as it stood (`extra.cut_by: asterisk_restart`): offered, answered within 15 s, talk until "
-          "the last event before the kill", asterisk_restart,
+          "the last event before the kill", asterisk_restart, reconciled=("restart-mid-call",),
           known_bug=("a call cut by an Asterisk restart is closed at its last CEL event: one talking steadily "
                      "(no event since the answer) gets talk 0, so AHT loses its talk until the kill",
                      ("talk_seconds is ",))),

@@ -2,8 +2,8 @@
 that local midnight falls 40 s after the set-up (a TZif file the controller finds on PYTHONTZPATH);
 the call starts 3 s before it and ends after it, and counts in the day (and hour) it arrived.
 
-The rolling 24 h window is not a shape here: crossing it takes a day of real time (the window is
-always the 24 h before now), so it is covered by the unit tests of ``rolling_alarm`` only."""
+The rolling 24 h window moves the KPI service's clock instead (shapes/rolling.py): the window is
+always the 24 h before now."""
 
 from __future__ import annotations
 

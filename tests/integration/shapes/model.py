@@ -79,7 +79,9 @@ class Shape:
     """A row of the catalogue. ``drive(stack, ctx)`` makes the calls and returns their Expects;
     ``needs`` names the set-up it runs in (``rig``: the session stack as it is; the others are
     fixtures of tests/integration/test_shapes.py); ``known_bug``: (the bug, the texts of the
-    mismatches it explains): the shape is an expected failure while exactly those show."""
+    mismatches it explains): the shape is an expected failure while exactly those show;
+    ``reconciled``: the reconciliation rules and notes (hotline/reconcile/rules.py) its calls carry,
+    all of them and only them (none: both sides agree on every call)."""
 
     name: str
     group: str
@@ -88,6 +90,7 @@ class Shape:
     drive: Callable[[Any, Any], list[Expect]]
     needs: str = "rig"
     known_bug: tuple[str, tuple[str, ...]] | None = None
+    reconciled: tuple[str, ...] = ()
 
 
 def record_mismatches(expect: Expect, record: dict[str, Any]) -> list[str]:

@@ -42,7 +42,7 @@ def withdrawn_then_end(stack: Stack, ctx: Ctx) -> list[Expect]:
 
 def parallel_answered(stack: Stack, ctx: Ctx) -> list[Expect]:
     ctx.call(PARALLEL_ANSWERED, 1, talk_ms=1500)
-    return [Expect(ctx.caller(1), "answered", PARALLEL_ANSWERED, None, NOT_OFFERED, talk=(0.5, 1.6),
+    return [Expect(ctx.caller(1), "answered", PARALLEL_ANSWERED, None, NOT_OFFERED, talk=(0.5, 2.1),
                    fields={"queued_at": None, "legacy_mode": "parallel", "department": "gongjijin"},
                    extra={"answered_by": "department", "overflow": ABSENT})]
 
@@ -78,7 +78,8 @@ def diverted_110(stack: Stack, ctx: Ctx) -> list[Expect]:
 SHAPES = [
     Shape("voice-message", "queue rules",
           "A queue with no seat and the no-seat rule: the caller leaves a voice message.",
-          "offered, neither answered nor abandoned (lowers the answer rate)", voice_message),
+          "offered, neither answered nor abandoned (lowers the answer rate)", voice_message,
+          reconciled=("voice-message",)),
     Shape("merged-number-with-notice", "numbers",
           "A merged number in its transition: the caller hears the notice, then a seat answers.",
           "offered from the queue join (the notice is before it), answered within 15 s; grouped under the "
@@ -88,11 +89,12 @@ SHAPES = [
           "offered after the notice, answered within 15 s, under the withdrawn number", withdrawn_then_hotline),
     Shape("withdrawn-number-ends", "numbers",
           "A withdrawn number configured to end: the notice plays and the platform hangs up.",
-          "not offered (`ended_after_notice`): in no KPI", withdrawn_then_end),
+          "not offered (`ended_after_notice`): in no KPI", withdrawn_then_end,
+          reconciled=("ended-after-notice",)),
     Shape("parallel-number-answered-by-department", "numbers",
           "A parallel number: the department's own phone answers.",
           "recorded, never offered to the 12345 seats: in no answer-rate KPI (`extra.answered_by: department`)",
-          parallel_answered, needs="dept_phones"),
+          parallel_answered, needs="dept_phones", reconciled=("parallel-number-not-queued",)),
     parallel_overflow(PARALLEL_NOANSWER, "guotu", "noanswer"),
     parallel_overflow(PARALLEL_BUSY, "shuiwu", "busy"),
     parallel_overflow(PARALLEL_CLOSED, "wenhua", "closed"),

@@ -156,7 +156,7 @@ SHAPES = [
     Shape("max-wait-fallback", "queue rules",
           "No seat in q3timeout: after its 5 s max wait the caller moves to q3backup and seat 1002 answers.",
           "one offer, in the fallback queue (the last queue); wait from the first join: answered within 15 s",
-          max_wait_fallback),
+          max_wait_fallback, reconciled=("requeued",)),
     Shape("county-overflow", "queue rules",
           "A county queue with no seat of its own: after 5 s the city seats ring and one answers.",
           "offered and answered in the county queue (haimen), credited to the city seat; wait includes the 5 s",
@@ -171,7 +171,8 @@ SHAPES = [
           "offered, long abandon; no seat credited", paused_while_ringing),
     Shape("abandoned-while-seat-rings", "seats",
           "The caller hangs up after 3 s while the only seat's phone rings.",
-          "offered, short abandon (< 5 s); no seat credited, and no missed ring for the seat", abandoned_while_ringing),
+          "offered, short abandon (< 5 s); no seat credited, and no missed ring for the seat", abandoned_while_ringing,
+          reconciled=("short-abandon-excluded",)),
     external_seat(True),
     external_seat(False),
 ]

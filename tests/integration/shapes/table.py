@@ -15,7 +15,11 @@ HEADER = "| shape | group | what happens | how it counts |\n| --- | --- | --- | 
 
 
 def row(shape: Shape) -> str:
-    counts = shape.counts + (f" **Known bug**: {shape.known_bug[0]}" if shape.known_bug else "")
+    counts = shape.counts
+    if shape.reconciled:
+        counts += " Reconciled by " + ", ".join(f"`{r}`" for r in shape.reconciled) + "."
+    if shape.known_bug:
+        counts += f" **Known bug**: {shape.known_bug[0]}"
     return f"| `{shape.name}` | {shape.group} | {shape.description} | {counts} |"
 
 
