@@ -309,7 +309,8 @@ class Stack:
             self.controller = subprocess.Popen(
                 [sys.executable, "-m", "hotline", "--site", str(self.site_file), "--state-dir",
                  str(self.paths.state_dir), *extra, "serve"], stdout=out, stderr=subprocess.STDOUT, env=env)
-        wait_for("the controller's AMI login", lambda: self.status().get("ami", {}).get("ok"), timeout=30)
+        # Up to 90 s: over 30 s was seen on a loaded 2-core machine; a controller that exits fails at once.
+        wait_for("the controller's AMI login", lambda: self.status().get("ami", {}).get("ok"), timeout=90)
 
     def stop_controller(self) -> None:
         if self.controller and self.controller.poll() is None:
