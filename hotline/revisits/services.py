@@ -35,6 +35,7 @@ from sqlalchemy.orm import Session
 
 from hotline.ami import actions
 from hotline.ami.port import AmiPort
+from hotline.background import Background
 from hotline.audit.services import AuditEntry, AuditService
 from hotline.config.site import SiteConfig
 from hotline.exceptions import AsteriskActionFailed, CallControlUnavailable, HotlineError, InvalidRequest, StoreError
@@ -77,7 +78,7 @@ class RevisitService:
         self._loop: asyncio.AbstractEventLoop | None = None
         self._early: list[CallRecord] = []
         self._early_lock = threading.Lock()
-        self._pending: set[asyncio.Future[Any]] = set()
+        self._background = Background(log, "回访 bookkeeping")
         self.stats = {"ticks": 0, "placed": 0, "refused": 0, "rated": 0}
 
     def now(self) -> dt.datetime:
@@ -92,18 +93,14 @@ class RevisitService:
             self._loop = asyncio.get_running_loop()
             early, self._early = self._early, []
         for record in early:
-            self._spawn(self._record(record))
+            self._background.spawn(self._record(record))
 
     async def stop(self) -> None:
-        for task in list(self._pending):
-            task.cancel()
-        if self._pending:
-            await asyncio.gather(*self._pending, return_exceptions=True)
+        await self._background.stop()
 
     async def settle(self) -> None:
         """Wait for the records handed over so far to be taken into account."""
-        while self._pending:
-            await asyncio.gather(*list(self._pending), return_exceptions=True)
+        await self._background.settle()
 
     async def run(self, interval: float = 5.0) -> None:
         """:meth:`tick` every ``interval`` seconds until cancelled; a failing tick is logged."""
@@ -227,7 +224,7 @@ class RevisitService:
                 self._early.append(record)
                 return
         if not loop.is_closed():
-            loop.call_soon_threadsafe(lambda: self._spawn(self._record(record)))
+            loop.call_soon_threadsafe(lambda: self._background.spawn(self._record(record)))
 
     async def _record(self, record: CallRecord) -> None:
         info = record.extra["revisit"]
@@ -383,17 +380,3 @@ class RevisitService:
             await self._audit.record(entry)
         except Exception:   # an audit write never fails the refusal itself
             log.exception("audit of a refused 回访 number failed")
-
-    def _spawn(self, coro: Awaitable[None]) -> None:
-        task = asyncio.ensure_future(self._guard(coro))
-        self._pending.add(task)
-        task.add_done_callback(self._pending.discard)
-
-    @staticmethod
-    async def _guard(coro: Awaitable[None]) -> None:
-        try:
-            await coro
-        except StoreError as exc:
-            log.warning("回访 bookkeeping postponed: %s", exc.message)
-        except Exception:
-            log.exception("回访 bookkeeping failed")

@@ -6,10 +6,8 @@ from __future__ import annotations
 
 import datetime as dt
 from pathlib import Path
-from typing import Any
 
 import pytest
-from aiohttp.test_utils import TestClient
 
 from hotline.auth.passwords import hash_password
 from hotline.auth.roles import MIN_ROLE, RANK

@@ -10,7 +10,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from aiohttp.test_utils import TestClient
 
 from hotline.auth.passwords import hash_password
 from hotline.config import parse_site
