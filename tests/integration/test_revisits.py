@@ -223,7 +223,8 @@ def test_a_wrong_key_twice_is_no_rating(rv: Rv) -> None:
         _stop(phone)
     assert (task["status"], task["keys"], task["rating"], task["attempts"]) == ("no_rating", "9,9", None, 1), task
     [tried] = task["tries"]
-    record = wait_for("the try's record", lambda: next((c for c in s.calls() if c["call_id"] == tried["call_id"]), None))
+    record = wait_for("the try's record",
+                      lambda: next((c for c in s.calls() if c["call_id"] == tried["call_id"]), None))
     assert record["extra"]["revisit"]["result"] == "no_rating" and record["outcome"] == "answered", record
     life = rv.get(f"/api/work-orders/{oid}/lifecycle")
     assert (life["lifecycle"]["state"], life["lifecycle"]["rating"]) == ("verified", None), "no rating: unchanged"
