@@ -40,6 +40,7 @@ MIN_ROLE: dict[tuple[str, str], Role] = {
     ("GET", "/api/transfer-targets"): S,
     ("POST", "/api/work-orders"): S,
     ("GET", "/api/work-orders/{work_order_id}"): D,   # a department reads work orders, nothing else
+    ("PATCH", "/api/work-orders/{work_order_id}"): S,  # 不需回访 recorded after filing
     # the work-order lifecycle (hotline.work_orders.lifecycle: the table decides who takes which
     # action; these are its lowest roles, checked against it by test_order_api)
     ("GET", "/api/work-orders"): U,                             # a unit: its own orders only
@@ -91,6 +92,8 @@ MIN_ROLE: dict[tuple[str, str], Role] = {
     ("GET", "/api/revisits/{revisit_id}"): S,
     ("POST", "/api/revisits/{revisit_id}/rating"): S,
     ("POST", "/api/revisits/{revisit_id}/number"): S,
+    ("POST", "/api/revisits/{revisit_id}/claim"): S,
+    ("POST", "/api/revisits/{revisit_id}/release"): S,
     ("GET", "/api/revisit-refusals"): V,
     ("POST", "/api/revisit-refusals"): S,
     # the order system (hotline.outbox): its dead letters and what it pushed back

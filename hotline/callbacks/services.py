@@ -35,6 +35,7 @@ from typing import Any
 
 from hotline.ami import actions
 from hotline.ami.port import AmiPort
+from hotline.background import Background
 from hotline.calls.cel import CelEvent
 from hotline.privacy import mask_number
 from hotline.records.call import CallRecord, Outcome
@@ -79,7 +80,7 @@ class CallbackService:
         self._timeout = action_timeout
         self._loop: asyncio.AbstractEventLoop | None = None
         self._lock = asyncio.Lock()
-        self._pending: set[asyncio.Future[Any]] = set()
+        self._background = Background(log, "callback bookkeeping")
 
     def settings(self, queue: str | None) -> QueueCallback:
         q = self._site.queue(queue) if queue else None
@@ -89,10 +90,10 @@ class CallbackService:
         with self._early_lock:
             self._loop = asyncio.get_running_loop()
             early, self._early = self._early, []
-        self._spawn(self._resume())
+        self._background.spawn(self._resume())
         for number, queue, reason, call_id in (self._intents.pending() if self._intents else []):
-            self._spawn(self._retrying(f"callback request of {call_id}",
-                                       functools.partial(self._requested, call_id, number, queue, reason)))
+            self._background.spawn(self._retrying(f"callback request of {call_id}",
+                                                  functools.partial(self._requested, call_id, number, queue, reason)))
         for record in early:
             self._take_record(record)
 
@@ -103,7 +104,7 @@ class CallbackService:
         tasks = await asyncio.to_thread(self.tasks.list, status=Status.requested, limit=500)
         for task in tasks:
             if task.kind is Kind.queue_callback and task.attempts > 0:
-                self._spawn(self._retry_later(task))
+                self._background.spawn(self._retry_later(task))
 
     def status(self) -> dict[str, int]:
         """Requests not yet tasks (kept in the intent file) and database retries so far."""
@@ -114,10 +115,7 @@ class CallbackService:
         return {"pending_requests": pending, "retries": self.retries}
 
     async def stop(self) -> None:
-        for task in list(self._pending):
-            task.cancel()
-        if self._pending:
-            await asyncio.gather(*self._pending, return_exceptions=True)
+        await self._background.stop()
 
     # -- live events (call tracker subscriber, on the loop) -------------------------------------
     def on_event(self, event: CelEvent) -> None:
@@ -130,7 +128,7 @@ class CallbackService:
         elif event.name == marks.CALLBACK_DIAL.name:
             parent = marks.CALLBACK_DIAL.of(event).call_id.strip()
             if parent:
-                self._spawn(self._dialling(parent, event.linkedid))
+                self._background.spawn(self._dialling(parent, event.linkedid))
 
     def _promise(self, call_id: str, number: str, queue: str | None, reason: str) -> None:
         """A caller was promised a callback: it becomes a task, whatever the database does meanwhile."""
@@ -139,8 +137,8 @@ class CallbackService:
                 self._intents.add(call_id, number, queue, reason)
             except OSError:
                 log.exception("callback request of %s not kept in the intent file; retried in memory", call_id)
-        self._spawn(self._retrying(f"callback request of {call_id}",
-                                   lambda: self._requested(call_id, number, queue, reason)))
+        self._background.spawn(self._retrying(f"callback request of {call_id}",
+                                              lambda: self._requested(call_id, number, queue, reason)))
 
     async def _retrying(self, what: str, make: Callable[[], Awaitable[None]]) -> None:
         delay = self.RETRY_FIRST_S
@@ -202,7 +200,7 @@ class CallbackService:
                 # its own): the live request, or this record when the request was not seen live.
                 self._promise(record.call_id, *request)
             return
-        self._spawn(self._retrying(f"callback try {record.call_id}", lambda: self._record(record)))
+        self._background.spawn(self._retrying(f"callback try {record.call_id}", lambda: self._record(record)))
 
     async def _record(self, record: CallRecord) -> None:
         if record.outcome is Outcome.callback_requested:
@@ -239,7 +237,7 @@ class CallbackService:
         log.info("callback task %d: try %s %s -> %s (%d/%d)", task.id, record.call_id, result, task.status.value,
                  task.attempts, task.max_attempts)
         if task.status is Status.requested and task.kind is Kind.queue_callback and step is Step.try_failed:
-            self._spawn(self._retry_later(task))
+            self._background.spawn(self._retry_later(task))
 
     async def _retry_later(self, task: CallbackTask) -> None:
         await asyncio.sleep(self.settings(task.queue).retry_after)
@@ -333,20 +331,6 @@ class CallbackService:
     # -- sending -------------------------------------------------------------------------------
     async def _action(self, action: dict[str, str]) -> dict[str, Any]:
         return await self._ami.act(action, timeout=self._timeout)
-
-    def _spawn(self, coro: Awaitable[None]) -> None:
-        task = asyncio.ensure_future(self._guard(coro))
-        self._pending.add(task)
-        task.add_done_callback(self._pending.discard)
-
-    @staticmethod
-    async def _guard(coro: Awaitable[None]) -> None:
-        try:
-            await coro
-        except StoreError as exc:
-            log.warning("callback bookkeeping postponed: %s", exc.message)
-        except Exception:  # one bad event must not stop the next
-            log.exception("callback bookkeeping failed")
 
 
 def _request_of(record: CallRecord) -> tuple[str, str | None, str] | None:

@@ -4,6 +4,7 @@
     NotFound
     └── NoSuchRevisit     no-such-revisit      (404)
     RevisitClosed         revisit-closed       (409: not in a status that takes this step)
+    RevisitClaimed        revisit-claimed      (409: another seat claimed it)
     NumberNotAllowed      number-not-allowed   (422: the outbound rule refuses the number; audited)
 """
 
@@ -27,6 +28,15 @@ class RevisitClosed(HotlineError):
     def __init__(self, task_id: int, status: str, step: str) -> None:
         super().__init__(f"回访 task {task_id} is {status}: it cannot take {step}", revisit_id=task_id,
                          status=status, step=step)
+
+
+class RevisitClaimed(HotlineError):
+    error_id = "revisit-claimed"
+    http_status = 409
+
+    def __init__(self, task_id: int, seat: str | None) -> None:
+        super().__init__(f"回访 task {task_id} is claimed by {seat}: only that seat or a supervisor may act on it",
+                         revisit_id=task_id, seat=seat)
 
 
 class NumberNotAllowed(HotlineError):

@@ -57,6 +57,13 @@ def add_routes(app: web.Application, service: RevisitService) -> None:
         task = await service.rate(task_id(request), body.rating.value, _actor(request))
         return json_response((await _shown(request, [task.to_dict()], False))[0])
 
+    def by_hand(step: str) -> Any:
+        async def handler(request: web.Request) -> web.Response:
+            move = service.claim if step == "claim" else service.release
+            task = await move(task_id(request), _actor(request))
+            return json_response((await _shown(request, [task.to_dict()], False))[0])
+        return handler
+
     async def number(request: web.Request) -> web.Response:
         body = parse_json_body(NumberBody, await request.read())
         task = await service.renumber(task_id(request), body.number, _actor(request))
@@ -77,5 +84,7 @@ def add_routes(app: web.Application, service: RevisitService) -> None:
     app.router.add_get("/api/revisits/{revisit_id}", get)
     app.router.add_post("/api/revisits/{revisit_id}/rating", rating)
     app.router.add_post("/api/revisits/{revisit_id}/number", number)
+    app.router.add_post("/api/revisits/{revisit_id}/claim", by_hand("claim"))
+    app.router.add_post("/api/revisits/{revisit_id}/release", by_hand("release"))
     app.router.add_get("/api/revisit-refusals", refusals)
     app.router.add_post("/api/revisit-refusals", refuse)

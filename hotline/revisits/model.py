@@ -7,9 +7,11 @@ and the order waits for the caller's rating). Statuses::
        ^                 |--answered, pressed 0-------------------> with_seat (a seat rates it)
        |                 |--answered, no valid key twice----------> no_rating
        '--(tries left)---'--no answer / busy / failed / lost------> failed (K tries: given up)
-    pending / dialling / with_seat / no_rating / failed --a seat rates it by hand--> rated
-    created as skipped: confidential, refused, number_not_allowed, no_number (never dialled)
-    pending / dialling --the order left ``verified`` meanwhile----> superseded
+    pending --a seat claims it--> claimed (the dialler leaves it alone) --released--> pending
+    pending / claimed / dialling / with_seat / no_rating / failed --a seat rates it by hand--> rated
+    created as skipped: no_revisit, confidential, refused, number_not_allowed, no_number (never dialled)
+    pending / claimed --the order marked no_revisit (不需回访) meanwhile--> skipped (no_revisit)
+    pending / claimed / dialling --the order left ``verified`` meanwhile----> superseded
 """
 
 from __future__ import annotations
@@ -26,6 +28,7 @@ class Status(str, Enum):
     pending = "pending"        # waiting for its time (next_at), the quiet hours or a free line
     dialling = "dialling"      # a try is in progress
     with_seat = "with_seat"    # the caller pressed 0: a seat talks to them and records the rating
+    claimed = "claimed"        # a seat took it by hand (``seat``): never dialled while claimed
     rated = "rated"            # the rating went to the order (evaluate: 满意/基本满意 close, 不满意 reopens)
     no_rating = "no_rating"    # answered, but no valid key (0-3) after being asked twice
     failed = "failed"          # every try unanswered, busy or failed: given up
@@ -33,10 +36,10 @@ class Status(str, Enum):
     superseded = "superseded"  # the order was evaluated (or sent back) by other means first
 
 
-OPEN = frozenset({Status.pending, Status.dialling, Status.with_seat})
+OPEN = frozenset({Status.pending, Status.dialling, Status.with_seat, Status.claimed})
 CLOSED = frozenset(Status) - OPEN
 
-SKIP_REASONS = ("confidential", "refused", "number_not_allowed", "no_number")
+SKIP_REASONS = ("no_revisit", "confidential", "refused", "number_not_allowed", "no_number")
 RESULTS = ("rated", "to_seat", "no_rating", "no_answer", "busy", "failed", "lost")
 """A try's result: answered (rated, to_seat, no_rating) or not (the others; ``lost``: no record
 of the try arrived in time, e.g. Asterisk refused the Originate)."""
@@ -67,7 +70,7 @@ class Task:
     last_result: str | None = None
     rating: str | None = None
     keys: str = ""               # the keys pressed on the latest answered try
-    seat: str | None = None      # who rated it by hand
+    seat: str | None = None      # who claimed it (claimed), who rated it by hand (rated)
     dialled_at: dt.datetime | None = None   # the current try's start (dialling)
     tries: tuple[dict[str, Any], ...] = field(default_factory=tuple)   # each try: call id, result, keys, at
 
@@ -134,9 +137,31 @@ def is_current(task: Task, result: TryResult) -> bool:
 def rate_by_hand(task: Task, rating: str, seat: str, now: dt.datetime) -> Task:
     """A seat records the caller's rating (a task it took by hand, or one the caller pressed 0 on:
     during the call too, while the try is still ``dialling``; its record then only adds the try)."""
-    if task.status not in (Status.pending, Status.dialling, Status.with_seat, Status.no_rating, Status.failed):
+    if task.status not in (Status.pending, Status.claimed, Status.dialling, Status.with_seat, Status.no_rating,
+                           Status.failed):
         raise InvalidStep(task.status, "a rating by hand")
     return replace(task, status=Status.rated, rating=rating, seat=seat, next_at=None, updated_at=now)
+
+
+def claim(task: Task, seat: str, now: dt.datetime) -> Task:
+    """A seat takes a pending task by hand: the dialler leaves it alone until it is released."""
+    if task.status is not Status.pending:
+        raise InvalidStep(task.status, "a claim")
+    return replace(task, status=Status.claimed, seat=seat, updated_at=now)
+
+
+def release(task: Task, now: dt.datetime) -> Task:
+    """A claimed task goes back to the dialler (due at once, or when its spacing ends)."""
+    if task.status is not Status.claimed:
+        raise InvalidStep(task.status, "a release")
+    return replace(task, status=Status.pending, seat=None, updated_at=now)
+
+
+def skip(task: Task, reason: str, now: dt.datetime) -> Task:
+    """A task not yet in a try is never dialled: its order was marked ``no_revisit`` meanwhile."""
+    if task.status not in (Status.pending, Status.claimed):
+        raise InvalidStep(task.status, f"a skip ({reason})")
+    return replace(task, status=Status.skipped, skip_reason=reason, seat=None, next_at=None, updated_at=now)
 
 
 def supersede(task: Task, now: dt.datetime) -> Task:

@@ -40,7 +40,7 @@ SCHEMAS: dict[str, Any] = {
                         "rating": {"enum": [*(r.value for r in Rating), None]},
                         "keys": {"type": "string", "description": "the keys pressed on the answered try, one per "
                                                                   "round, comma-separated (empty: none in time)"},
-                        "seat": {**_STR_NULL, "description": "who rated it by hand"},
+                        "seat": {**_STR_NULL, "description": "who claimed it (claimed) or rated it by hand"},
                         "created_at": {"type": "string"}, "updated_at": {"type": "string"},
                         "tries": {"type": "array", "items": {"type": "object", "description":
                                   "call_id (the try's call record), attempt, result, keys, at"}}}},
@@ -64,7 +64,19 @@ PATHS: dict[str, Any] = {
         "parameters": [_ID], "requestBody": _body(["rating"], {"rating": {"enum": [r.value for r in Rating]}}),
         "responses": {"200": _json("the task", _ref("RevisitTask")), "400": _error("invalid-request"),
                       "404": _error("no-such-revisit"),
-                      "409": _error("revisit-closed: rated, skipped or superseded")}}},
+                      "409": _error("revisit-closed: rated, skipped or superseded; revisit-claimed: another "
+                                    "seat claimed it; illegal-transition: the order is no longer verified "
+                                    "(nothing changed: the task and the order commit together)")}}},
+    "/api/revisits/{revisit_id}/claim": {"post": {
+        "summary": "A seat takes a pending task by hand: the automatic dialler leaves it alone until released",
+        "parameters": [_ID],
+        "responses": {"200": _json("the task (claimed, seat: who)", _ref("RevisitTask")),
+                      "404": _error("no-such-revisit"), "409": _error("revisit-closed: not pending")}}},
+    "/api/revisits/{revisit_id}/release": {"post": {
+        "summary": "A claimed task goes back to the dialler (the seat that claimed it, or a supervisor)",
+        "parameters": [_ID],
+        "responses": {"200": _json("the task (pending)", _ref("RevisitTask")), "404": _error("no-such-revisit"),
+                      "409": _error("revisit-closed: not claimed; revisit-claimed: another seat's")}}},
     "/api/revisits/{revisit_id}/number": {"post": {
         "summary": "The number to dial from now on (the caller's other phone): a pending task, or one skipped "
                    "for want of an allowed number",

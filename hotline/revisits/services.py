@@ -31,15 +31,18 @@ from collections.abc import Awaitable, Callable
 from typing import Any, TypeVar
 from zoneinfo import ZoneInfo
 
+from sqlalchemy.orm import Session
+
 from hotline.ami import actions
 from hotline.ami.port import AmiPort
+from hotline.background import Background
 from hotline.audit.services import AuditEntry, AuditService
 from hotline.config.site import SiteConfig
 from hotline.exceptions import AsteriskActionFailed, CallControlUnavailable, HotlineError, InvalidRequest, StoreError
 from hotline.privacy import mask_number
 from hotline.records.call import CallRecord
 from hotline.revisits import model, rules, schedule
-from hotline.revisits.errors import NoSuchRevisit, NumberNotAllowed, RevisitClosed
+from hotline.revisits.errors import NoSuchRevisit, NumberNotAllowed, RevisitClaimed, RevisitClosed
 from hotline.revisits.model import Status, Task, TryResult
 from hotline.revisits.store import Candidate, RevisitStore
 from hotline.spine import marks
@@ -75,7 +78,7 @@ class RevisitService:
         self._loop: asyncio.AbstractEventLoop | None = None
         self._early: list[CallRecord] = []
         self._early_lock = threading.Lock()
-        self._pending: set[asyncio.Future[Any]] = set()
+        self._background = Background(log, "回访 bookkeeping")
         self.stats = {"ticks": 0, "placed": 0, "refused": 0, "rated": 0}
 
     def now(self) -> dt.datetime:
@@ -90,18 +93,14 @@ class RevisitService:
             self._loop = asyncio.get_running_loop()
             early, self._early = self._early, []
         for record in early:
-            self._spawn(self._record(record))
+            self._background.spawn(self._record(record))
 
     async def stop(self) -> None:
-        for task in list(self._pending):
-            task.cancel()
-        if self._pending:
-            await asyncio.gather(*self._pending, return_exceptions=True)
+        await self._background.stop()
 
     async def settle(self) -> None:
         """Wait for the records handed over so far to be taken into account."""
-        while self._pending:
-            await asyncio.gather(*list(self._pending), return_exceptions=True)
+        await self._background.settle()
 
     async def run(self, interval: float = 5.0) -> None:
         """:meth:`tick` every ``interval`` seconds until cancelled; a failing tick is logged."""
@@ -125,8 +124,11 @@ class RevisitService:
             open_tasks = await asyncio.to_thread(self.tasks.open_tasks)
             states = await asyncio.to_thread(self.tasks.order_states, [t.work_order_id for t in open_tasks])
             for t in open_tasks:
-                if t.status is not Status.with_seat and states.get(t.work_order_id) != "verified":
+                state, no_revisit = states.get(t.work_order_id, (None, False))
+                if t.status is not Status.with_seat and state != "verified":
                     await asyncio.to_thread(self.tasks.apply, t.id, lambda x: model.supersede(x, now))
+                elif no_revisit and t.status in (Status.pending, Status.claimed):
+                    await asyncio.to_thread(self.tasks.apply, t.id, lambda x: model.skip(x, "no_revisit", now))
             ring = dt.timedelta(seconds=self._cfg.ring_seconds)
             overdue = schedule.lost(open_tasks, now, ring)
             live = await self._live_accounts() if overdue else None
@@ -167,6 +169,8 @@ class RevisitService:
 
     async def _decide(self, c: Candidate) -> tuple[str | None, str | None]:
         """(number to dial, skip reason) of a candidate."""
+        if c.no_revisit:
+            return None, "no_revisit"
         if c.confidential and self._cfg.skip_confidential:
             return None, "confidential"
         if not c.caller_number or c.caller_number == "anonymous":
@@ -220,7 +224,7 @@ class RevisitService:
                 self._early.append(record)
                 return
         if not loop.is_closed():
-            loop.call_soon_threadsafe(lambda: self._spawn(self._record(record)))
+            loop.call_soon_threadsafe(lambda: self._background.spawn(self._record(record)))
 
     async def _record(self, record: CallRecord) -> None:
         info = record.extra["revisit"]
@@ -257,11 +261,15 @@ class RevisitService:
             await asyncio.sleep(delay)
             delay = min(delay * 2, self.RETRY_MAX_S)
 
+    @staticmethod
+    def _fields(task: Task, call_id: str | None) -> dict[str, Any]:
+        """The ``evaluate`` event's fields: the rating, and the try's call and keys."""
+        return {"rating": task.rating, "revisit": {"task": task.id, "call_id": call_id, "tries": task.attempts,
+                                                  "keys": task.keys, "seat": task.seat}}
+
     async def _evaluate(self, task: Task, actor: Actor, call_id: str | None) -> None:
-        fields = {"rating": task.rating, "revisit": {"task": task.id, "call_id": call_id, "tries": task.attempts,
-                                                    "keys": task.keys, "seat": task.seat}}
         try:
-            await self._orders.act(task.work_order_id, "evaluate", actor, fields)
+            await self._orders.act(task.work_order_id, "evaluate", actor, self._fields(task, call_id))
         except StoreError:
             raise
         except HotlineError as exc:   # the order moved meanwhile (evaluated by hand, sent back...)
@@ -285,16 +293,52 @@ class RevisitService:
 
     async def rate(self, task_id: int, rating: str, actor: Actor) -> Task:
         """A seat records the caller's rating (a task taken by hand, or a caller who pressed 0);
-        the order is evaluated by that seat."""
+        the task's rating and the order's ``evaluate`` by that seat commit in one transaction (or,
+        refused, e.g. the order moved meanwhile, neither)."""
+        now = self.now()
+
+        def step(t: Task) -> Task:
+            self._holder_check(t, actor)
+            return model.rate_by_hand(t, rating, actor.name, now)
+
+        def evaluate(session: Session, t: Task) -> None:
+            self._orders.act_in(session, t.work_order_id, "evaluate", actor, self._fields(t, None))
+        async with self._lock:
+            try:
+                task = await asyncio.to_thread(self.tasks.apply, task_id, step, evaluate)
+            except model.InvalidStep as exc:
+                raise RevisitClosed(task_id, exc.status.value, "a rating") from None
+        self._orders.poke()
+        self.stats["rated"] += 1
+        return task
+
+    async def claim(self, task_id: int, actor: Actor) -> Task:
+        """A seat takes a pending task by hand: the dialler leaves it alone until released."""
         now = self.now()
         async with self._lock:
             try:
-                task = await asyncio.to_thread(self.tasks.apply, task_id,
-                                               lambda t: model.rate_by_hand(t, rating, actor.name, now))
+                return await asyncio.to_thread(self.tasks.apply, task_id, lambda t: model.claim(t, actor.name, now))
             except model.InvalidStep as exc:
-                raise RevisitClosed(task_id, exc.status.value, "a rating") from None
-        await self._evaluate(task, actor, None)
-        return task
+                raise RevisitClosed(task_id, exc.status.value, "a claim") from None
+
+    async def release(self, task_id: int, actor: Actor) -> Task:
+        """A claimed task goes back to the dialler (by the seat that claimed it, or a supervisor)."""
+        now = self.now()
+
+        def step(t: Task) -> Task:
+            self._holder_check(t, actor)
+            return model.release(t, now)
+        async with self._lock:
+            try:
+                return await asyncio.to_thread(self.tasks.apply, task_id, step)
+            except model.InvalidStep as exc:
+                raise RevisitClosed(task_id, exc.status.value, "a release") from None
+
+    @staticmethod
+    def _holder_check(task: Task, actor: Actor) -> None:
+        """A task another seat claimed: only that seat, a supervisor or an admin acts on it."""
+        if task.status is Status.claimed and task.seat != actor.name and actor.role == "seat":
+            raise RevisitClaimed(task.id, task.seat)
 
     async def check_number(self, number: str, *, user: str, role: str, work_order_id: str | None) -> str:
         """The digits a 回访 may dial for ``number``; refused with ``number-not-allowed``, audited."""
@@ -336,17 +380,3 @@ class RevisitService:
             await self._audit.record(entry)
         except Exception:   # an audit write never fails the refusal itself
             log.exception("audit of a refused 回访 number failed")
-
-    def _spawn(self, coro: Awaitable[None]) -> None:
-        task = asyncio.ensure_future(self._guard(coro))
-        self._pending.add(task)
-        task.add_done_callback(self._pending.discard)
-
-    @staticmethod
-    async def _guard(coro: Awaitable[None]) -> None:
-        try:
-            await coro
-        except StoreError as exc:
-            log.warning("回访 bookkeeping postponed: %s", exc.message)
-        except Exception:
-            log.exception("回访 bookkeeping failed")

@@ -15,6 +15,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
 from sqlalchemy import func, select
+from sqlalchemy.orm import Session
 
 from hotline.exceptions import InvalidRequest
 from hotline.revisits.errors import NoSuchRevisit
@@ -32,6 +33,7 @@ class Candidate:
     verify_event_id: int
     caller_number: str | None     # the order's first call's caller number, as recorded
     confidential: bool
+    no_revisit: bool = False      # 不需回访: the caller asked not to be called back about it
 
 
 def _task(row: RevisitTaskRow) -> Task:
@@ -70,24 +72,28 @@ class RevisitStore:
             todo = sorted(o for o, e in latest.items() if (o, e) not in done)
             if not todo:
                 return []
-            confidential = dict(session.execute(select(WorkOrderRow.id, WorkOrderRow.caller_confidential)
-                                                .where(WorkOrderRow.id.in_(todo))).all())
+            flags = {o: (bool(c), bool(n)) for o, c, n in session.execute(
+                select(WorkOrderRow.id, WorkOrderRow.caller_confidential, WorkOrderRow.no_revisit)
+                .where(WorkOrderRow.id.in_(todo)))}
             numbers: dict[str, str] = {}
             calls = (select(WorkOrderCallRow.work_order_id, CallRow.caller_number)
                      .join(CallRow, CallRow.call_id == WorkOrderCallRow.call_id)
                      .where(WorkOrderCallRow.work_order_id.in_(todo)).order_by(CallRow.arrived_at))
             for order_id, number in session.execute(calls):
                 numbers.setdefault(order_id, number)
-            return [Candidate(o, latest[o], numbers.get(o), bool(confidential.get(o))) for o in todo]
+            return [Candidate(o, latest[o], numbers.get(o), *flags.get(o, (False, False))) for o in todo]
 
-    def order_states(self, order_ids: Iterable[str]) -> dict[str, str]:
+    def order_states(self, order_ids: Iterable[str]) -> dict[str, tuple[str, bool]]:
+        """Each order's lifecycle state and its ``no_revisit`` flag."""
         ids = sorted(set(order_ids))
         if not ids:
             return {}
         with self._store.session() as session:
-            rows = session.execute(select(OrderLifecycleRow.work_order_id, OrderLifecycleRow.state)
+            rows = session.execute(select(OrderLifecycleRow.work_order_id, OrderLifecycleRow.state,
+                                          WorkOrderRow.no_revisit)
+                                   .join(WorkOrderRow, WorkOrderRow.id == OrderLifecycleRow.work_order_id)
                                    .where(OrderLifecycleRow.work_order_id.in_(ids))).all()
-            return dict(rows)
+            return {o: (state, bool(no)) for o, state, no in rows}
 
     # --- tasks ---------------------------------------------------------------------------------
     def create(self, candidate: Candidate, *, number: str | None, skip_reason: str | None, max_attempts: int,
@@ -133,9 +139,11 @@ class RevisitStore:
         with self._store.session() as session:
             return [_task(r) for r in session.scalars(query.order_by(RevisitTaskRow.id.desc()).limit(limit))]
 
-    def apply(self, task_id: int, step: Callable[[Task], Task]) -> Task:
-        """``step`` applied to the task as it stands, in one transaction holding its row; a step
-        that raises changes nothing."""
+    def apply(self, task_id: int, step: Callable[[Task], Task],
+              then: Callable[[Session, Task], None] | None = None) -> Task:
+        """``step`` applied to the task as it stands, in one transaction holding its row, and
+        ``then`` (e.g. the order's ``evaluate``) in the same transaction: a step or a ``then`` that
+        raises changes nothing."""
         with self._store.session() as session:
             row = session.scalars(select(RevisitTaskRow).where(RevisitTaskRow.id == task_id)
                                   .with_for_update()).one_or_none()
@@ -143,6 +151,9 @@ class RevisitStore:
                 raise NoSuchRevisit(task_id)
             task = step(_task(row))
             _write(row, task)
+            if then is not None:
+                session.flush()
+                then(session, task)
             return task
 
     # --- the refusal list ----------------------------------------------------------------------

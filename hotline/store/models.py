@@ -14,7 +14,7 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import (JSON, BigInteger, Boolean, Float, ForeignKey, Index, Integer, String, Text,
-                        UniqueConstraint)
+                        UniqueConstraint, false)
 from sqlalchemy.orm import Mapped, mapped_column
 
 from hotline.records.work_order import Category, Status
@@ -70,6 +70,8 @@ class WorkOrderRow(Base):
     status: Mapped[Status] = mapped_column(_enum(Status, "work_order_status"), index=True)
     created_by: Mapped[str] = mapped_column(String(16))  # seat id
     caller_confidential: Mapped[bool] = mapped_column(Boolean)
+    # 不需回访: the caller asked not to be called back about it (no 回访 task is dialled); migration 0018
+    no_revisit: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
     created_at: Mapped[datetime] = mapped_column(UtcDateTime, index=True)
     updated_at: Mapped[datetime] = mapped_column(UtcDateTime)
 

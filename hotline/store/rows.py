@@ -71,6 +71,7 @@ def work_order_dict(session: Session, order: WorkOrderRow, call_ids: list[str] |
         "status": order.status.value,
         "created_by": order.created_by,
         "caller_confidential": order.caller_confidential,
+        "no_revisit": bool(order.no_revisit),
         "call_ids": list(call_ids),
         "created_at": order.created_at.isoformat(),
         "updated_at": order.updated_at.isoformat(),

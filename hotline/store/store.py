@@ -220,7 +220,7 @@ class Store:
 
     def create_work_order(self, *, call_ids: Sequence[str], title: str, description: str,
                           category: Category | str, created_by: str,
-                          caller_confidential: bool | None = None) -> dict[str, Any]:
+                          caller_confidential: bool | None = None, no_revisit: bool = False) -> dict[str, Any]:
         """File a new ``open`` work order about existing calls and return it.
 
         The id is ``WO-<local date>-<6-digit daily sequence>``, short enough to
@@ -231,12 +231,13 @@ class Store:
         with self._session() as session:
             order = self.file_work_order(session, call_ids=call_ids, title=title, description=description,
                                          category=category, created_by=created_by,
-                                         caller_confidential=caller_confidential, now=datetime.now(UTC))
+                                         caller_confidential=caller_confidential, no_revisit=no_revisit,
+                                         now=datetime.now(UTC))
             return work_order_dict(session, order)
 
     def file_work_order(self, session: Session, *, call_ids: Sequence[str], title: str, description: str,
                         category: Category | str, created_by: str, caller_confidential: bool | None,
-                        now: datetime) -> WorkOrderRow:
+                        now: datetime, no_revisit: bool = False) -> WorkOrderRow:
         """:meth:`create_work_order` in the caller's transaction (filed at ``now``): the lifecycle
         files and starts an order in one (``hotline.work_orders.store``)."""
         category = enum_value(Category, category, "category")
@@ -257,7 +258,8 @@ class Store:
             raise InvalidRequest("call_ids", f"no call record with id {unknown!r}", unknown)
         order = WorkOrderRow(id=f"WO-{day}-{seq:06d}", title=title, description=description,
                              category=category, status=Status.open, created_by=created_by,
-                             caller_confidential=caller_confidential, created_at=now, updated_at=now)
+                             caller_confidential=caller_confidential, no_revisit=no_revisit, created_at=now,
+                             updated_at=now)
         session.add(order)
         session.flush()
         session.add_all(WorkOrderCallRow(work_order_id=order.id, call_id=i) for i in ids)

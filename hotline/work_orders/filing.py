@@ -84,6 +84,7 @@ def _take_over(session: Session, row: WorkOrderRow, filed: dict[str, Any], now: 
     row.description = f"{filed['description']}\n\n{row.description}"
     row.category = category
     row.caller_confidential = category.confidential_by_default if confidential is None else confidential
+    row.no_revisit = bool(filed.get("no_revisit"))
     row.updated_at = now
     session.flush()
     return sorted(linked)[0]

@@ -28,7 +28,7 @@ from hotline.work_orders.export import export_orders, report_handler
 from hotline.work_orders.identity import for_unit
 from hotline.work_orders.kpis import DIMENSIONS
 from hotline.work_orders.lifecycle import TABLE
-from hotline.work_orders.schemas import parse_action, parse_create, parse_search, parse_start
+from hotline.work_orders.schemas import parse_action, parse_create, parse_search, parse_start, parse_update
 from hotline.work_orders.services import WorkOrderService, event_payload
 from hotline.work_orders.transitions import Actor, Order
 
@@ -56,6 +56,23 @@ def lifecycle_dict(order: Order, meta: dict[str, str | None]) -> dict[str, Any]:
             "closure": order.closure.value if order.closure else None,
             "rating": order.rating.value if order.rating else None, "redo_count": order.redo_count,
             "extension_days": order.extension_days}
+
+
+def update_handler(service: WorkOrderService) -> Any:
+    """``PATCH /api/work-orders/{id}``: the filed order's fields that may change (``no_revisit``)."""
+    async def update(request: web.Request) -> web.Response:
+        body = parse_update(await request.read())
+        return json_response(await service.update(request.match_info["work_order_id"], body.changes()))
+    return update
+
+
+def kpis_handler(service: WorkOrderService) -> Any:
+    async def kpis(request: web.Request) -> web.Response:
+        dimension = request.query.get("dimension", "unit")
+        if dimension not in DIMENSIONS:
+            raise InvalidRequest("dimension", f"one of {', '.join(DIMENSIONS)}", dimension)
+        return json_response(await service.kpis(dimension))
+    return kpis
 
 
 def add_routes(app: web.Application, service: WorkOrderService) -> None:
@@ -123,18 +140,13 @@ def add_routes(app: web.Application, service: WorkOrderService) -> None:
                 await request.app[DISCLOSURE].record_full(request, [call_id])
         return json_response({"order": filed, "lifecycle": lifecycle_dict(order, meta), "events": events})
 
-    async def kpis(request: web.Request) -> web.Response:
-        dimension = request.query.get("dimension", "unit")
-        if dimension not in DIMENSIONS:
-            raise InvalidRequest("dimension", f"one of {', '.join(DIMENSIONS)}", dimension)
-        return json_response(await service.kpis(dimension))
-
     app.router.add_post("/api/work-orders", create)
     app.router.add_get("/api/work-orders", search)
     app.router.add_get("/api/work-orders/{work_order_id}", get)
+    app.router.add_patch("/api/work-orders/{work_order_id}", update_handler(service))
     app.router.add_post("/api/work-orders/{work_order_id}/start", start)
     app.router.add_get("/api/work-orders/{work_order_id}/lifecycle", lifecycle)
     for action in API_ACTIONS:
         app.router.add_post(path_of(action), act(action))
-    app.router.add_get("/api/order-kpis", kpis)
+    app.router.add_get("/api/order-kpis", kpis_handler(service))
     app.router.add_get("/api/order-reports", report_handler(service))

@@ -22,12 +22,14 @@ _WORK_ORDER_FIELDS: dict[str, dict[str, Any]] = {
     "created_by": {"type": "string", "pattern": "^[0-9]{3,8}$", "description": "seat id"},
     "caller_confidential": {"type": "boolean", "description": "keep the caller's identity confidential "
                             "(GB/T 33358); defaults to true for complaint and report, false otherwise"},
+    "no_revisit": {"type": "boolean", "description": "不需回访: the caller asked not to be called back about "
+                   "the order (no 回访 call is placed; its task is skipped, reason no_revisit); default false"},
 }
 
 _WORK_ORDER: dict[str, Any] = {
     "type": "object",
     "required": ["id", "title", "description", "category", "status", "created_by",
-                 "caller_confidential", "call_ids", "created_at", "updated_at"],
+                 "caller_confidential", "no_revisit", "call_ids", "created_at", "updated_at"],
     "properties": {
         "id": {"type": "string", "pattern": "^WO-[0-9]{8}-[0-9]{6,}$",
                "description": "WO-<site local date>-<daily sequence>, e.g. WO-20261123-000042"},
@@ -193,6 +195,17 @@ PATHS: dict[str, Any] = {
         "operationId": "getWorkOrder",
         "parameters": [_path("work_order_id")],
         "responses": {"200": _json("the work order", _ref("WorkOrder")),
+                      "404": _error("no-such-work-order"),
+                      "503": _error("store-unavailable")},
+    }, "patch": {
+        "summary": "Change a filed order's fields: no_revisit (不需回访, the caller asked for no 回访 call)",
+        "operationId": "updateWorkOrder",
+        "parameters": [_path("work_order_id")],
+        "requestBody": {"required": True, "content": {"application/json": {"schema": {
+            "type": "object", "minProperties": 1, "additionalProperties": False,
+            "properties": {"no_revisit": _WORK_ORDER_FIELDS["no_revisit"]}}}}},
+        "responses": {"200": _json("the work order", _ref("WorkOrder")),
+                      "400": _error("invalid-request"),
                       "404": _error("no-such-work-order"),
                       "503": _error("store-unavailable")},
     }},

@@ -46,6 +46,8 @@ class WorkOrderCreate(StrictBody):
     created_by: SeatId
     # None: what the category requires (complaints and reports are confidential).
     caller_confidential: bool | None = None
+    # 不需回访: the caller asked not to be called back about it (no 回访 call; PATCH changes it later)
+    no_revisit: bool = False
     # The lifecycle (what POST .../start takes): any of them given, the order is filed and started
     # in one transaction (hotline.work_orders.filing); none, it is filed only.
     urgency: Urgency | None = None
@@ -61,6 +63,23 @@ class WorkOrderCreate(StrictBody):
     def filed(self) -> dict[str, Any]:
         """The filing's fields (``Store.create_work_order``'s arguments)."""
         return self.model_dump(exclude=set(self.LIFECYCLE))
+
+
+class WorkOrderUpdate(StrictBody):
+    """The body of ``PATCH /api/work-orders/{id}``: the order's fields that may change after
+    filing (only ``no_revisit`` so far); at least one, any other field refused."""
+
+    no_revisit: bool | None = None
+
+    def changes(self) -> dict[str, Any]:
+        return self.model_dump(exclude_none=True)
+
+
+def parse_update(body: bytes) -> WorkOrderUpdate:
+    update = parse_json_body(WorkOrderUpdate, body, empty_is_object=False)
+    if not update.changes():
+        raise InvalidRequest("no_revisit", "give a field to change", None)
+    return update
 
 
 def parse_create(body: bytes) -> WorkOrderCreate:

@@ -81,6 +81,10 @@ class WorkOrderService:
     async def get(self, work_order_id: str) -> dict[str, Any]:
         return await asyncio.to_thread(self._store.get_work_order, work_order_id)
 
+    async def update(self, work_order_id: str, changes: dict[str, Any]) -> dict[str, Any]:
+        """Change a filed order's fields (``no_revisit``, 不需回访, recorded after filing)."""
+        return await asyncio.to_thread(self.lifecycle.update, work_order_id, changes, dt.datetime.now(dt.UTC))
+
     @property
     def timezone(self) -> ZoneInfo:
         """The site's zone: reports and exports are in its local time."""
@@ -121,6 +125,16 @@ class WorkOrderService:
         _, event = await asyncio.to_thread(self.lifecycle.act, order_id, action, actor, fields, self.now())
         self._poke()
         return event
+
+    def act_in(self, session: Session, order_id: str, action: str, actor: Actor, fields: dict[str, Any]) -> Event:
+        """:meth:`act` in the caller's transaction (blocking; :meth:`poke` once it committed): e.g. a
+        回访 task rated by hand and the order's ``evaluate`` commit together or not at all."""
+        _, event = self.lifecycle.act_in(session, order_id, action, lambda _: actor, fields, self.now())
+        return event
+
+    def poke(self) -> None:
+        """Events were committed by a caller's transaction (:meth:`act_in`): wake the outbox."""
+        self._poke()
 
     def inbound(self, session: Session, change: InboundChange) -> dict[str, Any]:
         """The outbox's inbound hook (blocking, in the outbox's thread and transaction)."""

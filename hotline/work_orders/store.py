@@ -22,6 +22,7 @@ from sqlalchemy.orm import Session
 
 from hotline.exceptions import IllegalTransition, NoSuchWorkOrder
 from hotline.store.models import OrderEventRow, OrderLifecycleRow, WorkOrderRow
+from hotline.store.rows import work_order_dict
 from hotline.store.store import Store
 from hotline.work_orders import assignments, outbound
 from hotline.work_orders.kpis import Kpis
@@ -127,6 +128,18 @@ class OrderStore:
                            insert=self._store.insert)
         self._publish(session, event)
         return order, event
+
+    def update(self, order_id: str, changes: dict[str, Any], now: dt.datetime) -> dict[str, Any]:
+        """Change the filed order's fields (``no_revisit``): the order as the API gives it."""
+        with self._store.session() as session:
+            row = session.scalars(select(WorkOrderRow).where(WorkOrderRow.id == order_id)
+                                  .with_for_update()).one_or_none()
+            if row is None:
+                raise NoSuchWorkOrder(order_id)
+            if "no_revisit" in changes and bool(changes["no_revisit"]) != row.no_revisit:
+                row.no_revisit = bool(changes["no_revisit"])
+                row.updated_at = now
+            return work_order_dict(session, row)
 
     def get(self, order_id: str) -> tuple[Order, dict[str, str | None]]:
         """The order's lifecycle and its subject and area."""

@@ -207,3 +207,24 @@ def test_a_wrong_key_is_asked_again_once(rv: Rv) -> None:
     life = wait_for("the order closed", lambda: (x := rv.get(f"/api/work-orders/{oid}/lifecycle"))
                     and x["lifecycle"]["state"] == "closed" and x)
     assert life["lifecycle"]["rating"] == "satisfied"
+
+
+def test_a_wrong_key_twice_is_no_rating(rv: Rv) -> None:
+    """9 in both menus: asked again once, then no rating; the order is left as it was (verified)."""
+    s = rv.stack
+    rv.at(T0)
+    oid = rv.replied_order("13900001305")
+    phone = s.start_pstn("revisit_phone_presses_9.xml")
+    try:
+        rv.post(SEAT, f"/api/work-orders/{oid}/verify", {})
+        task = wait_for("the 回访 ended", lambda: (t := rv.task(oid)) and t["status"] in ("rated", "no_rating") and t,
+                        timeout=120)
+    finally:
+        _stop(phone)
+    assert (task["status"], task["keys"], task["rating"], task["attempts"]) == ("no_rating", "9,9", None, 1), task
+    [tried] = task["tries"]
+    record = wait_for("the try's record",
+                      lambda: next((c for c in s.calls() if c["call_id"] == tried["call_id"]), None))
+    assert record["extra"]["revisit"]["result"] == "no_rating" and record["outcome"] == "answered", record
+    life = rv.get(f"/api/work-orders/{oid}/lifecycle")
+    assert (life["lifecycle"]["state"], life["lifecycle"]["rating"]) == ("verified", None), "no rating: unchanged"

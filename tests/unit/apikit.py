@@ -1,15 +1,18 @@
 """The API as the controller serves it, built from fakes: every service wired by
 ``hotline.compose.build_services`` (as ``hotline.app`` does), Asterisk replaced by a recording
-AMI ``send``, the live hub in memory. Tests override single services with ``replace=``."""
+AMI ``send``, the live hub in memory. Tests override single services with ``replace=``.
+
+:class:`Api` is a JSON client of such an app acting as named users (the order tests' users)."""
 
 from __future__ import annotations
 
 import dataclasses
 import secrets
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from aiohttp import web
+from aiohttp.test_utils import TestClient
 
 from hotline.api.app import ApiServices, StatusProvider, build_app
 from hotline.auth.services import AuthService
@@ -53,3 +56,28 @@ def api_services(store: Store, *, site: SiteConfig | None = None, status: Status
 
 def api_app(store: Store, **kwargs: Any) -> web.Application:
     return build_app(api_services(store, **kwargs))
+
+
+class Api:
+    """Requests as named users: each logs in on first use with its password from the test's
+    table; every request carries its bearer token and the app's own ``Origin`` (as a browser's)."""
+
+    def __init__(self, client: TestClient[Any, Any], passwords: Mapping[str, str]) -> None:
+        self.client = client
+        self.passwords = passwords
+        self.tokens: dict[str, str] = {}
+
+    async def call(self, user: str, method: str, url: str, body: Any = None) -> tuple[int, Any]:
+        """(status, JSON answer) of one request as ``user``."""
+        if user not in self.tokens:
+            r = await self.client.post("/api/login", json={"name": user, "password": self.passwords[user]})
+            self.tokens[user] = (await r.json())["token"]
+        headers = {"Authorization": f"Bearer {self.tokens[user]}", "Origin": str(self.client.make_url(""))}
+        r = await self.client.request(method, url, json=body, headers=headers)
+        return r.status, await r.json()
+
+    async def trail(self, oid: str, user: str = "boss") -> list[dict[str, Any]]:
+        """The order's event trail, read by ``user`` (a supervisor by default)."""
+        status, body = await self.call(user, "GET", f"/api/work-orders/{oid}/lifecycle")
+        assert status == 200, body
+        return list(body["events"])

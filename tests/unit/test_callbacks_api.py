@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import AsyncIterator, Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -196,7 +195,7 @@ async def test_records_drive_a_queue_callback(sqlite_store: Store, make_call: Ma
     await service._record(first)   # replayed: the same try
     task = service.tasks.get(task.id)
     assert (task.status, task.attempts, task.last_result) == (Status.requested, 1, "noanswer")
-    retry = [t for t in service._pending if not t.done()]
+    retry = [t for t in service._background.pending if not t.done()]
     assert retry, "a retry is scheduled"
     await service._place(task, position=1)
     placeholder = next(a for a in ami.sent if a["Action"] == "Originate")
@@ -240,7 +239,6 @@ async def test_a_restart_resumes_pending_retries(sqlite_store: Store, make_call:
 
     after._retry_later = record_retry  # type: ignore[method-assign]
     after.start()
-    await asyncio.gather(*list(after._pending))
-    await asyncio.gather(*list(after._pending))
+    await after._background.settle()
     assert scheduled == [retry.id]
     assert waiting.id not in scheduled

@@ -129,13 +129,14 @@ async def test_orders_export_every_page_and_links_run_both_ways(
 async def test_a_unit_exports_its_own_orders_without_call_ids(sqlite_store: Store, make_call: MakeCall,
                                                               tmp_path: Path) -> None:
     from hotline.work_orders.services import WorkOrderService
-    from test_order_api import Api, _now, _order, site
+    from apikit import Api
+    from test_order_api import PASSWORDS, _now, _order, site
 
     sqlite_store.upsert_call(make_call("c1", caller_number="13912345678"))
     s = site()
     service = WorkOrderService(sqlite_store, orders=s.orders, now=_now)
     async with serve(sqlite_store, tmp_path, s, work_orders=service) as client:
-        api = Api(client)
+        api = Api(client, PASSWORDS)
         mine = await _order(api, "criticism")          # dispatched to renshe
         await api.call("s1001", "POST", "/api/work-orders", {"call_ids": ["c1"], "title": "other", "description": "d",
                                                              "category": "praise", "created_by": "1001"})

@@ -22,6 +22,8 @@ from conftest import MakeCall
 
 MIGRATIONS = Path(__file__).resolve().parents[2] / "hotline" / "store" / "migrations"
 TABLES = ("work_orders", "work_order_calls", "work_order_lifecycle", "work_order_events", "call_records")
+# work_orders' columns at 0007 (later migrations add some: 0018 no_revisit)
+ORDER_COLUMNS = "id, title, description, category, status, created_by, caller_confidential, created_at, updated_at"
 
 
 def _migrate(store: Store, revision: str, *, down: bool = False) -> None:
@@ -34,7 +36,8 @@ def _migrate(store: Store, revision: str, *, down: bool = False) -> None:
 
 def _rows(store: Store) -> dict[str, list[tuple[Any, ...]]]:
     with store._engine.connect() as connection:
-        return {t: sorted(tuple(map(str, r)) for r in connection.execute(text(f"SELECT * FROM {t}")))
+        return {t: sorted(tuple(map(str, r)) for r in connection.execute(
+                    text(f"SELECT {ORDER_COLUMNS if t == 'work_orders' else '*'} FROM {t}")))
                 for t in TABLES}
 
 
@@ -44,10 +47,14 @@ def _populate(store: Store, make_call: MakeCall) -> None:
         store.upsert_call(make_call(f"1700000000.{n}", caller_number=f"1380000{n:04d}"))
     categories = ("consult", "help", "complaint", "report", "suggestion")
     for n in range(6):   # orders with two calls each; every order in its lifecycle with two events
-        order = store.create_work_order(call_ids=[f"1700000000.{2 * n}", f"1700000000.{2 * n + 1}"],
-                                        title=f"工单{n}", description="描述", category=categories[n % 5],
-                                        created_by="1001")
-        with store.session() as session:
+        order = {"id": f"WO-20261130-{n + 1:06d}"}
+        with store.session() as session:   # the 0007 columns only (the model has later ones)
+            session.execute(text(f"INSERT INTO work_orders ({ORDER_COLUMNS}) VALUES (:id, :title, '描述', :category, "
+                                 "'open', '1001', :confidential, :at, :at)"),
+                            {"id": order["id"], "title": f"工单{n}", "category": categories[n % 5],
+                             "confidential": categories[n % 5] in ("complaint", "report"), "at": at})
+            session.execute(text("INSERT INTO work_order_calls (work_order_id, call_id) VALUES (:o, :a), (:o, :b)"),
+                            {"o": order["id"], "a": f"1700000000.{2 * n}", "b": f"1700000000.{2 * n + 1}"})
             session.add(OrderLifecycleRow(work_order_id=order["id"], state="dispatched", urgency="normal",
                                           subject=None, area=None, unit="zjj", co_units=[], redo_count=0,
                                           extension_days=0, updated_at=at))

@@ -6,10 +6,8 @@ from __future__ import annotations
 
 import datetime as dt
 from pathlib import Path
-from typing import Any
 
 import pytest
-from aiohttp.test_utils import TestClient
 
 from hotline.auth.passwords import hash_password
 from hotline.auth.roles import MIN_ROLE, RANK
@@ -20,6 +18,7 @@ from hotline.work_orders.http import API_ACTIONS, path_of
 from hotline.work_orders.lifecycle import ROWS
 from hotline.work_orders.services import WorkOrderService
 
+from apikit import Api
 from authkit import FAST, serve
 from conftest import MakeCall
 
@@ -42,20 +41,6 @@ def site(units_see_numbers: bool = False) -> SiteConfig:
                              {"id": "zhujian", "name": "住建局", "leader": leader}],
                    "units_see_numbers": units_see_numbers},
         "users": [{**u, "password_hash": hash_password(PASSWORDS[u["name"]], iterations=FAST)} for u in users]})
-
-
-class Api:
-    def __init__(self, client: TestClient[Any, Any]) -> None:
-        self.client = client
-        self.tokens: dict[str, str] = {}
-
-    async def call(self, user: str, method: str, url: str, body: Any = None) -> tuple[int, Any]:
-        if user not in self.tokens:
-            r = await self.client.post("/api/login", json={"name": user, "password": PASSWORDS[user]})
-            self.tokens[user] = (await r.json())["token"]
-        headers = {"Authorization": f"Bearer {self.tokens[user]}", "Origin": str(self.client.make_url(""))}
-        r = await self.client.request(method, url, json=body, headers=headers)
-        return r.status, await r.json()
 
 
 async def _order(api: Api, category: str) -> str:
@@ -83,7 +68,7 @@ async def test_units_act_and_read_only_their_own(store_with_call: Store, tmp_pat
     s = site()
     service = WorkOrderService(store_with_call, orders=s.orders, now=_now)
     async with serve(store_with_call, tmp_path, s, work_orders=service) as client:
-        api = Api(client)
+        api = Api(client, PASSWORDS)
         oid = await _order(api, "complaint")
         base = f"/api/work-orders/{oid}"
         status, body = await api.call("zhujian1", "POST", f"{base}/sign", {})
@@ -118,7 +103,7 @@ async def test_a_unit_sees_a_non_confidential_number_as_the_site_allows(
     s = site(units_see_numbers=allowed)
     service = WorkOrderService(store_with_call, orders=s.orders, now=_now)
     async with serve(store_with_call, tmp_path, s, work_orders=service) as client:
-        api = Api(client)
+        api = Api(client, PASSWORDS)
         oid = await _order(api, "help")
         status, body = await api.call("renshe1", "GET", f"/api/work-orders/{oid}/lifecycle")
         assert status == 200 and body["order"]["caller_number"] == shown and "call_ids" not in body["order"]
@@ -137,7 +122,7 @@ async def test_a_unit_searches_only_its_own(store_with_call: Store, tmp_path: Pa
     s = site()
     service = WorkOrderService(store_with_call, orders=s.orders, now=_now)
     async with serve(store_with_call, tmp_path, s, work_orders=service) as client:
-        api = Api(client)
+        api = Api(client, PASSWORDS)
         mine = await _order(api, "help")
         status, other = await api.call("s1001", "POST", "/api/work-orders", {
             "call_ids": ["c1"], "title": "t", "description": "d", "category": "help", "created_by": "1001"})

@@ -10,7 +10,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from aiohttp.test_utils import TestClient
 
 from hotline.auth.passwords import hash_password
 from hotline.config import parse_site
@@ -18,6 +17,7 @@ from hotline.config.site import SiteConfig
 from hotline.store import Store
 from hotline.work_orders.services import WorkOrderService
 
+from apikit import Api
 from authkit import FAST, serve
 from conftest import MakeCall
 
@@ -37,25 +37,6 @@ def site() -> SiteConfig:
         "seats": [{"id": "1001", "name": "坐席1001", "secret": "seat-secret-1001"}],
         "orders": {"units": [{"id": u, "name": n, "leader": leader} for u, n in UNITS.items()]},
         "users": [{**u, "password_hash": hash_password(PASSWORDS[u["name"]], iterations=FAST)} for u in users]})
-
-
-class Api:
-    def __init__(self, client: TestClient[Any, Any]) -> None:
-        self.client = client
-        self.tokens: dict[str, str] = {}
-
-    async def call(self, user: str, method: str, url: str, body: Any = None) -> tuple[int, Any]:
-        if user not in self.tokens:
-            r = await self.client.post("/api/login", json={"name": user, "password": PASSWORDS[user]})
-            self.tokens[user] = (await r.json())["token"]
-        headers = {"Authorization": f"Bearer {self.tokens[user]}", "Origin": str(self.client.make_url(""))}
-        r = await self.client.request(method, url, json=body, headers=headers)
-        return r.status, await r.json()
-
-    async def trail(self, oid: str) -> list[dict[str, Any]]:
-        status, body = await self.call("boss", "GET", f"/api/work-orders/{oid}/lifecycle")
-        assert status == 200, body
-        return list(body["events"])
 
 
 async def _dispatched(api: Api, co_units: list[str]) -> str:
@@ -81,7 +62,7 @@ async def api(store_with_call: Store, tmp_path: Path) -> Any:
     s = site()
     service = WorkOrderService(store_with_call, orders=s.orders, now=lambda: dt.datetime(2026, 12, 1, 10, tzinfo=TZ))
     async with serve(store_with_call, tmp_path, s, work_orders=service) as client:
-        yield Api(client)
+        yield Api(client, PASSWORDS)
 
 
 async def test_a_co_unit_finds_reads_and_contributes(api: Api) -> None:

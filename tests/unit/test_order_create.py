@@ -23,6 +23,7 @@ from hotline.store.models import OutboxDeliveryRow, OutboxEventRow
 from hotline.work_orders.schemas import WorkOrderCreate
 from hotline.work_orders.services import WorkOrderService
 
+from apikit import Api
 from authkit import FAST, serve
 from conftest import MakeCall
 
@@ -71,22 +72,8 @@ def _env(store: Store, at: dt.datetime = dt.datetime(2026, 12, 1, 10, tzinfo=TZ)
     return s, Env(store, s, at)
 
 
-class Api:
-    def __init__(self, client: Any) -> None:
-        self.client = client
-        self.tokens: dict[str, str] = {}
-
-    async def call(self, user: str, method: str, url: str, body: Any = None) -> tuple[int, Any]:
-        if user not in self.tokens:
-            r = await self.client.post("/api/login", json={"name": user, "password": PASSWORDS[user]})
-            self.tokens[user] = (await r.json())["token"]
-        headers = {"Authorization": f"Bearer {self.tokens[user]}", "Origin": str(self.client.make_url(""))}
-        r = await self.client.request(method, url, json=body, headers=headers)
-        return r.status, await r.json()
-
-
 def _api(client: Any) -> Api:
-    return Api(client)
+    return Api(client, PASSWORDS)
 
 
 @pytest.fixture
@@ -287,3 +274,33 @@ def test_the_emergency_deadline_is_8_clock_hours_across_midnight_and_a_holiday()
                     clock)[0].due for u in (Urgency.emergency, Urgency.normal)}
     assert due[Urgency.emergency] == dt.datetime(2026, 10, 1, 4, tzinfo=TZ)
     assert due[Urgency.normal] == dt.datetime(2026, 10, 14, 0, tzinfo=TZ)
+
+
+async def test_no_revisit_at_filing_and_changed_later(with_call: Store, tmp_path: Path) -> None:
+    """不需回访: given at filing (both ways of filing), changed with PATCH by a seat or a supervisor
+    (audited, as every supervisor's write), never by a unit; a bad body names the field."""
+    s, env = _env(with_call)
+    async with serve(with_call, tmp_path, s, work_orders=env.service) as client:
+        api = _api(client)
+        status, plain = await api.call("s1001", "POST", "/api/work-orders", BODY)
+        assert status == 201 and plain["no_revisit"] is False
+        status, order = await api.call("s1001", "POST", "/api/work-orders",
+                                       {**BODY, "urgency": "normal", "no_revisit": True})
+        assert status == 201 and order["no_revisit"] is True, order
+        oid = plain["id"]
+        for body, field in (({"no_revisit": "yes"}, "no_revisit"), ({}, "no_revisit"),
+                            ({"no_revisit": True, "title": "x"}, "title")):
+            status, refused = await api.call("s1001", "PATCH", f"/api/work-orders/{oid}", body)
+            assert (status, refused["error_id"], refused["details"]["field"]) == (400, "invalid-request", field)
+        status, changed = await api.call("s1001", "PATCH", f"/api/work-orders/{oid}", {"no_revisit": True})
+        assert status == 200 and changed["no_revisit"] is True, changed
+        status, read = await api.call("boss", "GET", f"/api/work-orders/{oid}")
+        assert read["no_revisit"] is True
+        status, refused = await api.call("renshe1", "PATCH", f"/api/work-orders/{oid}", {"no_revisit": False})
+        assert status == 403, refused
+        status, missing = await api.call("s1001", "PATCH", "/api/work-orders/WO-20261201-999999", {"no_revisit": True})
+        assert (status, missing["error_id"]) == (404, "no-such-work-order")
+        status, back = await api.call("boss", "PATCH", f"/api/work-orders/{oid}", {"no_revisit": False})
+        assert status == 200 and back["no_revisit"] is False
+        status, audit = await api.call("boss", "GET", "/api/audit?action=work-orders.patch")
+        assert status == 200 and [(a["user"], a["target"]) for a in audit["items"]] == [("boss", f"work_order:{oid}")]

@@ -22,7 +22,8 @@ from hotline.work_orders.reports import HEADER, period_of, report
 from hotline.work_orders.services import WorkOrderService
 
 from authkit import serve
-from test_order_api import Api, _now, _order, site
+from apikit import Api
+from test_order_api import PASSWORDS, _now, _order, site
 from test_order_api import store_with_call as store_with_call  # noqa: F401  (the fixture)
 
 SH = ZoneInfo("Asia/Shanghai")
@@ -96,7 +97,7 @@ async def test_the_report_over_http_as_json_csv_and_xlsx(store_with_call: Store,
     s = site()
     service = WorkOrderService(store_with_call, orders=s.orders, now=_now)   # 2026-12-01 10:00 +08:00
     async with serve(store_with_call, tmp_path, s, work_orders=service) as client:
-        api = Api(client)
+        api = Api(client, PASSWORDS)
         await _order(api, "praise")   # dispatched to renshe
         status, body = await api.call("boss", "GET", "/api/order-reports?period=day&date=2026-12-01")
         assert status == 200 and body["columns"] == list(HEADER)

@@ -14,9 +14,9 @@ import pytest
 from hotline.ami.port import AmiPort
 from hotline.audit.services import AuditService
 from hotline.config.site import SiteConfig
-from hotline.exceptions import StoreError
+from hotline.exceptions import HotlineError, StoreError
 from hotline.records.call import CallRecord, Outcome
-from hotline.revisits.errors import NumberNotAllowed, RevisitClosed
+from hotline.revisits.errors import NumberNotAllowed, RevisitClaimed, RevisitClosed
 from hotline.revisits.model import Status
 from hotline.revisits.services import RevisitService
 from hotline.spine import marks
@@ -310,3 +310,97 @@ async def test_a_seat_rates_while_the_caller_is_still_on_the_line(env: Env) -> N
                                                                              ["1796000000.7"])
     actions = [e["action"] for e in await env.orders.trail(oid)]
     assert actions[-1] == "reopen" and actions.count("reopen") == 1, "evaluated once, by the seat"
+
+
+async def test_no_revisit_at_filing_skips_the_task(env: Env) -> None:
+    """不需回访 recorded at filing: the task is made skipped (reason no_revisit), nothing dialled."""
+    env.service.start()
+    env.store.upsert_call(env.make_call("1700000000.9", caller_number="13800138009"))
+    filed = env.store.create_work_order(call_ids=["1700000000.9"], title="欠薪", description="工资拖欠",
+                                        category="help", created_by="1001", no_revisit=True)
+    assert filed["no_revisit"] is True
+    oid = str(filed["id"])
+    await env.orders.start(oid, urgency=Urgency.normal, subject=None, area=None, actor=SEAT)
+    for action, actor, fields in (("dispatch", SEAT, {"unit": "renshe"}), ("sign", UNIT, {}),
+                                  ("reply", UNIT, {"result": "已发放"}), ("verify", SEAT, {})):
+        await env.orders.act(oid, action, actor, fields)
+    assert await env.service.tick() == [] and env.ami.sent == []
+    task = (await env.service.list(None, oid, 10))[0]
+    assert (task.status, task.skip_reason) == (Status.skipped, "no_revisit")
+
+
+async def test_no_revisit_recorded_later_skips_a_pending_task(env: Env) -> None:
+    env.service.start()
+    oid = await env.verified_order()
+    await env.service.seed()
+    assert (await env.orders.update(oid, {"no_revisit": True}))["no_revisit"] is True
+    assert await env.service.tick() == [] and env.ami.sent == [], "never dialled"
+    task = (await env.service.list(None, oid, 10))[0]
+    assert (task.status, task.skip_reason) == (Status.skipped, "no_revisit")
+
+
+async def test_a_claimed_task_is_left_alone_by_the_dialler_until_released(env: Env) -> None:
+    env.service.start()
+    oid = await env.verified_order()
+    [task] = await env.service.seed()
+    claimed = await env.service.claim(task.id, SEAT)
+    assert (claimed.status, claimed.seat) == (Status.claimed, "seat1001")
+    assert await env.service.tick() == [] and env.ami.sent == [], "claimed: not dialled"
+    with pytest.raises(RevisitClosed):
+        await env.service.claim(task.id, Actor("seat1002", "seat"))
+    with pytest.raises(RevisitClaimed) as other:
+        await env.service.release(task.id, Actor("seat1002", "seat"))
+    assert other.value.error_id == "revisit-claimed"
+    with pytest.raises(RevisitClaimed):
+        await env.service.rate(task.id, "satisfied", Actor("seat1002", "seat"))
+    released = await env.service.release(task.id, SEAT)
+    assert (released.status, released.seat) == (Status.pending, None)
+    assert [t.work_order_id for t in await env.service.tick()] == [oid], "released: dialled again"
+
+
+async def test_a_claimed_task_rated_by_its_seat(env: Env) -> None:
+    env.service.start()
+    oid = await env.verified_order()
+    [task] = await env.service.seed()
+    await env.service.claim(task.id, SEAT)
+    rated = await env.service.rate(task.id, "basically_satisfied", SEAT)
+    assert (rated.status, rated.seat) == (Status.rated, "seat1001")
+    order, _ = await env.orders.order(oid)
+    assert order.state.value == "closed"
+
+
+async def test_a_rating_by_hand_and_the_evaluate_commit_together(env: Env, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The order's evaluate refused (the database fails in its step, or the order moved): the
+    task is not rated either; retried, both commit."""
+    env.service.start()
+    oid = await env.verified_order()
+    [task] = await env.service.seed()
+    real = env.orders.lifecycle.act_in
+
+    def failing(*args: Any, **kwargs: Any) -> Any:
+        raise StoreError("database down")
+    monkeypatch.setattr(env.orders.lifecycle, "act_in", failing)
+    with pytest.raises(StoreError):
+        await env.service.rate(task.id, "satisfied", SEAT)
+    assert (await env.service.get(task.id)).status is Status.pending, "the task's rating rolled back"
+    monkeypatch.setattr(env.orders.lifecycle, "act_in", real)
+    await env.orders.act(oid, "evaluate", Actor("boss", "supervisor"), {"rating": "satisfied"})
+    with pytest.raises(HotlineError):
+        await env.service.rate(task.id, "satisfied", SEAT)
+    assert (await env.service.get(task.id)).status is Status.pending, "the order moved: nothing rated"
+
+
+async def test_outside_the_configured_hours_no_originate_is_ever_sent(store: Store, make_call: MakeCall) -> None:
+    """A campaign whose window is later in the day: ticks before it send no Originate (the due
+    task waits); the first tick inside it dials."""
+    env = make_env(store, make_call, hours={"start": "14:00", "end": "16:00"})
+    env.service.start()
+    oid = await env.verified_order()
+    for minutes in (0, 90, 299):
+        env.clock.at = dt.datetime(2026, 12, 1, 9, 0, tzinfo=TZ) + dt.timedelta(minutes=minutes)
+        assert await env.service.tick() == []
+    assert env.ami.sent == [], "no Originate outside the hours"
+    assert (await env.service.list(None, oid, 10))[0].status is Status.pending
+    env.clock.at = dt.datetime(2026, 12, 1, 14, 0, tzinfo=TZ)
+    assert [t.work_order_id for t in await env.service.tick()] == [oid]
+    assert [a["Action"] for a in env.ami.sent] == ["Originate"]

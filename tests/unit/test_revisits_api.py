@@ -76,3 +76,38 @@ async def test_a_seat_works_a_revisit_task(sqlite_store: Store, tmp_path: Path, 
         assert [i["number"] for i in (await r.json())["items"]] == ["13900139000"]
         r = await client.get("/api/revisit-refusals", headers=seat)
         assert r.status == 403
+
+
+async def test_a_seat_claims_a_task_and_releases_it(sqlite_store: Store, tmp_path: Path, make_call: MakeCall) -> None:
+    """Claimed: the dialler leaves it alone, another seat may not release or rate it, a supervisor
+    may; released: dialled again."""
+    store = sqlite_store
+    site = site_with_users(revisits=REVISITS, orders=ORDERS)
+    store.upsert_call(make_call("1700000000.2", caller_number="13800138000"))
+    oid = str(store.create_work_order(call_ids=["1700000000.2"], title="欠薪", description="工资拖欠",
+                                      category="help", created_by="1001")["id"])
+    async with serve(store, tmp_path, site=site) as client:
+        services = client.app[SERVICES]
+        orders, revisits = services.work_orders, services.revisits
+        await orders.start(oid, urgency=Urgency.normal, subject=None, area=None, actor=SEAT)
+        for action, actor, fields in (("dispatch", SEAT, {"unit": "renshe"}), ("sign", UNIT, {}),
+                                      ("reply", UNIT, {"result": "已发放"}), ("verify", SEAT, {})):
+            await orders.act(oid, action, actor, fields)
+        [task] = await revisits.seed()
+        origin = {"Origin": str(client.make_url(""))}
+        s1, s2, boss = [{**bearer(await login(client, u)), **origin} for u in ("s1001", "s1002", "boss")]
+        r = await client.post(f"/api/revisits/{task.id}/claim", headers=s1)
+        claimed = await r.json()
+        assert r.status == 200 and (claimed["status"], claimed["seat"]) == ("claimed", "s1001"), claimed
+        r = await client.post(f"/api/revisits/{task.id}/claim", headers=s2)
+        assert r.status == 409 and (await r.json())["error_id"] == "revisit-closed"
+        assert await revisits.tick() == [], "claimed: never dialled"
+        r = await client.post(f"/api/revisits/{task.id}/release", headers=s2)
+        assert r.status == 409 and (await r.json())["error_id"] == "revisit-claimed"
+        r = await client.post(f"/api/revisits/{task.id}/rating", json={"rating": "satisfied"}, headers=s2)
+        assert r.status == 409 and (await r.json())["error_id"] == "revisit-claimed"
+        r = await client.post(f"/api/revisits/{task.id}/release", headers=boss)
+        assert r.status == 200 and (await r.json())["status"] == "pending"
+        r = await client.post(f"/api/revisits/{task.id}/release", headers=s1)
+        assert r.status == 409 and (await r.json())["error_id"] == "revisit-closed"
+        assert [t.id for t in await revisits.tick()] == [task.id], "released: dialled"

@@ -1,0 +1,57 @@
+"""Background bookkeeping of a service: coroutines spawned on the running loop and forgotten by
+their caller (a call record's effect on a 回访 or callback task), kept until they end.
+
+:class:`Background` is what :mod:`hotline.revisits.services` and :mod:`hotline.callbacks.services`
+share: :meth:`~Background.spawn` runs a coroutine guarded so that one failure never stops the next
+(a :class:`hotline.exceptions.StoreError` is logged as postponed: the coroutine's own retry or the
+service's next round takes it up; anything else is logged with its traceback);
+:meth:`~Background.settle` waits until none is left (tests, a clean hand-over);
+:meth:`~Background.stop` cancels them and waits for them to end (the service's stop).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Awaitable
+from typing import Any
+
+from hotline.exceptions import StoreError
+
+
+class Background:
+    def __init__(self, log: logging.Logger, what: str) -> None:
+        self._log = log
+        self._what = what              # "回访 bookkeeping": how the log names the work
+        self._pending: set[asyncio.Future[Any]] = set()
+
+    @property
+    def pending(self) -> tuple[asyncio.Future[Any], ...]:
+        """What is spawned and not yet ended."""
+        return tuple(self._pending)
+
+    def spawn(self, coro: Awaitable[None]) -> None:
+        """Run ``coro`` on the running loop, guarded; kept until it ends."""
+        task = asyncio.ensure_future(self._guard(coro))
+        self._pending.add(task)
+        task.add_done_callback(self._pending.discard)
+
+    async def _guard(self, coro: Awaitable[None]) -> None:
+        try:
+            await coro
+        except StoreError as exc:
+            self._log.warning("%s postponed: %s", self._what, exc.message)
+        except Exception:   # one bad event must not stop the next
+            self._log.exception("%s failed", self._what)
+
+    async def settle(self) -> None:
+        """Wait until nothing is pending (work spawned meanwhile included)."""
+        while self._pending:
+            await asyncio.gather(*list(self._pending), return_exceptions=True)
+
+    async def stop(self) -> None:
+        """Cancel what is pending and wait for it to end."""
+        for task in list(self._pending):
+            task.cancel()
+        if self._pending:
+            await asyncio.gather(*list(self._pending), return_exceptions=True)
