@@ -149,7 +149,8 @@ async def test_three_unanswered_tries_at_the_spacing_are_one_event(env: Env) -> 
     summary = (await env.service.month(2026, 11, "renshe"))[0]
     assert (summary["probes"], summary["tries"], summary["answered"], summary["unreachable"]) == (1, 3, 0, 1)
     [event] = summary["events"]
-    assert event["at"] == (due + dt.timedelta(minutes=20)).astimezone(TZ).isoformat() and event["tries"][0] == "1796000000.1"
+    assert event["at"] == (due + dt.timedelta(minutes=20)).astimezone(TZ).isoformat()
+    assert event["tries"][0] == "1796000000.1"
 
 
 async def test_an_answered_probe_ends_it_and_a_replay_changes_nothing(env: Env) -> None:
