@@ -6,6 +6,8 @@ ids (the API turns them into JSON in one place, ``hotline.api.app``)::
     └── NoSuchUnit             no-such-unit            (404: not an orders.units[].id)
     InvalidRequest
     └── InvalidMonth           invalid-month           (400: not YYYY-MM, or month 13)
+    NotYourUnit                not-your-unit           (403: another unit's results, or a seat's or
+                                                        department's read: supervisors and the unit itself only)
     DutyPhoneNotAllowed        duty-phone-not-allowed  (422: the outbound rule refuses a duty phone; audited,
                                                         shown in the month's results)
 """
@@ -35,6 +37,19 @@ class InvalidMonth(InvalidRequest):
 
     def __init__(self, value: str) -> None:
         super().__init__("month", "a month as YYYY-MM (2026-11), month 01-12", value)
+
+
+class NotYourUnit(HotlineError):
+    """The results are the unit's own and the centre's: a unit user asked for another unit, or a
+    seat or department user (whose role reaches the route) asked at all."""
+
+    error_id = "not-your-unit"
+    http_status = 403
+
+    def __init__(self, role: str, unit: str | None, asked: str | None) -> None:
+        super().__init__(f"the duty-phone tests of a unit are for supervisors and that unit only ({role} user"
+                         f"{' of ' + unit if unit else ''} asked for {asked or 'every unit'})", role=role, unit=unit,
+                         asked=asked)
 
 
 class DutyPhoneNotAllowed(HotlineError):

@@ -2,8 +2,8 @@
 events with their times, refused duty phones).
 
 Supervisors and admins read every unit (or ``unit=``); a unit user reads its own unit only (no
-``unit``, or its own; another is ``forbidden``); seats and departments are refused. Numbers are
-shown masked.
+``unit``, or its own); another unit's, or a seat's or department's read, is ``not-your-unit`` (403).
+Numbers are shown masked.
 """
 
 from __future__ import annotations
@@ -11,9 +11,9 @@ from __future__ import annotations
 from aiohttp import web
 
 from hotline.config.site import Role
+from hotline.duty_probes.errors import NotYourUnit
 from hotline.duty_probes.schemas import month_query
 from hotline.duty_probes.services import DutyProbeService
-from hotline.exceptions import Forbidden
 from hotline.http.responses import json_response
 from hotline.principal import principal_of
 
@@ -27,12 +27,10 @@ def add_routes(app: web.Application, service: DutyProbeService) -> None:
         p = principal_of(request)
         if p is not None and p.role == Role.unit:
             if unit not in (None, p.unit):
-                raise Forbidden(f"a unit user reads its own unit's duty-phone tests only ({p.unit!r}, not {unit!r})",
-                                needed="supervisor", role=p.role.value, unit=unit)
+                raise NotYourUnit(p.role.value, p.unit, unit)
             unit = p.unit
         elif p is not None and p.role not in READERS:
-            raise Forbidden("the duty-phone tests are for supervisors and the units themselves",
-                            needed="supervisor", role=p.role.value)
+            raise NotYourUnit(p.role.value, None, unit)
         now = service.now().astimezone(service.timezone)
         year, mon = (q.year, q.month) if q.year is not None and q.month is not None else (now.year, now.month)
         units = await service.month(year, mon, unit)

@@ -57,6 +57,6 @@ PATHS: dict[str, Any] = {
                        _q("unit", "one unit (orders.units[].id); a unit user: its own", {"type": "string"})],
         "responses": {"200": _json("the month's results", _ref("DutyProbeMonth")),
                       "400": _error("invalid-month (e.g. 2026-13), invalid-request"),
-                      "403": _error("forbidden: another unit's, or not a supervisor"),
+                      "403": _error("not-your-unit: another unit's, or a seat's or department's read"),
                       "404": _error("no-such-unit")}}},
 }

@@ -1,7 +1,7 @@
 """``GET /api/duty-probes`` on the app as the controller builds it (SQLite, fake AMI, users): a
-supervisor reads every unit's month, a unit user its own only (another unit: 403), a seat is refused,
-a bad month is ``invalid-month``, an unknown unit ``no-such-unit``; numbers masked; documented in
-/openapi.json."""
+supervisor reads every unit's month, a unit user its own only; another unit's or a seat's read is
+``not-your-unit``, a bad month ``invalid-month``, an unknown unit ``no-such-unit``; numbers masked;
+documented in /openapi.json."""
 
 from __future__ import annotations
 
@@ -73,9 +73,9 @@ async def test_the_month_per_unit_and_who_may_read_it(sqlite_store: Store, tmp_p
         mine = await r.json()
         assert r.status == 200 and [u["unit"] for u in mine["units"]] == ["renshe"], "a unit sees its own only"
         r = await client.get("/api/duty-probes?month=2026-11&unit=zhujian", headers=unit)
-        assert r.status == 403 and (await r.json())["error_id"] == "forbidden"
+        assert r.status == 403 and (await r.json())["error_id"] == "not-your-unit"
         r = await client.get("/api/duty-probes?month=2026-11", headers=seat)
-        assert r.status == 403 and (await r.json())["error_id"] == "forbidden"
+        assert r.status == 403 and (await r.json())["error_id"] == "not-your-unit"
 
         for month in ("2026-13", "2026-00", "2026-1", "11/2026", "1999-12"):
             r = await client.get(f"/api/duty-probes?month={month}", headers=boss)

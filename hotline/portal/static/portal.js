@@ -28,7 +28,7 @@ const ERRORS = {
   "bad-credentials": "用户名或密码错误", "too-many-attempts": "登录失败次数过多，请稍后再试",
   "login-busy": "系统繁忙，请稍后再试", "forbidden": "无此权限", "store-unavailable": "数据库暂不可用，请稍后再试",
   "bad-origin": "请求来源不被允许", "unsupported-media-type": "请求格式错误", "internal-error": "系统内部错误",
-  "invalid-month": "月份格式错误", "no-such-unit": "单位不存在", "duty-phone-not-allowed": "值班电话不符合外呼规则",
+  "invalid-month": "月份格式错误", "no-such-unit": "单位不存在", "not-your-unit": "只能查看本单位的拨测结果", "duty-phone-not-allowed": "值班电话不符合外呼规则",
 };
 const PARTY = {main: "主办", co: "协办", duty: "应急报送（只读）"};
 // What the unit may do in each state: as 主办 (the table's unit rows), as 协办 (its 协办意见)
