@@ -195,6 +195,7 @@ class Controller:
         self._loop = asyncio.get_running_loop()
         self.callbacks.start()
         self.services.revisits.start()
+        self.services.duty_probes.start()
         self.outbox.start()
         if self.tail is not None:
             # From where the reconciler stopped: the calls still in progress are read whole.
@@ -209,6 +210,7 @@ class Controller:
         self._tasks.append(asyncio.create_task(self.services.work_orders.supervise(sweep_every)))  # 督办 sweep
         revisit_every = testclock.SWEEP_SECONDS if self.order_clock else 5.0
         self._tasks.append(asyncio.create_task(self.services.revisits.run(revisit_every)))  # 回访 calls
+        self._tasks.append(asyncio.create_task(self.services.duty_probes.run(revisit_every)))  # duty-phone tests
         app = build_app(self.services)
         self.api_runner = web.AppRunner(app, access_log=None)
         await self.api_runner.setup()
@@ -224,6 +226,7 @@ class Controller:
         self.seats.stop()
         await self.callbacks.stop()
         await self.services.revisits.stop()
+        await self.services.duty_probes.stop()
         await self.outbox.stop()
         if self.tail is not None:
             self.tail.stop()
@@ -296,6 +299,7 @@ class Controller:
         self.feeder.submit(record)
         self.callbacks.on_record(record)
         self.services.revisits.on_record(record)   # a 回访 try's record ends the try
+        self.services.duty_probes.on_record(record)   # so does a duty-phone test's
         self.prom.observe(record)
 
     def _reconciled(self, record: CallRecord) -> None:
@@ -316,6 +320,7 @@ class Controller:
             for record in batch:
                 self.callbacks.on_record(record)
                 self.services.revisits.on_record(record)
+                self.services.duty_probes.on_record(record)
                 self.prom.observe(record)
         self._offsets.save(offset)
 
@@ -357,6 +362,7 @@ class Controller:
             "callbacks": {"ok": True, **self.callbacks.status()},
             "outbox": self.outbox.status(),
             "revisits": self.services.revisits.status(),
+            "duty_probes": self.services.duty_probes.status(),
             # Redis down is "degraded", not down: calls and seat state go on without it.
             "live": {**self.hub.status(), "ok": True, "degraded": not self.hub.status()["ok"]},
             "disk": self.disk.status(),   # ok false only when critical: then /status is 503

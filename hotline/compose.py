@@ -26,6 +26,7 @@ from hotline.calls.control import CallControl
 from hotline.calls.services import CallTracker
 from hotline.config.site import SiteConfig
 from hotline.directory.services import DirectoryService
+from hotline.duty_probes.services import DutyProbeService
 from hotline.live.hub import LiveHub
 from hotline.metrics.prom import PromMetrics
 from hotline.metrics.services import MetricsService
@@ -78,6 +79,7 @@ def build_services(site: SiteConfig, store: Store, *, ami_send: AmiSend, hub: Li
         reconcile=ReconcileService(store, site, queue_log=asterisk_accounts[0] if asterisk_accounts else None,
                                    cdr_log=asterisk_accounts[1] if asterisk_accounts else None),
         revisits=RevisitService(site, store, ami, work_orders, audit),   # its clock: the order service's
+        duty_probes=DutyProbeService(site, store, ami, audit, now=work_orders.now),   # the same clock
     )
 
 

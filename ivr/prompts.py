@@ -116,9 +116,16 @@ REVISIT_PROMPTS = (
     Prompt("revisit-to-seat", "正在为您转接人工服务，请稍候。", "回访: 0 pressed, before the queue"),
 )
 
+# Duty-phone dial tests (issue 12): what a unit's duty phone hears when it answers a probe.
+DUTY_PROBE_PROMPTS = (
+    Prompt("duty-probe-notice", "测试来电。这里是12345政务服务便民热线，正在测试值班电话是否畅通，无需操作，再见。",
+           "duty-phone test: the duty phone answered; the call ends after it"),
+)
+
 PROMPTS: MappingProxyType[str, Prompt] = MappingProxyType(
     {p.name: p for p in (MERGED_NOTICE, WITHDRAWN_NOTICE, *SEAT_PROMPTS, REMOTE_CONFIRM, *QUEUE_PROMPTS,
-                         *FALLBACK_PROMPTS, *CALLBACK_PROMPTS, *REVISIT_PROMPTS)})
+                         *FALLBACK_PROMPTS, *CALLBACK_PROMPTS, *REVISIT_PROMPTS,
+                         *DUTY_PROBE_PROMPTS)})
 """Every prompt the platform may play from its sounds directory, by name."""
 
 # Numbers as Asterisk's say.c says them for a channel in language zh (ast_say_number_full_zh):

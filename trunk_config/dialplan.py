@@ -22,7 +22,7 @@ from hotline.spine.ids import dialplan_filter, dialplan_pattern
 from hotline.spine.plan import CONFERENCE_CONTEXT, SEAT_TARGET, TRANSFER_CONTEXT, site_targets, transfer_targets
 from queue_manager.membership import OWN_MAX
 
-from . import callback, inbound, queue_flow, revisit, seat_contexts
+from . import callback, duty_probe, inbound, queue_flow, revisit, seat_contexts
 from .conf import HEADER, safe
 from .ctx import Ctx
 from .pjsip import DEPT_CONTEXT
@@ -77,6 +77,7 @@ def render(site: SiteConfig, options: DialplanOptions) -> str:
     Ctx(lines, DEPT_CONTEXT, "department phones answer calls, they do not place them").exten("i", "Hangup(1)")
     lines += callback.render(site)   # queue callback and callbacks seats take (issue #3)
     lines += revisit.render(site)    # 回访 calls' survey (issue 12; with revisits.enabled)
+    lines += duty_probe.render(site)  # duty-phone tests' notice (issue 12; with duty_probes.enabled)
     spy_name, spy_comment, spy_steps = spy_context()
     Ctx(lines, spy_name, spy_comment).exten("_X.", *spy_steps)
     return "\n".join(lines) + "\n"

@@ -9,7 +9,8 @@ from typing import Mapping
 
 from hotline.spine import marks
 from hotline.spine.marks import inherited
-from hotline.spine.plan import CALLBACK_DIAL_CONTEXT, CALLBACK_HOLD_CONTEXT, REVISIT_CONTEXT, trunk_endpoint
+from hotline.spine.plan import (CALLBACK_DIAL_CONTEXT, CALLBACK_HOLD_CONTEXT, DUTY_PROBE_CONTEXT, REVISIT_CONTEXT,
+                                trunk_endpoint)
 
 _VAR_NAME = re.compile(r"^_{0,2}[A-Za-z][A-Za-z0-9_]*$")
 # Asterisk splits an Originate ``Variable`` header with its dialplan argument parser: a comma
@@ -176,6 +177,19 @@ def revisit_call(number: str, *, trunk: str, task: int, attempt: int, order_id: 
                      caller_id=f'"{hotline_number}" <{hotline_number}>', timeout_ms=ring_seconds * 1000,
                      account=marks.revisit_account(task, attempt, number),
                      variables={marks.RV_TASK: str(task), marks.RV_TRY: str(attempt), marks.RV_ORDER: order_id})
+
+
+def duty_probe_call(number: str, *, trunk: str, probe: int, attempt: int, ring_seconds: int,
+                    hotline_number: str) -> dict[str, str]:
+    """A duty-phone test try: the unit's duty phone ``number`` is dialled through ``trunk``
+    (``PJSIP/<number>@trunk-<trunk>``, ringing ``ring_seconds``); when it answers, its channel hears
+    the notice 测试来电 and is hung up (``hotline-duty-probe``, trunk_config.duty_probe). It sees the
+    hotline's number. The accountcode ``dp-<probe>-<try>-<number>`` ties the try's record to its
+    probe (:func:`hotline.spine.marks.duty_probe_account`). ``number``: the outbound rule's digits."""
+    return originate(f"PJSIP/{number}@{trunk_endpoint(trunk)}", context=DUTY_PROBE_CONTEXT, exten="s",
+                     caller_id=f'"{hotline_number}" <{hotline_number}>', timeout_ms=ring_seconds * 1000,
+                     account=marks.duty_probe_account(probe, attempt, number),
+                     variables={marks.DP_PROBE: str(probe), marks.DP_TRY: str(attempt)})
 
 
 SPY_MODES = ("listen", "whisper", "barge")

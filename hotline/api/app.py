@@ -54,6 +54,8 @@ from hotline.pages import http as pages_http
 from hotline.portal import http as portal_http
 from hotline.recordings import http as recordings_http
 from hotline.recordings.services import RecordingService
+from hotline.duty_probes import http as duty_probes_http
+from hotline.duty_probes.services import DutyProbeService
 from hotline.revisits import http as revisits_http
 from hotline.revisits.services import RevisitService
 from hotline.spy import http as spy_http
@@ -93,6 +95,7 @@ class ApiServices:
     recordings: RecordingService                  # calls' recordings: who may listen, which file
     reconcile: ReconcileService                   # our records against Asterisk's CDR and queue_log
     revisits: RevisitService                      # 回访 calls of verified orders
+    duty_probes: DutyProbeService                 # dial tests of the units' duty phones
 
 
 SERVICES = web.AppKey("services", ApiServices)
@@ -128,6 +131,7 @@ def build_app(services: ApiServices) -> web.Application:
     pages_http.add_routes(app)   # the script the wallboard and the portal share
     reconcile_http.add_routes(app, services.reconcile)
     revisits_http.add_routes(app, services.revisits)
+    duty_probes_http.add_routes(app, services.duty_probes)
     return app
 
 

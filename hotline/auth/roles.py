@@ -96,6 +96,9 @@ MIN_ROLE: dict[tuple[str, str], Role] = {
     ("POST", "/api/revisits/{revisit_id}/release"): S,
     ("GET", "/api/revisit-refusals"): V,
     ("POST", "/api/revisit-refusals"): S,
+    # duty-phone tests (hotline.duty_probes): supervisors, and a unit user its own unit (the route answers
+    # not-your-unit to another unit's, a seat's or a department's read)
+    ("GET", "/api/duty-probes"): U,
     # the order system (hotline.outbox): its dead letters and what it pushed back
     ("GET", "/api/outbox/dead-letters"): V,
     ("POST", "/api/outbox/dead-letters/{delivery_id}/retry"): V,

@@ -27,6 +27,7 @@ from hotline.spine.numbers import recorded_number
 from hotline.spine.plan import NOT_LEGACY_MODES, TRUNK_PREFIX, endpoint_of
 
 from .callback_record import assemble_callback
+from .duty_probe_record import assemble_duty_probe
 from .revisit_record import assemble_revisit
 from .cel import CelEvent
 from .legs import call_legs
@@ -66,7 +67,7 @@ def assemble(events: list[CelEvent], directory: Directory, source: str = "live")
     start = next((e for e in caller_leg if e.name == "CHAN_START"), None)
     if start is None:
         return None
-    revisit = assemble_revisit(evs, directory, source)   # a 回访 try (issue 12): a trunk leg, its accountcode
+    revisit = assemble_revisit(evs, directory, source) or assemble_duty_probe(evs, directory, source)  # issue 12
     trunk = endpoint_of(start.channel)
     if revisit is not None or trunk not in directory.trunks:
         # A callback try (issue #3) starts on a Local channel or a seat's phone, not on a trunk.

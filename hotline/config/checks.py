@@ -17,7 +17,8 @@ Problem = tuple[str, str, object]
 def problems(site: SiteConfig) -> list[Problem]:
     """Every cross-section problem of ``site``, in the order of the file's sections."""
     return [*_unique_names(site), *_references(site), *_queue_rules(site), *_seat_rules(site),
-            *_users(site), *_retention(site), *_orders(site), *_revisits(site)]
+            *_users(site), *_retention(site), *_orders(site), *_revisits(site),
+            *_duty_phones(site)]
 
 
 def _dupes(kind: str, items: list[tuple[str, str]]) -> list[Problem]:
@@ -210,6 +211,17 @@ def _revisits(site: SiteConfig) -> list[Problem]:
         if r.area_code is not None and r.area_code.startswith(prefix):
             out.append((f"revisits.deny_prefixes.{i}", f"refuses the site's own area code {r.area_code}: "
                         "every fixed line would be refused", prefix))
+    return out
+
+
+def _duty_phones(site: SiteConfig) -> list[Problem]:
+    """A unit's duty phones (dialled by the duty-phone tests) are listed once and are not 12345 itself."""
+    out: list[Problem] = []
+    for i, u in enumerate(site.orders.units):
+        phones = [(f"orders.units.{i}.duty_phones.{j}", p) for j, p in enumerate(u.duty_phones)]
+        out += _dupes("duty phone", phones)
+        out += [(path, "is the hotline's own number: a unit's duty phone is the unit's", p)
+                for path, p in phones if p == site.site.hotline_number]
     return out
 
 

@@ -42,6 +42,9 @@ class Unit(Model):
     department: Slug | None = None
     leader: Contact
     people: list[Contact] = Field(default_factory=list)
+    # The unit's 24-hour duty phones (值班电话) dialled by the duty-phone tests (``duty_probes``),
+    # besides its department's ``duty_phone``.
+    duty_phones: list[PhoneNumber] = Field(default_factory=list, max_length=10)
 
 
 class Subject(Model):

@@ -62,6 +62,9 @@ CB_PRIO = "HOTLINE_CB_PRIO"          # the caller's priority
 RV_TASK = "HOTLINE_RV_TASK"          # the 回访 task's id
 RV_TRY = "HOTLINE_RV_TRY"            # which try of the task (1..tries)
 RV_ORDER = "HOTLINE_RV_ORDER"        # the work order's id (read to the caller digit by digit)
+# A duty-phone dial test's channel (set by the controller's Originate, hotline.ami.actions.duty_probe_call).
+DP_PROBE = "HOTLINE_DP_PROBE"        # the probe's id
+DP_TRY = "HOTLINE_DP_TRY"            # which try of the probe (1..tries)
 
 
 def var(name: str) -> str:
@@ -223,6 +226,11 @@ class RevisitKey(NamedTuple):
     round: str
 
 
+class DutyProbe(NamedTuple):
+    probe: str
+    attempt: str
+
+
 ARRIVAL = Mark("HOTLINE_ARRIVAL", Arrival, "every inbound flow, after caller-ID is sanitised")
 REJECTED = Mark("HOTLINE_REJECTED", Reason, "a dialled number the site refuses (unknown_numbers: reject)")
 ROUTING_FALLBACK = Mark("HOTLINE_ROUTING_FALLBACK", Reason,
@@ -247,11 +255,14 @@ REVISIT = Mark("HOTLINE_REVISIT", Revisit, "a 回访 call was answered: the surv
 REVISIT_KEY = Mark("HOTLINE_REVISIT_KEY", RevisitKey,
                    "the key pressed in the 回访 survey (empty: none in time) and the round (1, asked again: 2)")
 REVISIT_SEAT = Mark("HOTLINE_REVISIT_SEAT", Target, "the 回访 caller pressed 0: to a seat in the named queue")
+DUTY_PROBE = Mark("HOTLINE_DUTY_PROBE", DutyProbe,
+                  "a duty-phone dial test was answered: the notice (测试来电) is played (probe|try)")
 
 MARKS: tuple[Mark[Any], ...] = (
     ARRIVAL, REJECTED, ROUTING_FALLBACK, PROMPT_PLAYED, QUEUE_JOIN, WITHDRAWN, DEPT_DIAL, OVERFLOW,
     TRANSFER_DIAL, CONF_JOIN, QUEUE_EXIT, FALLBACK, CALLBACK_REQUEST, VOICE_MESSAGE, REMOTE_DECLINED,
-    REMOTE_ACCEPTED, CALLBACK_HOLD, CALLBACK_DIAL, CALLBACK_RESULT, REVISIT, REVISIT_KEY, REVISIT_SEAT)
+    REMOTE_ACCEPTED, CALLBACK_HOLD, CALLBACK_DIAL, CALLBACK_RESULT, REVISIT, REVISIT_KEY, REVISIT_SEAT,
+    DUTY_PROBE)
 BY_NAME: dict[str, Mark[Any]] = {m.name: m for m in MARKS}
 
 
@@ -327,3 +338,30 @@ def revisit_of(accountcode: str) -> RevisitTry | None:
     """The 回访 try an accountcode names, or None."""
     m = _REVISIT_ACCOUNT.fullmatch(accountcode) if accountcode.startswith(REVISIT_ACCOUNT_PREFIX) else None
     return RevisitTry(int(m.group("task")), int(m.group("attempt")), m.group("number")) if m else None
+
+
+# Every duty-phone dial test's channel carries the accountcode ``dp-<probe>-<try>-<number>`` (the
+# controller's Originate sets it): the record of the try names its probe even when nobody answered.
+DUTY_PROBE_ACCOUNT_PREFIX = "dp-"
+_DUTY_PROBE_ACCOUNT = re.compile(r"^dp-(?P<probe>[0-9]{1,12})-(?P<attempt>[0-9]{1,2})-(?P<number>[0-9]{3,20})$")
+
+
+@dataclass(frozen=True)
+class ProbeTry:
+    probe: int
+    attempt: int
+    number: str
+
+
+def duty_probe_account(probe: int, attempt: int, number: str) -> str:
+    """The accountcode of a duty-phone dial test's channel."""
+    account = f"{DUTY_PROBE_ACCOUNT_PREFIX}{probe}-{attempt}-{number}"
+    if not _DUTY_PROBE_ACCOUNT.fullmatch(account):
+        raise ValueError(f"not a duty-phone test: probe {probe!r}, try {attempt!r}, number {number!r}")
+    return account
+
+
+def duty_probe_of(accountcode: str) -> ProbeTry | None:
+    """The duty-phone test try an accountcode names, or None."""
+    m = _DUTY_PROBE_ACCOUNT.fullmatch(accountcode) if accountcode.startswith(DUTY_PROBE_ACCOUNT_PREFIX) else None
+    return ProbeTry(int(m.group("probe")), int(m.group("attempt")), m.group("number")) if m else None

@@ -29,6 +29,7 @@ REMOTE_SEAT_CONTEXT = "hotline-remote-seat"   # seats on an outside number (Loca
 CALLBACK_HOLD_CONTEXT = "hotline-cb-hold"     # a queue callback's placeholder waits in the queue
 CALLBACK_DIAL_CONTEXT = "hotline-cb-dial"     # a seat took a callback: dial the citizen back
 REVISIT_CONTEXT = "hotline-revisit"           # a 回访 call answered: the survey (trunk_config.revisit)
+DUTY_PROBE_CONTEXT = "hotline-duty-probe"     # a duty-phone test answered: the notice (trunk_config.duty_probe)
 TRUNK_PREFIX = "trunk-"
 DEPT_PREFIX = "dept-"
 DEFAULT_RING_S = 20       # a three-way leg to a department without a parallel number

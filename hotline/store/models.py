@@ -21,10 +21,12 @@ from hotline.records.work_order import Category, Status
 
 
 from hotline.store.base import Base, UtcDateTime, _enum
+from hotline.store.duty_probe_models import DutyProbeRow
 from hotline.store.outbox_models import (InboundChangeRow, OutboxDeliveryRow, OutboxEventRow, OutboxPurgeRow,
                                          OutboxSequenceRow)
 
-__all__ = ["Base", "UtcDateTime", "InboundChangeRow", "OutboxDeliveryRow", "OutboxEventRow", "OutboxPurgeRow",
+__all__ = ["Base", "UtcDateTime", "DutyProbeRow", "InboundChangeRow",
+           "OutboxDeliveryRow", "OutboxEventRow", "OutboxPurgeRow",
            "OutboxSequenceRow"]
 
 

@@ -78,6 +78,7 @@ class Controller:
                                   directory=directory, auth=AuthService.for_state_dir(self.site.users, tmp_path),
                                   status=lambda: {}, database_status=lambda: {"ok": True})
         self.orders = WorkOrderService(self.store, orders=self.site.orders, now=lambda: self.now)
+        self.duty_probes = services.duty_probes
         app = build_app(dataclasses.replace(services, work_orders=self.orders))
         self.loop = asyncio.new_event_loop()
         self.runner = web.AppRunner(app)
@@ -393,3 +394,47 @@ def _text(browser: Any, css: str) -> str | None:
 def _unit() -> Any:
     from hotline.work_orders.transitions import Actor
     return Actor("renshe1", "unit", "renshe")
+
+
+def _unreachable_probe(c: Controller, unit: str, at: dt.datetime) -> int:
+    """A duty-phone probe of ``unit`` drawn at ``at`` whose 3 tries failed: one 不通 event."""
+    from hotline.duty_probes import model
+    from hotline.duty_probes.schedule import Phone, Planned
+
+    probes = c.duty_probes.probes
+    made = probes.create(Planned(unit, "office", at.date(), 0, Phone("13900007001", "f"), at), number="13900007001",
+                         skip_reason=None, max_attempts=3, now=at)
+    assert made is not None
+    for n in (1, 2, 3):
+        t = at + dt.timedelta(minutes=5 * n)
+        probes.apply(made.id, lambda p, t=t: model.dial(p, t))
+        probes.apply(made.id, lambda p, t=t, n=n: model.finish(p, model.TryResult(f"1796.{made.id}{n}", n, "no_answer"),
+                                                              t, dt.timedelta(minutes=5)))
+    return made.id
+
+
+def test_a_unit_sees_its_months_duty_phone_tests(controller: Controller, browser: Any) -> None:
+    """The portal's 值班电话拨测 section: this month's counts and 不通 events of the unit (not another
+    unit's), and another month on request."""
+    c = controller
+    now = dt.datetime.now(TZ)   # the page opens on the browser's current month (site time)
+    mine = _unreachable_probe(c, "renshe", now.replace(day=1, hour=2, minute=0, second=0, microsecond=0))
+    _unreachable_probe(c, "zhujian", now.replace(day=1, hour=3, minute=0, second=0, microsecond=0))
+    wait, shown, by = _waiter(browser)
+    browser.get(f"{c.url}/portal")
+    shown("#login-name").send_keys("renshe1")
+    browser.find_element(by.ID, "login-password").send_keys(PASSWORDS["renshe1"])
+    browser.find_element(by.ID, "login-submit").click()
+    wait.until(lambda d: "不通 1 次" in d.find_element(by.ID, "dp-summary").text)
+    assert browser.find_element(by.ID, "dp-summary").text == \
+        f"{now:%Y-%m}：拨测 1 次（共拨打 3 次），接通 0 次，不通 1 次"
+    [row] = browser.find_elements(by.CSS_SELECTOR, "#dp-events tbody tr")
+    assert row.get_attribute("data-probe") == str(mine)
+    cells = [td.text for td in row.find_elements(by.TAG_NAME, "td")]
+    assert cells[1:] == ["139****7001", "3"] and cells[0].endswith("02:15")   # the last failure, site time
+    assert not browser.find_element(by.ID, "dp-none").is_displayed()
+    browser.execute_script("document.getElementById('dp-month').value = '2026-01'")
+    browser.find_element(by.ID, "dp-refresh").click()
+    wait.until(lambda d: d.find_element(by.ID, "dp-summary").text.startswith("2026-01："))
+    assert "不通 0 次" in browser.find_element(by.ID, "dp-summary").text
+    assert browser.find_element(by.ID, "dp-none").is_displayed()

@@ -88,3 +88,14 @@ async def test_me_names_a_unit_users_unit(sqlite_store: Store, tmp_path: Path) -
             token = (await login.json())["token"]
             me = await (await client.get("/api/me", headers={"Authorization": f"Bearer {token}"})).json()
             assert {k: me[k] for k in ("unit", "unit_name") if k in me} == expected, name
+
+
+def test_the_page_shows_the_units_duty_phone_tests() -> None:
+    """The unit's month of duty-phone dial tests (GET /api/duty-probes: its own unit only) in a
+    section of the list view: the counts, the 不通 events with their times, refused duty phones."""
+    page, script = (STATIC / "index.html").read_text(), (STATIC / "portal.js").read_text()
+    assert 'id="duty-probes"' in page and "值班电话拨测" in page and 'id="dp-events"' in page
+    assert page.index('id="list-view"') < page.index('id="duty-probes"') < page.index('id="detail"')
+    assert "`/api/duty-probes?month=${encodeURIComponent(month)}`" in script
+    for shown in ("unit.unreachable", "unit.answered", "unit.tries", "unit.refused_phones", "when(e.at)"):
+        assert shown in script, shown

@@ -28,6 +28,7 @@ const ERRORS = {
   "bad-credentials": "用户名或密码错误", "too-many-attempts": "登录失败次数过多，请稍后再试",
   "login-busy": "系统繁忙，请稍后再试", "forbidden": "无此权限", "store-unavailable": "数据库暂不可用，请稍后再试",
   "bad-origin": "请求来源不被允许", "unsupported-media-type": "请求格式错误", "internal-error": "系统内部错误",
+  "invalid-month": "月份格式错误", "no-such-unit": "单位不存在", "not-your-unit": "只能查看本单位的拨测结果", "duty-phone-not-allowed": "值班电话不符合外呼规则",
 };
 const PARTY = {main: "主办", co: "协办", duty: "应急报送（只读）"};
 // What the unit may do in each state: as 主办 (the table's unit rows), as 协办 (its 协办意见)
@@ -71,6 +72,26 @@ function shown(me) {
   state.me = me;
   $("whoami").textContent = `${me.name}（${me.unit_name || me.unit}）`;
   showList();
+  const p = Object.fromEntries(CLOCK.formatToParts(new Date()).map((x) => [x.type, x.value]));
+  $("dp-month").value = `${p.year}-${p.month}`;
+  showDutyProbes();
+}
+
+// --- 值班电话拨测 (duty-phone dial tests): the unit's month, from GET /api/duty-probes ----------------
+// Each probe rings the unit's duty phone up to 3 times; 3 failures are one 不通 event.
+async function showDutyProbes() {
+  $("dp-error").textContent = "";
+  const month = $("dp-month").value;
+  const {status, data} = await api("GET", `/api/duty-probes?month=${encodeURIComponent(month)}`);
+  if (status !== 200) { $("dp-error").textContent = errorText(data, status); return; }
+  const unit = data.units[0] || {probes: 0, tries: 0, answered: 0, unreachable: 0, events: [], refused_phones: []};
+  $("dp-summary").textContent = `${data.month}：拨测 ${unit.probes} 次（共拨打 ${unit.tries} 次），`
+    + `接通 ${unit.answered} 次，不通 ${unit.unreachable} 次`;
+  $("dp-refused").replaceChildren(...unit.refused_phones.map((e) =>
+    el("li", null, `${ERRORS[e.error_id]}：${e.details.value}（${e.details.field}，${e.details.reason}）`)));
+  $("dp-events").tBodies[0].replaceChildren(...unit.events.map((e) => el("tr", {"data-probe": e.probe},
+    el("td", null, when(e.at)), el("td", null, e.number), el("td", null, String(e.tries.length)))));
+  $("dp-none").hidden = unit.events.length > 0;
 }
 
 // --- the list -------------------------------------------------------------------------------
@@ -219,6 +240,7 @@ document.addEventListener("DOMContentLoaded", () => {
     expired: (data) => errorText(data, 401),
   });
   $("refresh").addEventListener("click", showList);
+  $("dp-refresh").addEventListener("click", showDutyProbes);
   $("back").addEventListener("click", showList);
   $("sign").addEventListener("click", () => act($("act-sign"), "sign", {}, "已签收"));
   for (const form of document.querySelectorAll("form.action")) {
