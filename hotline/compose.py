@@ -36,6 +36,7 @@ from hotline.revisits.services import RevisitService
 from hotline.seats.services import SeatService, StateLog
 from hotline.spy.services import SpyService
 from hotline.store import Store
+from hotline.unit_scores.services import UnitScoreService
 from hotline.work_orders.services import WorkOrderService
 
 
@@ -76,6 +77,8 @@ def build_services(site: SiteConfig, store: Store, *, ami_send: AmiSend, hub: Li
         reconcile=ReconcileService(store, site, queue_log=asterisk_accounts[0] if asterisk_accounts else None,
                                    cdr_log=asterisk_accounts[1] if asterisk_accounts else None),
         revisits=RevisitService(site, store, ami, work_orders, audit),   # its clock: the order service's
+        # the dial tests' unreachable_counts (hotline/duty_probes) are wired in by the lead: None = unavailable
+        unit_scores=UnitScoreService(site, store, work_orders, probes=None),
     )
 
 

@@ -57,6 +57,8 @@ from hotline.recordings.services import RecordingService
 from hotline.revisits import http as revisits_http
 from hotline.revisits.services import RevisitService
 from hotline.spy import http as spy_http
+from hotline.unit_scores import http as unit_scores_http
+from hotline.unit_scores.services import UnitScoreService
 from hotline.spy.services import SpyService
 from hotline.wallboard import http as wallboard_http
 from hotline.work_orders import http as work_orders_http
@@ -93,6 +95,7 @@ class ApiServices:
     recordings: RecordingService                  # calls' recordings: who may listen, which file
     reconcile: ReconcileService                   # our records against Asterisk's CDR and queue_log
     revisits: RevisitService                      # 回访 calls of verified orders
+    unit_scores: UnitScoreService                 # the monthly unit score (考核)
 
 
 SERVICES = web.AppKey("services", ApiServices)
@@ -128,6 +131,7 @@ def build_app(services: ApiServices) -> web.Application:
     pages_http.add_routes(app)   # the script the wallboard and the portal share
     reconcile_http.add_routes(app, services.reconcile)
     revisits_http.add_routes(app, services.revisits)
+    unit_scores_http.add_routes(app, services.unit_scores)
     return app
 
 

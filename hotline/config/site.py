@@ -13,6 +13,7 @@ from hotline.config.integration import ORDER_EVENTS, InboundSystem, Integration,
 from hotline.config.orders import (Area, CalendarYear, Contact, Deadlines, DutyOffice, OrdersSection, Subject,
                                    Unit, UnitKind)
 from hotline.config.revisits import RevisitHours, RevisitsSection
+from hotline.config.unit_scores import UnitScoresSection
 from hotline.config.scalars import (NODE_NAME, HostName, Label, Model, NodeName, PhoneNumber, Port, QueueName, SeatId,
                                     Secret, Slug)
 from hotline.config.sections import (AmiSection, ApiSection, AsteriskSection, Department, Diversion,
@@ -29,7 +30,7 @@ __all__ = ["NODE_NAME", "ORDER_EVENTS", "InboundSystem", "Integration", "Webhook
            "RedisSection", "RepeatCaller", "Retention", "Role", "Seat", "SeatId", "SeatRules", "Secret",
            "SiteConfig", "SiteInfo", "Slug", "StoreSection", "Transition", "Trunk", "User", "UserName",
            "Area", "CalendarYear", "Contact", "Deadlines", "DutyOffice", "OrdersSection", "Subject", "Unit", "UnitKind",
-           "RevisitHours", "RevisitsSection"]
+           "RevisitHours", "RevisitsSection", "UnitScoresSection"]
 
 
 class SiteConfig(Model):
@@ -52,6 +53,7 @@ class SiteConfig(Model):
     orders: OrdersSection = Field(default_factory=OrdersSection)
     integration: Integration = Field(default_factory=Integration)
     revisits: RevisitsSection = Field(default_factory=RevisitsSection)
+    unit_scores: UnitScoresSection = Field(default_factory=UnitScoresSection)
 
     def user(self, name: str) -> User | None:
         return next((u for u in self.users if u.name == name), None)

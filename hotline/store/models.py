@@ -23,9 +23,10 @@ from hotline.records.work_order import Category, Status
 from hotline.store.base import Base, UtcDateTime, _enum
 from hotline.store.outbox_models import (InboundChangeRow, OutboxDeliveryRow, OutboxEventRow, OutboxPurgeRow,
                                          OutboxSequenceRow)
+from hotline.store.unit_score_models import UnitAttendanceRow, UnitScoreExemptionRow, UnitScoreManualRow
 
 __all__ = ["Base", "UtcDateTime", "InboundChangeRow", "OutboxDeliveryRow", "OutboxEventRow", "OutboxPurgeRow",
-           "OutboxSequenceRow"]
+           "OutboxSequenceRow", "UnitAttendanceRow", "UnitScoreExemptionRow", "UnitScoreManualRow"]
 
 
 class CallRow(Base):
