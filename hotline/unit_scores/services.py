@@ -44,7 +44,7 @@ class UnitScoreService:
         self._now = now or orders.now
         self._tz = ZoneInfo(site.site.timezone)
         self._calendar = WorkingCalendar(site.orders.calendar)
-        self.entered = UnitScoreStore(store)
+        self.entered = UnitScoreStore(store, self._tz)
 
     @property
     def timezone(self) -> ZoneInfo:
@@ -110,8 +110,8 @@ class UnitScoreService:
         header = {"month": month.label, "timezone": self._tz.key, "start": month.start.isoformat(),
                   "end": month.end.isoformat(), "as_of": now.isoformat(), "provisional": now < month.end,
                   "working_days": self._working_days(month), "units_ranked": len(scores),
-                  "rule_table": [{"id": rid, "name": name, "max": self._cfg.max_points()[rid], "source": rules.SOURCES[rid]}
-                            for rid, name in rules.RULES],
+                  "rule_table": [{"id": rid, "name": name, "max": self._cfg.max_points()[rid],
+                                  "source": rules.SOURCES[rid]} for rid, name in rules.RULES],
                   "ranking": {"bottom": self._cfg.ranking.bottom, "months": self._cfg.ranking.months}}
         return header, scores
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections import defaultdict
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
 
@@ -24,15 +25,20 @@ ATTENDANCE = ("present", "absent", "excused")
 
 
 class UnitScoreStore:
-    def __init__(self, store: Store) -> None:
+    def __init__(self, store: Store, tz: ZoneInfo) -> None:
+        """``tz``: the site's zone (times are given back in it)."""
         self._store = store
+        self._tz = tz
+
+    def _local(self, at: dt.datetime) -> str:
+        return at.astimezone(self._tz).isoformat()
 
     # --- manual inputs -------------------------------------------------------------------------
     def set_manual(self, unit: str, month: str, kind: str, points: float, note: str, by: str,
                    now: dt.datetime) -> Manual:
         with self._store.session() as session:
             session.add(UnitScoreManualRow(unit=unit, month=month, kind=kind, points=points, note=note, by=by, at=now))
-        return Manual(points=points, note=note, by=by, at=now.isoformat())
+        return Manual(points=points, note=note, by=by, at=self._local(now))
 
     def manual(self, month: str, kind: str = KNOWLEDGE_BASE) -> dict[str, Manual]:
         """The latest input of each unit for ``month``."""
@@ -40,7 +46,7 @@ class UnitScoreStore:
             rows = session.scalars(select(UnitScoreManualRow).where(UnitScoreManualRow.month == month,
                                                                     UnitScoreManualRow.kind == kind)
                                    .order_by(UnitScoreManualRow.id))
-            return {r.unit: Manual(points=r.points, note=r.note, by=r.by, at=r.at.isoformat()) for r in rows}
+            return {r.unit: Manual(points=r.points, note=r.note, by=r.by, at=self._local(r.at)) for r in rows}
 
     # --- exemptions ----------------------------------------------------------------------------
     def add_exemption(self, unit: str, month: str, rule: str, order_id: str, reason: str, by: str,
@@ -55,7 +61,7 @@ class UnitScoreStore:
                 .returning(UnitScoreExemptionRow.id)).scalar_one_or_none()
             if added is None:
                 raise ExemptionExists(unit, month, rule, order_id)
-        return Exemption(rule=rule, order_id=order_id, reason=reason, by=by, at=now.isoformat())
+        return Exemption(rule=rule, order_id=order_id, reason=reason, by=by, at=self._local(now))
 
     def exemptions(self, month: str) -> dict[str, list[Exemption]]:
         out: dict[str, list[Exemption]] = defaultdict(list)
@@ -64,7 +70,7 @@ class UnitScoreStore:
                                    .order_by(UnitScoreExemptionRow.id))
             for r in rows:
                 out[r.unit].append(Exemption(rule=r.rule, order_id=r.work_order_id, reason=r.reason, by=r.by,
-                                             at=r.at.isoformat()))
+                                             at=self._local(r.at)))
         return dict(out)
 
     # --- 轮值 attendance -------------------------------------------------------------------------
