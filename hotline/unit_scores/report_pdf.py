@@ -19,6 +19,7 @@ FONTS = (Path("/usr/share/fonts/truetype/wqy/wqy-microhei.ttc"),
          Path("/usr/share/fonts/truetype/wqy/wqy-zenhei.ttc"),
          Path("/usr/share/fonts/opentype/noto/NotoSansCJK-Regular.ttc"))
 ATTENDANCE = {"present": "到岗", "absent": "无故缺席", "excused": "请假"}
+HEAD = FontFace(emphasis=None, fill_color=(230, 230, 230))   # one regular face: no bold CJK font to add
 
 
 def font_path(configured: Path | None) -> Path:
@@ -45,8 +46,7 @@ def render(score: dict[str, Any], font: Path) -> bytes:
             table.row((name, value))
     pdf.ln(4)
     pdf.set_font("cjk", size=10)
-    bold = FontFace(emphasis=None, fill_color=(230, 230, 230))
-    with pdf.table(col_widths=(26, 16, 16, 122), headings_style=bold, line_height=6) as table:
+    with pdf.table(col_widths=(26, 16, 16, 122), headings_style=HEAD, line_height=6) as table:
         table.row(("项目", "得分", "满分", "依据"))
         for line in rows(score):
             table.row(line)
@@ -65,7 +65,7 @@ def _section(pdf: FPDF, title: str, head: tuple[str, ...], widths: tuple[int, ..
     pdf.set_font("cjk", size=12)
     pdf.cell(0, 8, title, new_x="LMARGIN", new_y="NEXT")
     pdf.set_font("cjk", size=10)
-    with pdf.table(col_widths=widths, line_height=6) as table:
+    with pdf.table(col_widths=widths, headings_style=HEAD, line_height=6) as table:
         table.row(head)
         for line in lines:
             table.row(line)

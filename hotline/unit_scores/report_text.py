@@ -53,7 +53,7 @@ def rows(score: dict[str, Any]) -> list[tuple[str, str, str, str]]:
     """(项目, 得分, 满分, 依据) for each rule and adjustment."""
     out = [(r["name"], f"{r['points']:g}", f"{r['max']:g}", f"[{STATUS[r['status']]}] {describe(r)}")
            for r in score["rules"]]
-    out += [(a["name"], f"{a['points']:+g}", "", adjustment(a)) for a in score["adjustments"]]
+    out += [(a["name"], f"{a['points']:+g}" if a["points"] else "0", "", adjustment(a)) for a in score["adjustments"]]
     return out
 
 

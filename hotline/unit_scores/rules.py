@@ -252,7 +252,7 @@ def score_month(cfg: UnitScoresSection, units: Sequence[UnitInputs]) -> list[Uni
         points, inputs = bonus(cfg, u.closed, average)
         absences = [{"date": a.day, "note": a.note, "by": a.by} for a in u.absences]
         scores.append(UnitScore(u.unit, u.name, rule_scores(cfg, u), points, inputs,
-                                -cfg.rotation_absence * len(u.absences),
+                                0.0 - cfg.rotation_absence * len(u.absences),   # never -0.0
                                 {"absences": absences, "per_absence": cfg.rotation_absence}))
     ranks = rank({s.unit: s.total for s in scores})
     low = bottom(ranks, cfg.ranking.bottom)
