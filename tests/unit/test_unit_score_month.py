@@ -29,7 +29,7 @@ async def test_a_month_of_three_units_as_computed_by_hand(store: Store) -> None:
     assert [i["work_order_id"] for i in by["renshe"]["revisit_check"]["orders"]] == [m.ids["O3"]]
     assert by["renshe"]["revisit_check"]["orders"][0]["detail"] == "应办未办：未联系来电人"
     assert (by["renshe"]["satisfaction"]["unsatisfied"], by["renshe"]["satisfaction"]["counted"]) == (4, 3)
-    assert by["zhujian"]["completion"] | {} == {"dispatched": 3, "returned": 1, "kept": 2, "closed": 0,
+    assert by["zhujian"]["completion"] == {"dispatched": 3, "returned": 1, "kept": 2, "closed": 0,
                                                 "base": "kept", "rate": 0.0}
     assert by["zhujian"]["on_time"]["count"] == 0 and by["zhujian"]["on_time"]["exempted"][0]["work_order_id"] == \
         m.ids["O5"]
@@ -96,3 +96,23 @@ async def test_inputs_refused_by_name_and_nothing_written(store: Store) -> None:
     await m.scores.attend("zhujian", dt.date(2026, 11, 12), "excused", "补交请假条", "boss2")
     _, scores = await m.scores.month_scores(month)
     assert {s.unit: s.total for s in scores} == {"jiaotong": 99, "renshe": 98, "zhujian": 49}
+
+
+def test_migration_0017_goes_down_and_up(store: Store) -> None:
+    from alembic import command
+    from alembic.config import Config
+    from sqlalchemy import inspect
+
+    from tests.unit.test_order_kpis_sql import MIGRATIONS
+
+    def migrate(revision: str, down: bool) -> set[str]:
+        with store._engine.begin() as connection:
+            config = Config()
+            config.set_main_option("script_location", str(MIGRATIONS))
+            config.attributes["connection"] = connection
+            (command.downgrade if down else command.upgrade)(config, revision)
+            return set(inspect(connection).get_table_names())
+
+    ours = {"unit_score_manual", "unit_score_exemptions", "unit_attendance"}
+    assert not ours & migrate("0015", down=True)
+    assert ours <= migrate("head", down=False)
