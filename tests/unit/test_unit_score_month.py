@@ -69,6 +69,8 @@ async def test_months_are_local_and_refused_when_bad(store: Store) -> None:
         with pytest.raises(InvalidMonth) as err:
             m.scores.month(bad)
         assert words in err.value.message and err.value.details["field"] == "month"
+    header, _ = await m.scores.month_scores(m.scores.month("2026-12"))
+    assert header["provisional"] is True and header["working_days"] == 23
     assert Month.parse("2026-12", SH).end == dt.datetime(2027, 1, 1, tzinfo=SH)
     assert Month.parse("2026-01", SH).previous().label == "2025-12"
 

@@ -17,6 +17,7 @@ from hotline.auth.passwords import hash_password
 from hotline.config.site import SiteConfig
 from hotline.store import Store
 from authkit import FAST, bearer, serve
+from test_api_openapi import validator
 from tests.unit.unitscorekit import EXPECTED, build, site
 
 USERS = {"boss": ("supervisor", None), "renshe-ban": ("unit", "renshe"), "s1001": ("seat", None)}
@@ -45,6 +46,8 @@ async def test_supervisors_units_and_seats(sqlite_store: Store, tmp_path: Path) 
         assert r.status == 200, body
         assert [(i["unit"], i["total"], i["rank"], i["interview"]) for i in body["items"]] == [
             ("jiaotong", 99, 1, False), ("renshe", 96, 2, False), ("zhujian", 39, 3, True)]
+        document = await (await client.get("/openapi.json")).json()
+        validator(document, "UnitScoreList").validate(body)   # the documented shape is the served one
         rules = {r["id"]: r for r in body["items"][1]["rules"]}
         assert [r["points"] for r in rules.values()] == list(EXPECTED["renshe"][0])
         assert rules["knowledge_base"]["status"] == "manual" and rules["phone"]["inputs"]["unreachable"] == 2
@@ -54,6 +57,9 @@ async def test_supervisors_units_and_seats(sqlite_store: Store, tmp_path: Path) 
         r = await client.get("/api/unit-scores/renshe?month=2026-11", headers=unit)
         detail = await r.json()
         assert r.status == 200 and detail["total"] == 96 and detail["attendance"][0]["status"] == "present"
+        validator(document, "UnitScoreDetail").validate(detail)
+        for r_ in detail["rules"]:
+            validator(document, "UnitScoreRule").validate(r_)
         r = await client.get("/api/unit-scores/zhujian?month=2026-11", headers=unit)
         assert r.status == 403 and (await r.json())["error_id"] == "not-your-unit"
         r = await client.get("/api/unit-scores?month=2026-11", headers=seat)
