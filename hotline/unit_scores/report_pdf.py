@@ -14,6 +14,7 @@ from fpdf.fonts import FontFace
 
 from hotline.unit_scores.errors import ReportFontMissing
 from hotline.unit_scores.report_text import headline, rows
+from hotline.unit_scores.rules import NAMES
 
 FONTS = (Path("/usr/share/fonts/truetype/wqy/wqy-microhei.ttc"),
          Path("/usr/share/fonts/truetype/wqy/wqy-zenhei.ttc"),
@@ -52,7 +53,8 @@ def render(score: dict[str, Any], font: Path) -> bytes:
             table.row(line)
     if score["exemptions"]:
         _section(pdf, "豁免（平台审核）", ("规则", "工单", "理由", "审核人"), (24, 40, 86, 30),
-                 [(e["rule"], e["work_order_id"], e["reason"], e["by"]) for e in score["exemptions"]])
+                 [(NAMES.get(e["rule"], e["rule"]), e["work_order_id"], e["reason"], e["by"])
+                  for e in score["exemptions"]])
     if score["attendance"]:
         _section(pdf, "轮值到岗", ("日期", "情况", "备注", "记录人"), (30, 30, 90, 30),
                  [(a["date"], ATTENDANCE[a["status"]], a["note"], a["by"]) for a in score["attendance"]])

@@ -36,7 +36,8 @@ def describe(rule: dict[str, Any]) -> str:
         base = "承办" if i["base"] == "kept" else "转办"
         return (f"办结 {i['closed']} / {base} {i['kept'] if i['base'] == 'kept' else i['dispatched']}"
                 f"（转办 {i['dispatched']}，回退 {i['returned']}），办结率 {rate}")
-    return (f"不满意 {i['unsatisfied']} 次，计 {i['counted']} 次（同一工单最多 {i['max_per_order']} 次）"
+    listed = f"：{_orders(i['evaluations'])}" if i["evaluations"] else ""
+    return (f"不满意 {i['unsatisfied']} 次，计 {i['counted']} 次（同一工单最多 {i['max_per_order']} 次）{listed}"
             + _exempted(i))
 
 

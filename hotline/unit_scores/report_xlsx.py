@@ -11,6 +11,7 @@ from openpyxl.styles import Alignment, Font
 
 from hotline.exports.tables import safe
 from hotline.unit_scores.report_text import headline, rows
+from hotline.unit_scores.rules import NAMES
 
 
 def render(score: dict[str, Any]) -> bytes:
@@ -32,7 +33,8 @@ def render(score: dict[str, Any]) -> bytes:
         sheet.append([])
         sheet.append(["豁免", "规则", "工单", "理由", "审核人", "时间"])
         for e in score["exemptions"]:
-            sheet.append(["", e["rule"], e["work_order_id"], safe(e["reason"]), safe(e["by"]), e["at"][:19]])
+            sheet.append(["", NAMES.get(e["rule"], e["rule"]), e["work_order_id"], safe(e["reason"]), safe(e["by"]),
+                          e["at"][:19]])
     if score["attendance"]:
         sheet.append([])
         sheet.append(["轮值", "日期", "情况", "备注", "记录人"])
