@@ -37,7 +37,7 @@ def render(score: dict[str, Any]) -> bytes:
                           e["at"][:19]])
     if score["attendance"]:
         sheet.append([])
-        sheet.append(["轮值", "日期", "情况", "备注", "记录人"])
+        sheet.append(["轮值到岗", "日期", "情况", "备注", "记录人"])
         for a in score["attendance"]:
             sheet.append(["", a["date"], {"present": "到岗", "absent": "无故缺席", "excused": "请假"}[a["status"]],
                           safe(a["note"]), safe(a["by"])])

@@ -68,3 +68,27 @@ def test_a_missing_font_is_a_stable_error(tmp_path: Path) -> None:
     with pytest.raises(ReportFontMissing) as err:
         report_pdf.font_path(tmp_path / "none.ttc")
     assert err.value.error_id == "report-font-missing" and err.value.details["tried"] == [str(tmp_path / "none.ttc")]
+
+
+async def test_the_xlsx_puts_each_rules_inputs_next_to_its_points(sqlite_store: Store) -> None:
+    import io
+
+    from openpyxl import load_workbook
+
+    from hotline.unit_scores import report_xlsx
+
+    m = await build(sqlite_store)
+    score = await m.scores.unit_score("zhujian", m.scores.month("2026-11"))
+    sheet = load_workbook(io.BytesIO(report_xlsx.render(score))).active
+    assert sheet is not None
+    rows = {r[0]: r[1:] for r in sheet.iter_rows(values_only=True) if r and r[0]}
+    assert rows["总分"][0] == "39" and rows["约谈"][0].startswith("是")
+    assert rows["知识库"][:3] == (0, 20, "[未录入] 本月未录入（计 0 分）")
+    assert rows["电话接通率"][:3] == (0, 10, "[实测] 不通 12 次（每次扣 1 分，超过 10 次不得分）")
+    assert rows["按期办结"][:3] == (10, 10, f"[实测] 超期 0 件；豁免 1 件：{m.ids['O5']}")
+    assert rows["办结率"][:3] == (0, 20, "[实测] 办结 0 / 承办 2（转办 3，回退 1），办结率 0.0%")
+    assert rows["满意度"][:3] == (19, 20, f"[实测] 不满意 1 次，计 1 次（同一工单最多 3 次）：{m.ids['O6']}")
+    assert rows["轮值"][:3] == (-10, None, "无故缺席 1 次：2026-11-12")
+    every = [r for r in sheet.iter_rows(values_only=True)]
+    below = every[every.index(next(r for r in every if r and r[0] == "豁免")) + 1]
+    assert below[1:5] == ("按期办结", m.ids["O5"], "法规规定办理时限 30 日，已书面说明", "boss")
