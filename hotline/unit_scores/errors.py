@@ -5,7 +5,7 @@ ids (turned into JSON in one place, ``hotline.api.app``)::
     └── InvalidMonth       invalid-month       (400: not YYYY-MM, month 13, or a month not begun)
     NotFound
     └── NoSuchUnit         no-such-unit        (404: not in orders.units)
-    NotYourUnit            not-your-unit       (403: a unit user asking for another unit's score)
+    NotYourUnit            not-your-unit       (403: a unit user asking for another unit's score; a seat)
     ExemptionExists        exemption-exists    (409: the order is exempted from that rule already)
     ReportFontMissing      report-font-missing (503: no CJK font for the PDF report)
 """
@@ -33,8 +33,10 @@ class NotYourUnit(HotlineError):
     error_id = "not-your-unit"
     http_status = 403
 
-    def __init__(self, unit: str, own: str | None) -> None:
-        super().__init__(f"a unit user reads its own unit's score only ({own}), not {unit!r}", unit=unit, own=own)
+    def __init__(self, unit: str, own: str | None, role: str = "unit") -> None:
+        why = (f"a unit user reads its own unit's score only ({own}), not {unit!r}" if role == "unit" else
+               f"unit scores are read by supervisors and by each unit's own users; a {role} user has no unit")
+        super().__init__(why, unit=unit, own=own, role=role)
 
 
 class ExemptionExists(HotlineError):

@@ -2,7 +2,8 @@
 
 Who reads: supervisors and admins every unit (ranked); a unit user (role ``unit``) its own unit
 only (``not-your-unit`` for another; its list holds its own entry, with its rank); seats and
-departments are ``forbidden``. Who writes (knowledge-base points, exemptions, attendance):
+departments have no unit: ``not-your-unit`` too (the route table's ``forbidden`` stays the answer
+to a role ranked below a route's minimum). Who writes (knowledge-base points, exemptions, attendance):
 supervisors and admins (the route table), each write in the audit log (the audit middleware).
 """
 
@@ -13,7 +14,6 @@ from typing import Any
 
 from aiohttp import web
 
-from hotline.exceptions import Forbidden
 from hotline.exports.download import content_disposition
 from hotline.http.body import parse_json_body
 from hotline.http.responses import json_response
@@ -37,10 +37,8 @@ def _may_read(request: web.Request, unit: str | None) -> str | None:
     _, role, own = _who(request)
     if role in READERS:
         return None
-    if role != "unit":
-        raise Forbidden("unit scores are for supervisors and the unit's own users", needed="supervisor", role=role)
-    if unit is not None and unit != own:
-        raise NotYourUnit(unit, own)
+    if role != "unit" or (unit is not None and unit != own):
+        raise NotYourUnit(unit or "*", own, role)
     return own
 
 

@@ -14,8 +14,8 @@ _MONTH = _q("month", "the site's local month, YYYY-MM (default: the last month o
                      "invalid-month", {"type": "string", "pattern": "^[0-9]{4}-[0-9]{2}$"})
 _NUM = {"type": "number"}
 _BAD_MONTH = _error("invalid-month (2026-13, not YYYY-MM, a month not begun) or invalid-request")
-_READ_ERRORS = {"400": _BAD_MONTH, "403": _error("forbidden (seats, departments) or not-your-unit (a unit user, "
-                                                 "another unit)"),
+_READ_ERRORS = {"400": _BAD_MONTH, "403": _error("not-your-unit: a unit user asking for another unit; seats and "
+                                                 "departments (no unit)"),
                 "404": _error("no-such-unit")}
 
 
@@ -76,7 +76,7 @@ PATHS: dict[str, Any] = {
         "summary": "Every member unit's score of a month, ranked (a unit user: its own entry)",
         "parameters": [_MONTH],
         "responses": {"200": _json("the month's scores", _ref("UnitScoreList")), "400": _BAD_MONTH,
-                      "403": _error("forbidden: seats and departments")}}},
+                      "403": _error("not-your-unit: seats and departments (no unit)")}}},
     "/api/unit-scores/{unit}": {"get": {
         "summary": "One unit's score with each rule's inputs, its exemptions and 轮值 attendance",
         "parameters": [_UNIT, _MONTH],

@@ -63,7 +63,7 @@ async def test_supervisors_units_and_seats(sqlite_store: Store, tmp_path: Path) 
         r = await client.get("/api/unit-scores/zhujian?month=2026-11", headers=unit)
         assert r.status == 403 and (await r.json())["error_id"] == "not-your-unit"
         r = await client.get("/api/unit-scores?month=2026-11", headers=seat)
-        assert r.status == 403 and (await r.json())["error_id"] == "forbidden"
+        assert r.status == 403 and (await r.json())["error_id"] == "not-your-unit", "a seat has no unit"
         r = await client.post("/api/unit-scores/renshe/knowledge-base", json={"month": "2026-11", "points": 20},
                               headers=unit)
         assert r.status == 403, "a unit does not score itself"
