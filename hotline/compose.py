@@ -37,6 +37,7 @@ from hotline.revisits.services import RevisitService
 from hotline.seats.services import SeatService, StateLog
 from hotline.spy.services import SpyService
 from hotline.store import Store
+from hotline.unit_scores.services import UnitScoreService
 from hotline.work_orders.services import WorkOrderService
 
 
@@ -61,6 +62,7 @@ def build_services(site: SiteConfig, store: Store, *, ami_send: AmiSend, hub: Li
                                    inbound_units={s.name: s.units for s in site.integration.systems}, now=order_clock)
     outbox.inbound_hook = work_orders.inbound   # an order system's change: its unit's lifecycle action
     audit = AuditService(store)
+    duty_probes = DutyProbeService(site, store, ami, audit, now=work_orders.now)   # the order service's clock
     return ApiServices(
         site=site, store=store, status=status, database_status=database_status, auth=auth,
         audit=audit,
@@ -79,7 +81,8 @@ def build_services(site: SiteConfig, store: Store, *, ami_send: AmiSend, hub: Li
         reconcile=ReconcileService(store, site, queue_log=asterisk_accounts[0] if asterisk_accounts else None,
                                    cdr_log=asterisk_accounts[1] if asterisk_accounts else None),
         revisits=RevisitService(site, store, ami, work_orders, audit),   # its clock: the order service's
-        duty_probes=DutyProbeService(site, store, ami, audit, now=work_orders.now),   # the same clock
+        duty_probes=duty_probes,
+        unit_scores=UnitScoreService(site, store, work_orders, probes=duty_probes),   # 电话接通率: its 不通 events
     )
 
 

@@ -30,7 +30,7 @@ PREFIX=/opt/hotline ETC=/etc/hotline STATE=/var/lib/hotline LOGS=/var/log/hotlin
 export HOTLINE_ASTERISK_ROOT=${HOTLINE_ASTERISK_ROOT:-/var/cache/hotline/asterisk-root}
 umask 0027
 
-pkgs=(python3-venv debootstrap sox espeak-ng logrotate)
+pkgs=(python3-venv debootstrap sox espeak-ng logrotate fonts-wqy-microhei)   # the font: PDF reports
 missing=()
 for p in "${pkgs[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

@@ -14,8 +14,11 @@ if [ "$(id -u)" != 0 ]; then
   exit 1
 fi
 
-pkgs=(python3-venv debootstrap sip-tester sox espeak-ng logrotate)
-[ "$want_test" = 1 ] && pkgs+=(postgresql redis-server baresip chromium chromium-driver)
+# fonts-wqy-microhei: the CJK font of the unit score's PDF report (hotline/unit_scores/report_pdf.py)
+pkgs=(python3-venv debootstrap sip-tester sox espeak-ng logrotate fonts-wqy-microhei)
+# poppler-utils, tesseract-ocr(-chi-sim): the PDF report's picture is rendered and read back in a test
+[ "$want_test" = 1 ] && pkgs+=(postgresql redis-server baresip chromium chromium-driver poppler-utils tesseract-ocr
+                               tesseract-ocr-chi-sim)
 missing=()
 for p in "${pkgs[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

@@ -59,6 +59,8 @@ from hotline.duty_probes.services import DutyProbeService
 from hotline.revisits import http as revisits_http
 from hotline.revisits.services import RevisitService
 from hotline.spy import http as spy_http
+from hotline.unit_scores import http as unit_scores_http
+from hotline.unit_scores.services import UnitScoreService
 from hotline.spy.services import SpyService
 from hotline.wallboard import http as wallboard_http
 from hotline.work_orders import http as work_orders_http
@@ -96,6 +98,7 @@ class ApiServices:
     reconcile: ReconcileService                   # our records against Asterisk's CDR and queue_log
     revisits: RevisitService                      # 回访 calls of verified orders
     duty_probes: DutyProbeService                 # dial tests of the units' duty phones
+    unit_scores: UnitScoreService                 # the monthly unit score (考核)
 
 
 SERVICES = web.AppKey("services", ApiServices)
@@ -132,6 +135,7 @@ def build_app(services: ApiServices) -> web.Application:
     reconcile_http.add_routes(app, services.reconcile)
     revisits_http.add_routes(app, services.revisits)
     duty_probes_http.add_routes(app, services.duty_probes)
+    unit_scores_http.add_routes(app, services.unit_scores)
     return app
 
 

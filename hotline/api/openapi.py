@@ -28,13 +28,15 @@ from hotline.revisits import openapi as revisits_openapi
 from hotline.reconcile import openapi as reconcile_openapi
 from hotline.seats import openapi as seats_openapi
 from hotline.spy import openapi as spy_openapi
+from hotline.unit_scores import openapi as unit_scores_openapi
 from hotline.wallboard import openapi as wallboard_openapi
 from hotline.work_orders import openapi as work_orders_openapi
 
 FEATURES = (calls_openapi, work_orders_openapi, directory_openapi, metrics_openapi, callbacks_openapi,
             auth_openapi, audit_openapi, spy_openapi, seats_openapi, wallboard_openapi,
             outbox_openapi, portal_openapi, recordings_openapi, pages_openapi,
-            reconcile_openapi, revisits_openapi, duty_probes_openapi)
+            reconcile_openapi, revisits_openapi, duty_probes_openapi,
+            unit_scores_openapi)
 
 _ERROR = {
     "type": "object",

@@ -99,6 +99,15 @@ MIN_ROLE: dict[tuple[str, str], Role] = {
     # duty-phone tests (hotline.duty_probes): supervisors, and a unit user its own unit (the route answers
     # not-your-unit to another unit's, a seat's or a department's read)
     ("GET", "/api/duty-probes"): U,
+    # the monthly unit score (hotline.unit_scores): supervisors all units, a unit user its own
+    # (checked by the handler; seats and departments: forbidden); supervisors enter the inputs
+    ("GET", "/api/unit-scores"): U,
+    ("GET", "/api/unit-scores/{unit}"): U,
+    ("GET", "/api/unit-scores/{unit}/report.xlsx"): U,
+    ("GET", "/api/unit-scores/{unit}/report.pdf"): U,
+    ("POST", "/api/unit-scores/{unit}/knowledge-base"): V,
+    ("POST", "/api/unit-scores/{unit}/exemptions"): V,
+    ("POST", "/api/unit-scores/{unit}/attendance"): V,
     # the order system (hotline.outbox): its dead letters and what it pushed back
     ("GET", "/api/outbox/dead-letters"): V,
     ("POST", "/api/outbox/dead-letters/{delivery_id}/retry"): V,

@@ -14,6 +14,7 @@ from hotline.config.orders import (Area, CalendarYear, Contact, Deadlines, DutyO
                                    Unit, UnitKind)
 from hotline.config.duty_probes import DutyProbesSection, ProbeWindow
 from hotline.config.revisits import RevisitHours, RevisitsSection
+from hotline.config.unit_scores import UnitScoresSection
 from hotline.config.scalars import (NODE_NAME, HostName, Label, Model, NodeName, PhoneNumber, Port, QueueName, SeatId,
                                     Secret, Slug)
 from hotline.config.sections import (AmiSection, ApiSection, AsteriskSection, Department, Diversion,
@@ -30,7 +31,8 @@ __all__ = ["NODE_NAME", "ORDER_EVENTS", "InboundSystem", "Integration", "Webhook
            "RedisSection", "RepeatCaller", "Retention", "Role", "Seat", "SeatId", "SeatRules", "Secret",
            "SiteConfig", "SiteInfo", "Slug", "StoreSection", "Transition", "Trunk", "User", "UserName",
            "Area", "CalendarYear", "Contact", "Deadlines", "DutyOffice", "OrdersSection", "Subject", "Unit", "UnitKind",
-           "RevisitHours", "RevisitsSection", "DutyProbesSection", "ProbeWindow"]
+           "RevisitHours", "RevisitsSection", "DutyProbesSection", "ProbeWindow",
+           "UnitScoresSection"]
 
 
 class SiteConfig(Model):
@@ -54,6 +56,7 @@ class SiteConfig(Model):
     integration: Integration = Field(default_factory=Integration)
     revisits: RevisitsSection = Field(default_factory=RevisitsSection)
     duty_probes: DutyProbesSection = Field(default_factory=DutyProbesSection)
+    unit_scores: UnitScoresSection = Field(default_factory=UnitScoresSection)
 
     def user(self, name: str) -> User | None:
         return next((u for u in self.users if u.name == name), None)

@@ -24,10 +24,10 @@ from hotline.store.base import Base, UtcDateTime, _enum
 from hotline.store.duty_probe_models import DutyProbeRow
 from hotline.store.outbox_models import (InboundChangeRow, OutboxDeliveryRow, OutboxEventRow, OutboxPurgeRow,
                                          OutboxSequenceRow)
+from hotline.store.unit_score_models import UnitAttendanceRow, UnitScoreExemptionRow, UnitScoreManualRow
 
-__all__ = ["Base", "UtcDateTime", "DutyProbeRow", "InboundChangeRow",
-           "OutboxDeliveryRow", "OutboxEventRow", "OutboxPurgeRow",
-           "OutboxSequenceRow"]
+__all__ = ["Base", "UtcDateTime", "DutyProbeRow", "InboundChangeRow", "OutboxDeliveryRow", "OutboxEventRow",
+           "OutboxPurgeRow", "OutboxSequenceRow", "UnitAttendanceRow", "UnitScoreExemptionRow", "UnitScoreManualRow"]
 
 
 class CallRow(Base):

@@ -239,3 +239,19 @@ async def test_planning_is_idempotent_and_the_times_never_move(env: Env) -> None
     assert await env.service.plan() == []
     again = {p.unit_id: p.due_at for p in await asyncio.to_thread(env.service.probes.open_probes)}
     assert first == again and len(first) == 2
+
+
+async def test_the_unit_score_reads_the_dial_tests_of_the_composed_app(store: Store) -> None:
+    """The composition root hands the dial tests to the unit score: a 不通 event costs the point."""
+    from tests.unit.apikit import api_services
+
+    store.upgrade()
+    services = api_services(store, site=site())
+
+    async def counts(year: int, month: int) -> dict[str, int]:
+        return {"renshe": 2} if (year, month) == (2026, 11) else {}
+
+    services.duty_probes.unreachable_counts = counts  # type: ignore[method-assign]
+    score = await services.unit_scores.unit_score("renshe", services.unit_scores.month("2026-11"))
+    [phone] = [r for r in score["rules"] if r["id"] == "phone"]
+    assert (phone["points"], phone["status"]) == (8.0, "measured"), phone
