@@ -152,7 +152,7 @@ class Controller:
         self.services = build_services(
             site, self.store, ami_send=self.ami.send, hub=self.hub, tracker=self.tracker, directory=directory,
             auth=AuthService.for_state_dir(site.users, paths.state_dir), status=self.status,
-            database_status=self.db_probe.status, seat_log=self.seat_log,
+            database_status=self.database_status, seat_log=self.seat_log,
             intents=IntentFile(paths.state_dir / "callbacks.pending.json"), order_clock=self.order_clock,
             kpi_clock=kpi_clock, recordings_dir=recordings_dir, asterisk_accounts=accounts)
         self.control = self.services.control
@@ -244,6 +244,11 @@ class Controller:
         self.state_lock.release()
 
     # -- behaviour -----------------------------------------------------------------------
+    def database_status(self) -> dict[str, Any]:
+        """The probe's answer, and whether the schema is migrated yet (``migrated``: until then
+        records wait in the journal and the API answers ``store-unavailable``)."""
+        return {**self.db_probe.status(), "migrated": self._store_ready.is_set()}
+
     async def _prepare_store(self) -> None:
         delay = 0.5
         while True:

@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from .rig import REPO, Stack
+from .rig import REPO, Stack, wait_for
 
 
 def redis(*args: str) -> str:
@@ -48,6 +48,8 @@ def postgres_controller(stack: Stack, directory: Path, port: int) -> Iterator[st
     url = pg("start", str(directory), str(port))
     stack.stop_controller()
     stack.start_controller("--set", f"store.url={url}")
+    # the controller migrates a new database in the background (records wait in its journal meanwhile)
+    wait_for("the store migrated", lambda: stack.status()["database"].get("migrated"), timeout=90)
     try:
         yield url
     finally:

@@ -44,8 +44,9 @@ def abandoned_long(stack: Stack, ctx: Ctx) -> list[Expect]:
 def answered_after_15s(stack: Stack, ctx: Ctx) -> list[Expect]:
     ctx.logout(*sorted(CITY_SEATS))
     proc = ctx.start("12345", 1, talk_ms=120000)
-    # Asterisk's own count of the caller's wait, then a seat logs in and answers
-    wait_for("the caller waiting 16 s", lambda: ctx.queue_waits("hotline") and ctx.queue_waits("hotline")[0] >= 16,
+    # Asterisk's own count of the caller's wait (whole seconds of time(): 17 is at least 16 s), then a seat
+    # logs in and answers
+    wait_for("the caller waiting 16 s", lambda: ctx.queue_waits("hotline") and ctx.queue_waits("hotline")[0] >= 17,
              timeout=40, interval=0.2)
     ctx.login("1001")
     wait_for("1001 talking", lambda: ctx.seat_state("1001") == "talking", timeout=20, interval=0.2)

@@ -38,7 +38,7 @@ def callback_keeps_the_place(stack: Stack, ctx: Ctx) -> list[Expect]:
     behind = ctx.start("12345", 3, talk_ms=120000, slot=2)
     wait_for("three waiting", lambda: ctx.waiting("hotline") == 3, timeout=30, interval=0.2)
     assert _order(ctx) == [ctx.caller(1), "placeholder", ctx.caller(3)]
-    wait_for("everyone waiting 16 s", lambda: min(ctx.queue_waits("hotline") or [0]) >= 16, timeout=40,
+    wait_for("everyone waiting 16 s", lambda: min(ctx.queue_waits("hotline") or [0]) >= 17, timeout=40,
              interval=0.3)
     ctx.login("1001")
     wait_for("1001 talking with caller 1", lambda: ctx.seat_state("1001") == "talking" and ctx.waiting("hotline") == 2,
