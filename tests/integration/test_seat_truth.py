@@ -235,8 +235,11 @@ def test_pause_in_one_queue_and_rest_after_another_queues_call(stack: Stack, ami
         assert (code, body["error_id"]) == (409, "seat-not-in-queue"), body
         code, view = http_json("POST", f"{stack.api}/api/seats/1001/unpause", {"queue": "wrapq"})
         assert code == 200 and per_queue(view)["wrapq"][0] is False, view
-        # 2. only 1001 takes hotline's calls: 1002 paused in its one queue (then paused, as a seat)
+        # 2. only 1001 takes hotline's calls: 1002 paused in hotline (it still serves haimen, which
+        # overflows to hotline: idle), then in all its queues (paused)
         code, view = http_json("POST", f"{stack.api}/api/seats/1002/pause", {"reason": "break", "queue": "hotline"})
+        assert code == 200 and view["state"] == "idle" and per_queue(view)["hotline"][0], view
+        code, view = http_json("POST", f"{stack.api}/api/seats/1002/pause", {"reason": "break"})
         assert code == 200 and view["state"] == "paused", view
         ami.take()
         callers.append(start_caller(stack, "12345", "13900004901", 0, 4000))
@@ -249,7 +252,9 @@ def test_pause_in_one_queue_and_rest_after_another_queues_call(stack: Stack, ami
         rest_end = lastcall + WRAPUP_S + 1   # wrapq's wrapuptime, from the second the call ended
         view = wait_for("the API showing 1001 resting in wrapq", lambda: (
             v if per_queue(v := stack.seat("1001"))["wrapq"][1] else None), timeout=1.0, interval=0.05)
-        assert view["state"] == "idle" and per_queue(view) == {"hotline": (False, None), "wrapq": (False, rest_end)}
+        assert view["state"] == "idle" and per_queue(view)["wrapq"] == (False, rest_end)
+        assert {q: v for q, v in per_queue(view).items() if q != "wrapq"} == {
+            q: (False, None) for q in view["queues"] if q != "wrapq"}   # hotline (and haimen) offer calls
         assert http_json("GET", f"{stack.api}/api/queues/wrapq")[1]["available"] == 0
         wallboard = {s["seat_id"]: s for s in http_json("GET", f"{stack.api}/api/live")[1]["seats"]}
         assert per_queue(wallboard["1001"])["wrapq"] == (False, rest_end)
