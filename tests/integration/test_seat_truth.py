@@ -265,7 +265,9 @@ def test_pause_in_one_queue_and_rest_after_another_queues_call(stack: Stack, ami
             (h for _, h in ami.take(("AgentCalled",)) if h.get("MemberName") == "1001" and h["Queue"] == "wrapq"),
             None), timeout=WRAPUP_S + 15, interval=0.1)
         offered = float(called["Timestamp"])
-        assert rest_end <= offered < rest_end + 1.0, (lastcall, rest_end, offered)
+        # never before the end the API showed; after it within app_queue's own re-check of a
+        # waiting caller's turn (RECHECK: every second) and the ring's set-up
+        assert rest_end <= offered < rest_end + 2.5, (lastcall, rest_end, offered)
         for c in callers:
             c.wait(60)
         assert [c.returncode for c in callers] == [0, 0]
