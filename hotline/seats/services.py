@@ -215,7 +215,7 @@ class SeatService:
         """Set ``seat`` as its memberships leave it, and wake up when its next rest ends."""
         now = self._clock()
         new = settled(seat, self._members, call_state(self._device.get(seat.seat_id, "unknown")), now)
-        if new.state not in (sm.SeatState.wrapup, sm.SeatState.ringing, sm.SeatState.talking):
+        if new.call_id is None:   # the caller goes with the call (wrap-up and a paused call keep it)
             self._caller.pop(new.seat_id, None)
         self._set(new, queues_changed=queues_changed)
         timer = self._wrapup_timers.pop(new.seat_id, None)

@@ -165,3 +165,13 @@ async def test_our_view_agrees_with_queue_status(svc: SeatService, clock: Any, s
     restless = [{**v, "queue_states": [{**q, "wrapup_until": None} for q in v["queue_states"]]}
                 for v in svc.views()]
     assert [(d.seat_id, d.detail.split(":")[0]) for d in disagreements(restless, theirs)] == [("1001", "queue wrapq")]
+
+
+async def test_paused_in_every_queue_during_a_call_keeps_the_call(svc: SeatService) -> None:  # noqa: F811
+    """Paused while talking: paused (it holds for the next call), the call and its caller still shown."""
+    replay(svc, EVENTS[:12])                      # 1001 talking to A
+    view = await svc.pause("1001", "break")
+    assert pick(view, ["state", "call_id", "caller"]) == {"state": "paused", "call_id": "1795444600.1",
+                                                         "caller": "138****5678"}
+    view = await svc.pause("1001", "meal", queue="wrapq")   # one queue's reason changed: still paused
+    assert view["state"] == "paused" and states(view)["wrapq"] == (True, None)
