@@ -173,12 +173,14 @@ class LiveWatch:
         self._stop = True
 
 
-def asterisk_view(site: SiteConfig, port: int, user: str, secret: str) -> dict[str, AsteriskSeat]:
-    """Every configured seat as Asterisk has it now (one ``QueueStatus``)."""
+def asterisk_view(site: SiteConfig, port: int, user: str, secret: str,
+                  last_queue: dict[str, str] | None = None) -> dict[str, AsteriskSeat]:
+    """Every configured seat as Asterisk has it now (one ``QueueStatus``); ``last_queue``: the
+    queue of each seat's last call, from its ``AgentComplete`` (QueueStatus does not say it)."""
     now = time.time()
     messages = ami_list(port, user, secret, {"Action": "QueueStatus"})
     return asterisk_states(messages, SeatResolver(site), [s.id for s in site.seats], [q.name for q in site.queues],
-                           {q.name: q.wrapup for q in site.queues}, now)
+                           {q.name: q.wrapup for q in site.queues}, now, last_queue)
 
 
 def seat_check(site: SiteConfig, port: int, user: str, secret: str,

@@ -37,6 +37,7 @@ from hotline.auth.services import AuthService
 from hotline.calls.cel import CelEvent
 from hotline.calls.celpos import CelPosition
 from hotline.calls.control import CallControl
+from hotline.calls.downtime import AsteriskLosses
 from hotline.compose import build_services
 from hotline.callbacks.intents import IntentFile
 from hotline.callbacks.services import CallbackService
@@ -128,6 +129,9 @@ class Controller:
         self.tail: CelTail | None = None
         self._asterisk_started: Callable[[], float | None] = lambda: None
         self._offsets = _OffsetFile(paths.state_dir / "cel.offset")
+        # when the AMI connection dropped: a call an Asterisk restart cut is closed then
+        self.asterisk_lost = AsteriskLosses(paths.state_dir / "asterisk.lost")
+        self.tracker.lost_at = self.asterisk_lost.between
         recordings_dir = paths.state_dir / "recordings"   # as hotline.deploy without a runtime
         accounts: tuple[Path, Path] | None = None          # Asterisk's queue_log and CDR log (hotline.reconcile)
         try:
@@ -137,13 +141,14 @@ class Controller:
             self._asterisk_started = runtime.started_at
             self.reconciler = Reconciler(runtime.cel_log, directory, self._reconciled,
                                          self._offsets.load, self._save_reconciled_offset,
-                                         started_at=runtime.started_at)
+                                         started_at=runtime.started_at, lost_at=self.asterisk_lost.between)
             self.tail = CelTail(runtime.cel_log, self._from_tail)
         except AsteriskRuntimeError:
             log.warning("no local Asterisk runtime (hotline asterisk install): no CEL log to record calls from")
         ami = site.asterisk.ami
         self.ami = AmiClient(ami.bind if ami.bind not in ("0.0.0.0", "::") else "127.0.0.1", ami.port,
-                             ami.username, paths.ami_secret(), on_login=self._resync)
+                             ami.username, paths.ami_secret(), on_login=self._resync,
+                             on_lost=self.asterisk_lost.note)
         self.hub = LiveHub(site.redis.url, site=site.site.id, node=site.site.node)
         self.seat_log = SeatStateLog(self.store)
         self.order_clock = testclock.from_env(os.environ)   # tests only (refused under systemd)

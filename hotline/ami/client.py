@@ -118,10 +118,12 @@ class _Manager(Manager):
 class AmiClient:
     def __init__(self, host: str, port: int, username: str, secret: str, *,
                  on_login: Callable[[], Awaitable[None]] | None = None,
+                 on_lost: Callable[[float], None] | None = None,
                  backoff: tuple[float, float] = (0.5, 10.0), ping_interval: int = 10) -> None:
         self.host, self.port = host, port
         self._handlers: list[tuple[str, EventHandler]] = []
         self._on_login = on_login
+        self._on_lost = on_lost   # the logged-in connection dropped (time.time()): Asterisk gone?
         self._backoff_base, self._backoff_cap = backoff
         self._attempt = 0
         self.stats = AmiStats()
@@ -209,9 +211,15 @@ class AmiClient:
             log.exception("AMI: re-sync after login failed")
 
     def _disconnected(self, manager: Manager, exc: Any) -> None:
+        was_in = self.logged_in.is_set()
         self.logged_in.clear()
         if self._started:
             log.warning("AMI: connection to %s:%s lost; reconnecting with backoff", self.host, self.port)
+            if was_in and self._on_lost is not None:
+                try:
+                    self._on_lost(time.time())
+                except Exception:
+                    log.exception("AMI: the connection-lost hook failed")
 
     def _dispatch(self, manager: Manager, message: Message) -> None:
         self._dispatch_headers({str(k): v if isinstance(v, str) else str(v) for k, v in message.items()})

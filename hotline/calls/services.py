@@ -33,12 +33,13 @@ from .legs import LegBook, parent_of, parse_account
 from hotline.records.call import CallRecord
 
 from .model import Directory
-from .restart import CUT_BY_RESTART, EpochWatch, cut_record
+from .restart import CUT_BY_RESTART, EpochWatch, cut_record, last_before
 from .targets import site_directory
 
 log = logging.getLogger(__name__)
 
 Sink = Callable[[CallRecord], None]
+LostAt = Callable[[float, float], "float | None"]   # (a cut call's last event, Asterisk's new start) -> lost at
 RECENT_MAX = 100_000
 SWEEP_EVERY_S = 60.0
 
@@ -78,6 +79,7 @@ class CallTracker:
         self._listeners: list[Callable[[CelEvent], None]] = []
         self._epochs = EpochWatch()
         self.cut = 0
+        self.lost_at: LostAt | None = None   # when the controller lost Asterisk (hotline.calls.downtime)
 
     @property
     def live_count(self) -> int:
@@ -158,12 +160,15 @@ class CallTracker:
                 self._recent.discard(self._recent_order.popleft())
             self._sink(record)
 
-    def cut_before(self, started_at: float, reason: str = CUT_BY_RESTART) -> int:
+    def cut_before(self, started_at: float, reason: str = CUT_BY_RESTART, lost: LostAt | None = None) -> int:
         """Asterisk (re)started at ``started_at`` (epoch seconds): every conversation whose last
-        event is older was cut and will never end; record it as it stood and stop showing it.
-        Such a record is not "recorded live": should its end turn up after all, the reconciler
-        writes the whole conversation over it."""
+        event is older was cut and will never end; record it as it stood when Asterisk went
+        (``lost(last event, started_at)``: when the controller lost it, else the old process's
+        last event) and stop showing it. Such a record is not "recorded live": should its end
+        turn up after all, the reconciler writes the whole conversation over it."""
         gone = [lid for lid, evs in self._live.items() if evs and max(e.time for e in evs) < started_at]
+        logged = last_before([e for evs in self._live.values() for e in evs], started_at) if gone else None
+        lost = lost or self.lost_at
         records = []
         for lid in gone:
             if lid in self._leg_parent:   # a leg goes on its parent's record
@@ -172,7 +177,9 @@ class CallTracker:
             if not any(e.name == "CHAN_START" and e.uniqueid == lid for e in events):
                 continue   # joined late: the reconciler has the whole of it
             try:
-                record = cut_record(events, self._directory, "live", reason)
+                last = max(e.time for e in events)
+                record = cut_record(events, self._directory, "live", reason,
+                                    lost_at=lost(last, started_at) if lost else None, last_logged=logged)
             except Exception:
                 log.exception("conversation %s cut by an Asterisk restart could not be assembled", lid)
                 continue
@@ -268,8 +275,9 @@ class Reconciler:
 
     def __init__(self, path: Path, directory: Directory, sink: Sink,
                  load_offset: Callable[[], CelPosition | int], save_offset: Callable[[CelPosition], None],
-                 started_at: Callable[[], float | None] | None = None) -> None:
+                 started_at: Callable[[], float | None] | None = None, lost_at: LostAt | None = None) -> None:
         self.path = path
+        self._lost_at = lost_at
         self._directory = directory
         self._sink = sink
         self._load_offset = load_offset
@@ -293,12 +301,21 @@ class Reconciler:
                 for seg in segments:
                     seg.close()
 
+    def _cut(self, events: list[CelEvent], restart: float, groups: dict[str, list[CelEvent]]) -> CallRecord | None:
+        """A conversation cut by the restart at ``restart``: closed when the controller lost
+        Asterisk, else at the old process's last event read (``restart.cut_record``)."""
+        last = max(e.time for e in events)
+        logged = max((t for t in (last_before(evs, restart) for evs in groups.values()) if t is not None),
+                     default=None)
+        return cut_record(events, self._directory, "cel-reconcile",
+                          lost_at=self._lost_at(last, restart) if self._lost_at else None, last_logged=logged)
+
     def _pass(self, segments: list[Segment]) -> int:
         groups: dict[str, list[CelEvent]] = {}
         first_offset: dict[str, tuple[int, int]] = {}   # (segment, offset): log order across files
         last_time: dict[str, float] = {}
         ended: set[str] = set()
-        cut: set[str] = set()
+        cut: dict[str, float] = {}      # conversation -> the new process's start (the cut's bound)
         epochs = EpochWatch()
         newest = 0.0
         pos = segments[-1].start
@@ -308,7 +325,8 @@ class Reconciler:
             for record_at, event in records:
                 lid = event.linkedid
                 if epochs.see(event):   # a new Asterisk process: what was still open never ends
-                    cut.update(k for k in groups if k not in ended and last_time[k] < event.time)
+                    cut.update((k, event.time) for k in groups if k not in ended and k not in cut
+                               and last_time[k] < event.time)
                 groups.setdefault(lid, []).append(event)
                 first_offset.setdefault(lid, (si, record_at))
                 last_time[lid] = max(last_time.get(lid, 0.0), event.time)
@@ -317,8 +335,9 @@ class Reconciler:
                     ended.add(lid)
         started = self._started_at()
         if started is not None:
-            cut.update(k for k in groups if k not in ended and last_time[k] < started)
-        cut -= ended
+            cut.update((k, started) for k in groups if k not in ended and k not in cut and last_time[k] < started)
+        for k in ended:
+            cut.pop(k, None)
         submitted = 0
         # Legs of three-way calls (their own Linkedid, tagged by accountcode) go on their
         # parent's record; a leg that ended after its parent's record was written rewrites it.
@@ -334,7 +353,7 @@ class Reconciler:
                 merged = self._legs.leg_ended(parent, groups[lid], parent_live=False)
                 if merged is not None:
                     late.append((merged, False))
-        for lid in sorted((ended | cut) - parents.keys(), key=first_offset.__getitem__):
+        for lid in sorted((ended | cut.keys()) - parents.keys(), key=first_offset.__getitem__):
             events = groups[lid] + legs_of.get(lid, [])
             if lid in cut:
                 late.append((events, True))
@@ -346,7 +365,7 @@ class Reconciler:
             late.append((events, False))
         for events, was_cut in late:
             try:
-                record = cut_record(events, self._directory, "cel-reconcile") if was_cut else \
+                record = self._cut(events, cut[events[0].linkedid], groups) if was_cut else \
                     assemble(events, self._directory, source="cel-reconcile")
             except Exception:  # one bad conversation must not stop every later pass
                 log.exception("CEL log: conversation %s could not be assembled; skipped", events[0].linkedid)

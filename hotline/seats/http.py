@@ -1,4 +1,5 @@
-"""Seat routes: the seat list, login, logout, pause with a reason, unpause; live queues.
+"""Seat routes: the seat list, login, logout, pause with a reason, unpause (in every queue of the
+seat, or in the one queue the body names); live queues.
 
 Each command is checked by the seat state machine before Asterisk is asked: a command that
 does not fit answers 409 with the machine's error id and changes nothing; an unknown seat is
@@ -14,7 +15,7 @@ from hotline.http.responses import json_response
 from hotline.exceptions import NoSuchQueue
 from hotline.live.hub import LiveHub
 
-from .schemas import PauseBody
+from .schemas import PauseBody, UnpauseBody
 from .services import SeatService
 
 
@@ -37,10 +38,13 @@ def add_routes(app: web.Application, seats: SeatService, hub: LiveHub) -> None:
         seat_id = request.match_info["seat_id"]
         seats.view(seat_id)   # an unknown seat is named before the body is looked at
         body = parse_json_body(PauseBody, await request.read())
-        return json_response(await seats.pause(seat_id, body.reason))
+        return json_response(await seats.pause(seat_id, body.reason, body.queue))
 
     async def unpause(request: web.Request) -> web.Response:
-        return json_response(await seats.unpause(request.match_info["seat_id"]))
+        seat_id = request.match_info["seat_id"]
+        seats.view(seat_id)
+        body = parse_json_body(UnpauseBody, await request.read())   # an empty body: every queue
+        return json_response(await seats.unpause(seat_id, body.queue))
 
     async def list_queues(request: web.Request) -> web.Response:
         return json_response({"items": [seats.queue_view(q) for q in sorted(seats.queues)]})

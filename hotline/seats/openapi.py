@@ -18,7 +18,7 @@ SCHEMAS: dict[str, Any] = {
     "Seat": {"type": "object", "description": "A seat's live view; the caller's number masked (138****5678)",
              "additionalProperties": False,
              "required": ["seat_id", "name", "state", "since", "reason", "reason_name", "queues", "call_id",
-                          "caller", "unanswered", "device", "county", "remote"],
+                          "caller", "unanswered", "device", "county", "remote", "queue_states", "wrapup_until"],
              "properties": {
                  "seat_id": {"type": "string"}, "name": {"type": "string"},
                  "state": {"enum": [s.value for s in SeatState]},
@@ -29,7 +29,17 @@ SCHEMAS: dict[str, Any] = {
                  "call_id": _STR_NULL, "caller": _STR_NULL,
                  "unanswered": {"type": "integer", "description": "rings not answered in a row"},
                  "device": {"type": "string", "description": "Asterisk device state (not_inuse, inuse, ...)"},
-                 "county": _STR_NULL, "remote": {"type": "boolean"}}},
+                 "county": _STR_NULL, "remote": {"type": "boolean"},
+                 "queue_states": {"type": "array", "description": "the seat in each of its queues as Asterisk has "
+                                  "it: paused there (reason), resting there until (its last call in any queue: "
+                                  "shared_lastcall)", "items": {
+                                      "type": "object", "required": ["queue", "paused", "reason", "wrapup_until"],
+                                      "properties": {"queue": {"type": "string"}, "paused": {"type": "boolean"},
+                                                     "reason": _STR_NULL,
+                                                     "wrapup_until": {"type": ["number", "null"],
+                                                                      "description": "epoch seconds"}}}},
+                 "wrapup_until": {"type": ["number", "null"],
+                                  "description": "state wrapup: when a queue offers the seat calls again"}}},
     "SeatList": {"type": "object", "required": ["items", "pause_reasons"], "properties": {
         "items": {"type": "array", "items": _ref("Seat")},
         "pause_reasons": {"type": "array", "items": {
@@ -37,7 +47,12 @@ SCHEMAS: dict[str, Any] = {
             "properties": {"code": {"type": "string"}, "name": {"type": "string"}}}}}},
     "Pause": {"type": "object", "additionalProperties": False, "required": ["reason"], "properties": {
         "reason": {"type": "string", "minLength": 1, "maxLength": 32,
-                   "description": "a configured pause reason: its code (break) or its name (小休)"}}},
+                   "description": "a configured pause reason: its code (break) or its name (小休)"},
+        "queue": {"type": ["string", "null"], "minLength": 1, "maxLength": 64,
+                  "description": "pause in this one of the seat's queues only (default: all)"}}},
+    "Unpause": {"type": "object", "additionalProperties": False, "properties": {
+        "queue": {"type": ["string", "null"], "minLength": 1, "maxLength": 64,
+                  "description": "unpause in this one of the seat's queues only (default: all)"}}},
     "Queue": {"type": "object", "additionalProperties": False,
               "required": ["name", "title", "waiting", "longest_wait_since", "entries", "logged_in", "available"],
               "properties": {
@@ -76,11 +91,14 @@ PATHS: dict[str, Any] = {
         "summary": "Pause the seat with a configured reason", "operationId": "pauseSeat", "parameters": [_SEAT_ID],
         "requestBody": {"required": True, "content": {"application/json": {"schema": _ref("Pause")}}},
         "responses": {**_SEAT_RESPONSES, "400": _error("invalid-request (details.field)"),
-                      "409": _error("seat-not-logged-in; nothing changes"),
+                      "409": _error("seat-not-logged-in or seat-not-in-queue (the queue named); nothing changes"),
                       "422": _error("unknown-pause-reason (details.configured)")}}},
     "/api/seats/{seat_id}/unpause": {"post": {
-        "summary": "End the seat's pause", "operationId": "unpauseSeat", "parameters": [_SEAT_ID],
-        "responses": {**_SEAT_RESPONSES, "409": _error("seat-not-paused; nothing changes")}}},
+        "summary": "End the seat's pause (in every queue, or in the one the body names)",
+        "operationId": "unpauseSeat", "parameters": [_SEAT_ID],
+        "requestBody": {"required": False, "content": {"application/json": {"schema": _ref("Unpause")}}},
+        "responses": {**_SEAT_RESPONSES, "400": _error("invalid-request (details.field)"),
+                      "409": _error("seat-not-paused (there) or seat-not-in-queue; nothing changes")}}},
     "/api/queues": {"get": {
         "summary": "Every queue: waiting callers (masked), longest wait, logged-in and available seats",
         "operationId": "listQueues", "responses": {"200": _json("the queues", _ref("QueueList"))}}},

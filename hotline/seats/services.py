@@ -32,6 +32,7 @@ from hotline.spine.ami_events import SEAT_EVENTS  # noqa: F401  (re-exported: th
 from queue_manager import seats as sm
 from queue_manager.membership import member_interface, memberships, state_interface
 
+from .members import MemberBook, settled
 from .snapshot import (BUSY_DEVICE, DEVICE, QueueLive, SeatResolver, call_state, entry_from, event_time,
                        read_queue_status)
 
@@ -58,14 +59,14 @@ class SeatService:
                                 auto_pause_after=site.seat_rules.auto_pause_after)
         self.seats: dict[str, sm.Seat] = {s.id: sm.Seat(s.id) for s in site.seats}
         self.queues: dict[str, QueueLive] = {q.name: QueueLive(q.name, q.title) for q in site.queues}
-        self._in_queues: dict[str, set[str]] = {s.id: set() for s in site.seats}
+        self._wrapup_s = {q.name: q.wrapup for q in site.queues}
+        self._members = MemberBook(self.seats, self._wrapup_s)
+        self._in_queues = self._members.queues
         self._device: dict[str, str] = {s.id: "unknown" for s in site.seats}
         self._caller: dict[str, str | None] = {}
         self._resolver = SeatResolver(site)
         self._seat_of = self._resolver.seat_of
-        self._wrapup_timers: dict[str, asyncio.TimerHandle] = {}
-        self._rest_until: dict[str, float] = {}   # when Asterisk offers the seat calls again
-        self._wrapup_s = {q.name: q.wrapup for q in site.queues}
+        self._wrapup_timers: dict[str, asyncio.TimerHandle] = {}   # the next end of a rest, per seat
         self._left: dict[str, set[str]] = {}   # queues a seat just left, for their counts
         self.stats = {"events": 0, "auto_paused": 0, "resyncs": 0}
 
@@ -98,7 +99,7 @@ class SeatService:
             await self._act(actions.queue_add(m.queue, member_interface(cfg), penalty=m.penalty, member_name=cfg.id,
                                               state_interface=state_interface(cfg)), tolerate=("Already there",))
             self._in_queues[seat_id].add(m.queue)
-        self._set(new)
+        self._settle(new, queues_changed=True)
         return self.view(seat_id)
 
     async def logout(self, seat_id: str) -> dict[str, Any]:
@@ -108,30 +109,43 @@ class SeatService:
         assert cfg is not None
         for queue in sorted(self._in_queues[seat_id] | {m.queue for m in memberships(self.site, cfg)}):
             await self._act(actions.queue_remove(queue, member_interface(cfg)), tolerate=("Not there",))
-        self._left[seat_id] = set(self._in_queues[seat_id])
-        self._in_queues[seat_id].clear()
+        self._left[seat_id] = self._members.leave_all(seat_id)
         self._set(new)
         return self.view(seat_id)
 
-    async def pause(self, seat_id: str, reason: str) -> dict[str, Any]:
+    def _member_queue(self, seat: sm.Seat, queue: str | None) -> None:
+        if queue is not None and queue not in self._in_queues[seat.seat_id]:
+            raise SeatStateConflict("seat-not-in-queue", f"seat {seat.seat_id} is not in queue {queue!r} (it is in "
+                                    f"{sorted(self._in_queues[seat.seat_id])})", seat.seat_id, seat.state.value)
+
+    async def pause(self, seat_id: str, reason: str, queue: str | None = None) -> dict[str, Any]:
+        """Pause in every queue of the seat, or in ``queue`` alone (the seat's state is ``paused``
+        only once it is paused in all of them: Asterisk offers it the others' calls)."""
         seat = self._seat(seat_id)
         configured = self.site.pause_reason(reason)
         if configured is None:
             raise UnknownPauseReason(reason, [f"{r.code} ({r.name})" for r in self.site.seat_rules.pause_reasons])
-        new = self._check(seat, lambda: sm.pause(seat, configured.code, self.policy, self._clock()))
+        self._check(seat, lambda: sm.pause(seat, configured.code, self.policy, self._clock()))
+        self._member_queue(seat, queue)
         cfg = self.site.seat(seat_id)
         assert cfg is not None
-        await self._act(actions.queue_pause(member_interface(cfg), True, reason=configured.code))
-        self._set(new)
+        await self._act(actions.queue_pause(member_interface(cfg), True, queue=queue, reason=configured.code))
+        self._members.set_paused(seat_id, queue, True, configured.code)
+        self._settle(seat)
         return self.view(seat_id)
 
-    async def unpause(self, seat_id: str) -> dict[str, Any]:
+    async def unpause(self, seat_id: str, queue: str | None = None) -> dict[str, Any]:
         seat = self._seat(seat_id)
-        new = self._check(seat, lambda: self._unpaused(seat, self._clock()))
+        self._member_queue(seat, queue)
+        paused = self._members.paused_in(seat_id)
+        if not (paused if queue is None else paused & {queue}):
+            raise SeatStateConflict("seat-not-paused", f"seat {seat_id} is not paused"
+                                    + (f" in queue {queue!r}" if queue else ""), seat_id, seat.state.value)
         cfg = self.site.seat(seat_id)
         assert cfg is not None
-        await self._act(actions.queue_pause(member_interface(cfg), False))
-        self._set_resting(new)
+        await self._act(actions.queue_pause(member_interface(cfg), False, queue=queue))
+        self._members.set_paused(seat_id, queue, False)
+        self._settle(self.seats[seat_id])
         return self.view(seat_id)
 
     # -- views -------------------------------------------------------------------------------
@@ -140,12 +154,18 @@ class SeatService:
         cfg = self.site.seat(seat_id)
         assert cfg is not None
         reason = self.site.pause_reason(seat.reason) if seat.reason else None
+        now = self._clock()
+        standings = self._members.standings(seat_id, now)
         return {
             "seat_id": seat_id, "name": cfg.name, "state": seat.state.value, "since": seat.since,
             "reason": seat.reason,
             "reason_name": reason.name if reason else (AUTO_PAUSE_NAME if seat.reason == sm.AUTO_PAUSE_REASON
                                                        else seat.reason),
             "queues": sorted(self._in_queues[seat_id]), "call_id": seat.call_id,
+            # each queue as Asterisk has the seat there: paused (reason), resting until (shared_lastcall)
+            "queue_states": [s.as_dict() for s in standings],
+            "wrapup_until": self._members.standing(seat_id, now).wrapup_until
+            if seat.state == sm.SeatState.wrapup else None,
             "caller": mask_number(self._caller.get(seat_id)) if seat.call_id else None,
             "unanswered": seat.unanswered, "device": self._device.get(seat_id, "unknown"),
             "county": cfg.county, "remote": cfg.remote or bool(cfg.external_number),
@@ -158,7 +178,11 @@ class SeatService:
         q = self.queues[name]
         entries = sorted(q.entries.values(), key=lambda e: (e.position, e.since))
         members = [s for s, qs in self._in_queues.items() if name in qs]
-        available = [s for s in members if self.seats[s].state == sm.SeatState.idle
+        now = self._clock()
+        # available: a call of this queue may ring the seat now (not in a call, not paused here,
+        # not resting here after its last call in any queue)
+        available = [s for s in members if self.seats[s].state in (sm.SeatState.idle, sm.SeatState.wrapup)
+                     and self._members.can_offer(s, name, now)
                      and self._device.get(s) not in ("unavailable", "invalid")]
         return {"name": name, "title": q.title, "waiting": len(entries),
                 "longest_wait_since": min((e.since for e in entries), default=None),
@@ -173,58 +197,48 @@ class SeatService:
             self.hub.update_queue(self.queue_view(name))
 
     # -- state changes ----------------------------------------------------------------------
-    def _set(self, new: sm.Seat) -> None:
+    def _set(self, new: sm.Seat, *, queues_changed: bool = False) -> None:
         old = self.seats[new.seat_id]
         self.seats[new.seat_id] = new
-        if new.state != sm.SeatState.wrapup:
-            timer = self._wrapup_timers.pop(new.seat_id, None)
-            if timer is not None:
-                timer.cancel()
         if (old.state, old.reason, old.call_id) != (new.state, new.reason, new.call_id) and self._log_state:
             try:
                 self._log_state(new.seat_id, new.state.value, new.reason, new.since, new.call_id)
             except Exception:
                 log.exception("seat state log failed for %s", new.seat_id)
         self.hub.update_seat(self.view(new.seat_id))
-        if old.state != new.state:   # the queues' logged-in/available counts follow the seat
+        if old.state != new.state or queues_changed:   # the queues' logged-in/available counts follow
             for queue in sorted(self._in_queues[new.seat_id] | self._left.pop(new.seat_id, set())):
                 if queue in self.queues:
                     self.hub.update_queue(self.queue_view(queue))
 
-    def _start_wrapup(self, seat_id: str, queue: str | None, ended_at: float | None = None) -> None:
-        """The seat's call ended (at ``ended_at``, Asterisk's event time, when known): wrap-up lasts
-        until Asterisk offers the seat calls again (``sm.wrapup_until``: whole seconds)."""
-        wrapup = self._wrapup_s.get(queue or "", 0)
-        seat = self.seats[seat_id]
+    def _settle(self, seat: sm.Seat, *, queues_changed: bool = False) -> None:
+        """Set ``seat`` as its memberships leave it, and wake up when its next rest ends."""
         now = self._clock()
-        new = sm.hangup(seat, now, wrapup)
-        if new.state != sm.SeatState.wrapup:
-            self._caller.pop(seat_id, None)
-        if wrapup:   # paused or not: Asterisk rests the seat from now (an unpause returns to it)
-            self._rest_until[seat_id] = sm.wrapup_until(now if ended_at is None else min(ended_at, now), wrapup)
-        self._set_resting(new)
-
-    def _wrapup_timer(self, seat_id: str) -> None:
-        old = self._wrapup_timers.pop(seat_id, None)
-        if old is not None:
-            old.cancel()
-        delay = max(0.0, self._rest_until.get(seat_id, 0.0) - self._clock())
-        self._wrapup_timers[seat_id] = asyncio.get_running_loop().call_later(delay, self._wrapup_done, seat_id)
-
-    def _unpaused(self, seat: sm.Seat, now: float) -> sm.Seat:
-        return sm.unpause(seat, now, self._rest_until.get(seat.seat_id, 0.0),
-                          call_state(self._device.get(seat.seat_id, "unknown")))
-
-    def _set_resting(self, new: sm.Seat) -> None:
-        """``_set``, and the wrap-up timer when an unpause went back to the rest of the last call."""
-        self._set(new)
-        if new.state == sm.SeatState.wrapup:
-            self._wrapup_timer(new.seat_id)
+        new = settled(seat, self._members, call_state(self._device.get(seat.seat_id, "unknown")), now)
+        if new.call_id is None:   # the caller goes with the call (wrap-up and a paused call keep it)
+            self._caller.pop(new.seat_id, None)
+        self._set(new, queues_changed=queues_changed)
+        timer = self._wrapup_timers.pop(new.seat_id, None)
+        if timer is not None:
+            timer.cancel()
+        wake = min((s.wrapup_until for s in self._members.standings(new.seat_id, now)
+                    if s.wrapup_until is not None), default=None)
+        if wake is not None:
+            self._wrapup_timers[new.seat_id] = asyncio.get_running_loop().call_later(
+                max(0.0, wake - self._clock()), self._wrapup_done, new.seat_id)
 
     def _wrapup_done(self, seat_id: str) -> None:
         self._wrapup_timers.pop(seat_id, None)
-        self._caller.pop(seat_id, None)
-        self._set(sm.wrapup_done(self.seats[seat_id], self._clock()))
+        self._settle(self.seats[seat_id], queues_changed=True)
+
+    def _start_wrapup(self, seat_id: str, queue: str | None, ended_at: float | None = None) -> None:
+        """The seat's call ended (at ``ended_at``, Asterisk's event time, when known). A queue call
+        (``queue``) sets Asterisk's lastcall in every queue of the seat (shared_lastcall): the seat
+        rests there as :mod:`queue_manager.rest` says, paused or not."""
+        now = self._clock()
+        if queue is not None:
+            self._members.call_ended(seat_id, now if ended_at is None else min(ended_at, now), queue)
+        self._settle(sm.hangup(self.seats[seat_id], now, self._wrapup_s.get(queue or "", 0)), queues_changed=True)
 
     async def _auto_pause(self, seat_id: str) -> None:
         cfg = self.site.seat(seat_id)
@@ -246,17 +260,8 @@ class SeatService:
             handler(headers)
 
     def _observed_member(self, seat_id: str, queue: str, paused: bool, reason: str | None) -> None:
-        self._in_queues[seat_id].add(queue)
-        seat, now = self.seats[seat_id], self._clock()
-        if seat.state == sm.SeatState.logged_out:
-            seat = sm.login(seat, now)
-        if paused and seat.state != sm.SeatState.paused:
-            seat = replace(seat, state=sm.SeatState.paused, since=now, reason=reason or None)
-        elif paused and reason and seat.reason != reason:
-            seat = replace(seat, reason=reason)
-        elif not paused and seat.state == sm.SeatState.paused:
-            seat = self._unpaused(seat, now)
-        self._set_resting(seat)
+        self._members.join(seat_id, queue, paused, reason)
+        self._settle(self.seats[seat_id], queues_changed=True)
 
     def _on_queuememberadded(self, h: dict[str, str]) -> None:
         seat_id = self._seat_of(h)
@@ -268,13 +273,13 @@ class SeatService:
         seat_id = self._seat_of(h)
         if seat_id is None:
             return
-        self._in_queues[seat_id].discard(h.get("Queue", ""))
+        self._members.leave(seat_id, h.get("Queue", ""))
         self._left.setdefault(seat_id, set()).add(h.get("Queue", ""))
         if not self._in_queues[seat_id] and self.seats[seat_id].state != sm.SeatState.logged_out:
             self._set(replace(self.seats[seat_id], state=sm.SeatState.logged_out, since=self._clock(),
                               reason=None, unanswered=0, call_id=None))
         else:
-            self._set(self.seats[seat_id])
+            self._settle(self.seats[seat_id], queues_changed=True)
 
     def _on_queuememberpause(self, h: dict[str, str]) -> None:
         seat_id = self._seat_of(h)
@@ -290,7 +295,7 @@ class SeatService:
         changed = device != self._device.get(seat_id)
         self._device[seat_id] = device
         seat = self.seats[seat_id]
-        if h.get("Queue") in self.queues and seat.state == sm.SeatState.logged_out:
+        if h.get("Queue") in self.queues and h["Queue"] not in self._in_queues[seat_id]:
             self._observed_member(seat_id, h["Queue"], h.get("Paused") == "1", h.get("PausedReason"))
             return
         now = self._clock()
@@ -301,9 +306,9 @@ class SeatService:
             self._start_wrapup(seat_id, None)
         elif device == "not_inuse" and seat.state == sm.SeatState.ringing:
             # the caller left while the phone rang: not the seat's fault, not an unanswered ring
-            self._set(replace(seat, state=sm.SeatState.idle, since=now, call_id=None))
+            self._settle(replace(seat, state=sm.SeatState.idle, since=now, call_id=None))
         elif changed:
-            self._set(seat)
+            self._set(seat, queues_changed=True)
 
     def _on_agentcalled(self, h: dict[str, str]) -> None:
         seat_id = self._seat_of(h)
@@ -319,8 +324,8 @@ class SeatService:
         self._caller[seat_id] = h.get("CallerIDNum")
         seat, call_id = self.seats[seat_id], h.get("Linkedid") or h.get("Uniqueid", "")
         # paused while ringing: the call still goes on
-        self._set(replace(seat, call_id=call_id, unanswered=0) if seat.state == sm.SeatState.paused
-                  else sm.answer(seat, call_id, self._clock()))
+        self._settle(replace(seat, call_id=call_id, unanswered=0) if seat.state == sm.SeatState.paused
+                     else sm.answer(seat, call_id, self._clock()))
 
     def _on_agentcomplete(self, h: dict[str, str]) -> None:
         seat_id = self._seat_of(h)
@@ -330,16 +335,17 @@ class SeatService:
     def _on_agentdump(self, h: dict[str, str]) -> None:
         seat_id = self._seat_of(h)
         if seat_id is not None and self.seats[seat_id].state in (sm.SeatState.ringing, sm.SeatState.talking):
-            self._set(replace(self.seats[seat_id], state=sm.SeatState.idle, since=self._clock(), call_id=None))
+            self._settle(replace(self.seats[seat_id], state=sm.SeatState.idle, since=self._clock(), call_id=None))
 
     def _on_agentringnoanswer(self, h: dict[str, str]) -> None:
         seat_id = self._seat_of(h)
         if seat_id is None:
             return
         seat, auto = sm.no_answer(self.seats[seat_id], self.policy, self._clock())
-        self._set(seat)
-        if auto:
+        if auto:   # paused in every queue: the QueuePause is on its way
+            self._members.set_paused(seat_id, None, True, sm.AUTO_PAUSE_REASON)
             asyncio.ensure_future(self._auto_pause(seat_id))
+        self._settle(seat)
 
     def _on_queuecallerjoin(self, h: dict[str, str]) -> None:
         q = self.queues.get(h.get("Queue", ""))
@@ -361,32 +367,26 @@ class SeatService:
         response = await self._ami.ask(actions.queue_status(), timeout=ACTION_TIMEOUT_S)
         now = self._clock()
         snap = read_queue_status(response, self._resolver, self.seats, self.queues, self._wrapup_s, now)
-        in_queues, paused, busy, entries, wrapup_until = (snap.in_queues, snap.paused, snap.busy, snap.entries,
-                                                          snap.wrapup_until)
         self._device.update(snap.device)
         for name, q in self.queues.items():
-            q.entries = entries[name]
+            q.entries = snap.entries[name]
         for seat_id, seat in self.seats.items():
-            self._in_queues[seat_id] = in_queues[seat_id]
-            if not in_queues[seat_id]:
+            self._members.leave_all(seat_id)
+            for queue in snap.in_queues[seat_id]:
+                paused = snap.paused_in.get(seat_id, {})
+                self._members.join(seat_id, queue, queue in paused, paused.get(queue))
+            self._members.last_call_seen(seat_id, snap.last_call.get(seat_id, 0.0))
+            if not snap.in_queues[seat_id]:
                 new = sm.Seat(seat_id, sm.SeatState.logged_out, seat.since if seat.state == sm.SeatState.logged_out
                               else now)
-            elif seat_id in paused:
-                new = replace(seat, state=sm.SeatState.paused, reason=paused[seat_id],
-                              since=seat.since if seat.state == sm.SeatState.paused else now)
-            elif seat_id in busy:
+            elif seat_id in snap.busy:
                 new = seat if seat.state == sm.SeatState.talking else sm.answer(seat, seat.call_id or "", now)
-            elif seat_id in wrapup_until:
-                until, queue = wrapup_until[seat_id]
-                new = replace(seat, state=sm.SeatState.wrapup, since=seat.since if seat.state == sm.SeatState.wrapup
-                              else now)
-                self.seats[seat_id], self._rest_until[seat_id] = new, until
-                self._wrapup_timer(seat_id)
-                continue
+            elif seat.state in (sm.SeatState.ringing, sm.SeatState.talking):
+                new = replace(seat, state=sm.SeatState.idle, since=now, call_id=None)
             else:
-                new = seat if seat.state == sm.SeatState.idle else replace(
-                    seat, state=sm.SeatState.idle, since=now, reason=None, call_id=None)
+                new = seat
             self.seats[seat_id] = new
+            self._settle(new)
         self.stats["resyncs"] += 1
         self.publish_all()
         log.info("seats re-synced from Asterisk: %d logged in, %d waiting caller(s)",

@@ -97,7 +97,9 @@ class QueueStatus:
 
     in_queues: dict[str, set[str]]
     device: dict[str, str] = field(default_factory=dict)
-    paused: dict[str, str | None] = field(default_factory=dict)     # seat -> pause reason
+    paused: dict[str, str | None] = field(default_factory=dict)     # seat -> pause reason (in some queue)
+    paused_in: dict[str, dict[str, str | None]] = field(default_factory=dict)   # seat -> queue -> reason
+    last_call: dict[str, float] = field(default_factory=dict)       # seat -> LastCall (shared_lastcall)
     busy: dict[str, str] = field(default_factory=dict)              # seat -> device state
     entries: dict[str, dict[str, QueueEntry]] = field(default_factory=dict)
     wrapup_until: dict[str, tuple[float, str]] = field(default_factory=dict)   # seat -> (until, queue)
@@ -121,10 +123,12 @@ def read_queue_status(response: Any, resolver: SeatResolver, seats: Iterable[str
             out.device[seat_id] = device
             if h.get("Paused") == "1":
                 out.paused[seat_id] = h.get("PausedReason") or None
+                out.paused_in.setdefault(seat_id, {})[h["Queue"]] = h.get("PausedReason") or None
             if h.get("InCall") == "1" or device in BUSY_DEVICE:
                 out.busy[seat_id] = device
             # app_queue: in wrap-up while time(NULL) - LastCall < wrapuptime (whole seconds)
             last, wrap = float(h.get("LastCall") or 0), asterisk_wrapuptime(wrapup_s.get(h["Queue"], 0))
+            out.last_call[seat_id] = max(out.last_call.get(seat_id, 0.0), last)
             if last and last + wrap > now:
                 out.wrapup_until[seat_id] = (last + wrap, h["Queue"])
         elif kind == "QueueEntry" and h.get("Queue") in known:

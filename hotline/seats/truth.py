@@ -19,6 +19,9 @@ import bisect
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 
+from queue_manager.rest import LastCall, standing, standings
+from queue_manager.seats import SeatState
+
 from .snapshot import SeatResolver, read_queue_status
 
 IN_CALL = frozenset({"ringing", "talking"})
@@ -32,31 +35,37 @@ class AsteriskSeat:
     device: str = "unknown"
     queues: frozenset[str] = frozenset()
     wrapup_until: float | None = None
+    paused_in: frozenset[str] = frozenset()                     # the queues it is paused in
+    rests: dict[str, float] = field(default_factory=dict)       # queue -> resting there until
 
 
 def asterisk_states(messages: Iterable[Mapping[str, str]], resolver: SeatResolver, seats: Iterable[str],
-                    queues: Iterable[str], wrapup_s: dict[str, int], now: float) -> dict[str, AsteriskSeat]:
-    """One state per seat from a ``QueueStatus`` reply's ``QueueMember`` messages (taken at ``now``)."""
+                    queues: Iterable[str], wrapup_s: dict[str, int], now: float,
+                    last_queue: Mapping[str, str] | None = None) -> dict[str, AsteriskSeat]:
+    """One state per seat from a ``QueueStatus`` reply's ``QueueMember`` messages (taken at ``now``),
+    by the rules of :mod:`queue_manager.rest`. ``last_queue``: the queue of each seat's last call
+    when the caller knows it (its ``AgentComplete``); else the seat's longest wrap-up is taken."""
     seat_ids = list(seats)
     snap = read_queue_status([dict(m) for m in messages], resolver, seat_ids, queues, wrapup_s, now)
     out: dict[str, AsteriskSeat] = {}
     for seat_id in seat_ids:
         qs = frozenset(snap.in_queues.get(seat_id, set()))
         device = snap.device.get(seat_id, "unknown")
-        until = snap.wrapup_until.get(seat_id, (None, ""))[0]
-        if not qs:
-            state = "logged_out"
-        elif seat_id in snap.paused:
-            state = "paused"
+        paused = {q: r for q, r in snap.paused_in.get(seat_id, {}).items() if q in qs}
+        last = snap.last_call.get(seat_id, 0.0)
+        each = standings(qs, paused, LastCall(last, (last_queue or {}).get(seat_id)) if last else None,
+                         wrapup_s, now)
+        st = standing(each)
+        if st.state in (SeatState.logged_out, SeatState.paused):
+            state = st.state.value
         elif seat_id in snap.busy:
             state = "talking"
         elif device == "ringing":
             state = "ringing"
-        elif until is not None:
-            state = "wrapup"
         else:
-            state = "idle"
-        out[seat_id] = AsteriskSeat(seat_id, state, device, qs, until)
+            state = st.state.value
+        out[seat_id] = AsteriskSeat(seat_id, state, device, qs, st.wrapup_until, frozenset(paused),
+                                    {s.queue: s.wrapup_until for s in each if s.wrapup_until is not None})
     return out
 
 
@@ -87,7 +96,27 @@ def disagreements(ours: Iterable[Mapping[str, object]], theirs: Mapping[str, Ast
         if state != "logged_out" and queues != them.queues:
             out.append(Disagreement(seat_id, state, them.state,
                                     f"queues ours {sorted(queues)} asterisk {sorted(them.queues)}"))
+            continue
+        detail = _queue_difference(view.get("queue_states"), them)
+        if detail:
+            out.append(Disagreement(seat_id, state, them.state, detail))
     return out
+
+
+def _queue_difference(states: object, them: AsteriskSeat, slack_s: float = 1.0) -> str:
+    """How a view's per-queue standing (``queue_states``, when it has one) differs from Asterisk's:
+    paused or not, resting or not, and the rest's end (to ``slack_s``)."""
+    if not isinstance(states, list):
+        return ""
+    for q in states:
+        name, until = str(q["queue"]), q.get("wrapup_until")
+        if bool(q.get("paused")) != (name in them.paused_in):
+            return f"queue {name}: paused ours {bool(q.get('paused'))} asterisk {name in them.paused_in}"
+        theirs = them.rests.get(name)
+        if (until is None) != (theirs is None) or (until is not None and theirs is not None
+                                                   and abs(float(until) - theirs) > slack_s):
+            return f"queue {name}: resting until ours {until} asterisk {theirs}"
+    return ""
 
 
 def stuck_seats(ours: Iterable[Mapping[str, object]], theirs: Mapping[str, AsteriskSeat], now: float,
@@ -133,7 +162,9 @@ def expected_states(headers: Mapping[str, str], wrapup_s: Mapping[str, int]) -> 
     if name == "AgentConnect":
         return frozenset({"talking", "paused"})   # paused while ringing: the call goes on
     if name == "AgentComplete":
-        return frozenset({"wrapup" if wrapup_s.get(headers.get("Queue", ""), 0) > 0 else "idle", "paused"})
+        # after a call of a queue without wrap-up the seat may still rest in its other queues
+        return frozenset({"wrapup", "paused"} if wrapup_s.get(headers.get("Queue", ""), 0) > 0
+                         else {"idle", "wrapup", "paused"})
     if name == "AgentRingNoAnswer":
         return frozenset({"idle", "paused"})      # paused: the auto-pause after N unanswered rings
     if name == "QueueMemberPause":

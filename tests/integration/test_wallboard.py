@@ -123,7 +123,7 @@ def test_wallboard_page_against_a_fake_hub(browser: Any, tmp_path: Any) -> None:
         def view(self, seat_id: str) -> dict[str, Any]:
             return hub.seat
 
-        async def pause(self, seat_id: str, reason: str) -> dict[str, Any]:
+        async def pause(self, seat_id: str, reason: str, queue: str | None = None) -> dict[str, Any]:
             seat = {**hub.seat, "state": "paused", "reason": reason, "reason_name": "培训", "since": time.time()}
             hub.publish({"type": "seat", "data": seat})
             return seat

@@ -6,6 +6,8 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import pytest
+
 from hotline.calls import cel
 from hotline.calls.assemble import Directory
 from hotline.calls.cel import CelEvent
@@ -55,7 +57,8 @@ def test_tracker_closes_calls_older_than_the_asterisk_start() -> None:
     got = {r.call_id: r for r in sink}
     answered, queued = got[ANSWERED_ID], got[QUEUED_ID]
     assert answered.outcome is Outcome.answered and answered.seat == "1001"
-    assert answered.ended_at is not None and answered.ended_at.timestamp() == LAST_ANSWERED_T
+    # closed when the old process was last seen alive: the queued call's last event, the newest
+    assert answered.ended_at is not None and answered.ended_at.timestamp() == events(QUEUED_UP)[-1].time
     assert answered.talk_seconds is not None and answered.talk_seconds >= 0
     assert queued.outcome is Outcome.abandoned_in_queue
     assert answered.extra["cut_by"] == queued.extra["cut_by"] == "asterisk_restart"
@@ -122,3 +125,77 @@ def test_reconciler_closes_calls_older_than_the_asterisk_start(tmp_path: Path) -
     assert saved.value.offset == log.stat().st_size
     sink.clear()
     assert r.run() == 0 and sink == []   # once
+
+
+# -- when the cut call ended: when Asterisk went, not at its last event (a call talking steadily
+# has none after its answer: it got talk 0) ----------------------------------------------------
+
+ANSWERED_AT = next(e.time for e in events(ANSWERED_UP) if e.name == "BRIDGE_ENTER")
+
+
+def talk(record: CallRecord) -> float:
+    assert record.talk_seconds is not None
+    return record.talk_seconds
+
+
+def test_live_cut_closes_at_the_ami_loss(tmp_path: Path) -> None:
+    from hotline.calls.downtime import AsteriskLosses
+    losses = AsteriskLosses(tmp_path / "asterisk.lost")
+    lost = LAST_ANSWERED_T + 40.0
+    losses.note(LAST_ANSWERED_T - 100)   # an older loss (the call was not up yet): not this one
+    losses.note(lost)
+    sink: list[CallRecord] = []
+    t = tracker(sink)
+    t.lost_at = losses.between
+    for e in events(ANSWERED_UP):
+        t.add(e)
+    assert t.cut_before(lost + 5) == 1
+    rec = sink[0]
+    assert rec.ended_at is not None and rec.ended_at.timestamp() == pytest.approx(lost)
+    assert talk(rec) == pytest.approx(lost - rec.answered_at.timestamp(), abs=0.01)   # type: ignore[union-attr]
+    assert talk(rec) > 39
+    assert rec.extra["cut_by"] == "asterisk_restart" and rec.extra["cut_end"] == "ami_lost"
+    # a restarted controller's reconciler reads the same time back and writes the same record
+    log = tmp_path / "cel.json"
+    log.write_bytes(b"".join(ANSWERED_UP))
+    again: list[CallRecord] = []
+    saved = Saved()
+    Reconciler(log, DIRECTORY, again.append, saved.load, saved.save, started_at=lambda: lost + 5,
+               lost_at=AsteriskLosses(tmp_path / "asterisk.lost").between).run()
+    assert again[0].to_dict()["ended_at"] == rec.to_dict()["ended_at"]
+    assert again[0].talk_seconds == rec.talk_seconds and again[0].extra["cut_end"] == "ami_lost"
+
+
+def test_without_the_loss_the_old_process_last_logged_event_closes_it(tmp_path: Path) -> None:
+    """The controller did not see Asterisk go: the old process was alive (and the call up) until
+    the last event it logged, a queued caller's here, after the answered call's last one."""
+    queued_last = events(QUEUED_UP)[-1].time
+    assert queued_last > LAST_ANSWERED_T
+    sink: list[CallRecord] = []
+    t = tracker(sink)
+    for e in events(ANSWERED_UP) + events(QUEUED_UP):
+        t.add(e)
+    t.cut_before(queued_last + 60)
+    answered = next(r for r in sink if r.call_id == ANSWERED_ID)
+    assert answered.ended_at is not None and answered.ended_at.timestamp() == pytest.approx(queued_last)
+    assert answered.extra["cut_end"] == "last_logged"
+    log = tmp_path / "cel.json"
+    log.write_bytes(b"".join(ANSWERED_UP) + b"".join(QUEUED_UP) + new_process_call(queued_last + 60))
+    again: list[CallRecord] = []
+    saved = Saved()
+    Reconciler(log, DIRECTORY, again.append, saved.load, saved.save).run()
+    assert {r.call_id: r.to_dict()["ended_at"] for r in again}[ANSWERED_ID] == answered.to_dict()["ended_at"]
+
+
+def test_losses_kept_across_restarts_and_bad_files(tmp_path: Path) -> None:
+    from hotline.calls.downtime import KEEP, AsteriskLosses
+    path = tmp_path / "asterisk.lost"
+    losses = AsteriskLosses(path)
+    for k in range(KEEP + 3):
+        losses.note(1000.0 + k)
+    again = AsteriskLosses(path)
+    assert again.between(0, 10_000) == 1000.0 + KEEP + 2
+    assert again.between(1005.5, 1010.0) == 1009.0     # the last one in the window
+    assert again.between(0, 1003.0) is None             # the oldest were dropped
+    path.write_text("not json", encoding="utf-8")
+    assert AsteriskLosses(path).between(0, 10_000) is None

@@ -381,10 +381,10 @@ async def test_wrapup_then_idle(svc: SeatService, clock: Clock, state_rows: list
     assert 30 < timer.when() - loop.time() <= 31
     # the timer fires (called here instead of waiting 30 s)
     timer.cancel()
-    clock.t = T + 130
+    clock.t = T + 131   # when it fires: Asterisk's lastcall T+100 + wrapuptime 31
     svc._wrapup_done("1001")
     assert pick(svc.view("1001"), ["state", "since", "call_id", "caller"]) == {
-        "state": "idle", "since": T + 130, "call_id": None, "caller": None}
+        "state": "idle", "since": T + 131, "call_id": None, "caller": None}
     assert [r[1] for r in state_rows if r[0] == "1001"] == ["idle", "talking", "wrapup", "idle"]
 
 
@@ -464,7 +464,9 @@ async def test_pause_during_wrapup_cancels_the_timer(svc: SeatService) -> None:
     view = await svc.pause("1001", "admin")
     assert pick(view, ["state", "reason_name", "call_id"]) == {"state": "paused", "reason_name": "整理",
                                                                "call_id": None}
-    assert timer.cancelled() and "1001" not in svc._wrapup_timers
+    assert timer.cancelled()
+    svc._wrapup_done("1001")   # the rest over while paused: still paused
+    assert pick(svc.view("1001"), ["state", "reason"]) == {"state": "paused", "reason": "admin"}
 
 
 async def test_events_of_an_external_seat(svc: SeatService) -> None:

@@ -169,6 +169,22 @@ function seatGroup(name) {
   return group;
 }
 
+function left(until) {   // seconds until an epoch time, on the server's clock
+  return Math.max(0, Math.ceil(until - nowServer()));
+}
+
+function queueText(seat) {   // each queue as Asterisk has the seat there: paused, resting (整理) N s
+  const states = seat.queue_states || (seat.queues || []).map((q) => ({queue: q}));
+  return states.map((q) => q.paused ? `${q.queue}(暂停 ${q.reason || ""})`
+    : q.wrapup_until && left(q.wrapup_until) > 0 ? `${q.queue}(整理 ${left(q.wrapup_until)}s)` : q.queue).join(",");
+}
+
+function metaText(seat) {
+  const rest = seat.state === "wrapup" && seat.wrapup_until ? `剩 ${left(seat.wrapup_until)}s remaining` : null;
+  return [rest, seat.reason_name || seat.reason, seat.caller ? `来电 ${seat.caller}` : null,
+          seat.county, queueText(seat)].filter((x) => x).join(" · ");
+}
+
 function renderSeat(seat) {
   let c = cards.get(seat.seat_id);
   if (!c) {
@@ -182,8 +198,7 @@ function renderSeat(seat) {
   c.title.textContent = `${seat.seat_id} ${seat.name || ""}`;
   if (seat.since) c.since.setAttribute("data-since", seat.since); else c.since.removeAttribute("data-since");
   c.since.textContent = duration(seat.since);
-  c.meta.textContent = [seat.reason_name || seat.reason, seat.caller ? `来电 ${seat.caller}` : null,
-                        seat.county, (seat.queues || []).join(",")].filter((x) => x).join(" · ");
+  c.meta.textContent = metaText(seat);
   const key = actionsKey(seat);
   if (key !== c.key) {
     const actions = seatActions(seat);
@@ -215,6 +230,10 @@ function tick() {
   for (const node of document.querySelectorAll("[data-since]")) {
     const since = Number(node.getAttribute("data-since"));
     if (since) node.textContent = duration(since);
+  }
+  for (const seat of state.seats.values()) {   // rests count down between updates
+    const c = cards.get(seat.seat_id);
+    if (c && (seat.queue_states || []).some((q) => q.wrapup_until)) c.meta.textContent = metaText(seat);
   }
 }
 
