@@ -18,12 +18,13 @@ from collections.abc import Iterator, Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import and_, case, delete, func, insert, literal, null, select, tuple_
+from sqlalchemy import and_, bindparam, case, delete, func, inspect, literal, null, select, text, tuple_
 from sqlalchemy.engine import Connection
 from sqlalchemy.orm import Session
 
+from hotline.store.base import UtcDateTime
 from hotline.store.models import CallKpiHourRow, CallRow
-from queue_manager.metrics import RecordLike, tally_of
+from queue_manager.metrics import SHORT_ABANDON_S, SERVICE_LEVEL_S, RecordLike, tally_of
 
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 HOUR = timedelta(hours=1)
@@ -100,30 +101,49 @@ def apply(session: Session, insert_of: Any, deltas: dict[Key, list[int]]) -> Non
             tuple_(CallKpiHourRow.dim, CallKpiHourRow.slot, CallKpiHourRow.key, CallKpiHourRow.queue).in_(gone)))
 
 
+REBUILD_SQL = """
+INSERT INTO call_kpi_hours (dim, slot, key, queue, calls, offered, answered, answered_in_sl, abandoned,
+                            short_abandons, wait_ms, talk_ms)
+SELECT d.dim, r.slot, CASE d.dim WHEN 'all' THEN '' WHEN 'queue' THEN r.q WHEN 'seat' THEN r.s ELSE r.dn END,
+       r.q, count(*), sum(r.off), sum(r.ans), sum(CASE WHEN r.ans = 1 AND r.w <= :sl THEN 1 ELSE 0 END),
+       sum(r.ab), sum(CASE WHEN r.ab = 1 AND r.w < :short THEN 1 ELSE 0 END),
+       sum(CASE WHEN r.ans = 1 THEN CAST(round(r.w * 1000) AS BIGINT) ELSE 0 END),
+       sum(CASE WHEN r.ans = 0 THEN 0 WHEN d.dim = 'seat' THEN CAST(round(r.own * 1000) AS BIGINT)
+                ELSE CAST(round(r.talk * 1000) AS BIGINT) END)
+FROM (SELECT {slot} AS slot, coalesce('=' || queue, '') AS q, coalesce('=' || seat, '') AS s,
+             coalesce('=' || dialled_number, '') AS dn, coalesce(wait_seconds, 0) AS w,
+             coalesce(talk_seconds, 0) AS talk, coalesce({own}, talk_seconds, 0) AS own,
+             CASE WHEN queued_at IS NOT NULL THEN 1 ELSE 0 END AS off,
+             CASE WHEN queued_at IS NOT NULL AND outcome = 'answered' THEN 1 ELSE 0 END AS ans,
+             CASE WHEN queued_at IS NOT NULL AND outcome = 'abandoned_in_queue' THEN 1 ELSE 0 END AS ab
+      FROM call_records WHERE arrived_at >= :a AND arrived_at < :b) r
+CROSS JOIN (SELECT 'all' AS dim UNION ALL SELECT 'queue' UNION ALL SELECT 'seat' UNION ALL SELECT 'dialled_number') d
+GROUP BY 1, 2, 3, 4
+"""
+# the UTC hour of arrived_at: exact on both backends (SQLite keeps naive UTC text, cut to the hour first)
+SLOT_SQL = {"postgresql": "CAST(floor(extract(epoch FROM arrived_at) / 3600) AS INTEGER)",
+            "sqlite": "CAST(strftime('%s', substr(arrived_at, 1, 13) || ':00:00') AS INTEGER) / 3600"}
+
+
 def rebuild(connection: Connection) -> int:
     """Recompute the whole rollup from ``call_records`` (in the caller's transaction); the number
-    of records read. A week of records at a time, so memory stays bounded on any history."""
+    of records read. Set-based: one ``INSERT .. SELECT .. GROUP BY`` per week of arrivals (the
+    database adds up; memory stays flat on any history), the same sums as :func:`contributions`:
+    waits and talks as whole ms (records keep seconds rounded to the ms, so no rounding tie), the
+    service level and short abandon bounds of :func:`queue_manager.metrics.tally_of`."""
     connection.execute(delete(CallKpiHourRow))
-    lo, hi = connection.execute(select(func.min(CallRow.arrived_at), func.max(CallRow.arrived_at))).one()
+    lo, hi, n = connection.execute(select(func.min(CallRow.arrived_at), func.max(CallRow.arrived_at),
+                                          func.count())).one()
     if lo is None:
         return 0
-    read = 0
+    columns = {c["name"] for c in inspect(connection).get_columns(CallRow.__tablename__)}
+    own = "seat_talk_seconds" if "seat_talk_seconds" in columns else "NULL"   # before migration 0020: none
+    sql = text(REBUILD_SQL.format(slot=SLOT_SQL.get(connection.dialect.name, SLOT_SQL["sqlite"]), own=own)) \
+        .bindparams(bindparam("a", type_=UtcDateTime()), bindparam("b", type_=UtcDateTime()))
     for first in range(slot_of(lo), slot_of(hi) + 1, REBUILD_HOURS):
-        acc: dict[Key, list[int]] = {}
-        for r in raw(connection, slot_start(first), slot_start(first + REBUILD_HOURS)):
-            read += 1
-            for key, vector in contributions(r).items():
-                have = acc.get(key)
-                if have is None:
-                    acc[key] = list(vector)
-                else:
-                    for i, v in enumerate(vector):
-                        have[i] += v
-        if acc:
-            connection.execute(insert(CallKpiHourRow), [
-                {"dim": k[0], "slot": k[1], "key": k[2], "queue": k[3], **dict(zip(COUNTS, v))}
-                for k, v in acc.items()])
-    return read
+        connection.execute(sql, {"a": slot_start(first), "b": slot_start(first + REBUILD_HOURS),
+                                 "sl": SERVICE_LEVEL_S, "short": SHORT_ABANDON_S})
+    return int(n)
 
 
 def raw(connection: Connection | Session, start: datetime, end: datetime) -> Iterator[Any]:
