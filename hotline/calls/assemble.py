@@ -30,6 +30,7 @@ from .callback_record import assemble_callback
 from .revisit_record import assemble_revisit
 from .cel import CelEvent
 from .legs import call_legs
+from .seat_talk import seat_talk
 from hotline.records.call import CallRecord, Outcome
 
 from .model import HANGUP_CAUSES, Directory
@@ -123,6 +124,7 @@ def assemble(events: list[CelEvent], directory: Directory, source: str = "live")
         ended_at=_at(ended_at),
         wait_seconds=_round(wait),
         talk_seconds=_round(talk),
+        seat_talk_seconds=seat_talk(evs, seat, answered_at, ended_at, "legs" in extra),
         outcome=outcome,
         hangup_cause=end.cause,
         hangup_cause_text=HANGUP_CAUSES.get(end.cause) if end.cause is not None else None,

@@ -206,6 +206,9 @@ _CALL_RECORD: dict[str, Any] = {
         "ended_at": _NULLABLE_TIME,
         "wait_seconds": _NULLABLE_SECONDS,
         "talk_seconds": _NULLABLE_SECONDS,
+        "seat_talk_seconds": {**_NULLABLE_SECONDS, "description": "the answering seat's own talk when it left a "
+                              "transfer or three-way call before the caller (a seat's AHT counts it); null: the "
+                              "seat's talk is talk_seconds"},
         "outcome": {"type": "string", "enum": [o.value for o in Outcome]},
         "hangup_cause": {"type": ["integer", "null"], "description": "Q.850 cause code"},
         "hangup_cause_text": _NULLABLE_STR,

@@ -86,7 +86,7 @@ class KpiQuery:
     def _add_raw(self, out: dict[GroupKey, Tally], records: Iterable[Any], by: str, interval: str | None) -> None:
         key_of = metrics.GROUPS.get(by)
         for r in records:
-            t = metrics.tally_of(r, wrapup_ms=self._wrapup_ms.get(r.queue or "", 0))
+            t = metrics.tally_of(r, wrapup_ms=self._wrapup_ms.get(r.queue or "", 0), own_talk=by == "seat")
             when = metrics.interval_start(r.arrived_at, interval, self._tz).isoformat() if interval else None
             _add(out, (key_of(r) if key_of else None, when), t)
 

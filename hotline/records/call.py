@@ -56,6 +56,9 @@ class CallRecord:
     ended_at: datetime | None = None
     wait_seconds: float | None = None
     talk_seconds: float | None = None
+    # the answering seat's own talk when it left a transfer or three-way call before the caller
+    # (hotline.calls.seat_talk): a seat's AHT counts it; None: the seat's talk is talk_seconds
+    seat_talk_seconds: float | None = None
     outcome: Outcome = Outcome.failed
     hangup_cause: int | None = None
     hangup_cause_text: str | None = None

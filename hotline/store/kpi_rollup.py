@@ -31,7 +31,7 @@ HOUR = timedelta(hours=1)
 DIMS = ("all", "queue", "seat", "dialled_number")
 COUNTS = ("calls", "offered", "answered", "answered_in_sl", "abandoned", "short_abandons", "wait_ms", "talk_ms")
 KPI_COLUMNS = (CallRow.arrived_at, CallRow.queued_at, CallRow.outcome, CallRow.wait_seconds,
-               CallRow.talk_seconds, CallRow.queue, CallRow.seat, CallRow.dialled_number)
+               CallRow.talk_seconds, CallRow.queue, CallRow.seat, CallRow.dialled_number, CallRow.seat_talk_seconds)
 TABLE = CallKpiHourRow.__tablename__
 REBUILD_HOURS = 24 * 7   # records read per step of a rebuild: a week (memory stays bounded)
 
@@ -60,12 +60,15 @@ def member(r: RecordLike, dim: str) -> str | None:
 
 
 def contributions(r: RecordLike) -> dict[Key, list[int]]:
-    """What one record adds to the rollup: one row per dimension (``talk_ms`` without wrap-up)."""
-    t = tally_of(r)
-    vector = [t.calls, t.offered, t.answered, t.answered_in_sl, t.abandoned, t.short_abandons, t.wait_ms,
-              t.handle_ms]
+    """What one record adds to the rollup: one row per dimension (``talk_ms`` without wrap-up; the
+    ``seat`` rows count the seat's own talk, :func:`queue_manager.metrics.talk_of`)."""
     slot, queue = slot_of(r.arrived_at), encode(r.queue)
-    return {(dim, slot, encode(member(r, dim)), queue): vector for dim in DIMS}
+    out: dict[Key, list[int]] = {}
+    for dim in DIMS:
+        t = tally_of(r, own_talk=dim == "seat")
+        out[(dim, slot, encode(member(r, dim)), queue)] = [
+            t.calls, t.offered, t.answered, t.answered_in_sl, t.abandoned, t.short_abandons, t.wait_ms, t.handle_ms]
+    return out
 
 
 def old_record(session: Session, call_id: str) -> Any:
