@@ -13,7 +13,7 @@ Definitions (also in the README, "Metrics"):
 * **abandon rate** = (abandoned in queue − short abandons) / base.
 * **ASA** (average speed of answer) = mean wait of answered calls.
 * **AHT** (average handle time) = mean(talk + wrap-up) of answered calls. Per seat
-  (``own_talk``), the seat's own talk: ``seat_talk_seconds`` when the seat left a transfer or a
+  (``own_talk``), the seat's own talk: ``extra["seat_talk_seconds"]`` when the seat left a transfer or a
   three-way call before the caller, else the call's talk.
   Both are summed in whole milliseconds (:class:`Tally`) and the mean rounded to the ms exactly.
 * **staffed time** of a seat: time logged in and not paused (idle, ringing, talking, wrap-up),
@@ -132,8 +132,8 @@ TALLY_FIELDS = tuple(f.name for f in fields(Tally))
 
 def talk_of(r: RecordLike, own_talk: bool = False) -> float | None:
     """The talk a handle time counts: the call's, or with ``own_talk`` the answering seat's own
-    (``seat_talk_seconds``, set when the seat left a transfer or three-way call before the caller)."""
-    own = getattr(r, "seat_talk_seconds", None) if own_talk else None
+    (``extra["seat_talk_seconds"]``, set when the seat left a transfer or three-way call before the caller)."""
+    own = (getattr(r, "extra", None) or {}).get("seat_talk_seconds") if own_talk else None
     return r.talk_seconds if own is None else float(own)
 
 

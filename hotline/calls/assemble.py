@@ -124,14 +124,13 @@ def assemble(events: list[CelEvent], directory: Directory, source: str = "live")
         ended_at=_at(ended_at),
         wait_seconds=_round(wait),
         talk_seconds=_round(talk),
-        seat_talk_seconds=seat_talk(evs, seat, answered_at, ended_at, "legs" in extra),
         outcome=outcome,
         hangup_cause=end.cause,
         hangup_cause_text=HANGUP_CAUSES.get(end.cause) if end.cause is not None else None,
         recording=f"{linkedid}.wav" if answered_at is not None else (
             f"{linkedid}-message.wav" if outcome == Outcome.voice_message else None),
         source=source,
-        extra=extra,
+        extra={**extra, **seat_talk(evs, seat, answered_at, end.at, "legs" in extra)},   # a seat's AHT: its own talk
     )
 
 

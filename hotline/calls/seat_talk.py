@@ -2,12 +2,12 @@
 
 After a blind or attended transfer, or a three-way call the seat left, the call's talk
 (``talk_seconds``: answer to the caller's hang-up) includes the department's or 110's time with
-the caller. A seat's AHT counts only the seat's own time with the caller: ``seat_talk_seconds`` is
-the answer to the moment the answering seat's channel hung up (a consultation before an attended
-transfer included: the seat was handling the call). It is set only on a call with a leg (a
-transfer or a three-way call, ``extra["legs"]``) whose seat left more than
-:data:`hotline.calls.legs.SIMULTANEOUS_S` before the caller; otherwise it is None: the seat's talk
-is the call's talk.
+the caller. A seat's AHT counts only the seat's own time with the caller:
+``extra["seat_talk_seconds"]``, from the answer to the moment the answering seat's channel hung
+up (a consultation before an attended transfer included: the seat was handling the call). It is
+set only on a call with a leg (a transfer or a three-way call, ``extra["legs"]``) whose seat left
+more than :data:`hotline.calls.legs.SIMULTANEOUS_S` before the caller; absent, the seat's talk is
+the call's talk.
 """
 
 from __future__ import annotations
@@ -38,11 +38,12 @@ def seat_left_at(events: Iterable[CelEvent], seat: str) -> float | None:
 
 
 def seat_talk(events: Iterable[CelEvent], seat: str | None, answered_at: float | None, ended_at: float | None,
-              has_legs: bool) -> float | None:
-    """The seat's own talk in seconds (ms), or None when it is the call's talk (see the module)."""
+              has_legs: bool) -> dict[str, float]:
+    """``{"seat_talk_seconds": s}`` (ms) for the record's ``extra``, or ``{}`` when the seat's talk is
+    the call's (see the module)."""
     if not has_legs or seat is None or answered_at is None or ended_at is None:
-        return None
+        return {}
     left = seat_left_at(events, seat)
     if left is None or left >= ended_at - SIMULTANEOUS_S:
-        return None
-    return round(max(left - answered_at, 0.0), 3)
+        return {}
+    return {"seat_talk_seconds": round(max(left - answered_at, 0.0), 3)}

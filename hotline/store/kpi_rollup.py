@@ -18,7 +18,7 @@ from collections.abc import Iterator, Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import and_, bindparam, case, delete, func, inspect, literal, null, select, text, tuple_
+from sqlalchemy import and_, bindparam, case, delete, func, literal, null, select, text, tuple_
 from sqlalchemy.engine import Connection
 from sqlalchemy.orm import Session
 
@@ -31,7 +31,7 @@ HOUR = timedelta(hours=1)
 DIMS = ("all", "queue", "seat", "dialled_number")
 COUNTS = ("calls", "offered", "answered", "answered_in_sl", "abandoned", "short_abandons", "wait_ms", "talk_ms")
 KPI_COLUMNS = (CallRow.arrived_at, CallRow.queued_at, CallRow.outcome, CallRow.wait_seconds,
-               CallRow.talk_seconds, CallRow.queue, CallRow.seat, CallRow.dialled_number, CallRow.seat_talk_seconds)
+               CallRow.talk_seconds, CallRow.queue, CallRow.seat, CallRow.dialled_number, CallRow.extra)
 TABLE = CallKpiHourRow.__tablename__
 REBUILD_HOURS = 24 * 7   # records read per step of a rebuild: a week (memory stays bounded)
 
@@ -123,6 +123,10 @@ FROM (SELECT {slot} AS slot, coalesce('=' || queue, '') AS q, coalesce('=' || se
 CROSS JOIN (SELECT 'all' AS dim UNION ALL SELECT 'queue' UNION ALL SELECT 'seat' UNION ALL SELECT 'dialled_number') d
 GROUP BY 1, 2, 3, 4
 """
+# the seat's own talk (queue_manager.metrics.talk_of): extra's seat_talk_seconds, on answered calls only
+OWN_TALK_SQL = {"postgresql": "CASE WHEN outcome = 'answered' "
+                              "THEN CAST(extra ->> 'seat_talk_seconds' AS DOUBLE PRECISION) END",
+                "sqlite": "CASE WHEN outcome = 'answered' THEN json_extract(extra, '$.seat_talk_seconds') END"}
 # the UTC hour of arrived_at: exact on both backends (SQLite keeps naive UTC text, cut to the hour first)
 SLOT_SQL = {"postgresql": "CAST(floor(extract(epoch FROM arrived_at) / 3600) AS INTEGER)",
             "sqlite": "CAST(strftime('%s', substr(arrived_at, 1, 13) || ':00:00') AS INTEGER) / 3600"}
@@ -139,9 +143,8 @@ def rebuild(connection: Connection) -> int:
                                           func.count())).one()
     if lo is None:
         return 0
-    columns = {c["name"] for c in inspect(connection).get_columns(CallRow.__tablename__)}
-    own = "seat_talk_seconds" if "seat_talk_seconds" in columns else "NULL"   # before migration 0020: none
-    sql = text(REBUILD_SQL.format(slot=SLOT_SQL.get(connection.dialect.name, SLOT_SQL["sqlite"]), own=own)) \
+    dialect = "postgresql" if connection.dialect.name == "postgresql" else "sqlite"
+    sql = text(REBUILD_SQL.format(slot=SLOT_SQL[dialect], own=OWN_TALK_SQL[dialect])) \
         .bindparams(bindparam("a", type_=UtcDateTime()), bindparam("b", type_=UtcDateTime()))
     for first in range(slot_of(lo), slot_of(hi) + 1, REBUILD_HOURS):
         connection.execute(sql, {"a": slot_start(first), "b": slot_start(first + REBUILD_HOURS),

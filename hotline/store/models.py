@@ -48,7 +48,6 @@ class CallRow(Base):
     ended_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
     wait_seconds: Mapped[float | None] = mapped_column(Float)
     talk_seconds: Mapped[float | None] = mapped_column(Float)
-    seat_talk_seconds: Mapped[float | None] = mapped_column(Float)   # migration 0020
     outcome: Mapped[str] = mapped_column(String, index=True)  # Outcome value; open set, no CHECK
     hangup_cause: Mapped[int | None] = mapped_column(Integer)
     hangup_cause_text: Mapped[str | None] = mapped_column(String)

@@ -46,7 +46,7 @@ def _record(rng: random.Random, i: int) -> CallRecord:
         queued_at=arrived + timedelta(seconds=1) if queued else None,
         wait_seconds=None if rng.random() < 0.05 else wait,
         talk_seconds=round(rng.uniform(0, 600), 3) if rng.random() < 0.9 else None, outcome=outcome,
-        seat_talk_seconds=round(rng.uniform(0, 60), 3) if rng.random() < 0.2 else None)   # left a transfer
+        extra={"seat_talk_seconds": round(rng.uniform(0, 60), 3)} if rng.random() < 0.2 else {})   # left a transfer
 
 
 @pytest.fixture
