@@ -32,6 +32,7 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
 from hotline.config import parse_site  # noqa: E402
+from hotline.metrics.errors import ReportTooLarge  # noqa: E402
 from hotline.metrics.services import MetricsService  # noqa: E402
 from hotline.store import Store  # noqa: E402
 from queue_manager import metrics  # noqa: E402
@@ -242,6 +243,13 @@ def _insert(store: Store, rows: list[tuple[Any, ...]]) -> None:
         session.execute(insert(CallRow), [dict(zip(COLUMNS, (*r[:13], {}, *r[14:]))) for r in rows])
 
 
+# one member's report (GET /api/metrics?seat=...): what a supervisor asks instead of every seat per hour
+MEMBER_SHAPES: list[tuple[str, str | None, dict[str, str]]] = [
+    ("seat", "hour", {"seat": "1090"}), ("all", "hour", {"seat": "1090"}), ("queue", "day", {"seat": "1090"}),
+    ("dialled_number", "hour", {"dialled_number": "12342"}), ("all", "hour", {"queue": "q2"}),
+    ("seat", "day", {"queue": "q2"})]
+
+
 def measure(service: MetricsService, reps: int) -> list[dict[str, Any]]:
     out = []
     ragged = timedelta(minutes=17, seconds=23)
@@ -250,21 +258,33 @@ def measure(service: MetricsService, reps: int) -> list[dict[str, Any]]:
             start, end = END - span, END
             if edges == "ragged":
                 start, end = start + ragged, end - ragged
-            for by in ("all", "queue", "seat", "dialled_number"):
-                for interval in (None, "hour", "day"):
-                    if edges == "ragged" and interval is not None and by != "all":
-                        continue
-                    times, groups = [], 0
-                    for _ in range(reps):
-                        t = time.perf_counter()
-                        groups = len(service.report(start, end, by=by, interval=interval)["rows"])
-                        times.append(time.perf_counter() - t)
-                    out.append({"range": name, "edges": edges, "by": by, "interval": interval, "groups": groups,
-                                "p50_s": round(statistics.median(times), 4), "p99_s": round(_p99(times), 4),
-                                "n": reps})
-                    print(f"  {name:8} {edges:7} {by:15} {str(interval):5} p50 {out[-1]['p50_s']:.3f} "
-                          f"p99 {out[-1]['p99_s']:.3f} ({groups} rows)", flush=True)
+            shapes: list[tuple[str, str | None, dict[str, str]]] = [
+                (by, interval, {}) for by in ("all", "queue", "seat", "dialled_number") for interval in (None, "hour", "day")
+                if edges == "aligned" or interval is None or by == "all"]
+            shapes += MEMBER_SHAPES if edges == "aligned" else MEMBER_SHAPES[:1]
+            for by, interval, only in shapes:
+                out.append(_time_one(service, reps, start, end, by, interval, only, name, edges))
     return out
+
+
+def _time_one(service: MetricsService, reps: int, start: datetime, end: datetime, by: str, interval: str | None,
+              only: dict[str, str], name: str, edges: str) -> dict[str, Any]:
+    """p50/p99 of one report shape; a report over MAX_ROWS is refused (``metrics-report-too-large``):
+    the time to the refusal is what the supervisor waits, timed the same."""
+    times, groups, refused = [], 0, None
+    for _ in range(reps):
+        t = time.perf_counter()
+        try:
+            groups = len(service.report(start, end, by=by, interval=interval, **only)["rows"])
+        except ReportTooLarge as exc:
+            refused, groups = exc.error_id, 0
+        times.append(time.perf_counter() - t)
+    row = {"range": name, "edges": edges, "by": by, "interval": interval, **({"only": only} if only else {}),
+           "groups": groups, "refused": refused, "p50_s": round(statistics.median(times), 4),
+           "p99_s": round(_p99(times), 4), "n": reps}
+    print(f"  {name:8} {edges:7} {by:15} {str(interval):5} {only or ''} p50 {row['p50_s']:.3f} "
+          f"p99 {row['p99_s']:.3f} ({refused or f'{groups} rows'})", flush=True)
+    return row
 
 
 def _p99(times: list[float]) -> float:

@@ -152,27 +152,44 @@ def rebuild(connection: Connection) -> int:
     return int(n)
 
 
-def raw(connection: Connection | Session, start: datetime, end: datetime) -> Iterator[Any]:
-    """The KPI fields of the records that arrived in [start, end)."""
-    query = select(*KPI_COLUMNS).where(CallRow.arrived_at >= start, CallRow.arrived_at < end)
+def raw(connection: Connection | Session, start: datetime, end: datetime,
+        only: dict[str, str] | None = None) -> Iterator[Any]:
+    """The KPI fields of the records that arrived in [start, end) (``only``: column -> value)."""
+    query = select(*KPI_COLUMNS).where(CallRow.arrived_at >= start, CallRow.arrived_at < end,
+                                       *(getattr(CallRow, c) == v for c, v in (only or {}).items()))
     yield from connection.execute(query.execution_options(yield_per=10_000))
 
 
 def read(connection: Connection | Session, dim: str, lo: int, hi: int, *, bucket: str | None,
-         offset_h: int = 0, wrapup_ms: dict[str, int] | None = None) -> Sequence[Any]:
-    """Rollup rows of ``dim`` for the hours [lo, hi) summed per member and bucket: ``(bucket, key,
+         offset_h: int = 0, wrapup_ms: dict[str, int] | None = None, key: str | None = None,
+         queue: str | None = None, group: str | None = "key", limit: int | None = None) -> Sequence[Any]:
+    """Rollup rows of ``dim`` for the hours [lo, hi) summed per member and bucket: ``(bucket, member,
     *COUNTS)`` where ``talk_ms`` has become the handle time (talk + the queue's wrap-up per answered
     call). ``bucket``: None (one per member), ``"hour"`` (the slot) or ``"day"`` (the local day
-    number ``(slot + offset_h) // 24``: the caller keeps ``offset_h`` constant over [lo, hi))."""
+    number ``(slot + offset_h) // 24``: the caller keeps ``offset_h`` constant over [lo, hi)).
+    ``key``/``queue``: only the rows of that member / queue; ``group``: the member is the row's
+    ``key``, its ``queue``, or None (one group); ``limit``: at most that many rows (+1, so the
+    caller sees it was exceeded without the database sending every row)."""
     t = CallKpiHourRow
     wrap = case({encode(q): ms for q, ms in (wrapup_ms or {}).items()}, value=t.queue, else_=0) \
         if wrapup_ms else literal(0)
     sums = [func.sum(getattr(t, c)) for c in COUNTS[:-1]] + [func.sum(t.talk_ms + t.answered * wrap)]
-    where = and_(t.dim == dim, t.slot >= lo, t.slot < hi)
-    if bucket is None:
-        return connection.execute(select(null(), t.key, *sums).where(where).group_by(t.key)).all()
-    b = t.slot if bucket == "hour" else (t.slot + offset_h) // 24
-    return connection.execute(select(b, t.key, *sums).where(where).group_by(b, t.key)).all()
+    where = and_(t.dim == dim, t.slot >= lo, t.slot < hi,
+                 *([t.key == encode(key)] if key is not None else []),
+                 *([t.queue == encode(queue)] if queue is not None else []))
+    member = t.key if group == "key" else t.queue if group == "queue" else None
+    b = None if bucket is None else t.slot if bucket == "hour" else (t.slot + offset_h) // 24
+    by = [c for c in (b, member) if c is not None]
+    query = select(null() if b is None else b, null() if member is None else member, *sums).where(where)
+    query = query.group_by(*by) if by else query.having(func.count() > 0)
+    return connection.execute(query.limit(limit + 1) if limit is not None else query).all()
+
+
+def known(connection: Connection | Session, dim: str, value: str) -> bool:
+    """Whether any record ever counted under ``value`` of ``dim`` (a seat since removed from the site)."""
+    t = CallKpiHourRow
+    return connection.execute(select(t.slot).where(t.dim == dim, t.key == encode(value)).limit(1)).first() \
+        is not None
 
 
 def all_rows(connection: Connection | Session) -> list[tuple[Any, ...]]:

@@ -137,6 +137,11 @@ class Store:
             if order is not None:
                 self._file_voice_message(session, record.call_id, order)
 
+    def kpi_member_known(self, dim: str, value: str) -> bool:
+        """Whether any call record ever counted under ``value`` of ``dim`` (``queue``, ``seat``, ...)."""
+        with self._errors(), self._engine.connect() as connection:
+            return kpi_rollup.known(connection, dim, value)
+
     def rebuild_kpi_rollup(self) -> int:
         """Recompute the call KPI rollup from the call records (one transaction); records read."""
         with self._errors(), self._engine.begin() as connection:
