@@ -45,7 +45,7 @@ from hotline.exceptions import InvalidRequest, NoSuchCall, NoSuchWorkOrder, Stor
 from hotline.records.call import CallRecord, Outcome
 from hotline.records.voice_message import VoiceMessageOrder, voice_message_order
 from hotline.records.work_order import Category, Status
-from hotline.store import kpi_rollup
+from hotline.store import kpi_rollup, seat_log
 from hotline.store.engine import make_engine
 from hotline.store.models import (AuditRow, Base, CallRow, MetaRow, SeatStateRow, WorkOrderCallRow, WorkOrderCounterRow,
                                    WorkOrderRow)
@@ -291,16 +291,7 @@ class Store:
         """(seat_id, state, at) ordered by time: every change in [start, end) and, per seat, the
         last change before ``start`` (the state the seat was in when the window opened)."""
         with self._session() as session:
-            inside = session.execute(
-                select(SeatStateRow.seat_id, SeatStateRow.state, SeatStateRow.at)
-                .where(SeatStateRow.at >= start, SeatStateRow.at < end)
-                .order_by(SeatStateRow.at, SeatStateRow.id)).all()
-            last = (select(SeatStateRow.seat_id, func.max(SeatStateRow.id).label("id"))
-                    .where(SeatStateRow.at < start).group_by(SeatStateRow.seat_id).subquery())
-            before = session.execute(
-                select(SeatStateRow.seat_id, SeatStateRow.state, SeatStateRow.at)
-                .join(last, SeatStateRow.id == last.c.id)).all()
-        return sorted(((r[0], r[1], r[2]) for r in (*before, *inside)), key=lambda r: r[2])
+            return seat_log.states(session, start, end)
 
     # --- meta ------------------------------------------------------------------------
 
