@@ -83,7 +83,7 @@ class MetricsService:
             "empty": not rows, "rows": rows}
         if by in ("seat", "all") and interval is None and not members:
             # staffed time and occupancy from the seat state log, per seat and over all seats
-            occ = metrics.occupancy(metrics.seat_times(self._store.seat_states(start, end), start, end))
+            occ = metrics.occupancy(self._store.seat_times(start, end))   # = metrics.seat_times of seat_states
             out["occupancy"] = occ
             for row in rows:
                 row.update(occ.get(row["group"] or "all", {"staffed_seconds": None, "handle_seconds": None,

@@ -293,6 +293,11 @@ class Store:
         with self._session() as session:
             return seat_log.states(session, start, end)
 
+    def seat_times(self, start: datetime, end: datetime) -> dict[str, dict[str, float]]:
+        """Seconds per seat and state within [start, end), added up in the database (occupancy)."""
+        with self._session() as session:
+            return seat_log.times(session, start, end)
+
     # --- meta ------------------------------------------------------------------------
 
     def get_meta(self, key: str) -> str | None:
