@@ -12,7 +12,9 @@ Definitions (also in the README, "Metrics"):
 * **15-second answer rate** (GB/T 33358-2016) = answered with wait ≤ 15 s / base.
 * **abandon rate** = (abandoned in queue − short abandons) / base.
 * **ASA** (average speed of answer) = mean wait of answered calls.
-* **AHT** (average handle time) = mean(talk + wrap-up) of answered calls.
+* **AHT** (average handle time) = mean(talk + wrap-up) of answered calls. Per seat
+  (``own_talk``), the seat's own talk: ``extra["seat_talk_seconds"]`` when the seat left a transfer or a
+  three-way call before the caller, else the call's talk.
   Both are summed in whole milliseconds (:class:`Tally`) and the mean rounded to the ms exactly.
 * **staffed time** of a seat: time logged in and not paused (idle, ringing, talking, wrap-up),
   from the seat state log.
@@ -128,9 +130,17 @@ class Tally:
 TALLY_FIELDS = tuple(f.name for f in fields(Tally))
 
 
+def talk_of(r: RecordLike, own_talk: bool = False) -> float | None:
+    """The talk a handle time counts: the call's, or with ``own_talk`` the answering seat's own
+    (``extra["seat_talk_seconds"]``, set when the seat left a transfer or three-way call before the caller)."""
+    own = (getattr(r, "extra", None) or {}).get("seat_talk_seconds") if own_talk else None
+    return r.talk_seconds if own is None else float(own)
+
+
 def tally_of(r: RecordLike, *, service_level_s: float = SERVICE_LEVEL_S, short_abandon_s: float = SHORT_ABANDON_S,
-             wrapup_ms: int = 0) -> Tally:
-    """One record's tally (``wrapup_ms``: the wrap-up its handle time includes when answered)."""
+             wrapup_ms: int = 0, own_talk: bool = False) -> Tally:
+    """One record's tally (``wrapup_ms``: the wrap-up its handle time includes when answered;
+    ``own_talk``: the seat's own talk, for a seat's KPIs)."""
     t = Tally(calls=1)
     if r.queued_at is None:
         return t
@@ -141,7 +151,7 @@ def tally_of(r: RecordLike, *, service_level_s: float = SERVICE_LEVEL_S, short_a
         t.answered = 1
         t.wait_ms = ms(wait)
         t.answered_in_sl = int(wait <= service_level_s)
-        t.handle_ms = ms(r.talk_seconds) + wrapup_ms
+        t.handle_ms = ms(talk_of(r, own_talk)) + wrapup_ms
     elif outcome == "abandoned_in_queue":
         t.abandoned = 1
         t.short_abandons = int(wait < short_abandon_s)
@@ -149,18 +159,20 @@ def tally_of(r: RecordLike, *, service_level_s: float = SERVICE_LEVEL_S, short_a
 
 
 def tally(records: Iterable[RecordLike], *, service_level_s: float = SERVICE_LEVEL_S,
-          short_abandon_s: float = SHORT_ABANDON_S, wrapup_s: Callable[[RecordLike], float] | None = None) -> Tally:
+          short_abandon_s: float = SHORT_ABANDON_S, wrapup_s: Callable[[RecordLike], float] | None = None,
+          own_talk: bool = False) -> Tally:
     total = Tally()
     for r in records:
         total.add(tally_of(r, service_level_s=service_level_s, short_abandon_s=short_abandon_s,
-                           wrapup_ms=ms(wrapup_s(r)) if wrapup_s else 0))
+                           wrapup_ms=ms(wrapup_s(r)) if wrapup_s else 0, own_talk=own_talk))
     return total
 
 
 def kpis(records: Iterable[RecordLike], *, service_level_s: float = SERVICE_LEVEL_S,
-         short_abandon_s: float = SHORT_ABANDON_S, wrapup_s: Callable[[RecordLike], float] | None = None) -> Kpis:
+         short_abandon_s: float = SHORT_ABANDON_S, wrapup_s: Callable[[RecordLike], float] | None = None,
+         own_talk: bool = False) -> Kpis:
     return tally(records, service_level_s=service_level_s, short_abandon_s=short_abandon_s,
-                 wrapup_s=wrapup_s).kpis()
+                 wrapup_s=wrapup_s, own_talk=own_talk).kpis()
 
 
 INTERVALS = {"15min": timedelta(minutes=15), "hour": timedelta(hours=1), "day": timedelta(days=1)}
@@ -187,7 +199,8 @@ GROUPS: dict[str, Callable[[RecordLike], str | None]] = {
 
 def grouped(records: Iterable[RecordLike], by: str, *, interval: str | None = None, tz: tzinfo | None = None,
             **options: Any) -> dict[tuple[str | None, str | None], Kpis]:
-    """KPIs per group (``queue``, ``seat``, ``dialled_number`` or ``all``) and per interval."""
+    """KPIs per group (``queue``, ``seat``, ``dialled_number`` or ``all``) and per interval; by seat,
+    AHT counts each seat's own talk (:func:`talk_of`)."""
     key_of = GROUPS.get(by) if by != "all" else (lambda r: None)
     if key_of is None:
         raise ValueError(f"group by must be one of {sorted(GROUPS) + ['all']}, not {by!r}")
@@ -195,6 +208,7 @@ def grouped(records: Iterable[RecordLike], by: str, *, interval: str | None = No
     for r in records:
         when = interval_start(r.arrived_at, interval, tz).isoformat() if interval else None
         buckets[(key_of(r), when)].append(r)
+    options.setdefault("own_talk", by == "seat")
     return {k: kpis(v, **options) for k, v in sorted(buckets.items(), key=lambda kv: (str(kv[0][0]), str(kv[0][1])))}
 
 

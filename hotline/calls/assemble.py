@@ -31,6 +31,7 @@ from .duty_probe_record import assemble_duty_probe
 from .revisit_record import assemble_revisit
 from .cel import CelEvent
 from .legs import call_legs
+from .seat_talk import seat_talk
 from hotline.records.call import CallRecord, Outcome
 
 from .model import HANGUP_CAUSES, Directory
@@ -130,7 +131,7 @@ def assemble(events: list[CelEvent], directory: Directory, source: str = "live")
         recording=f"{linkedid}.wav" if answered_at is not None else (
             f"{linkedid}-message.wav" if outcome == Outcome.voice_message else None),
         source=source,
-        extra=extra,
+        extra={**extra, **seat_talk(evs, seat, answered_at, end.at, "legs" in extra)},   # a seat's AHT: its own talk
     )
 
 

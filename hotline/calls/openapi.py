@@ -215,7 +215,9 @@ _CALL_RECORD: dict[str, Any] = {
         "extra": {"type": "object", "description": "prompt: the notice played (merged-notice, "
                   "withdrawn-notice); answered_by: department (a parallel number answered by its "
                   "department; seat is null); overflow: why a parallel number's call went to the 12345 "
-                  "seats (noanswer, busy, closed, congestion, chanunavail); hangup_source; queue_status"},
+                  "seats (noanswer, busy, closed, congestion, chanunavail); hangup_source; queue_status; "
+                  "seat_talk_seconds: the answering seat's own talk when it left a transfer or three-way call "
+                  "before the caller (a seat's AHT counts it; absent: the seat's talk is talk_seconds)"},
     },
     "additionalProperties": False,
 }

@@ -14,6 +14,7 @@ from hotline.http.query import date_time
 from hotline.http.responses import json_response
 from hotline.exceptions import InvalidRequest
 
+from .errors import WindowInverted
 from .prom import PromMetrics
 from .services import MetricsService
 
@@ -21,7 +22,7 @@ METRICS = web.AppKey("metrics", MetricsService)
 LIVE: web.AppKey[Callable[[], Any]] = web.AppKey("metrics_live")
 PROM = web.AppKey("metrics_prom", PromMetrics)
 
-_PARAMS = {"start", "end", "by", "interval"}
+_PARAMS = {"start", "end", "by", "interval", "queue", "seat", "dialled_number"}
 
 
 def _time(request: web.Request, name: str, default: datetime) -> datetime:
@@ -40,10 +41,11 @@ async def report(request: web.Request) -> web.Response:
     start = _time(request, "start", now - timedelta(hours=24))
     end = _time(request, "end", now)
     if end <= start:
-        raise InvalidRequest("end", f"must be after start ({start.isoformat()})", end.isoformat())
+        raise WindowInverted("end", f"must be after start ({start.isoformat()})", end.isoformat())
     service = request.app[METRICS]
+    only = {k: request.query[k] for k in ("queue", "seat", "dialled_number") if request.query.get(k)}
     body = await asyncio.to_thread(service.report, start, end, request.query.get("by", "all") or "all",
-                                   request.query.get("interval") or None)
+                                   request.query.get("interval") or None, **only)
     body["rolling_24h"] = await asyncio.to_thread(service.rolling)
     return json_response(body)
 

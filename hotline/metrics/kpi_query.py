@@ -12,10 +12,12 @@ range is tallied from the records, exactly and more slowly.
 from __future__ import annotations
 
 from collections.abc import Iterable
+from dataclasses import dataclass
 from datetime import datetime, timedelta, tzinfo
 from typing import Any
 
 from hotline.store import Store
+from hotline.metrics.errors import FilterUnsupported, ReportTooLarge
 from hotline.store import kpi_rollup as rollup
 from queue_manager import metrics
 from queue_manager.metrics import Tally
@@ -30,21 +32,28 @@ class KpiQuery:
         self._tz = tz
         self._wrapup_ms = {q: metrics.ms(w) for q, w in wrapup_s.items()}
 
-    def groups(self, start: datetime, end: datetime, by: str = "all", interval: str | None = None
-               ) -> dict[GroupKey, Tally]:
-        """Tallies per group and interval of the records that arrived in [start, end)."""
+    def groups(self, start: datetime, end: datetime, by: str = "all", interval: str | None = None,
+               only: dict[str, str] | None = None, limit: int | None = None) -> dict[GroupKey, Tally]:
+        """Tallies per group and interval of the records that arrived in [start, end); ``only``: the
+        records of one queue, seat or dialled number (or a queue and one of the others); ``limit``:
+        at most that many groups (:class:`ReportTooLarge` past it)."""
+        only = only or {}
+        plan = rollup_plan(by, only)
         lo = -(-(start - rollup.EPOCH) // rollup.HOUR)   # first whole hour inside
         hi = rollup.slot_of(end)
         runs = self._runs(lo, hi, interval) if hi > lo else None
         out: dict[GroupKey, Tally] = {}
         with self._store.session() as session:
             if runs is None:
-                self._add_raw(out, rollup.raw(session, start, end), by, interval)
-                return out
-            self._add_raw(out, rollup.raw(session, start, rollup.slot_start(lo)), by, interval)
-            self._add_raw(out, rollup.raw(session, rollup.slot_start(hi), end), by, interval)
+                self._add_raw(out, rollup.raw(session, start, end, only), by, interval, plan.dim == "seat")
+                return _checked(out, limit)
+            for a_t, b_t in ((start, rollup.slot_start(lo)), (rollup.slot_start(hi), end)):
+                self._add_raw(out, rollup.raw(session, a_t, b_t, only), by, interval, plan.dim == "seat")
             for a, b, offset_h in runs:
-                rows = rollup.read(session, by, a, b, bucket=interval, offset_h=offset_h, wrapup_ms=self._wrapup_ms)
+                rows = rollup.read(session, plan.dim, a, b, bucket=interval, offset_h=offset_h,
+                                   wrapup_ms=self._wrapup_ms, key=plan.key, queue=plan.queue, group=plan.group,
+                                   limit=limit)
+                _checked({i: None for i in range(len(rows))}, limit)
                 labels: dict[int, str] = {}
                 for row in rows:
                     bucket, key, counts = row[0], row[1], row[2:]
@@ -52,8 +61,8 @@ class KpiQuery:
                     if interval:
                         label = labels.get(bucket) or labels.setdefault(
                             bucket, self._label(int(bucket), interval, a, offset_h))
-                    _add(out, (rollup.decode(key), label), Tally(*(int(c) for c in counts)))
-        return out
+                    _add(out, (None if key is None else rollup.decode(key), label), Tally(*(int(c) for c in counts)))
+        return _checked(out, limit)
 
     def total(self, start: datetime, end: datetime) -> Tally:
         return self.groups(start, end).get((None, None), Tally())
@@ -83,12 +92,50 @@ class KpiQuery:
         slot = bucket if interval == "hour" else max(first, bucket * 24 - offset_h)
         return metrics.interval_start(rollup.slot_start(slot), interval, self._tz).isoformat()
 
-    def _add_raw(self, out: dict[GroupKey, Tally], records: Iterable[Any], by: str, interval: str | None) -> None:
+    def _add_raw(self, out: dict[GroupKey, Tally], records: Iterable[Any], by: str, interval: str | None,
+                 own_talk: bool) -> None:
         key_of = metrics.GROUPS.get(by)
         for r in records:
-            t = metrics.tally_of(r, wrapup_ms=self._wrapup_ms.get(r.queue or "", 0))
+            t = metrics.tally_of(r, wrapup_ms=self._wrapup_ms.get(r.queue or "", 0), own_talk=own_talk)
             when = metrics.interval_start(r.arrived_at, interval, self._tz).isoformat() if interval else None
             _add(out, (key_of(r) if key_of else None, when), t)
+
+
+@dataclass(frozen=True)
+class Plan:
+    """Which rollup rows answer a report: ``dim``'s rows (of member ``key``, of ``queue``), grouped by
+    their ``key``, their ``queue`` or not at all (None)."""
+
+    dim: str
+    key: str | None = None
+    queue: str | None = None
+    group: str | None = "key"
+
+
+def rollup_plan(by: str, only: dict[str, str]) -> Plan:
+    """The rollup keeps each record under every dimension with its queue: a report by ``by`` of the
+    records of one seat or number (and/or one queue) reads that dimension's rows of the member.
+    Seat and dialled number are not kept together: :class:`FilterUnsupported` for both, or for one
+    of them grouped by the other."""
+    member = [d for d in ("seat", "dialled_number") if d in only]
+    if len(member) == 2 or (member and by in ("seat", "dialled_number") and by != member[0]):
+        field = member[-1] if len(member) == 2 else member[0]
+        raise FilterUnsupported(field, f"cannot be combined with {'seat' if len(member) == 2 else 'by=' + by}",
+                                only[field])
+    if member:
+        dim = member[0]
+        group = {"all": None, "queue": "queue"}.get(by, "key")
+        return Plan(dim, key=only[dim], queue=only.get("queue"), group=group)
+    if "queue" in only:
+        return Plan(by if by in ("seat", "dialled_number") else "queue", queue=only["queue"],
+                    group=None if by == "all" else "key")
+    return Plan(by)
+
+
+def _checked(out: dict[Any, Any], limit: int | None) -> dict[Any, Any]:
+    if limit is not None and len(out) > limit:
+        raise ReportTooLarge(limit)
+    return out
 
 
 def _add(out: dict[GroupKey, Tally], group: GroupKey, t: Tally) -> None:

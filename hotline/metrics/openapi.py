@@ -14,7 +14,9 @@ _KPI_ROW = {"type": "object", "properties": {
                                                 "aht_seconds")}}}
 _KPI_REPORT = {"type": "object", "properties": {
     "start": {"type": "string"}, "end": {"type": "string"}, "by": {"type": "string"},
-    "interval": {"type": ["string", "null"]}, "rows": {"type": "array", "items": _KPI_ROW},
+    "interval": {"type": ["string", "null"]}, "empty": {"type": "boolean", "description": "no call arrived in "
+                                                        "the window (every rate null, never 0)"},
+    "rows": {"type": "array", "items": _KPI_ROW, "maxItems": 20000},
     "rolling_24h": {"type": "object"}}}
 _METRICS_REPORT = {"get": {
     "summary": "KPIs: answer rate (接通率), 15 s answer rate, abandons, ASA, AHT (formulas in the README)",
@@ -24,9 +26,15 @@ _METRICS_REPORT = {"get": {
         _query("end", "to (exclusive); default now", {"type": "string", "format": "date-time"}),
         _query("by", "group by", {"type": "string", "enum": ["all", "queue", "seat", "dialled_number"]}),
         _query("interval", "and by interval", {"type": "string", "enum": ["15min", "hour", "day"]}),
+        _query("queue", "only the calls of this queue", {"type": "string"}),
+        _query("seat", "only the calls this seat answered (AHT: the seat's own talk)", {"type": "string"}),
+        _query("dialled_number", "only the calls to this number (not with seat)", {"type": "string"}),
     ],
     "responses": {"200": _json("KPI rows and the rolling 24 h answer rate", _ref("KpiReport")),
-                  "400": _error("invalid-request (details.field)")},
+                  "400": _error("invalid-request, metrics-window-inverted, metrics-window-too-long (92 days), "
+                                "metrics-bad-group, metrics-bad-interval, unknown-queue, unknown-seat, "
+                                "unknown-dialled-number, metrics-filter-unsupported (details.field, details.value)"),
+                  "422": _error("metrics-report-too-large: more than 20 000 rows (details.max_rows); narrow it")},
 }}
 _PROMETHEUS = {"get": {
     "summary": "Prometheus text exposition (prometheus_client): call counters and histograms, live gauges; "

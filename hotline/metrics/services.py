@@ -12,10 +12,12 @@ from hotline.exceptions import InvalidRequest
 from hotline.store import Store
 from queue_manager import metrics
 
-from .kpi_query import KpiQuery
+from .errors import UNKNOWN, BadGroup, BadInterval, WindowInverted, WindowTooLong
+from .kpi_query import KpiQuery, rollup_plan
 
 PAGE = 500
 MAX_SPAN = timedelta(days=92)
+MAX_ROWS = 20_000   # rows of one report (a month per hour by seat is 80 000+: narrow it, or export the calls)
 _INSTANT = timedelta(microseconds=1)   # [start, now] is [start, now + 1 µs)
 
 
@@ -46,28 +48,42 @@ class MetricsService:
             if not page or offset >= total:
                 return out
 
-    def report(self, start: datetime, end: datetime, by: str = "all", interval: str | None = None) -> dict[str, Any]:
+    def check(self, start: datetime, end: datetime, by: str, interval: str | None, only: dict[str, str]) -> None:
+        """The report's parameters, each bad one a stable error id (:mod:`hotline.metrics.errors`)."""
         for name, value in (("start", start), ("end", end)):
             if value.tzinfo is None:
                 raise InvalidRequest(name, "must include a UTC offset", value.isoformat())
         if end <= start:
-            raise InvalidRequest("end", f"must be after start ({start.isoformat()})", end.isoformat())
+            raise WindowInverted("end", f"must be after start ({start.isoformat()})", end.isoformat())
         if end - start > MAX_SPAN:
-            raise InvalidRequest("end", f"the range may span at most {MAX_SPAN.days} days", end.isoformat())
+            raise WindowTooLong("end", f"the range may span at most {MAX_SPAN.days} days", end.isoformat())
         if by not in (*metrics.GROUPS, "all"):
-            raise InvalidRequest("by", f"must be one of {sorted([*metrics.GROUPS, 'all'])}", by)
+            raise BadGroup("by", f"must be one of {sorted([*metrics.GROUPS, 'all'])}", by)
         if interval is not None and interval not in metrics.INTERVALS:
-            raise InvalidRequest("interval", f"must be one of {sorted(metrics.INTERVALS)}", interval)
-        groups = self._query.groups(start, end, by, interval)
+            raise BadInterval("interval", f"must be one of {sorted(metrics.INTERVALS)}", interval)
+        configured = {"queue": set(self._wrapup), "seat": {s.id for s in self._site.seats}, "dialled_number": set()}
+        for dim, member in only.items():
+            if member not in configured[dim] and not self._store.kpi_member_known(dim, member):
+                raise UNKNOWN[dim](dim, "is not in the site config and no call ever counted under it", member)
+        rollup_plan(by, only)   # a combination the rollup does not keep: refused before any read
+
+    def report(self, start: datetime, end: datetime, by: str = "all", interval: str | None = None,
+               **only: str | None) -> dict[str, Any]:
+        """The KPIs of the records that arrived in [start, end) per group and interval; ``only``:
+        ``queue``, ``seat`` and/or ``dialled_number`` keep that member's records (AHT counting the
+        seat's own talk when by seat or of one seat). At most :data:`MAX_ROWS` rows."""
+        members = {k: v for k, v in only.items() if v is not None}
+        self.check(start, end, by, interval, members)
+        groups = self._query.groups(start, end, by, interval, members, limit=MAX_ROWS)
         rows: list[dict[str, Any]] = [{"group": k[0], "interval_start": k[1], **v.kpis().as_dict()}
                                       for k, v in sorted(groups.items(), key=lambda kv: (str(kv[0][0]), str(kv[0][1])))]
         out: dict[str, Any] = {
-            "start": start.isoformat(), "end": end.isoformat(), "by": by, "interval": interval,
+            "start": start.isoformat(), "end": end.isoformat(), "by": by, "interval": interval, **members,
             "service_level_seconds": metrics.SERVICE_LEVEL_S, "short_abandon_seconds": metrics.SHORT_ABANDON_S,
-            "rows": rows}
-        if by in ("seat", "all") and interval is None:
+            "empty": not rows, "rows": rows}
+        if by in ("seat", "all") and interval is None and not members:
             # staffed time and occupancy from the seat state log, per seat and over all seats
-            occ = metrics.occupancy(metrics.seat_times(self._store.seat_states(start, end), start, end))
+            occ = metrics.occupancy(self._store.seat_times(start, end))   # = metrics.seat_times of seat_states
             out["occupancy"] = occ
             for row in rows:
                 row.update(occ.get(row["group"] or "all", {"staffed_seconds": None, "handle_seconds": None,

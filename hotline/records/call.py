@@ -34,7 +34,9 @@ class CallRecord:
     upsert on it, so replaying events never duplicates a record.
     Times are timezone-aware UTC datetimes; seconds are floats rounded to ms.
 
-    ``extra`` holds what only some calls have (issue #4): ``prompt`` (the notice the caller
+    ``extra`` holds what only some calls have (issue #4): ``seat_talk_seconds`` (the answering seat's
+    own talk when it left a transfer or three-way call before the caller, :mod:`hotline.calls.seat_talk`:
+    a seat's AHT counts it; absent, the seat's talk is ``talk_seconds``), ``prompt`` (the notice the caller
     heard, e.g. ``merged-notice``), ``answered_by`` (``department`` when a parallel number's
     department answered it: seat and queue are then None), ``overflow`` (why a parallel number's
     call went to the 12345 seats: ``noanswer``, ``busy``, ``closed``, ``congestion``,

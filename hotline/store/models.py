@@ -278,7 +278,8 @@ class CallKpiHourRow(Base):
     wait_ms: Mapped[int] = mapped_column(BigInteger)
     talk_ms: Mapped[int] = mapped_column(BigInteger)
 
-    __table_args__ = {"sqlite_with_rowid": False}
+    __table_args__ = (Index("ix_call_kpi_hours_dim_key_slot", "dim", "key", "slot"),   # by member (0020)
+                      {"sqlite_with_rowid": False})
 
 
 class RevisitTaskRow(Base):

@@ -45,7 +45,7 @@ from hotline.exceptions import InvalidRequest, NoSuchCall, NoSuchWorkOrder, Stor
 from hotline.records.call import CallRecord, Outcome
 from hotline.records.voice_message import VoiceMessageOrder, voice_message_order
 from hotline.records.work_order import Category, Status
-from hotline.store import kpi_rollup
+from hotline.store import kpi_rollup, seat_log
 from hotline.store.engine import make_engine
 from hotline.store.models import (AuditRow, Base, CallRow, MetaRow, SeatStateRow, WorkOrderCallRow, WorkOrderCounterRow,
                                    WorkOrderRow)
@@ -136,6 +136,11 @@ class Store:
                 kpi_rollup.on_upsert(session, self._insert, old, record)
             if order is not None:
                 self._file_voice_message(session, record.call_id, order)
+
+    def kpi_member_known(self, dim: str, value: str) -> bool:
+        """Whether any call record ever counted under ``value`` of ``dim`` (``queue``, ``seat``, ...)."""
+        with self._errors(), self._engine.connect() as connection:
+            return kpi_rollup.known(connection, dim, value)
 
     def rebuild_kpi_rollup(self) -> int:
         """Recompute the call KPI rollup from the call records (one transaction); records read."""
@@ -288,16 +293,12 @@ class Store:
         """(seat_id, state, at) ordered by time: every change in [start, end) and, per seat, the
         last change before ``start`` (the state the seat was in when the window opened)."""
         with self._session() as session:
-            inside = session.execute(
-                select(SeatStateRow.seat_id, SeatStateRow.state, SeatStateRow.at)
-                .where(SeatStateRow.at >= start, SeatStateRow.at < end)
-                .order_by(SeatStateRow.at, SeatStateRow.id)).all()
-            last = (select(SeatStateRow.seat_id, func.max(SeatStateRow.id).label("id"))
-                    .where(SeatStateRow.at < start).group_by(SeatStateRow.seat_id).subquery())
-            before = session.execute(
-                select(SeatStateRow.seat_id, SeatStateRow.state, SeatStateRow.at)
-                .join(last, SeatStateRow.id == last.c.id)).all()
-        return sorted(((r[0], r[1], r[2]) for r in (*before, *inside)), key=lambda r: r[2])
+            return seat_log.states(session, start, end)
+
+    def seat_times(self, start: datetime, end: datetime) -> dict[str, dict[str, float]]:
+        """Seconds per seat and state within [start, end), added up in the database (occupancy)."""
+        with self._session() as session:
+            return seat_log.times(session, start, end)
 
     # --- meta ------------------------------------------------------------------------
 

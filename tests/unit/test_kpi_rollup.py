@@ -45,7 +45,8 @@ def _record(rng: random.Random, i: int) -> CallRecord:
         arrived_at=arrived, queue=rng.choice(QUEUES), seat=rng.choice(SEATS),
         queued_at=arrived + timedelta(seconds=1) if queued else None,
         wait_seconds=None if rng.random() < 0.05 else wait,
-        talk_seconds=round(rng.uniform(0, 600), 3) if rng.random() < 0.9 else None, outcome=outcome)
+        talk_seconds=round(rng.uniform(0, 600), 3) if rng.random() < 0.9 else None, outcome=outcome,
+        extra={"seat_talk_seconds": round(rng.uniform(0, 60), 3)} if rng.random() < 0.2 else {})   # left a transfer
 
 
 @pytest.fixture

@@ -163,3 +163,27 @@ def test_seat_states_window(store: Store, start: datetime, end: datetime, before
     rows = store.seat_states(start, end)
     assert sorted(rows[:len(before)]) == before
     assert rows[len(before):] == inside
+
+
+def test_seat_times_in_sql_equal_the_pure_formula(store: Store) -> None:
+    """Occupancy's state times added up by the database (hotline.store.seat_log.times) equal
+    queue_manager.metrics.seat_times over the same window's changes, on a random log and windows."""
+    import random
+
+    from queue_manager.metrics import seat_times
+    rng = random.Random(15)
+    states = ("idle", "ringing", "talking", "wrapup", "paused", "logged_out")
+    rows: list[Row] = [(f"10{rng.randrange(10):02d}", rng.choice(states), None,
+                        T0 + timedelta(microseconds=rng.randrange(6 * 3600 * 10**6)), None) for _ in range(600)]
+    rows.sort(key=lambda r: r[3])
+    store.add_seat_states(rows)
+    windows = [(T0 - timedelta(hours=1), T0), (T0, T0 + timedelta(hours=6)), (at(60), at(120))]
+    for _ in range(5):
+        a = T0 + timedelta(microseconds=rng.randrange(7 * 3600 * 10**6)) - timedelta(hours=1)
+        windows.append((a, a + timedelta(microseconds=rng.randrange(3 * 3600 * 10**6))))
+    for start, end in windows:
+        want = seat_times(store.seat_states(start, end), start, end)
+        got = store.seat_times(start, end)
+        assert got.keys() == want.keys(), (start, end)
+        for seat, totals in want.items():
+            assert got[seat] == pytest.approx({k: v for k, v in totals.items() if v}, abs=1e-6), (start, end, seat)
