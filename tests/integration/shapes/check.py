@@ -78,7 +78,10 @@ def expected_rows(expects: list[Expect], records: Records, by: str, interval: st
         effects[key] = effects[key] + e.effect
         if e.effect.answered:
             waits[key].append(rec["wait_seconds"] or 0.0)
-            handles[key].append((rec["talk_seconds"] or 0.0) + wrapup.get(rec["queue"] or "", 0.0))
+            talk = rec["talk_seconds"] or 0.0
+            if by == "seat" and rec["extra"].get("seat_talk_seconds") is not None:
+                talk = rec["extra"]["seat_talk_seconds"]   # a seat's AHT: its own time with the caller
+            handles[key].append(talk + wrapup.get(rec["queue"] or "", 0.0))
     rows = {}
     for key, eff in effects.items():
         base = eff.offered - eff.short_abandons

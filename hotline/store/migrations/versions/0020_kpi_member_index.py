@@ -1,7 +1,7 @@
 """The KPI rollup read by member: index ``call_kpi_hours (dim, key, slot)`` (issue 15).
 
 Revision ID: 0020
-Revises: 0015
+Revises: 0017
 Create Date: 2026-12-02
 
 A report of one seat, queue or dialled number (``GET /api/metrics?seat=``) reads that member's
@@ -16,7 +16,7 @@ from collections.abc import Sequence
 from alembic import op
 
 revision: str = "0020"
-down_revision: str | None = "0015"
+down_revision: str | None = "0017"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
