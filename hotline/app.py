@@ -249,9 +249,7 @@ class Controller:
         self.state_lock.release()
 
     # -- behaviour -----------------------------------------------------------------------
-    def database_status(self) -> dict[str, Any]:
-        """The probe's answer, and whether the schema is migrated yet (``migrated``: until then
-        records wait in the journal and the API answers ``store-unavailable``)."""
+    def database_status(self) -> dict[str, Any]:   # migrated: the schema is up to date (else store-unavailable)
         return {**self.db_probe.status(), "migrated": self._store_ready.is_set()}
 
     async def _prepare_store(self) -> None:
