@@ -45,7 +45,7 @@ from hotline.exceptions import InvalidRequest, NoSuchCall, NoSuchWorkOrder, Stor
 from hotline.records.call import CallRecord, Outcome
 from hotline.records.voice_message import VoiceMessageOrder, voice_message_order
 from hotline.records.work_order import Category, Status
-from hotline.store import kpi_rollup, seat_log
+from hotline.store import kpi_days, kpi_rollup, seat_log
 from hotline.store.engine import make_engine
 from hotline.store.models import (AuditRow, Base, CallRow, MetaRow, SeatStateRow, WorkOrderCallRow, WorkOrderCounterRow,
                                    WorkOrderRow)
@@ -134,6 +134,7 @@ class Store:
             session.execute(statement)
             if self._rollup:
                 kpi_rollup.on_upsert(session, self._insert, old, record)
+                kpi_days.on_upsert(session, self._insert, old, record, self._tz)
             if order is not None:
                 self._file_voice_message(session, record.call_id, order)
 
@@ -143,8 +144,10 @@ class Store:
             return kpi_rollup.known(connection, dim, value)
 
     def rebuild_kpi_rollup(self) -> int:
-        """Recompute the call KPI rollup from the call records (one transaction); records read."""
+        """Recompute the call KPI rollups (hourly and per local day) from the call records (one
+        transaction); records read."""
         with self._errors(), self._engine.begin() as connection:
+            kpi_days.rebuild(connection, self._tz)
             return kpi_rollup.rebuild(connection)
 
     def _file_voice_message(self, session: Session, call_id: str, order: VoiceMessageOrder) -> None:
