@@ -76,6 +76,7 @@ class Store:
         self._tz = ZoneInfo(timezone)
         self._safe_url = parsed.render_as_string(hide_password=True)
         self._rollup = False   # whether the schema has the KPI rollup (seen once: for good)
+        self._days = False     # and its day rollup (migration 0021)
 
     # --- lifecycle -------------------------------------------------------------
 
@@ -130,11 +131,13 @@ class Store:
         with self._session() as session:
             # the KPI rollup, same transaction (a schema before 0014 has none: its backfill counts these)
             self._rollup = self._rollup or inspect(session.connection()).has_table(kpi_rollup.TABLE)
+            self._days = self._days or inspect(session.connection()).has_table(kpi_days.TABLE)   # 0021 on
             old = kpi_rollup.old_record(session, record.call_id) if self._rollup else None
             session.execute(statement)
             if self._rollup:
                 kpi_rollup.on_upsert(session, self._insert, old, record)
-                kpi_days.on_upsert(session, self._insert, old, record, self._tz)
+                if self._days:
+                    kpi_days.on_upsert(session, self._insert, old, record, self._tz)
             if order is not None:
                 self._file_voice_message(session, record.call_id, order)
 
@@ -147,7 +150,8 @@ class Store:
         """Recompute the call KPI rollups (hourly and per local day) from the call records (one
         transaction); records read."""
         with self._errors(), self._engine.begin() as connection:
-            kpi_days.rebuild(connection, self._tz)
+            if inspect(connection).has_table(kpi_days.TABLE):
+                kpi_days.rebuild(connection, self._tz)
             return kpi_rollup.rebuild(connection)
 
     def _file_voice_message(self, session: Session, call_id: str, order: VoiceMessageOrder) -> None:
