@@ -45,7 +45,7 @@ class KpiQuery:
         plan = rollup_plan(by, only)
         out: dict[GroupKey, Tally] = {}
         with self._store.session() as session:
-            d0, d1 = self._whole_days(start, end, interval)
+            d0, d1 = self._whole_days(session, start, end, interval)
             edges: tuple[tuple[datetime, datetime], ...] = ((start, end),)
             if d1 > d0:   # whole local days from the day rollup, the edges (under a day each) as below
                 self._add_days(session, out, plan, d0, d1, interval, limit)
@@ -55,10 +55,10 @@ class KpiQuery:
                     self._add_hours(session, out, a_t, b_t, by, interval, only, plan, limit)
         return _checked(out, limit)
 
-    def _whole_days(self, start: datetime, end: datetime, interval: str | None) -> tuple[int, int]:
+    def _whole_days(self, session: Any, start: datetime, end: datetime, interval: str | None) -> tuple[int, int]:
         """The local days [d0, d1) wholly inside [start, end) that the day rollup answers: none
         unless the report is per day or not per interval and the rollup's days are the site's."""
-        if interval not in (None, "day") or getattr(self._store.timezone, "key", None) != getattr(self._tz, "key", ""):
+        if interval not in (None, "day") or days.zone(session) != getattr(self._tz, "key", ""):
             return 0, 0
         d0 = days.day_of(start, self._tz)
         d0 += days.day_start(d0, self._tz) < start

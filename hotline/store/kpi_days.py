@@ -8,8 +8,10 @@ any zone, DST or a half-hour offset, since each record falls in exactly one loca
 
 Never the only copy: kept in the transaction of each record's upsert next to the hourly rollup
 (:func:`hotline.store.kpi_rollup.on_upsert`), rebuilt from ``call_records`` by :func:`rebuild`
-(``hotline rollups rebuild``, migration 0021's backfill). The rows are in the store's zone: a
-reader in another zone must not use them (:func:`hotline.metrics.kpi_query.KpiQuery` checks).
+(``hotline rollups rebuild``, migration 0021's backfill). The rows' zone is the one they were
+rebuilt in (the store's then), kept in ``meta`` (:func:`zone`): each upsert keeps the rows in that
+zone, and a report in another zone does not read them (:class:`hotline.metrics.kpi_query.KpiQuery`)
+until a rebuild moves them to the store's zone of the day.
 """
 
 from __future__ import annotations
@@ -24,10 +26,11 @@ from sqlalchemy.orm import Session
 
 from hotline.store import kpi_rollup as hours
 from hotline.store.base import UtcDateTime
-from hotline.store.models import CallKpiDayRow, CallRow
+from hotline.store.models import CallKpiDayRow, CallRow, MetaRow
 from queue_manager.metrics import SHORT_ABANDON_S, SERVICE_LEVEL_S, RecordLike
 
 TABLE = CallKpiDayRow.__tablename__
+ZONE_KEY = "call_kpi_days.timezone"   # meta: the zone of the rows' days
 EPOCH_DAY = date(1970, 1, 1)
 REBUILD_DAYS = 7   # local days per statement of a rebuild
 
@@ -42,6 +45,11 @@ def day_start(day: int, tz: tzinfo) -> datetime:
     after it when the zone skips midnight."""
     # fold=0 (PEP 495): an ambiguous midnight is its earlier instant, a skipped one the transition itself
     return datetime.combine(EPOCH_DAY + timedelta(days=day), time(0), tzinfo=tz).astimezone(UTC)
+
+
+def zone(connection: Connection | Session) -> str | None:
+    """The zone the day rows are kept in (None: no rebuild yet, the rows are not kept)."""
+    return connection.execute(select(MetaRow.value).where(MetaRow.key == ZONE_KEY)).scalar()
 
 
 def contributions(r: RecordLike, tz: tzinfo) -> dict[hours.Key, list[int]]:
@@ -71,6 +79,8 @@ def rebuild(connection: Connection, tz: tzinfo) -> int:
     Set-based like :func:`hotline.store.kpi_rollup.rebuild`: one ``INSERT .. SELECT`` per week of
     local days, each record's day told by the days' first instants (so any zone is exact)."""
     connection.execute(delete(CallKpiDayRow))
+    connection.execute(delete(MetaRow).where(MetaRow.key == ZONE_KEY))
+    connection.execute(MetaRow.__table__.insert().values(key=ZONE_KEY, value=getattr(tz, "key", str(tz))))
     lo, hi, n = connection.execute(select(func.min(CallRow.arrived_at), func.max(CallRow.arrived_at),
                                           func.count())).one()
     if lo is None:

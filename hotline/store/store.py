@@ -75,8 +75,7 @@ class Store:
         self._sessions = sessionmaker(self._engine, expire_on_commit=False)
         self._tz = ZoneInfo(timezone)
         self._safe_url = parsed.render_as_string(hide_password=True)
-        self._rollup = False   # whether the schema has the KPI rollup (seen once: for good)
-        self._days = False     # and its day rollup (migration 0021)
+        self._rollup = self._days = False   # whether the schema has the KPI rollup, its days (0021): seen for good
 
     # --- lifecycle -------------------------------------------------------------
 
@@ -136,8 +135,9 @@ class Store:
             session.execute(statement)
             if self._rollup:
                 kpi_rollup.on_upsert(session, self._insert, old, record)
-                if self._days:
-                    kpi_days.on_upsert(session, self._insert, old, record, self._tz)
+                zone = kpi_days.zone(session) if self._days else None   # the rows' zone (a rebuild's)
+                if zone is not None:
+                    kpi_days.on_upsert(session, self._insert, old, record, ZoneInfo(zone))
             if order is not None:
                 self._file_voice_message(session, record.call_id, order)
 

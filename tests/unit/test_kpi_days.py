@@ -102,3 +102,36 @@ def test_day_start_is_the_first_instant_of_the_local_day() -> None:
         at = kpi_days.day_start(day, santiago)
         assert kpi_days.day_of(at, santiago) == day
         assert kpi_days.day_of(at - timedelta(microseconds=1), santiago) == day - 1
+
+
+def test_day_rows_stay_in_their_zone_until_a_rebuild(store_url: str, make_call: Any) -> None:
+    """The site's zone changed (a store opened in another zone): the day rows keep the zone they
+    were rebuilt in, reports in the new zone read the hourly rollup (still exact), and a rebuild
+    moves the rows to the new zone."""
+    berlin = Store(store_url, timezone="Europe/Berlin")
+    berlin.upgrade()
+    at = datetime(2026, 10, 24, 22, 30, tzinfo=UTC)   # 00:30 on the 25th in Berlin, 06:30 in Shanghai
+    berlin.upsert_call(make_call("1792000005.1", arrived_at=at, queued_at=at, queue="hotline", seat="1001",
+                                 wait_seconds=2.0, talk_seconds=30.0))
+    berlin.close()
+    shanghai = Store(store_url, timezone="Asia/Shanghai")
+    try:
+        later = at + timedelta(hours=20)   # 18:30 on the 25th in Berlin, 02:30 on the 26th in Shanghai
+        shanghai.upsert_call(make_call("1792000005.2", arrived_at=later, queued_at=later, queue="hotline",
+                                       seat="1001", wait_seconds=2.0, talk_seconds=30.0))
+        with shanghai.session() as session:
+            assert kpi_days.zone(session) == "Europe/Berlin"
+            assert {row[1] for row in kpi_days.all_rows(session)} == {kpi_days.day_of(at, ZoneInfo("Europe/Berlin"))}
+        service = MetricsService(shanghai, _site("Asia/Shanghai"))
+        start, end = datetime(2026, 10, 23, 16, tzinfo=UTC), datetime(2026, 10, 26, 16, tzinfo=UTC)
+        want = [("2026-10-25T00:00:00+08:00", 1), ("2026-10-26T00:00:00+08:00", 1)]
+        rows = service.report(start, end, by="all", interval="day")["rows"]
+        assert [(r["interval_start"], r["offered"]) for r in rows] == want
+        shanghai.rebuild_kpi_rollup()
+        with shanghai.session() as session:
+            assert kpi_days.zone(session) == "Asia/Shanghai"
+            assert len({row[1] for row in kpi_days.all_rows(session)}) == 2
+        rows = service.report(start, end, by="all", interval="day")["rows"]
+        assert [(r["interval_start"], r["offered"]) for r in rows] == want
+    finally:
+        shanghai.close()
