@@ -20,7 +20,7 @@ from collections.abc import Sequence
 from datetime import UTC, date, datetime, time, timedelta, tzinfo
 from typing import Any
 
-from sqlalchemy import and_, bindparam, case, delete, func, literal, null, select, text
+from sqlalchemy import and_, bindparam, case, delete, func, insert, literal, null, select, text
 from sqlalchemy.engine import Connection
 from sqlalchemy.orm import Session
 
@@ -80,7 +80,7 @@ def rebuild(connection: Connection, tz: tzinfo) -> int:
     local days, each record's day told by the days' first instants (so any zone is exact)."""
     connection.execute(delete(CallKpiDayRow))
     connection.execute(delete(MetaRow).where(MetaRow.key == ZONE_KEY))
-    connection.execute(MetaRow.__table__.insert().values(key=ZONE_KEY, value=getattr(tz, "key", str(tz))))
+    connection.execute(insert(MetaRow).values(key=ZONE_KEY, value=getattr(tz, "key", str(tz))))
     lo, hi, n = connection.execute(select(func.min(CallRow.arrived_at), func.max(CallRow.arrived_at),
                                           func.count())).one()
     if lo is None:
