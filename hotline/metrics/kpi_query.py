@@ -69,10 +69,11 @@ class KpiQuery:
         rows = days.read(session, plan.dim, d0, d1, bucket=interval == "day", wrapup_ms=self._wrapup_ms,
                          key=plan.key, queue=plan.queue, group=plan.group, limit=limit)
         _checked({i: None for i in range(len(rows))}, limit)
+        labels: dict[int, str] = {}
         for row in rows:
             day, key, counts = row[0], row[1], row[2:]
-            label = None if day is None else metrics.interval_start(
-                days.day_start(int(day), self._tz), "day", self._tz).isoformat()
+            label = None if day is None else labels.get(day) or labels.setdefault(day, metrics.interval_start(
+                days.day_start(int(day), self._tz), "day", self._tz).isoformat())
             _add(out, (None if key is None else rollup.decode(key), label), Tally(*(int(c) for c in counts)))
 
     def _add_hours(self, session: Any, out: dict[GroupKey, Tally], start: datetime, end: datetime, by: str,
