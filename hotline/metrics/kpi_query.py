@@ -1,7 +1,10 @@
 """Call KPIs from the rollup and the raw records at the edges (issue 15): the same tallies the pure
 reference (:func:`queue_manager.metrics.grouped`) adds up, read in SQL at any history size.
 
-A range [start, end) is cut into the whole UTC hours inside it, read from ``call_kpi_hours``
+A range [start, end) reported per day or as one total is first cut into the whole local days inside
+it, read from ``call_kpi_days`` (:mod:`hotline.store.kpi_days`, when its days are the site zone's:
+one row per member and day, exact in any zone); what is left at either end (under a day each) is
+cut into the whole UTC hours inside it, read from ``call_kpi_hours``
 (:mod:`hotline.store.kpi_rollup`), and its ragged edges (less than an hour each), whose records are
 read and tallied one by one. An hour maps to one local interval when the interval holding its
 first instant also holds its last (always for ``day`` and ``hour`` in a zone whose offset is whole
@@ -18,6 +21,7 @@ from typing import Any
 
 from hotline.store import Store
 from hotline.metrics.errors import FilterUnsupported, ReportTooLarge
+from hotline.store import kpi_days as days
 from hotline.store import kpi_rollup as rollup
 from queue_manager import metrics
 from queue_manager.metrics import Tally
@@ -39,30 +43,63 @@ class KpiQuery:
         at most that many groups (:class:`ReportTooLarge` past it)."""
         only = only or {}
         plan = rollup_plan(by, only)
+        out: dict[GroupKey, Tally] = {}
+        with self._store.session() as session:
+            d0, d1 = self._whole_days(session, start, end, interval)
+            edges: tuple[tuple[datetime, datetime], ...] = ((start, end),)
+            if d1 > d0:   # whole local days from the day rollup, the edges (under a day each) as below
+                self._add_days(session, out, plan, d0, d1, interval, limit)
+                edges = ((start, days.day_start(d0, self._tz)), (days.day_start(d1, self._tz), end))
+            for a_t, b_t in edges:
+                if b_t > a_t:
+                    self._add_hours(session, out, a_t, b_t, by, interval, only, plan, limit)
+        return _checked(out, limit)
+
+    def _whole_days(self, session: Any, start: datetime, end: datetime, interval: str | None) -> tuple[int, int]:
+        """The local days [d0, d1) wholly inside [start, end) that the day rollup answers: none
+        unless the report is per day or not per interval and the rollup's days are the site's."""
+        if interval not in (None, "day") or days.zone(session) != getattr(self._tz, "key", ""):
+            return 0, 0
+        d0 = days.day_of(start, self._tz)
+        d0 += days.day_start(d0, self._tz) < start
+        return d0, days.day_of(end, self._tz)
+
+    def _add_days(self, session: Any, out: dict[GroupKey, Tally], plan: Plan, d0: int, d1: int,
+                  interval: str | None, limit: int | None) -> None:
+        rows = days.read(session, plan.dim, d0, d1, bucket=interval == "day", wrapup_ms=self._wrapup_ms,
+                         key=plan.key, queue=plan.queue, group=plan.group, limit=limit)
+        _checked({i: None for i in range(len(rows))}, limit)
+        labels: dict[int, str] = {}
+        for row in rows:
+            day, key, counts = row[0], row[1], row[2:]
+            label = None if day is None else labels.get(day) or labels.setdefault(day, metrics.interval_start(
+                days.day_start(int(day), self._tz), "day", self._tz).isoformat())
+            _add(out, (None if key is None else rollup.decode(key), label), Tally(*(int(c) for c in counts)))
+
+    def _add_hours(self, session: Any, out: dict[GroupKey, Tally], start: datetime, end: datetime, by: str,
+                   interval: str | None, only: dict[str, str], plan: Plan, limit: int | None) -> None:
+        """[start, end) from the hourly rollup and the raw records at its ragged edges."""
         lo = -(-(start - rollup.EPOCH) // rollup.HOUR)   # first whole hour inside
         hi = rollup.slot_of(end)
         runs = self._runs(lo, hi, interval) if hi > lo else None
-        out: dict[GroupKey, Tally] = {}
-        with self._store.session() as session:
-            if runs is None:
-                self._add_raw(out, rollup.raw(session, start, end, only), by, interval, plan.dim == "seat")
-                return _checked(out, limit)
-            for a_t, b_t in ((start, rollup.slot_start(lo)), (rollup.slot_start(hi), end)):
-                self._add_raw(out, rollup.raw(session, a_t, b_t, only), by, interval, plan.dim == "seat")
-            for a, b, offset_h in runs:
-                rows = rollup.read(session, plan.dim, a, b, bucket=interval, offset_h=offset_h,
-                                   wrapup_ms=self._wrapup_ms, key=plan.key, queue=plan.queue, group=plan.group,
-                                   limit=limit)
-                _checked({i: None for i in range(len(rows))}, limit)
-                labels: dict[int, str] = {}
-                for row in rows:
-                    bucket, key, counts = row[0], row[1], row[2:]
-                    label = None
-                    if interval:
-                        label = labels.get(bucket) or labels.setdefault(
-                            bucket, self._label(int(bucket), interval, a, offset_h))
-                    _add(out, (None if key is None else rollup.decode(key), label), Tally(*(int(c) for c in counts)))
-        return _checked(out, limit)
+        if runs is None:
+            self._add_raw(out, rollup.raw(session, start, end, only), by, interval, plan.dim == "seat")
+            return
+        for a_t, b_t in ((start, rollup.slot_start(lo)), (rollup.slot_start(hi), end)):
+            self._add_raw(out, rollup.raw(session, a_t, b_t, only), by, interval, plan.dim == "seat")
+        for a, b, offset_h in runs:
+            rows = rollup.read(session, plan.dim, a, b, bucket=interval, offset_h=offset_h,
+                               wrapup_ms=self._wrapup_ms, key=plan.key, queue=plan.queue, group=plan.group,
+                               limit=limit)
+            _checked({i: None for i in range(len(rows))}, limit)
+            labels: dict[int, str] = {}
+            for row in rows:
+                bucket, key, counts = row[0], row[1], row[2:]
+                label = None
+                if interval:
+                    label = labels.get(bucket) or labels.setdefault(
+                        bucket, self._label(int(bucket), interval, a, offset_h))
+                _add(out, (None if key is None else rollup.decode(key), label), Tally(*(int(c) for c in counts)))
 
     def total(self, start: datetime, end: datetime) -> Tally:
         return self.groups(start, end).get((None, None), Tally())

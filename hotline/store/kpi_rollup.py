@@ -88,24 +88,22 @@ def on_upsert(session: Session, insert_of: Any, old: RecordLike | None, new: Rec
         apply(session, insert_of, changed)
 
 
-def apply(session: Session, insert_of: Any, deltas: dict[Key, list[int]]) -> None:
-    """Add ``deltas`` to the rollup (one upsert); rows left with no call are deleted."""
-    rows = [{"dim": k[0], "slot": k[1], "key": k[2], "queue": k[3], **dict(zip(COUNTS, v))}
-            for k, v in deltas.items()]
-    statement = insert_of(CallKpiHourRow).values(rows)
+def apply(session: Session, insert_of: Any, deltas: dict[Key, list[int]], table: Any = CallKpiHourRow) -> None:
+    """Add ``deltas`` to the rollup ``table`` (one upsert; the hourly one, or the day one whose
+    second key column is the day); rows left with no call are deleted."""
+    keys = list(table.__table__.primary_key.columns)
+    rows = [{**{c.name: v for c, v in zip(keys, k)}, **dict(zip(COUNTS, v))} for k, v in deltas.items()]
+    statement = insert_of(table).values(rows)
     statement = statement.on_conflict_do_update(
-        index_elements=[CallKpiHourRow.dim, CallKpiHourRow.slot, CallKpiHourRow.key, CallKpiHourRow.queue],
-        set_={c: getattr(CallKpiHourRow, c) + statement.excluded[c] for c in COUNTS})
+        index_elements=keys, set_={c: getattr(table, c) + statement.excluded[c] for c in COUNTS})
     session.execute(statement)
     if any(v[0] < 0 for v in deltas.values()):
         gone = [k for k, v in deltas.items() if v[0] < 0]
-        session.execute(delete(CallKpiHourRow).where(
-            CallKpiHourRow.calls == 0,
-            tuple_(CallKpiHourRow.dim, CallKpiHourRow.slot, CallKpiHourRow.key, CallKpiHourRow.queue).in_(gone)))
+        session.execute(delete(table).where(table.calls == 0, tuple_(*keys).in_(gone)))
 
 
 REBUILD_SQL = """
-INSERT INTO call_kpi_hours (dim, slot, key, queue, calls, offered, answered, answered_in_sl, abandoned,
+INSERT INTO {table} (dim, {col}, key, queue, calls, offered, answered, answered_in_sl, abandoned,
                             short_abandons, wait_ms, talk_ms)
 SELECT d.dim, r.slot, CASE d.dim WHEN 'all' THEN '' WHEN 'queue' THEN r.q WHEN 'seat' THEN r.s ELSE r.dn END,
        r.q, count(*), sum(r.off), sum(r.ans), sum(CASE WHEN r.ans = 1 AND r.w <= :sl THEN 1 ELSE 0 END),
@@ -144,7 +142,7 @@ def rebuild(connection: Connection) -> int:
     if lo is None:
         return 0
     dialect = "postgresql" if connection.dialect.name == "postgresql" else "sqlite"
-    sql = text(REBUILD_SQL.format(slot=SLOT_SQL[dialect], own=OWN_TALK_SQL[dialect])) \
+    sql = text(REBUILD_SQL.format(table=TABLE, col="slot", slot=SLOT_SQL[dialect], own=OWN_TALK_SQL[dialect])) \
         .bindparams(bindparam("a", type_=UtcDateTime()), bindparam("b", type_=UtcDateTime()))
     for first in range(slot_of(lo), slot_of(hi) + 1, REBUILD_HOURS):
         connection.execute(sql, {"a": slot_start(first), "b": slot_start(first + REBUILD_HOURS),

@@ -282,6 +282,30 @@ class CallKpiHourRow(Base):
                       {"sqlite_with_rowid": False})
 
 
+class CallKpiDayRow(Base):
+    """The call KPI day rollup (issue 15, migration 0021): :class:`CallKpiHourRow`'s tallies per local
+    day of the site (``day``: days since 1970-01-01 of the local date of ``arrived_at``), so a report
+    per day reads one row per member and day. Derived like the hourly one, in the same transaction,
+    rebuilt by ``hotline rollups rebuild`` (``hotline.store.kpi_days``)."""
+
+    __tablename__ = "call_kpi_days"
+
+    dim: Mapped[str] = mapped_column(String(16), primary_key=True)
+    day: Mapped[int] = mapped_column(Integer, primary_key=True)
+    key: Mapped[str] = mapped_column(String, primary_key=True)
+    queue: Mapped[str] = mapped_column(String, primary_key=True)
+    calls: Mapped[int] = mapped_column(Integer)
+    offered: Mapped[int] = mapped_column(Integer)
+    answered: Mapped[int] = mapped_column(Integer)
+    answered_in_sl: Mapped[int] = mapped_column(Integer)
+    abandoned: Mapped[int] = mapped_column(Integer)
+    short_abandons: Mapped[int] = mapped_column(Integer)
+    wait_ms: Mapped[int] = mapped_column(BigInteger)
+    talk_ms: Mapped[int] = mapped_column(BigInteger)
+
+    __table_args__ = (Index("ix_call_kpi_days_dim_key_day", "dim", "key", "day"), {"sqlite_with_rowid": False})
+
+
 class RevisitTaskRow(Base):
     """A 回访 call of one verification of a work order (issue 12, migration 0015): one per
     (order, ``verify`` event), so a reopened order verified again gets a new one. Statuses and

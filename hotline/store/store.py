@@ -45,7 +45,7 @@ from hotline.exceptions import InvalidRequest, NoSuchCall, NoSuchWorkOrder, Stor
 from hotline.records.call import CallRecord, Outcome
 from hotline.records.voice_message import VoiceMessageOrder, voice_message_order
 from hotline.records.work_order import Category, Status
-from hotline.store import kpi_rollup, seat_log
+from hotline.store import kpi_days, kpi_rollup, seat_log
 from hotline.store.engine import make_engine
 from hotline.store.models import (AuditRow, Base, CallRow, MetaRow, SeatStateRow, WorkOrderCallRow, WorkOrderCounterRow,
                                    WorkOrderRow)
@@ -75,7 +75,7 @@ class Store:
         self._sessions = sessionmaker(self._engine, expire_on_commit=False)
         self._tz = ZoneInfo(timezone)
         self._safe_url = parsed.render_as_string(hide_password=True)
-        self._rollup = False   # whether the schema has the KPI rollup (seen once: for good)
+        self._rollup = self._days = False   # whether the schema has the KPI rollup, its days (0021): seen for good
 
     # --- lifecycle -------------------------------------------------------------
 
@@ -130,10 +130,14 @@ class Store:
         with self._session() as session:
             # the KPI rollup, same transaction (a schema before 0014 has none: its backfill counts these)
             self._rollup = self._rollup or inspect(session.connection()).has_table(kpi_rollup.TABLE)
+            self._days = self._days or inspect(session.connection()).has_table(kpi_days.TABLE)   # 0021 on
             old = kpi_rollup.old_record(session, record.call_id) if self._rollup else None
             session.execute(statement)
             if self._rollup:
                 kpi_rollup.on_upsert(session, self._insert, old, record)
+                zone = kpi_days.zone(session) if self._days else None   # the rows' zone (a rebuild's)
+                if zone is not None:
+                    kpi_days.on_upsert(session, self._insert, old, record, ZoneInfo(zone))
             if order is not None:
                 self._file_voice_message(session, record.call_id, order)
 
@@ -143,8 +147,11 @@ class Store:
             return kpi_rollup.known(connection, dim, value)
 
     def rebuild_kpi_rollup(self) -> int:
-        """Recompute the call KPI rollup from the call records (one transaction); records read."""
+        """Recompute the call KPI rollups (hourly and per local day) from the call records (one
+        transaction); records read."""
         with self._errors(), self._engine.begin() as connection:
+            if inspect(connection).has_table(kpi_days.TABLE):
+                kpi_days.rebuild(connection, self._tz)
             return kpi_rollup.rebuild(connection)
 
     def _file_voice_message(self, session: Session, call_id: str, order: VoiceMessageOrder) -> None:
