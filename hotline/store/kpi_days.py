@@ -16,9 +16,11 @@ until a rebuild moves them to the store's zone of the day.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Sequence
 from datetime import UTC, date, datetime, time, timedelta, tzinfo
 from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from sqlalchemy import and_, bindparam, case, delete, func, insert, literal, null, select, text
 from sqlalchemy.engine import Connection
@@ -29,6 +31,7 @@ from hotline.store.base import UtcDateTime
 from hotline.store.models import CallKpiDayRow, CallRow, MetaRow
 from queue_manager.metrics import SHORT_ABANDON_S, SERVICE_LEVEL_S, RecordLike
 
+log = logging.getLogger(__name__)
 TABLE = CallKpiDayRow.__tablename__
 ZONE_KEY = "call_kpi_days.timezone"   # meta: the zone of the rows' days
 EPOCH_DAY = date(1970, 1, 1)
@@ -50,6 +53,23 @@ def day_start(day: int, tz: tzinfo) -> datetime:
 def zone(connection: Connection | Session) -> str | None:
     """The zone the day rows are kept in (None: no rebuild yet, the rows are not kept)."""
     return connection.execute(select(MetaRow.value).where(MetaRow.key == ZONE_KEY)).scalar()
+
+
+def kept_zone(session: Session, store_tz: ZoneInfo) -> ZoneInfo | None:
+    """The zone to keep the day rows in on an upsert, or None (not kept). A zone this host's zone
+    database does not have (another node's, or a test's own zone database) stops the rows being
+    kept: its ``meta`` key is removed, so no report reads them until a rebuild; a record's upsert
+    never fails on it (the hourly rollup, always kept, answers meanwhile)."""
+    key = zone(session)
+    if key is None or key == store_tz.key:
+        return None if key is None else store_tz
+    try:
+        return ZoneInfo(key)
+    except (ZoneInfoNotFoundError, ValueError):
+        log.warning("call_kpi_days kept in zone %r, unknown here: no longer kept until `hotline rollups "
+                    "rebuild`", key)
+        session.execute(delete(MetaRow).where(MetaRow.key == ZONE_KEY))
+        return None
 
 
 def contributions(r: RecordLike, tz: tzinfo) -> dict[hours.Key, list[int]]:

@@ -135,9 +135,9 @@ class Store:
             session.execute(statement)
             if self._rollup:
                 kpi_rollup.on_upsert(session, self._insert, old, record)
-                zone = kpi_days.zone(session) if self._days else None   # the rows' zone (a rebuild's)
+                zone = kpi_days.kept_zone(session, self._tz) if self._days else None   # a rebuild's
                 if zone is not None:
-                    kpi_days.on_upsert(session, self._insert, old, record, ZoneInfo(zone))
+                    kpi_days.on_upsert(session, self._insert, old, record, zone)
             if order is not None:
                 self._file_voice_message(session, record.call_id, order)
 

@@ -17,7 +17,7 @@ from sqlalchemy import update
 from hotline.metrics.services import MetricsService
 from hotline.records.call import Outcome
 from hotline.store import Store, kpi_days
-from hotline.store.models import CallKpiDayRow
+from hotline.store.models import CallKpiDayRow, MetaRow
 from tests.unit.test_kpi_rollup import _compare_reports, _record, _site
 
 ZONES = ("Asia/Shanghai", "Europe/Berlin", "Asia/Kolkata")   # no DST; DST (falls back in the history); +05:30
@@ -135,3 +135,28 @@ def test_day_rows_stay_in_their_zone_until_a_rebuild(store_url: str, make_call: 
         assert [(r["interval_start"], r["offered"]) for r in rows] == want
     finally:
         shanghai.close()
+
+
+def test_a_zone_unknown_here_never_fails_the_record(store_url: str, make_call: Any) -> None:
+    """The day rows were rebuilt in a zone this host's zone database lacks (another node's, a
+    test's own zone database): the record is stored, the hourly rollup counts it, and the day rows
+    are no longer kept (no report reads them) until a rebuild."""
+    store = Store(store_url, timezone="Asia/Shanghai")
+    store.upgrade()
+    try:
+        with store.session() as session:
+            session.execute(update(MetaRow).where(MetaRow.key == kpi_days.ZONE_KEY).values(value="Mars/Olympus"))
+        at = datetime(2026, 10, 24, 22, 30, tzinfo=UTC)
+        store.upsert_call(make_call("1792000006.1", arrived_at=at, queued_at=at, queue="hotline", seat="1001",
+                                    wait_seconds=2.0, talk_seconds=30.0))
+        assert store.get_call("1792000006.1") is not None
+        with store.session() as session:
+            assert kpi_days.zone(session) is None
+        rows = MetricsService(store, _site("Asia/Shanghai")).report(
+            at - timedelta(days=1), at + timedelta(days=1), by="all", interval="day")["rows"]
+        assert sum(r["offered"] for r in rows) == 1
+        store.rebuild_kpi_rollup()
+        with store.session() as session:
+            assert kpi_days.zone(session) == "Asia/Shanghai"
+    finally:
+        store.close()
