@@ -8,7 +8,7 @@ from contextlib import contextmanager
 
 import yaml
 
-from .rig import SEATS, Stack
+from .rig import Stack
 
 
 @contextmanager
@@ -25,7 +25,7 @@ def queue_callback_site(stack: Stack, attempts: int, retry_after: int, ring: int
     try:
         yield stack
     finally:
-        for seat in SEATS:
-            stack.login_seat(seat)
+        stack.end_all_calls()   # callers and callback placeholders the tests left in the queue
         stack.apply_site_text(previous)
         stack.cli("queue reload parameters hotline")
+        stack.seats_ready()   # every seat logged in and available before the next test calls

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import signal
 import socket
@@ -348,6 +349,15 @@ class Stack:
                  "-error_file", str(self.workdir / "seat_uas_errors.log")],
                 stdout=out, stderr=subprocess.STDOUT, cwd=self.workdir)
         self.seats_ready()
+
+    def end_all_calls(self) -> None:
+        """Hang up every channel Asterisk has and wait until none is left (a test's callers, its
+        queue-callback placeholders, legs a killed sipp never ended): the next test starts on an
+        empty queue."""
+        self.cli("channel request hangup all")
+        def none_left() -> bool:
+            return re.search(r"^0 active channels", self.cli("core show channels count"), re.M) is not None
+        wait_for("no channel left", none_left, timeout=20, interval=0.2)
 
     def seats_ready(self) -> None:
         """Register every seat with the running UAS, qualify them, log them in, and wait until
