@@ -7,13 +7,14 @@ share: :meth:`~Background.spawn` runs a coroutine guarded so that one failure ne
 service's next round takes it up; anything else is logged with its traceback);
 :meth:`~Background.settle` waits until none is left (tests, a clean hand-over);
 :meth:`~Background.stop` cancels them and waits for them to end (the service's stop).
+:func:`every` is the services' periodic round (the 回访 and duty-phone ticks).
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Awaitable
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 from hotline.exceptions import StoreError
@@ -55,3 +56,16 @@ class Background:
             task.cancel()
         if self._pending:
             await asyncio.gather(*list(self._pending), return_exceptions=True)
+
+
+async def every(interval: float, step: Callable[[], Awaitable[object]], log: logging.Logger, what: str) -> None:
+    """``step()`` every ``interval`` seconds until cancelled; a failing round is logged (a
+    :class:`StoreError` as skipped) and the next one runs."""
+    while True:
+        await asyncio.sleep(interval)
+        try:
+            await step()
+        except StoreError as exc:
+            log.warning("%s skipped (%s)", what, exc.message)
+        except Exception:
+            log.exception("%s failed", what)

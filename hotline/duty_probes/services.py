@@ -29,6 +29,7 @@ from zoneinfo import ZoneInfo
 from hotline.ami import actions
 from hotline.ami.port import AmiPort
 from hotline.audit.services import AuditEntry, AuditService
+from hotline.background import Background, every
 from hotline.config.site import SiteConfig
 from hotline.duty_probes import model, schedule
 from hotline.duty_probes.errors import DutyPhoneNotAllowed, NoSuchProbe, NoSuchUnit
@@ -68,7 +69,7 @@ class DutyProbeService:
         self._loop: asyncio.AbstractEventLoop | None = None
         self._early: list[CallRecord] = []
         self._early_lock = threading.Lock()
-        self._pending: set[asyncio.Future[Any]] = set()
+        self._background = Background(log, "duty-phone bookkeeping")
         self.stats = {"ticks": 0, "placed": 0, "postponed": 0, "refused": 0, "unreachable": 0}
 
     def now(self) -> dt.datetime:
@@ -88,29 +89,18 @@ class DutyProbeService:
             self._loop = asyncio.get_running_loop()
             early, self._early = self._early, []
         for record in early:
-            self._spawn(self._record(record))
+            self._background.spawn(self._record(record))
 
     async def stop(self) -> None:
-        for task in list(self._pending):
-            task.cancel()
-        if self._pending:
-            await asyncio.gather(*self._pending, return_exceptions=True)
+        await self._background.stop()
 
     async def settle(self) -> None:
         """Wait for the records handed over so far to be taken into account."""
-        while self._pending:
-            await asyncio.gather(*list(self._pending), return_exceptions=True)
+        await self._background.settle()
 
     async def run(self, interval: float = 5.0) -> None:
         """:meth:`tick` every ``interval`` seconds until cancelled; a failing tick is logged."""
-        while True:
-            await asyncio.sleep(interval)
-            try:
-                await self.tick()
-            except StoreError as exc:
-                log.warning("duty-phone tick skipped (%s)", exc.message)
-            except Exception:
-                log.exception("duty-phone tick failed")
+        await every(interval, self.tick, log, "duty-phone tick")
 
     def status(self) -> dict[str, Any]:
         return {"ok": True, "enabled": self._cfg.enabled, **self.stats}
@@ -232,7 +222,7 @@ class DutyProbeService:
                 self._early.append(record)
                 return
         if not loop.is_closed():
-            loop.call_soon_threadsafe(lambda: self._spawn(self._record(record)))
+            loop.call_soon_threadsafe(lambda: self._background.spawn(self._record(record)))
 
     async def _record(self, record: CallRecord) -> None:
         info = record.extra["duty_probe"]
@@ -315,16 +305,3 @@ class DutyProbeService:
         except Exception:   # an audit write never stops the planning
             log.exception("audit of a refused duty phone failed")
 
-    def _spawn(self, coro: Awaitable[None]) -> None:
-        task = asyncio.ensure_future(self._guard(coro))
-        self._pending.add(task)
-        task.add_done_callback(self._pending.discard)
-
-    @staticmethod
-    async def _guard(coro: Awaitable[None]) -> None:
-        try:
-            await coro
-        except StoreError as exc:
-            log.warning("duty-phone bookkeeping postponed: %s", exc.message)
-        except Exception:
-            log.exception("duty-phone bookkeeping failed")

@@ -35,7 +35,7 @@ from sqlalchemy.orm import Session
 
 from hotline.ami import actions
 from hotline.ami.port import AmiPort
-from hotline.background import Background
+from hotline.background import Background, every
 from hotline.audit.services import AuditEntry, AuditService
 from hotline.config.site import SiteConfig
 from hotline.exceptions import AsteriskActionFailed, CallControlUnavailable, HotlineError, InvalidRequest, StoreError
@@ -104,14 +104,7 @@ class RevisitService:
 
     async def run(self, interval: float = 5.0) -> None:
         """:meth:`tick` every ``interval`` seconds until cancelled; a failing tick is logged."""
-        while True:
-            await asyncio.sleep(interval)
-            try:
-                await self.tick()
-            except StoreError as exc:
-                log.warning("回访 tick skipped (%s)", exc.message)
-            except Exception:
-                log.exception("回访 tick failed")
+        await every(interval, self.tick, log, "回访 tick")
 
     def status(self) -> dict[str, Any]:
         return {"ok": True, "enabled": self._cfg.enabled, **self.stats}

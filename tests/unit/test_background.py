@@ -9,7 +9,7 @@ import logging
 
 import pytest
 
-from hotline.background import Background
+from hotline.background import Background, every
 from hotline.exceptions import StoreError
 
 log = logging.getLogger("test.background")
@@ -69,3 +69,27 @@ async def test_stop_cancels_what_is_pending() -> None:
     await started.wait()
     await bg.stop()
     assert cancelled.is_set() and bg.pending == ()
+
+
+async def test_every_round_runs_after_a_failing_one(caplog: pytest.LogCaptureFixture) -> None:
+    """every(): a StoreError round is logged as skipped, any other error with its traceback, and
+    the rounds go on until cancelled."""
+    rounds: list[str] = []
+    outcomes = [StoreError("database down"), RuntimeError("bug"), None, None]
+
+    async def step() -> None:
+        outcome = outcomes[len(rounds)] if len(rounds) < len(outcomes) else None
+        rounds.append(type(outcome).__name__)
+        if outcome is not None:
+            raise outcome
+
+    with caplog.at_level(logging.INFO, logger="test.background"):
+        runner = asyncio.ensure_future(every(0, step, log, "test tick"))
+        while len(rounds) < 4:
+            await asyncio.sleep(0)
+        runner.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await runner
+    assert rounds[:4] == ["StoreError", "RuntimeError", "NoneType", "NoneType"]
+    messages = [(r.levelname, r.getMessage(), r.exc_info is not None) for r in caplog.records]
+    assert messages == [("WARNING", "test tick skipped (database down)", False), ("ERROR", "test tick failed", True)]
