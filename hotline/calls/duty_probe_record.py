@@ -24,32 +24,16 @@ from hotline.spine.plan import TRUNK_PREFIX, endpoint_of
 
 from .cel import CelEvent
 from .model import HANGUP_CAUSES, Directory
-from .revisit_record import BUSY_CAUSES, NO_ANSWER_CAUSES
+from .outbound_try import hangup_cause, tried, unanswered
 
 
 def probe_try(events: list[CelEvent]) -> ProbeTry | None:
     """The duty-phone test try a conversation is, or None."""
-    for e in events:
-        if e.accountcode:
-            found = duty_probe_of(e.accountcode)
-            if found is not None:
-                return found
-    return None
-
-
-def _cause(event: CelEvent | None) -> int | None:
-    try:
-        return int(event.extra.get("hangupcause")) if event is not None else None  # type: ignore[arg-type]
-    except (TypeError, ValueError, OverflowError):
-        return None
+    return tried(events, duty_probe_of)
 
 
 def result_of(answered: bool, cause: int | None) -> str:
-    if answered:
-        return "answered"
-    if cause in BUSY_CAUSES:
-        return "busy"
-    return "no_answer" if cause in NO_ANSWER_CAUSES else "failed"
+    return "answered" if answered else unanswered(cause)
 
 
 def assemble_duty_probe(evs: list[CelEvent], directory: Directory, source: str = "live") -> CallRecord | None:
@@ -64,7 +48,7 @@ def assemble_duty_probe(evs: list[CelEvent], directory: Directory, source: str =
     answered = next((e for e in first if e.name == "ANSWER"), None) or marks.DUTY_PROBE.first(evs)
     hangup = next((e for e in first if e.name == "HANGUP"), None)
     end = hangup or next((e for e in reversed(evs) if e.name in ("CHAN_END", "LINKEDID_END")), evs[-1])
-    cause = _cause(hangup)
+    cause = hangup_cause(hangup)
     info: dict[str, object] = {"probe": found.probe, "try": found.attempt, "result": result_of(answered is not None,
                                                                                                cause),
                                "notice": marks.DUTY_PROBE.first(evs) is not None}

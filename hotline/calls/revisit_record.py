@@ -28,10 +28,9 @@ from hotline.spine.plan import TRUNK_PREFIX, endpoint_of
 
 from .cel import CelEvent
 from .model import HANGUP_CAUSES, Directory
+from .outbound_try import hangup_cause, tried, unanswered
 
 RATINGS = {"1": "satisfied", "2": "basically_satisfied", "3": "unsatisfied"}
-NO_ANSWER_CAUSES = frozenset({None, 0, 16, 18, 19, 31})
-BUSY_CAUSES = frozenset({17})
 _ORDER = re.compile(r"WO-?([0-9]{8})-?([0-9]{1,12})")
 
 
@@ -43,27 +42,13 @@ def order_id(raw: str) -> str:
 
 def revisit_try(events: list[CelEvent]) -> RevisitTry | None:
     """The 回访 try a conversation is, or None (not a 回访 call)."""
-    for e in events:
-        if e.accountcode:
-            found = revisit_of(e.accountcode)
-            if found is not None:
-                return found
-    return None
-
-
-def _cause(event: CelEvent | None) -> int | None:
-    try:
-        return int(event.extra.get("hangupcause")) if event is not None else None  # type: ignore[arg-type]
-    except (TypeError, ValueError, OverflowError):
-        return None
+    return tried(events, revisit_of)
 
 
 def _result(answered: bool, keys: list[str], to_seat: bool, cause: int | None) -> tuple[str, str | None]:
     """(result, rating) of a try."""
     if not answered:
-        if cause in BUSY_CAUSES:
-            return "busy", None
-        return ("no_answer", None) if cause in NO_ANSWER_CAUSES else ("failed", None)
+        return unanswered(cause), None
     if to_seat:
         return "to_seat", None
     last = keys[-1] if keys else ""
@@ -89,7 +74,7 @@ def assemble_revisit(evs: list[CelEvent], directory: Directory, source: str = "l
                         and endpoint_of(e.channel, remote_seats=False) in directory.seats), None)
     hangup = next((e for e in first if e.name == "HANGUP"), None)
     end = hangup or next((e for e in reversed(evs) if e.name in ("CHAN_END", "LINKEDID_END")), evs[-1])
-    cause = _cause(hangup)
+    cause = hangup_cause(hangup)
     result, rating = _result(answered is not None, keys, seat_mark is not None, cause)
     order = order_id(marks.REVISIT.of(survey).order) if survey is not None else ""
     info: dict[str, object] = {"task": found.task, "try": found.attempt, "result": result, "keys": keys}
