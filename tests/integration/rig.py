@@ -445,17 +445,22 @@ class Stack:
                          "-trace_msg", "-message_file", str(self.dept_message_file(endpoint)),
                          "-message_overwrite", "false"],
                         stdout=out, stderr=subprocess.STDOUT, cwd=self.workdir))
-
-                def reachable(e: str = endpoint) -> bool:
-                    self.cli(f"pjsip qualify {e}")   # the qualify at registration found no UAS yet
-                    return "Avail " in self.cli(f"pjsip show contacts like {e}")
-                wait_for(f"{endpoint} reachable", reachable, timeout=30, interval=0.5)
+                self.wait_reachable(endpoint)   # the qualify at registration found no UAS yet
         except BaseException:
             for phone in phones:
                 phone.terminate()
                 phone.wait(10)
             raise
         return phones
+
+    def wait_reachable(self, endpoint: str, timeout: float = 30) -> None:
+        """Wait until Asterisk holds ``endpoint``'s contact available. On a loaded machine a late
+        OPTIONS answer marks a contact unavailable for a moment; a call dialled then would rightly
+        overflow with ``chanunavail``, which is not what a test of answering is about."""
+        def reachable() -> bool:
+            self.cli(f"pjsip qualify {endpoint}")
+            return "Avail " in self.cli(f"pjsip show contacts like {endpoint}")
+        wait_for(f"{endpoint} reachable", reachable, timeout=timeout, interval=0.5)
 
     def dept_message_file(self, endpoint: str) -> Path:
         return self.workdir / f"{endpoint}_messages.log"

@@ -41,6 +41,7 @@ def withdrawn_then_end(stack: Stack, ctx: Ctx) -> list[Expect]:
 
 
 def parallel_answered(stack: Stack, ctx: Ctx) -> list[Expect]:
+    stack.wait_reachable("dept-gongjijin")   # unreachable, the call would overflow to a seat
     ctx.call(PARALLEL_ANSWERED, 1, talk_ms=1500)
     return [Expect(ctx.caller(1), "answered", PARALLEL_ANSWERED, None, NOT_OFFERED, talk=(0.5, 2.1),
                    fields={"queued_at": None, "legacy_mode": "parallel", "department": "gongjijin"},
@@ -49,11 +50,8 @@ def parallel_answered(stack: Stack, ctx: Ctx) -> list[Expect]:
 
 def parallel_overflow(number: str, department: str, reason: str) -> Shape:
     def drive(stack: Stack, ctx: Ctx) -> list[Expect]:
-        if reason != "closed":
-            def reachable() -> bool:   # a late OPTIONS answer would make the reason "chanunavail"
-                stack.cli(f"pjsip qualify dept-{department}")
-                return "Avail " in stack.cli(f"pjsip show contacts like dept-{department}")
-            wait_for(f"dept-{department} reachable", reachable, timeout=30, interval=0.5)
+        if reason != "closed":   # a late OPTIONS answer would make the reason "chanunavail"
+            stack.wait_reachable(f"dept-{department}")
         ctx.call(number, 1, talk_ms=8000 if reason == "noanswer" else 2500)
         # the platform answers the caller when the call reaches the queue, after the department's ring
         talk = (6.5, 8.1) if reason == "noanswer" else (1, 2.5)
