@@ -152,7 +152,8 @@ def cmd_reconcile(args: argparse.Namespace) -> int:
 
 
 def cmd_rollups(args: argparse.Namespace) -> int:
-    """``rollups rebuild``: recompute the call KPI rollup from the call records (issue 15)."""
+    """``rollups rebuild``: recompute the call KPI rollups (hourly, per local day) from the call
+    records (issue 15)."""
     from hotline.app import store_url
     from hotline.store import Store
 
@@ -163,7 +164,7 @@ def cmd_rollups(args: argparse.Namespace) -> int:
         records = store.rebuild_kpi_rollup()
     finally:
         store.close()
-    print(json.dumps({"rollup": "call_kpi_hours", "records": records}))
+    print(json.dumps({"rollups": ["call_kpi_hours", "call_kpi_days"], "records": records}))
     return 0
 
 

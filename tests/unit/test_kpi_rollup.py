@@ -168,7 +168,7 @@ def test_cli_rebuilds_a_damaged_rollup(tmp_path: Any, make_call: Any, capsys: An
         session.execute(delete(CallKpiHourRow).where(CallKpiHourRow.dim == "queue"))
     assert cli.main(["--site", str(site_file), "--state-dir", str(tmp_path / "state"), "--set", f"store.url={url}",
                      "rollups", "rebuild"]) == 0
-    assert json.loads(capsys.readouterr().out) == {"rollup": "call_kpi_hours", "records": 3}
+    assert json.loads(capsys.readouterr().out) == {"rollups": ["call_kpi_hours", "call_kpi_days"], "records": 3}
     with store.session() as session:
         assert kpi_rollup.all_rows(session) == good and len(good) == 4
     store.close()
