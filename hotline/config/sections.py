@@ -256,6 +256,8 @@ class SeatRules(Model):
     auto_pause_after: Annotated[int, Field(ge=0, le=20)] = 3   # unanswered rings in a row; 0: never
     feature_codes: FeatureCodes = Field(default_factory=FeatureCodes)
     remote_ring_timeout: Annotated[int, Field(ge=10, le=120)] = 30  # seats on an external number
+    # a logged-in seat whose phone Asterisk cannot reach this long is logged out (0: never)
+    unreachable_logout_after: Annotated[int, Field(ge=0, le=86400)] = 120
 
 
 class RepeatCaller(Model):

@@ -33,6 +33,7 @@ from queue_manager import seats as sm
 from queue_manager.membership import member_interface, memberships, state_interface
 
 from .members import MemberBook, settled
+from .reach import UnreachableWatch
 from .snapshot import (BUSY_DEVICE, DEVICE, QueueLive, SeatResolver, call_state, entry_from, event_time,
                        read_queue_status)
 
@@ -43,9 +44,6 @@ ACTION_TIMEOUT_S = 10.0   # queue changes and QueueStatus (a big reply on a full
 StateLog = Callable[[str, str, str | None, float, str | None], None]   # seat, state, reason, at, call_id
 
 AUTO_PAUSE_NAME = "未接自动置忙"
-
-# The agent-class AMI events this service follows (trunk_config/manager.py lets only these through):
-# SEAT_EVENTS, from hotline.spine.ami_events (imported above, re-exported).
 
 class SeatService:
     def __init__(self, site: SiteConfig, ami: AmiPort, hub: LiveHub, *, state_log: StateLog | None = None,
@@ -69,6 +67,7 @@ class SeatService:
         self._wrapup_timers: dict[str, asyncio.TimerHandle] = {}   # the next end of a rest, per seat
         self._left: dict[str, set[str]] = {}   # queues a seat just left, for their counts
         self.stats = {"events": 0, "auto_paused": 0, "resyncs": 0}
+        self.reach = UnreachableWatch(site.seat_rules.unreachable_logout_after, self.logout)
 
     # -- commands --------------------------------------------------------------------------
     def _seat(self, seat_id: str) -> sm.Seat:
@@ -205,6 +204,7 @@ class SeatService:
                 self._log_state(new.seat_id, new.state.value, new.reason, new.since, new.call_id)
             except Exception:
                 log.exception("seat state log failed for %s", new.seat_id)
+        self.reach.seen(new.seat_id, self._device.get(new.seat_id, "unknown"), new.state != sm.SeatState.logged_out)
         self.hub.update_seat(self.view(new.seat_id))
         if old.state != new.state or queues_changed:   # the queues' logged-in/available counts follow
             for queue in sorted(self._in_queues[new.seat_id] | self._left.pop(new.seat_id, set())):
@@ -397,3 +397,4 @@ class SeatService:
         for timer in self._wrapup_timers.values():
             timer.cancel()
         self._wrapup_timers.clear()
+        self.reach.stop()
