@@ -139,7 +139,7 @@ def build_app(services: ApiServices) -> web.Application:
     revisits_http.add_routes(app, services.revisits)
     duty_probes_http.add_routes(app, services.duty_probes)
     unit_scores_http.add_routes(app, services.unit_scores)
-    pop_http.add_routes(app, services.pop)
+    pop_http.add_routes(app, services.pop, services.live)
     return app
 
 

@@ -95,14 +95,26 @@ SCHEMAS: dict[str, Any] = {
                                                           "description": "orders.subjects[].id of the unit"}}}}},
 }
 
+_SEAT_ID = _path("seat_id", {"type": "string", "pattern": "^[0-9]{3,8}$"})
+
 PATHS: dict[str, Any] = {
+    "/api/seats/{seat_id}/pop/events": {"get": {
+        "summary": "The seat's changes as server-sent events, for its screen pop: event 'seat' with data "
+                   "{seat_id, state, call_id, since} on connecting and on each change of state or call (no number); "
+                   "on a call_id the page reads GET /api/seats/{seat_id}/pop. A heartbeat comment every 15 s. "
+                   "Same own-seat rule as the pop.",
+        "operationId": "seatPopEvents", "parameters": [_SEAT_ID],
+        "responses": {"200": {"description": "text/event-stream",
+                              "content": {"text/event-stream": {"schema": {"type": "string"}}}},
+                      "403": _error("forbidden: a seat user asks another seat's events"),
+                      "404": _error("no-such-seat")}}},
     "/api/seats/{seat_id}/pop": {"get": {
         "summary": "The seat's screen pop: the call ringing or talking there, the caller's number (as the reader "
                    "may see it), its province, city and carrier, the caller's earlier calls and orders (the same "
                    "person in any form of the number) and the order form's fields. No call: 200 with call null. "
-                   "The page asks on each change of its seat (GET /wallboard/events seat messages, or polling).",
+                   "The page asks on each 'seat' event of GET /api/seats/{seat_id}/pop/events (or polls).",
         "operationId": "getSeatPop",
-        "parameters": [_path("seat_id", {"type": "string", "pattern": "^[0-9]{3,8}$"}),
+        "parameters": [_SEAT_ID,
                        _query("calls", f"earlier calls (default {DEFAULT})", {"type": "integer", "minimum": 0,
                                                                             "maximum": MAX}),
                        _query("orders", f"work orders (default {DEFAULT})", {"type": "integer", "minimum": 0,

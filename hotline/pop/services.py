@@ -77,6 +77,10 @@ class PopService:
         self._departments = {d.id: d for d in site.departments}
         self._units = {u.department: u.id for u in site.orders.units if u.department}
 
+    def seat_view(self, seat_id: str) -> dict[str, Any]:
+        """The seat's live view (masked caller); ``NoSuchSeat`` for a seat the site does not have."""
+        return self._seats.view(seat_id)
+
     async def live_call(self, seat_id: str) -> dict[str, Any] | None:
         """The call at ``seat_id`` (ringing, talking, or just ended: wrap-up), numbers in full; None
         without one. ``NoSuchSeat`` for a seat the site does not have."""

@@ -5,7 +5,9 @@ carrier, the person's earlier calls and orders in any form of the number, the or
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
+import json
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -190,3 +192,39 @@ async def test_the_store_down_keeps_the_live_call(env: Env, monkeypatch: pytest.
     assert status == 200 and body["call"]["call_id"] == LIVE
     assert body["history"]["ok"] is False and "unavailable" in body["history"]["error"]
     assert body["call"]["caller_number"] == "138****5678"   # confidentiality unknown: masked
+
+
+async def _next_event(response: Any) -> tuple[str, dict[str, Any]]:
+    """The next SSE event (heartbeat comments skipped)."""
+    while True:
+        block = (await response.content.readuntil(b"\n\n")).decode()
+        lines = [line for line in block.splitlines() if line and not line.startswith(":")]
+        if lines:
+            fields = dict(line.split(": ", 1) for line in lines)
+            return fields["event"], json.loads(fields["data"])
+
+
+async def test_the_seat_event_stream_says_when_to_read_the_pop(env: Env) -> None:
+    client = env.api.client
+    await env.api.call("s1001", "GET", "/api/me")   # logged in: its token
+    headers = {"Authorization": f"Bearer {env.api.tokens['s1001']}"}
+    response = await client.get("/api/seats/1001/pop/events", headers=headers)
+    assert response.status == 200 and response.headers["Content-Type"].startswith("text/event-stream")
+    event, data = await asyncio.wait_for(_next_event(response), 10)
+    assert (event, data["seat_id"], data["state"], data["call_id"]) == ("seat", "1001", "idle", None)
+    env.ring("1001", "13812345678")
+    event, data = await asyncio.wait_for(_next_event(response), 10)
+    assert (event, data["state"], data["call_id"]) == ("seat", "ringing", LIVE)
+    assert set(data) == {"seat_id", "state", "call_id", "since"}   # no number in the stream
+    env.answer("1001", "13812345678")
+    event, data = await asyncio.wait_for(_next_event(response), 10)
+    assert (data["state"], data["call_id"]) == ("talking", LIVE)
+    response.close()
+    refused = await client.get("/api/seats/1001/pop/events",
+                               headers={"Authorization": f"Bearer {await _token(env, 's1002')}"})
+    assert refused.status == 403 and (await refused.json())["error_id"] == "forbidden"
+
+
+async def _token(env: Env, user: str) -> str:
+    await env.api.call(user, "GET", "/api/me")
+    return env.api.tokens[user]
