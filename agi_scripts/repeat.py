@@ -4,12 +4,15 @@ Bounded (at most ``max_numbers`` numbers; the least recently seen go first) and 
 last seen more than ``window_s`` ago is forgotten). Seeded at start from the store's call records
 (:func:`hotline.store.recent.recent_callers`); without a database it works from memory alone.
 Times are epoch seconds given by the caller (no clock here), so it is tested without sleeping.
+Numbers are remembered by person key (:func:`hotline.spine.numbers.person_key`), the one rule.
 """
 
 from __future__ import annotations
 
 from collections import OrderedDict
 from collections.abc import Iterable
+
+from hotline.spine.numbers import person_key
 
 ANONYMOUS = "anonymous"
 MAX_NUMBERS = 200_000
@@ -26,9 +29,11 @@ class RecentCallers:
 
     def arrive(self, number: str, at: float) -> bool:
         """Note an arrival of ``number`` at ``at``; whether it had called within the window before.
-        Anonymous or empty numbers are never remembered and never repeat callers."""
+        Anonymous or empty numbers are never remembered and never repeat callers; the same person
+        in another form of its number (``013812345678``, ``+8613812345678``) is the same caller."""
         if not number or number == ANONYMOUS or self.window_s <= 0:
             return False
+        number = person_key(number)
         self._expire(at)
         before = self._last.get(number)
         self._remember(number, at)
@@ -42,6 +47,7 @@ class RecentCallers:
         for number, at in sorted(arrivals, key=lambda a: a[1]):
             if not number or number == ANONYMOUS or now - at > self.window_s or at > now:
                 continue
+            number = person_key(number)
             if self._last.get(number, float("-inf")) < at:
                 self._remember(number, at)
         self._expire(now)

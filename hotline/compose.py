@@ -31,6 +31,7 @@ from hotline.live.hub import LiveHub
 from hotline.metrics.prom import PromMetrics
 from hotline.metrics.services import MetricsService
 from hotline.outbox.services import OutboxService
+from hotline.pop.services import PopService, live_records
 from hotline.recordings.services import RecordingService
 from hotline.reconcile.services import ReconcileService
 from hotline.revisits.services import RevisitService
@@ -63,12 +64,13 @@ def build_services(site: SiteConfig, store: Store, *, ami_send: AmiSend, hub: Li
     outbox.inbound_hook = work_orders.inbound   # an order system's change: its unit's lifecycle action
     audit = AuditService(store)
     duty_probes = DutyProbeService(site, store, ami, audit, now=work_orders.now)   # the order service's clock
+    seats = SeatService(site, ami, hub, state_log=seat_log)
     return ApiServices(
         site=site, store=store, status=status, database_status=database_status, auth=auth,
         audit=audit,
         control=CallControl(site, tracker, ami, directory),
         live_calls=tracker.live_calls,
-        seats=SeatService(site, ami, hub, state_log=seat_log),
+        seats=seats,
         live=hub,
         callbacks=CallbackService(site, store, ami, intents=intents),
         spy=SpyService(site, ami),
@@ -83,6 +85,7 @@ def build_services(site: SiteConfig, store: Store, *, ami_send: AmiSend, hub: Li
         revisits=RevisitService(site, store, ami, work_orders, audit),   # its clock: the order service's
         duty_probes=duty_probes,
         unit_scores=UnitScoreService(site, store, work_orders, probes=duty_probes),   # 电话接通率: its 不通 events
+        pop=PopService(site, seats, store, live_records(tracker, directory)),   # the seat's screen pop
     )
 
 

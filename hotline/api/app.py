@@ -51,6 +51,8 @@ from hotline.reconcile.services import ReconcileService
 from hotline.outbox import http as outbox_http
 from hotline.outbox.services import OutboxService
 from hotline.pages import http as pages_http
+from hotline.pop import http as pop_http
+from hotline.pop.services import PopService
 from hotline.portal import http as portal_http
 from hotline.recordings import http as recordings_http
 from hotline.recordings.services import RecordingService
@@ -99,6 +101,7 @@ class ApiServices:
     revisits: RevisitService                      # 回访 calls of verified orders
     duty_probes: DutyProbeService                 # dial tests of the units' duty phones
     unit_scores: UnitScoreService                 # the monthly unit score (考核)
+    pop: PopService                               # the seat's screen pop (issue 13)
 
 
 SERVICES = web.AppKey("services", ApiServices)
@@ -136,6 +139,7 @@ def build_app(services: ApiServices) -> web.Application:
     revisits_http.add_routes(app, services.revisits)
     duty_probes_http.add_routes(app, services.duty_probes)
     unit_scores_http.add_routes(app, services.unit_scores)
+    pop_http.add_routes(app, services.pop, services.live)
     return app
 
 

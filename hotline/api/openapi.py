@@ -22,6 +22,7 @@ from hotline.http.oas import error as _error, json_content as _json, ref as _ref
 from hotline.metrics import openapi as metrics_openapi
 from hotline.outbox import openapi as outbox_openapi
 from hotline.pages import openapi as pages_openapi
+from hotline.pop import openapi as pop_openapi
 from hotline.portal import openapi as portal_openapi
 from hotline.recordings import openapi as recordings_openapi
 from hotline.revisits import openapi as revisits_openapi
@@ -36,7 +37,7 @@ FEATURES = (calls_openapi, work_orders_openapi, directory_openapi, metrics_opena
             auth_openapi, audit_openapi, spy_openapi, seats_openapi, wallboard_openapi,
             outbox_openapi, portal_openapi, recordings_openapi, pages_openapi,
             reconcile_openapi, revisits_openapi, duty_probes_openapi,
-            unit_scores_openapi)
+            unit_scores_openapi, pop_openapi)
 
 _ERROR = {
     "type": "object",

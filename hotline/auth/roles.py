@@ -73,6 +73,8 @@ MIN_ROLE: dict[tuple[str, str], Role] = {
     ("POST", "/api/seats/{seat_id}/pause"): S,
     ("POST", "/api/seats/{seat_id}/unpause"): S,
     ("POST", "/api/seats/{seat_id}/spy"): V,
+    ("GET", "/api/seats/{seat_id}/pop"): S,   # the seat's screen pop (hotline.pop): its own seat only
+    ("GET", "/api/seats/{seat_id}/pop/events"): S,   # its changes (SSE): when to read the pop
     ("GET", "/api/queues"): S,
     ("GET", "/api/queues/{queue}"): S,
     # the floor

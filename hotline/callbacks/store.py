@@ -18,6 +18,7 @@ from hotline.callbacks.errors import CallbackExists, NoSuchCallback
 from hotline.callbacks.model import CallbackTask, Kind, Status, Step, TaskState, advance
 from hotline.exceptions import InvalidRequest
 from hotline.records.call import CallRecord, Outcome
+from hotline.spine.numbers import person_key
 from hotline.store.models import CallbackTaskRow, CallRow
 from hotline.store.rows import call_record
 from hotline.store.store import MAX_PAGE, Store
@@ -120,17 +121,21 @@ class CallbackStore:
 
     def answered_since(self, numbers: Iterable[str], since: datetime) -> dict[str, builtins.list[datetime]]:
         """For each caller number, when its calls arriving at or after ``since`` were answered
-        (inbound answered calls, and callbacks that connected)."""
-        nums = sorted(set(numbers))
-        if not nums:
+        (inbound answered calls, and callbacks that connected): the calls of the same person
+        (:func:`hotline.spine.numbers.person_key`), in whatever form its number came."""
+        by_key: dict[str, set[str]] = {}
+        for number in set(numbers):
+            by_key.setdefault(person_key(number), set()).add(number)
+        if not by_key:
             return {}
-        q = (select(CallRow.caller_number, CallRow.arrived_at)
-             .where(CallRow.caller_number.in_(nums), CallRow.arrived_at >= since,
+        q = (select(CallRow.caller_key, CallRow.arrived_at)
+             .where(CallRow.caller_key.in_(sorted(by_key)), CallRow.arrived_at >= since,
                     CallRow.outcome == Outcome.answered.value))
         out: dict[str, builtins.list[datetime]] = {}
         with self._store.session() as session:
-            for number, at in session.execute(q):
-                out.setdefault(number, []).append(at)
+            for key, at in session.execute(q):
+                for number in by_key.get(key or "", ()):
+                    out.setdefault(number, []).append(at)
         return out
 
     def count(self, status: Status | None = None) -> int:

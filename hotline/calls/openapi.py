@@ -240,7 +240,8 @@ _RECORD_PATHS: dict[str, Any] = {
                    {"type": "string", "format": "date-time"}),
             _query("end", "arrived before (exclusive)", {"type": "string", "format": "date-time"}),
             _query("dialled_number", "the number the caller dialled", {"type": "string"}),
-            _query("number", "the caller's number", {"type": "string"}),
+            _query("number", "the caller's number in any form (013812345678 finds +8613812345678: the "
+                   "person key)", {"type": "string"}),
             _query("outcome", "call outcome", {"type": "string", "enum": [o.value for o in Outcome]}),
             _query("seat", "the seat that answered", {"type": "string"}),
             _query("queue", "the queue it waited in", {"type": "string"}),

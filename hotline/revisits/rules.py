@@ -1,8 +1,8 @@
 """The outbound number rule: which numbers a 回访 call may dial, and in what form. Pure.
 
 A number is first normalised (:func:`hotline.spine.numbers.compact`: formatting dropped; a
-``+86``/``0086``/``86`` country prefix of an 11-digit mobile or a national fixed line dropped),
-then it must be one of:
+``+86``/``0086``/``86`` country prefix of an 11-digit mobile or a national fixed line dropped by
+:func:`hotline.spine.numbers.national`, the one reading of it), then it must be one of:
 
 * **mobile**: ``1[3-9]`` and 9 more digits (11 digits), optionally with the ``0`` a carrier puts
   before another province's mobile; dialled as the 11 digits;
@@ -28,9 +28,8 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from hotline.spine.numbers import compact
+from hotline.spine.numbers import MOBILE, compact, national
 
-MOBILE = re.compile(r"1[3-9][0-9]{9}")
 SUBSCRIBER = re.compile(r"[2-8][0-9]{6,7}")
 REASONS = ("international", "long_distance", "premium", "no_area_code", "not_a_number")
 
@@ -50,18 +49,6 @@ class Verdict:
         return self.dial is not None
 
 
-def _national(digits: str) -> str | None:
-    """The national form (a mobile's 11 digits, or 0 + area + subscriber), the country prefix
-    dropped; None when it is another country's number."""
-    for prefix in ("0086", "86"):
-        if digits.startswith(prefix) and len(digits) > len(prefix) + 8:
-            rest = digits[len(prefix):]
-            return rest if MOBILE.fullmatch(rest) else "0" + rest.lstrip("0")
-    if digits.startswith("00"):
-        return None
-    return digits
-
-
 def check(raw: str | None, *, area_code: str | None, deny_prefixes: Sequence[str] = ()) -> Verdict:
     """Whether the platform may dial ``raw`` for a 回访, and the digits it dials."""
     given = (raw or "").strip()
@@ -72,11 +59,11 @@ def check(raw: str | None, *, area_code: str | None, deny_prefixes: Sequence[str
         if not text.startswith("+86"):
             return Verdict(given, None, reason="international")
         text = text[1:]
-    national = _national(text)
-    if national is None:
+    home = national(text)
+    if home is None:
         return Verdict(given, None, reason="international")
-    verdict = _domestic(given, national, area_code)
-    if verdict.dial is not None and any(national.startswith(p) or verdict.dial.startswith(p)
+    verdict = _domestic(given, home, area_code)
+    if verdict.dial is not None and any(home.startswith(p) or verdict.dial.startswith(p)
                                         for p in deny_prefixes):
         return Verdict(given, None, reason="premium")
     return verdict

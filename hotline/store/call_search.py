@@ -21,6 +21,7 @@ from sqlalchemy import Select, and_, func, or_, select
 
 from hotline.exceptions import InvalidRequest
 from hotline.records.call import CallRecord, Outcome
+from hotline.spine.numbers import person_key
 from hotline.store.models import CallRow, OrderLifecycleRow, WorkOrderCallRow
 from hotline.store.rows import call_record, enum_value
 from hotline.store.store import MAX_PAGE, Store
@@ -50,7 +51,9 @@ def _query(q: CallQuery) -> Select[Any]:
     if q.start is not None and q.end is not None and q.end <= q.start:
         raise InvalidRequest("end", f"must be after start ({q.start.isoformat()})", q.end.isoformat())
     query = select(CallRow)
-    for column, text in ((CallRow.dialled_number, q.dialled_number), (CallRow.caller_number, q.number),
+    # the caller by person key (hotline.spine.numbers: 013812345678 finds +8613812345678's calls)
+    caller = person_key(q.number) if q.number is not None else None
+    for column, text in ((CallRow.dialled_number, q.dialled_number), (CallRow.caller_key, caller),
                          (CallRow.seat, q.seat), (CallRow.queue, q.queue)):
         if text is not None:
             query = query.where(column == text)

@@ -18,6 +18,7 @@ from sqlalchemy import (JSON, BigInteger, Boolean, Float, ForeignKey, Index, Int
 from sqlalchemy.orm import Mapped, mapped_column
 
 from hotline.records.work_order import Category, Status
+from hotline.spine.numbers import person_key
 
 
 from hotline.store.base import Base, UtcDateTime, _enum
@@ -30,6 +31,12 @@ __all__ = ["Base", "UtcDateTime", "DutyProbeRow", "InboundChangeRow", "OutboxDel
            "OutboxPurgeRow", "OutboxSequenceRow", "UnitAttendanceRow", "UnitScoreExemptionRow", "UnitScoreManualRow"]
 
 
+def _caller_key(context: Any) -> str | None:
+    """The key of an inserted row's caller number, for a write that does not give one."""
+    number = context.get_current_parameters().get("caller_number")
+    return person_key(number) if isinstance(number, str) else None
+
+
 class CallRow(Base):
     """One conversation; the columns mirror :class:`hotline.records.call.CallRecord`."""
 
@@ -37,7 +44,9 @@ class CallRow(Base):
 
     call_id: Mapped[str] = mapped_column(String, primary_key=True)  # Asterisk Linkedid
     dialled_number: Mapped[str] = mapped_column(String)
-    caller_number: Mapped[str] = mapped_column(String)
+    caller_number: Mapped[str] = mapped_column(String)   # as received
+    # the person behind it (hotline.spine.numbers.person_key; migration 0023): every lookup by caller
+    caller_key: Mapped[str | None] = mapped_column(String, default=_caller_key)
     arrived_at: Mapped[datetime] = mapped_column(UtcDateTime, index=True)
     legacy_mode: Mapped[str | None] = mapped_column(String)
     department: Mapped[str | None] = mapped_column(String)
@@ -59,7 +68,8 @@ class CallRow(Base):
     created_at: Mapped[datetime] = mapped_column(UtcDateTime)
     updated_at: Mapped[datetime] = mapped_column(UtcDateTime)
 
-    __table_args__ = (Index("ix_call_records_dialled_number_arrived_at", "dialled_number", "arrived_at"),)
+    __table_args__ = (Index("ix_call_records_dialled_number_arrived_at", "dialled_number", "arrived_at"),
+                      Index("ix_call_records_caller_key_arrived_at", "caller_key", "arrived_at"))
 
 
 class WorkOrderRow(Base):

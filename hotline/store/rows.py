@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session
 from hotline.exceptions import InvalidRequest
 from hotline.records.call import CallRecord, Outcome
 from hotline.records.work_order import Category
+from hotline.spine.numbers import person_key
 from hotline.store.models import CallRow, WorkOrderCallRow, WorkOrderRow
 
 CALL_FIELDS = tuple(f.name for f in dataclasses.fields(CallRecord))
@@ -38,6 +39,7 @@ def call_values(record: CallRecord) -> dict[str, Any]:
         if isinstance(value, datetime) and value.tzinfo is None:
             raise InvalidRequest(name, "must be timezone-aware", value.isoformat())
     values["outcome"] = enum_value(Outcome, record.outcome, "outcome").value
+    values["caller_key"] = person_key(record.caller_number)   # the number as received stays as it is
     return values
 
 

@@ -276,7 +276,8 @@ PATHS["/api/work-orders"]["get"] = {
     "operationId": "searchWorkOrders",
     "parameters": [
         _query("id", "an order id or its beginning (WO-20261201-)", {"type": "string"}),
-        _query("number", "a caller number of one of its calls (not for unit users)", {"type": "string"}),
+        _query("number", "a caller number of one of its calls, in any form (the person key; not for unit "
+               "users)", {"type": "string"}),
         _query("unit", "the 主办 unit holding it (a unit user: its own, 主办 only)", {"type": "string"}),
         _query("subject", "orders.subjects[].id", {"type": "string"}),
         _query("area", "orders.areas[].id", {"type": "string"}),

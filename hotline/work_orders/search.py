@@ -23,6 +23,7 @@ from typing import Any
 from sqlalchemy import ColumnElement, String, cast, func, or_, select
 from sqlalchemy.orm import Session
 
+from hotline.spine.numbers import person_key
 from hotline.store.models import CallRow, OrderEventRow, OrderLifecycleRow, WorkOrderCallRow, WorkOrderRow
 from hotline.store.rows import order_call_ids, work_order_dict
 from hotline.store.store import MAX_PAGE, Store
@@ -85,7 +86,7 @@ def _filtered(q: OrderQuery) -> Any:
     if q.number:
         calls = (select(WorkOrderCallRow.work_order_id)
                  .join(CallRow, CallRow.call_id == WorkOrderCallRow.call_id)
-                 .where(CallRow.caller_number == q.number))
+                 .where(CallRow.caller_key == person_key(q.number)))   # the person, any form of the number
         query = query.where(WorkOrderRow.id.in_(calls))
     for column, value in ((OrderLifecycleRow.unit, q.unit), (OrderLifecycleRow.subject, q.subject),
                           (OrderLifecycleRow.area, q.area)):
