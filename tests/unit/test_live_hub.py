@@ -350,7 +350,8 @@ async def test_two_nodes_share_one_redis_and_a_reconnect_touches_only_its_own_ke
         await one.start()
         await until(lambda: one.status()["ok"] and one.stats["rebuilds"] == 1, what="node01 to rebuild")
         assert await hash_of(redis_client, one.keys.seats) == {"1000": seat("1000", "paused")}
-        assert await redis_client.exists(one.keys.queues, one.keys.kpi, one.keys.hotspots) == 0   # its own stale keys went
+        stale = (one.keys.queues, one.keys.kpi, one.keys.hotspots)
+        assert await redis_client.exists(*stale) == 0   # its own stale keys went
         for key, value in before.items():
             assert await hash_of(redis_client, key) == value, key
         assert await redis_client.get("unrelated") == "kept"
