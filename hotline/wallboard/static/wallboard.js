@@ -85,7 +85,7 @@ function renderHotspots() {   // 热点预警: 供水 12 件 / 近7日同期均�
   const list = $("hotspot-list");
   list.replaceChildren();
   for (const h of state.hotspots) {
-    const since = new Date(h.raised_at).toLocaleTimeString("zh-CN", {hour: "2-digit", minute: "2-digit"});
+    const since = String(h.raised_at || "").slice(11, 16);   // HH:MM, the site's time (the API's offset)
     const now = h.last_count !== h.count ? ` · 当前 ${h.last_count} ${h.unit}` : "";
     const ratio = h.ratio === null || h.ratio === undefined ? "无基线 no baseline" : `${h.ratio} 倍`;
     const item = el("li", {class: "hotspot", "data-hotspot": h.id, "data-acked": h.acked_at ? "yes" : "no"},
