@@ -20,9 +20,12 @@ from collections.abc import Callable
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from sqlalchemy.exc import IntegrityError
+
 from hotline.background import every
 from hotline.config.hotspots import HotspotDimension as D
 from hotline.config.site import SiteConfig
+from hotline.exceptions import StoreError
 from hotline.hotspots.detect import Finding, Rule, detect, windows
 from hotline.hotspots.store import Changes, HotspotStore
 from hotline.store import Store
@@ -65,7 +68,11 @@ class HotspotService:
     def round(self, now: dt.datetime | None = None) -> Changes:
         """One round (blocking; :meth:`check` runs it in a thread)."""
         at = now or self.now()
-        changes = self.store.apply(self.findings(at), list(self.config.dimensions), at)
+        try:
+            changes = self.store.apply(self.findings(at), list(self.config.dimensions), at)
+        except IntegrityError:   # another controller's round raised the same hotspot first: ours is void
+            log.info("hotspot round: an alert was raised meanwhile elsewhere; the next round sees it")
+            return Changes()
         purged = self.store.purge(at, self.config.retention_days, self.config.max_kept)
         self.rounds += 1
         for alert_id in changes.raised:
@@ -89,8 +96,14 @@ class HotspotService:
 
     async def publish(self) -> None:
         """The active alerts to the wallboard (a failing store is logged: the next change retries)."""
-        if self._publish is not None:
-            self._publish(await asyncio.to_thread(self.board))
+        if self._publish is None:
+            return
+        try:
+            board = await asyncio.to_thread(self.board)
+        except StoreError as exc:
+            log.warning("hotspot alerts not published to the wallboard: %s", exc.message)
+            return
+        self._publish(board)
 
     # --- what people read ----------------------------------------------------------------------
     def label(self, dimension: str, key: str) -> str:

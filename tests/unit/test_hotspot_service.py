@@ -137,3 +137,28 @@ def test_ack_of_an_unknown_alert_is_no_such_hotspot(store: Store) -> None:
     with pytest.raises(NoSuchHotspot) as caught:
         HotspotStore(store).ack(99, "boss", local(20, 9, 0))
     assert caught.value.to_dict()["error_id"] == "no-such-hotspot"
+
+
+async def test_a_round_losing_the_race_to_another_controller_raises_nothing(store: Store) -> None:
+    """Two controllers' rounds see the same hotspot: the unique ``active_key`` lets one alert in;
+    the other round's transaction is void (no duplicate, no failure) and its next round sees the alert."""
+    s = site(dimensions=["subject"])
+    clock = Clock(local(20, 9, 0))
+    stream = Stream(store, s, clock)
+    for m in range(1, 7):
+        await stream.order(local(20, 10, m), "water", "hualong")
+    clock.at = local(20, 10, 15)
+    one, two = HotspotService(s, store, now=clock), HotspotService(s, store, now=clock)
+    seen_by_two = two.findings(clock.at)           # two counted before one's alert existed ...
+    assert len((await one.check()).raised) == 1
+    void = two.store.apply(seen_by_two, [D.subject], clock.at)   # ... and applies after: nothing new
+    assert void.raised == [] and len(two.store.alerts(active=True)) == 1
+    original = two.store.apply
+
+    def stale(*args: Any) -> Any:   # as if two had read the active alerts before one's insert
+        from sqlalchemy.exc import IntegrityError
+        raise IntegrityError("INSERT INTO hotspot_alerts", {}, Exception("UNIQUE constraint failed"))
+    two.store.apply = stale   # type: ignore[method-assign]
+    assert not (await two.check()).any
+    two.store.apply = original   # type: ignore[method-assign]
+    assert not (await two.check()).any and len(two.store.alerts(active=True)) == 1
