@@ -1,4 +1,5 @@
-"""The hotspot warning on the wallboard (issue 13 item 4), in headless Chromium: no Asterisk needed.
+"""The hotspot warning (issue 13 item 4): on the wallboard in headless Chromium (no Asterisk
+needed), and in the real controller on the rig (its round on the order service's test clock).
 
 The real API, live hub (memory) and hotspot service on SQLite; a scripted stream of orders filed
 through the order service (a week of 供水 and 道路 orders in 华龙区, then a burst of 供水). The
@@ -164,3 +165,57 @@ class Stream:
         for day in range(13, 20):
             for minute, subject in ((40, "water"), (45, "road"), (50, "road"), (55, "road")):
                 await self.order(local(day, 9, minute), subject, "hualong")
+
+
+def test_the_controller_raises_and_clears_a_hotspot_from_filed_orders(stack: Any) -> None:
+    """The real controller on the order service's test clock (its hotspot round then runs every
+    0.5 s): six 劳动工资 orders filed through the API within the hour, with no baseline, reach the
+    floor (min_count 5) and raise one alert that supervisors read (a seat is forbidden); two hours
+    later on the clock it is cleared. Waits on the API's state, never a sleep."""
+    from hotline.work_orders.testclock import ENV as CLOCK_ENV
+
+    from .rig import http_json, wait_for
+
+    clock_file = stack.workdir / "hotspot-clock"
+
+    def at(when: dt.datetime) -> None:
+        clock_file.write_text(when.isoformat() + "\n", encoding="utf-8")
+
+    at(dt.datetime(2026, 11, 25, 9, 0, tzinfo=TZ))
+    try:
+        stack.stop_controller()
+        stack.start_controller(env={CLOCK_ENV: str(clock_file)})
+        r = stack.call("12345", "13900002201", talk_ms=1500)
+        assert r.returncode == 0, r.stdout[-800:]
+        call_id = stack.record_for("13900002201")["call_id"]
+        ids = []
+        for minute in range(1, 7):
+            at(dt.datetime(2026, 11, 25, 10, minute, tzinfo=TZ))
+            code, filed = http_json("POST", f"{stack.api}/api/work-orders", {
+                "call_ids": [call_id], "title": "拖欠工资", "description": "工地拖欠工资", "category": "complaint",
+                "created_by": "1001", "subject": "wage"})
+            assert code == 201, filed
+            ids.append(filed["id"])
+        at(dt.datetime(2026, 11, 25, 10, 10, tzinfo=TZ))
+
+        def active() -> list[dict[str, Any]] | None:
+            code, body = http_json("GET", f"{stack.api}/api/hotspots", user="boss")
+            assert code == 200, body
+            return [a for a in body["active"] if a["key"] == "wage"] or None
+
+        [alert] = wait_for("the hotspot round to raise 劳动工资", active)
+        assert (alert["count"], alert["ratio"], alert["first_ref"], alert["last_ref"], alert["label"]) == (
+            6, None, ids[0], ids[-1], "劳动工资")
+        code, body = http_json("GET", f"{stack.api}/api/hotspots", user="seat1001")
+        assert code == 403 and body["error_id"] == "forbidden"
+
+        at(dt.datetime(2026, 11, 25, 12, 30, tzinfo=TZ))
+
+        def cleared() -> dict[str, Any] | None:
+            _, body = http_json("GET", f"{stack.api}/api/hotspots", user="boss")
+            return next((a for a in body["recent"] if a["id"] == alert["id"]), None)
+
+        assert wait_for("the hotspot round to clear it", cleared)["active"] is False
+    finally:
+        stack.stop_controller()
+        stack.start_controller()
