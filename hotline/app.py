@@ -68,7 +68,6 @@ KPI_EVERY_S = 10.0
 JOURNAL_CHECK_EVERY_S = 5.0
 
 
-
 def store_url(site: SiteConfig, paths: Paths) -> str:
     return site.store.url or f"sqlite:///{paths.sqlite_path}"
 
@@ -214,8 +213,9 @@ class Controller:
         sweep_every = testclock.SWEEP_SECONDS if self.order_clock else 300.0
         self._tasks.append(asyncio.create_task(self.services.work_orders.supervise(sweep_every)))  # 督办 sweep
         revisit_every = testclock.SWEEP_SECONDS if self.order_clock else 5.0
-        self._tasks.append(asyncio.create_task(self.services.revisits.run(revisit_every)))  # 回访 calls
-        self._tasks.append(asyncio.create_task(self.services.duty_probes.run(revisit_every)))  # duty-phone tests
+        self._tasks += [asyncio.create_task(periodic) for periodic in (   # 回访 calls, duty-phone tests, 热点预警
+            self.services.revisits.run(revisit_every), self.services.duty_probes.run(revisit_every),
+            self.services.hotspots.run(revisit_every if self.order_clock else None))]   # else its every_seconds
         app = build_app(self.services)
         self.api_runner = web.AppRunner(app, access_log=None)
         await self.api_runner.setup()
@@ -369,8 +369,8 @@ class Controller:
                       "cut_by_restart": self.tracker.cut + (self.reconciler.cut if self.reconciler else 0)},
             "callbacks": {"ok": True, **self.callbacks.status()},
             "outbox": self.outbox.status(),
-            "revisits": self.services.revisits.status(),
-            "duty_probes": self.services.duty_probes.status(),
+            "revisits": self.services.revisits.status(), "duty_probes": self.services.duty_probes.status(),
+            "hotspots": self.services.hotspots.status(),
             # Redis down is "degraded", not down: calls and seat state go on without it.
             "live": {**self.hub.status(), "ok": True, "degraded": not self.hub.status()["ok"]},
             "disk": self.disk.status(),   # ok false only when critical: then /status is 503

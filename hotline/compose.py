@@ -27,6 +27,7 @@ from hotline.calls.services import CallTracker
 from hotline.config.site import SiteConfig
 from hotline.directory.services import DirectoryService
 from hotline.duty_probes.services import DutyProbeService
+from hotline.hotspots.services import HotspotService
 from hotline.live.hub import LiveHub
 from hotline.metrics.prom import PromMetrics
 from hotline.metrics.services import MetricsService
@@ -86,6 +87,7 @@ def build_services(site: SiteConfig, store: Store, *, ami_send: AmiSend, hub: Li
         duty_probes=duty_probes,
         unit_scores=UnitScoreService(site, store, work_orders, probes=duty_probes),   # 电话接通率: its 不通 events
         pop=PopService(site, seats, store, live_records(tracker, directory)),   # the seat's screen pop
+        hotspots=HotspotService(site, store, now=work_orders.now, publish=hub.update_hotspots),   # 热点预警
     )
 
 

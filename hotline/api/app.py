@@ -39,6 +39,8 @@ from hotline.config.site import SiteConfig
 from hotline.directory import http as directory_http
 from hotline.directory.services import DirectoryService
 from hotline.exceptions import HotlineError
+from hotline.hotspots import http as hotspots_http
+from hotline.hotspots.services import HotspotService
 from hotline.live.hub import LiveHub
 from hotline.seats import http as seats_http
 from hotline.seats.services import SeatService
@@ -102,6 +104,7 @@ class ApiServices:
     duty_probes: DutyProbeService                 # dial tests of the units' duty phones
     unit_scores: UnitScoreService                 # the monthly unit score (考核)
     pop: PopService                               # the seat's screen pop (issue 13)
+    hotspots: HotspotService                      # the hotspot warning (热点预警)
 
 
 SERVICES = web.AppKey("services", ApiServices)
@@ -140,6 +143,7 @@ def build_app(services: ApiServices) -> web.Application:
     duty_probes_http.add_routes(app, services.duty_probes)
     unit_scores_http.add_routes(app, services.unit_scores)
     pop_http.add_routes(app, services.pop, services.live)
+    hotspots_http.add_routes(app, services.hotspots)
     return app
 
 

@@ -110,6 +110,8 @@ MIN_ROLE: dict[tuple[str, str], Role] = {
     ("POST", "/api/unit-scores/{unit}/knowledge-base"): V,
     ("POST", "/api/unit-scores/{unit}/exemptions"): V,
     ("POST", "/api/unit-scores/{unit}/attendance"): V,
+    ("GET", "/api/hotspots"): V,                        # 热点预警 (hotline.hotspots)
+    ("POST", "/api/hotspots/{alert_id}/ack"): V,
     # the order system (hotline.outbox): its dead letters and what it pushed back
     ("GET", "/api/outbox/dead-letters"): V,
     ("POST", "/api/outbox/dead-letters/{delivery_id}/retry"): V,

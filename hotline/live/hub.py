@@ -1,12 +1,13 @@
-"""Live state for supervisors: seats, queues and today's KPIs, with change notifications.
+"""Live state for supervisors: seats, queues, today's KPIs and the active hotspot alerts, with
+change notifications.
 
 The controller's services write here (:meth:`LiveHub.update_seat`, ``update_queue``,
-``update_kpi``); the wallboard reads a :meth:`snapshot` and then follows :meth:`subscribe`.
+``update_kpi``, ``update_hotspots``); the wallboard reads a :meth:`snapshot` and then follows :meth:`subscribe`.
 
 Backends:
 * no Redis configured (the embedded default): changes fan out in memory;
 * Redis configured: every view is mirrored into Redis hashes (``hotline:<site>:<node>:seats``,
-  ``…:queues``, ``…:kpi``) and every change is published on the channel
+  ``…:queues``, ``…:kpi``, ``…:hotspots``) and every change is published on the channel
   ``hotline:<site>:<node>:live``; subscribers read Redis pub/sub, so other processes (a second
   wallboard server, reporting) see the same stream. ``<site>`` is the site config's ``site.id``,
   ``<node>`` its ``site.node`` (``default`` without one): several nodes and sites share one
@@ -58,12 +59,16 @@ class RedisKeys:
         return f"{self.prefix}:kpi"
 
     @property
+    def hotspots(self) -> str:
+        return f"{self.prefix}:hotspots"
+
+    @property
     def channel(self) -> str:
         return f"{self.prefix}:live"
 
     @property
-    def hashes(self) -> tuple[str, str, str]:
-        return self.seats, self.queues, self.kpi
+    def hashes(self) -> tuple[str, str, str, str]:
+        return self.seats, self.queues, self.kpi, self.hotspots
 
 
 def redis_keys(site: str = "hotline", node: str | None = None) -> RedisKeys:
@@ -83,6 +88,7 @@ class LiveHub:
         self.seats: dict[str, dict[str, Any]] = {}
         self.queues: dict[str, dict[str, Any]] = {}
         self.kpi: dict[str, Any] = {}
+        self.hotspots: list[dict[str, Any]] = []   # the active hotspot alerts (hotline.hotspots)
         self._subscribers: set[asyncio.Queue[dict[str, Any]]] = set()
         self._redis: Any = None
         self._ok = not redis_url            # memory mode is always ok
@@ -120,6 +126,11 @@ class LiveHub:
         self.kpi = kpi
         self._publish("kpi", self.keys.kpi, "today", kpi)
 
+    def update_hotspots(self, alerts: list[dict[str, Any]]) -> None:
+        """The active hotspot alerts, whole (a ``hotspot`` event: ``{"items": [...]}``)."""
+        self.hotspots = list(alerts)
+        self._publish("hotspot", self.keys.hotspots, "active", {"items": self.hotspots})
+
     # -- readers ----------------------------------------------------------------------------
     def status(self) -> dict[str, Any]:
         return {"ok": self._ok, "backend": "redis" if self.redis_url else "memory", "error": self._error}
@@ -127,10 +138,11 @@ class LiveHub:
     def snapshot(self) -> dict[str, Any]:
         return {"ts": time.time(), "live": self.status(),
                 "seats": sorted(self.seats.values(), key=lambda s: s["seat_id"]),
-                "queues": sorted(self.queues.values(), key=lambda q: q["name"]), "kpi": self.kpi}
+                "queues": sorted(self.queues.values(), key=lambda q: q["name"]), "kpi": self.kpi,
+                "hotspots": self.hotspots}
 
     async def subscribe(self) -> AsyncIterator[dict[str, Any]]:
-        """Changes as ``{"type": "seat"|"queue"|"kpi"|"live", "data": ...}``, until cancelled.
+        """Changes as ``{"type": "seat"|"queue"|"kpi"|"hotspot"|"live", "data": ...}``, until cancelled.
 
         From Redis pub/sub while Redis is up, from memory while it is not (a ``live`` message
         marks each switch). A subscriber that falls more than SUBSCRIBER_BUFFER messages behind
@@ -205,6 +217,8 @@ class LiveHub:
                 pipe.hset(keys.queues, mapping={k: _dumps(v) for k, v in self.queues.items()})
             if self.kpi:
                 pipe.hset(keys.kpi, mapping={"today": _dumps(self.kpi)})
+            if self.hotspots:
+                pipe.hset(keys.hotspots, mapping={"active": _dumps({"items": self.hotspots})})
             await pipe.execute()
         self.stats["rebuilds"] += 1
 

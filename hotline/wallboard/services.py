@@ -2,7 +2,8 @@
 
 :class:`LiveSource` is the surface of the hub this feature uses; unit tests use a small fake.
 :func:`live_frames` turns it into SSE frames: first ``snapshot`` (the whole state), then each
-``seat``, ``queue``, ``kpi`` or ``live`` event as it comes, a heartbeat comment when nothing
+``seat``, ``queue``, ``kpi``, ``hotspot`` (the active hotspot alerts, :mod:`hotline.hotspots`) or
+``live`` event as it comes, a heartbeat comment when nothing
 happened for ``heartbeat_s``. Callers are masked before they are framed.
 """
 
@@ -20,7 +21,7 @@ from hotline.wallboard.sse import comment, frame
 log = logging.getLogger(__name__)
 
 HEARTBEAT_S = 15.0
-EVENT_TYPES = frozenset({"seat", "queue", "kpi", "live"})
+EVENT_TYPES = frozenset({"seat", "queue", "kpi", "hotspot", "live"})
 
 
 class LiveSource(Protocol):

@@ -87,6 +87,7 @@ async def test_memory_snapshot() -> None:
     hub.update_queue(queue("wrapq", 0))
     hub.update_queue(queue("hotline", 3))
     hub.update_kpi({"offered": 10, "answered": 9})
+    hub.update_hotspots([{"id": 1, "text": "热点预警: 供水 6 件 / 近7日同期均值 1"}])
     snap = hub.snapshot()
     assert isinstance(snap.pop("ts"), float)
     assert snap == {
@@ -94,8 +95,9 @@ async def test_memory_snapshot() -> None:
         "seats": [seat("1001", "paused"), seat("1002", "talking")],
         "queues": [queue("hotline", 3), queue("wrapq", 0)],
         "kpi": {"offered": 10, "answered": 9},
+        "hotspots": [{"id": 1, "text": "热点预警: 供水 6 件 / 近7日同期均值 1"}],   # the active hotspot alerts
     }
-    assert hub.stats["published"] == 6
+    assert hub.stats["published"] == 7
     await hub.stop()
 
 
@@ -106,16 +108,17 @@ async def test_memory_subscribers_get_every_change() -> None:
     hub.update_seat(seat("1001", "idle"))
     hub.update_queue(queue("hotline", 1))
     hub.update_kpi({"offered": 1})
+    hub.update_hotspots([])
     expected = [{"type": "seat", "data": seat("1001", "idle")}, {"type": "queue", "data": queue("hotline", 1)},
-                {"type": "kpi", "data": {"offered": 1}}]
+                {"type": "kpi", "data": {"offered": 1}}, {"type": "hotspot", "data": {"items": []}}]
     for sub in (first, second):
-        await sub.wait_for(lambda m: m["type"] == "kpi", "the kpi message")
+        await sub.wait_for(lambda m: m["type"] == "hotspot", "the hotspot message")
         assert sub.messages == expected
     await first.close()
     assert len(hub._subscribers) == 1     # a closed subscriber is forgotten
     hub.update_seat(seat("1001", "talking"))
     await second.wait_for(lambda m: m["data"] == seat("1001", "talking"), "the second change")
-    assert len(first.messages) == 3
+    assert len(first.messages) == 4
     await second.close()
 
 
@@ -325,6 +328,7 @@ async def test_two_nodes_share_one_redis_and_a_reconnect_touches_only_its_own_ke
         hub.update_seat(seat(f"100{n}", "idle"))
         hub.update_queue(queue("hotline", n))
         hub.update_kpi({"offered": n})
+        hub.update_hotspots([{"id": n}])
         await hub.start()
     try:
         for hub in hubs:
@@ -337,6 +341,7 @@ async def test_two_nodes_share_one_redis_and_a_reconnect_touches_only_its_own_ke
         before = {k: await hash_of(redis_client, k) for hub in (two, other_site) for k in hub.keys.hashes}
         assert before[two.keys.seats] == {"1001": seat("1001", "idle"), "2002": seat("2002", "talking")}
         assert before[other_site.keys.kpi] == {"today": {"offered": 2}}
+        assert before[other_site.keys.hotspots] == {"active": {"items": [{"id": 2}]}}
 
         # node01 restarts (a new process: empty state, then a reconnect and rebuild)
         await one.stop()
@@ -345,7 +350,8 @@ async def test_two_nodes_share_one_redis_and_a_reconnect_touches_only_its_own_ke
         await one.start()
         await until(lambda: one.status()["ok"] and one.stats["rebuilds"] == 1, what="node01 to rebuild")
         assert await hash_of(redis_client, one.keys.seats) == {"1000": seat("1000", "paused")}
-        assert await redis_client.exists(one.keys.queues, one.keys.kpi) == 0   # its own stale keys went
+        stale = (one.keys.queues, one.keys.kpi, one.keys.hotspots)
+        assert await redis_client.exists(*stale) == 0   # its own stale keys went
         for key, value in before.items():
             assert await hash_of(redis_client, key) == value, key
         assert await redis_client.get("unrelated") == "kept"

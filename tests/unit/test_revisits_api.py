@@ -4,8 +4,10 @@ fake AMI, users): a seat lists tasks (numbers masked), gives a number the rule r
 
 from __future__ import annotations
 
+import datetime as dt
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from hotline.api.app import SERVICES
 from hotline.audit.services import AuditService
@@ -19,6 +21,14 @@ SEAT = Actor("s1001", "seat")
 UNIT = Actor("renshe1", "unit", "renshe")
 REVISITS = {"enabled": True, "area_code": "0393"}
 ORDERS = {"units": [{"id": "renshe", "name": "市人社局", "leader": {"name": "王", "phone": "13800000001"}}]}
+
+
+def hours_around_now() -> dict[str, str]:
+    """回访 hours that hold the test's real time in site time (the default 08:30-20:30 made the
+    dialler place nothing when the suite ran in the evening in Shanghai)."""
+    local = dt.datetime.now(ZoneInfo("Asia/Shanghai"))
+    start = max(dt.datetime.combine(local.date(), dt.time(0), local.tzinfo), local - dt.timedelta(hours=1))
+    return {"start": start.time().isoformat(), "end": dt.time(23, 59, 59).isoformat()}
 
 
 async def test_a_seat_works_a_revisit_task(sqlite_store: Store, tmp_path: Path, make_call: MakeCall) -> None:
@@ -82,7 +92,7 @@ async def test_a_seat_claims_a_task_and_releases_it(sqlite_store: Store, tmp_pat
     """Claimed: the dialler leaves it alone, another seat may not release or rate it, a supervisor
     may; released: dialled again."""
     store = sqlite_store
-    site = site_with_users(revisits=REVISITS, orders=ORDERS)
+    site = site_with_users(revisits={**REVISITS, "hours": hours_around_now()}, orders=ORDERS)
     store.upsert_call(make_call("1700000000.2", caller_number="13800138000"))
     oid = str(store.create_work_order(call_ids=["1700000000.2"], title="欠薪", description="工资拖欠",
                                       category="help", created_by="1001")["id"])

@@ -18,7 +18,7 @@ from hotline.config.site import SiteConfig
 from hotline.store import Store
 from authkit import FAST, bearer, serve
 from test_api_openapi import validator
-from tests.unit.unitscorekit import EXPECTED, build, site
+from unitscorekit import EXPECTED, build, site
 
 USERS = {"boss": ("supervisor", None), "renshe-ban": ("unit", "renshe"), "s1001": ("seat", None)}
 

@@ -104,6 +104,9 @@ async def test_live_frames_snapshot_events_heartbeat_end() -> None:
     await hub.events.put({"type": "seat", "data": {**hub.state["seats"][0], "state": "paused"}})
     kind, seat = parse(await anext(frames))
     assert (kind, seat["state"], seat["caller"]) == ("seat", "paused", "138****1234")
+    hotspot = {"items": [{"id": 1, "text": "热点预警: 供水 6 件 / 近7日同期均值 1"}]}
+    await hub.events.put({"type": "hotspot", "data": hotspot})     # the active hotspot alerts (hotline.hotspots)
+    assert parse(await anext(frames)) == ("hotspot", hotspot)
     await hub.events.put({"type": "mystery", "data": {}})          # not sent
     await hub.events.put({"type": "live", "data": {"ok": False, "backend": "redis", "error": "down"}})
     assert parse(await anext(frames)) == ("live", {"ok": False, "backend": "redis", "error": "down"})

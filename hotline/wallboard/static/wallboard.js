@@ -1,5 +1,7 @@
 // The 12345 wallboard: vanilla JS, no build step. Data comes from GET /api/live/stream
-// (server-sent events: snapshot, then seat/queue/kpi/live events); caller numbers arrive masked.
+// (server-sent events: snapshot, then seat/queue/kpi/hotspot/live events); caller numbers arrive masked.
+// Hotspot alerts (热点预警) are the active ones, whole in each event; a supervisor acknowledges one
+// (POST /api/hotspots/{id}/ack) and every wallboard sees it acknowledged.
 // The session and the API helper are the pages' shared script (/pages/common.js, Hotline).
 "use strict";
 
@@ -8,7 +10,7 @@ const STATE_NAMES = {talking: "通话 talking", ringing: "振铃 ringing", wrapu
                      idle: "空闲 idle", paused: "小休 paused", logged_out: "签出 logged out"};
 const SUPERVISOR_ROLES = ["supervisor", "admin"];
 
-const state = {me: null, seats: new Map(), queues: new Map(), kpi: {}, live: {ok: true},
+const state = {me: null, seats: new Map(), queues: new Map(), kpi: {}, live: {ok: true}, hotspots: [],
                reasons: [], clockOffset: 0, source: null, chosenReason: new Map()};
 
 const {$, el, api} = Hotline;   // /pages/common.js, loaded first
@@ -60,6 +62,7 @@ function connect() {
     state.queues = new Map((snap.queues || []).map((q) => [q.name, q]));
     state.kpi = snap.kpi || {};
     state.live = snap.live || {ok: true};
+    state.hotspots = snap.hotspots || [];
     if (snap.pause_reasons) state.reasons = snap.pause_reasons;
     for (const c of cards.values()) c.key = null;
     renderAll();
@@ -72,10 +75,31 @@ function connect() {
   });
   source.addEventListener("kpi", (e) => { state.kpi = JSON.parse(e.data) || {}; renderKpis(); });
   source.addEventListener("live", (e) => { state.live = JSON.parse(e.data) || {}; renderLive(); });
+  source.addEventListener("hotspot", (e) => { state.hotspots = (JSON.parse(e.data) || {}).items || []; renderHotspots(); });
 }
 
 // --- rendering ------------------------------------------------------------------------------
-function renderAll() { renderLive(); renderKpis(); renderQueues(); renderSeats(); }
+function renderAll() { renderLive(); renderHotspots(); renderKpis(); renderQueues(); renderSeats(); }
+
+function renderHotspots() {   // 热点预警: 供水 12 件 / 近7日同期均值 1.43, the numbers that raised it
+  const list = $("hotspot-list");
+  list.replaceChildren();
+  for (const h of state.hotspots) {
+    const since = String(h.raised_at || "").slice(11, 16);   // HH:MM, the site's time (the API's offset)
+    const now = h.last_count !== h.count ? ` · 当前 ${h.last_count} ${h.unit}` : "";
+    const ratio = h.ratio === null || h.ratio === undefined ? "无基线 no baseline" : `${h.ratio} 倍`;
+    const item = el("li", {class: "hotspot", "data-hotspot": h.id, "data-acked": h.acked_at ? "yes" : "no"},
+      el("strong", {class: "text"}, h.text),
+      el("span", {class: "meta"}, ` (${ratio} · ${since} 起${now}${h.acked_by ? ` · 已确认 ${h.acked_by}` : ""})`));
+    if (!h.acked_at && state.me && SUPERVISOR_ROLES.includes(state.me.role)) {
+      const b = el("button", {type: "button", "data-action": "ack", "data-hotspot": h.id}, "确认 acknowledge");
+      b.addEventListener("click", () => ackHotspot(h.id));
+      item.append(" ", b);
+    }
+    list.append(item);
+  }
+  $("hotspots").hidden = state.hotspots.length === 0;
+}
 
 function renderLive() {
   const ok = state.live.ok !== false;
@@ -248,6 +272,14 @@ async function act(seatId, action, reason) {
   $("action-result").textContent = ok ? `${seatId}: ${action} ✓`
     : `${seatId}: ${action} ✗ ${(result.data && result.data.message) || result.status}`;
   $("action-result").className = ok ? "" : "error";   // a 401: the session shows the login form
+}
+
+async function ackHotspot(id) {
+  const result = await api("POST", `/api/hotspots/${encodeURIComponent(id)}/ack`, {});
+  const ok = result.status < 300;
+  $("action-result").textContent = ok ? `热点预警 ${id}: 已确认 ✓`
+    : `热点预警 ${id}: ✗ ${(result.data && result.data.message) || result.status}`;
+  $("action-result").className = ok ? "" : "error";
 }
 
 document.addEventListener("DOMContentLoaded", () => {
