@@ -39,6 +39,8 @@ from hotline.config.site import SiteConfig
 from hotline.directory import http as directory_http
 from hotline.directory.services import DirectoryService
 from hotline.exceptions import HotlineError
+from hotline.knowledge import http as knowledge_http
+from hotline.knowledge.services import KnowledgeService
 from hotline.live.hub import LiveHub
 from hotline.seats import http as seats_http
 from hotline.seats.services import SeatService
@@ -99,6 +101,7 @@ class ApiServices:
     revisits: RevisitService                      # 回访 calls of verified orders
     duty_probes: DutyProbeService                 # dial tests of the units' duty phones
     unit_scores: UnitScoreService                 # the monthly unit score (考核)
+    knowledge: KnowledgeService                   # the knowledge base (知识库)
 
 
 SERVICES = web.AppKey("services", ApiServices)
@@ -136,6 +139,7 @@ def build_app(services: ApiServices) -> web.Application:
     revisits_http.add_routes(app, services.revisits)
     duty_probes_http.add_routes(app, services.duty_probes)
     unit_scores_http.add_routes(app, services.unit_scores)
+    knowledge_http.add_routes(app, services.knowledge)
     return app
 
 

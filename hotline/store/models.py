@@ -22,12 +22,15 @@ from hotline.records.work_order import Category, Status
 
 from hotline.store.base import Base, UtcDateTime, _enum
 from hotline.store.duty_probe_models import DutyProbeRow
+from hotline.store.knowledge_models import (KnowledgeEntryRow, KnowledgeTermRow, KnowledgeVersionRow,
+                                            WorkOrderKnowledgeRow)
 from hotline.store.outbox_models import (InboundChangeRow, OutboxDeliveryRow, OutboxEventRow, OutboxPurgeRow,
                                          OutboxSequenceRow)
 from hotline.store.unit_score_models import UnitAttendanceRow, UnitScoreExemptionRow, UnitScoreManualRow
 
 __all__ = ["Base", "UtcDateTime", "DutyProbeRow", "InboundChangeRow", "OutboxDeliveryRow", "OutboxEventRow",
-           "OutboxPurgeRow", "OutboxSequenceRow", "UnitAttendanceRow", "UnitScoreExemptionRow", "UnitScoreManualRow"]
+           "OutboxPurgeRow", "OutboxSequenceRow", "UnitAttendanceRow", "UnitScoreExemptionRow", "UnitScoreManualRow",
+           "KnowledgeEntryRow", "KnowledgeTermRow", "KnowledgeVersionRow", "WorkOrderKnowledgeRow"]
 
 
 class CallRow(Base):
