@@ -38,7 +38,7 @@ def _clean(value: str) -> str:
 Title = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200),
                   AfterValidator(_clean)]
 Text = Annotated[str, StringConstraints(strip_whitespace=True, max_length=20_000), AfterValidator(_clean)]
-UnitId = Annotated[str, StringConstraints(strip_whitespace=True, pattern=_UNIT.pattern)]
+UnitId = Annotated[str, StringConstraints(strip_whitespace=True, pattern=f"^{_UNIT.pattern}$")]
 
 
 class EntryBody(StrictBody):

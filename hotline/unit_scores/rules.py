@@ -230,7 +230,8 @@ def _knowledge(cfg: UnitScoresSection, u: UnitInputs) -> RuleScore:
     if u.knowledge_base is not None:
         m = u.knowledge_base
         return RuleScore("knowledge_base", kb.points, _r(min(m.points, kb.points)), "manual",
-                         {"points": m.points, "note": m.note, "by": m.by, "at": m.at, "measured": measured})
+                         {"points": m.points, "note": m.note, "by": m.by, "at": m.at,
+                          **({"measured": measured} if measured is not None else {})})
     if u.knowledge is None or measured is None:
         return RuleScore("knowledge_base", kb.points, 0.0, "missing", {"points": None})
     points = 0.0 if u.knowledge.entries == 0 else _r(max(0.0, kb.points - kb.per * len(u.knowledge.flagged)))
