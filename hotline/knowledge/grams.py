@@ -17,6 +17,7 @@ Unicode is a few microseconds of work and at most a fixed number of terms.
 
 from __future__ import annotations
 
+import math
 import unicodedata
 from collections import Counter
 from collections.abc import Iterator
@@ -24,8 +25,7 @@ from collections.abc import Iterator
 MAX_WORD = 32            # a longer word is cut (the gram column holds 64 characters)
 MAX_QUERY_CHARS = 512    # of the raw query, and again after NFKC (which may lengthen a text)
 MAX_QUERY_TERMS = 32
-TITLE_WEIGHT = 3         # an occurrence in the title counts 3 times one in the body
-MAX_WEIGHT = 60          # one entry's weight of one term, capped (a field repeating a word)
+TITLE_WEIGHT = 30        # a term of the title: as much as seven occurrences in the fields
 
 
 def _kind(ch: str) -> str:
@@ -67,15 +67,20 @@ def _terms(text: str, *, unigrams: bool) -> Iterator[str]:
             yield run[i:i + 2]
 
 
+def body_weight(count: int) -> int:
+    """The weight of ``count`` occurrences in the fields: 10 × (1 + ln count), so the tenth adds
+    little (a field repeating a common word does not outrank a rare word of the question)."""
+    return round(10 * (1 + math.log(count))) if count else 0
+
+
 def index_terms(title: str, body: str) -> dict[str, int]:
-    """Each term of an entry with its weight: occurrences, a title's :data:`TITLE_WEIGHT` times,
-    capped at :data:`MAX_WEIGHT`; CJK unigrams included (a one-character query finds them)."""
-    counts: Counter[str] = Counter()
-    for term in _terms(title, unigrams=True):
-        counts[term] += TITLE_WEIGHT
-    for term in _terms(body, unigrams=True):
-        counts[term] += 1
-    return {term: min(n, MAX_WEIGHT) for term, n in counts.items()}
+    """Each term of an entry with its weight: :data:`TITLE_WEIGHT` when in the title, plus
+    :func:`body_weight` of its occurrences in the fields; CJK unigrams included (a one-character
+    query finds them)."""
+    in_title = set(_terms(title, unigrams=True))
+    counts = Counter(_terms(body, unigrams=True))
+    return {term: (TITLE_WEIGHT if term in in_title else 0) + body_weight(counts[term])
+            for term in in_title | set(counts)}
 
 
 def query_terms(query: str) -> list[str]:

@@ -3,8 +3,9 @@
 
 Search: ``GET /api/knowledge?q=`` (the query string's length is the server's line limit) or
 ``POST /api/knowledge/search`` with ``{"q": ...}`` for a long text; both answer 200 with a list,
-empty when nothing matches or the text holds no letter or digit. Writes are audited by the
-API's audit middleware. The unit rule is the service's (:mod:`hotline.knowledge.services`).
+empty when nothing matches or the text holds no letter or digit. Every write is a version with
+its author; supervisors' writes are in the audit log too (the audit middleware). The unit rule is
+the service's (:mod:`hotline.knowledge.services`).
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ from aiohttp import web
 
 from hotline.http.body import parse_json_body
 from hotline.http.responses import json_response
-from hotline.knowledge.schemas import (LinkBody, entry_id, list_query, parse_entry, parse_search, unit_query)
+from hotline.knowledge.schemas import LinkBody, entry_id, list_query, parse_entry, parse_search, unit_query
 from hotline.knowledge.services import KnowledgeService, Who
 from hotline.principal import principal_of
 from hotline.http.query import NON_NEGATIVE, integer, single_values

@@ -8,8 +8,7 @@ import random
 
 import pytest
 
-from hotline.knowledge.grams import (MAX_QUERY_TERMS, MAX_WEIGHT, TITLE_WEIGHT, index_terms, normalise,
-                                     query_terms)
+from hotline.knowledge.grams import MAX_QUERY_TERMS, TITLE_WEIGHT, body_weight, index_terms, normalise, query_terms
 
 QUERIES = [
     # (query, terms)
@@ -45,9 +44,9 @@ INDEX = [
     # (title, body, expected subset of {term: weight})
     ("居住证办理", "", {"居住": TITLE_WEIGHT, "住证": TITLE_WEIGHT, "居": TITLE_WEIGHT, "证": TITLE_WEIGHT,
                      "证办": TITLE_WEIGHT}),
-    ("社保", "社保卡 社保", {"社保": TITLE_WEIGHT + 2, "社": TITLE_WEIGHT + 2, "卡": 1, "保卡": 1}),
-    ("证", "证" * 500, {"证": MAX_WEIGHT, "证证": MAX_WEIGHT}),   # capped
-    ("ＡＢＣ 123", "abc", {"abc": TITLE_WEIGHT + 1, "123": TITLE_WEIGHT}),
+    ("社保", "社保卡 社保", {"社保": TITLE_WEIGHT + 17, "社": TITLE_WEIGHT + 17, "卡": 10, "保卡": 10}),
+    ("证", "证" * 500, {"证": TITLE_WEIGHT + 72, "证证": 72}),   # saturated: 10 × (1 + ln 499)
+    ("ＡＢＣ 123", "abc", {"abc": TITLE_WEIGHT + 10, "123": TITLE_WEIGHT}),
 ]
 
 
@@ -55,6 +54,11 @@ INDEX = [
 def test_index_terms(title: str, body: str, expected: dict[str, int]) -> None:
     terms = index_terms(title, body)
     assert {t: terms.get(t) for t in expected} == expected
+
+
+@pytest.mark.parametrize(("count", "weight"), [(0, 0), (1, 10), (2, 17), (3, 21), (10, 33), (100, 56)])
+def test_body_weight_saturates(count: int, weight: int) -> None:
+    assert body_weight(count) == weight
 
 
 def test_index_has_unigrams_a_one_character_query_finds() -> None:
