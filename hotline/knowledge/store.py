@@ -186,7 +186,7 @@ class KnowledgeStore:
                 postings += df[t]
             if not chosen:
                 return [], []
-            n = session.scalar(select(func.count()).select_from(E).where(E.withdrawn_at.is_(None))) or 1
+            n = session.scalar(select(func.count()).select_from(E)) or 1   # withdrawn ones too: cheap, idf only
             idf = {t: round(math.log(1 + n / df[t]), 6) for t in chosen}
             score = func.sum(T.weight * case(idf, value=T.term, else_=0.0)).label("score")
             query = select(T.entry_id, score).where(T.term.in_(chosen))

@@ -69,7 +69,8 @@ class KnowledgeVersionRow(Base):
 
 
 class KnowledgeTermRow(Base):
-    """A search term of an entry and its weight (primary key: term first, the lookup of a search)."""
+    """A search term of an entry and its weight (primary key: term first, the lookup of a search;
+    on SQLite a table without rowid, so a term's rows are one range holding their weights)."""
 
     __tablename__ = "knowledge_terms"
 
@@ -77,6 +78,8 @@ class KnowledgeTermRow(Base):
     entry_id: Mapped[int] = mapped_column(ForeignKey("knowledge_entries.id", ondelete="CASCADE"),
                                           primary_key=True, index=True)
     weight: Mapped[int] = mapped_column(Integer)
+
+    __table_args__ = ({"sqlite_with_rowid": False},)
 
 
 class WorkOrderKnowledgeRow(Base):

@@ -63,6 +63,7 @@ def upgrade() -> None:
         sa.Column("entry_id", sa.Integer(), sa.ForeignKey("knowledge_entries.id", ondelete="CASCADE"),
                   primary_key=True),
         sa.Column("weight", sa.Integer(), nullable=False),
+        sqlite_with_rowid=False,   # a term's rows are one range of the primary key, weights included
     )
     op.create_index("ix_knowledge_terms_entry_id", "knowledge_terms", ["entry_id"])
     op.create_table(
