@@ -28,6 +28,7 @@ from hotline.config.site import SiteConfig
 from hotline.directory.services import DirectoryService
 from hotline.duty_probes.services import DutyProbeService
 from hotline.hotspots.services import HotspotService
+from hotline.knowledge.services import KnowledgeService
 from hotline.live.hub import LiveHub
 from hotline.metrics.prom import PromMetrics
 from hotline.metrics.services import MetricsService
@@ -66,6 +67,7 @@ def build_services(site: SiteConfig, store: Store, *, ami_send: AmiSend, hub: Li
     audit = AuditService(store)
     duty_probes = DutyProbeService(site, store, ami, audit, now=work_orders.now)   # the order service's clock
     seats = SeatService(site, ami, hub, state_log=seat_log)
+    knowledge = KnowledgeService(site, store, now=work_orders.now)
     return ApiServices(
         site=site, store=store, status=status, database_status=database_status, auth=auth,
         audit=audit,
@@ -85,7 +87,9 @@ def build_services(site: SiteConfig, store: Store, *, ami_send: AmiSend, hub: Li
                                    cdr_log=asterisk_accounts[1] if asterisk_accounts else None),
         revisits=RevisitService(site, store, ami, work_orders, audit),   # its clock: the order service's
         duty_probes=duty_probes,
-        unit_scores=UnitScoreService(site, store, work_orders, probes=duty_probes),   # 电话接通率: its 不通 events
+        # 电话接通率: the dial tests' 不通 events; 知识库: the entries' update times
+        unit_scores=UnitScoreService(site, store, work_orders, probes=duty_probes, knowledge=knowledge),
+        knowledge=knowledge,
         pop=PopService(site, seats, store, live_records(tracker, directory)),   # the seat's screen pop
         hotspots=HotspotService(site, store, now=work_orders.now, publish=hub.update_hotspots),   # 热点预警
     )

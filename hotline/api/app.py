@@ -41,6 +41,8 @@ from hotline.directory.services import DirectoryService
 from hotline.exceptions import HotlineError
 from hotline.hotspots import http as hotspots_http
 from hotline.hotspots.services import HotspotService
+from hotline.knowledge import http as knowledge_http
+from hotline.knowledge.services import KnowledgeService
 from hotline.live.hub import LiveHub
 from hotline.seats import http as seats_http
 from hotline.seats.services import SeatService
@@ -105,6 +107,7 @@ class ApiServices:
     unit_scores: UnitScoreService                 # the monthly unit score (考核)
     pop: PopService                               # the seat's screen pop (issue 13)
     hotspots: HotspotService                      # the hotspot warning (热点预警)
+    knowledge: KnowledgeService                   # the knowledge base (知识库)
 
 
 SERVICES = web.AppKey("services", ApiServices)
@@ -144,6 +147,7 @@ def build_app(services: ApiServices) -> web.Application:
     unit_scores_http.add_routes(app, services.unit_scores)
     pop_http.add_routes(app, services.pop, services.live)
     hotspots_http.add_routes(app, services.hotspots)
+    knowledge_http.add_routes(app, services.knowledge)
     return app
 
 

@@ -112,6 +112,17 @@ MIN_ROLE: dict[tuple[str, str], Role] = {
     ("POST", "/api/unit-scores/{unit}/attendance"): V,
     ("GET", "/api/hotspots"): V,                        # 热点预警 (hotline.hotspots)
     ("POST", "/api/hotspots/{alert_id}/ack"): V,
+    # the knowledge base (hotline.knowledge): seats, units and supervisors read and search (a department
+    # user: knowledge-read-forbidden); a unit user writes its own unit's entries, supervisors any
+    # (checked by the handler: not-your-unit); supervisors list the stale ones; seats link an answer to an order
+    ("GET", "/api/knowledge"): U,
+    ("POST", "/api/knowledge/search"): U,
+    ("GET", "/api/knowledge/{entry_id}"): U,
+    ("POST", "/api/knowledge"): U,
+    ("PUT", "/api/knowledge/{entry_id}"): U,
+    ("DELETE", "/api/knowledge/{entry_id}"): U,
+    ("GET", "/api/knowledge/stale"): V,
+    ("POST", "/api/work-orders/{work_order_id}/knowledge"): S,
     # the order system (hotline.outbox): its dead letters and what it pushed back
     ("GET", "/api/outbox/dead-letters"): V,
     ("POST", "/api/outbox/dead-letters/{delivery_id}/retry"): V,

@@ -14,6 +14,7 @@ from hotline.config.orders import (Area, CalendarYear, Contact, Deadlines, DutyO
                                    Unit, UnitKind)
 from hotline.config.duty_probes import DutyProbesSection, ProbeWindow
 from hotline.config.hotspots import HotspotDimension, HotspotsSection
+from hotline.config.knowledge import KnowledgeSection
 from hotline.config.revisits import RevisitHours, RevisitsSection
 from hotline.config.unit_scores import UnitScoresSection
 from hotline.config.scalars import (NODE_NAME, HostName, Label, Model, NodeName, PhoneNumber, Port, QueueName, SeatId,
@@ -33,7 +34,7 @@ __all__ = ["NODE_NAME", "ORDER_EVENTS", "InboundSystem", "Integration", "Webhook
            "SiteConfig", "SiteInfo", "Slug", "StoreSection", "Transition", "Trunk", "User", "UserName",
            "Area", "CalendarYear", "Contact", "Deadlines", "DutyOffice", "OrdersSection", "Subject", "Unit", "UnitKind",
            "RevisitHours", "RevisitsSection", "DutyProbesSection", "ProbeWindow",
-           "UnitScoresSection", "HotspotDimension", "HotspotsSection"]
+           "UnitScoresSection", "HotspotDimension", "HotspotsSection", "KnowledgeSection"]
 
 
 class SiteConfig(Model):
@@ -59,6 +60,7 @@ class SiteConfig(Model):
     duty_probes: DutyProbesSection = Field(default_factory=DutyProbesSection)
     unit_scores: UnitScoresSection = Field(default_factory=UnitScoresSection)
     hotspots: HotspotsSection = Field(default_factory=HotspotsSection)
+    knowledge: KnowledgeSection = Field(default_factory=KnowledgeSection)
 
     def user(self, name: str) -> User | None:
         return next((u for u in self.users if u.name == name), None)

@@ -46,9 +46,12 @@ class SatisfactionRule(Model):
 
 
 class KnowledgeBaseRule(Model):
-    """A manual input per unit per month (no knowledge base in the product yet): 0..``points``."""
+    """Measured from the knowledge base (``hotline/knowledge``): ``points`` − ``per`` × the unit's
+    entries stale or expired at the month's end (floor 0; no entry at all: 0). A manual input
+    (0..``points``) entered for the unit and month overrides it."""
 
     points: float = Field(default=20, ge=0, le=100)
+    per: float = Field(default=1, ge=0, le=100)      # per entry stale (knowledge.fresh_days) or expired
 
 
 class Bonus(Model):

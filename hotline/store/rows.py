@@ -18,7 +18,7 @@ from hotline.exceptions import InvalidRequest
 from hotline.records.call import CallRecord, Outcome
 from hotline.records.work_order import Category
 from hotline.spine.numbers import person_key
-from hotline.store.models import CallRow, WorkOrderCallRow, WorkOrderRow
+from hotline.store.models import CallRow, WorkOrderCallRow, WorkOrderKnowledgeRow, WorkOrderRow
 
 CALL_FIELDS = tuple(f.name for f in dataclasses.fields(CallRecord))
 
@@ -61,10 +61,17 @@ def order_call_ids(session: Session, order_ids: list[str]) -> dict[str, list[str
     return found
 
 
-def work_order_dict(session: Session, order: WorkOrderRow, call_ids: list[str] | None = None) -> dict[str, Any]:
-    """The order as the API gives it; ``call_ids`` when the caller read them already (a page)."""
+def work_order_dict(session: Session, order: WorkOrderRow, call_ids: list[str] | None = None, *,
+                    knowledge: bool = False) -> dict[str, Any]:
+    """The order as the API gives it; ``call_ids`` when the caller read them already (a page);
+    ``knowledge``: with the knowledge-base entries used to answer its call, when there are any
+    (the order read alone)."""
     if call_ids is None:
         call_ids = order_call_ids(session, [order.id])[order.id]
+    used = [knowledge_link(r) for r in session.scalars(
+        select(WorkOrderKnowledgeRow).where(WorkOrderKnowledgeRow.work_order_id == order.id)
+        .order_by(WorkOrderKnowledgeRow.id))] if knowledge else []
+    links = {"knowledge": used} if used else {}
     return {
         "id": order.id,
         "title": order.title,
@@ -77,4 +84,11 @@ def work_order_dict(session: Session, order: WorkOrderRow, call_ids: list[str] |
         "call_ids": list(call_ids),
         "created_at": order.created_at.isoformat(),
         "updated_at": order.updated_at.isoformat(),
+        **links,
     }
+
+
+def knowledge_link(row: WorkOrderKnowledgeRow) -> dict[str, Any]:
+    """An entry used on the order's call, at the version read (``hotline.knowledge``)."""
+    return {"entry_id": row.entry_id, "version": row.version, "title": row.title, "unit": row.unit, "by": row.by,
+            "at": row.at.isoformat()}

@@ -284,7 +284,7 @@ class Store:
             order = session.get(WorkOrderRow, work_order_id)
             if order is None:
                 raise NoSuchWorkOrder(work_order_id)
-            return work_order_dict(session, order)
+            return work_order_dict(session, order, knowledge=True)
 
     # --- seat state log -------------------------------------------------------------------
 

@@ -12,7 +12,9 @@ Months are the site's local months (``site.timezone``): [first day 00:00, next m
   unit's reply found it not done, false, or not fed back to the caller), one per order;
 * 不满意 (``satisfaction``): ``reopen`` events in the month (a caller's 不满意, on a 回访 call or to a
   seat), each with its rank among the order's 不满意 for that unit (the cap counts the first ones);
-* 不通 events (``phone``): the duty-phone dial tests' :class:`UnreachableCounts` (None: unavailable).
+* 不通 events (``phone``): the duty-phone dial tests' :class:`UnreachableCounts` (None: unavailable);
+* the knowledge base (``knowledge_base``): :class:`KnowledgeSource`, each unit's entries as they stood
+  at the month's end (or now, for the month in progress).
 
 An event that names no unit (``send_back``, ``reopen`` are the centre's) counts for the unit that
 held the order then: the order's latest assignment dispatched at or before it.
@@ -23,7 +25,7 @@ from __future__ import annotations
 import datetime as dt
 import re
 from collections import defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Protocol
 from zoneinfo import ZoneInfo
@@ -43,6 +45,26 @@ class UnreachableCounts(Protocol):
     """The duty-phone dial tests (``hotline/duty_probes``): 不通 events per unit id in a site month."""
 
     async def unreachable_counts(self, year: int, month: int) -> dict[str, int]: ...
+
+
+class KnowledgeFacts(Protocol):
+    """A unit's knowledge base at an instant (``hotline.knowledge.store.UnitFacts``)."""
+
+    @property
+    def entries(self) -> int: ...
+    @property
+    def stale(self) -> tuple[int, ...]: ...
+    @property
+    def expired(self) -> tuple[int, ...]: ...
+    @property
+    def updated(self) -> int: ...
+
+
+class KnowledgeSource(Protocol):
+    """The knowledge base (``hotline/knowledge``): per unit id, its entries at ``end`` (or now) and the
+    versions saved since ``start``."""
+
+    async def unit_facts(self, start: dt.datetime, end: dt.datetime) -> Mapping[str, KnowledgeFacts]: ...
 
 
 @dataclass(frozen=True)

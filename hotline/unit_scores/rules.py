@@ -6,8 +6,10 @@ site config, defaults = the Puyang annex), ranks the units and marks the bottom 
 result carries the inputs it was computed from, so the API and the reports show them next to
 its points. The rules (README "Unit score"):
 
-* ``knowledge_base`` 知识库: the manual points entered for the unit and month (status ``manual``);
-  none entered: 0 points, status ``missing``;
+* ``knowledge_base`` 知识库: the manual points entered for the unit and month (status ``manual``)
+  when there are any; else measured from the knowledge base: ``points`` − ``per`` × the unit's
+  entries stale (not updated within ``knowledge.fresh_days``) or expired at the month's end, floor
+  0, and 0 for a unit with no entry (未建知识库); no knowledge-base source: 0 points, ``missing``;
 * ``phone`` 电话接通率: ``points`` − ``per`` × 不通 events of the duty-phone dial tests, 0 when
   more than ``zero_above``; no dial-test source: 0 points, status ``unavailable``;
 * ``on_time`` 按期办结: the same over the unit's overdue orders (exempted ones not counted);
@@ -41,7 +43,8 @@ EXEMPTABLE = ("on_time", "revisit_check", "satisfaction")
 """The rules whose counted orders a supervisor may exempt (客观因素、依法不能办理、书面说明)."""
 
 SOURCES = {
-    "knowledge_base": "manual: points entered by a supervisor (POST /api/unit-scores/{unit}/knowledge-base)",
+    "knowledge_base": "knowledge base: the unit's entries stale or expired at the month's end (hotline/knowledge); "
+                      "a supervisor's manual points override (POST /api/unit-scores/{unit}/knowledge-base)",
     "phone": "duty-phone dial tests: 不通 events of the month (hotline/duty_probes)",
     "on_time": "order lifecycle: orders whose deadline (due) fell in the month and were flagged overdue "
                "(flag_overdue by the 督办 sweep)",
@@ -87,6 +90,21 @@ class Manual:
 
 
 @dataclass(frozen=True)
+class Knowledge:
+    """A unit's knowledge base at the month's end: entries standing, the stale and the expired ones
+    (entry ids), versions saved in the month."""
+
+    entries: int
+    stale: tuple[int, ...] = ()
+    expired: tuple[int, ...] = ()
+    updated: int = 0
+
+    @property
+    def flagged(self) -> list[int]:
+        return sorted(set(self.stale) | set(self.expired))
+
+
+@dataclass(frozen=True)
 class Absence:
     day: str
     note: str
@@ -98,6 +116,7 @@ class UnitInputs:
     unit: str
     name: str
     knowledge_base: Manual | None = None
+    knowledge: Knowledge | None = None          # measured; None: no knowledge-base source
     unreachable: int | None = None             # 不通 events; None: no dial-test source
     dispatched: int = 0
     returned: int = 0
@@ -186,13 +205,7 @@ def _orders_rule(rule_id: str, rule: CountedRule, items: Sequence[Item], exempt:
 def rule_scores(cfg: UnitScoresSection, u: UnitInputs) -> list[RuleScore]:
     """The six rules' points of one unit, in the annex's order."""
     exempt = {rule: {e.order_id for e in u.exemptions if e.rule == rule} for rule in EXEMPTABLE}
-    kb = cfg.knowledge_base
-    if u.knowledge_base is None:
-        knowledge = RuleScore("knowledge_base", kb.points, 0.0, "missing", {"points": None})
-    else:
-        m = u.knowledge_base
-        knowledge = RuleScore("knowledge_base", kb.points, _r(min(m.points, kb.points)), "manual",
-                              {"points": m.points, "note": m.note, "by": m.by, "at": m.at})
+    knowledge = _knowledge(cfg, u)
     if u.unreachable is None:
         phone = RuleScore("phone", cfg.phone.points, 0.0, "unavailable", {"unreachable": None})
     else:
@@ -207,6 +220,22 @@ def rule_scores(cfg: UnitScoresSection, u: UnitInputs) -> list[RuleScore]:
     return [knowledge, phone, _orders_rule("on_time", cfg.on_time, u.overdue, exempt["on_time"]), completion,
             _orders_rule("revisit_check", cfg.revisit_check, u.sent_back, exempt["revisit_check"]),
             _satisfaction(cfg, u.unsatisfied, exempt["satisfaction"])]
+
+
+def _knowledge(cfg: UnitScoresSection, u: UnitInputs) -> RuleScore:
+    kb = cfg.knowledge_base
+    measured = None if u.knowledge is None else {
+        "entries": u.knowledge.entries, "stale": list(u.knowledge.stale), "expired": list(u.knowledge.expired),
+        "flagged": len(u.knowledge.flagged), "updated": u.knowledge.updated, "per": kb.per}
+    if u.knowledge_base is not None:
+        m = u.knowledge_base
+        return RuleScore("knowledge_base", kb.points, _r(min(m.points, kb.points)), "manual",
+                         {"points": m.points, "note": m.note, "by": m.by, "at": m.at,
+                          **({"measured": measured} if measured is not None else {})})
+    if u.knowledge is None or measured is None:
+        return RuleScore("knowledge_base", kb.points, 0.0, "missing", {"points": None})
+    points = 0.0 if u.knowledge.entries == 0 else _r(max(0.0, kb.points - kb.per * len(u.knowledge.flagged)))
+    return RuleScore("knowledge_base", kb.points, points, "measured", measured)
 
 
 def _satisfaction(cfg: UnitScoresSection, items: Sequence[Item], exempt: set[str]) -> RuleScore:

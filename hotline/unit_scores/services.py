@@ -2,7 +2,8 @@
 
 :meth:`UnitScoreService.month_scores` computes a site month for every member unit
 (``orders.units``) from :mod:`hotline.unit_scores.inputs` (the order lifecycle, the dial tests'
-:class:`~hotline.unit_scores.inputs.UnreachableCounts` when the composition root gives one) and
+:class:`~hotline.unit_scores.inputs.UnreachableCounts` and the knowledge base's
+:class:`~hotline.unit_scores.inputs.KnowledgeSource` when the composition root gives them) and
 :mod:`hotline.unit_scores.store` (manual 知识库 points, exemptions, 轮值 attendance), ranks them
 (:func:`hotline.unit_scores.rules.score_month`) and flags 约谈 from the months before. Nothing is
 cached: a past month computed again reflects what changed since (an order closed late, an
@@ -23,8 +24,8 @@ from hotline.exceptions import DateOutsideCalendar, InvalidRequest
 from hotline.store import Store
 from hotline.unit_scores import rules
 from hotline.unit_scores.errors import InvalidMonth, NoSuchUnit
-from hotline.unit_scores.inputs import Month, UnreachableCounts, lifecycle_inputs
-from hotline.unit_scores.rules import UnitInputs, UnitScore
+from hotline.unit_scores.inputs import KnowledgeFacts, KnowledgeSource, Month, UnreachableCounts, lifecycle_inputs
+from hotline.unit_scores.rules import Knowledge, UnitInputs, UnitScore
 from hotline.unit_scores.store import ATTENDANCE, KNOWLEDGE_BASE, UnitScoreStore
 from hotline.work_orders.services import WorkOrderService
 from hotline.work_orders.workdays import WorkingCalendar
@@ -32,8 +33,10 @@ from hotline.work_orders.workdays import WorkingCalendar
 
 class UnitScoreService:
     def __init__(self, site: SiteConfig, store: Store, orders: WorkOrderService, *,
-                 probes: UnreachableCounts | None = None, now: Callable[[], dt.datetime] | None = None) -> None:
+                 probes: UnreachableCounts | None = None, knowledge: KnowledgeSource | None = None,
+                 now: Callable[[], dt.datetime] | None = None) -> None:
         """``probes``: the duty-phone dial tests (None: the 电话接通率 input is ``unavailable``);
+        ``knowledge``: the knowledge base (None: the 知识库 input is manual only);
         ``now``: the clock (default: the order service's, which a test moves)."""
         self._site = site
         self._cfg = site.unit_scores
@@ -41,6 +44,7 @@ class UnitScoreService:
         self._store = store
         self._orders = orders
         self._probes = probes
+        self._knowledge = knowledge
         self._now = now or orders.now
         self._tz = ZoneInfo(site.site.timezone)
         self._calendar = WorkingCalendar(site.orders.calendar)
@@ -82,11 +86,13 @@ class UnitScoreService:
         exemptions = await asyncio.to_thread(self.entered.exemptions, month.label)
         absences = await asyncio.to_thread(self.entered.absences, month.label)
         probes = None if self._probes is None else await self._probes.unreachable_counts(month.year, month.month)
+        kb = None if self._knowledge is None else await self._knowledge.unit_facts(month.start, month.end)
         out = []
         for unit, name in self._units:
             k = kpis.get(unit)
             out.append(UnitInputs(
                 unit=unit, name=name, knowledge_base=manual.get(unit),
+                knowledge=None if kb is None else _knowledge(kb.get(unit)),
                 unreachable=None if probes is None else int(probes.get(unit, 0)),
                 dispatched=k.dispatched if k else 0, returned=k.returned if k else 0, closed=k.closed if k else 0,
                 overdue=tuple(overdue.get(unit, ())), sent_back=tuple(sent_back.get(unit, ())),
@@ -163,3 +169,10 @@ class UnitScoreService:
         await asyncio.to_thread(self.entered.set_attendance, unit, day, status, note, by, self.now())
         return {"unit": unit, "date": day.isoformat(), "month": day.strftime("%Y-%m"), "status": status,
                 "note": note, "by": by}
+
+
+def _knowledge(facts: KnowledgeFacts | None) -> Knowledge:
+    if facts is None:
+        return Knowledge(entries=0)
+    return Knowledge(entries=facts.entries, stale=tuple(facts.stale), expired=tuple(facts.expired),
+                     updated=facts.updated)

@@ -39,6 +39,10 @@ _WORK_ORDER: dict[str, Any] = {
                      "description": "linked calls, in arrival order"},
         "created_at": {"type": "string", "format": "date-time"},
         "updated_at": {"type": "string", "format": "date-time"},
+        "knowledge": {"type": "array", "items": {"$ref": "#/components/schemas/KnowledgeLink"},
+                      "description": "the order read alone, when there are any: knowledge-base entries "
+                                     "used to answer its call (POST /api/work-orders/{id}/knowledge), each at the "
+                                     "version read"},
     },
     "additionalProperties": False,
 }

@@ -26,7 +26,9 @@ def test_0018_keeps_every_order_and_link_both_ways(store_url: str, make_call: Ma
             assert {r[0] for r in connection.execute(text("SELECT no_revisit FROM work_orders"))} == {False}
         filed = store.create_work_order(call_ids=["1700000000.0"], title="t", description="d", category="help",
                                         created_by="1001", no_revisit=True)
-        assert store.get_work_order(filed["id"])["no_revisit"] is True
+        with store._engine.connect() as connection:   # read as 0018 has it (the store's read needs later tables)
+            assert connection.execute(text("SELECT no_revisit FROM work_orders WHERE id = :id"),
+                                      {"id": filed["id"]}).scalar_one() in (True, 1)
         _migrate(store, "0015", down=True)
         after = _rows(store)
         assert all(set(before[t]) <= set(after[t]) for t in before if t != "work_orders"), "nothing lost"
