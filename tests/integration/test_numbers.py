@@ -24,7 +24,6 @@ from .rig import (
     PARALLEL_RING_S,
     Stack,
     http_json,
-    wait_for,
 )
 
 TALK_MS = 1500

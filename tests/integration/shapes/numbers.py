@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from ..rig import (DIVERSION_PRIORITY, DIVERTED_110, MERGED_IN_TRANSITION, MERGED_WITHDRAWN_END,
                    MERGED_WITHDRAWN_TO_HOTLINE, PARALLEL_ANSWERED, PARALLEL_BUSY, PARALLEL_CLOSED, PARALLEL_NOANSWER,
-                   Q3_NIGHT, Q3_NUMBERS, Stack, wait_for)
+                   Q3_NIGHT, Q3_NUMBERS, Stack)
 from .ctx import CITY_SEATS, Ctx
 from .model import ABSENT, ANSWERED_IN_15S, NOT_OFFERED, OFFERED_ONLY, Expect, Shape
 
