@@ -40,7 +40,8 @@ def _asset(name: str) -> bytes:
 def page_html(site: SiteConfig) -> bytes:
     """The page with the site's pause reasons (a seat user may not read the seat list that has them)."""
     reasons = [{"code": r.code, "name": r.name} for r in site.seat_rules.pause_reasons]
-    return _asset("index.html").replace(b"{{pause_reasons}}", html.escape(json.dumps(reasons)).encode())
+    data = html.escape(json.dumps(reasons, ensure_ascii=False))
+    return _asset("index.html").replace(b"{{pause_reasons}}", data.encode())
 
 
 def add_routes(app: web.Application, site: SiteConfig) -> None:
