@@ -74,8 +74,9 @@ async function refresh() {
   if (s.status === 200) showSeat(s.data);
   if (q.status === 200) showQueues(q.data.items || []);
   if (live.status === 200) {
-    showControl((live.data.items || []).find((c) => c.seat === me.seat ||
-      (c.control && (c.control.seats || []).includes(me.seat))) || null);
+    const mine = (c) => c.seat === me.seat || (c.control && [c.control.seat_channel, ...c.control.conference_seats]
+      .some((ch) => ch && ch.startsWith(`PJSIP/${me.seat}-`)));
+    showControl((live.data.items || []).find(mine) || null);
   }
 }
 
