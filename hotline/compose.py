@@ -34,7 +34,8 @@ from hotline.outbox.services import OutboxService
 from hotline.recordings.services import RecordingService
 from hotline.reconcile.services import ReconcileService
 from hotline.revisits.services import RevisitService
-from hotline.seats.services import SeatService, StateLog
+from hotline.seats.browser_loss import BrowserAwareSeats
+from hotline.seats.services import StateLog
 from hotline.spy.services import SpyService
 from hotline.store import Store
 from hotline.unit_scores.services import UnitScoreService
@@ -68,7 +69,7 @@ def build_services(site: SiteConfig, store: Store, *, ami_send: AmiSend, hub: Li
         audit=audit,
         control=CallControl(site, tracker, ami, directory),
         live_calls=tracker.live_calls,
-        seats=SeatService(site, ami, hub, state_log=seat_log),
+        seats=BrowserAwareSeats(site, ami, hub, state_log=seat_log),   # browser phones lost: logged out
         live=hub,
         callbacks=CallbackService(site, store, ami, intents=intents),
         spy=SpyService(site, ami),

@@ -16,6 +16,7 @@ from __future__ import annotations
 import json
 import os
 import re
+import signal
 import subprocess
 import uuid
 from collections.abc import Iterator
@@ -26,7 +27,7 @@ import pytest
 
 from .browser import FAKE_AUDIO, chromium
 from .livecall import ANSWERING, rtp_flows
-from .rig import BROWSER_SEAT, SEATS, USERS, Stack, http_json, rtp_channel_id, wait_for
+from .rig import BROWSER_SEAT, SEATS, USERS, WEBRTC_QUALIFY_S, Stack, http_json, rtp_channel_id, wait_for
 
 SEAT_USER = f"seat{BROWSER_SEAT[0]}"
 SEAT = BROWSER_SEAT[0]
@@ -52,14 +53,14 @@ def page(stack: Stack) -> Iterator[Any]:
             _open_console(driver, stack)
             yield driver
     finally:
-        stack.end_all_calls()
-        code, body = http_json("POST", f"{stack.api}/api/seats/{SEAT}/logout")
-        assert code == 200 or body["error_id"] == "seat-not-logged-in", body
         for phone in phones:
             phone.terminate()
             phone.wait(10)
+        stack.end_all_calls()
+        code, body = http_json("POST", f"{stack.api}/api/seats/{SEAT}/logout")
         for seat in SEATS:
             stack.login_seat(seat)
+        assert code == 200 or body["error_id"] == "seat-not-logged-in", body
 
 
 def _open_console(driver: Any, stack: Stack) -> None:
@@ -216,3 +217,61 @@ def test_ring_to_pop_measured_in_the_browser(stack: Stack, page: Any) -> None:
     assert len(pops) == RINGS and len([t for t in timings if "ring_to_incoming_ms" in t]) == RINGS
     if TIMINGS_OUT:
         Path(TIMINGS_OUT).write_text(json.dumps(timings))
+
+
+def _descendants(root: int) -> list[int]:
+    parents: dict[int, int] = {}
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        parents[int(stat.parent.name)] = int(fields[1])
+    found, frontier = [], [root]
+    while frontier:
+        children = [pid for pid, ppid in parents.items() if ppid in frontier]
+        found += children
+        frontier = children
+    return found
+
+
+def test_a_browser_that_loses_its_network_is_logged_out_and_its_caller_goes_to_another_seat(
+        stack: Stack, page: Any) -> None:
+    """Chromium frozen (SIGSTOP: it answers nothing and closes nothing, as when its network goes)
+    while a caller rings it: the controller hangs up the dead ring and logs the seat out once
+    Asterisk finds the contact unreachable (qualify every WEBRTC_QUALIFY_S s); the caller waits in
+    the queue, not with a dead phone, and the next seat to log in answers it. The last test of the
+    module: the page's phone is gone afterwards."""
+    driver = page
+    wait_for("the browser seat available in the hotline queue", lambda: _available(stack), timeout=30)
+    frozen = _descendants(driver.service.process.pid)
+    assert frozen, "no Chromium process under chromedriver"
+    caller = _new_caller()
+    for pid in frozen:
+        os.kill(pid, signal.SIGSTOP)
+    call = stack.start_call("12345", caller, talk_ms=60000)
+    try:
+        wait_for("the browser seat logged out by the controller",
+                 lambda: stack.seat(SEAT)["state"] == "logged_out", timeout=WEBRTC_QUALIFY_S + 30)
+        wait_for("no leg left ringing the dead browser", lambda: _browser_channel(stack) is None, timeout=20)
+        assert call.poll() is None, "the caller was dropped instead of kept in the queue"
+        code, queue = http_json("GET", f"{stack.api}/api/queues/hotline")
+        assert code == 200 and queue["waiting"] >= 1, queue
+        stack.login_seat("1001")
+
+        def answered_by_1001() -> dict[str, Any] | None:
+            items = http_json("GET", f"{stack.api}/api/calls/live")[1]["items"]
+            return next((c for c in items if c["caller_number"] == caller and
+                         ((c.get("control") or {}).get("seat_channel") or "").startswith("PJSIP/1001-")), None)
+        live = wait_for("the caller answered by seat 1001", answered_by_1001, timeout=30)
+        stack.cli(f"channel request hangup {live['control']['caller_channel']}")
+        record = stack.record_for(caller, timeout=30)
+    finally:
+        for pid in frozen:
+            try:
+                os.kill(pid, signal.SIGCONT)
+            except ProcessLookupError:
+                pass
+        _end(call)
+    assert record["seat"] == "1001" and record["outcome"] == "answered", record
+    assert len([c for c in stack.calls() if c["caller_number"] == caller]) == 1
