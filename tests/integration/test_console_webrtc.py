@@ -134,6 +134,26 @@ def _browser_hears_and_speaks(driver: Any, more_than: int = 0) -> dict[str, Any]
     return wait_for("the browser receiving and sending audio", heard, timeout=20)
 
 
+def test_state_buttons_and_queue_picture(stack: Stack, page: Any) -> None:
+    """小休 (a configured reason) pauses the seat, 恢复 brings it back, as the API has it; the queue
+    picture lists the seat's queues."""
+    from selenium.webdriver.common.by import By
+
+    driver = page
+    state = lambda: driver.find_element(By.ID, "seat-state").get_attribute("data-state")   # noqa: E731
+    reasons = driver.find_elements(By.CSS_SELECTOR, "#pause-buttons button.pause")
+    assert [b.text for b in reasons] == ["小休", "培训", "整理", "用餐"]
+    reasons[0].click()
+    wait_for("paused in the page",
+             lambda: state() == "paused" and "小休" in driver.find_element(By.ID, "seat-reason").text)
+    assert stack.seat(SEAT)["state"] == "paused" and stack.seat(SEAT)["reason"] == "break"
+    driver.find_element(By.ID, "seat-unpause").click()
+    wait_for("idle again in the page", lambda: state() == "idle")
+    assert stack.seat(SEAT)["state"] == "idle"
+    wait_for("the hotline queue in the queue picture",
+             lambda: driver.find_elements(By.CSS_SELECTOR, '#queues tr[data-queue="hotline"] td.waiting'))
+
+
 def test_browser_seat_answers_12345_with_audio_both_ways(stack: Stack, page: Any) -> None:
     from selenium.webdriver.common.by import By
 

@@ -6,8 +6,8 @@
 import { startPhone } from "/console/phone.js";
 
 const {$, el, api, session} = Hotline;
-const STATES = {logged_out: "未签入", idle: "空闲", ringing: "振铃", busy: "通话中", wrapup: "话后整理",
-                paused: "小休/暂停"};
+const STATES = {logged_out: "未签入", idle: "空闲", ringing: "振铃", talking: "通话中", wrapup: "话后整理",
+                paused: "暂停"};
 const PHONE_STATES = {off: "未连接", connecting: "连接中", connected: "已连接", registered: "已注册",
                       ringing: "来电振铃", talking: "通话中"};
 let me = null, phone = null, timer = null, liveCall = null, wrapupUntil = null;
