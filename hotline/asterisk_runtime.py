@@ -1,9 +1,8 @@
 """The Asterisk runtime: install, deploy generated configuration, start, stop, status.
 
-Asterisk runs either as the system's own binary or chrooted in a Debian sid root
-built by ``asterisk/install-runtime.sh``. Each state directory gets its own
-*instance* directory (etc, log, spool, run, lib) inside that root, so the
-configuration Asterisk reads is always the generated one, never edited in place.
+Asterisk runs either as the system's own binary or chrooted in a Debian sid root built by
+``asterisk/install-runtime.sh``. Each state directory gets its own *instance* directory (etc, log,
+spool, run, lib) inside that root, so the configuration Asterisk reads is always the generated one.
 """
 
 from __future__ import annotations
@@ -21,12 +20,12 @@ from pathlib import Path
 from hotline.config.paths import Paths
 from hotline.config.site import NODE_NAME
 from hotline.asterisk_account import Account, hand_over
+from hotline.asterisk_certs import ensure_dtls_cert
 from hotline.exceptions import AsteriskRuntimeError
 from hotline.filemodes import DIRECTORY, GROUP_READ, PRIVATE, UMASK, ensure_dir
 from hotline.resources import resource
 
-# Shipped in the wheel (share/hotline12345/asterisk) or beside the package in a checkout.
-INSTALLER = "asterisk/install-runtime.sh"
+INSTALLER = "asterisk/install-runtime.sh"   # in the wheel (share/hotline12345/asterisk) or beside the package
 STATIC_DIR = "asterisk/static"
 RUNTIME_FILE = "asterisk-runtime"
 DATADIR = "/usr/share/asterisk"   # astdatadir, as Asterisk sees it
@@ -152,9 +151,9 @@ class Runtime:
         for f in new.iterdir():
             if f.is_file():
                 os.chmod(f, PRIVATE if f.name == "manager.conf" else GROUP_READ)
-        for sub in ("log/cel-custom", "log/cdr-custom", "spool/monitor", "spool/outgoing", "run", "lib", "cache",
-                    "log/cdr-csv"):
-            ensure_dir(self.host_path(f"{self.instance}/{sub}"))
+        for d in ("log/cel-custom", "log/cdr-custom", "log/cdr-csv", "spool/monitor", "spool/outgoing", "run", "cache"):
+            ensure_dir(self.host_path(f"{self.instance}/{d}"))
+        ensure_dtls_cert(self)   # the browser phones' (makes lib); an older install gets it here
         old = etc.with_name("etc.old")
         if old.exists():
             shutil.rmtree(old)
@@ -386,6 +385,7 @@ def install(paths: Paths, mirror: str | None = None) -> Runtime:
     runtime = Runtime(mode=fields["mode"], root=Path(fields["root"]),
                       instance=_instance_for(paths, fields["mode"]), version=fields["version"])
     paths.ensure()
+    ensure_dtls_cert(runtime)   # browser phones: DTLS-SRTP (hotline.asterisk_certs)
     (paths.state_dir / RUNTIME_FILE).write_text(f"{runtime.mode}\n{runtime.root}\n{runtime.version}\n")
     return runtime
 

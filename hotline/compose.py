@@ -37,7 +37,8 @@ from hotline.pop.services import PopService, live_records
 from hotline.recordings.services import RecordingService
 from hotline.reconcile.services import ReconcileService
 from hotline.revisits.services import RevisitService
-from hotline.seats.services import SeatService, StateLog
+from hotline.seats.browser_loss import BrowserAwareSeats
+from hotline.seats.services import StateLog
 from hotline.spy.services import SpyService
 from hotline.store import Store
 from hotline.unit_scores.services import UnitScoreService
@@ -66,7 +67,7 @@ def build_services(site: SiteConfig, store: Store, *, ami_send: AmiSend, hub: Li
     outbox.inbound_hook = work_orders.inbound   # an order system's change: its unit's lifecycle action
     audit = AuditService(store)
     duty_probes = DutyProbeService(site, store, ami, audit, now=work_orders.now)   # the order service's clock
-    seats = SeatService(site, ami, hub, state_log=seat_log)
+    seats = BrowserAwareSeats(site, ami, hub, state_log=seat_log)   # browser phones lost: logged out at once
     knowledge = KnowledgeService(site, store, now=work_orders.now)
     return ApiServices(
         site=site, store=store, status=status, database_status=database_status, auth=auth,

@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from hotline import asterisk_runtime
+from hotline.asterisk_certs import keys_inner
 from hotline.config.paths import Paths
 from hotline.config.site import SiteConfig
 from hotline.exceptions import AsteriskRuntimeError
@@ -14,13 +15,14 @@ from ivr.render import render_prompts
 from trunk_config import GenerateOptions, generate, write
 
 
-def _inner_dirs(paths: Paths) -> tuple[str, str]:
-    """Where Asterisk writes recordings and finds prompts, as Asterisk sees them."""
+def _inner_dirs(paths: Paths) -> tuple[str, str, str]:
+    """Where Asterisk writes recordings, finds prompts and the install's DTLS certificate, as
+    Asterisk sees them."""
     try:
         rt = asterisk_runtime.load(paths)
-        return rt.recordings_inner, rt.sounds_inner
+        return rt.recordings_inner, rt.sounds_inner, keys_inner(rt)
     except AsteriskRuntimeError:
-        return str(paths.state_dir / "recordings"), str(paths.sounds_dir)
+        return str(paths.state_dir / "recordings"), str(paths.sounds_dir), str(paths.state_dir / "keys")
 
 
 def generate_config(site: SiteConfig, paths: Paths) -> list[Path]:
@@ -30,9 +32,9 @@ def generate_config(site: SiteConfig, paths: Paths) -> list[Path]:
     Prompts are rendered only when their text, voice or tools changed (see ``ivr.render``);
     a missing espeak-ng or sox is a ``PromptRenderError`` (``prompt-render``)."""
     paths.ensure()
-    recordings, sounds = _inner_dirs(paths)
+    recordings, sounds, keys = _inner_dirs(paths)
     files = generate(site, GenerateOptions(ami_secret=paths.ami_secret(), recordings_dir=recordings,
-                                           sounds_dir=sounds, agi_key=paths.agi_key()))
+                                           sounds_dir=sounds, agi_key=paths.agi_key(), keys_dir=keys))
     written = write(files, paths.generated_dir)
     render_prompts(paths.sounds_dir)
     # say.c's numbers for language zh (queue announcements) and the music on hold; Runtime.deploy

@@ -51,4 +51,6 @@ if [ ! -e "$stamp" ]; then
   touch "$stamp"
 fi
 
+# the console page's browser SIP library: pinned by version and sha512 (a no-op when present)
+bash scripts/fetch-sipjs.sh
 .venv/bin/hotline asterisk install

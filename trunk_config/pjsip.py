@@ -11,6 +11,7 @@ from collections.abc import Sequence
 from hotline.config.site import Department, Seat, SiteConfig, Trunk
 from hotline.spine import plan
 
+from . import webrtc
 from .conf import ConfFile
 
 SEAT_CONTEXT = "hotline-seats"
@@ -57,22 +58,26 @@ def _trunk(conf: ConfFile, trunk: Trunk) -> None:
                                      ("line", "yes"), ("endpoint", name)])
 
 
-def _seat(conf: ConfFile, seat: Seat) -> None:
+def _seat(conf: ConfFile, seat: Seat, site: SiteConfig, keys_dir: str) -> None:
     label = f"seat {seat.id}" + (" (remote" + (f", {seat.county}" if seat.county else "") + ")" if seat.remote else "")
+    browser = seat.phone == "browser"
     conf.section(seat.id, [("type", "endpoint"), ("context", SEAT_CONTEXT), ("auth", seat.id),
-                           ("aors", seat.id), *_media(["alaw", "ulaw"], nat=seat.remote),
+                           ("aors", seat.id), *_media(["alaw", "ulaw"], nat=seat.remote or browser),
                            ("callerid", f"seat {seat.id} <{seat.id}>"),
-                           ("allow_transfer", "yes"), ("language", "zh")], comment=label)
+                           ("allow_transfer", "yes"), ("language", "zh"),
+                           *(webrtc.endpoint_options(site, keys_dir) if browser else [])],
+                 comment=label + (" (browser phone)" if browser else ""))
     conf.section(seat.id, [("type", "auth"), ("auth_type", "userpass"), ("username", seat.id),
                            ("password", seat.secret)])
-    # Remote seats register over a WAN: keep the NAT binding open and notice dead contacts.
-    qualify = 20 if seat.remote else 60
+    # Remote seats register over a WAN: keep the NAT binding open and notice dead contacts; a
+    # browser that lost its network is out of the queue after the site's qualify time.
+    qualify = webrtc.qualify_seconds(site) if browser else 20 if seat.remote else 60
     conf.section(seat.id, [("type", "aor"), ("max_contacts", 1), ("remove_existing", "yes"),
                            ("qualify_frequency", qualify), ("minimum_expiration", 60),
                            ("default_expiration", 300)])
 
 
-def render(site: SiteConfig) -> str:
+def render(site: SiteConfig, keys_dir: str = webrtc.DEFAULT_KEYS_DIR) -> str:
     a = site.asterisk
     conf = ConfFile()
     conf.section("global", [("type", "global"), ("user_agent", "hotline12345"),
@@ -80,6 +85,7 @@ def render(site: SiteConfig) -> str:
                             ("max_initial_qualify_time", 5), ("keep_alive_interval", 30)])
     conf.section("transport-udp", [("type", "transport"), ("protocol", "udp"),
                                    ("bind", f"{a.sip_bind}:{a.sip_port}"), ("tos", "cs3"), ("cos", 3)])
+    webrtc.transports(conf, site)
     permits = []
     for t in site.trunks:
         permits += t.networks
@@ -90,7 +96,7 @@ def render(site: SiteConfig) -> str:
     for trunk in site.trunks:
         _trunk(conf, trunk)
     for seat in site.seats:
-        _seat(conf, seat)
+        _seat(conf, seat, site, keys_dir)
     for dept in site.departments:
         if dept.phone_secret:
             _department_phone(conf, dept)

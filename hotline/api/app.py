@@ -58,6 +58,7 @@ from hotline.pages import http as pages_http
 from hotline.pop import http as pop_http
 from hotline.pop.services import PopService
 from hotline.portal import http as portal_http
+from hotline.console import http as console_http
 from hotline.recordings import http as recordings_http
 from hotline.recordings.services import RecordingService
 from hotline.duty_probes import http as duty_probes_http
@@ -139,6 +140,7 @@ def build_app(services: ApiServices) -> web.Application:
     wallboard_http.add_routes(app, services.live, services.site)
     outbox_http.add_routes(app, services.outbox)
     portal_http.add_routes(app, services.site.site.timezone)
+    console_http.add_routes(app, services.site)   # the seat console and its browser phone
     recordings_http.add_routes(app, services.recordings, audit)
     pages_http.add_routes(app)   # the script the wallboard and the portal share
     reconcile_http.add_routes(app, services.reconcile)

@@ -17,6 +17,7 @@ from hotline.auth.roles import needs_token, required_role
 from hotline.callbacks import openapi as callbacks_openapi
 from hotline.calls import openapi as calls_openapi
 from hotline.directory import openapi as directory_openapi
+from hotline.console import openapi as console_openapi
 from hotline.duty_probes import openapi as duty_probes_openapi
 from hotline.hotspots import openapi as hotspots_openapi
 from hotline.knowledge import openapi as knowledge_openapi
@@ -39,7 +40,7 @@ FEATURES = (calls_openapi, work_orders_openapi, directory_openapi, metrics_opena
             auth_openapi, audit_openapi, spy_openapi, seats_openapi, wallboard_openapi,
             outbox_openapi, portal_openapi, recordings_openapi, pages_openapi,
             reconcile_openapi, revisits_openapi, duty_probes_openapi,
-            unit_scores_openapi, pop_openapi, hotspots_openapi, knowledge_openapi)
+            unit_scores_openapi, pop_openapi, hotspots_openapi, knowledge_openapi, console_openapi)
 
 _ERROR = {
     "type": "object",

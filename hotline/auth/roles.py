@@ -72,6 +72,7 @@ MIN_ROLE: dict[tuple[str, str], Role] = {
     ("POST", "/api/seats/{seat_id}/logout"): S,
     ("POST", "/api/seats/{seat_id}/pause"): S,
     ("POST", "/api/seats/{seat_id}/unpause"): S,
+    ("GET", "/api/seats/{seat_id}/phone"): S,   # the console's browser phone: its own SIP secret
     ("POST", "/api/seats/{seat_id}/spy"): V,
     ("GET", "/api/seats/{seat_id}/pop"): S,   # the seat's screen pop (hotline.pop): its own seat only
     ("GET", "/api/seats/{seat_id}/pop/events"): S,   # its changes (SSE): when to read the pop

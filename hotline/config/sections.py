@@ -54,6 +54,21 @@ class FastAgiSection(Model):
     stall_after_ms: Annotated[int, Field(ge=500, le=60000)] = 5000
 
 
+class WebRtcSection(Model):
+    """Asterisk's HTTP server for the browser phones' SIP over WebSocket (used only when a seat has
+    ``phone: browser``): ``ws://<bind>:<port>/ws``; with ``tls_port``, also ``wss://`` on it with
+    the certificate the install generated (a page served over https needs wss)."""
+
+    bind: HostName = "127.0.0.1"
+    port: Port = 8088
+    tls_port: Port | None = None
+    # What the page connects to when Asterisk is reached under another name (a proxy); empty:
+    # ws(s)://<the page's host>:<port>/ws.
+    public_url: Annotated[str, StringConstraints(pattern=r"^(wss?://[^\s]+)?$")] = ""
+    # A browser phone whose network is gone (no answer to OPTIONS) is out of the queue after this.
+    qualify_seconds: Annotated[int, Field(ge=2, le=120)] = 5
+
+
 class AsteriskSection(Model):
     sip_bind: HostName = "0.0.0.0"
     sip_port: Port = 5060
@@ -62,6 +77,7 @@ class AsteriskSection(Model):
     seat_networks: list[str] = Field(default_factory=lambda: ["127.0.0.0/8"])
     ami: AmiSection = Field(default_factory=AmiSection)
     fastagi: FastAgiSection = Field(default_factory=FastAgiSection)
+    webrtc: WebRtcSection = Field(default_factory=WebRtcSection)
 
     _cidrs = field_validator("seat_networks")(lambda v: [check_cidr(x) for x in v])
 
@@ -226,6 +242,9 @@ class Seat(Model):
     # must press 1 to accept each call, so a voicemail box never takes a caller.
     external_number: PhoneNumber | None = None
     trunk: Slug | None = None                 # for external_number (default: the first trunk)
+    # sip: a desk phone or softphone registers over UDP; browser: the console page's WebRTC phone
+    # (WebSocket transport, DTLS-SRTP, ICE; asterisk.webrtc says where Asterisk listens for it).
+    phone: Literal["sip", "browser"] = "sip"
 
 
 class PauseReason(Model):

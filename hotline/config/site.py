@@ -23,7 +23,8 @@ from hotline.config.sections import (AmiSection, ApiSection, AsteriskSection, De
                                    EmergencyRoute, FastAgiSection, FeatureCode, FeatureCodes, LegacyNumber,
                                    NumberMode, OfficeHours, PasswordHash, PauseReason, Queue, QueueCallback,
                                    QueueFallback, QueueOverflow, RedisSection, RepeatCaller, Retention, Role,
-                                   Seat, SeatRules, SiteInfo, StoreSection, Transition, Trunk, User, UserName)
+                                   Seat, SeatRules, SiteInfo, StoreSection, Transition, Trunk, User, UserName,
+                                   WebRtcSection)
 
 __all__ = ["NODE_NAME", "ORDER_EVENTS", "InboundSystem", "Integration", "Webhook",
            "AmiSection", "ApiSection", "AsteriskSection", "Department", "Diversion",
@@ -32,6 +33,7 @@ __all__ = ["NODE_NAME", "ORDER_EVENTS", "InboundSystem", "Integration", "Webhook
            "PhoneNumber", "Port", "Queue", "QueueCallback", "QueueFallback", "QueueName", "QueueOverflow",
            "RedisSection", "RepeatCaller", "Retention", "Role", "Seat", "SeatId", "SeatRules", "Secret",
            "SiteConfig", "SiteInfo", "Slug", "StoreSection", "Transition", "Trunk", "User", "UserName",
+           "WebRtcSection",
            "Area", "CalendarYear", "Contact", "Deadlines", "DutyOffice", "OrdersSection", "Subject", "Unit", "UnitKind",
            "RevisitHours", "RevisitsSection", "DutyProbesSection", "ProbeWindow",
            "UnitScoresSection", "HotspotDimension", "HotspotsSection", "KnowledgeSection"]

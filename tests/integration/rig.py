@@ -54,13 +54,18 @@ SEAT_IP, SEAT_PORT, SEAT_MEDIA = "127.0.0.1", 15081 + _P, 16000 + _M
 RTP_START = 41000 + 1000 * SLOT
 CALLER_MEDIA = 17000 + _M
 SEATS = {"1001": "seatsecret-1001", "1002": "seatsecret-1002"}
+# Issue 13 (tests/integration/test_console_webrtc.py): a seat whose phone is the console page's
+# WebRTC phone, in the hotline queue but logged in only by that test; Asterisk's WebSocket port.
+BROWSER_SEAT = ("1011", "seatsecret-1011")
+WEBRTC_PORT = 18088 + _P
+WEBRTC_QUALIFY_S = 3
 
 # Users of the API (part 8 of issue #3): http_json logs in as RIG_USER; the wallboard tests log in
 # as the supervisor, whose phone (listen/whisper/barge) is the seat SUPERVISOR_PHONE: in no queue,
 # registered only by the tests that need it.
 SUPERVISOR_PHONE = ("1009", "seatsecret-1009")
 USERS = {"admin": ("admin", None, "rig-admin-pass"), "boss": ("supervisor", SUPERVISOR_PHONE[0], "rig-boss-pass"),
-         **{f"seat{sid}": ("seat", sid, f"rig-seat-{sid}") for sid in SEATS}}
+         **{f"seat{sid}": ("seat", sid, f"rig-seat-{sid}") for sid in (*SEATS, BROWSER_SEAT[0])}}
 RIG_USER = "admin"
 # Issue #11 (tests/integration/test_order_loop.py): member units (承办单位) and one user of each.
 ORDER_UNITS = [{"id": "renshe", "name": "人社局", "department": "renshe",
@@ -120,7 +125,8 @@ def site_dict(store_url: str = "") -> dict[str, Any]:
     return _queue_caller_site({
         "site": {"name": "integration", "hotline_number": "12345", "default_queue": "hotline"},
         "asterisk": {"sip_port": SIP_PORT, "sip_bind": "127.0.0.1", "rtp_start": RTP_START, "rtp_end": RTP_START + 999,
-                     "ami": {"port": AMI_PORT}, "fastagi": {"port": AGI_PORT, "timeout_ms": 1000}},
+                     "ami": {"port": AMI_PORT}, "fastagi": {"port": AGI_PORT, "timeout_ms": 1000},
+                     "webrtc": {"port": WEBRTC_PORT, "qualify_seconds": WEBRTC_QUALIFY_S}},
         "api": {"port": API_PORT},
         "store": {"url": store_url},
         "trunks": [{"name": "carrier", "host": TRUNK_IP, "port": TRUNK_PORT}],
@@ -130,7 +136,9 @@ def site_dict(store_url: str = "") -> dict[str, Any]:
         "queues": [{"name": "hotline", "ring_timeout": 15}, {"name": "empty"}, *SEAT_TEST_QUEUES],
         "seats": [{"id": sid, "name": f"坐席{sid}", "secret": sec, "queues": SEAT_QUEUES.get(sid, ["hotline"])}
                   for sid, sec in SEATS.items()] + SEAT_TEST_SEATS
-                 + [{"id": SUPERVISOR_PHONE[0], "name": "班长话机", "secret": SUPERVISOR_PHONE[1], "queues": []}],
+                 + [{"id": SUPERVISOR_PHONE[0], "name": "班长话机", "secret": SUPERVISOR_PHONE[1], "queues": []},
+                    {"id": BROWSER_SEAT[0], "name": "网页坐席", "secret": BROWSER_SEAT[1], "queues": ["hotline"],
+                     "phone": "browser"}],
         "seat_rules": {"auto_pause_after": AUTO_PAUSE_AFTER},
         "users": [{"name": name, "role": role, **({"seat": seat} if seat else {}),
                    "password_hash": hash_password(password, iterations=_RIG_HASH_ITERATIONS)}

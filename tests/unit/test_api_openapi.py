@@ -78,6 +78,7 @@ def test_document_declares_the_bearer_token(document: dict[str, Any]) -> None:
     assert public == {("/status", "get"), ("/openapi.json", "get"), ("/metrics", "get"), ("/api/login", "post"),
                       ("/wallboard", "get"), ("/wallboard/{asset}", "get"), ("/portal", "get"),
                       ("/portal/{asset}", "get"), ("/pages/{asset}", "get"),
+                      ("/console", "get"), ("/console/{asset}", "get"), ("/console/vendor/sip.js/{path}", "get"),
                       ("/api/integration/{system}/changes", "post")}   # the order system's own token or HMAC
     assert document["paths"]["/api/seats/{seat_id}/spy"]["post"]["x-min-role"] == "supervisor"
 

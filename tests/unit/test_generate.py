@@ -38,7 +38,7 @@ from hotline.spine.plan import MODES, Flow, department_dial, transfer_targets
 
 GOLDEN = Path(__file__).resolve().parents[1] / "golden"
 CASES = sorted(p.name for p in GOLDEN.iterdir() if (p / "site.yaml").exists())
-FILES = ("pjsip.conf", "extensions.conf", "queues.conf", "queuerules.conf", "manager.conf", "rtp.conf",
+FILES = ("pjsip.conf", "http.conf", "extensions.conf", "queues.conf", "queuerules.conf", "manager.conf", "rtp.conf",
          "musiconhold.conf")
 OPTIONS = GenerateOptions(ami_secret="golden-ami-secret-0123456789", recordings_dir="/var/spool/asterisk/monitor",
                           agi_key="golden-agi-key-0123456789")
@@ -220,8 +220,11 @@ def test_every_seat_endpoint_has_auth(case) -> None:
         assert value(auths[seat.id], "auth_type") == "userpass"
         assert value(auths[seat.id], "username") == seat.id
         assert value(auths[seat.id], "password") == seat.secret
-        nat = "yes" if seat.remote else "no"
+        nat = "yes" if seat.remote or seat.phone == "browser" else "no"
         assert value(ep, "rtp_symmetric") == nat and value(ep, "rewrite_contact") == nat
+        # a browser phone: WebRTC media (DTLS-SRTP, ICE) with the install's certificate; a SIP phone: none
+        assert values(ep, "webrtc") == (["yes"] if seat.phone == "browser" else [])
+        assert bool(values(ep, "dtls_cert_file")) == (seat.phone == "browser")
     for name, ep in endpoints.items():
         if name not in trunk_names:
             assert values(ep, "auth"), f"endpoint {name} without auth"
@@ -746,3 +749,29 @@ def test_diverted_110_numbers_are_tagged_and_prioritised(case) -> None:
     inbound = [app(line) for line in ctxs["hotline-inbound"]]
     prio = inbound.index('ExecIf($["${HOTLINE_PRIO}" != ""]?Set(QUEUE_PRIO=${HOTLINE_PRIO}))')
     assert prio < next(i for i, line in enumerate(inbound) if line.startswith("Queue("))
+
+
+def test_browser_phones_get_websocket_http_and_ice_only_when_a_seat_has_one(case) -> None:
+    """Issue 13: Asterisk's HTTP server (the WebSocket) and ICE are on only for a site with a browser
+    seat; its WebSocket transports follow asterisk.webrtc (wss only with tls_port)."""
+    _, site, files = case
+    browser = any(s.phone == "browser" for s in site.seats)
+    general = dict(sections(files["http.conf"]))["general"]
+    assert value(general, "enabled") == ("yes" if browser else "no")
+    assert value(dict(sections(files["rtp.conf"]))["general"], "icesupport") == ("yes" if browser else "no")
+    transports = typed(files["pjsip.conf"], "transport")
+    assert ("transport-ws" in transports) == browser
+    assert ("transport-wss" in transports) == (browser and site.asterisk.webrtc.tls_port is not None)
+    if browser:
+        w = site.asterisk.webrtc
+        assert value(general, "bindaddr") == w.bind and value(general, "bindport") == str(w.port)
+        for seat in site.seats:
+            aor = typed(files["pjsip.conf"], "aor")[seat.id]
+            if seat.phone == "browser":   # a browser that lost its network stops ringing after this
+                assert value(aor, "qualify_frequency") == str(w.qualify_seconds)
+
+
+def test_the_webrtc_case_covers_what_it_claims() -> None:
+    site = _site("webrtc")
+    assert {s.phone for s in site.seats} == {"sip", "browser"}
+    assert site.asterisk.webrtc.tls_port
