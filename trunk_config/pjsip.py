@@ -11,6 +11,7 @@ from collections.abc import Sequence
 from hotline.config.site import Department, Seat, SiteConfig, Trunk
 from hotline.spine import plan
 
+from . import kamailio
 from .conf import ConfFile
 
 SEAT_CONTEXT = "hotline-seats"
@@ -84,11 +85,27 @@ def render(site: SiteConfig) -> str:
     for t in site.trunks:
         permits += t.networks
     permits += a.seat_networks
+    if site.edge is not None:   # behind the edge: trunks and seats reach this node only through it
+        permits = [site.edge.source_address]
     conf.section("hotline-acl", [("type", "acl"), ("deny", "0.0.0.0/0.0.0.0"), ("deny", "::/0"),
                                  *[("permit", p) for p in dict.fromkeys(permits)]],
-                 comment="SIP requests only from carrier trunks and seat networks")
+                 comment="SIP requests only from carrier trunks and seat networks" if site.edge is None
+                 else "SIP requests only from the edge (Kamailio)")
     for trunk in site.trunks:
         _trunk(conf, trunk)
+        if site.edge is not None:
+            # The edge recognised the trunk by its source address and says which (any copy of the
+            # header a caller sent was removed there); only the edge reaches this node (ACL).
+            conf.section(f"{trunk_endpoint(trunk)}-edge",
+                         [("type", "identify"), ("endpoint", trunk_endpoint(trunk)),
+                          ("match_header", f"{kamailio.TRUNK_HEADER}: {trunk.name}")],
+                         comment=f"carrier trunk {trunk.name} through the edge")
+    if site.edge is not None:
+        # The edge's OPTIONS probes come from this user: an endpoint with no aors, no auth and a
+        # context with no extension (nothing can be called or registered through it).
+        conf.section(kamailio.PROBE_USER, [("type", "endpoint"), ("context", "hotline-edge-probe"),
+                                           ("disallow", "all"), ("allow", "alaw")],
+                     comment="the edge's health probes (OPTIONS)")
     for seat in site.seats:
         _seat(conf, seat)
     for dept in site.departments:

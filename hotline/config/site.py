@@ -12,6 +12,7 @@ from pydantic import Field
 from hotline.config.integration import ORDER_EVENTS, InboundSystem, Integration, Webhook
 from hotline.config.orders import (Area, CalendarYear, Contact, Deadlines, DutyOffice, OrdersSection, Subject,
                                    Unit, UnitKind)
+from hotline.config.edge import EdgeNode, EdgeSection, PikeLimits
 from hotline.config.duty_probes import DutyProbesSection, ProbeWindow
 from hotline.config.revisits import RevisitHours, RevisitsSection
 from hotline.config.unit_scores import UnitScoresSection
@@ -32,7 +33,7 @@ __all__ = ["NODE_NAME", "ORDER_EVENTS", "InboundSystem", "Integration", "Webhook
            "SiteConfig", "SiteInfo", "Slug", "StoreSection", "Transition", "Trunk", "User", "UserName",
            "Area", "CalendarYear", "Contact", "Deadlines", "DutyOffice", "OrdersSection", "Subject", "Unit", "UnitKind",
            "RevisitHours", "RevisitsSection", "DutyProbesSection", "ProbeWindow",
-           "UnitScoresSection"]
+           "UnitScoresSection", "EdgeNode", "EdgeSection", "PikeLimits"]
 
 
 class SiteConfig(Model):
@@ -57,6 +58,7 @@ class SiteConfig(Model):
     revisits: RevisitsSection = Field(default_factory=RevisitsSection)
     duty_probes: DutyProbesSection = Field(default_factory=DutyProbesSection)
     unit_scores: UnitScoresSection = Field(default_factory=UnitScoresSection)
+    edge: EdgeSection | None = None   # a Kamailio in front of several Asterisk nodes (hotline/config/edge.py)
 
     def user(self, name: str) -> User | None:
         return next((u for u in self.users if u.name == name), None)
