@@ -89,16 +89,18 @@ def _header(site: SiteConfig, options: EdgeOptions) -> list[str]:
         f'modparam("dispatcher", "ds_probing_threshold", {e.probe_failures})',
         f'modparam("dispatcher", "ds_inactive_threshold", {e.probe_successes})',
         f'modparam("dispatcher", "ds_ping_from", "sip:{PROBE_USER}@{e.source_address}")',
-        # any answer but a 5xx (or none) means the node's SIP stack is up
-        'modparam("dispatcher", "ds_ping_reply_codes", "class=2;class=3;class=4")',
+        # The node's probe endpoint answers 200; a challenge or refusal still means its SIP stack is
+        # up. Never 408: Kamailio makes that reply itself when a probe has no answer.
+        'modparam("dispatcher", "ds_ping_reply_codes", "class=2;code=401;code=403;code=404;code=405")',
         f'modparam("pike", "sampling_time_unit", {e.pike.window})',
         f'modparam("pike", "reqs_density_per_unit", {e.pike.requests})',
         f'modparam("pike", "remove_latency", {max(e.pike.block, 2 * e.pike.window)})',
         f'modparam("htable", "htable", "ipban=>size=8;autoexpire={e.pike.block};")',
         'modparam("dialog", "dlg_flag", 4)',
         'modparam("dialog", "ka_timer", 1)',
-        'modparam("dialog", "ka_interval", 2)',
+        'modparam("dialog", "ka_interval", 30)',   # Kamailio's floor
         'modparam("dialog", "ka_failed_limit", 1)',
+        'modparam("dialog", "profiles_with_value", "node")',
         "",
     ]
 
@@ -143,6 +145,7 @@ request_route {
     }
     if (is_method("INVITE")) {
         route(IDENTITY);
+        $dlg_ctx(timeout_bye) = 1;   # a dialog the edge ends (its node died) gets a BYE both ways
         dlg_manage();
         dlg_set_property("ka-dst");
         record_route();
@@ -222,8 +225,14 @@ route[DISPATCH] {
         send_reply("503", "No node available");
         exit;
     }
+    route(TRACK);
     t_on_failure("FAILOVER");
     route(RELAY);
+}
+
+route[TRACK] {
+    # calls are counted per node: when the node goes down they are ended (event_route below)
+    if (is_method("INVITE")) set_dlg_profile("node", "$du");
 }
 
 route[RELAY] {
@@ -241,13 +250,18 @@ failure_route[FAILOVER] {
     }
     if (ds_next_dst()) {
         xlog("L_INFO", "edge: $rm $ci goes on to $du\n");
+        route(TRACK);
         t_on_failure("FAILOVER");
         route(RELAY);
     }
 }
 
 event_route[dispatcher:dst-down] {
-    xlog("L_WARN", "edge: node $ru is down\n");
+    # $ru is the node when a probe failed; $du when a call found it dead (ds_mark_dst)
+    $var(node) = $ru;
+    if ($du != $null) $var(node) = $du;
+    xlog("L_WARN", "edge: node $var(node) is down: its calls end now\n");
+    dlg_set_timeout_by_profile("node", "$var(node)", "1");
 }
 
 event_route[dispatcher:dst-up] {
