@@ -106,11 +106,12 @@ def cmd_asterisk(args: argparse.Namespace) -> int:
 def cmd_edge(args: argparse.Namespace) -> int:
     """The SIP edge (Kamailio) of a site with ``edge:``; a site without it runs on one node."""
     from hotline import edge_runtime
+    from hotline.deploy import generate_edge
 
     edge = edge_runtime.for_state(_paths(args).state_dir)
     if args.action in ("generate", "start", "run"):
         site = _site(args)   # validated before anything is generated or started
-        for p in edge.write(site, user=args.user):
+        for p in generate_edge(site, edge, user=args.user):
             print(p)
         edge.check()
         if args.action == "run":

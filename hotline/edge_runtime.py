@@ -1,7 +1,8 @@
 """The SIP edge's runtime: Kamailio in front of the Asterisk nodes (site config ``edge:``).
 
 ``hotline edge start|run|stop|status``, like ``hotline asterisk``. The configuration is generated
-from the site config (``trunk_config/kamailio.py``) into ``<state>/edge``; Kamailio runs in the
+from the site config (``trunk_config/kamailio.py``, called by ``hotline.deploy.generate_edge``)
+into ``<state>/edge``; Kamailio runs in the
 foreground (``-DD -E``) as a child of the product (``start``) or as the service's own process
 (``run``), and drops root itself (``-u``/``-g``, the Debian package's ``kamailio`` account) after
 it has bound its port. ``status`` asks it over its control socket (kamcmd) which nodes are in.
@@ -19,10 +20,8 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from hotline.config.site import SiteConfig
 from hotline.exceptions import EdgeRuntimeError
 from hotline.filemodes import DIRECTORY, GROUP_READ, UMASK, ensure_dir, write_file
-from trunk_config import kamailio
 
 KAMAILIO = "/usr/sbin/kamailio"
 KAMCMD = "/usr/sbin/kamcmd"
@@ -54,13 +53,9 @@ class Edge:
     def log_file(self) -> Path:
         return self.directory / "kamailio.log"
 
-    def write(self, site: SiteConfig, user: str | None = ACCOUNT) -> list[Path]:
-        """Generate kamailio.cfg and dispatcher.list; the ``user`` account's group reads them and
-        owns the run directory (its control socket). Raises when the site has no ``edge:``."""
-        if site.edge is None:
-            raise EdgeRuntimeError("the site config has no edge: section (a site without it runs on one node)")
-        files = kamailio.generate(site, kamailio.EdgeOptions(files_dir=str(self.directory),
-                                                              ctl_socket=str(self.ctl_socket)))
+    def write(self, files: dict[str, str], user: str | None = ACCOUNT) -> list[Path]:
+        """Write the generated files (kamailio.cfg, dispatcher.list); the ``user`` account's group
+        reads them and owns the run directory (its control socket)."""
         ensure_dir(self.directory)
         ensure_dir(self.ctl_socket.parent)
         written = []
@@ -88,6 +83,8 @@ class Edge:
         if not Path(KAMAILIO).exists():
             raise EdgeRuntimeError("kamailio is not installed (Debian package kamailio; scripts/setup.sh)")
         drop: list[str] = []
+        if not user and os.geteuid() == 0:
+            raise EdgeRuntimeError("the edge never runs as root: give an unprivileged --user (default kamailio)")
         if user:
             if user == "root" or _account(user)[0] == 0:
                 raise EdgeRuntimeError("the edge never runs as root: give an unprivileged --user", user=user)

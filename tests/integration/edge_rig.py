@@ -34,6 +34,7 @@ from typing import Any, Callable
 from hotline import asterisk_runtime, edge_runtime
 from hotline.config import parse_site
 from hotline.config.site import SiteConfig
+from hotline.deploy import generate_edge
 from trunk_config import GenerateOptions, generate, write
 
 ROOT = Path(os.environ.get("HOTLINE_ASTERISK_ROOT", "/var/cache/hotline/asterisk-root"))
@@ -200,7 +201,7 @@ class Rig:
     def start_edge(self) -> None:
         self.site = parse_site(site_data())
         edge = edge_runtime.Edge(directory=self.workdir / "edge", prefix=["ip", "netns", "exec", self.ns("edge")])
-        edge.write(self.site)
+        generate_edge(self.site, edge)
         edge.check()
         self.edge = edge
         edge.start()
