@@ -135,3 +135,15 @@ def test_a_node_brought_back_is_in_rotation_again(rig: Rig) -> None:
     _ok(rig.sipp(_scenario(rig, 300), calls=10, rate=20, port=5075), 10)
     after = _counts(rig)
     assert after["node-a"] - before["node-a"] >= 4 and after["node-b"] - before["node-b"] >= 4, (before, after)
+
+
+def test_an_idle_dead_node_is_noticed_by_the_probes_alone(rig: Rig) -> None:
+    """No call finds node-b dead first: only the OPTIONS probes take it out."""
+    wait_for(lambda: rig.in_rotation() == {"node-a", "node-b"}, 20, "both nodes in rotation")
+    rig.nodes["node-b"].kill()
+    killed = time.monotonic()
+    wait_for(lambda: "node-b" not in rig.in_rotation(), 10, "the probes to take node-b out")
+    print(f"edge: idle node-b out of rotation {time.monotonic() - killed:.2f} s after it was killed (probes)")
+    before = _counts(rig)
+    _ok(rig.sipp(_scenario(rig, 200), calls=6, rate=20, port=5076), 6)
+    assert _counts(rig)["node-a"] - before["node-a"] == 6
