@@ -59,6 +59,43 @@ def why_not() -> str | None:
     return None
 
 
+PREFIX = "hle"   # every rig namespace is <PREFIX><pid of the test process>-<host>
+
+
+def rig_tag() -> str:
+    return f"{PREFIX}{os.getpid()}"
+
+
+def sweep_stale() -> list[str]:
+    """Namespaces (and whatever runs in them) and Asterisk instances left by a rig whose test
+    process is gone (killed before its teardown ran). Returns the namespaces removed."""
+    r = subprocess.run(["ip", "netns", "list"], capture_output=True, text=True)
+    removed = []
+    for line in r.stdout.splitlines():
+        name = line.split()[0] if line.split() else ""
+        owner = name[len(PREFIX):].split("-", 1)[0]
+        if not name.startswith(PREFIX) or not owner.isdigit() or _alive(int(owner)):
+            continue
+        _kill_netns(name)
+        removed.append(name)
+    instances = ROOT / "srv" / "hotline-edge"
+    for inst in instances.glob(f"{PREFIX}*") if instances.is_dir() else []:
+        owner = inst.name[len(PREFIX):].split("-", 1)[0]
+        if owner.isdigit() and not _alive(int(owner)):
+            shutil.rmtree(inst, ignore_errors=True)
+    return removed
+
+
+def _kill_netns(name: str) -> None:
+    r = subprocess.run(["ip", "netns", "pids", name], capture_output=True, text=True)
+    for pid in r.stdout.split():
+        try:
+            os.kill(int(pid), signal.SIGKILL)
+        except (ProcessLookupError, ValueError):
+            pass
+    subprocess.run(["ip", "netns", "del", name], capture_output=True)
+
+
 def wait_for(check: Callable[[], Any], timeout: float = 20.0, what: str = "condition") -> Any:
     deadline = time.monotonic() + timeout
     while True:
@@ -249,13 +286,7 @@ class Rig:
                 pass
         # Anything still running in a namespace (sipp in the background) dies with it.
         for name in reversed(self.namespaces):
-            r = subprocess.run(["ip", "netns", "pids", name], capture_output=True, text=True)
-            for pid in r.stdout.split():
-                try:
-                    os.kill(int(pid), signal.SIGKILL)
-                except (ProcessLookupError, ValueError):
-                    pass
-            subprocess.run(["ip", "netns", "del", name], capture_output=True)
+            _kill_netns(name)
         self.namespaces.clear()
         for node in self.nodes.values():
             instance = node.runtime.host_path(node.runtime.instance)

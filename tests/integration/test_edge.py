@@ -16,7 +16,7 @@ from typing import Iterator
 
 import pytest
 
-from .edge_rig import REPO_SIPP, STRANGER_IP, Rig, wait_for, why_not
+from .edge_rig import REPO_SIPP, STRANGER_IP, Rig, rig_tag, sweep_stale, wait_for, why_not
 
 pytestmark = pytest.mark.skipif(why_not() is not None, reason=why_not() or "")
 
@@ -26,7 +26,8 @@ def rig(request: pytest.FixtureRequest) -> Iterator[Rig]:
     failed = request.session.testsfailed
     workdir = Path(tempfile.mkdtemp(prefix="hotline-edge-"))
     workdir.chmod(0o755)   # the kamailio account reaches its run directory in it
-    r = Rig(tag=f"hle{time.monotonic_ns() % 100000}", workdir=workdir)
+    sweep_stale()   # what a killed earlier run left behind
+    r = Rig(tag=rig_tag(), workdir=workdir)
     try:
         r.build_network()
         r.start_nodes()
