@@ -174,6 +174,8 @@ route[REQINIT] {
 
 route[WITHINDLG] {
     if (!has_totag()) return;
+    # a caller or trunk may be slower than a node's first answer: 5 s, not reply_timeout_ms
+    t_set_fr(0, 5000);
     if (loose_route()) {
         route(RELAY);
         exit;

@@ -59,8 +59,8 @@ class EdgeSection(Model):
     probe_failures: int = Field(default=1, ge=1, le=10)
     probe_successes: int = Field(default=1, ge=1, le=10)
     # ms to wait for a node's first answer (100 Trying) before the call tries the next node; also
-    # the timeout of a probe, so a dead node is out within probe_interval + reply_timeout.
-    reply_timeout_ms: int = Field(default=1000, ge=200, le=10000)
+    # the timeout of a probe, so a dead node is out within probe_interval + reply_timeout (1.8 s).
+    reply_timeout_ms: int = Field(default=800, ge=200, le=10000)
 
     _listen = field_validator("listen")(lambda v: _ip(v))
     _nsa = field_validator("node_side_address")(lambda v: _ip(v) if v else v)

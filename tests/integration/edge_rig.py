@@ -177,6 +177,9 @@ class Node:
         if pid:
             os.kill(pid, signal.SIGKILL)
             wait_for(lambda: not _alive(pid), 10, f"{self.name} to die")
+        # Its pid file stays behind, and its pid may stay a zombie for a while (init reaps it):
+        # Runtime.start would take that for a running Asterisk.
+        self.runtime.pid_file.unlink(missing_ok=True)
 
     def start(self) -> None:
         self.runtime.start(timeout=90)

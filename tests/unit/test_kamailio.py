@@ -59,7 +59,7 @@ def test_probing_takes_a_dead_node_out_within_two_seconds() -> None:
     assert 'modparam("dispatcher", "ds_probing_mode", 1)' in cfg          # every node, always
     assert 'modparam("dispatcher", "ds_probing_threshold", 1)' in cfg     # one unanswered probe: out
     assert 'modparam("dispatcher", "ds_inactive_threshold", 1)' in cfg    # one answered probe: back
-    assert 'modparam("tm", "fr_timer", 1000)' in cfg                      # a probe's timeout
+    assert 'modparam("tm", "fr_timer", 800)' in cfg                       # a probe's timeout: out within 1.8 s
     assert 'ds_next_dst()' in cfg and 't_check_status("408|5[0-9][0-9]")' in cfg
 
 
