@@ -5,7 +5,9 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import stat
+import subprocess
 from pathlib import Path
 
 import pytest
@@ -88,3 +90,16 @@ def test_the_edge_unit_drops_root_and_restarts() -> None:
         assert line in text.splitlines(), line
     spec = parse_unit(unit)
     assert spec.argv[-4:] == ["edge", "run", "--user", "kamailio"] and spec.restart == "always"
+
+
+@pytest.mark.skipif(shutil.which("systemd-analyze") is None,
+                    reason="systemd-analyze is not installed (Debian package systemd)")
+def test_the_edge_unit_passes_systemd_analyze_verify(tmp_path: Path) -> None:
+    exe = tmp_path / "hotline"
+    exe.write_text("#!/bin/sh\n")
+    exe.chmod(0o755)
+    unit = Path(__file__).resolve().parents[2] / "packaging" / "systemd" / "hotline-edge.service"
+    (tmp_path / unit.name).write_text(unit.read_text().replace("/opt/hotline/bin/hotline", str(exe)))
+    r = subprocess.run(["systemd-analyze", "verify", str(tmp_path / unit.name)], capture_output=True, text=True,
+                       timeout=60)
+    assert r.returncode == 0 and not (r.stdout + r.stderr).strip(), r.stdout + r.stderr
