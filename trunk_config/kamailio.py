@@ -31,7 +31,7 @@ PROBE_USER = "hotline-edge"     # the From user of the edge's probes; the node's
 SET = 1                         # the dispatcher set of the nodes
 
 MODULES = ("kex", "corex", "tm", "tmx", "sl", "rr", "pv", "maxfwd", "textops", "textopsx", "siputils", "xlog",
-           "sanity", "ctl", "ipops", "htable", "pike", "dialog", "uac", "dispatcher")
+           "sanity", "ctl", "ipops", "htable", "pike", "dialog", "uac", "path", "dispatcher")
 
 
 @dataclass(frozen=True)
@@ -80,6 +80,7 @@ def _header(site: SiteConfig, options: EdgeOptions) -> list[str]:
         f'modparam("tm", "fr_timer", {e.reply_timeout_ms})',
         'modparam("tm", "fr_inv_timer", 120000)',
         'modparam("rr", "append_fromtag", 1)',
+        'modparam("path", "use_received", 1)',   # a node's request to a seat goes where its REGISTER came from
         'modparam("uac", "restore_mode", "auto")',
         'modparam("uac", "rr_from_store_param", "hlfrom")',
         f'modparam("dispatcher", "list_file", "{options.files_dir}/dispatcher.list")',
@@ -133,8 +134,16 @@ request_route {
     }
     route(WITHINDLG);
     if ($var(node) == 1) {
-        # the nodes reach trunks and seats directly; only in-dialog requests come back here
-        sl_send_reply("403", "Out-of-dialog requests from a node are not relayed");
+        # A node calling or qualifying a seat: the Path the edge put in the seat's REGISTER routes
+        # it here, and on to the address that REGISTER came from. Nothing else is relayed.
+        # (loose_route() answers false for a Route to this edge alone: the path module has set $du
+        # from its received parameter all the same)
+        if (is_present_hf("Route") && (loose_route() || $du != $null)) {
+            if (is_method("INVITE")) record_route();
+            t_set_fr(0, 5000);
+            route(RELAY);
+        }
+        sl_send_reply("403", "Out-of-dialog requests from a node go to seats only");
         exit;
     }
     remove_hf("__TRUNK_HEADER__");
@@ -142,6 +151,11 @@ request_route {
         remove_hf("P-Asserted-Identity");
         remove_hf("P-Preferred-Identity");
         remove_hf("Remote-Party-ID");
+    }
+    if (is_method("REGISTER") && $var(trunk) == "") {
+        add_path_received();
+        # the edge stands in for the phone's path support (RFC 3327: else the registrar says 420)
+        if (!is_present_hf("Supported") || !($hdr(Supported) =~ "path")) append_hf("Supported: path\r\n");
     }
     if (is_method("INVITE")) {
         route(IDENTITY);

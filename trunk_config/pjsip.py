@@ -58,10 +58,16 @@ def _trunk(conf: ConfFile, trunk: Trunk) -> None:
                                      ("line", "yes"), ("endpoint", name)])
 
 
-def _seat(conf: ConfFile, seat: Seat) -> None:
+def _seat(conf: ConfFile, seat: Seat, edge: bool = False) -> None:
+    """``edge``: the seat registers through the edge, whose Path header (with the address the
+    REGISTER came from) routes every request to the seat back through it: the contact is kept
+    as the phone sent it (the edge, not this node, sees the phone's NAT)."""
     label = f"seat {seat.id}" + (" (remote" + (f", {seat.county}" if seat.county else "") + ")" if seat.remote else "")
+    media = _media(["alaw", "ulaw"], nat=seat.remote)
+    if edge:
+        media = [(k, "no" if k == "rewrite_contact" else v) for k, v in media]
     conf.section(seat.id, [("type", "endpoint"), ("context", SEAT_CONTEXT), ("auth", seat.id),
-                           ("aors", seat.id), *_media(["alaw", "ulaw"], nat=seat.remote),
+                           ("aors", seat.id), *media,
                            ("callerid", f"seat {seat.id} <{seat.id}>"),
                            ("allow_transfer", "yes"), ("language", "zh")], comment=label)
     conf.section(seat.id, [("type", "auth"), ("auth_type", "userpass"), ("username", seat.id),
@@ -70,7 +76,7 @@ def _seat(conf: ConfFile, seat: Seat) -> None:
     qualify = 20 if seat.remote else 60
     conf.section(seat.id, [("type", "aor"), ("max_contacts", 1), ("remove_existing", "yes"),
                            ("qualify_frequency", qualify), ("minimum_expiration", 60),
-                           ("default_expiration", 300)])
+                           ("default_expiration", 300), *([("support_path", "yes")] if edge else [])])
 
 
 def render(site: SiteConfig) -> str:
@@ -107,7 +113,7 @@ def render(site: SiteConfig) -> str:
                                            ("disallow", "all"), ("allow", "alaw")],
                      comment="the edge's health probes (OPTIONS)")
     for seat in site.seats:
-        _seat(conf, seat)
+        _seat(conf, seat, edge=site.edge is not None)
     for dept in site.departments:
         if dept.phone_secret:
             _department_phone(conf, dept)

@@ -39,7 +39,8 @@ from trunk_config import GenerateOptions, generate, write
 
 ROOT = Path(os.environ.get("HOTLINE_ASTERISK_ROOT", "/var/cache/hotline/asterisk-root"))
 NET = "10.214.0"
-EDGE_IP, CARRIER_IP, STRANGER_IP = f"{NET}.2", f"{NET}.10", f"{NET}.20"
+EDGE_IP, CARRIER_IP, STRANGER_IP, SEAT_IP = f"{NET}.2", f"{NET}.10", f"{NET}.20", f"{NET}.30"
+SEAT, SEAT_SECRET = "1001", "edge-seat-1001"
 NODES = {"node-a": f"{NET}.11", "node-b": f"{NET}.12"}
 SERVICE = "12345"
 REPO_SIPP = Path(__file__).resolve().parents[1] / "sipp"
@@ -118,6 +119,7 @@ def site_data() -> dict[str, Any]:
         "site": {"node": "node-a"},
         "asterisk": {"sip_bind": "0.0.0.0", "sip_port": 5060, "rtp_start": 20000, "rtp_end": 20999},
         "trunks": [{"name": "carrier", "host": CARRIER_IP, "port": 5070}],
+        "seats": [{"id": SEAT, "name": "Seat 1001", "secret": SEAT_SECRET, "remote": True}],
         "edge": {"listen": EDGE_IP, "port": 5060,
                  "nodes": [{"name": n, "address": a, "sip_port": 5060} for n, a in NODES.items()],
                  "pike": {"requests": 15, "window": 2, "block": 30}},
@@ -131,6 +133,8 @@ static=yes
 writeprotect=yes
 
 [from-trunk-carrier]
+exten => 1001,1,Dial(PJSIP/1001,10)
+ same => n,Hangup()
 exten => _X.,1,Answer()
  same => n,Echo()
 exten => _+X.,1,Answer()
@@ -171,6 +175,20 @@ class Node:
                 out.append(ev)
         return out
 
+    def events(self) -> list[dict[str, Any]]:
+        """Every CEL event of this node, oldest first."""
+        out = []
+        try:
+            lines = self.runtime.cel_log.read_text(errors="replace").splitlines()
+        except OSError:
+            return []
+        for line in lines:
+            try:
+                out.append(json.loads(line))
+            except ValueError:
+                continue
+        return out
+
     def kill(self) -> None:
         """A crash: SIGKILL, no goodbye to anyone."""
         pid = self.runtime.pid()
@@ -203,7 +221,7 @@ class Rig:
         self._add_ns(sw)
         _ip("-n", sw, "link", "add", "br0", "type", "bridge")
         _ip("-n", sw, "link", "set", "dev", "br0", "up")
-        hosts = {"carrier": [CARRIER_IP, STRANGER_IP], "edge": [EDGE_IP], **{n: [a] for n, a in NODES.items()}}
+        hosts = {"carrier": [CARRIER_IP, STRANGER_IP, SEAT_IP], "edge": [EDGE_IP], **{n: [a] for n, a in NODES.items()}}
         for i, (host, addresses) in enumerate(hosts.items()):
             name = self.ns(host)
             self._add_ns(name)
@@ -258,10 +276,11 @@ class Rig:
     # -- callers ------------------------------------------------------------------
     def sipp(self, scenario: Path, *, calls: int, rate: float = 10, caller: str = "+8613800000000",
              source: str = CARRIER_IP, port: int = 5070, limit: int = 50, extra: tuple[str, ...] = (),
+             service: str = SERVICE,
              background: bool = False) -> subprocess.Popen[str] | subprocess.CompletedProcess[str]:
         stats = self.workdir / f"sipp-{time.monotonic_ns()}"
         argv = ["ip", "netns", "exec", self.ns("carrier"), "sipp", f"{EDGE_IP}:5060", "-sf", str(scenario),
-                "-s", SERVICE, "-i", source, "-p", str(port), "-m", str(calls), "-r", str(rate), "-l", str(limit),
+                "-s", service, "-i", source, "-p", str(port), "-m", str(calls), "-r", str(rate), "-l", str(limit),
                 "-key", "caller", caller, "-nostdin", "-timeout", "120", "-trace_err", "-trace_logs",
                 "-error_file", f"{stats}.err", "-log_file", f"{stats}.log",
                 "-mp", str(30000 + 10 * (port - 5000)), *extra]   # sipp takes mp and mp+2

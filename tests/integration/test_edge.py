@@ -16,7 +16,7 @@ from typing import Iterator
 
 import pytest
 
-from .edge_rig import REPO_SIPP, STRANGER_IP, Rig, rig_tag, sweep_stale, wait_for, why_not
+from .edge_rig import REPO_SIPP, SEAT, SEAT_IP, SEAT_SECRET, STRANGER_IP, Rig, rig_tag, sweep_stale, wait_for, why_not
 
 pytestmark = pytest.mark.skipif(why_not() is not None, reason=why_not() or "")
 
@@ -81,6 +81,45 @@ def test_caller_identity_is_normalised_before_a_node_sees_it(rig: Rig) -> None:
     assert sorted(c["num"] for c in new) == ["+8613812345678", "+8613812345678", "anonymous", "anonymous"], new
     # The caller's forged X-Hotline-Trunk was dropped: the node knew the trunk from the edge's own header.
     assert {c["context"] for c in new} == {"from-trunk-carrier"}, new
+
+
+def test_a_seat_registers_through_the_edge_and_its_node_reaches_it_there(rig: Rig) -> None:
+    """The edge puts a Path in the seat's REGISTER: the node that took it sends the seat's calls
+    (and qualify OPTIONS) back through the edge, to the address the REGISTER came from."""
+    # A phone registers and takes calls on one address: register from 5091, then answer there.
+    reg = rig.sipp(REPO_SIPP / "register.xml", calls=1, rate=1, source=SEAT_IP, port=5091,
+                   extra=("-key", "user", SEAT, "-key", "contact_port", "5091", "-au", SEAT, "-ap", SEAT_SECRET))
+    _ok(reg, 1)
+    phone = rig.sipp(REPO_SIPP / "seat_uas.xml", calls=20, rate=1, source=SEAT_IP, port=5091, background=True)
+    assert isinstance(phone, subprocess.Popen)
+    try:
+        def holder() -> str | None:
+            for name, node in rig.nodes.items():
+                out = node.runtime.cli("pjsip show contacts", check=False) or ""
+                if f"{SEAT}/sip:{SEAT}@{SEAT_IP}:5091" in out:
+                    return name
+            return None
+
+        node = rig.nodes[wait_for(holder, 10, "the seat's contact on a node")]
+        seen = len(node.events())
+
+        def answered() -> bool:
+            return any(e.get("eventtype") == "ANSWER" and str(e.get("channame", "")).startswith(f"PJSIP/{SEAT}-")
+                       for e in node.events()[seen:])
+
+        # A trunk call to 1001 dials the seat (the rig's dialplan); the call lands on the node that
+        # holds the registration at the latest on the second try (round robin over two nodes).
+        # Seats on one node answering calls of another are issue 14, item 3.
+        for port in (5077, 5078, 5079):
+            rig.sipp(_scenario(rig, 1000), calls=1, rate=1, port=port, service=SEAT)
+            if answered():
+                break
+        assert answered(), "the seat never answered its node's call through the edge"
+        wait_for(lambda: any(e.get("eventtype") == "CHAN_END" and str(e.get("channame", "")).startswith(
+            f"PJSIP/{SEAT}-") for e in node.events()[seen:]), 20, "the seat's leg to end (BYE through the edge)")
+    finally:
+        phone.kill()
+        phone.wait(timeout=10)
 
 
 def test_a_stranger_is_no_trunk_and_is_flood_limited_but_the_trunk_is_not(rig: Rig) -> None:
