@@ -125,3 +125,11 @@ def test_kamailio_accepts_the_generated_config(tmp_path: Path) -> None:
     r = subprocess.run(["kamailio", "-c", "-f", str(tmp_path / "kamailio.cfg")], capture_output=True, text=True,
                        timeout=60)
     assert r.returncode == 0 and "config file ok" in r.stdout + r.stderr, r.stdout + r.stderr
+
+
+def test_seats_register_with_a_path_back_through_the_edge() -> None:
+    cfg = kamailio.render(_site(), OPTIONS)
+    assert 'if (is_method("REGISTER") && $var(trunk) == "") {\n        add_path_received();' in cfg
+    assert 'modparam("path", "use_received", 1)' in cfg
+    # a node's out-of-dialog request is relayed only along a Route (the seat's Path), never else
+    assert 'sl_send_reply("403", "Out-of-dialog requests from a node go to seats only");' in cfg
