@@ -274,10 +274,10 @@ failure_route[FAILOVER] {
 
 event_route[dispatcher:dst-down] {
     # $ru is the node when a probe failed; $du when a call found it dead (ds_mark_dst)
-    $var(node) = $ru;
-    if ($du != $null) $var(node) = $du;
-    xlog("L_WARN", "edge: node $var(node) is down: its calls end now\n");
-    dlg_set_timeout_by_profile("node", "$var(node)", "1");
+    $var(down) = $ru;
+    if ($du != $null) $var(down) = $du;
+    xlog("L_WARN", "edge: node $var(down) is down: its calls end now\n");
+    dlg_set_timeout_by_profile("node", "$var(down)", "1");
 }
 
 event_route[dispatcher:dst-up] {
