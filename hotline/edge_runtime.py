@@ -75,6 +75,8 @@ class Edge:
 
     def check(self) -> None:
         """Kamailio's own syntax and module check of the generated file."""
+        if not Path(KAMAILIO).exists():
+            raise EdgeRuntimeError("kamailio is not installed (Debian package kamailio; scripts/setup.sh)")
         r = subprocess.run([KAMAILIO, "-c", "-f", str(self.config)], capture_output=True, text=True, timeout=60)
         if r.returncode != 0:
             raise EdgeRuntimeError(f"kamailio refuses {self.config}: {_tail_text(r.stdout + r.stderr)}")
