@@ -2,6 +2,7 @@
 
     hotline [--site FILE] [--state-dir DIR] config check|generate
     hotline asterisk install|start|run|stop|status|reload [--user U --group G]
+    hotline edge generate|start|run|stop|status [--user U]   # the Kamailio edge (site config edge:)
     hotline supervise UNIT_FILE                # run a systemd unit's ExecStart with Restart= (no systemd)
     hotline serve
     hotline journal replay-rejected       # apply <state>/records.journal.rejected again
@@ -100,6 +101,31 @@ def cmd_asterisk(args: argparse.Namespace) -> int:
         print(json.dumps(st))
         return 0 if st["running"] else 3
     return 0
+
+
+def cmd_edge(args: argparse.Namespace) -> int:
+    """The SIP edge (Kamailio) of a site with ``edge:``; a site without it runs on one node."""
+    from hotline import edge_runtime
+    from hotline.deploy import generate_edge
+
+    edge = edge_runtime.for_state(_paths(args).state_dir)
+    if args.action in ("generate", "start", "run"):
+        site = _site(args)   # validated before anything is generated or started
+        for p in generate_edge(site, edge, user=args.user):
+            print(p)
+        if args.action != "generate" or edge_runtime.installed():
+            edge.check()   # Kamailio's own check; generate alone also works where it is not installed
+        if args.action == "run":
+            edge.run_foreground(args.user)
+        if args.action == "start":
+            print(json.dumps({"running": True, "pid": edge.start(args.user)}))
+        return 0
+    if args.action == "stop":
+        print(json.dumps({"stopped": edge.stop()}))
+        return 0
+    st = edge.status()
+    print(json.dumps(st))
+    return 0 if st["running"] else 3
 
 
 def cmd_serve(args: argparse.Namespace) -> int:
@@ -265,6 +291,12 @@ def build_parser() -> argparse.ArgumentParser:
     a.add_argument("--user", help="start/run: the unprivileged account Asterisk drops to (-U); never root")
     a.add_argument("--group", help="start/run: its group (-G; default the user's)")
     a.set_defaults(func=cmd_asterisk)
+
+    e = sub.add_parser("edge", help="the SIP edge (Kamailio) in front of several Asterisk nodes")
+    e.add_argument("action", choices=["generate", "start", "run", "stop", "status"],
+                   help="run: generate, then Kamailio in the foreground (a service unit's command)")
+    e.add_argument("--user", default="kamailio", help="the unprivileged account Kamailio drops to (never root)")
+    e.set_defaults(func=cmd_edge)
 
     s = sub.add_parser("serve", help="run the controller (FastAGI, AMI, API)")
     s.set_defaults(func=cmd_serve)

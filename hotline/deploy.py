@@ -6,13 +6,14 @@ from pathlib import Path
 
 from hotline import asterisk_runtime
 from hotline.asterisk_certs import keys_inner
+from hotline.edge_runtime import ACCOUNT, Edge
 from hotline.config.paths import Paths
 from hotline.config.site import SiteConfig
-from hotline.exceptions import AsteriskRuntimeError
+from hotline.exceptions import AsteriskRuntimeError, EdgeRuntimeError
 from ivr.moh import render_moh
 from ivr.prompts import DIGIT_PROMPTS
 from ivr.render import render_prompts
-from trunk_config import GenerateOptions, generate, write
+from trunk_config import GenerateOptions, generate, kamailio, write
 
 
 def _inner_dirs(paths: Paths) -> tuple[str, str, str]:
@@ -60,3 +61,13 @@ def write_logrotate(site: SiteConfig, paths: Paths) -> Path | None:
     target = paths.state_dir / "logrotate-cel.conf"
     target.write_text(rt.logrotate_rule(int(keep)))
     return target
+
+
+def generate_edge(site: SiteConfig, edge: Edge, user: str | None = ACCOUNT) -> list[Path]:
+    """Write the edge's kamailio.cfg and dispatcher.list (``trunk_config/kamailio.py``) into its
+    directory; a site config without ``edge:`` is refused (it runs on one node, without Kamailio)."""
+    if site.edge is None:
+        raise EdgeRuntimeError("the site config has no edge: section (a site without it runs on one node, "
+                               "no Kamailio)")
+    options = kamailio.EdgeOptions(files_dir=str(edge.directory), ctl_socket=str(edge.ctl_socket))
+    return edge.write(kamailio.generate(site, options), user=user)

@@ -92,6 +92,12 @@ class ResourceMissingError(AsteriskRuntimeError):
     error_id = "resource-missing"
 
 
+class EdgeRuntimeError(HotlineError):
+    """The SIP edge (Kamailio, hotline/edge_runtime.py) cannot be configured, started or asked."""
+
+    error_id = "edge-runtime"
+
+
 class StoreError(HotlineError):
     error_id = "store-unavailable"
     http_status = 503

@@ -113,3 +113,21 @@ else
   echo "  $PREFIX/bin/hotline supervise /etc/systemd/system/hotline-asterisk.service &" >&2
   echo "  $PREFIX/bin/hotline supervise /etc/systemd/system/hotline.service &" >&2
 fi
+
+# -- the SIP edge: only for a site config with an edge: section (Kamailio in front of the nodes) ---
+if grep -qE '^edge:' "$ETC/site.yaml" 2>/dev/null; then
+  if ! dpkg-query -W -f='${Status}' kamailio 2>/dev/null | grep -q "install ok installed"; then
+    apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends kamailio >/dev/null
+  fi
+  # The package's own service reads /etc/kamailio; the edge is hotline-edge.service.
+  systemctl disable --now kamailio >/dev/null 2>&1 || true
+  usermod -a -G hotline kamailio   # it reaches its files under the state directory (0750, group hotline)
+  install -m 0644 "$share/systemd/hotline-edge.service" /etc/systemd/system/
+  if [ -d /run/systemd/system ]; then
+    systemctl daemon-reload
+    systemctl enable --now hotline-edge.service
+  else
+    echo "  $PREFIX/bin/hotline supervise /etc/systemd/system/hotline-edge.service &" >&2
+  fi
+fi

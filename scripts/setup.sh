@@ -17,8 +17,9 @@ fi
 # fonts-wqy-microhei: the CJK font of the unit score's PDF report (hotline/unit_scores/report_pdf.py)
 pkgs=(python3-venv debootstrap sip-tester sox espeak-ng logrotate fonts-wqy-microhei)
 # poppler-utils, tesseract-ocr(-chi-sim): the PDF report's picture is rendered and read back in a test
+# kamailio: the SIP edge in front of several Asterisk nodes (site config edge:; tests/integration/edge)
 [ "$want_test" = 1 ] && pkgs+=(postgresql redis-server baresip chromium chromium-driver poppler-utils tesseract-ocr
-                               tesseract-ocr-chi-sim)
+                               tesseract-ocr-chi-sim kamailio)
 missing=()
 for p in "${pkgs[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
@@ -28,7 +29,7 @@ if [ "${#missing[@]}" -gt 0 ]; then
   apt-get update -qq
   DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
   # Debian starts these services on install; the project starts its own instances.
-  for svc in postgresql redis-server; do
+  for svc in postgresql redis-server kamailio; do
     systemctl disable --now "$svc" >/dev/null 2>&1 || service "$svc" stop >/dev/null 2>&1 || true
   done
 fi

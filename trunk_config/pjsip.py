@@ -12,6 +12,7 @@ from hotline.config.site import Department, Seat, SiteConfig, Trunk
 from hotline.spine import plan
 
 from . import webrtc
+from . import kamailio
 from .conf import ConfFile
 
 SEAT_CONTEXT = "hotline-seats"
@@ -59,10 +60,17 @@ def _trunk(conf: ConfFile, trunk: Trunk) -> None:
 
 
 def _seat(conf: ConfFile, seat: Seat, site: SiteConfig, keys_dir: str) -> None:
+    """With an edge (``site.edge``) the seat registers through it, whose Path header (with the
+    address the REGISTER came from) routes every request to the seat back through it: the contact
+    is kept as the phone sent it (the edge, not this node, sees the phone's NAT)."""
     label = f"seat {seat.id}" + (" (remote" + (f", {seat.county}" if seat.county else "") + ")" if seat.remote else "")
     browser = seat.phone == "browser"
+    edge = site.edge is not None
+    media = _media(["alaw", "ulaw"], nat=seat.remote or browser)
+    if edge:
+        media = [(k, "no" if k == "rewrite_contact" else v) for k, v in media]
     conf.section(seat.id, [("type", "endpoint"), ("context", SEAT_CONTEXT), ("auth", seat.id),
-                           ("aors", seat.id), *_media(["alaw", "ulaw"], nat=seat.remote or browser),
+                           ("aors", seat.id), *media,
                            ("callerid", f"seat {seat.id} <{seat.id}>"),
                            ("allow_transfer", "yes"), ("language", "zh"),
                            *(webrtc.endpoint_options(site, keys_dir) if browser else [])],
@@ -74,7 +82,7 @@ def _seat(conf: ConfFile, seat: Seat, site: SiteConfig, keys_dir: str) -> None:
     qualify = webrtc.qualify_seconds(site) if browser else 20 if seat.remote else 60
     conf.section(seat.id, [("type", "aor"), ("max_contacts", 1), ("remove_existing", "yes"),
                            ("qualify_frequency", qualify), ("minimum_expiration", 60),
-                           ("default_expiration", 300)])
+                           ("default_expiration", 300), *([("support_path", "yes")] if edge else [])])
 
 
 def render(site: SiteConfig, keys_dir: str = webrtc.DEFAULT_KEYS_DIR) -> str:
@@ -90,11 +98,27 @@ def render(site: SiteConfig, keys_dir: str = webrtc.DEFAULT_KEYS_DIR) -> str:
     for t in site.trunks:
         permits += t.networks
     permits += a.seat_networks
+    if site.edge is not None:   # behind the edge: trunks and seats reach this node only through it
+        permits = [site.edge.source_address]
     conf.section("hotline-acl", [("type", "acl"), ("deny", "0.0.0.0/0.0.0.0"), ("deny", "::/0"),
                                  *[("permit", p) for p in dict.fromkeys(permits)]],
-                 comment="SIP requests only from carrier trunks and seat networks")
+                 comment="SIP requests only from carrier trunks and seat networks" if site.edge is None
+                 else "SIP requests only from the edge (Kamailio)")
     for trunk in site.trunks:
         _trunk(conf, trunk)
+        if site.edge is not None:
+            # The edge recognised the trunk by its source address and says which (any copy of the
+            # header a caller sent was removed there); only the edge reaches this node (ACL).
+            conf.section(f"{trunk_endpoint(trunk)}-edge",
+                         [("type", "identify"), ("endpoint", trunk_endpoint(trunk)),
+                          ("match_header", f"{kamailio.TRUNK_HEADER}: {trunk.name}")],
+                         comment=f"carrier trunk {trunk.name} through the edge")
+    if site.edge is not None:
+        # The edge's OPTIONS probes come from this user: an endpoint with no aors, no auth and a
+        # context with no extension (nothing can be called or registered through it).
+        conf.section(kamailio.PROBE_USER, [("type", "endpoint"), ("context", "hotline-edge-probe"),
+                                           ("disallow", "all"), ("allow", "alaw")],
+                     comment="the edge's health probes (OPTIONS)")
     for seat in site.seats:
         _seat(conf, seat, site, keys_dir)
     for dept in site.departments:

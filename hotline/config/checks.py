@@ -7,6 +7,7 @@ ConfigError.
 
 from __future__ import annotations
 
+from hotline.config.edge import edge_problems
 from hotline.config.sections import Role
 from hotline.config.site import SiteConfig
 
@@ -18,7 +19,7 @@ def problems(site: SiteConfig) -> list[Problem]:
     """Every cross-section problem of ``site``, in the order of the file's sections."""
     return [*_unique_names(site), *_references(site), *_queue_rules(site), *_seat_rules(site),
             *_users(site), *_retention(site), *_orders(site), *_revisits(site),
-            *_duty_phones(site)]
+            *_duty_phones(site), *edge_problems(site.edge, site.site.node)]
 
 
 def _dupes(kind: str, items: list[tuple[str, str]]) -> list[Problem]:

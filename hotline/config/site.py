@@ -12,6 +12,7 @@ from pydantic import Field
 from hotline.config.integration import ORDER_EVENTS, InboundSystem, Integration, Webhook
 from hotline.config.orders import (Area, CalendarYear, Contact, Deadlines, DutyOffice, OrdersSection, Subject,
                                    Unit, UnitKind)
+from hotline.config.edge import EdgeNode, EdgeSection, PikeLimits
 from hotline.config.duty_probes import DutyProbesSection, ProbeWindow
 from hotline.config.hotspots import HotspotDimension, HotspotsSection
 from hotline.config.knowledge import KnowledgeSection
@@ -36,7 +37,8 @@ __all__ = ["NODE_NAME", "ORDER_EVENTS", "InboundSystem", "Integration", "Webhook
            "WebRtcSection",
            "Area", "CalendarYear", "Contact", "Deadlines", "DutyOffice", "OrdersSection", "Subject", "Unit", "UnitKind",
            "RevisitHours", "RevisitsSection", "DutyProbesSection", "ProbeWindow",
-           "UnitScoresSection", "HotspotDimension", "HotspotsSection", "KnowledgeSection"]
+           "UnitScoresSection", "HotspotDimension", "HotspotsSection", "KnowledgeSection", "EdgeNode", "EdgeSection",
+           "PikeLimits"]
 
 
 class SiteConfig(Model):
@@ -63,6 +65,7 @@ class SiteConfig(Model):
     unit_scores: UnitScoresSection = Field(default_factory=UnitScoresSection)
     hotspots: HotspotsSection = Field(default_factory=HotspotsSection)
     knowledge: KnowledgeSection = Field(default_factory=KnowledgeSection)
+    edge: EdgeSection | None = None   # a Kamailio in front of several Asterisk nodes (hotline/config/edge.py)
 
     def user(self, name: str) -> User | None:
         return next((u for u in self.users if u.name == name), None)

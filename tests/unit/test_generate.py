@@ -80,7 +80,8 @@ def test_generated_files_match_golden(name: str) -> None:
             stale.append(diff[:4000])
     assert not stale, ("generated files differ from the golden ones (HOTLINE_UPDATE_GOLDEN=1 rewrites them):\n"
                        + "\n".join(stale))
-    extra = {p.name for p in (GOLDEN / name).iterdir()} - {"site.yaml", *FILES}
+    edge = {"kamailio.cfg", "dispatcher.list"}   # the edge's files: tests/unit/test_kamailio.py
+    extra = {p.name for p in (GOLDEN / name).iterdir()} - {"site.yaml", *FILES, *edge}
     assert not extra, f"unexpected files in golden/{name}: {sorted(extra)}"
 
 
@@ -171,7 +172,11 @@ def test_each_trunk_is_identified_by_its_networks(case) -> None:
         assert value(identify[name], "endpoint") == name
         assert values(identify[name], "match") == trunk.networks
         assert trunk.networks
-    assert len(identify) == len(site.trunks), "an identify section for something that is not a trunk"
+        if site.edge is not None:   # behind the edge: by the edge's header (only the edge passes the ACL)
+            assert identify[f"{name}-edge"] == [("type", "identify"), ("endpoint", name),
+                                                ("match_header", f"X-Hotline-Trunk: {trunk.name}")]
+    per_trunk = 1 if site.edge is None else 2
+    assert len(identify) == per_trunk * len(site.trunks), "an identify section for something that is not a trunk"
 
 
 def test_registration_trunks_authenticate_outbound(case) -> None:
@@ -201,6 +206,8 @@ def test_acl_denies_all_and_permits_only_trunks_and_seats(case) -> None:
     permitted = {ipaddress.ip_network(v, strict=False) for _, v in opts[2:]}
     expected = {ipaddress.ip_network(n, strict=False)
                 for n in [*(n for t in site.trunks for n in t.networks), *site.asterisk.seat_networks]}
+    if site.edge is not None:   # a node behind the edge takes SIP only from the edge
+        expected = {ipaddress.ip_network(site.edge.source_address)}
     assert permitted == expected
     assert not any(n.prefixlen == 0 for n in permitted), "a permit of everything"
 
@@ -212,7 +219,12 @@ def test_every_seat_endpoint_has_auth(case) -> None:
     auths = typed(pjsip, "auth")
     trunk_names = {f"trunk-{t.name}" for t in site.trunks}
     dept_phones = {f"dept-{d.id}" for d in site.departments if d.phone_secret}
-    assert set(endpoints) == trunk_names | {s.id for s in site.seats} | dept_phones
+    probe = {"hotline-edge"} if site.edge is not None else set()
+    assert set(endpoints) == trunk_names | {s.id for s in site.seats} | dept_phones | probe
+    if probe:   # the edge's probes: no auth, but nothing to call (no extension) and nothing to register
+        ep = endpoints["hotline-edge"]
+        assert value(ep, "context") == "hotline-edge-probe" and not values(ep, "aors")
+        assert "[hotline-edge-probe]" not in files["extensions.conf"]
     for seat in site.seats:
         ep = endpoints[seat.id]
         assert value(ep, "auth") == seat.id
@@ -226,7 +238,7 @@ def test_every_seat_endpoint_has_auth(case) -> None:
         assert values(ep, "webrtc") == (["yes"] if seat.phone == "browser" else [])
         assert bool(values(ep, "dtls_cert_file")) == (seat.phone == "browser")
     for name, ep in endpoints.items():
-        if name not in trunk_names:
+        if name not in trunk_names | probe:
             assert values(ep, "auth"), f"endpoint {name} without auth"
 
 
