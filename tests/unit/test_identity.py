@@ -104,7 +104,7 @@ def test_every_route_of_the_built_app_has_a_rule_and_every_rule_a_route(sqlite_s
 def _concrete(path: str, seat: str | None) -> str:
     values = {"seat_id": seat or "1001", "call_id": "1.1", "party": "seat", "work_order_id": "WO-1",
               "callback_id": "1", "number": "12345", "queue": "hotline", "delivery_id": "1",
-              "revisit_id": "1", "unit": "renshe"}
+              "revisit_id": "1", "unit": "renshe", "entry_id": "1", "alert_id": "1"}
     return re.sub(r"\{([a-z_]+)\}", lambda m: values[m.group(1)], path)
 
 
