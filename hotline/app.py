@@ -32,7 +32,7 @@ from hotline import asterisk_runtime
 from hotline.agi_process import AgiProcess
 from hotline.ami import AmiClient
 from hotline.ami import actions as ami_actions
-from hotline.api.app import build_app
+from hotline.api.app import MAX_FIELD, MAX_LINE, build_app
 from hotline.auth.services import AuthService
 from hotline.calls.cel import CelEvent
 from hotline.calls.celpos import CelPosition
@@ -217,7 +217,7 @@ class Controller:
             self.services.revisits.run(revisit_every), self.services.duty_probes.run(revisit_every),
             self.services.hotspots.run(revisit_every if self.order_clock else None))]   # else its every_seconds
         app = build_app(self.services)
-        self.api_runner = web.AppRunner(app, access_log=None)
+        self.api_runner = web.AppRunner(app, access_log=None, max_line_size=MAX_LINE, max_field_size=MAX_FIELD)
         await self.api_runner.setup()
         api = self.site.api
         await web.TCPSite(self.api_runner, api.bind, api.port).start()

@@ -116,6 +116,12 @@ SERVICES = web.AppKey("services", ApiServices)
 _HTTP_ERROR_IDS = {404: "no-such-route", 405: "method-not-allowed", 413: "request-too-large"}
 
 
+# The HTTP server's limits (aiohttp's RequestHandler): a request line of up to 256 KiB, so a
+# search of 10 KB of any Unicode sent in the query string (up to 12 bytes a character once
+# percent-encoded) is answered by its route, not refused with aiohttp's 400 page at 8 KiB.
+MAX_LINE, MAX_FIELD = 256 * 1024, 16 * 1024
+
+
 def build_app(services: ApiServices) -> web.Application:
     auth, audit, api = services.auth, services.audit, services.site.api
     guard = web_guard(open_api=lambda: not auth.enabled, bind=api.bind, allowed_hosts=api.allowed_hosts)

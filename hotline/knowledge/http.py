@@ -1,7 +1,8 @@
 """``/api/knowledge``: the knowledge base's entries, search, the stale list; and
 ``/api/work-orders/{id}/knowledge``, an answer used on the order's call.
 
-Search: ``GET /api/knowledge?q=`` (the query string's length is the server's line limit) or
+Search: ``GET /api/knowledge?q=`` (the controller's server takes a request line of up to 256 KiB,
+:data:`hotline.api.app.MAX_LINE`: 10 KB of any text, percent-encoded) or
 ``POST /api/knowledge/search`` with ``{"q": ...}`` for a long text; both answer 200 with a list,
 empty when nothing matches or the text holds no letter or digit. Every write is a version with
 its author; supervisors' writes are in the audit log too (the audit middleware). The unit rule is
