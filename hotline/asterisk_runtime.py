@@ -300,7 +300,7 @@ class Runtime:
         self.cli("core stop now", timeout=10, check=False)
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
-            if not _alive(pid):
+            if not pid_alive(pid):
                 break
             time.sleep(0.1)
         else:
@@ -344,7 +344,7 @@ def _tail(path: Path, size: int = 2000) -> str:
         return "(no log)"
 
 
-def _alive(pid: int) -> bool:
+def pid_alive(pid: int) -> bool:
     try:
         done, _ = os.waitpid(pid, os.WNOHANG)
         if done == pid:

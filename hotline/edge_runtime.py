@@ -20,6 +20,7 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from hotline.asterisk_runtime import pid_alive
 from hotline.exceptions import EdgeRuntimeError
 from hotline.filemodes import DIRECTORY, GROUP_READ, UMASK, ensure_dir, write_file
 
@@ -137,9 +138,9 @@ class Edge:
             return False
         os.killpg(pid, signal.SIGTERM)   # its own session: the main process and its children
         deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline and _alive(pid):
+        while time.monotonic() < deadline and pid_alive(pid):
             time.sleep(0.05)
-        if _alive(pid):
+        if pid_alive(pid):
             os.killpg(pid, signal.SIGKILL)
         child = _CHILDREN.pop(pid, None)
         if child is not None:
@@ -195,20 +196,6 @@ def _account(user: str) -> tuple[int, int]:
         raise EdgeRuntimeError(f"no account {user!r} for the edge (the kamailio package makes 'kamailio')",
                                user=user) from None
     return pw.pw_uid, pw.pw_gid
-
-
-def _alive(pid: int) -> bool:
-    try:
-        done, _ = os.waitpid(pid, os.WNOHANG)
-        if done == pid:
-            return False
-    except ChildProcessError:
-        pass
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    return True
 
 
 def _tail(path: Path) -> str:
