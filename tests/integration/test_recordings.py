@@ -39,9 +39,9 @@ def data_chunk_length(body: bytes) -> int:
 
 
 def test_a_recorded_call_is_served_to_its_seat_and_a_supervisor_and_every_read_is_audited(stack: Stack) -> None:
-    r = stack.call("12345", "13900000311", talk_ms=3000)
+    r = stack.call("12345", "13900000377", talk_ms=3000)
     assert r.returncode == 0, r.stdout[-800:]
-    rec = stack.record_for("13900000311")
+    rec = stack.record_for("13900000377")
     assert rec["outcome"] == "answered" and rec["recording"] == f"{rec['call_id']}.wav"
     call_id, seat = rec["call_id"], rec["seat"]
     on_disk = stack.recording(rec)
