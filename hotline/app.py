@@ -374,7 +374,7 @@ class Controller:
             # Redis down is "degraded", not down: calls and seat state go on without it.
             "live": {**self.hub.status(), "ok": True, "degraded": not self.hub.status()["ok"]},
             "disk": self.disk.status(),   # ok false only when critical: then /status is 503
-            "seats": {"ok": True, "events": self.seats.stats["events"], "auto_paused": self.seats.stats["auto_paused"],
+            "seats": {"ok": True, **self.seats.stats,   # events, auto_paused, resyncs, requeued (browser phones)
                       "unreachable_logouts": self.seats.reach.logouts, "unreachable": self.seats.reach.pending(),
                       "state_log_pending": self.seat_log.pending(),
                       "state_log_dropped": self.seat_log.stats["dropped"]},

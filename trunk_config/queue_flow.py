@@ -10,6 +10,7 @@ from __future__ import annotations
 from hotline.config.site import SiteConfig
 from hotline.spine import marks as m
 from hotline.spine.marks import inherited, var
+from hotline.spine.plan import REQUEUE_CONTEXT, REQUEUE_PRIORITY
 from ivr.moh import MOH_CLASS
 
 from .ctx import Ctx
@@ -51,6 +52,20 @@ def render(lines: list[str], site: SiteConfig) -> None:
     for q in site.queues:
         if q.fallback is not None:
             _fallback(lines, q.name, q.fallback.action, q.fallback.queue)
+    _requeue(lines)
+
+
+def _requeue(lines: list[str]) -> None:
+    """The controller redirects a caller here when the seat talking with it lost its phone (a browser
+    seat's network gone, hotline.seats.browser_loss); the extension is that seat. The caller keeps
+    its queue and its recording and waits first in line (the priority above any configured one)."""
+    Ctx(lines, REQUEUE_CONTEXT, "a seat lost its phone mid-call: its caller back in the queue, first in line").exten(
+        "_XX.",   # seat ids are 3 to 8 digits
+        m.REQUEUED.write(m.Seat("${FILTER(0123456789,${EXTEN})}")),
+        f"Set({inherited(m.PRIO)}={REQUEUE_PRIORITY})",
+        f"Set({inherited(m.PRIO_REASON)}=requeued)",
+        f"Goto({REJOIN})",
+    )
 
 
 def _fallback(lines: list[str], queue: str, action: str, to: str | None) -> None:

@@ -295,6 +295,10 @@ def _queue_path(caller_leg: list[CelEvent]) -> _QueuePath:
             reason = _tag(first.priority_reason)
             if reason:
                 extra["priority_reason"] = reason
+    # a seat that lost its phone mid-call sent the caller back to the queue (hotline.seats.browser_loss)
+    requeued = [marks.REQUEUED.of(e).seat.strip() for e in caller_leg if e.name == marks.REQUEUED.name]
+    if requeued:
+        extra["requeued_from"] = [s for s in requeued if s.isdigit() and len(s) <= 8]
     gave_up = None
     if exits:
         last_exit_at, last_exit = exits[-1]

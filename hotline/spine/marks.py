@@ -248,6 +248,7 @@ CALLBACK_REQUEST = Mark("HOTLINE_CALLBACK_REQUEST", CallbackRequest, "a caller a
 VOICE_MESSAGE = Mark("HOTLINE_VOICE_MESSAGE", Message, "the caller records a voice message")
 REMOTE_DECLINED = Mark("HOTLINE_REMOTE_DECLINED", Seat, "a seat on an outside number did not take the call")
 REMOTE_ACCEPTED = Mark("HOTLINE_REMOTE_ACCEPTED", Seat, "a seat on an outside number took the call")
+REQUEUED = Mark("HOTLINE_REQUEUE", Seat, "the seat talking with the caller lost its phone: back to the queue")
 CALLBACK_HOLD = Mark("HOTLINE_CALLBACK_HOLD", CallbackHold, "a queue callback's placeholder joins the queue")
 CALLBACK_DIAL = Mark("HOTLINE_CALLBACK_DIAL", CallbackDial, "a seat took a callback: the citizen is dialled")
 CALLBACK_RESULT = Mark("HOTLINE_CALLBACK_RESULT", Status, "DIALSTATUS of the dial to the citizen")
@@ -262,7 +263,7 @@ MARKS: tuple[Mark[Any], ...] = (
     ARRIVAL, REJECTED, ROUTING_FALLBACK, PROMPT_PLAYED, QUEUE_JOIN, WITHDRAWN, DEPT_DIAL, OVERFLOW,
     TRANSFER_DIAL, CONF_JOIN, QUEUE_EXIT, FALLBACK, CALLBACK_REQUEST, VOICE_MESSAGE, REMOTE_DECLINED,
     REMOTE_ACCEPTED, CALLBACK_HOLD, CALLBACK_DIAL, CALLBACK_RESULT, REVISIT, REVISIT_KEY, REVISIT_SEAT,
-    DUTY_PROBE)
+    DUTY_PROBE, REQUEUED)
 BY_NAME: dict[str, Mark[Any]] = {m.name: m for m in MARKS}
 
 

@@ -59,6 +59,11 @@ CALLBACK_NO_KEY_REJOINED = [("HOTLINE_QUEUE_EXIT", 540.0, "TIMEOUT"),
 HUNG_UP_IN_FALLBACK_PROMPT = [("HOTLINE_QUEUE_EXIT", 540.0, "JOINEMPTY"),
                               ("HOTLINE_FALLBACK", 540.001, "message|no_seat|hotline|")]
 GAVE_UP = [("HOTLINE_QUEUE_EXIT", 540.0, "FULL")]
+# a browser seat lost mid-call (hotline.seats.browser_loss): the caller back in its queue, first in line
+REQUEUED = [("HOTLINE_REQUEUE", 540.0, "1011"), ("HOTLINE_QUEUE", 540.001, "hotline|101|requeued")]
+REQUEUED_TWICE = [*REQUEUED, ("HOTLINE_REQUEUE", 540.5, "1012"), ("HOTLINE_QUEUE", 540.501, "hotline|101|requeued")]
+REQUEUED_HOSTILE = [("HOTLINE_REQUEUE", 540.0, "1011|x"), ("HOTLINE_REQUEUE", 540.1, "'; drop"),
+                    ("HOTLINE_QUEUE", 540.2, "hotline|101|requeued")]
 
 MESSAGE_FALLBACK = {"action": "message", "reason": "no_seat", "queue": "hotline"}
 
@@ -86,6 +91,11 @@ MESSAGE_FALLBACK = {"action": "message", "reason": "no_seat", "queue": "hotline"
      {"fallback": {"action": "callback", "reason": "timeout", "queue": "hotline"}}),
     ("hotline||", HUNG_UP_IN_FALLBACK_PROMPT, Outcome.abandoned_in_queue, "hotline", None,
      {"fallback": MESSAGE_FALLBACK}),
+    # requeued: the record names the seats that lost the caller; the priority is the first join's
+    ("hotline|5|repeat_caller", REQUEUED, Outcome.abandoned_in_queue, "hotline", None,
+     {"priority": 5, "priority_reason": "repeat_caller", "requeued_from": ["1011"]}),
+    ("hotline||", REQUEUED_TWICE, Outcome.abandoned_in_queue, "hotline", None, {"requeued_from": ["1011", "1012"]}),
+    ("hotline||", REQUEUED_HOSTILE, Outcome.abandoned_in_queue, "hotline", None, {"requeued_from": []}),
     # a queue exit with nothing after it: the platform gave up
     ("hotline||", GAVE_UP, Outcome.failed, "hotline", None, {"queue_status": "FULL"}),
 ])

@@ -361,8 +361,9 @@ FLOWS = ("hotline-inbound", "hotline-parallel")  # the flows a trunk call runs t
 
 
 def after_queue(name: str) -> bool:
-    """Contexts only hotline-inbound's Queue() leads to (the caller went through the arrival)."""
-    return name == "hotline-queue-exit" or name.startswith("hotline-fallback-")
+    """Contexts only hotline-inbound's Queue() leads to (the caller went through the arrival); the
+    controller redirects there only a caller a seat answered from a queue (hotline-requeue)."""
+    return name in ("hotline-queue-exit", "hotline-requeue") or name.startswith("hotline-fallback-")
 
 
 def test_caller_controlled_values_are_filtered_before_any_application(case) -> None:
