@@ -55,7 +55,7 @@ def test_cel_log_rotated_while_the_controller_is_down(stack: Stack) -> None:
     log = stack.runtime.cel_log
     rotated = log.with_name(log.name + ".1")
     rotated.unlink(missing_ok=True)
-    callers = ["13900000301", "13900000302", "13900000303"]
+    callers = ["13900000321", "13900000322", "13900000323"]
     t0 = time.time()
     stack.stop_controller()
     try:
@@ -81,7 +81,7 @@ def test_cel_log_rotated_while_the_controller_is_down(stack: Stack) -> None:
 
 
 def test_a_call_cut_by_an_asterisk_kill_gets_its_record_and_leaves_the_live_list(stack: Stack) -> None:
-    caller = "13900000311"
+    caller = "13900000331"
     t0 = time.time()
     proc = stack.start_call("12345", caller, talk_ms=120000)
 
