@@ -11,17 +11,15 @@ No test here reads /status: the flow is watched on the calls, the seat and the r
 
 from __future__ import annotations
 
-import os
-import signal
 from collections.abc import Iterator
 from typing import Any
 
 import pytest
 
 from .browser import FAKE_AUDIO, chromium
-from .rig import SEATS, WEBRTC_QUALIFY_S, Stack, http_json, wait_for
-from .test_console_webrtc import (SEAT, _browser_channel, _browser_hears_and_speaks, _descendants, _end, _new_caller,
-                                  _open_console, _ring_and_answer)
+from .rig import SEATS, Stack, http_json, wait_for
+from .test_console_webrtc import (SEAT, _browser_hears_and_speaks, _end, _new_caller, _open_console, _ring_and_answer,
+                                  answered_by, frozen_browser, next_seat_answers)
 
 
 @pytest.fixture(scope="module")
@@ -41,43 +39,19 @@ def page(stack: Stack) -> Iterator[Any]:
         assert code == 200 or body["error_id"] == "seat-not-logged-in", body
 
 
-def _answered_by(stack: Stack, caller: str, seat: str) -> dict[str, Any] | None:
-    items = http_json("GET", f"{stack.api}/api/calls/live")[1]["items"]
-    return next((c for c in items if c["caller_number"] == caller and
-                 ((c.get("control") or {}).get("seat_channel") or "").startswith(f"PJSIP/{seat}-")), None)
-
-
 def test_a_browser_lost_mid_call_sends_its_caller_back_to_the_queue_and_the_next_seat_answers(
         stack: Stack, page: Any) -> None:
-    driver = page
     caller = _new_caller()
-    call = _ring_and_answer(driver, stack, caller)
-    frozen: list[int] = []
+    call = _ring_and_answer(page, stack, caller)
     try:
-        _browser_hears_and_speaks(driver)   # a real conversation before the network goes
-        first = wait_for("the call live with the browser seat", lambda: _answered_by(stack, caller, SEAT))
-        frozen = _descendants(driver.service.process.pid)
-        assert frozen, "no Chromium process under chromedriver"
-        for pid in frozen:
-            os.kill(pid, signal.SIGSTOP)
-        wait_for("the browser seat logged out by the controller",
-                 lambda: stack.seat(SEAT)["state"] == "logged_out", timeout=WEBRTC_QUALIFY_S + 40)
-        wait_for("the browser's leg gone", lambda: _browser_channel(stack) is None, timeout=20)
-        assert call.poll() is None, "the caller was dropped instead of sent back to the queue"
-        code, queue = http_json("GET", f"{stack.api}/api/queues/hotline")
-        assert code == 200 and queue["waiting"] >= 1, queue
-        stack.login_seat("1001")
-        live = wait_for("the same caller answered by seat 1001", lambda: _answered_by(stack, caller, "1001"),
-                        timeout=30)
-        assert live["call_id"] == first["call_id"]   # the same conversation, not a new call
-        stack.cli(f"channel request hangup {live['control']['caller_channel']}")
-        record = stack.record_for(caller, timeout=30)
+        _browser_hears_and_speaks(page)   # a real conversation before the network goes
+        first = wait_for("the call live with the browser seat", lambda: answered_by(stack, caller, SEAT))
+        with frozen_browser(page):
+            live = next_seat_answers(stack, call, caller)
+            assert live["call_id"] == first["call_id"]   # the same conversation, not a new call
+            stack.cli(f"channel request hangup {live['control']['caller_channel']}")
+            record = stack.record_for(caller, timeout=30)
     finally:
-        for pid in frozen:
-            try:
-                os.kill(pid, signal.SIGCONT)
-            except ProcessLookupError:
-                pass
         _end(call)
     assert record["outcome"] == "answered" and record["seat"] == SEAT, record
     assert record["extra"]["requeued_from"] == [SEAT], record["extra"]

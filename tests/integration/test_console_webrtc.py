@@ -20,6 +20,7 @@ import signal
 import subprocess
 import uuid
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -260,43 +261,60 @@ def _descendants(root: int) -> list[int]:
     return found
 
 
-def test_a_browser_that_loses_its_network_is_logged_out_and_its_caller_goes_to_another_seat(
-        stack: Stack, page: Any) -> None:
-    """Chromium frozen (SIGSTOP: it answers nothing and closes nothing, as when its network goes)
-    while a caller rings it: the controller hangs up the dead ring and logs the seat out once
-    Asterisk finds the contact unreachable (qualify every WEBRTC_QUALIFY_S s); the caller waits in
-    the queue, not with a dead phone, and the next seat to log in answers it. The last test of the
-    module: the page's phone is gone afterwards."""
-    driver = page
-    wait_for("the browser seat available in the hotline queue", lambda: _available(stack), timeout=30)
+@contextmanager
+def frozen_browser(driver: Any) -> Iterator[None]:
+    """Chromium frozen (SIGSTOP: it answers nothing and closes nothing, as when its network goes),
+    thawed on the way out."""
     frozen = _descendants(driver.service.process.pid)
     assert frozen, "no Chromium process under chromedriver"
-    caller = _new_caller()
     for pid in frozen:
         os.kill(pid, signal.SIGSTOP)
-    call = stack.start_call("12345", caller, talk_ms=60000)
     try:
-        wait_for("the browser seat logged out by the controller",
-                 lambda: stack.seat(SEAT)["state"] == "logged_out", timeout=WEBRTC_QUALIFY_S + 30)
-        wait_for("no leg left ringing the dead browser", lambda: _browser_channel(stack) is None, timeout=20)
-        assert call.poll() is None, "the caller was dropped instead of kept in the queue"
-        code, queue = http_json("GET", f"{stack.api}/api/queues/hotline")
-        assert code == 200 and queue["waiting"] >= 1, queue
-        stack.login_seat("1001")
-
-        def answered_by_1001() -> dict[str, Any] | None:
-            items = http_json("GET", f"{stack.api}/api/calls/live")[1]["items"]
-            return next((c for c in items if c["caller_number"] == caller and
-                         ((c.get("control") or {}).get("seat_channel") or "").startswith("PJSIP/1001-")), None)
-        live = wait_for("the caller answered by seat 1001", answered_by_1001, timeout=30)
-        stack.cli(f"channel request hangup {live['control']['caller_channel']}")
-        record = stack.record_for(caller, timeout=30)
+        yield
     finally:
         for pid in frozen:
             try:
                 os.kill(pid, signal.SIGCONT)
             except ProcessLookupError:
                 pass
-        _end(call)
+
+
+def answered_by(stack: Stack, caller: str, seat: str) -> dict[str, Any] | None:
+    """The live call of ``caller`` if ``seat`` is talking with it."""
+    items = http_json("GET", f"{stack.api}/api/calls/live")[1]["items"]
+    return next((c for c in items if c["caller_number"] == caller and
+                 ((c.get("control") or {}).get("seat_channel") or "").startswith(f"PJSIP/{seat}-")), None)
+
+
+def next_seat_answers(stack: Stack, call: subprocess.Popen[bytes], caller: str) -> dict[str, Any]:
+    """After the browser was lost: the seat logged out by the controller, no leg left to the dead
+    browser, the caller alive and waiting in the queue; seat 1001 logs in and answers it."""
+    wait_for("the browser seat logged out by the controller",
+             lambda: stack.seat(SEAT)["state"] == "logged_out", timeout=WEBRTC_QUALIFY_S + 40)
+    wait_for("no leg left to the dead browser", lambda: _browser_channel(stack) is None, timeout=20)
+    assert call.poll() is None, "the caller was dropped instead of kept in the queue"
+    code, queue = http_json("GET", f"{stack.api}/api/queues/hotline")
+    assert code == 200 and queue["waiting"] >= 1, queue
+    stack.login_seat("1001")
+    return wait_for("the caller answered by seat 1001", lambda: answered_by(stack, caller, "1001"), timeout=30)
+
+
+def test_a_browser_that_loses_its_network_is_logged_out_and_its_caller_goes_to_another_seat(
+        stack: Stack, page: Any) -> None:
+    """Chromium frozen while a caller rings it: the controller hangs up the dead ring and logs the
+    seat out once Asterisk finds the contact unreachable (qualify every WEBRTC_QUALIFY_S s); the
+    caller waits in the queue, not with a dead phone, and the next seat to log in answers it. The
+    last test of the module: the page's phone is gone afterwards (a browser lost mid-call:
+    test_console_lost_midcall.py)."""
+    wait_for("the browser seat available in the hotline queue", lambda: _available(stack), timeout=30)
+    caller = _new_caller()
+    with frozen_browser(page):
+        call = stack.start_call("12345", caller, talk_ms=60000)
+        try:
+            live = next_seat_answers(stack, call, caller)
+            stack.cli(f"channel request hangup {live['control']['caller_channel']}")
+            record = stack.record_for(caller, timeout=30)
+        finally:
+            _end(call)
     assert record["seat"] == "1001" and record["outcome"] == "answered", record
     assert len([c for c in stack.calls() if c["caller_number"] == caller]) == 1
