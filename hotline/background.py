@@ -7,12 +7,15 @@ share: :meth:`~Background.spawn` runs a coroutine guarded so that one failure ne
 service's next round takes it up; anything else is logged with its traceback);
 :meth:`~Background.settle` waits until none is left (tests, a clean hand-over);
 :meth:`~Background.stop` cancels them and waits for them to end (the service's stop).
-:func:`every` is the services' periodic round (the 回访 and duty-phone ticks).
+:func:`every` is the services' periodic round (the 回访 and duty-phone ticks, the 督办 sweep, the
+hotspot round); with a :class:`Duty` it runs a round only while this controller holds the duty's
+lease (:mod:`hotline.store.leases`: several controllers on one store).
 """
 
 from __future__ import annotations
 
 import asyncio
+import datetime as dt
 import logging
 from collections.abc import Awaitable, Callable
 from typing import Any
@@ -58,11 +61,44 @@ class Background:
             await asyncio.gather(*list(self._pending), return_exceptions=True)
 
 
-async def every(interval: float, step: Callable[[], Awaitable[object]], log: logging.Logger, what: str) -> None:
-    """``step()`` every ``interval`` seconds until cancelled; a failing round is logged (a
-    :class:`StoreError` as skipped) and the next one runs."""
+class Duty:
+    """One site-wide duty of this controller: :meth:`held` before each round. ``hold`` is
+    :meth:`hotline.store.leases.DutyLeases.hold`; the lease lasts ``ttl_s`` (a few rounds)."""
+
+    def __init__(self, name: str, hold: Callable[[str, dt.timedelta], bool], ttl_s: float,
+                 log: logging.Logger) -> None:
+        self.name = name
+        self._hold = hold
+        self._ttl = dt.timedelta(seconds=ttl_s)
+        self._log = log
+        self.holding: bool | None = None   # None: not asked yet
+
+    async def held(self) -> bool:
+        try:
+            now = await asyncio.to_thread(self._hold, self.name, self._ttl)
+        except StoreError as exc:   # no database: no round here (it would fail); the lease lapses
+            self._log.warning("%s: lease not checked (%s); round skipped", self.name, exc.message)
+            now = False
+        if now != self.holding:
+            self._log.info("%s: %s", self.name, "this controller runs it" if now else "another controller runs it")
+        self.holding = now
+        return now
+
+
+def runs_here(duty: Duty | None) -> bool | None:
+    """For ``/status``: whether this controller runs the round (no duty: it always does; None: a
+    controller of several that has not asked yet)."""
+    return True if duty is None else duty.holding
+
+
+async def every(interval: float, step: Callable[[], Awaitable[object]], log: logging.Logger, what: str,
+                duty: Duty | None = None) -> None:
+    """``step()`` every ``interval`` seconds until cancelled, while this controller holds ``duty``
+    (if given); a failing round is logged (a :class:`StoreError` as skipped) and the next one runs."""
     while True:
         await asyncio.sleep(interval)
+        if duty is not None and not await duty.held():
+            continue
         try:
             await step()
         except StoreError as exc:

@@ -10,6 +10,7 @@ controller subscribes to its events and the very same ones the HTTP API serves
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable
 from datetime import datetime
 from pathlib import Path
@@ -18,6 +19,7 @@ from typing import Any
 from hotline.ami.port import AmiPort, AmiSend
 from hotline.api.app import ApiServices, StatusProvider
 from hotline.audit.services import AuditService
+from hotline.background import Duty
 from hotline.auth.services import AuthService
 from hotline.callbacks.intents import IntentFile
 from hotline.callbacks.services import CallbackService
@@ -41,8 +43,13 @@ from hotline.seats.browser_loss import BrowserAwareSeats
 from hotline.seats.services import StateLog
 from hotline.spy.services import SpyService
 from hotline.store import Store
+from hotline.store.leases import DutyLeases
 from hotline.unit_scores.services import UnitScoreService
 from hotline.work_orders.services import WorkOrderService
+
+log = logging.getLogger(__name__)
+DUTY_TTL_S = 30.0      # a site-wide round's lease (rounds every 5 s): another controller takes over after this
+SWEEP_TTL_S = 900.0    # the 督办 sweep's (every 300 s)
 
 
 def build_services(site: SiteConfig, store: Store, *, ami_send: AmiSend, hub: LiveHub, tracker: CallTracker,
@@ -69,7 +76,7 @@ def build_services(site: SiteConfig, store: Store, *, ami_send: AmiSend, hub: Li
     duty_probes = DutyProbeService(site, store, ami, audit, now=work_orders.now)   # the order service's clock
     seats = BrowserAwareSeats(site, ami, hub, state_log=seat_log)   # browser phones lost: logged out at once
     knowledge = KnowledgeService(site, store, now=work_orders.now)
-    return ApiServices(
+    services = ApiServices(
         site=site, store=store, status=status, database_status=database_status, auth=auth,
         audit=audit,
         control=CallControl(site, tracker, ami, directory),
@@ -94,6 +101,22 @@ def build_services(site: SiteConfig, store: Store, *, ami_send: AmiSend, hub: Li
         pop=PopService(site, seats, store, live_records(tracker, directory)),   # the seat's screen pop
         hotspots=HotspotService(site, store, now=work_orders.now, publish=hub.update_hotspots),   # 热点预警
     )
+    share_duties(services)
+    return services
+
+
+def share_duties(services: ApiServices) -> None:
+    """With ``site.node`` several controllers may share the store: each site-wide round runs on the
+    controller holding its lease (:mod:`hotline.store.leases`), renewed every round and passed on
+    ``ttl`` seconds after its holder stopped renewing (a few rounds)."""
+    site = services.site
+    if site.site.node is None:
+        return
+    leases = DutyLeases(services.store, site.site.node)
+    services.revisits.duty = Duty("revisits", leases.hold, DUTY_TTL_S, log)
+    services.duty_probes.duty = Duty("duty_probes", leases.hold, DUTY_TTL_S, log)
+    services.hotspots.duty = Duty("hotspots", leases.hold, max(DUTY_TTL_S, 3.0 * site.hotspots.every_seconds), log)
+    services.work_orders.duty = Duty("order_sweep", leases.hold, SWEEP_TTL_S, log)
 
 
 def prom_metrics(site: SiteConfig, live: LiveHub) -> PromMetrics:

@@ -29,7 +29,7 @@ from zoneinfo import ZoneInfo
 from hotline.ami import actions
 from hotline.ami.port import AmiPort
 from hotline.audit.services import AuditEntry, AuditService
-from hotline.background import Background, every
+from hotline.background import Background, Duty, every, runs_here
 from hotline.config.site import SiteConfig
 from hotline.duty_probes import model, schedule
 from hotline.duty_probes.errors import DutyPhoneNotAllowed, NoSuchProbe, NoSuchUnit
@@ -51,6 +51,8 @@ UNPLACED_RETRY = dt.timedelta(minutes=1)   # Asterisk could not be asked: the sa
 class DutyProbeService:
     RETRY_FIRST_S = 1.0    # a database error while taking a record: retried, doubling up to RETRY_MAX_S
     RETRY_MAX_S = 30.0
+
+    duty: Duty | None = None   # set by the composition root when several controllers share the store
 
     def __init__(self, site: SiteConfig, store: Store, ami: AmiPort, audit: AuditService, *,
                  now: Callable[[], dt.datetime] | None = None, rng: random.Random | None = None,
@@ -100,10 +102,10 @@ class DutyProbeService:
 
     async def run(self, interval: float = 5.0) -> None:
         """:meth:`tick` every ``interval`` seconds until cancelled; a failing tick is logged."""
-        await every(interval, self.tick, log, "duty-phone tick")
+        await every(interval, self.tick, log, "duty-phone tick", self.duty)
 
     def status(self) -> dict[str, Any]:
-        return {"ok": True, "enabled": self._cfg.enabled, **self.stats}
+        return {"ok": True, "enabled": self._cfg.enabled, **self.stats, "runs_here": runs_here(self.duty)}
 
     async def tick(self) -> list[Probe]:
         """One round (see the module's docstring); the probes dialled."""

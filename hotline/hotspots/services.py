@@ -22,7 +22,7 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy.exc import IntegrityError
 
-from hotline.background import every
+from hotline.background import Duty, every, runs_here
 from hotline.config.hotspots import HotspotDimension as D
 from hotline.config.site import SiteConfig
 from hotline.exceptions import StoreError
@@ -36,6 +36,8 @@ Publish = Callable[[list[dict[str, Any]]], None]
 
 
 class HotspotService:
+    duty: Duty | None = None   # set by the composition root when several controllers share the store
+
     def __init__(self, site: SiteConfig, store: Store, *, now: Callable[[], dt.datetime] | None = None,
                  publish: Publish | None = None) -> None:
         self._site = site
@@ -92,7 +94,7 @@ class HotspotService:
         await self.publish()
         if not self.config.enabled:
             return
-        await every(interval or float(self.config.every_seconds), self.check, log, "hotspot round")
+        await every(interval or float(self.config.every_seconds), self.check, log, "hotspot round", self.duty)
 
     async def publish(self) -> None:
         """The active alerts to the wallboard (a failing store is logged: the next change retries)."""
@@ -157,4 +159,4 @@ class HotspotService:
         return self.present(alert)
 
     def status(self) -> dict[str, Any]:
-        return {"ok": True, "enabled": self.config.enabled, "rounds": self.rounds}
+        return {"ok": True, "enabled": self.config.enabled, "rounds": self.rounds, "runs_here": runs_here(self.duty)}

@@ -35,7 +35,7 @@ from sqlalchemy.orm import Session
 
 from hotline.ami import actions
 from hotline.ami.port import AmiPort
-from hotline.background import Background, every
+from hotline.background import Background, Duty, every, runs_here
 from hotline.audit.services import AuditEntry, AuditService
 from hotline.config.site import SiteConfig
 from hotline.exceptions import AsteriskActionFailed, CallControlUnavailable, HotlineError, InvalidRequest, StoreError
@@ -62,6 +62,8 @@ SYSTEM_USER = "system"
 class RevisitService:
     RETRY_FIRST_S = 1.0    # a database error while taking a record: retried, doubling up to RETRY_MAX_S
     RETRY_MAX_S = 30.0
+
+    duty: Duty | None = None   # set by the composition root when several controllers share the store
 
     def __init__(self, site: SiteConfig, store: Store, ami: AmiPort, orders: WorkOrderService, audit: AuditService,
                  *, now: Callable[[], dt.datetime] | None = None, action_timeout: float = 5.0) -> None:
@@ -104,10 +106,10 @@ class RevisitService:
 
     async def run(self, interval: float = 5.0) -> None:
         """:meth:`tick` every ``interval`` seconds until cancelled; a failing tick is logged."""
-        await every(interval, self.tick, log, "回访 tick")
+        await every(interval, self.tick, log, "回访 tick", self.duty)
 
     def status(self) -> dict[str, Any]:
-        return {"ok": True, "enabled": self._cfg.enabled, **self.stats}
+        return {"ok": True, "enabled": self._cfg.enabled, **self.stats, "runs_here": runs_here(self.duty)}
 
     async def tick(self) -> list[Task]:
         """One round (see the module's docstring); the tasks dialled."""

@@ -24,16 +24,17 @@ from hotline.spine.numbers import person_key
 from hotline.store.base import Base, UtcDateTime, _enum
 from hotline.store.duty_probe_models import DutyProbeRow
 from hotline.store.hotspot_models import HotspotAlertRow
+from hotline.store.lease_models import DutyLeaseRow
 from hotline.store.knowledge_models import (KnowledgeEntryRow, KnowledgeTermRow, KnowledgeVersionRow,
                                             WorkOrderKnowledgeRow)
 from hotline.store.outbox_models import (InboundChangeRow, OutboxDeliveryRow, OutboxEventRow, OutboxPurgeRow,
                                          OutboxSequenceRow)
 from hotline.store.unit_score_models import UnitAttendanceRow, UnitScoreExemptionRow, UnitScoreManualRow
 
-__all__ = ["Base", "UtcDateTime", "DutyProbeRow", "HotspotAlertRow", "InboundChangeRow", "OutboxDeliveryRow",
-           "OutboxEventRow", "OutboxPurgeRow", "OutboxSequenceRow", "UnitAttendanceRow", "UnitScoreExemptionRow",
-           "UnitScoreManualRow", "KnowledgeEntryRow", "KnowledgeTermRow", "KnowledgeVersionRow",
-           "WorkOrderKnowledgeRow"]
+__all__ = ["Base", "UtcDateTime", "DutyLeaseRow", "DutyProbeRow", "HotspotAlertRow", "InboundChangeRow",
+           "OutboxDeliveryRow", "OutboxEventRow", "OutboxPurgeRow", "OutboxSequenceRow", "UnitAttendanceRow",
+           "UnitScoreExemptionRow", "UnitScoreManualRow", "KnowledgeEntryRow", "KnowledgeTermRow",
+           "KnowledgeVersionRow", "WorkOrderKnowledgeRow"]
 
 
 def _caller_key(context: Any) -> str | None:

@@ -21,8 +21,9 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy.orm import Session
 
+from hotline.background import Duty, every
 from hotline.config.site import OrdersSection
-from hotline.exceptions import InvalidRequest, StoreError
+from hotline.exceptions import InvalidRequest
 from hotline.outbox.inbound import InboundChange
 from hotline.store import Store
 from hotline.work_orders import kpis as order_kpis
@@ -49,6 +50,8 @@ def event_payload(event: Event) -> dict[str, Any]:
 
 
 class WorkOrderService:
+    duty: Duty | None = None   # set by the composition root when several controllers share the store
+
     def __init__(self, store: Store, *, orders: OrdersSection | None = None, timezone: str = "Asia/Shanghai",
                  now: Callable[[], dt.datetime] | None = None, outbox: Publisher | None = None,
                  inbound_units: Mapping[str, Sequence[str]] | None = None) -> None:
@@ -185,15 +188,9 @@ class WorkOrderService:
 
     async def supervise(self, interval: float = 300.0) -> None:
         """Run :meth:`sweep` every ``interval`` seconds until cancelled (no reader needed); the
-        first one after ``interval`` (the store is being migrated at start)."""
-        while True:
-            await asyncio.sleep(interval)
-            try:
-                await self.sweep()
-            except StoreError as exc:
-                log.warning("work-order sweep skipped (%s); next in %.0f s", exc.message, interval)
-            except Exception:
-                log.exception("work-order sweep failed; next in %.0f s", interval)
+        first one after ``interval`` (the store is being migrated at start); with several
+        controllers, only the one holding the ``order_sweep`` duty sweeps."""
+        await every(interval, self.sweep, log, "work-order sweep", self.duty)
 
     # --- KPIs --------------------------------------------------------------------------------------
     async def kpis(self, dimension: str, since: dt.datetime | None = None) -> dict[str, Any]:
