@@ -32,6 +32,12 @@ DATADIR = "/usr/share/asterisk"   # astdatadir, as Asterisk sees it
 NODE = re.compile(NODE_NAME)
 
 
+def entity_id(node: str) -> str:
+    """The Asterisk entity id (a locally administered MAC-48) of node ``node``."""
+    digest = hashlib.sha256(node.encode()).digest()
+    return ":".join(f"{b:02x}" for b in (0x02, *digest[:5]))
+
+
 @dataclass(frozen=True)
 class Runtime:
     mode: str            # "system" or "chroot"
@@ -193,6 +199,9 @@ class Runtime:
             "maxload = 0",
             # ids become <systemname>-<epoch>.<sequence> (hotline.spine.ids)
             *([f"systemname = {systemname}"] if systemname else []),
+            # the node's identity among the nodes that share seat states (trunk_config/pjsip.py):
+            # distinct per node, the same across its restarts
+            *([f"entityid = {entity_id(systemname)}"] if systemname else []),
             "",
         ])
 

@@ -10,8 +10,14 @@ Pure: the site config in, two texts out (golden-tested in tests/unit/test_kamail
   optional leading ``+``; anything else (letters, quotes, too long, too short) becomes
   ``anonymous``. A P-Asserted-Identity from a source that is not a trunk is dropped.
 - New calls are dispatched over the nodes (dispatcher, round robin for trunks, hashed on the
-  From URI for seats so a seat's REGISTER and its calls land on one node); a node that answers
-  nothing within ``reply_timeout_ms``, or a 408/5xx, sends the call to the next node.
+  From URI for a seat's own calls); a node that answers nothing within ``reply_timeout_ms``, or
+  a 408/5xx, sends the call to the next node.
+- The edge is the seats' registrar (one seat pool, issue 14 item 2): a seat registers here, with
+  the password of its site config (``seats.cfg``, readable by the kamailio group only), and every
+  node reaches every seat as ``sip:<seat>@<edge>``. A seat is in one call at a time, whichever
+  node offers it: the nodes share their seats' device state (Asterisk's own PUBLISH, pjsip.py),
+  and the edge refuses (486) a second call to a seat that has one, under a lock per seat, which
+  closes the window in which two nodes offer one seat at the same instant.
 - Nodes are probed with OPTIONS every ``probe_interval`` s; ``probe_failures`` unanswered probes
   take a node out, ``probe_successes`` answered ones put it back. A dead node is out within
   ``probe_interval + reply_timeout_ms``.
@@ -31,7 +37,9 @@ PROBE_USER = "hotline-edge"     # the From user of the edge's probes; the node's
 SET = 1                         # the dispatcher set of the nodes
 
 MODULES = ("kex", "corex", "tm", "tmx", "sl", "rr", "pv", "maxfwd", "textops", "textopsx", "siputils", "xlog",
-           "sanity", "ctl", "ipops", "htable", "pike", "dialog", "uac", "path", "dispatcher")
+           "sanity", "ctl", "ipops", "htable", "pike", "dialog", "uac", "dispatcher", "usrloc", "registrar",
+           "auth", "nathelper", "cfgutils")
+SEATS_FILE = "seats.cfg"
 
 
 @dataclass(frozen=True)
@@ -80,7 +88,6 @@ def _header(site: SiteConfig, options: EdgeOptions) -> list[str]:
         f'modparam("tm", "fr_timer", {e.reply_timeout_ms})',
         'modparam("tm", "fr_inv_timer", 120000)',
         'modparam("rr", "append_fromtag", 1)',
-        'modparam("path", "use_received", 1)',   # a node's request to a seat goes where its REGISTER came from
         'modparam("uac", "restore_mode", "auto")',
         'modparam("uac", "rr_from_store_param", "hlfrom")',
         f'modparam("dispatcher", "list_file", "{options.files_dir}/dispatcher.list")',
@@ -101,7 +108,17 @@ def _header(site: SiteConfig, options: EdgeOptions) -> list[str]:
         'modparam("dialog", "ka_timer", 1)',
         'modparam("dialog", "ka_interval", 30)',   # Kamailio's floor
         'modparam("dialog", "ka_failed_limit", 1)',
-        'modparam("dialog", "profiles_with_value", "node")',
+        'modparam("dialog", "profiles_with_value", "node;seat")',
+        'modparam("cfgutils", "lock_set_size", 8)',   # 256 locks: the seat's by a hash of its id
+        # the seats' registrations, in memory (a restarted edge has them back within one refresh)
+        'modparam("usrloc", "db_mode", 0)',
+        'modparam("registrar", "min_expires", 60)',
+        'modparam("registrar", "max_expires", 3600)',
+        'modparam("registrar", "default_expires", 300)',
+        # a seat behind NAT is reached where its REGISTER came from
+        'modparam("nathelper|registrar", "received_avp", "$avp(RECEIVED)")',
+        "",
+        f'include_file "{options.files_dir}/{SEATS_FILE}"',
         "",
     ]
 
@@ -134,16 +151,7 @@ request_route {
     }
     route(WITHINDLG);
     if ($var(node) == 1) {
-        # A node calling or qualifying a seat: the Path the edge put in the seat's REGISTER routes
-        # it here, and on to the address that REGISTER came from. Nothing else is relayed.
-        # (loose_route() answers false for a Route to this edge alone: the path module has set $du
-        # from its received parameter all the same)
-        if (is_present_hf("Route") && (loose_route() || $du != $null)) {
-            if (is_method("INVITE")) record_route();
-            t_set_fr(0, 5000);
-            route(RELAY);
-        }
-        sl_send_reply("403", "Out-of-dialog requests from a node go to seats only");
+        route(TO_SEAT);
         exit;
     }
     remove_hf("__TRUNK_HEADER__");
@@ -152,10 +160,9 @@ request_route {
         remove_hf("P-Preferred-Identity");
         remove_hf("Remote-Party-ID");
     }
-    if (is_method("REGISTER") && $var(trunk) == "") {
-        add_path_received();
-        # the edge stands in for the phone's path support (RFC 3327: else the registrar says 420)
-        if (!is_present_hf("Supported") || !($hdr(Supported) =~ "path")) append_hf("Supported: path\r\n");
+    if (is_method("REGISTER")) {
+        route(REGISTRAR);
+        exit;
     }
     if (is_method("INVITE")) {
         route(IDENTITY);
@@ -163,8 +170,76 @@ request_route {
         dlg_manage();
         dlg_set_property("ka-dst");
         record_route();
+        if ($var(trunk) == "") {
+            # a seat's own call counts as its one call: no node offers it a queue call meanwhile
+            $var(user) = $fU;
+            route(SEAT_SECRET);
+            if ($var(secret) != "") set_dlg_profile("seat", "$fU");
+        }
     }
     route(DISPATCH);
+}
+
+route[REGISTRAR] {
+    # The seats' registrar: digest with the seat's password, one contact per seat (its newest).
+    if ($var(trunk) != "") {
+        sl_send_reply("403", "Trunks do not register here");
+        exit;
+    }
+    $var(user) = $tU;
+    route(SEAT_SECRET);
+    if (!pv_www_authenticate("$td", "$var(secret)", "0")) {
+        if ($rc == -2 || ($var(secret) == "" && is_present_hf("Authorization"))) {
+            xlog("L_WARN", "edge: REGISTER of $tU from $si refused\n");
+            sl_send_reply("403", "Forbidden");
+            exit;
+        }
+        www_challenge("$td", "0");
+        exit;
+    }
+    if ($au != $tU) {
+        sl_send_reply("403", "Register your own seat");
+        exit;
+    }
+    consume_credentials();
+    if (nat_uac_test("19")) fix_nated_register();
+    if (!save("location", "0x05")) sl_reply_error();
+    exit;
+}
+
+route[TO_SEAT] {
+    # A node calling or qualifying a seat (sip:<seat>@<edge>); nothing else is relayed for a node.
+    $var(seat) = $rU;
+    if (!is_method("INVITE|OPTIONS") || $var(seat) == $null) {
+        sl_send_reply("403", "Out-of-dialog requests from a node go to seats only");
+        exit;
+    }
+    if (!lookup("location")) {
+        # not registered: refused at once (the node counts only a 2xx to its qualify as reachable)
+        sl_send_reply("480", "Seat not registered");
+        exit;
+    }
+    t_set_fr(0, 5000);
+    if (!is_method("INVITE")) route(RELAY);
+    # One call at a time per seat, whichever node offers it: checked and taken under the seat's
+    # lock, held until the dialog exists (the profile counts it from then on).
+    lock("seat-$var(seat)");
+    get_profile_size("seat", "$var(seat)", "$var(calls)");
+    if ($var(calls) > 0) {
+        unlock("seat-$var(seat)");
+        xlog("L_NOTICE", "edge: seat $var(seat) is busy: a call from node $si refused (486)\n");
+        sl_send_reply("486", "Seat busy");
+        exit;
+    }
+    $dlg_ctx(timeout_bye) = 1;
+    dlg_manage();
+    set_dlg_profile("seat", "$var(seat)");
+    set_dlg_profile("node", "sip:$si:$sp");
+    dlg_set_property("ka-src");
+    record_route();
+    if (!t_relay()) sl_reply_error();
+    unlock("seat-$var(seat)");
+    exit;
 }
 
 route[REQINIT] {
@@ -294,5 +369,25 @@ def render(site: SiteConfig, options: EdgeOptions) -> str:
     return "\n".join([*_header(site, options), *_trunk_route(site)]) + body
 
 
+def pool_seats(site: SiteConfig) -> list[str]:
+    """The seats that register at the edge (every seat but a browser phone, which meets its node
+    over WSS)."""
+    return [s.id for s in site.seats if s.phone != "browser"]
+
+
+def render_seats(site: SiteConfig) -> str:
+    """seats.cfg: ``route[SEAT_SECRET]``, the password of seat ``$var(user)`` in ``$var(secret)``
+    ("" for no seat of the site). Secrets are [A-Za-z0-9_.@%+=:/-] (hotline.config.scalars)."""
+    lines = ["# generated by hotline from the site config (seats:): the seats' SIP passwords; do not edit",
+             "route[SEAT_SECRET] {", '    $var(secret) = "";']
+    by_id = {s.id: s for s in site.seats}
+    cases = [f'        case "{i}":\n            $var(secret) = "{by_id[i].secret}";\n            break;'
+             for i in pool_seats(site)]
+    if cases:   # (Kamailio refuses a switch with no case)
+        lines += ["    switch ($var(user)) {", *cases, "    }"]
+    return "\n".join([*lines, "}"]) + "\n"
+
+
 def generate(site: SiteConfig, options: EdgeOptions) -> dict[str, str]:
-    return {"kamailio.cfg": render(site, options), "dispatcher.list": render_dispatcher(site)}
+    return {"kamailio.cfg": render(site, options), "dispatcher.list": render_dispatcher(site),
+            SEATS_FILE: render_seats(site)}

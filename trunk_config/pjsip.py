@@ -59,15 +59,19 @@ def _trunk(conf: ConfFile, trunk: Trunk) -> None:
                                      ("line", "yes"), ("endpoint", name)])
 
 
+POOL_QUALIFY_S = 10
+
+
 def _seat(conf: ConfFile, seat: Seat, site: SiteConfig, keys_dir: str) -> None:
-    """With an edge (``site.edge``) the seat registers through it, whose Path header (with the
-    address the REGISTER came from) routes every request to the seat back through it: the contact
-    is kept as the phone sent it (the edge, not this node, sees the phone's NAT)."""
+    """With an edge (``site.edge``) the seat registers at the edge (the seats' registrar, one
+    seat pool): every node reaches it as ``sip:<seat>@<edge>`` and qualifies it there (the edge
+    answers 480 for a seat that is not registered: only a 2xx counts). A browser phone registers
+    on its node over WSS as without an edge."""
     label = f"seat {seat.id}" + (" (remote" + (f", {seat.county}" if seat.county else "") + ")" if seat.remote else "")
     browser = seat.phone == "browser"
-    edge = site.edge is not None
+    pooled = site.edge is not None and not browser
     media = _media(["alaw", "ulaw"], nat=seat.remote or browser)
-    if edge:
+    if pooled:
         media = [(k, "no" if k == "rewrite_contact" else v) for k, v in media]
     conf.section(seat.id, [("type", "endpoint"), ("context", SEAT_CONTEXT), ("auth", seat.id),
                            ("aors", seat.id), *media,
@@ -80,9 +84,41 @@ def _seat(conf: ConfFile, seat: Seat, site: SiteConfig, keys_dir: str) -> None:
     # Remote seats register over a WAN: keep the NAT binding open and notice dead contacts; a
     # browser that lost its network is out of the queue after the site's qualify time.
     qualify = webrtc.qualify_seconds(site) if browser else 20 if seat.remote else 60
+    if pooled:   # a seat that has just registered at the edge is reachable on every node within 10 s
+        qualify = min(qualify, POOL_QUALIFY_S)
+        assert site.edge is not None
+        edge = f"{site.edge.source_address}:{site.edge.port}"
+        conf.section(seat.id, [("type", "aor"), ("contact", f"sip:{seat.id}@{edge}"),
+                               ("qualify_frequency", qualify), ("qualify_timeout", 3),
+                               ("qualify_2xx_only", "yes")],
+                     comment="registered at the edge")
+        return
     conf.section(seat.id, [("type", "aor"), ("max_contacts", 1), ("remove_existing", "yes"),
                            ("qualify_frequency", qualify), ("minimum_expiration", 60),
-                           ("default_expiration", 300), *([("support_path", "yes")] if edge else [])])
+                           ("default_expiration", 300)])
+
+
+def _peer_nodes(conf: ConfFile, site: SiteConfig) -> None:
+    """One seat pool: this node and every other node of the edge tell each other their seats'
+    device state (res_pjsip_publish_asterisk: a PUBLISH on each change, the full state asked for
+    at start), so a seat talking on one node is in use on all of them and no queue offers it."""
+    assert site.edge is not None
+    seats = "|".join(kamailio.pool_seats(site))
+    me = f"hotline-node-{site.site.node}"   # this node as the others know it: its PUBLISH's user
+    for peer in site.edge.nodes:
+        if peer.name == site.site.node:
+            continue
+        name = f"hotline-node-{peer.name}"
+        conf.section(name, [("type", "endpoint"), ("context", "hotline-edge-probe"), ("disallow", "all"),
+                            ("allow", "alaw")], comment=f"node {peer.name}: seat states both ways")
+        conf.section(name, [("type", "identify"), ("endpoint", name), ("match", peer.address)])
+        conf.section(name, [("type", "outbound-publish"),
+                            ("server_uri", f"sip:{me}@{peer.address}:{peer.sip_port}"),
+                            ("event", "asterisk-devicestate")])
+        conf.section(name, [("type", "inbound-publication"), ("endpoint", name),
+                            ("event_asterisk-devicestate", name)])
+        conf.section(name, [("type", "asterisk-publication"), ("devicestate_publish", name), ("device_state", "yes"),
+                            ("device_state_filter", f"^PJSIP/({seats})$")])
 
 
 def render(site: SiteConfig, keys_dir: str = webrtc.DEFAULT_KEYS_DIR) -> str:
@@ -100,6 +136,8 @@ def render(site: SiteConfig, keys_dir: str = webrtc.DEFAULT_KEYS_DIR) -> str:
     permits += a.seat_networks
     if site.edge is not None:   # behind the edge: trunks and seats reach this node only through it
         permits = [site.edge.source_address]
+        if site.site.node is not None and kamailio.pool_seats(site):   # and the other nodes' seat states
+            permits += [n.address for n in site.edge.nodes if n.name != site.site.node]
     conf.section("hotline-acl", [("type", "acl"), ("deny", "0.0.0.0/0.0.0.0"), ("deny", "::/0"),
                                  *[("permit", p) for p in dict.fromkeys(permits)]],
                  comment="SIP requests only from carrier trunks and seat networks" if site.edge is None
@@ -121,6 +159,8 @@ def render(site: SiteConfig, keys_dir: str = webrtc.DEFAULT_KEYS_DIR) -> str:
                      comment="the edge's health probes (OPTIONS)")
     for seat in site.seats:
         _seat(conf, seat, site, keys_dir)
+    if site.edge is not None and site.site.node is not None and kamailio.pool_seats(site):
+        _peer_nodes(conf, site)
     for dept in site.departments:
         if dept.phone_secret:
             _department_phone(conf, dept)

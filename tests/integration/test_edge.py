@@ -83,43 +83,122 @@ def test_caller_identity_is_normalised_before_a_node_sees_it(rig: Rig) -> None:
     assert {c["context"] for c in new} == {"from-trunk-carrier"}, new
 
 
-def test_a_seat_registers_through_the_edge_and_its_node_reaches_it_there(rig: Rig) -> None:
-    """The edge puts a Path in the seat's REGISTER: the node that took it sends the seat's calls
-    (and qualify OPTIONS) back through the edge, to the address the REGISTER came from."""
+def _seat_legs(rig: Rig) -> list[tuple[str, float, float]]:
+    """Every answered leg to the seat on any node: (node, answered at, ended at), by answer time."""
+    legs = []
+    for name, node in rig.nodes.items():
+        answered: dict[str, float] = {}
+        for e in node.events():
+            if not str(e.get("channame", "")).startswith(f"PJSIP/{SEAT}-"):
+                continue
+            if e.get("eventtype") == "ANSWER":
+                answered[e["uniqueid"]] = float(e["eventtime"])
+            elif e.get("eventtype") == "CHAN_END" and e.get("uniqueid") in answered:
+                legs.append((name, answered.pop(e["uniqueid"]), float(e["eventtime"])))
+    return sorted(legs, key=lambda leg: leg[1])
+
+
+def _seat_answers(rig: Rig) -> int:
+    return sum(1 for node in rig.nodes.values() for e in node.events()
+               if e.get("eventtype") == "ANSWER" and str(e.get("channame", "")).startswith(f"PJSIP/{SEAT}-"))
+
+
+TALK_MS = 3000   # the seat phone talks this long, then hangs up (through the edge)
+
+
+def _busy_refusals(rig: Rig) -> int:
+    assert rig.edge is not None
+    return rig.edge.log_file.read_text(errors="replace").count(f"seat {SEAT} is busy")
+
+
+@pytest.fixture(scope="module")
+def seat(rig: Rig) -> Iterator[None]:
+    """Seat 1001 registered at the edge and reachable from both nodes; its phone (sipp) answers
+    every call after ringing 300 ms and hangs up after TALK_MS (or at the caller's BYE)."""
     # A phone registers and takes calls on one address: register from 5091, then answer there.
     reg = rig.sipp(REPO_SIPP / "register.xml", calls=1, rate=1, source=SEAT_IP, port=5091,
                    extra=("-key", "user", SEAT, "-key", "contact_port", "5091", "-au", SEAT, "-ap", SEAT_SECRET))
     _ok(reg, 1)
-    phone = rig.sipp(REPO_SIPP / "seat_uas.xml", calls=20, rate=1, source=SEAT_IP, port=5091, background=True)
+    scenario = rig.workdir / "edge-seat.xml"
+    scenario.write_text((REPO_SIPP / "edge_seat.xml").read_text().replace("TALK_MS", str(TALK_MS)))
+    phone = rig.sipp(scenario, calls=1000, rate=1, source=SEAT_IP, port=5091, background=True)
     assert isinstance(phone, subprocess.Popen)
     try:
-        def holder() -> str | None:
-            for name, node in rig.nodes.items():
-                out = node.runtime.cli("pjsip show contacts", check=False) or ""
-                if f"{SEAT}/sip:{SEAT}@{SEAT_IP}:5091" in out:
-                    return name
-            return None
-
-        node = rig.nodes[wait_for(holder, 10, "the seat's contact on a node")]
-        seen = len(node.events())
-
-        def answered() -> bool:
-            return any(e.get("eventtype") == "ANSWER" and str(e.get("channame", "")).startswith(f"PJSIP/{SEAT}-")
-                       for e in node.events()[seen:])
-
-        # A trunk call to 1001 dials the seat (the rig's dialplan); the call lands on the node that
-        # holds the registration at the latest on the second try (round robin over two nodes).
-        # Seats on one node answering calls of another are issue 14, item 3.
-        for port in (5077, 5078, 5079):
-            rig.sipp(_scenario(rig, 1000), calls=1, rate=1, port=port, service=SEAT)
-            if answered():
-                break
-        assert answered(), "the seat never answered its node's call through the edge"
-        wait_for(lambda: any(e.get("eventtype") == "CHAN_END" and str(e.get("channame", "")).startswith(
-            f"PJSIP/{SEAT}-") for e in node.events()[seen:]), 20, "the seat's leg to end (BYE through the edge)")
+        for node in rig.nodes.values():   # at once, not at the next qualify
+            node.runtime.cli(f"pjsip qualify {SEAT}", check=False)
+        for node in rig.nodes.values():
+            wait_for(lambda n=node: "Avail" in (n.runtime.cli(f"pjsip show contacts like {SEAT}", check=False) or ""),
+                     20, f"seat {SEAT} reachable from {node.name} through the edge")
+        yield None
     finally:
         phone.kill()
         phone.wait(timeout=10)
+
+
+def test_a_seat_registered_at_the_edge_is_reached_from_every_node(rig: Rig, seat: None) -> None:
+    """The edge is the seats' registrar: every node reaches the seat as sip:1001@<edge>."""
+    for node in rig.nodes.values():
+        contacts = node.runtime.cli(f"pjsip show contacts like {SEAT}", check=False) or ""
+        assert f"{SEAT}/sip:{SEAT}@10.214.0.2:5060" in contacts, contacts
+    before = {leg[1] for leg in _seat_legs(rig)}
+    # Trunk calls to 1001 dial the seat (the rig's dialplan); round robin puts them on both nodes.
+    for port in (5077, 5078, 5079, 5080):
+        res = rig.sipp(_scenario(rig, 600), calls=1, rate=1, port=port, service=SEAT)
+        _ok(res, 1)
+    new = wait_for(lambda: [leg for leg in _seat_legs(rig) if leg[1] not in before][3:] and [
+        leg for leg in _seat_legs(rig) if leg[1] not in before], 10, "the seat's 4 legs to end")
+    assert sorted(leg[0] for leg in new) == ["node-a", "node-a", "node-b", "node-b"], new
+
+
+def test_an_unregistered_phone_cannot_register_as_someone_elses_seat(rig: Rig) -> None:
+    bad = rig.sipp(REPO_SIPP / "register.xml", calls=1, rate=1, source=STRANGER_IP, port=5095,
+                   extra=("-key", "user", SEAT, "-key", "contact_port", "5095", "-au", SEAT, "-ap", "wrong-secret-1",
+                          "-recv_timeout", "3000"))
+    assert isinstance(bad, subprocess.CompletedProcess)
+    assert _cumulative(bad.stdout, "Successful call") == 0, bad.stdout[-2000:]
+    assert rig.edge is not None
+    wait_for(lambda: f"REGISTER of {SEAT} from {STRANGER_IP} refused" in rig.edge.log_file.read_text(
+        errors="replace"), 10, "the edge to refuse the wrong password")
+
+
+def test_one_seat_pool_a_seat_busy_on_one_node_is_not_offered_by_the_other(rig: Rig, seat: None) -> None:
+    """Caller 1 reaches the seat through one node's queue; caller 2, a second later, lands on the
+    other node (round robin) and waits: the nodes share the seat's device state, so the other
+    queue does not ring a seat in use (no 486 needed); when caller 1 hangs up, the seat takes
+    caller 2 from the other node."""
+    before = {leg[1] for leg in _seat_legs(rig)}
+    refusals = _busy_refusals(rig)
+    answers = _seat_answers(rig)
+    first = rig.sipp(_scenario(rig, 12000), calls=1, rate=1, port=5081, service="pool", background=True)
+    wait_for(lambda: _seat_answers(rig) > answers, 15, "the seat to answer caller 1")
+    second = rig.sipp(_scenario(rig, 12000), calls=1, rate=1, port=5082, service="pool", background=True)
+    for proc in (first, second):
+        assert isinstance(proc, subprocess.Popen)
+        proc.wait(timeout=60)
+        _ok(proc, 1)
+    new = wait_for(lambda: [leg for leg in _seat_legs(rig) if leg[1] not in before][1:] and [
+        leg for leg in _seat_legs(rig) if leg[1] not in before], 10, "the seat's 2 legs to end")
+    assert len(new) == 2, new
+    (node1, _, end1), (node2, start2, _) = new
+    assert node1 != node2, new            # the seat answered a caller on each node
+    assert start2 >= end1, new            # never two calls at once
+    assert _busy_refusals(rig) == refusals   # the other node never offered the busy seat
+
+
+def test_one_seat_pool_two_nodes_offering_one_seat_at_once_give_it_one_call(rig: Rig, seat: None) -> None:
+    """Two callers at the same instant, one on each node, one idle seat: whatever the nodes'
+    timing, the seat has one call at a time (the edge's lock refuses a second offer), and the
+    other caller is served when the first hangs up."""
+    before = {leg[1] for leg in _seat_legs(rig)}
+    both = rig.sipp(_scenario(rig, 12000), calls=2, rate=100, port=5083, service="pool", background=True)
+    assert isinstance(both, subprocess.Popen)
+    both.wait(timeout=60)
+    _ok(both, 2)
+    new = wait_for(lambda: [leg for leg in _seat_legs(rig) if leg[1] not in before][1:] and [
+        leg for leg in _seat_legs(rig) if leg[1] not in before], 10, "the seat's 2 legs to end")
+    assert len(new) == 2 and {leg[0] for leg in new} == {"node-a", "node-b"}, new
+    assert new[1][1] >= new[0][2], new    # the second answer after the first call ended
+    print(f"edge: {_busy_refusals(rig)} second offers refused (486) so far")
 
 
 def test_a_stranger_is_no_trunk_and_is_flood_limited_but_the_trunk_is_not(rig: Rig) -> None:
@@ -164,7 +243,7 @@ def test_a_dead_node_is_taken_out_and_calls_go_on(rig: Rig) -> None:
     # fails: a BYE to the caller); those on node-b go on until the caller hangs up.
     held.wait(timeout=120)
     _ok(held, 6)
-    byes = sum(p.read_text().count("edge-bye") for p in rig.workdir.glob("sipp-*.log"))
+    byes = Path(str(held.args)).with_suffix(".log").read_text().count("edge-bye")
     assert byes == on_a, (byes, on_a)
 
 

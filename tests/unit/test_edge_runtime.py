@@ -32,11 +32,14 @@ def test_edge_generate_writes_the_config_where_the_edge_reads_it(tmp_path: Path,
                         "--user", "")
     assert code == 0, out
     edge = edge_runtime.for_state(tmp_path)
-    assert out.split() == [str(edge.directory / "dispatcher.list"), str(edge.config)]
+    seats = edge.directory / "seats.cfg"
+    assert out.split() == [str(edge.directory / "dispatcher.list"), str(edge.config), str(seats)]
     cfg = edge.config.read_text()
     assert f'"list_file", "{edge.directory}/dispatcher.list"' in cfg
     assert f'"binrpc", "unix:{edge.ctl_socket}"' in cfg
-    for f in (edge.config, edge.directory / "dispatcher.list"):
+    assert f'include_file "{seats}"' in cfg
+    assert "route[SEAT_SECRET]" in seats.read_text()   # the seats' passwords
+    for f in (edge.config, edge.directory / "dispatcher.list", seats):
         assert stat.S_IMODE(f.stat().st_mode) == 0o640   # never world-readable
 
 

@@ -31,6 +31,7 @@ from pathlib import Path
 import pytest
 
 from hotline.config import load_site, parse_site
+from hotline.config.edge import EdgeNode
 from hotline.config.site import NumberMode, SiteConfig, Transition
 from queue_manager.membership import member_interface, memberships
 from trunk_config import GenerateOptions, generate
@@ -80,7 +81,7 @@ def test_generated_files_match_golden(name: str) -> None:
             stale.append(diff[:4000])
     assert not stale, ("generated files differ from the golden ones (HOTLINE_UPDATE_GOLDEN=1 rewrites them):\n"
                        + "\n".join(stale))
-    edge = {"kamailio.cfg", "dispatcher.list"}   # the edge's files: tests/unit/test_kamailio.py
+    edge = {"kamailio.cfg", "dispatcher.list", "seats.cfg"}   # the edge's files: tests/unit/test_kamailio.py
     extra = {p.name for p in (GOLDEN / name).iterdir()} - {"site.yaml", *FILES, *edge}
     assert not extra, f"unexpected files in golden/{name}: {sorted(extra)}"
 
@@ -176,7 +177,18 @@ def test_each_trunk_is_identified_by_its_networks(case) -> None:
             assert identify[f"{name}-edge"] == [("type", "identify"), ("endpoint", name),
                                                 ("match_header", f"X-Hotline-Trunk: {trunk.name}")]
     per_trunk = 1 if site.edge is None else 2
-    assert len(identify) == per_trunk * len(site.trunks), "an identify section for something that is not a trunk"
+    for peer in _peers(site):   # the other nodes, by address: their PUBLISHes of seat states only
+        name = f"hotline-node-{peer.name}"
+        assert identify[name] == [("type", "identify"), ("endpoint", name), ("match", peer.address)]
+    assert len(identify) == per_trunk * len(site.trunks) + len(_peers(site)), \
+        "an identify section for something that is neither a trunk nor another node"
+
+
+def _peers(site: SiteConfig) -> list[EdgeNode]:
+    """The other nodes of a site behind the edge (they share its seats' device states)."""
+    if site.edge is None or site.site.node is None:
+        return []
+    return [n for n in site.edge.nodes if n.name != site.site.node]
 
 
 def test_registration_trunks_authenticate_outbound(case) -> None:
@@ -206,8 +218,8 @@ def test_acl_denies_all_and_permits_only_trunks_and_seats(case) -> None:
     permitted = {ipaddress.ip_network(v, strict=False) for _, v in opts[2:]}
     expected = {ipaddress.ip_network(n, strict=False)
                 for n in [*(n for t in site.trunks for n in t.networks), *site.asterisk.seat_networks]}
-    if site.edge is not None:   # a node behind the edge takes SIP only from the edge
-        expected = {ipaddress.ip_network(site.edge.source_address)}
+    if site.edge is not None:   # a node behind the edge takes SIP only from the edge (and the other nodes)
+        expected = {ipaddress.ip_network(a) for a in (site.edge.source_address, *(p.address for p in _peers(site)))}
     assert permitted == expected
     assert not any(n.prefixlen == 0 for n in permitted), "a permit of everything"
 
@@ -220,10 +232,11 @@ def test_every_seat_endpoint_has_auth(case) -> None:
     trunk_names = {f"trunk-{t.name}" for t in site.trunks}
     dept_phones = {f"dept-{d.id}" for d in site.departments if d.phone_secret}
     probe = {"hotline-edge"} if site.edge is not None else set()
-    assert set(endpoints) == trunk_names | {s.id for s in site.seats} | dept_phones | probe
-    if probe:   # the edge's probes: no auth, but nothing to call (no extension) and nothing to register
-        ep = endpoints["hotline-edge"]
-        assert value(ep, "context") == "hotline-edge-probe" and not values(ep, "aors")
+    peers = {f"hotline-node-{p.name}" for p in _peers(site)}
+    assert set(endpoints) == trunk_names | {s.id for s in site.seats} | dept_phones | probe | peers
+    for name in probe | peers:   # the edge's probes, the other nodes' PUBLISHes: no auth, but nothing to
+        ep = endpoints[name]     # call (no extension) and nothing to register
+        assert value(ep, "context") == "hotline-edge-probe" and not values(ep, "aors") and not values(ep, "auth")
         assert "[hotline-edge-probe]" not in files["extensions.conf"]
     for seat in site.seats:
         ep = endpoints[seat.id]
@@ -238,7 +251,7 @@ def test_every_seat_endpoint_has_auth(case) -> None:
         assert values(ep, "webrtc") == (["yes"] if seat.phone == "browser" else [])
         assert bool(values(ep, "dtls_cert_file")) == (seat.phone == "browser")
     for name, ep in endpoints.items():
-        if name not in trunk_names | probe:
+        if name not in trunk_names | probe | peers:
             assert values(ep, "auth"), f"endpoint {name} without auth"
 
 

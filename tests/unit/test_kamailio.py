@@ -36,7 +36,7 @@ def _data() -> dict:
     return data
 
 
-@pytest.mark.parametrize("name", ["kamailio.cfg", "dispatcher.list"])
+@pytest.mark.parametrize("name", ["kamailio.cfg", "dispatcher.list", "seats.cfg"])
 def test_edge_files_match_golden(name: str) -> None:
     text = kamailio.generate(_site(), OPTIONS)[name]
     golden = GOLDEN / name
@@ -127,9 +127,38 @@ def test_kamailio_accepts_the_generated_config(tmp_path: Path) -> None:
     assert r.returncode == 0 and "config file ok" in r.stdout + r.stderr, r.stdout + r.stderr
 
 
-def test_seats_register_with_a_path_back_through_the_edge() -> None:
+def test_the_edge_is_the_seats_registrar_and_gives_a_seat_one_call_at_a_time() -> None:
     cfg = kamailio.render(_site(), OPTIONS)
-    assert 'if (is_method("REGISTER") && $var(trunk) == "") {\n        add_path_received();' in cfg
-    assert 'modparam("path", "use_received", 1)' in cfg
-    # a node's out-of-dialog request is relayed only along a Route (the seat's Path), never else
+    seats = kamailio.render_seats(_site())
+    # digest with the seat's own password (seats.cfg, included), one contact per seat, in memory
+    assert f'include_file "{OPTIONS.files_dir}/seats.cfg"' in cfg
+    assert '        case "1001":\n            $var(secret) = "change-me-1001";' in seats
+    assert 'if (!pv_www_authenticate("$td", "$var(secret)", "0")) {' in cfg
+    assert 'if ($au != $tU) {' in cfg   # a seat registers itself only
+    assert 'save("location", "0x05")' in cfg
+    # a node's out-of-dialog request goes to a registered seat only
     assert 'sl_send_reply("403", "Out-of-dialog requests from a node go to seats only");' in cfg
+    assert 'sl_send_reply("480", "Seat not registered");' in cfg
+    # the seat's lock is held from the check of its calls until the new call is a dialog
+    body = cfg[cfg.index("route[TO_SEAT]"):]
+    order = ['lock("seat-$var(seat)");', 'get_profile_size("seat", "$var(seat)", "$var(calls)");',
+             'sl_send_reply("486", "Seat busy");', 'dlg_manage();', 'set_dlg_profile("seat", "$var(seat)");',
+             "t_relay()", 'unlock("seat-$var(seat)");\n    exit;']
+    assert [body.index(x) for x in order] == sorted(body.index(x) for x in order)
+    # a seat's own call counts as its call too
+    assert 'if ($var(secret) != "") set_dlg_profile("seat", "$fU");' in cfg
+
+
+def test_browser_seats_do_not_register_at_the_edge() -> None:
+    data = _data()
+    data["seats"].append({"id": "1002", "name": "Seat 1002", "secret": "browser-secret-2", "phone": "browser"})
+    site = parse_site(data)
+    assert kamailio.pool_seats(site) == ["1001"]
+    assert '"1002"' not in kamailio.render_seats(site)
+
+
+def test_a_site_without_pool_seats_has_an_empty_secret_route() -> None:
+    data = _data()
+    data["seats"] = []
+    seats = kamailio.render_seats(parse_site(data))
+    assert "switch" not in seats and '$var(secret) = "";' in seats
