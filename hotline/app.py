@@ -10,8 +10,8 @@ Threads and loops, and why:
 * the record journal's writer is a thread (blocking database I/O), supervised: a dead one is
   restarted (``_supervise_journal``); the record feeder is a thread that appends live records to
   the journal and holds them while appends fail (``hotline.store.feeder``);
-* a probe thread asks the database whether it answers, so ``/status`` never waits on it;
-* the state directory is locked (``controller.lock``) for the life of the process;
+* a probe thread asks the database whether it answers, so ``/status`` never waits on it; the state
+  directory is locked (``controller.lock``) for the life of the process;
 * reconciliation from the CEL log runs in worker threads; a pass appends its records to the
   journal (fsynced) before it saves its CEL offset (``_save_reconciled_offset``).
 """
@@ -30,8 +30,7 @@ from aiohttp import web
 
 from hotline import asterisk_runtime
 from hotline.agi_process import AgiProcess
-from hotline.ami import AmiClient
-from hotline.ami import actions as ami_actions
+from hotline.ami import AmiClient, actions as ami_actions
 from hotline.api.app import MAX_FIELD, MAX_LINE, build_app
 from hotline.auth.services import AuthService
 from hotline.calls.cel import CelEvent
@@ -207,6 +206,7 @@ class Controller:
         await self.hub.start()
         self.seats.publish_all()
         await self.ami.start()
+        self._tasks += [asyncio.create_task(pool.run()) for pool in (self.services.pool,) if pool]   # one seat pool
         self._tasks.append(asyncio.create_task(self._periodic_reconcile()))
         self._tasks.append(asyncio.create_task(self._publish_kpis()))
         self._tasks.append(asyncio.create_task(self.disk.run()))
@@ -376,8 +376,8 @@ class Controller:
             "disk": self.disk.status(),   # ok false only when critical: then /status is 503
             "seats": {"ok": True, **self.seats.stats,   # events, auto_paused, resyncs, requeued (browser phones)
                       "unreachable_logouts": self.seats.reach.logouts, "unreachable": self.seats.reach.pending(),
-                      "state_log_pending": self.seat_log.pending(),
-                      "state_log_dropped": self.seat_log.stats["dropped"]},
+                      "state_log_pending": self.seat_log.pending(), "state_log_dropped": self.seat_log.stats["dropped"],
+                      "pool": self.services.pool.status() if self.services.pool else None},   # one seat pool
         }
 
 

@@ -10,6 +10,8 @@ controller subscribes to its events and the very same ones the HTTP API serves
 
 from __future__ import annotations
 
+import dataclasses
+
 import logging
 from collections.abc import Callable
 from datetime import datetime
@@ -40,6 +42,7 @@ from hotline.recordings.services import RecordingService
 from hotline.reconcile.services import ReconcileService
 from hotline.revisits.services import RevisitService
 from hotline.seats.browser_loss import BrowserAwareSeats
+from hotline.seats.pool import SeatPool
 from hotline.seats.services import StateLog
 from hotline.spy.services import SpyService
 from hotline.store import Store
@@ -102,7 +105,17 @@ def build_services(site: SiteConfig, store: Store, *, ami_send: AmiSend, hub: Li
         hotspots=HotspotService(site, store, now=work_orders.now, publish=hub.update_hotspots),   # 热点预警
     )
     share_duties(services)
-    return services
+    return seat_pool(services)
+
+
+def seat_pool(services: ApiServices) -> ApiServices:
+    """Behind the edge with a node name and Redis, this node's seats are in the one seat pool of
+    the edge's nodes (:mod:`hotline.seats.pool`)."""
+    site = services.site
+    if site.edge is None or site.site.node is None or not site.redis.url:
+        return services
+    pool = SeatPool(services.seats, site.redis.url, site=site.site.id, node=site.site.node)
+    return dataclasses.replace(services, pool=pool)
 
 
 def share_duties(services: ApiServices) -> None:

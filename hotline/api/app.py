@@ -46,6 +46,7 @@ from hotline.knowledge.services import KnowledgeService
 from hotline.live.hub import LiveHub
 from hotline.seats import http as seats_http
 from hotline.seats.services import SeatService
+from hotline.seats.pool import SeatPool
 from hotline.store import Store
 from hotline.metrics import http as metrics_http
 from hotline.metrics.prom import PromMetrics
@@ -109,6 +110,7 @@ class ApiServices:
     pop: PopService                               # the seat's screen pop (issue 13)
     hotspots: HotspotService                      # the hotspot warning (热点预警)
     knowledge: KnowledgeService                   # the knowledge base (知识库)
+    pool: SeatPool | None = None                  # one seat pool over the edge's nodes (hotline.seats.pool)
 
 
 SERVICES = web.AppKey("services", ApiServices)

@@ -1,17 +1,15 @@
 """Seats and queues, live: commands from the API and facts from Asterisk's queue events.
 
-Asterisk is the source of truth for memberships and pauses (app_queue, persistent across
-its restarts); this service keeps the seat state machine (:mod:`queue_manager.seats`) in
-step with it, validates commands before anything is sent, auto-pauses a seat after the
-configured number of unanswered rings, times wrap-up, and publishes every change to the
-live hub (wallboard) and the seat state log (occupancy metrics).
+Asterisk is the source of truth for memberships and pauses (app_queue, persistent across its restarts); this
+service keeps the seat state machine (:mod:`queue_manager.seats`) in step with it, validates commands before
+anything is sent, auto-pauses a seat after the configured number of unanswered rings, times wrap-up, and
+publishes every change to the live hub (wallboard), the seat state log (occupancy) and ``on_change``.
 
-Commands (login, logout, pause, unpause) are checked by the state machine first: a command
-that does not fit raises an error with a stable id and changes nothing. The same changes
-made from a phone's feature codes arrive as queue events and are applied as facts.
-After every AMI (re)login :meth:`resync` rebuilds the whole view from ``QueueStatus``.
+Commands (login, logout, pause, unpause) are checked by the state machine first: a command that does not fit
+raises an error with a stable id and changes nothing. The same changes made from a phone's feature codes
+arrive as queue events and are applied as facts. After every AMI (re)login :meth:`resync` rebuilds the whole
+view from ``QueueStatus``.
 """
-
 from __future__ import annotations
 
 import asyncio
@@ -24,8 +22,7 @@ from typing import Any
 from hotline.ami import actions
 from hotline.ami.port import AmiPort
 from hotline.config.site import SiteConfig
-from hotline.exceptions import (NoSuchSeat, SeatStateConflict,
-                                UnknownPauseReason)
+from hotline.exceptions import NoSuchSeat, SeatStateConflict, UnknownPauseReason
 from hotline.live.hub import LiveHub
 from hotline.privacy import mask_number
 from hotline.spine.ami_events import SEAT_EVENTS  # noqa: F401  (re-exported: the services subscribe with it)
@@ -68,6 +65,7 @@ class SeatService:
         self._left: dict[str, set[str]] = {}   # queues a seat just left, for their counts
         self.stats = {"events": 0, "auto_paused": 0, "resyncs": 0}
         self.reach = UnreachableWatch(site.seat_rules.unreachable_logout_after, self.logout)
+        self.on_change: Callable[[str], None] | None = None   # told of every change (hotline.seats.pool)
 
     # -- commands --------------------------------------------------------------------------
     def _seat(self, seat_id: str) -> sm.Seat:
@@ -206,6 +204,8 @@ class SeatService:
                 log.exception("seat state log failed for %s", new.seat_id)
         self.reach.seen(new.seat_id, self._device.get(new.seat_id, "unknown"), new.state != sm.SeatState.logged_out)
         self.hub.update_seat(self.view(new.seat_id))
+        if self.on_change is not None and (old.state, old.reason) != (new.state, new.reason):
+            self.on_change(new.seat_id)
         if old.state != new.state or queues_changed:   # the queues' logged-in/available counts follow
             for queue in sorted(self._in_queues[new.seat_id] | self._left.pop(new.seat_id, set())):
                 if queue in self.queues:
