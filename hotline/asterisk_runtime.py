@@ -22,6 +22,7 @@ from hotline.config.site import NODE_NAME
 from hotline.asterisk_account import Account, hand_over
 from hotline.asterisk_certs import ensure_dtls_cert
 from hotline.exceptions import AsteriskRuntimeError
+from hotline.spine import ids
 from hotline.filemodes import DIRECTORY, GROUP_READ, PRIVATE, UMASK, ensure_dir
 from hotline.resources import resource
 
@@ -30,12 +31,6 @@ STATIC_DIR = "asterisk/static"
 RUNTIME_FILE = "asterisk-runtime"
 DATADIR = "/usr/share/asterisk"   # astdatadir, as Asterisk sees it
 NODE = re.compile(NODE_NAME)
-
-
-def entity_id(node: str) -> str:
-    """The Asterisk entity id (a locally administered MAC-48) of node ``node``."""
-    digest = hashlib.sha256(node.encode()).digest()
-    return ":".join(f"{b:02x}" for b in (0x02, *digest[:5]))
 
 
 @dataclass(frozen=True)
@@ -201,7 +196,7 @@ class Runtime:
             *([f"systemname = {systemname}"] if systemname else []),
             # the node's identity among the nodes that share seat states (trunk_config/pjsip.py):
             # distinct per node, the same across its restarts
-            *([f"entityid = {entity_id(systemname)}"] if systemname else []),
+            *([f"entityid = {ids.entity_id(systemname)}"] if systemname else []),
             "",
         ])
 

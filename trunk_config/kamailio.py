@@ -31,6 +31,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from hotline.config.site import SiteConfig
+from hotline.spine import ids
 
 TRUNK_HEADER = "X-Hotline-Trunk"
 PROBE_USER = "hotline-edge"     # the From user of the edge's probes; the node's endpoint of that name
@@ -353,6 +354,7 @@ event_route[dispatcher:dst-down] {
     if ($du != $null) $var(down) = $du;
     xlog("L_WARN", "edge: node $var(down) is down: its calls end now\n");
     dlg_set_timeout_by_profile("node", "$var(down)", "1");
+    route(SEATS_FREED);
 }
 
 event_route[dispatcher:dst-up] {
@@ -385,7 +387,37 @@ def render_seats(site: SiteConfig) -> str:
              for i in pool_seats(site)]
     if cases:   # (Kamailio refuses a switch with no case)
         lines += ["    switch ($var(user)) {", *cases, "    }"]
-    return "\n".join([*lines, "}"]) + "\n"
+    return "\n".join([*lines, "}", "", *render_freed(site)]) + "\n"
+
+
+STATES_USER = "hotline-edge-states"   # the nodes' publication resource for the edge's seat states
+
+
+def render_freed(site: SiteConfig) -> list[str]:
+    """``route[SEATS_FREED]``: node ``$var(down)`` died; its seats' states on the other nodes are
+    the last it published (a seat it had in a call stays "in use" there for ever). The edge tells
+    every other node each pool seat is free on the dead node: a PUBLISH in the dead node's name
+    (its entity id, :func:`hotline.spine.ids.entity_id`), the body Asterisk's own."""
+    assert site.edge is not None
+    e = site.edge
+    out = ["route[SEATS_FREED] {", '    $uac_req(method) = "PUBLISH";',
+           f'    $uac_req(furi) = "sip:{PROBE_USER}@{e.source_address}";',
+           '    $uac_req(hdrs) = "Event: asterisk-devicestate\\r\\nExpires: 60\\r\\n'
+           'Content-Type: application/json\\r\\n";']
+    seats = pool_seats(site)
+    for dead in e.nodes:
+        eid = ids.entity_id(dead.name)
+        out.append(f'    if ($var(down) == "sip:{dead.address}:{dead.sip_port}") {{')
+        for peer in (n for n in e.nodes if n is not dead):
+            out.append(f'        $uac_req(ruri) = "sip:{STATES_USER}@{peer.address}:{peer.sip_port}";')
+            out.append(f'        $uac_req(turi) = "sip:{STATES_USER}@{peer.address}:{peer.sip_port}";')
+            for seat_id in seats:
+                body = ('{\\"type\\":\\"devicestate\\",\\"device\\":\\"PJSIP/' + seat_id
+                        + '\\",\\"state\\":\\"NOT_INUSE\\",\\"cachable\\":1,\\"eid\\":\\"' + eid + '\\"}')
+                out += [f'        $uac_req(body) = "{body}";', "        uac_req_send();"]
+        out.append("    }")
+    out.append('    xlog("L_WARN", "edge: the seats of node $var(down) told free on the other nodes\\n");')
+    return [*out, "}"]
 
 
 def generate(site: SiteConfig, options: EdgeOptions) -> dict[str, str]:

@@ -119,6 +119,12 @@ def _peer_nodes(conf: ConfFile, site: SiteConfig) -> None:
                             ("event_asterisk-devicestate", name)])
         conf.section(name, [("type", "asterisk-publication"), ("devicestate_publish", name), ("device_state", "yes"),
                             ("device_state_filter", f"^PJSIP/({seats})$")])
+    # The edge, when a node dies, tells the others its seats are free there (in the dead node's name).
+    conf.section(kamailio.STATES_USER, [("type", "inbound-publication"), ("endpoint", kamailio.PROBE_USER),
+                                        ("event_asterisk-devicestate", kamailio.STATES_USER)],
+                 comment="the edge: the seats of a dead node are free")
+    conf.section(kamailio.STATES_USER, [("type", "asterisk-publication"), ("device_state", "yes"),
+                                        ("device_state_filter", f"^PJSIP/({seats})$")])
 
 
 def render(site: SiteConfig, keys_dir: str = webrtc.DEFAULT_KEYS_DIR) -> str:

@@ -14,6 +14,7 @@ and an account code: never a space, ``|``, ``,``, ``;``, ``/``, ``.`` in the nam
 
 from __future__ import annotations
 
+import hashlib
 import re
 from dataclasses import dataclass
 
@@ -79,3 +80,10 @@ def dialplan_filter(node: str | None) -> str:
 def dialplan_pattern(node: str | None) -> str:
     """An extension pattern that matches a call id of this node (``_X.`` without a node)."""
     return "_[0-9A-Za-z]." if node else "_X."
+
+
+def entity_id(node: str) -> str:
+    """The Asterisk entity id (a locally administered MAC-48) of node ``node``: distinct per node,
+    the same across its restarts (the nodes of one seat pool keep each other's states by it)."""
+    digest = hashlib.sha256(node.encode()).digest()
+    return ":".join(f"{b:02x}" for b in (0x02, *digest[:5]))

@@ -103,7 +103,7 @@ def _seat_answers(rig: Rig) -> int:
                if e.get("eventtype") == "ANSWER" and str(e.get("channame", "")).startswith(f"PJSIP/{SEAT}-"))
 
 
-TALK_MS = 3000   # the seat phone talks this long, then hangs up (through the edge)
+TALK_MS = 6000   # the seat phone talks this long, then hangs up (through the edge)
 
 
 def _busy_refusals(rig: Rig) -> int:
@@ -254,6 +254,33 @@ def test_a_node_brought_back_is_in_rotation_again(rig: Rig) -> None:
     _ok(rig.sipp(_scenario(rig, 300), calls=10, rate=20, port=5075), 10)
     after = _counts(rig)
     assert after["node-a"] - before["node-a"] >= 4 and after["node-b"] - before["node-b"] >= 4, (before, after)
+
+
+def test_a_seat_talking_on_a_node_that_dies_is_freed_for_the_other_nodes_callers(rig: Rig, seat: None) -> None:
+    """The edge ends the dead node's calls, the seat's leg too (BYE to the phone), and frees the
+    seat at once: the other node's next caller reaches it."""
+    wait_for(lambda: rig.in_rotation() == {"node-a", "node-b"}, 20, "both nodes in rotation")
+    answers = _seat_answers(rig)
+    first = rig.sipp(_scenario(rig, 20000), calls=1, rate=1, port=5084, service="pool", background=True)
+    wait_for(lambda: _seat_answers(rig) > answers, 15, "the seat to answer the first caller")
+    on = next(name for name, node in rig.nodes.items() if any(
+        e.get("eventtype") == "ANSWER" and str(e.get("channame", "")).startswith(f"PJSIP/{SEAT}-")
+        for e in node.events()[-30:]))
+    other = ({"node-a", "node-b"} - {on}).pop()
+    rig.nodes[on].kill()
+    wait_for(lambda: on not in rig.in_rotation(), 10, f"the edge to take {on} out")
+    assert isinstance(first, subprocess.Popen)
+    first.wait(timeout=60)
+    assert Path(str(first.args)).with_suffix(".log").read_text().count("edge-bye") == 1   # ended by the edge
+    before = len([e for e in rig.nodes[other].events() if e.get("eventtype") == "ANSWER"
+                  and str(e.get("channame", "")).startswith(f"PJSIP/{SEAT}-")])
+    nxt = rig.sipp(_scenario(rig, 2000), calls=1, rate=1, port=5085, service="pool")
+    _ok(nxt, 1)
+    after = len([e for e in rig.nodes[other].events() if e.get("eventtype") == "ANSWER"
+                 and str(e.get("channame", "")).startswith(f"PJSIP/{SEAT}-")])
+    assert rig.edge is not None and "told free on the other nodes" in rig.edge.log_file.read_text(errors="replace")
+    assert after == before + 1, f"the seat did not answer {other}'s caller after {on} died"
+    rig.nodes[on].start()   # back for the next test
 
 
 def test_an_idle_dead_node_is_noticed_by_the_probes_alone(rig: Rig) -> None:

@@ -9,6 +9,7 @@ After an intended change, rewrite the golden files and review the diff::
 from __future__ import annotations
 
 import difflib
+import json
 import os
 import re
 import shutil
@@ -20,6 +21,7 @@ import yaml
 
 from hotline.config import load_site, parse_site
 from hotline.config.loader import ConfigError
+from hotline.spine import ids
 from trunk_config import kamailio
 
 GOLDEN = Path(__file__).resolve().parents[1] / "golden" / "edge"
@@ -162,3 +164,26 @@ def test_a_site_without_pool_seats_has_an_empty_secret_route() -> None:
     data["seats"] = []
     seats = kamailio.render_seats(parse_site(data))
     assert "switch" not in seats and '$var(secret) = "";' in seats
+
+
+def test_when_a_node_dies_the_edge_frees_its_seats_on_the_other_nodes() -> None:
+    """A dead node cannot say its seats are free: the edge says so for it, to every other node,
+    one PUBLISH per pool seat in the dead node's name (its entity id)."""
+    data = _data()
+    data["edge"]["nodes"].append({"name": "node-c", "address": "10.0.0.13", "sip_port": 5080})
+    data["seats"].append({"id": "1002", "name": "Seat 1002", "secret": "change-me-1002"})
+    site = parse_site(data)
+    cfg, seats = kamailio.render(site, OPTIONS), kamailio.render_seats(site)
+    assert "    dlg_set_timeout_by_profile(\"node\", \"$var(down)\", \"1\");\n    route(SEATS_FREED);" in cfg
+    route = seats[seats.index("route[SEATS_FREED]"):]
+    for dead in site.edge.nodes if site.edge else []:
+        block = route[route.index(f'if ($var(down) == "sip:{dead.address}:{dead.sip_port}")'):]
+        block = block[:block.index("\n    }")]
+        told = re.findall(r'ruri\) = "sip:hotline-edge-states@([0-9.]+):5080"', block)
+        assert told == [n.address for n in site.edge.nodes if n.name != dead.name]   # every other node
+        bodies = re.findall(r'body\) = "(.*)";', block)
+        assert len(bodies) == 2 * 2   # 2 other nodes x 2 seats
+        for body in bodies:
+            state = json.loads(body.replace('\\"', '"'))
+            assert state["eid"] == ids.entity_id(dead.name) and state["state"] == "NOT_INUSE"
+            assert state["device"] in ("PJSIP/1001", "PJSIP/1002") and state["type"] == "devicestate"

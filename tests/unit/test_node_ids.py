@@ -221,11 +221,10 @@ def test_with_a_node_the_dialplan_keeps_its_call_ids() -> None:
 def test_each_node_has_its_own_stable_asterisk_entity_id(tmp_path: Path) -> None:
     """The nodes of one seat pool tell each other their seats' states: Asterisk keeps each node's
     states apart by entity id, so two nodes must never share one, and a node keeps its own."""
-    entity_id = asterisk_runtime.entity_id
-    ids = {n: entity_id(n) for n in ("node-a", "node-b", "node01", "node1")}
-    assert len(set(ids.values())) == len(ids)
-    assert ids["node-a"] == entity_id("node-a")
-    assert all(re.fullmatch(r"02(:[0-9a-f]{2}){5}", e) for e in ids.values())   # locally administered
+    eids = {n: ids.entity_id(n) for n in ("node-a", "node-b", "node01", "node1")}
+    assert len(set(eids.values())) == len(eids)
+    assert eids["node-a"] == ids.entity_id("node-a")
+    assert all(re.fullmatch(r"02(:[0-9a-f]{2}){5}", e) for e in eids.values())   # locally administered
     text = _runtime(tmp_path)._asterisk_conf("node-a")
-    assert f"entityid = {ids['node-a']}" in text
+    assert f"entityid = {eids['node-a']}" in text
     assert "entityid" not in _runtime(tmp_path)._asterisk_conf(None)
