@@ -42,7 +42,7 @@ from hotline.recordings.services import RecordingService
 from hotline.reconcile.services import ReconcileService
 from hotline.revisits.services import RevisitService
 from hotline.seats.browser_loss import BrowserAwareSeats
-from hotline.seats.pool import SeatPool
+from hotline.seats.pool import PooledStateLog, SeatPool
 from hotline.seats.services import StateLog
 from hotline.spy.services import SpyService
 from hotline.store import Store
@@ -77,7 +77,10 @@ def build_services(site: SiteConfig, store: Store, *, ami_send: AmiSend, hub: Li
     outbox.inbound_hook = work_orders.inbound   # an order system's change: its unit's lifecycle action
     audit = AuditService(store)
     duty_probes = DutyProbeService(site, store, ami, audit, now=work_orders.now)   # the order service's clock
-    seats = BrowserAwareSeats(site, ami, hub, state_log=seat_log)   # browser phones lost: logged out at once
+    pooled_log = pooled_state_log(site, store, seat_log)   # a seat pool: one writer of the state log
+    seats = BrowserAwareSeats(site, ami, hub, state_log=pooled_log or seat_log)   # browser phones lost: logged out
+    if pooled_log is not None:
+        pooled_log.seats = seats
     knowledge = KnowledgeService(site, store, now=work_orders.now)
     services = ApiServices(
         site=site, store=store, status=status, database_status=database_status, auth=auth,
@@ -105,16 +108,28 @@ def build_services(site: SiteConfig, store: Store, *, ami_send: AmiSend, hub: Li
         hotspots=HotspotService(site, store, now=work_orders.now, publish=hub.update_hotspots),   # 热点预警
     )
     share_duties(services)
-    return seat_pool(services)
+    return seat_pool(services, pooled_log)
 
 
-def seat_pool(services: ApiServices) -> ApiServices:
+def pooled(site: SiteConfig) -> bool:
     """Behind the edge with a node name and Redis, this node's seats are in the one seat pool of
     the edge's nodes (:mod:`hotline.seats.pool`)."""
+    return site.edge is not None and site.site.node is not None and bool(site.redis.url)
+
+
+def pooled_state_log(site: SiteConfig, store: Store, seat_log: StateLog | None) -> PooledStateLog | None:
+    if not pooled(site) or seat_log is None:
+        return None
+    assert site.site.node is not None
+    return PooledStateLog(seat_log, Duty("seat_state_log", DutyLeases(store, site.site.node).hold, DUTY_TTL_S, log))
+
+
+def seat_pool(services: ApiServices, state_log: PooledStateLog | None) -> ApiServices:
     site = services.site
-    if site.edge is None or site.site.node is None or not site.redis.url:
+    if not pooled(site):
         return services
-    pool = SeatPool(services.seats, site.redis.url, site=site.site.id, node=site.site.node)
+    assert site.site.node is not None
+    pool = SeatPool(services.seats, site.redis.url, site=site.site.id, node=site.site.node, state_log=state_log)
     return dataclasses.replace(services, pool=pool)
 
 

@@ -17,6 +17,11 @@ that said so, when), and every change is published on ``hotline:<site>:pool``. A
 Last writer wins. An auto-pause (unanswered rings) stays on its node: each node counts its own
 rings. Announcements wait, one per seat (the newest), while Redis is away: nothing grows with an
 outage. Wrap-up is not shared (a node's app_queue rests a seat after its own calls only).
+
+The seat state log (occupancy) of a pool is written by one controller at a time
+(:class:`PooledStateLog`, a duty lease): every controller sees every seat's calls (the shared
+device state) and logins and pauses (the pool), and rows of one seat from several controllers
+would interleave.
 """
 
 from __future__ import annotations
@@ -30,6 +35,7 @@ from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from typing import Any, Protocol
 
+from hotline.background import Duty
 from hotline.exceptions import HotlineError
 from queue_manager import seats as sm
 
@@ -88,10 +94,43 @@ def wanted_of(seat: sm.Seat) -> Wanted | None:
     return Wanted(True)
 
 
+StateLog = Callable[[str, str, str | None, float, str | None], None]   # seat, state, reason, at, call_id
+
+
+class PooledStateLog:
+    """The seat state log of a pool, written only while this controller holds ``duty``; the new
+    holder first writes where every seat stands, so the log goes on without a gap in states."""
+
+    def __init__(self, write: StateLog, duty: Duty, *, every_s: float = 10.0) -> None:
+        self.write = write
+        self.duty = duty
+        self.every_s = every_s
+        self.seats: Seats | None = None   # set once the seat service is built
+        self.stats = {"written": 0, "elsewhere": 0, "taken_over": 0}
+
+    def __call__(self, seat_id: str, state: str, reason: str | None, at: float, call_id: str | None) -> None:
+        if self.duty.holding:
+            self.stats["written"] += 1
+            self.write(seat_id, state, reason, at, call_id)
+        else:
+            self.stats["elsewhere"] += 1
+
+    async def run(self) -> None:
+        while True:
+            was = self.duty.holding
+            if await self.duty.held() and not was and self.seats is not None:
+                self.stats["taken_over"] += 1
+                now = time.time()
+                for seat in list(self.seats.seats.values()):
+                    self.write(seat.seat_id, seat.state.value, seat.reason, now, seat.call_id)
+            await asyncio.sleep(self.every_s)
+
+
 class SeatPool:
-    def __init__(self, seats: Seats, redis_url: str, *, site: str, node: str,
+    def __init__(self, seats: Seats, redis_url: str, *, site: str, node: str, state_log: PooledStateLog | None = None,
                  retry: tuple[float, float] = (0.5, 10.0), poll_s: float = 0.1) -> None:
         self.seats = seats
+        self.state_log = state_log
         self.redis_url = redis_url
         self.node = node
         self.hash = f"hotline:{site}:pool:seats"
@@ -120,7 +159,9 @@ class SeatPool:
                 await self._task
 
     def status(self) -> dict[str, Any]:
-        return {"ok": self.ok, "node": self.node, "pending": len(self._pending), **self.stats}
+        log_here = self.state_log.duty.holding if self.state_log else None
+        return {"ok": self.ok, "node": self.node, "pending": len(self._pending), **self.stats,
+                "state_log_here": log_here, **({"state_log": self.state_log.stats} if self.state_log else {})}
 
     # -- this node's changes -------------------------------------------------------------------
     def observed(self, seat_id: str) -> None:
@@ -169,7 +210,11 @@ class SeatPool:
 
     # -- Redis -----------------------------------------------------------------------------------
     async def run(self) -> None:
-        """Until cancelled: connect, converge, announce and apply; reconnect after an outage."""
+        """Until cancelled: connect, converge, announce and apply; reconnect after an outage (and
+        keep the state log's duty)."""
+        await asyncio.gather(self._share(), *([self.state_log.run()] if self.state_log else []))
+
+    async def _share(self) -> None:
         import redis.asyncio as aioredis   # only with a pool
 
         delay = self._retry[0]

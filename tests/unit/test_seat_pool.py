@@ -4,6 +4,7 @@ with its own AMI (recorded actions), share a seat's login and pause through a re
 
 from __future__ import annotations
 
+import asyncio
 import copy
 import json
 from collections.abc import AsyncIterator
@@ -207,3 +208,34 @@ async def test_an_older_announcement_loses_to_a_newer_state(nodes: tuple[Node, N
     finally:
         await client.aclose()
     assert a.state("1001") == b.state("1001") == sm.SeatState.idle
+
+
+async def test_one_controller_at_a_time_writes_the_pools_seat_state_log(sqlite_store: Any) -> None:
+    """Both controllers see seat 1001's changes; only the duty holder writes them, and the one
+    that takes over writes where every seat stands first (a real lease table, SQLite)."""
+    import logging
+
+    from hotline.background import Duty
+    from hotline.seats.pool import PooledStateLog
+    from hotline.store.leases import DutyLeases
+
+    rows: dict[str, list[tuple[str, str]]] = {"node-a": [], "node-b": []}
+    logs = {}
+    for name in rows:
+        duty = Duty("seat_state_log", DutyLeases(sqlite_store, name).hold, 0.5, logging.getLogger("test"))
+        logs[name] = PooledStateLog(lambda s, st, r, at, c, n=name: rows[n].append((s, st)), duty, every_s=0.05)
+        logs[name].seats = Node(name, "redis://unused").seats
+    assert await logs["node-a"].duty.held() and not await logs["node-b"].duty.held()
+    for log_ in logs.values():   # the same change seen by both controllers
+        log_("1001", "idle", None, 1.0, None)
+    assert rows == {"node-a": [("1001", "idle")], "node-b": []}
+    assert logs["node-b"].stats["elsewhere"] == 1
+    # node-a stops (its lease lapses after 0.5 s); node-b's round takes the duty over.
+    task = asyncio.create_task(logs["node-b"].run())
+    try:
+        await until(lambda: logs["node-b"].stats["taken_over"] == 1, what="node-b to take the state log over")
+    finally:
+        task.cancel()
+    assert sorted(rows["node-b"]) == [("1001", "logged_out"), ("1002", "logged_out"), ("1005", "logged_out")]
+    logs["node-b"]("1002", "paused", "break", 2.0, None)
+    assert rows["node-b"][-1] == ("1002", "paused")
