@@ -117,12 +117,15 @@ class PooledStateLog:
 
     async def run(self) -> None:
         while True:
-            was = self.duty.holding
-            if await self.duty.held() and not was and self.seats is not None:
-                self.stats["taken_over"] += 1
-                now = time.time()
-                for seat in list(self.seats.seats.values()):
-                    self.write(seat.seat_id, seat.state.value, seat.reason, now, seat.call_id)
+            try:
+                was = self.duty.holding
+                if await self.duty.held() and not was and self.seats is not None:
+                    self.stats["taken_over"] += 1
+                    now = time.time()
+                    for seat in list(self.seats.seats.values()):
+                        self.write(seat.seat_id, seat.state.value, seat.reason, now, seat.call_id)
+            except Exception:   # a round that fails never ends the rounds
+                log.exception("seat pool: the state log's duty round failed")
             await asyncio.sleep(self.every_s)
 
 
@@ -205,6 +208,9 @@ class SeatPool:
         except HotlineError as exc:   # a command that does not fit this node's seat now
             self.stats["refused"] += 1
             log.warning("seat pool: %s of seat %s not applied here: %s", wanted, seat_id, exc)
+        except Exception:   # this node's AMI away, ...: the next re-sync converges it
+            self.stats["refused"] += 1
+            log.exception("seat pool: %s of seat %s failed here", wanted, seat_id)
         finally:
             self._applying.discard(seat_id)
 

@@ -239,3 +239,16 @@ async def test_one_controller_at_a_time_writes_the_pools_seat_state_log(sqlite_s
     assert sorted(rows["node-b"]) == [("1001", "logged_out"), ("1002", "logged_out"), ("1005", "logged_out")]
     logs["node-b"]("1002", "paused", "break", 2.0, None)
     assert rows["node-b"][-1] == ("1002", "paused")
+
+
+async def test_a_change_that_fails_on_a_node_does_not_stop_its_pool(nodes: tuple[Node, Node, RedisServer]) -> None:
+    a, b, _ = nodes
+    b.ami.errors["QueueAdd"] = ConnectionError("AMI connection lost")
+    await a.seats.login("1001")
+    await until(lambda: b.pool.stats["refused"] == 1, what="node-b's failed login counted")
+    assert b.state("1001") == sm.SeatState.logged_out and b.pool.ok
+    del b.ami.errors["QueueAdd"]
+    await a.seats.login("1002")   # the pool goes on
+    await until(lambda: b.state("1002") == sm.SeatState.idle, what="the next login on node-b")
+    await b.seats.resync()        # and a re-sync (AMI back) converges the seat that failed
+    await until(lambda: b.state("1001") == sm.SeatState.idle, what="node-b converged after its re-sync")
