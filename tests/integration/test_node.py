@@ -127,6 +127,7 @@ def test_a_queue_callback_on_a_node(node: Stack, cb_stack: Stack) -> None:  # no
 def test_a_three_way_call_on_a_node(node: Stack, control: Stack, calls: list[Call]) -> None:  # noqa: F811
     """The conference is named after the node's call id (the dialplan's conference context lets
     it through whole) and the department's leg lands on the call's record."""
+    node.wait_reachable(ANSWERING)   # Asterisk was restarted as the node: its first qualify may be late
     call = place(control, calls, "13900009902")
     parsed = ids.parse(call.id)
     assert parsed is not None and parsed.node == NODE, call.id
