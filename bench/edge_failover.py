@@ -69,13 +69,18 @@ def main() -> int:
     if why:
         print(f"edge_failover: cannot run: {why}", file=sys.stderr)
         return 2
-    result = measure(args.rounds)
+    write_result(measure(args.rounds), "edge-failover")
+    return 0
+
+
+def write_result(result: dict[str, object], name: str) -> Path:
+    """Print ``result`` and write it to bench/results/<UTC>-<name>.json."""
     stamp = datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%SZ")
-    target = REPO / "bench" / "results" / f"{stamp}-edge-failover.json"
+    target = REPO / "bench" / "results" / f"{stamp}-{name}.json"
     target.write_text(json.dumps(result, indent=1) + "\n")
     print(json.dumps(result, indent=1))
     print(f"written: {target.relative_to(REPO)}")
-    return 0
+    return target
 
 
 if __name__ == "__main__":

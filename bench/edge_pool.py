@@ -28,20 +28,19 @@ delay, the losses), not the capacity of N machines.
 from __future__ import annotations
 
 import argparse
-import json
 import shutil
 import statistics
 import subprocess
 import sys
 import tempfile
 import time
-from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
+from bench.edge_failover import write_result  # noqa: E402
 from tests.integration.edge_rig import (REPO_SIPP, SEAT_IP, Rig, rig_tag, seat_ids, sweep_stale,  # noqa: E402
                                         wait_for, why_not)
 
@@ -190,12 +189,7 @@ def main() -> int:
     if why:
         print(f"edge_pool: cannot run: {why}", file=sys.stderr)
         return 2
-    result = measure(args.seats, args.calls, args.rate, args.talk_ms, args.settle_s, args.kill)
-    stamp = datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%SZ")
-    target = REPO / "bench" / "results" / f"{stamp}-edge-pool.json"
-    target.write_text(json.dumps(result, indent=1) + "\n")
-    print(json.dumps(result, indent=1))
-    print(f"written: {target.relative_to(REPO)}")
+    write_result(measure(args.seats, args.calls, args.rate, args.talk_ms, args.settle_s, args.kill), "edge-pool")
     return 0
 
 

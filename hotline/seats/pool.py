@@ -275,15 +275,18 @@ class SeatPool:
     def _payload(self, seat_id: str, wanted: Wanted, at: float) -> str:
         return json.dumps({"seat": seat_id, "node": self.node, "at": at, **asdict(wanted)})
 
-    async def _receive(self, raw: Any) -> None:
+    def _parse(self, raw: Any, what: str) -> tuple[str, str, Wanted, float] | None:
         try:
-            seat_id, node, wanted, at = Wanted.parse(raw)
+            return Wanted.parse(raw)
         except ValueError as exc:
             self.stats["bad_messages"] += 1
-            log.warning("seat pool: a bad announcement ignored (%s): %.200r", exc, raw)
-            return
-        if node != self.node:
-            await self.apply(seat_id, wanted, at)
+            log.warning("seat pool: %s ignored (%s): %.200r", what, exc, raw)
+            return None
+
+    async def _receive(self, raw: Any) -> None:
+        parsed = self._parse(raw, "a bad announcement")
+        if parsed is not None and parsed[1] != self.node:
+            await self.apply(parsed[0], parsed[2], parsed[3])
 
     async def _converge(self, client: Any) -> None:
         """This node to the pool's state. A seat the pool has no state for (a new pool, or a Redis
@@ -303,11 +306,7 @@ class SeatPool:
                     self.stats["announced"] += 1
                     continue
                 raw = await client.hget(self.hash, seat_id)
-            try:
-                _, _, wanted, at = Wanted.parse(raw)
-            except ValueError as exc:
-                self.stats["bad_messages"] += 1
-                log.warning("seat pool: a bad state of seat %s ignored (%s)", seat_id, exc)
-                continue
-            await self.apply(seat_id, wanted, at)
+            parsed = self._parse(raw, f"a bad state of seat {seat_id}")
+            if parsed is not None:
+                await self.apply(seat_id, parsed[2], parsed[3])
         self.stats["converged"] += 1
