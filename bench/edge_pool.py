@@ -14,9 +14,9 @@ always waiting. From both nodes' CEL logs:
 * the seats' calls per node (a seat answers callers of both nodes) and the edge's 486 refusals
   (two nodes offering one seat at the same instant);
 * **node failure** (``--kill``): node-b is killed in the middle of a second run; the calls in
-  progress on it are ended by the edge (counted: the callers' BYEs from the edge), every call
-  placed afterwards must still succeed (failed calls counted), and the time until the edge takes
-  node-b out.
+  progress on it are lost (ended by the edge: counted from its CEL, the callers' legs that never
+  ended there), every other call must succeed (failed calls counted), and the time until the edge
+  takes node-b out.
 
 Prints the figures and writes bench/results/<UTC>-edge-pool.json. A benchmark: it asserts nothing.
 On this machine the nodes share its two cores: the figures are the pool's mechanics (the ring
@@ -130,10 +130,14 @@ def load_run(rig: Rig, calls: int, rate: float, port: int, kill_after_s: float |
                   "calls_taken_by_node_b_before": len(before)}
     callers.wait(timeout=calls / rate + 400)
     out = Path(str(callers.args)).read_text()
-    log = Path(str(callers.args)).with_suffix(".log")
-    ended_by_edge = log.read_text().count("edge-bye") if log.exists() else 0
+    if kill_after_s is not None:   # its callers' legs that never ended on it: the calls it took down
+        events = rig.nodes["node-b"].events()
+        ended = {e["uniqueid"] for e in events if e.get("eventtype") == "CHAN_END"}
+        killed["calls_in_progress_lost"] = sum(
+            1 for e in events if e.get("eventtype") == "CHAN_START" and float(e["eventtime"]) >= t0
+            and str(e.get("context", "")).startswith("from-trunk-") and e["uniqueid"] not in ended)
     return {"t0": t0, "t_arrivals_end": t0 + calls / rate, "successful": _counter(out, "Successful call"),
-            "failed": _counter(out, "Failed call"), "ended_by_edge_or_node": ended_by_edge, **killed}
+            "failed": _counter(out, "Failed call"), **killed}
 
 
 def measure(seats: int, calls: int, rate: float, talk_ms: int, settle_s: float, kill: bool) -> dict[str, Any]:
