@@ -40,6 +40,7 @@ from hotline.spine.plan import MODES, Flow, department_dial, transfer_targets
 GOLDEN = Path(__file__).resolve().parents[1] / "golden"
 CASES = sorted(p.name for p in GOLDEN.iterdir() if (p / "site.yaml").exists())
 FILES = ("pjsip.conf", "http.conf", "extensions.conf", "queues.conf", "queuerules.conf", "manager.conf", "rtp.conf",
+         "modules-pool.conf",
          "musiconhold.conf")
 OPTIONS = GenerateOptions(ami_secret="golden-ami-secret-0123456789", recordings_dir="/var/spool/asterisk/monitor",
                           agi_key="golden-agi-key-0123456789")
