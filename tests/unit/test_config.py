@@ -375,8 +375,8 @@ def test_cli_generate_with_good_site(tmp_path: Path, clean_env: None, capsys: py
     assert main(["--site", str(site_file), "--state-dir", str(state), "config", "generate"]) == 0
     generated = state / "asterisk-etc"
     names = sorted(p.name for p in generated.iterdir())
-    assert names == ["extensions.conf", "http.conf", "manager.conf", "musiconhold.conf", "pjsip.conf",
-                     "queuerules.conf", "queues.conf", "rtp.conf"]
+    assert names == ["extensions.conf", "http.conf", "manager.conf", "modules-pool.conf", "musiconhold.conf",
+                     "pjsip.conf", "queuerules.conf", "queues.conf", "rtp.conf"]
     assert (generated / "manager.conf").stat().st_mode & 0o777 == 0o600
     assert (state / "ami.secret").stat().st_mode & 0o777 == 0o600
     printed = capsys.readouterr().out.split()
