@@ -37,6 +37,7 @@ from typing import Any, Protocol
 
 from hotline.background import Duty
 from hotline.exceptions import HotlineError
+from hotline.seats.services import StateLog
 from queue_manager import seats as sm
 
 log = logging.getLogger(__name__)
@@ -92,9 +93,6 @@ def wanted_of(seat: sm.Seat) -> Wanted | None:
     if seat.state == sm.SeatState.paused:
         return None if seat.reason == sm.AUTO_PAUSE_REASON else Wanted(True, True, seat.reason)
     return Wanted(True)
-
-
-StateLog = Callable[[str, str, str | None, float, str | None], None]   # seat, state, reason, at, call_id
 
 
 class PooledStateLog:
