@@ -188,11 +188,9 @@ class Controller:
             log.error("%s; calls fail open to their queues until it starts", exc.message)
         self._tasks.append(asyncio.create_task(self.agi.supervise()))
         await self.disk.check()
-        self.journal.start()
-        self.feeder.start()
-        self.db_probe.start()
+        for part in (self.journal, self.feeder, self.db_probe, self.seat_log):
+            part.start()
         self._tasks.append(asyncio.create_task(self._supervise_journal()))
-        self.seat_log.start()
         self._tasks.append(asyncio.create_task(self._prepare_store()))
         await self.reconcile()  # calls that ended while we were down
         self._loop = asyncio.get_running_loop()
@@ -203,6 +201,8 @@ class Controller:
         if self.tail is not None:
             # From where the reconciler stopped: the calls still in progress are read whole.
             self.tail.start(self._offsets.load())
+            self._tasks.append(asyncio.create_task(self.asterisk_lost.close_when_dead(   # one that stays dead
+                lambda: self.ami.connected, self._asterisk_started, self.tracker.cut_before)))
         await self.hub.start()
         self.seats.publish_all()
         await self.ami.start()

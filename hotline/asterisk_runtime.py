@@ -219,11 +219,7 @@ class Runtime:
             pid = int(self.pid_file.read_text().strip())
         except (OSError, ValueError):
             return None
-        try:
-            os.kill(pid, 0)
-        except ProcessLookupError:
-            return None
-        return pid
+        return pid if pid_alive(pid) else None
 
     def started_at(self) -> float | None:
         """When the running Asterisk started (epoch seconds: its pid file is written at start-up),
@@ -355,6 +351,8 @@ def pid_alive(pid: int) -> bool:
         os.kill(pid, 0)
     except ProcessLookupError:
         return False
+    except PermissionError:
+        pass   # it runs, as another account
     return True
 
 

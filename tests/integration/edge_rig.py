@@ -323,6 +323,26 @@ class Rig:
             return proc
         return subprocess.run(argv, capture_output=True, text=True, timeout=180, cwd=self.workdir)
 
+    def seat_phone(self, seat: str, port: int, talk_ms: int) -> subprocess.Popen[str]:
+        """Seat ``seat``'s phone (sipp, tests/sipp/edge_seat.xml) registered at the edge from
+        SEAT_IP:``port`` and reachable from every node: it answers each call after ringing 300 ms
+        and hangs up after ``talk_ms`` (or at the caller's BYE). The caller kills it."""
+        reg = self.sipp(REPO_SIPP / "register.xml", calls=1, rate=1, source=SEAT_IP, port=port,
+                        extra=("-key", "user", seat, "-key", "contact_port", str(port), "-au", seat,
+                               "-ap", f"edge-seat-{seat}"))
+        assert isinstance(reg, subprocess.CompletedProcess), reg
+        assert reg.returncode == 0, reg.stdout[-2000:]
+        scenario = self.workdir / f"edge-seat-{talk_ms}.xml"
+        scenario.write_text((REPO_SIPP / "edge_seat.xml").read_text().replace("TALK_MS", str(talk_ms)))
+        phone = self.sipp(scenario, calls=1000, rate=1, source=SEAT_IP, port=port, background=True)
+        assert isinstance(phone, subprocess.Popen)
+        for node in self.nodes.values():   # at once, not at the next qualify
+            node.runtime.cli(f"pjsip qualify {seat}", check=False)
+        for node in self.nodes.values():
+            wait_for(lambda n=node: "Avail" in (n.runtime.cli(f"pjsip show contacts like {seat}", check=False) or ""),
+                     20, f"seat {seat} reachable from {node.name} through the edge")   # type: ignore[misc]
+        return phone
+
     # -- teardown -----------------------------------------------------------------
     def close(self) -> None:
         if self.edge is not None:

@@ -16,7 +16,7 @@ from typing import Iterator
 
 import pytest
 
-from .edge_rig import REPO_SIPP, SEAT, SEAT_IP, SEAT_SECRET, STRANGER_IP, Rig, rig_tag, sweep_stale, wait_for, why_not
+from .edge_rig import REPO_SIPP, SEAT, STRANGER_IP, Rig, rig_tag, sweep_stale, wait_for, why_not
 
 pytestmark = pytest.mark.skipif(why_not() is not None, reason=why_not() or "")
 
@@ -115,20 +115,8 @@ def _busy_refusals(rig: Rig) -> int:
 def seat(rig: Rig) -> Iterator[None]:
     """Seat 1001 registered at the edge and reachable from both nodes; its phone (sipp) answers
     every call after ringing 300 ms and hangs up after TALK_MS (or at the caller's BYE)."""
-    # A phone registers and takes calls on one address: register from 5091, then answer there.
-    reg = rig.sipp(REPO_SIPP / "register.xml", calls=1, rate=1, source=SEAT_IP, port=5091,
-                   extra=("-key", "user", SEAT, "-key", "contact_port", "5091", "-au", SEAT, "-ap", SEAT_SECRET))
-    _ok(reg, 1)
-    scenario = rig.workdir / "edge-seat.xml"
-    scenario.write_text((REPO_SIPP / "edge_seat.xml").read_text().replace("TALK_MS", str(TALK_MS)))
-    phone = rig.sipp(scenario, calls=1000, rate=1, source=SEAT_IP, port=5091, background=True)
-    assert isinstance(phone, subprocess.Popen)
+    phone = rig.seat_phone(SEAT, 5091, TALK_MS)   # registers and takes calls on one address
     try:
-        for node in rig.nodes.values():   # at once, not at the next qualify
-            node.runtime.cli(f"pjsip qualify {SEAT}", check=False)
-        for node in rig.nodes.values():
-            wait_for(lambda n=node: "Avail" in (n.runtime.cli(f"pjsip show contacts like {SEAT}", check=False) or ""),
-                     20, f"seat {SEAT} reachable from {node.name} through the edge")
         yield None
     finally:
         phone.kill()

@@ -1,0 +1,177 @@
+"""Several nodes, one store (issue 14, items 3 and 4): Kamailio in front of two Asterisk nodes,
+each with the site's generated configuration and its own controller, one PostgreSQL and one Redis
+for both (tests/integration/edge_product.py); real SIP calls to 12345 from sipp through the edge,
+two seat phones registered at the edge.
+
+In file order on one rig: a seat logged in on one node is in every node's queue; calls spread over
+both nodes land once each in the one store, their ids naming their node, answered by seats of the
+one pool whatever node their caller is on, and the KPIs are the same on either node; a node's
+Asterisk killed during traffic (its calls end and get their record from its controller, new calls
+go on), brought back; a whole node (Asterisk and controller) killed during traffic (its cut calls'
+records come when it comes back, none twice). Every assertion reads the store, the nodes' CEL or
+their Asterisk; no test waits on /status (only the controller's readiness does).
+"""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+import tempfile
+import time
+from collections import Counter
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+from typing import Any, Iterator
+
+import pytest
+
+from .edge_product import ProductRig
+from .edge_rig import REPO_SIPP, rig_tag, seat_ids, sweep_stale, wait_for, why_not
+from .servers import need_postgres, need_redis
+
+pytestmark = pytest.mark.skipif(why_not() is not None, reason=why_not() or "")
+
+TALK_MS = 3000   # a seat phone talks this long, then hangs up
+
+
+@pytest.fixture(scope="module")
+def rig(request: pytest.FixtureRequest) -> Iterator[ProductRig]:
+    need_postgres()
+    need_redis()
+    failed = request.session.testsfailed
+    workdir = Path(tempfile.mkdtemp(prefix="hotline-edge-nodes-"))
+    workdir.chmod(0o755)   # the kamailio account reaches its run directory in it
+    sweep_stale()
+    r = ProductRig(tag=rig_tag(), workdir=workdir, seats=2)
+    phones: list[subprocess.Popen[str]] = []
+    try:
+        r.build_network()
+        r.start_store()
+        r.start_nodes()
+        r.start_edge()
+        wait_for(lambda: r.in_rotation() == {"node-a", "node-b"}, 20, "both nodes in rotation")
+        phones = [r.seat_phone(seat, 5091 + i, TALK_MS) for i, seat in enumerate(seat_ids(2))]
+        yield r
+    finally:
+        for phone in phones:
+            phone.kill()
+            phone.wait(timeout=10)
+        r.close()
+    if request.session.testsfailed == failed:   # kept when a test failed: its logs tell why
+        shutil.rmtree(workdir, ignore_errors=True)
+
+
+def _calls(rig: ProductRig, caller: str, count: int, *, hold_ms: int, rate: float, port: int,
+           background: bool = False) -> subprocess.Popen[str] | subprocess.CompletedProcess[str]:
+    scenario = rig.workdir / f"caller-{hold_ms}.xml"
+    scenario.write_text((REPO_SIPP / "edge_caller.xml").read_text().replace("HOLD_MS", str(hold_ms)))
+    return rig.sipp(scenario, calls=count, rate=rate, caller=caller, port=port, background=background)
+
+
+def _sipp_ok(result: subprocess.Popen[str] | subprocess.CompletedProcess[str], calls: int) -> None:
+    out = result.stdout if isinstance(result, subprocess.CompletedProcess) else Path(str(result.args)).read_text()
+    assert result.returncode == 0, out[-3000:]
+    line = next(ln for ln in out.splitlines() if ln.strip().startswith("Successful call"))
+    assert int(line.split("|")[2].split()[0]) == calls, out[-3000:]
+
+
+def _of(rig: ProductRig, caller: str) -> list[dict[str, Any]]:
+    return [r for r in rig.records() if r["caller_number"].endswith(caller)]
+
+
+def _node_of(record: dict[str, Any]) -> str:
+    return next(n for n in ("node-a", "node-b") if str(record["call_id"]).startswith(f"{n}-"))
+
+
+def _trunk_calls(rig: ProductRig, node: str, caller: str) -> set[str]:
+    """The calls ``node``'s Asterisk took from ``caller`` (CEL CHAN_START), by Linkedid."""
+    return {str(e["linkedid"]) for e in rig.nodes[node].calls() if str(e.get("num", "")).endswith(caller)}
+
+
+def test_a_seat_logged_in_on_one_node_is_in_every_nodes_queue(rig: ProductRig) -> None:
+    for seat in seat_ids(2):
+        code, body = rig.api("node-a", "POST", f"/api/seats/{seat}/login")
+        assert code in (200, 204), (code, body)
+    for node in rig.nodes:   # node-b hears of it through Redis: its controller adds the members
+        wait_for(lambda n=node: all(f"PJSIP/{s}" in rig.queue_members(n) for s in seat_ids(2)), 20,
+                 f"both seats in {node}'s queue")   # type: ignore[misc]
+
+
+def test_calls_through_the_edge_land_once_each_in_the_one_store_with_their_node(rig: ProductRig) -> None:
+    caller = "13900140001"
+    start = datetime.now(timezone.utc) - timedelta(seconds=5)
+    _sipp_ok(_calls(rig, caller, 12, hold_ms=15000, rate=2, port=5070), 12)
+    records = wait_for(lambda: (rs := _of(rig, caller)) and len(rs) >= 12 and all(r["ended_at"] for r in rs) and rs,
+                       60, "12 records")
+    assert len(records) == 12, records                       # once each
+    by_node = Counter(_node_of(r) for r in records)
+    assert set(by_node) == {"node-a", "node-b"}, by_node     # the edge spread them
+    for node in rig.nodes:   # each record names the node whose Asterisk took the call
+        assert by_node[node] == len(_trunk_calls(rig, node, caller)), (node, by_node)
+    answered = [r for r in records if r["outcome"] == "answered"]
+    assert len(answered) == 12, [(r["call_id"], r["outcome"]) for r in records]
+    pairs = {(r["seat"], _node_of(r)) for r in answered}
+    assert {s for s, _ in pairs} == set(seat_ids(2)), pairs
+    assert any({(s, "node-a"), (s, "node-b")} <= pairs for s in seat_ids(2)), pairs   # one seat, callers of both
+    # The KPIs come from the one store: the same on either node.
+    window = f"?start={start.isoformat()}&end={(datetime.now(timezone.utc) + timedelta(seconds=1)).isoformat()}"
+    reports = {}
+    for node in rig.nodes:
+        code, body = rig.api(node, "GET", "/api/metrics" + window.replace("+", "%2B"))
+        assert code == 200, body
+        body.pop("rolling_24h", None)
+        reports[node] = body
+    assert reports["node-a"] == reports["node-b"]
+    assert "12" in str(reports["node-a"]), reports["node-a"]   # the 12 calls are in it
+
+
+def test_a_node_whose_asterisk_dies_during_traffic_records_its_calls_and_new_calls_go_on(rig: ProductRig) -> None:
+    caller = "13900140002"
+    calls = _calls(rig, caller, 10, hold_ms=20000, rate=2, port=5071, background=True)
+    wait_for(lambda: len(_trunk_calls(rig, "node-a", caller)) >= 2, 20, "calls on node-a")
+    time.sleep(0.5)   # more calls on their way: the kill falls in the middle of the traffic
+    rig.nodes["node-a"].kill()   # its controller stays up
+    assert isinstance(calls, subprocess.Popen)
+    calls.wait(timeout=120)
+    _sipp_ok(calls, 10)   # none failed: those on node-a were ended by the edge, the rest went on
+    on_a = _trunk_calls(rig, "node-a", caller)
+    records = wait_for(lambda: (rs := _of(rig, caller)) and len(rs) >= 10 and all(r["ended_at"] for r in rs) and rs,
+                       60, "10 records")
+    assert len(records) == 10, records
+    assert Counter(_node_of(r) for r in records)["node-a"] == len(on_a), (on_a, records)
+    # The node comes back: the edge and its controller take it again.
+    rig.start_node("node-a")
+    wait_for(lambda: rig.in_rotation() == {"node-a", "node-b"}, 20, "node-a back in rotation")
+
+
+def test_a_whole_node_killed_during_traffic_loses_no_record_and_writes_none_twice(rig: ProductRig) -> None:
+    caller = "13900140003"
+    calls = _calls(rig, caller, 10, hold_ms=20000, rate=2, port=5072, background=True)
+    wait_for(lambda: len(_trunk_calls(rig, "node-b", caller)) >= 2, 20, "calls on node-b")
+    time.sleep(0.5)
+    rig.kill_node("node-b")   # Asterisk and controller: nobody on node-b sees its calls end
+    assert isinstance(calls, subprocess.Popen)
+    calls.wait(timeout=120)
+    _sipp_ok(calls, 10)
+    on_b = _trunk_calls(rig, "node-b", caller)
+    assert on_b
+    rig.start_node("node-b")   # its controller reads what its Asterisk logged before it died
+    wait_for(lambda: rig.in_rotation() == {"node-a", "node-b"}, 20, "node-b back in rotation")
+    records = wait_for(lambda: (rs := _of(rig, caller)) and len(rs) >= 10 and all(r["ended_at"] for r in rs) and rs,
+                       90, "10 records")
+    assert len(records) == 10, records
+    assert Counter(_node_of(r) for r in records)["node-b"] == len(on_b), (on_b, records)
+
+
+def test_after_the_failures_both_nodes_answer_with_the_pool_again(rig: ProductRig) -> None:
+    """Both nodes restarted once: their queues have the seats again (the pool's state in Redis)
+    and every call is answered, on both nodes."""
+    for node in rig.nodes:
+        wait_for(lambda n=node: all(f"PJSIP/{s}" in rig.queue_members(n) for s in seat_ids(2)), 30,
+                 f"both seats in {node}'s queue again")   # type: ignore[misc]
+    caller = "13900140004"
+    _sipp_ok(_calls(rig, caller, 8, hold_ms=15000, rate=2, port=5073), 8)
+    records = wait_for(lambda: (rs := _of(rig, caller)) and len(rs) >= 8 and all(r["ended_at"] for r in rs) and rs,
+                       60, "8 records")
+    assert len(records) == 8 and {r["outcome"] for r in records} == {"answered"}, records
+    assert {_node_of(r) for r in records} == {"node-a", "node-b"}, records
