@@ -125,7 +125,7 @@ class ProductRig(Rig):
         engine = create_engine(self.store_url)
         try:
             with engine.connect() as c:
-                rows = c.execute(text("SELECT call_id, caller_number, outcome, seat, answered_at, ended_at "
+                rows = c.execute(text("SELECT call_id, caller_number, outcome, seat, arrived_at, answered_at, ended_at "
                                       "FROM call_records ORDER BY arrived_at"))
                 return [dict(r._mapping) for r in rows]
         finally:
@@ -217,6 +217,10 @@ class ProductRig(Rig):
                 controller.stop()
             except Exception:   # noqa: BLE001  (teardown goes on whatever happens)
                 pass
+        for name, node in self.nodes.items():   # their logs stay with the rig's (kept when a test failed)
+            for log in (node.runtime.cel_log, node.runtime.queue_log, node.runtime.log_dir / "messages"):
+                if log.exists():
+                    shutil.copy(log, self.workdir / f"{name}-{log.name}")
         super().close()
         subprocess.run(["bash", "-c", f"kill $(cat {self.store_dir}/redis.pid) 2>/dev/null"], capture_output=True)
         if (self.store_dir / "pg").exists():

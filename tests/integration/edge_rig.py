@@ -307,12 +307,12 @@ class Rig:
     # -- callers ------------------------------------------------------------------
     def sipp(self, scenario: Path, *, calls: int, rate: float = 10, caller: str = "+8613800000000",
              source: str = CARRIER_IP, port: int = 5070, limit: int = 50, extra: tuple[str, ...] = (),
-             service: str = SERVICE,
+             service: str = SERVICE, timeout_s: int = 120,
              background: bool = False) -> subprocess.Popen[str] | subprocess.CompletedProcess[str]:
         stats = self.workdir / f"sipp-{time.monotonic_ns()}"
         argv = ["ip", "netns", "exec", self.ns("carrier"), "sipp", f"{EDGE_IP}:5060", "-sf", str(scenario),
                 "-s", service, "-i", source, "-p", str(port), "-m", str(calls), "-r", str(rate), "-l", str(limit),
-                "-key", "caller", caller, "-nostdin", "-timeout", "120", "-trace_err", "-trace_logs",
+                "-key", "caller", caller, "-nostdin", "-timeout", str(timeout_s), "-trace_err", "-trace_logs",
                 "-error_file", f"{stats}.err", "-log_file", f"{stats}.log",
                 "-mp", str(30000 + 10 * (port - 5000)), *extra]   # sipp takes mp and mp+2
         if background:   # its screen goes to <stats>.out (a pipe nobody reads could fill up)
@@ -334,7 +334,8 @@ class Rig:
         assert reg.returncode == 0, reg.stdout[-2000:]
         scenario = self.workdir / f"edge-seat-{talk_ms}.xml"
         scenario.write_text((REPO_SIPP / "edge_seat.xml").read_text().replace("TALK_MS", str(talk_ms)))
-        phone = self.sipp(scenario, calls=1000, rate=1, source=SEAT_IP, port=port, background=True)
+        phone = self.sipp(scenario, calls=1000, rate=1, source=SEAT_IP, port=port, background=True,
+                          timeout_s=3600)   # it lives as long as the module's tests
         assert isinstance(phone, subprocess.Popen)
         for node in self.nodes.values():   # at once, not at the next qualify
             node.runtime.cli(f"pjsip qualify {seat}", check=False)

@@ -8,7 +8,8 @@ both nodes land once each in the one store, their ids naming their node, answere
 one pool whatever node their caller is on, and the KPIs are the same on either node; a node's
 Asterisk killed during traffic (its calls end and get their record from its controller, new calls
 go on), brought back; a whole node (Asterisk and controller) killed during traffic (its cut calls'
-records come when it comes back, none twice). Every assertion reads the store, the nodes' CEL or
+records come when it comes back, none twice); a controller alone killed during traffic (its node's
+calls go on; their records come when it is back, none twice). Every assertion reads the store, the nodes' CEL or
 their Asterisk; no test waits on /status (only the controller's readiness does).
 """
 
@@ -79,6 +80,10 @@ def _of(rig: ProductRig, caller: str) -> list[dict[str, Any]]:
     return [r for r in rig.records() if r["caller_number"].endswith(caller)]
 
 
+def _brief(records: list[dict[str, Any]]) -> list[tuple[str, str, str | None, str]]:
+    return [(r["call_id"], r["outcome"], r["seat"], f"{r['arrived_at']:%H:%M:%S.%f}") for r in records]
+
+
 def _node_of(record: dict[str, Any]) -> str:
     return next(n for n in ("node-a", "node-b") if str(record["call_id"]).startswith(f"{n}-"))
 
@@ -100,7 +105,7 @@ def test_a_seat_logged_in_on_one_node_is_in_every_nodes_queue(rig: ProductRig) -
 def test_calls_through_the_edge_land_once_each_in_the_one_store_with_their_node(rig: ProductRig) -> None:
     caller = "13900140001"
     start = datetime.now(timezone.utc) - timedelta(seconds=5)
-    _sipp_ok(_calls(rig, caller, 12, hold_ms=15000, rate=2, port=5070), 12)
+    _sipp_ok(_calls(rig, caller, 12, hold_ms=40000, rate=2, port=5070), 12)
     records = wait_for(lambda: (rs := _of(rig, caller)) and len(rs) >= 12 and all(r["ended_at"] for r in rs) and rs,
                        60, "12 records")
     assert len(records) == 12, records                       # once each
@@ -163,6 +168,26 @@ def test_a_whole_node_killed_during_traffic_loses_no_record_and_writes_none_twic
     assert Counter(_node_of(r) for r in records)["node-b"] == len(on_b), (on_b, records)
 
 
+def test_a_controller_killed_during_traffic_loses_no_record_and_writes_none_twice(rig: ProductRig) -> None:
+    """node-a's controller dies (SIGKILL) with calls in progress and more arriving; its Asterisk
+    goes on (the routing step fails open to the queue). Restarted, it records every call of the
+    gap from its Asterisk's CEL log, none twice, none cut."""
+    caller = "13900140005"
+    calls = _calls(rig, caller, 10, hold_ms=40000, rate=2, port=5074, background=True)
+    wait_for(lambda: len(_trunk_calls(rig, "node-a", caller)) >= 2, 20, "calls on node-a")
+    rig.controllers["node-a"].kill()
+    assert isinstance(calls, subprocess.Popen)
+    calls.wait(timeout=120)
+    _sipp_ok(calls, 10)
+    rig.controllers["node-a"].start()
+    rig.wait_controller("node-a")
+    records = wait_for(lambda: (rs := _of(rig, caller)) and len(rs) >= 10 and all(r["ended_at"] for r in rs) and rs,
+                       90, "10 records")
+    assert len(records) == 10, records
+    assert Counter(_node_of(r) for r in records)["node-a"] == len(_trunk_calls(rig, "node-a", caller)), records
+    assert {r["outcome"] for r in records} == {"answered"}, _brief(records)
+
+
 def test_after_the_failures_both_nodes_answer_with_the_pool_again(rig: ProductRig) -> None:
     """Both nodes restarted once: their queues have the seats again (the pool's state in Redis)
     and every call is answered, on both nodes."""
@@ -170,8 +195,8 @@ def test_after_the_failures_both_nodes_answer_with_the_pool_again(rig: ProductRi
         wait_for(lambda n=node: all(f"PJSIP/{s}" in rig.queue_members(n) for s in seat_ids(2)), 30,
                  f"both seats in {node}'s queue again")   # type: ignore[misc]
     caller = "13900140004"
-    _sipp_ok(_calls(rig, caller, 8, hold_ms=15000, rate=2, port=5073), 8)
+    _sipp_ok(_calls(rig, caller, 8, hold_ms=40000, rate=2, port=5073), 8)
     records = wait_for(lambda: (rs := _of(rig, caller)) and len(rs) >= 8 and all(r["ended_at"] for r in rs) and rs,
                        60, "8 records")
-    assert len(records) == 8 and {r["outcome"] for r in records} == {"answered"}, records
+    assert len(records) == 8 and {r["outcome"] for r in records} == {"answered"}, _brief(records)
     assert {_node_of(r) for r in records} == {"node-a", "node-b"}, records
