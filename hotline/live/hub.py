@@ -13,6 +13,9 @@ Backends:
   ``<node>`` its ``site.node`` (``default`` without one): several nodes and sites share one
   Redis, and each writes, deletes and rebuilds only its own keys.
 
+Several nodes of a site (issue 14): each hub also reads its peers' queues from Redis and shows
+every queue merged over the nodes (:mod:`hotline.live.peers`); seats, KPIs and alerts stay its own.
+
 A dead Redis never stops calls or state: the hub marks itself degraded (``live.ok`` false,
 a ``live`` message to subscribers), delivers changes in memory, retries the connection with
 backoff, and when Redis returns writes the whole current state back into it.
@@ -29,11 +32,17 @@ from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from typing import Any
 
+from .peers import ALIVE_S, REFRESH_S, merge_queue, node_of
+
 log = logging.getLogger(__name__)
 
 DEFAULT_NODE = "default"   # the node part of the keys when the site config names no node
 SUBSCRIBER_BUFFER = 1000
 _WAKE = ("", "", "", "")   # put in the outbox when Redis is marked down: never written
+
+
+def _text(value: Any) -> str:
+    return value.decode() if isinstance(value, bytes) else str(value)
 
 
 def _dumps(value: Any) -> str:
@@ -67,6 +76,19 @@ class RedisKeys:
         return f"{self.prefix}:live"
 
     @property
+    def alive(self) -> str:
+        return f"{self.prefix}:alive"
+
+    def of_node(self, node: str) -> "RedisKeys":
+        """The keys of another node of the same site."""
+        return RedisKeys(f"{self.prefix.rsplit(':', 1)[0]}:{node}")
+
+    @property
+    def site_channels(self) -> str:
+        """The pattern of every node's channel of this site."""
+        return f"{self.prefix.rsplit(':', 1)[0]}:*:live"
+
+    @property
     def hashes(self) -> tuple[str, str, str, str]:
         return self.seats, self.queues, self.kpi, self.hotspots
 
@@ -85,6 +107,8 @@ class LiveHub:
                  retry: tuple[float, float] = (0.5, 10.0)) -> None:
         self.redis_url = redis_url
         self.keys = redis_keys(site, node)
+        self.node = node or DEFAULT_NODE
+        self.peer_queues: dict[str, dict[str, dict[str, Any]]] = {}   # other nodes' queue views, by node
         self.seats: dict[str, dict[str, Any]] = {}
         self.queues: dict[str, dict[str, Any]] = {}
         self.kpi: dict[str, Any] = {}
@@ -95,6 +119,7 @@ class LiveHub:
         self._error: str | None = None
         self._retry = retry
         self._task: asyncio.Task[None] | None = None
+        self._peers_task: asyncio.Task[None] | None = None
         self._outbox: asyncio.Queue[tuple[str, str, str, str]] | None = None
         self.stats = {"published": 0, "redis_errors": 0, "rebuilds": 0, "dropped": 0}
 
@@ -103,12 +128,14 @@ class LiveHub:
         if self.redis_url:
             self._outbox = asyncio.Queue(maxsize=10000)
             self._task = asyncio.create_task(self._redis_loop(), name="live-redis")
+            self._peers_task = asyncio.create_task(self._peers_loop(), name="live-peers")
 
     async def stop(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
+        for task in (self._task, self._peers_task):
+            if task is not None:
+                task.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await task
         if self._redis is not None:
             with contextlib.suppress(Exception):
                 await self._redis.aclose()
@@ -138,7 +165,8 @@ class LiveHub:
     def snapshot(self) -> dict[str, Any]:
         return {"ts": time.time(), "live": self.status(),
                 "seats": sorted(self.seats.values(), key=lambda s: s["seat_id"]),
-                "queues": sorted(self.queues.values(), key=lambda q: q["name"]), "kpi": self.kpi,
+                "queues": [self.merged_queue(n) for n in sorted({*self.queues, *(
+                    name for queues in self.peer_queues.values() for name in queues)})], "kpi": self.kpi,
                 "hotspots": self.hotspots}
 
     async def subscribe(self) -> AsyncIterator[dict[str, Any]]:
@@ -161,9 +189,16 @@ class LiveHub:
                     await reader
 
     # -- internals --------------------------------------------------------------------------
+    def merged_queue(self, name: str) -> dict[str, Any]:
+        """Queue ``name`` over this node and its peers (:func:`hotline.live.peers.merge_queue`)."""
+        views = {node: queues[name] for node, queues in self.peer_queues.items() if name in queues}
+        if name in self.queues:
+            views[self.node] = self.queues[name]
+        return merge_queue(self.node, views)
+
     def _publish(self, kind: str, key: str, field: str, data: Any) -> None:
         self.stats["published"] += 1
-        message = {"type": kind, "data": data}
+        message = {"type": kind, "data": self.merged_queue(field) if kind == "queue" else data}
         if self.redis_url and self._ok and self._outbox is not None:
             try:
                 self._outbox.put_nowait((kind, key, field, _dumps(data)))
@@ -233,10 +268,18 @@ class LiveHub:
                 while not self._outbox.empty():
                     self._outbox.get_nowait()
                 await self._rebuild(client)
+                await client.set(self.keys.alive, "1", ex=ALIVE_S)
+                alive_said = time.monotonic()
                 self._mark_up()
                 delay = self._retry[0]
                 while True:
-                    kind, key, field, payload = await self._outbox.get()
+                    if time.monotonic() - alive_said > REFRESH_S:   # busy or idle, it stays alive
+                        await client.set(self.keys.alive, "1", ex=ALIVE_S)
+                        alive_said = time.monotonic()
+                    try:
+                        kind, key, field, payload = await asyncio.wait_for(self._outbox.get(), REFRESH_S)
+                    except asyncio.TimeoutError:
+                        continue
                     if not self._ok or kind == _WAKE[0]:   # marked down elsewhere (a subscriber's reader)
                         raise ConnectionError(self._error or "Redis unavailable")
                     batch = [(kind, key, field, payload)]
@@ -259,6 +302,61 @@ class LiveHub:
                 await asyncio.sleep(delay)
                 delay = min(delay * 2, self._retry[1])
 
+    async def _peers_loop(self) -> None:
+        """The other nodes' queues of this site while Redis is up: read whole every REFRESH_S (a
+        peer whose alive key expired drops out), followed in between on their channels."""
+        while True:
+            if not self._ok or self._redis is None:
+                await asyncio.sleep(0.2)
+                continue
+            client = self._redis
+            try:
+                pubsub = client.pubsub()
+                await pubsub.psubscribe(self.keys.site_channels)
+                try:
+                    read_at = 0.0
+                    while self._ok:
+                        if time.monotonic() - read_at > REFRESH_S:
+                            await self._read_peers(client)
+                            read_at = time.monotonic()
+                        msg = await pubsub.get_message(ignore_subscribe_messages=True, timeout=1.0)
+                        if msg is not None:
+                            self._peer_message(msg)
+                finally:
+                    with contextlib.suppress(Exception):
+                        await pubsub.aclose()
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:   # the writer loop notices an outage and reconnects
+                log.debug("live state: peers not read (%s)", exc)
+                await asyncio.sleep(0.5)
+
+    async def _read_peers(self, client: Any) -> None:
+        fresh: dict[str, dict[str, dict[str, Any]]] = {}
+        async for raw in client.scan_iter(match=self.keys.of_node("*").queues, count=100):
+            node = _text(raw).split(":")[2]
+            if node != self.node and await client.exists(self.keys.of_node(node).alive):
+                views = await client.hgetall(raw)
+                fresh[node] = {_text(k): json.loads(_text(v)) for k, v in views.items()}
+        old, self.peer_queues = self.peer_queues, fresh
+        for name in {n for q in (*old.values(), *fresh.values()) for n in q}:
+            if any(old.get(node, {}).get(name) != fresh.get(node, {}).get(name) for node in {*old, *fresh}):
+                self._deliver({"type": "queue", "data": self.merged_queue(name)})
+
+    def _peer_message(self, msg: dict[str, Any]) -> None:
+        node = node_of(_text(msg.get("channel", b"")))
+        if node is None or node == self.node:
+            return
+        try:
+            message = json.loads(_text(msg["data"]))
+            view = message["data"] if message.get("type") == "queue" else None
+            name = view["name"] if isinstance(view, dict) else None
+        except (ValueError, KeyError, TypeError):
+            return
+        if isinstance(name, str) and isinstance(view, dict):
+            self.peer_queues.setdefault(node, {})[name] = view
+            self._deliver({"type": "queue", "data": self.merged_queue(name)})
+
     async def _pubsub_reader(self, inbox: asyncio.Queue[dict[str, Any]]) -> None:
         """Feed one subscriber from Redis pub/sub whenever Redis is up."""
         while True:
@@ -275,6 +373,8 @@ class LiveHub:
                             continue
                         data = msg["data"]
                         message = json.loads(data.decode() if isinstance(data, bytes) else data)
+                        if message.get("type") == "queue" and isinstance(message.get("data"), dict):
+                            message["data"] = self.merged_queue(str(message["data"].get("name")))
                         if inbox.full():
                             with contextlib.suppress(asyncio.QueueEmpty):
                                 inbox.get_nowait()

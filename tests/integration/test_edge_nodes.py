@@ -3,7 +3,8 @@ each with the site's generated configuration and its own controller, one Postgre
 for both (tests/integration/edge_product.py); real SIP calls to 12345 from sipp through the edge,
 two seat phones registered at the edge.
 
-In file order on one rig: a seat logged in on one node is in every node's queue; calls spread over
+In file order on one rig: a seat logged in on one node is in every node's queue; paused on one
+node, paused on all, and every node's waiting callers on either node's board; calls spread over
 both nodes land once each in the one store, their ids naming their node, answered by seats of the
 one pool whatever node their caller is on, and the KPIs are the same on either node; a node's
 Asterisk killed during traffic (its calls end and get their record from its controller, new calls
@@ -100,6 +101,46 @@ def test_a_seat_logged_in_on_one_node_is_in_every_nodes_queue(rig: ProductRig) -
     for node in rig.nodes:   # node-b hears of it through Redis: its controller adds the members
         wait_for(lambda n=node: all(f"PJSIP/{s}" in rig.queue_members(n) for s in seat_ids(2)), 20,
                  f"both seats in {node}'s queue")   # type: ignore[misc]
+
+
+def _waiting(rig: ProductRig, node: str) -> list[tuple[str, str]]:
+    """The callers waiting in queue hotline as node's live view (the wallboard's) shows them: (node, call)."""
+    code, live = rig.api(node, "GET", "/api/live")
+    assert code == 200, live
+    queue = next((q for q in live["queues"] if q["name"] == "hotline"), {"entries": []})
+    return [(e.get("node", node), e["call_id"]) for e in queue["entries"]]
+
+
+def test_every_nodes_waiting_callers_are_on_either_nodes_board_and_pauses_are_shared(rig: ProductRig) -> None:
+    """Both seats paused on node-b (the pool pauses them on node-a too); callers wait on both
+    nodes; each node's live view (the wallboard's) lists all of them, oldest first; unpaused on
+    node-a, the seats take every caller."""
+    for seat in seat_ids(2):
+        code, body = rig.api("node-b", "POST", f"/api/seats/{seat}/pause", {"reason": "break"})
+        assert code == 200, (code, body)
+    for node in rig.nodes:
+        wait_for(lambda n=node: rig.queue_members(n).count("paused") >= 2, 20,
+                 f"both seats paused in {node}'s queue")   # type: ignore[misc]
+    caller = "13900140006"
+    calls = _calls(rig, caller, 4, hold_ms=60000, rate=4, port=5075, background=True)
+    try:
+        for node in rig.nodes:
+            shown = wait_for(lambda n=node: (w := _waiting(rig, n)) and len(w) == 4 and w, 30,
+                             f"4 waiting callers on {node}'s board")   # type: ignore[misc]
+            assert {n for n, _ in shown} == {"node-a", "node-b"}, shown
+            assert {c for _, c in shown} == {c for n in rig.nodes for c in _trunk_calls(rig, n, caller)}, shown
+    finally:
+        for seat in seat_ids(2):
+            code, body = rig.api("node-a", "POST", f"/api/seats/{seat}/unpause", {})
+            assert code == 200, (code, body)
+    assert isinstance(calls, subprocess.Popen)
+    calls.wait(timeout=120)
+    _sipp_ok(calls, 4)
+    records = wait_for(lambda: (rs := _of(rig, caller)) and len(rs) >= 4 and all(r["ended_at"] for r in rs) and rs,
+                       60, "4 records")
+    assert {r["outcome"] for r in records} == {"answered"}, _brief(records)
+    for node in rig.nodes:
+        assert _waiting(rig, node) == []
 
 
 def test_calls_through_the_edge_land_once_each_in_the_one_store_with_their_node(rig: ProductRig) -> None:

@@ -355,8 +355,9 @@ async def test_two_nodes_share_one_redis_and_a_reconnect_touches_only_its_own_ke
         for key, value in before.items():
             assert await hash_of(redis_client, key) == value, key
         assert await redis_client.get("unrelated") == "kept"
-        assert sorted(await redis_client.keys("hotline:*")) == sorted(
-            [one.keys.seats, *two.keys.hashes, *other_site.keys.hashes])
+        assert sorted(await redis_client.keys("hotline:*")) == sorted(   # and each one's alive key
+            [one.keys.seats, *two.keys.hashes, *other_site.keys.hashes,
+             *(h.keys.alive for h in (one, two, other_site))])
     finally:
         for hub in (one, two, other_site):
             await hub.stop()
