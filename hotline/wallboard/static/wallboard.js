@@ -140,7 +140,8 @@ function renderQueues() {
   body.replaceChildren();
   for (const queue of [...state.queues.values()].sort((a, b) => a.name.localeCompare(b.name))) {
     const since = longestSince(queue);
-    const callers = (queue.entries || []).map((e) => e.caller).join(", ");
+    // several nodes (queue.nodes): each caller says the node it waits on
+    const callers = (queue.entries || []).map((e) => (e.node ? `${e.caller} (${e.node})` : e.caller)).join(", ");
     body.append(el("tr", {"data-queue": queue.name},
       el("td", {}, queue.title || queue.name),
       el("td", {class: "waiting"}, queue.waiting ?? (queue.entries || []).length),
