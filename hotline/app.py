@@ -206,7 +206,7 @@ class Controller:
         await self.hub.start()
         self.seats.publish_all()
         await self.ami.start()
-        self._tasks += [asyncio.create_task(pool.run()) for pool in (self.services.pool,) if pool]   # one seat pool
+        self._tasks += [asyncio.create_task(job.run()) for job in (self.services.pool, self.services.pool_order) if job]
         self._tasks.append(asyncio.create_task(self._periodic_reconcile()))
         self._tasks.append(asyncio.create_task(self._publish_kpis()))
         self._tasks.append(asyncio.create_task(self.disk.run()))

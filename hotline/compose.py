@@ -42,6 +42,7 @@ from hotline.recordings.services import RecordingService
 from hotline.reconcile.services import ReconcileService
 from hotline.revisits.services import RevisitService
 from hotline.seats.browser_loss import BrowserAwareSeats
+from hotline.seats.order import PoolOrder
 from hotline.seats.pool import PooledStateLog, SeatPool
 from hotline.seats.services import StateLog
 from hotline.spy.services import SpyService
@@ -108,7 +109,7 @@ def build_services(site: SiteConfig, store: Store, *, ami_send: AmiSend, hub: Li
         hotspots=HotspotService(site, store, now=work_orders.now, publish=hub.update_hotspots),   # 热点预警
     )
     share_duties(services)
-    return seat_pool(services, pooled_log)
+    return seat_pool(services, pooled_log, hub, ami_send)
 
 
 def pooled(site: SiteConfig) -> bool:
@@ -124,13 +125,15 @@ def pooled_state_log(site: SiteConfig, store: Store, seat_log: StateLog | None) 
     return PooledStateLog(seat_log, Duty("seat_state_log", DutyLeases(store, site.site.node).hold, DUTY_TTL_S, log))
 
 
-def seat_pool(services: ApiServices, state_log: PooledStateLog | None) -> ApiServices:
+def seat_pool(services: ApiServices, state_log: PooledStateLog | None, hub: LiveHub, ami_send: AmiSend) -> ApiServices:
+    """The pool's logins and pauses (Redis), and its one order over the nodes (the live hub's view
+    of the other nodes' callers told to this node's Asterisk)."""
     site = services.site
     if not pooled(site):
         return services
     assert site.site.node is not None
     pool = SeatPool(services.seats, site.redis.url, site=site.site.id, node=site.site.node, state_log=state_log)
-    return dataclasses.replace(services, pool=pool)
+    return dataclasses.replace(services, pool=pool, pool_order=PoolOrder(lambda: hub.peer_queues, ami_send))
 
 
 def share_duties(services: ApiServices) -> None:

@@ -19,16 +19,21 @@ from dataclasses import dataclass
 from hotline.config.site import SiteConfig
 from hotline.spine import marks as m
 from hotline.spine.ids import dialplan_filter, dialplan_pattern
-from hotline.spine.plan import CONFERENCE_CONTEXT, SEAT_TARGET, TRANSFER_CONTEXT, site_targets, transfer_targets
+from hotline.spine.plan import (CONFERENCE_CONTEXT, SEAT_OFFER_CONTEXT, SEAT_TARGET, TRANSFER_CONTEXT, site_targets,
+                                transfer_targets)
 from queue_manager.membership import OWN_MAX
 
 from . import callback, duty_probe, inbound, queue_flow, revisit, seat_contexts
 from .conf import HEADER, safe
+from .kamailio_seats import in_pool
 from .ctx import Ctx
 from .pjsip import DEPT_CONTEXT
 from .spy import spy_context
 
 TRANSFER = TRANSFER_CONTEXT
+ORDER_SLACK_S = 0.5   # callers this close are in no particular order (clocks of two nodes)
+HELD_FOR_S = 3        # a seat is held back for another node's caller at most once this often
+GATE_STALE_S = 15     # a gate older than this (its controller silent) is ignored
 CONFERENCE = CONFERENCE_CONTEXT
 
 
@@ -54,7 +59,9 @@ def _globals(site: SiteConfig, options: DialplanOptions) -> list[str]:
     # answers (7x24 human service).
     lines += [f"HOTLINE_MAXWAIT_{q.name} = {q.max_wait}" for q in site.queues if q.max_wait and q.fallback]
     # Queue() options: t (seats may transfer), r (ringback instead of music while waiting).
-    lines += [f"HOTLINE_QOPTS_{q.name} = {'tr' if q.waiting == 'ringback' else 't'}" for q in site.queues]
+    # A node of a seat pool: each offer of a seat first asks the one order (hotline/seats/order.py).
+    offer = f"b({SEAT_OFFER_CONTEXT}^s^1)" if in_pool(site) else ""
+    lines += [f"HOTLINE_QOPTS_{q.name} = {'tr' if q.waiting == 'ringback' else 't'}{offer}" for q in site.queues]
     # Queues with overflow steps ring their own seats first; the queue rule raises the limit.
     lines += [f"HOTLINE_MAXPEN_{q.name} = {OWN_MAX}" for q in site.queues if q.overflow]
     # A queue waiting in another's line joins that Asterisk queue (fairness across them, ARCHITECTURE.md).
@@ -69,18 +76,39 @@ def render(site: SiteConfig, options: DialplanOptions) -> str:
     inbound.render_arrival(lines)
     if agi:
         inbound.render_route(lines)
-    inbound.render_inbound(lines, agi)
+    inbound.render_inbound(lines, agi, pooled=in_pool(site))
     queue_flow.render(lines, site)
     inbound.render_parallel(lines, agi)
     _transfers(lines, site)
     seat_contexts.render(lines, site)
     Ctx(lines, DEPT_CONTEXT, "department phones answer calls, they do not place them").exten("i", "Hangup(1)")
+    if in_pool(site):
+        _seat_offer(lines)
     lines += callback.render(site)   # queue callback and callbacks seats take (issue #3)
     lines += revisit.render(site)    # 回访 calls' survey (issue 12; with revisits.enabled)
     lines += duty_probe.render(site)  # duty-phone tests' notice (issue 12; with duty_probes.enabled)
     spy_name, spy_comment, spy_steps = spy_context()
     Ctx(lines, spy_name, spy_comment).exten("_X.", *spy_steps)
     return "\n".join(lines) + "\n"
+
+
+def _seat_offer(lines: list[str]) -> None:
+    """A pooled queue's pre-dial handler on the seat's channel (hotline/seats/order.py): the offer
+    is held back (the channel hung up before it is dialled; app_queue tries the caller again at its
+    next re-check) while a caller of another node waits longer by more than ORDER_SLACK_S, at most
+    once per seat every HELD_FOR_S (the seat then goes to whoever offers it: never idle for long);
+    a gate the controller has not renewed in GATE_STALE_S is ignored."""
+    gate, rank, held = "${GATE}", m.var(m.RANK), f"{m.HELD_PREFIX}${{DIALEDPEERNUMBER}}"
+    Ctx(lines, SEAT_OFFER_CONTEXT, "an offer of a pooled seat: the longest waiter of any node first").exten(
+        "s",
+        f"Set(GATE=${{GLOBAL({m.GATE_PREFIX}{inbound.LINE_OF})}})",
+        f"GotoIf($[\"{gate}\" = \"\" | \"{rank}\" = \"\"]?offer)",
+        f"GotoIf($[${{EPOCH}} - 0${{CUT(GATE,/,2)}} > {GATE_STALE_S}]?offer)",
+        f"GotoIf($[{rank} <= 0${{CUT(GATE,/,1)}} + {ORDER_SLACK_S}]?offer)",
+        f"GotoIf($[${{EPOCH}} - 0${{GLOBAL({held})}} < {HELD_FOR_S}]?offer)",
+        f"Set(GLOBAL({held})=${{EPOCH}})",
+        "Hangup()",
+        "(offer)Return()")
 
 
 def _transfers(lines: list[str], site: SiteConfig) -> None:

@@ -18,7 +18,7 @@ from agi_scripts.signature import NONCE_PARAM, dialplan_signature
 from hotline.config.site import SiteConfig, Transition
 from hotline.spine import marks as m
 from hotline.spine.marks import inherited, var
-from hotline.spine.plan import UNKNOWN_MODE, Flow, NumberRoute, number_routes
+from hotline.spine.plan import PRIORITY_WEIGHT, UNKNOWN_MODE, Flow, NumberRoute, number_routes
 
 from .ctx import Ctx
 from .pjsip import trunk_context
@@ -155,8 +155,14 @@ def render_route(lines: list[str]) -> None:
     ).exten("T", fallback.write(m.Reason("timeout")), "Return()")
 
 
-def render_inbound(lines: list[str], agi: bool) -> None:
-    """The shared inbound flow: no IVR menu in front of the seats (GB/T 33358)."""
+# The Asterisk queue a call of queue ${HOTLINE_QUEUE} waits in: the queue's line, else the queue itself.
+LINE_OF = (f"${{IF($[\"${{HOTLINE_LINE_{var(m.QUEUE)}}}\" != \"\"]?${{HOTLINE_LINE_{var(m.QUEUE)}}}"
+           f":{var(m.QUEUE)})}}")
+
+
+def render_inbound(lines: list[str], agi: bool, pooled: bool = False) -> None:
+    """The shared inbound flow: no IVR menu in front of the seats (GB/T 33358). ``pooled``: a node
+    of a seat pool (the caller's place in the one order, hotline/seats/order.py)."""
     routing = [
         f"Gosub({ROUTE},s,1(${{HOTLINE_AGI}}/inbound?dialled={var(m.DIALLED)}))",
         f"Set(ROUTE=${{FILTER(abcdefghijklmnopqrstuvwxyz0123456789_,{var(m.ROUTE_QUEUE)})}})",
@@ -183,8 +189,10 @@ def render_inbound(lines: list[str], agi: bool) -> None:
         f"(join)ExecIf($[\"{var(m.PRIO)}\" != \"\"]?Set(QUEUE_PRIO={var(m.PRIO)}))",
         f"ExecIf($[\"${{HOTLINE_MAXPEN_{queue}}}\" != \"\"]?Set(QUEUE_MAX_PENALTY=${{HOTLINE_MAXPEN_{queue}}}))",
         m.QUEUE_JOIN.write(m.QueueJoin(queue, var(m.PRIO), var(m.PRIO_REASON))),
-        # the Asterisk queue: the queue's line (Queue.line), else the queue itself
-        f"Set(LINE=${{IF($[\"${{HOTLINE_LINE_{queue}}}\" != \"\"]?${{HOTLINE_LINE_{queue}}}:{queue})}})",
+        # a seat pool's node: the caller's place in the one order (hotline/seats/order.py)
+        *([f"ExecIf($[\"{var(m.SINCE)}\" = \"\"]?Set({inherited(m.SINCE)}=${{STRFTIME(,,%s.%3q)}}))",
+           f"Set({inherited(m.RANK)}=$[{var(m.SINCE)} - 0${{QUEUE_PRIO}} * {PRIORITY_WEIGHT}])"] if pooled else []),
+        f"Set(LINE={LINE_OF})",   # the Asterisk queue: the queue's line (Queue.line), else the queue itself
         f"Queue(${{LINE}},${{HOTLINE_QOPTS_{queue}}},,,${{HOTLINE_MAXWAIT_{queue}}})",
         f"Goto({QUEUE_EXIT},s,1)",
         "(ended)" + m.WITHDRAWN.write(m.Dialled(var(m.DIALLED))),

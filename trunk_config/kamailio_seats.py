@@ -20,6 +20,11 @@ def pool_seats(site: SiteConfig) -> list[str]:
     return [s.id for s in site.seats if s.phone != "browser"]
 
 
+def in_pool(site: SiteConfig) -> bool:
+    """This site's Asterisk is a node of a seat pool: behind the edge, named, with pool seats."""
+    return site.edge is not None and site.site.node is not None and bool(pool_seats(site))
+
+
 def render_seats(site: SiteConfig) -> str:
     """seats.cfg: ``route[SEAT_SECRET]``, the password of seat ``$var(user)`` in ``$var(secret)``
     ("" for no seat of the site). Secrets are [A-Za-z0-9_.@%+=:/-] (hotline.config.scalars)."""

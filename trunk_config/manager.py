@@ -10,16 +10,21 @@ from __future__ import annotations
 
 from hotline.config.site import SiteConfig
 from hotline.spine.ami_events import CONTROLLER_EVENTS as EVENTS
+from hotline.spine.marks import RANK
 
 from .conf import ConfFile
+from .kamailio_seats import in_pool
 
 
 def render(site: SiteConfig, secret: str) -> str:
     ami = site.asterisk.ami
     conf = ConfFile()
-    conf.section("general", [("enabled", "yes"), ("webenabled", "no"), ("bindaddr", ami.bind),
-                             ("port", ami.port), ("displayconnects", "no"), ("timestampevents", "yes"),
-                             ("authlimit", 5), ("authtimeout", 10)])
+    general: list[tuple[str, object]] = [
+        ("enabled", "yes"), ("webenabled", "no"), ("bindaddr", ami.bind), ("port", ami.port),
+        ("displayconnects", "no"), ("timestampevents", "yes"), ("authlimit", 5), ("authtimeout", 10)]
+    if in_pool(site):   # a waiting caller's place in the one order over the nodes (hotline/seats/order.py)
+        general.append(("channelvars", RANK))
+    conf.section("general", general)
     opts: list[tuple[str, object]] = [
         ("secret", secret),
         ("deny", "0.0.0.0/0.0.0.0"),

@@ -46,6 +46,7 @@ from hotline.knowledge.services import KnowledgeService
 from hotline.live.hub import LiveHub
 from hotline.seats import http as seats_http
 from hotline.seats.services import SeatService
+from hotline.seats.order import PoolOrder
 from hotline.seats.pool import SeatPool
 from hotline.store import Store
 from hotline.metrics import http as metrics_http
@@ -111,6 +112,7 @@ class ApiServices:
     hotspots: HotspotService                      # the hotspot warning (热点预警)
     knowledge: KnowledgeService                   # the knowledge base (知识库)
     pool: SeatPool | None = None                  # one seat pool over the edge's nodes (hotline.seats.pool)
+    pool_order: PoolOrder | None = None           # its one order of callers over the nodes (hotline.seats.order)
 
 
 SERVICES = web.AppKey("services", ApiServices)

@@ -176,15 +176,15 @@ class SeatService:
         entries = sorted(q.entries.values(), key=lambda e: (e.position, e.since))
         members = [s for s, qs in self._in_queues.items() if name in qs]
         now = self._clock()
-        # available: a call of this queue may ring the seat now (not in a call, not paused here,
-        # not resting here after its last call in any queue)
+        # available: a call of this queue may ring the seat now (idle, not paused nor resting here)
         available = [s for s in members if self.seats[s].state in (sm.SeatState.idle, sm.SeatState.wrapup)
                      and self._members.can_offer(s, name, now)
                      and self._device.get(s) not in ("unavailable", "invalid")]
         return {"name": name, "title": q.title, "waiting": len(entries),
                 "longest_wait_since": min((e.since for e in entries), default=None),
                 "entries": [{"call_id": e.call_id, "caller": mask_number(e.caller), "since": e.since,
-                             "position": e.position, "priority": e.priority} for e in entries],
+                             "position": e.position, "priority": e.priority,
+                             **({"rank": e.rank} if e.rank is not None else {})} for e in entries],
                 "logged_in": len(members), "available": len(available)}
 
     def publish_all(self) -> None:

@@ -4,11 +4,13 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
 from hotline.config.site import SiteConfig
+from hotline.spine.marks import RANK
 from queue_manager.membership import member_interface, state_interface
 from queue_manager import seats as sm
 from queue_manager.seats import asterisk_wrapuptime
@@ -27,6 +29,7 @@ class QueueEntry:
     since: float
     position: int
     priority: int = 0
+    rank: float | None = None   # its place in a seat pool's one order (HOTLINE_RANK), when Asterisk says it
 
 
 @dataclass
@@ -62,7 +65,20 @@ def event_time(h: dict[str, str]) -> float | None:
 def entry_from(h: dict[str, str], since: float) -> QueueEntry:
     return QueueEntry(uniqueid=h.get("Uniqueid", ""), call_id=h.get("Linkedid") or h.get("Uniqueid", ""),
                       caller=h.get("CallerIDNum"), since=since,
-                      position=int(h.get("Position") or 0))   # "Priority" there is the dialplan's
+                      position=int(h.get("Position") or 0),   # "Priority" there is the dialplan's
+                      rank=rank_of(h))
+
+
+def rank_of(h: dict[str, str]) -> float | None:
+    """``ChanVariable: HOTLINE_RANK=<rank>`` (a seat pool node's manager.conf channelvars), or None."""
+    name, _, value = str(h.get("ChanVariable") or "").partition("=")
+    if name != RANK:
+        return None
+    try:
+        rank = float(value)
+    except ValueError:
+        return None
+    return rank if math.isfinite(rank) else None
 
 
 class SeatResolver:

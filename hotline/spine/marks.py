@@ -43,6 +43,12 @@ CALLER = "HOTLINE_CALLER"            # the caller's number as FastAGI read it
 DEPT_DIAL_TO = "HOTLINE_DEPT_DIAL"   # parallel numbers: the department's dial string (a variable; the mark
                                      # of the same name is DEPT_DIAL)
 OVERFLOW_REASON = "HOTLINE_OVERFLOW" # parallel numbers: why the department did not take the call (inherited)
+# One seat pool over several nodes (hotline/seats/order.py): the caller's place in the one order,
+# and per Asterisk queue the best place among the other nodes' callers (a global variable).
+SINCE = "HOTLINE_SINCE"              # when the caller first joined a queue: epoch "<s>.<ms>" (inherited)
+RANK = "HOTLINE_RANK"                # SINCE less the priority's weight: lower goes first (inherited)
+GATE_PREFIX = "HOTLINE_GATE_"        # + queue: "<best rank of the other nodes>/<epoch said>" (global)
+HELD_PREFIX = "HOTLINE_HELD_"        # + seat: when an offer of the seat was last held back (global)
 # Set by FastAGI's routes (signed, agi_scripts/signature.py), read by the dialplan.
 ROUTE_QUEUE = "HOTLINE_ROUTE_QUEUE"
 ROUTE_PRIORITY = "HOTLINE_ROUTE_PRIORITY"

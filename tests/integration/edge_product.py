@@ -41,6 +41,7 @@ from .servers import pg
 
 ADMIN, ADMIN_PASSWORD = "admin", "edge-rig-admin-pass"
 QUEUE = "hotline"
+DIVERTED_110, DIVERTED_PRIORITY = "85110110", 20
 
 
 def product_site(seats: int, store_url: str, redis_url: str) -> dict[str, Any]:
@@ -48,12 +49,15 @@ def product_site(seats: int, store_url: str, redis_url: str) -> dict[str, Any]:
     it, the one store, the one Redis, an administrator."""
     data = site_data(seats)
     data["site"] = {"name": "edge rig", "hotline_number": "12345", "default_queue": QUEUE, "node": "node-a"}
-    data["queues"] = [{"name": QUEUE, "ring_timeout": 15}]
+    # No position announcement: a caller hearing one does not re-check its turn for its length (seconds),
+    # which would hide the one order over the nodes behind the announcements' timing.
+    data["queues"] = [{"name": QUEUE, "ring_timeout": 15, "announce_position": False, "announce_holdtime": False}]
     data["seats"] = [{**s, "queues": [QUEUE]} for s in data["seats"]]
     data["store"] = {"url": store_url}
     data["redis"] = {"url": redis_url}
     data["users"] = [{"name": ADMIN, "role": "admin", "password_hash": hash_password(ADMIN_PASSWORD, iterations=1000)}]
     data["retention"] = RIG_RETENTION
+    data["diversion_110"] = {"numbers": [DIVERTED_110], "priority": DIVERTED_PRIORITY}   # a caller who goes first
     return data
 
 

@@ -27,7 +27,7 @@ from typing import Any, Iterator
 
 import pytest
 
-from .edge_product import ProductRig
+from .edge_product import DIVERTED_110, ProductRig
 from .edge_rig import REPO_SIPP, rig_tag, seat_ids, sweep_stale, wait_for, why_not
 from .servers import need_postgres, need_redis
 
@@ -63,11 +63,18 @@ def rig(request: pytest.FixtureRequest) -> Iterator[ProductRig]:
         shutil.rmtree(workdir, ignore_errors=True)
 
 
-def _calls(rig: ProductRig, caller: str, count: int, *, hold_ms: int, rate: float, port: int,
-           background: bool = False) -> subprocess.Popen[str] | subprocess.CompletedProcess[str]:
-    scenario = rig.workdir / f"caller-{hold_ms}.xml"
-    scenario.write_text((REPO_SIPP / "edge_caller.xml").read_text().replace("HOLD_MS", str(hold_ms)))
-    return rig.sipp(scenario, calls=count, rate=rate, caller=caller, port=port, background=background)
+Sipp = subprocess.Popen[str] | subprocess.CompletedProcess[str]
+
+
+def _calls(rig: ProductRig, caller: str, count: int, *, hold_ms: int, rate: float, port: int, background: bool = False,
+           extra: tuple[str, ...] = (), numbered: bool = False, service: str = "12345") -> Sipp:
+    """``count`` callers from ``caller`` (``numbered``: ``caller`` followed by the call's number,
+    1, 2, ...: no caller repeats, so none is a repeat caller with a raised priority)."""
+    scenario = rig.workdir / f"caller-{hold_ms}{'-numbered' if numbered else ''}.xml"
+    text = (REPO_SIPP / "edge_caller.xml").read_text().replace("HOLD_MS", str(hold_ms))
+    scenario.write_text(text.replace("[caller]", "[caller][call_number]") if numbered else text)
+    return rig.sipp(scenario, calls=count, rate=rate, caller=caller, port=port, background=background, extra=extra,
+                    service=service)
 
 
 def _sipp_ok(result: subprocess.Popen[str] | subprocess.CompletedProcess[str], calls: int) -> None:
@@ -141,6 +148,65 @@ def test_every_nodes_waiting_callers_are_on_either_nodes_board_and_pauses_are_sh
     assert {r["outcome"] for r in records} == {"answered"}, _brief(records)
     for node in rig.nodes:
         assert _waiting(rig, node) == []
+
+
+def _held_offers(rig: ProductRig, node: str) -> list[str]:
+    """The seat channels of ``node`` hung up before they rang (a pre-dial hold: no ANSWER, no
+    ringing state, ended within a moment)."""
+    started: dict[str, float] = {}
+    held = []
+    for e in rig.nodes[node].events():
+        if not str(e.get("channame", "")).startswith("PJSIP/100"):
+            continue
+        if e.get("eventtype") == "CHAN_START":
+            started[e["uniqueid"]] = float(e["eventtime"])
+        elif e.get("eventtype") in ("ANSWER", "BRIDGE_ENTER"):
+            started.pop(e["uniqueid"], None)
+        elif e.get("eventtype") == "CHAN_END" and e["uniqueid"] in started:
+            if float(e["eventtime"]) - started.pop(e["uniqueid"]) < 0.2:
+                held.append(e["uniqueid"])
+    return held
+
+
+def test_a_freed_seat_goes_to_the_first_caller_of_the_one_order_whatever_node(rig: ProductRig) -> None:
+    """One seat on (1002 paused on node-a: paused everywhere). Caller 1 takes it (it talks 3 s);
+    caller 2 (12345) waits on the other node; caller 3, a moment later, a call diverted from 110
+    (priority 20), waits on caller 1's node. When the seat frees, caller 3 comes first (its
+    priority), then caller 2, though caller 2's node has the freed seat free first: each node's
+    controller tells its Asterisk the best waiting caller of the other nodes (hotline/seats/order.py),
+    and an offer for a caller behind it is held back."""
+    code, body = rig.api("node-a", "POST", "/api/seats/1002/pause", {"reason": "break"})
+    assert code == 200, (code, body)
+    for node in rig.nodes:
+        wait_for(lambda n=node: any("PJSIP/1002" in line and "paused" in line
+                                    for line in rig.queue_members(n).splitlines()), 20,
+                 f"seat 1002 paused in {node}'s queue")   # type: ignore[misc]
+    caller = "1390014070"   # 13900140701, 13900140702; the diverted caller 13900140799
+
+    def arrived() -> int:
+        return sum(1 for n in rig.nodes for e in rig.nodes[n].calls() if caller in str(e.get("num", "")))
+    try:
+        two = _calls(rig, caller, 2, hold_ms=60000, rate=2, port=5076, extra=("-rp", "3000"), numbered=True,
+                     background=True)   # 1.5 s apart
+        wait_for(lambda: arrived() >= 2, 20, "callers 1 and 2")
+        third = _calls(rig, f"{caller}99", 1, hold_ms=60000, rate=1, port=5077, service=DIVERTED_110, background=True)
+        for proc, count in ((two, 2), (third, 1)):
+            assert isinstance(proc, subprocess.Popen)
+            proc.wait(timeout=120)
+            _sipp_ok(proc, count)
+    finally:
+        code, body = rig.api("node-a", "POST", "/api/seats/1002/unpause", {})
+        assert code == 200, (code, body)
+    records = wait_for(lambda: (rs := [r for r in rig.records() if caller in r["caller_number"]]) and len(rs) >= 3
+                       and all(r["ended_at"] for r in rs) and rs, 60, "3 records")
+    assert {(r["outcome"], r["seat"]) for r in records} == {("answered", "1001")}, _brief(records)
+    first, second, diverted = sorted(records, key=lambda r: r["arrived_at"])
+    assert diverted["caller_number"].endswith("99") and _node_of(second) != _node_of(diverted), _brief(records)
+    held = {n: len(_held_offers(rig, n)) for n in rig.nodes}
+    print(f"edge nodes: offers of a seat held back for another node's caller: {held}")
+    served = [r["call_id"] for r in sorted(records, key=lambda r: r["answered_at"])]
+    assert served == [first["call_id"], diverted["call_id"], second["call_id"]], (
+        _brief(records), [(r["call_id"], f"{r['answered_at']:%H:%M:%S.%f}") for r in records])
 
 
 def test_calls_through_the_edge_land_once_each_in_the_one_store_with_their_node(rig: ProductRig) -> None:
