@@ -73,12 +73,13 @@ def main() -> int:
     return 0
 
 
-def write_result(result: dict[str, object], name: str) -> Path:
-    """Print ``result`` and write it to bench/results/<UTC>-<name>.json."""
+def write_result(result: dict[str, object], name: str, echo: bool = True) -> Path:
+    """Print ``result`` (unless not ``echo``) and write it to bench/results/<UTC>-<name>.json."""
     stamp = datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%SZ")
     target = REPO / "bench" / "results" / f"{stamp}-{name}.json"
     target.write_text(json.dumps(result, indent=1) + "\n")
-    print(json.dumps(result, indent=1))
+    if echo:
+        print(json.dumps(result, indent=1))
     print(f"written: {target.relative_to(REPO)}")
     return target
 

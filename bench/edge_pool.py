@@ -114,10 +114,14 @@ def phones(rig: Rig, seats: int, talk_ms: int) -> list[subprocess.Popen[str]]:
     return procs
 
 
-def load_run(rig: Rig, calls: int, rate: float, port: int, kill_after_s: float | None) -> dict[str, Any]:
+def load_run(rig: Rig, calls: int, rate: float, port: int, kill_after_s: float | None, *,
+             scenario: Path | None = None, service: str = "pool", limit: int = 400,
+             extra: tuple[str, ...] = ()) -> dict[str, Any]:
+    """``calls`` callers at ``rate``/s (by default waiting in the queue ``pool`` until a seat hangs
+    up; ``scenario``/``service``: other callers), node-b killed after ``kill_after_s`` if given."""
     t0 = time.time()
-    callers = rig.sipp(_caller(rig, 120000), calls=calls, rate=rate, port=port, service="pool", limit=400,
-                       background=True)
+    callers = rig.sipp(scenario or _caller(rig, 120000), calls=calls, rate=rate, port=port, service=service,
+                       limit=limit, extra=extra, background=True)
     assert isinstance(callers, subprocess.Popen)
     killed: dict[str, Any] = {}
     if kill_after_s is not None:
@@ -137,7 +141,30 @@ def load_run(rig: Rig, calls: int, rate: float, port: int, kill_after_s: float |
             1 for e in events if e.get("eventtype") == "CHAN_START" and float(e["eventtime"]) >= t0
             and str(e.get("context", "")).startswith("from-trunk-") and e["uniqueid"] not in ended)
     return {"t0": t0, "t_arrivals_end": t0 + calls / rate, "successful": _counter(out, "Successful call"),
-            "failed": _counter(out, "Failed call"), **killed}
+            "failed": _counter(out, "Failed call"), "t_sipp_out": str(callers.args), **killed}
+
+
+def ring_delays(rig: Rig, run: dict[str, Any], settle_s: float) -> list[float]:
+    """Free-seat-to-ring delays (s) of a ``load_run``: a seat's leg that ended in the steady part of
+    the run (``settle_s`` after its start, before its arrivals end) to the seat's next ring."""
+    gaps: list[float] = []
+    for legs in seat_legs(rig).values():
+        for prev, nxt in zip(legs, legs[1:]):
+            if run["t0"] + settle_s <= prev[2] <= run["t_arrivals_end"]:
+                gaps.append(nxt[1] - prev[2])
+    return gaps
+
+
+def delay_stats(gaps: list[float]) -> dict[str, Any]:
+    return {"n": len(gaps), "p50": _pct(gaps, 0.5), "p90": _pct(gaps, 0.9), "p99": _pct(gaps, 0.99),
+            "max": round(max(gaps), 3) if gaps else None,
+            "mean": round(statistics.mean(gaps), 3) if gaps else None}
+
+
+def edge_refusals(rig: Rig) -> int:
+    """The edge's 486 refusals so far (two nodes offering one seat at the same instant)."""
+    assert rig.edge is not None
+    return rig.edge.log_file.read_text(errors="replace").count("is busy: a call from node")
 
 
 def measure(seats: int, calls: int, rate: float, talk_ms: int, settle_s: float, kill: bool) -> dict[str, Any]:
@@ -153,21 +180,13 @@ def measure(seats: int, calls: int, rate: float, talk_ms: int, settle_s: float, 
         wait_for(lambda: rig.in_rotation() == {"node-a", "node-b"}, 30, "both nodes in rotation")
         procs = phones(rig, seats, talk_ms)
         run = load_run(rig, calls, rate, 5201, None)
-        gaps: list[float] = []
-        for legs in seat_legs(rig).values():
-            for prev, nxt in zip(legs, legs[1:]):
-                if run["t0"] + settle_s <= prev[2] <= run["t_arrivals_end"]:
-                    gaps.append(nxt[1] - prev[2])
-        assert rig.edge is not None
-        refusals = rig.edge.log_file.read_text(errors="replace").count("is busy: a call from node")
+        gaps = ring_delays(rig, run, settle_s)
         result: dict[str, Any] = {
             "seats": seats, "calls": calls, "rate_per_s": rate, "talk_ms": talk_ms,
             "answered_seat_legs_per_node": answered_legs(rig),
             "callers_successful": run["successful"], "callers_failed": run["failed"],
-            "free_seat_to_ring_s": {"n": len(gaps), "p50": _pct(gaps, 0.5), "p90": _pct(gaps, 0.9),
-                                    "p99": _pct(gaps, 0.99), "max": round(max(gaps), 3) if gaps else None,
-                                    "mean": round(statistics.mean(gaps), 3) if gaps else None},
-            "edge_486_refusals": refusals,
+            "free_seat_to_ring_s": delay_stats(gaps),
+            "edge_486_refusals": edge_refusals(rig),
         }
         if kill:
             failure = load_run(rig, calls, rate, 5202, kill_after_s=calls / rate / 2)
