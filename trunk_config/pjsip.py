@@ -13,6 +13,7 @@ from hotline.spine import plan
 
 from . import webrtc
 from . import kamailio
+from .kamailio_seats import in_pool
 from .conf import ConfFile
 
 SEAT_CONTEXT = "hotline-seats"
@@ -142,7 +143,7 @@ def render(site: SiteConfig, keys_dir: str = webrtc.DEFAULT_KEYS_DIR) -> str:
     permits += a.seat_networks
     if site.edge is not None:   # behind the edge: trunks and seats reach this node only through it
         permits = [site.edge.source_address]
-        if site.site.node is not None and kamailio.pool_seats(site):   # and the other nodes' seat states
+        if in_pool(site):   # and the other nodes' seat states
             permits += [n.address for n in site.edge.nodes if n.name != site.site.node]
     conf.section("hotline-acl", [("type", "acl"), ("deny", "0.0.0.0/0.0.0.0"), ("deny", "::/0"),
                                  *[("permit", p) for p in dict.fromkeys(permits)]],
@@ -165,7 +166,7 @@ def render(site: SiteConfig, keys_dir: str = webrtc.DEFAULT_KEYS_DIR) -> str:
                      comment="the edge's health probes (OPTIONS)")
     for seat in site.seats:
         _seat(conf, seat, site, keys_dir)
-    if site.edge is not None and site.site.node is not None and kamailio.pool_seats(site):
+    if in_pool(site):
         _peer_nodes(conf, site)
     for dept in site.departments:
         if dept.phone_secret:

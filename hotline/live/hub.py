@@ -198,14 +198,13 @@ class LiveHub:
 
     def _publish(self, kind: str, key: str, field: str, data: Any) -> None:
         self.stats["published"] += 1
-        message = {"type": kind, "data": self.merged_queue(field) if kind == "queue" else data}
         if self.redis_url and self._ok and self._outbox is not None:
             try:
                 self._outbox.put_nowait((kind, key, field, _dumps(data)))
                 return
             except asyncio.QueueFull:
                 self._mark_down("Redis is not keeping up")
-        self._deliver(message)
+        self._deliver({"type": kind, "data": self.merged_queue(field) if kind == "queue" else data})
 
     def _deliver(self, message: dict[str, Any]) -> None:
         for inbox in list(self._subscribers):
@@ -371,8 +370,7 @@ class LiveHub:
                         msg = await pubsub.get_message(ignore_subscribe_messages=True, timeout=1.0)
                         if msg is None:
                             continue
-                        data = msg["data"]
-                        message = json.loads(data.decode() if isinstance(data, bytes) else data)
+                        message = json.loads(_text(msg["data"]))
                         if message.get("type") == "queue" and isinstance(message.get("data"), dict):
                             message["data"] = self.merged_queue(str(message["data"].get("name")))
                         if inbox.full():

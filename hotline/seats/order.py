@@ -65,7 +65,6 @@ class PoolOrder:
         self._send = ami_send
         self._clock = clock
         self._said: dict[str, tuple[str, float]] = {}   # queue -> (rank part, when said)
-        self.stats = {"said": 0, "errors": 0}
 
     async def step(self) -> int:
         """Say every gate that changed (or is due for renewal); the number said."""
@@ -81,7 +80,6 @@ class PoolOrder:
             await self._send(actions.set_global(f"{marks.GATE_PREFIX}{queue}", gate_value(rank, now)))
             self._said[queue] = (part, now)
             said += 1
-        self.stats["said"] += said
         return said
 
     async def run(self, every: float = EVERY_S) -> None:
@@ -92,7 +90,6 @@ class PoolOrder:
             except asyncio.CancelledError:
                 raise
             except Exception as exc:   # AMI down: the gates are said again once it is back
-                self.stats["errors"] += 1
                 self._said.clear()
                 log.debug("seat pool order: gates not said (%s)", exc)
             await asyncio.sleep(every)
