@@ -4,6 +4,7 @@ merged, follows its peers' changes, and drops a peer whose alive key is gone."""
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 import pytest
@@ -97,3 +98,32 @@ async def test_two_nodes_hubs_show_every_nodes_callers_and_drop_a_dead_peer(
         await watcher.close()
         for hub in (a, b, elsewhere):
             await hub.stop()
+
+
+async def test_hostile_messages_on_a_peers_channel_change_nothing(
+        redis_server: RedisServer, redis_client: Any) -> None:  # noqa: F811
+    """Garbage published on another node's channel (not JSON, no name, a list, another type) is
+    ignored: the hub keeps its own view and goes on following real peers."""
+    url = f"redis://127.0.0.1:{redis_server.port}/0"
+    a = LiveHub(url, site="nantong", node="node-a", retry=(0.05, 0.2))
+    a.update_queue(view([("a-1", 10.0, 0)]))
+    await a.start()
+    try:
+        await until(lambda: a.status()["ok"], what="node-a on Redis")
+
+        async def following() -> bool:
+            return int(await redis_client.execute_command("PUBSUB", "NUMPAT")) >= 1
+        await until(following, what="node-a following its peers' channels")
+        x = a.keys.of_node("node-x")   # a live peer (its alive key; its queues hash as its messages say)
+        await redis_client.set(x.alive, "1", ex=60)
+        await redis_client.hset(x.queues, "hotline", json.dumps(view([("x-1", 5.0, 0)])))
+        channel = x.channel
+        for junk in ("not json", '{"type":"queue","data":{}}', '{"type":"queue","data":[1,2]}',
+                     '{"type":"queue"}', '["queue"]', '{"type":"seat","data":{"name":"hotline"}}'):
+            await redis_client.publish(channel, junk)
+        await redis_client.publish(channel, json.dumps({"type": "queue", "data": view([("x-1", 5.0, 0)])}))
+        await until(lambda: [e["call_id"] for e in a.snapshot()["queues"][0]["entries"]] == ["x-1", "a-1"],
+                    what="the real peer message after the junk")
+        assert a.peer_queues == {"node-x": {"hotline": view([("x-1", 5.0, 0)])}}
+    finally:
+        await a.stop()
