@@ -206,10 +206,10 @@ class Controller:
         await self.hub.start()
         self.seats.publish_all()
         await self.ami.start()
-        self._tasks += [asyncio.create_task(job.run()) for job in (self.services.pool, self.services.pool_order) if job]
-        self._tasks.append(asyncio.create_task(self._periodic_reconcile()))
-        self._tasks.append(asyncio.create_task(self._publish_kpis()))
-        self._tasks.append(asyncio.create_task(self.disk.run()))
+        self._tasks += [asyncio.create_task(job.run()) for job in (
+            self.services.pool, self.services.pool_order, self.services.node_loss) if job]
+        self._tasks += [asyncio.create_task(c) for c in (self._periodic_reconcile(), self._publish_kpis(),
+                                                         self.disk.run())]
         sweep_every = testclock.SWEEP_SECONDS if self.order_clock else 300.0
         self._tasks.append(asyncio.create_task(self.services.work_orders.supervise(sweep_every)))  # 督办 sweep
         revisit_every = testclock.SWEEP_SECONDS if self.order_clock else 5.0
@@ -248,7 +248,6 @@ class Controller:
         self.store.close()
         self.state_lock.release()
 
-    # -- behaviour -----------------------------------------------------------------------
     def database_status(self) -> dict[str, Any]:   # migrated: the schema is up to date (else store-unavailable)
         return {**self.db_probe.status(), "migrated": self._store_ready.is_set()}
 
@@ -286,7 +285,7 @@ class Controller:
             await asyncio.sleep(KPI_EVERY_S)
 
     async def _periodic_reconcile(self) -> None:
-        while True:
+        while True:   # a safety net: the live path records calls
             await asyncio.sleep(RECONCILE_EVERY_S)
             await self.reconcile()
 
@@ -365,6 +364,7 @@ class Controller:
             "journal": {**self.journal.status(), "held": self.feeder.held(), "dropped": self.feeder.dropped},
             "cel_tail": self.tail.status() if self.tail else {"ok": False, "error": "no local Asterisk runtime"},
             "calls": {"ok": True, "live": self.tracker.live_count, "completed": self.tracker.completed,
+                      "node_loss": self.services.node_loss.status() if self.services.node_loss else None,
                       "reconciled": self._reconciled_count,
                       "cut_by_restart": self.tracker.cut + (self.reconciler.cut if self.reconciler else 0)},
             "callbacks": {"ok": True, **self.callbacks.status()},

@@ -27,6 +27,7 @@ from hotline.callbacks.intents import IntentFile
 from hotline.callbacks.services import CallbackService
 from hotline.calls.assemble import Directory
 from hotline.calls.control import CallControl
+from hotline.calls.node_loss import NodeLoss
 from hotline.calls.services import CallTracker
 from hotline.config.site import SiteConfig
 from hotline.directory.services import DirectoryService
@@ -48,6 +49,7 @@ from hotline.seats.services import StateLog
 from hotline.spy.services import SpyService
 from hotline.store import Store
 from hotline.store.leases import DutyLeases
+from hotline.store.open_calls import OpenCalls
 from hotline.unit_scores.services import UnitScoreService
 from hotline.work_orders.services import WorkOrderService
 
@@ -109,6 +111,9 @@ def build_services(site: SiteConfig, store: Store, *, ami_send: AmiSend, hub: Li
         hotspots=HotspotService(site, store, now=work_orders.now, publish=hub.update_hotspots),   # 热点预警
     )
     share_duties(services)
+    if site.edge is not None and site.site.node is not None:   # a node lost for good: others close its calls
+        services = dataclasses.replace(services, node_loss=NodeLoss(tracker, OpenCalls(store, site.site.node),
+                                                                    directory, site.edge.node_lost_after_s))
     return seat_pool(services, pooled_log, hub, ami_send)
 
 

@@ -33,6 +33,7 @@ from hotline.auth.middleware import auth_middleware
 from hotline.auth.services import AuthService
 from hotline.auth.webguard import web_guard
 from hotline.calls.control import CallControl
+from hotline.calls.node_loss import NodeLoss
 from hotline.callbacks import http as callbacks_http
 from hotline.callbacks.services import CallbackService
 from hotline.config.site import SiteConfig
@@ -113,6 +114,7 @@ class ApiServices:
     knowledge: KnowledgeService                   # the knowledge base (知识库)
     pool: SeatPool | None = None                  # one seat pool over the edge's nodes (hotline.seats.pool)
     pool_order: PoolOrder | None = None           # its one order of callers over the nodes (hotline.seats.order)
+    node_loss: NodeLoss | None = None             # calls of a node lost for good closed (hotline.calls.node_loss)
 
 
 SERVICES = web.AppKey("services", ApiServices)

@@ -104,6 +104,12 @@ class CallTracker:
                 out.append(d)
         return out
 
+    def open_conversations(self) -> dict[str, list[CelEvent]]:
+        """Conversations in progress whose start was seen, each with its legs' events (what a node
+        lost for good leaves for another node to close: :mod:`hotline.calls.node_loss`)."""
+        return {lid: self._with_legs(lid, evs) for lid, evs in self._live.items() if lid not in self._leg_parent
+                and any(e.name == "CHAN_START" and e.uniqueid == lid for e in evs)}
+
     def add(self, event: CelEvent) -> None:
         self._add(event)
         for listener in self._listeners:

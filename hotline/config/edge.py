@@ -61,6 +61,9 @@ class EdgeSection(Model):
     # ms to wait for a node's first answer (100 Trying) before the call tries the next node; also
     # the timeout of a probe, so a dead node is out within probe_interval + reply_timeout (1.8 s).
     reply_timeout_ms: int = Field(default=800, ge=200, le=10000)
+    # s without a beat from a node's controller before another node closes the calls it had in
+    # progress (hotline.calls.node_loss): longer than a controller takes to restart.
+    node_lost_after_s: int = Field(default=60, ge=5, le=86400)
 
     _listen = field_validator("listen")(lambda v: _ip(v))
     _nsa = field_validator("node_side_address")(lambda v: _ip(v) if v else v)

@@ -25,13 +25,15 @@ from hotline.store.base import Base, UtcDateTime, _enum
 from hotline.store.duty_probe_models import DutyProbeRow
 from hotline.store.hotspot_models import HotspotAlertRow
 from hotline.store.lease_models import DutyLeaseRow
+from hotline.store.open_call_models import NodeBeatRow, OpenCallRow
 from hotline.store.knowledge_models import (KnowledgeEntryRow, KnowledgeTermRow, KnowledgeVersionRow,
                                             WorkOrderKnowledgeRow)
 from hotline.store.outbox_models import (InboundChangeRow, OutboxDeliveryRow, OutboxEventRow, OutboxPurgeRow,
                                          OutboxSequenceRow)
 from hotline.store.unit_score_models import UnitAttendanceRow, UnitScoreExemptionRow, UnitScoreManualRow
 
-__all__ = ["Base", "UtcDateTime", "DutyLeaseRow", "DutyProbeRow", "HotspotAlertRow", "InboundChangeRow",
+__all__ = ["Base", "UtcDateTime", "DutyLeaseRow", "NodeBeatRow", "OpenCallRow", "DutyProbeRow", "HotspotAlertRow",
+           "InboundChangeRow",
            "OutboxDeliveryRow", "OutboxEventRow", "OutboxPurgeRow", "OutboxSequenceRow", "UnitAttendanceRow",
            "UnitScoreExemptionRow", "UnitScoreManualRow", "KnowledgeEntryRow", "KnowledgeTermRow",
            "KnowledgeVersionRow", "WorkOrderKnowledgeRow"]

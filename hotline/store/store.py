@@ -14,14 +14,10 @@ migrated, a locked or corrupt SQLite file. Only an error about the row itself
 (``IntegrityError``, ``DataError``) or the record (``InvalidRequest``) passes
 through: the journal sets that one record aside.
 
-Timeouts, so a hung database cannot hold a thread for ever: PostgreSQL gets a
-connect timeout, a server-side statement timeout, TCP keepalives and a TCP user
-timeout (a dead peer or a black-holed network is detected in about 30 s, see
-:mod:`hotline.store.engine`);
-SQLite waits at most its busy timeout for a lock. A server that accepts TCP but
-never answers (a stopped process) is only bounded by these on a new
-connection: callers on the request path must not wait on the database without
-a timeout of their own (``/status`` reads :class:`hotline.store.probe.StoreProbe`).
+Timeouts, so a hung database cannot hold a thread for ever: :mod:`hotline.store.engine` (PostgreSQL:
+connect and statement timeouts, keepalives, a TCP user timeout; SQLite: its busy timeout). A server
+that accepts TCP but never answers is only bounded on a new connection: the request path must not
+wait on the database without a timeout of its own (``/status`` reads :class:`~hotline.store.probe.StoreProbe`).
 """
 
 from __future__ import annotations
@@ -114,32 +110,37 @@ class Store:
     # --- call records ------------------------------------------------------------
 
     def upsert_call(self, record: CallRecord) -> None:
-        """Insert or replace the record with ``record.call_id``.
+        """Insert or replace the record with ``record.call_id``. The later write wins field by field (the
+        record is always written whole): a replay leaves one identical row, a fuller record replaces a partial."""
+        with self._session() as session:
+            self.write_call(session, record)
 
-        The later write wins field by field (the record is always written
-        whole), so replaying the same record any number of times leaves one
-        identical row, and a more complete record replaces a partial one.
-        """
+    def write_call(self, session: Session, record: CallRecord, *, keep: bool = False) -> bool:
+        """:meth:`upsert_call` in ``session``'s transaction; with ``keep``, only when no record of
+        that call exists (a guess never replaces what a node wrote). Whether it was written."""
         values = call_values(record)
         now = datetime.now(UTC)
         insert = self._insert(CallRow).values(**values, created_at=now, updated_at=now)
         changes = {name: insert.excluded[name] for name in values if name != "call_id"}
-        statement = insert.on_conflict_do_update(index_elements=[CallRow.call_id],
-                                                 set_={**changes, "updated_at": now})
+        key = [CallRow.call_id]
+        statement = (insert.on_conflict_do_nothing(index_elements=key).returning(CallRow.call_id) if keep else
+                     insert.on_conflict_do_update(index_elements=key, set_={**changes, "updated_at": now}))
         order = voice_message_order(record)
-        with self._session() as session:
-            # the KPI rollup, same transaction (a schema before 0014 has none: its backfill counts these)
-            self._rollup = self._rollup or inspect(session.connection()).has_table(kpi_rollup.TABLE)
-            self._days = self._days or inspect(session.connection()).has_table(kpi_days.TABLE)   # 0021 on
-            old = kpi_rollup.old_record(session, record.call_id) if self._rollup else None
-            session.execute(statement)
-            if self._rollup:
-                kpi_rollup.on_upsert(session, self._insert, old, record)
-                zone = kpi_days.kept_zone(session, self._tz) if self._days else None   # a rebuild's
-                if zone is not None:
-                    kpi_days.on_upsert(session, self._insert, old, record, zone)
-            if order is not None:
-                self._file_voice_message(session, record.call_id, order)
+        # the KPI rollup, same transaction (a schema before 0014 has none: its backfill counts these)
+        self._rollup = self._rollup or inspect(session.connection()).has_table(kpi_rollup.TABLE)
+        self._days = self._days or inspect(session.connection()).has_table(kpi_days.TABLE)   # 0021 on
+        old = kpi_rollup.old_record(session, record.call_id) if self._rollup else None
+        result = session.execute(statement)
+        if keep and result.scalar_one_or_none() is None:
+            return False   # kept: the record there stands, and so do its counts
+        if self._rollup:
+            kpi_rollup.on_upsert(session, self._insert, old, record)
+            zone = kpi_days.kept_zone(session, self._tz) if self._days else None   # a rebuild's
+            if zone is not None:
+                kpi_days.on_upsert(session, self._insert, old, record, zone)
+        if order is not None:
+            self._file_voice_message(session, record.call_id, order)
+        return True
 
     def kpi_member_known(self, dim: str, value: str) -> bool:
         """Whether any call record ever counted under ``value`` of ``dim`` (``queue``, ``seat``, ...)."""
@@ -198,12 +199,9 @@ class Store:
     def list_calls(self, *, start: datetime | None = None, end: datetime | None = None,
                    dialled_number: str | None = None, outcome: Outcome | str | None = None,
                    limit: int = 50, offset: int = 0) -> tuple[list[CallRecord], int]:
-        """One page of call records, newest arrival first, and the total that match.
-
-        ``start`` is inclusive and ``end`` exclusive, both on ``arrived_at``
-        and timezone-aware. Invalid arguments raise ``InvalidRequest`` naming
-        the argument (the API's query parameters have the same names).
-        """
+        """One page of call records, newest arrival first, and the total that match. ``start`` is inclusive
+        and ``end`` exclusive, both on ``arrived_at`` and timezone-aware. Invalid arguments raise
+        ``InvalidRequest`` naming the argument (the API's query parameters have the same names)."""
         if not 1 <= limit <= MAX_PAGE:
             raise InvalidRequest("limit", f"must be between 1 and {MAX_PAGE}", limit)
         if offset < 0:

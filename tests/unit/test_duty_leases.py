@@ -24,7 +24,7 @@ from hotline.store.leases import DutyLeases
 
 T0 = dt.datetime(2026, 12, 2, 8, 0, tzinfo=dt.UTC)
 TTL = dt.timedelta(seconds=30)
-HEAD = "0025"   # the newest migration
+HEAD = "0026"   # the newest migration
 log = logging.getLogger("test_duty_leases")
 
 
