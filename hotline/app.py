@@ -207,7 +207,7 @@ class Controller:
         self.seats.publish_all()
         await self.ami.start()
         self._tasks += [asyncio.create_task(job.run()) for job in (
-            self.services.pool, self.services.pool_order, self.services.node_loss) if job]
+            self.services.pool, self.services.pool_order, self.services.node_loss, self.services.relay) if job]
         self._tasks += [asyncio.create_task(c) for c in (self._periodic_reconcile(), self._publish_kpis(),
                                                          self.disk.run())]
         sweep_every = testclock.SWEEP_SECONDS if self.order_clock else 300.0

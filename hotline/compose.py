@@ -28,6 +28,7 @@ from hotline.callbacks.services import CallbackService
 from hotline.calls.assemble import Directory
 from hotline.calls.control import CallControl
 from hotline.calls.node_loss import NodeLoss
+from hotline.calls.relay import ControlRelay, live_items
 from hotline.calls.services import CallTracker
 from hotline.config.site import SiteConfig
 from hotline.directory.services import DirectoryService
@@ -138,7 +139,11 @@ def seat_pool(services: ApiServices, state_log: PooledStateLog | None, hub: Live
         return services
     assert site.site.node is not None
     pool = SeatPool(services.seats, site.redis.url, site=site.site.id, node=site.site.node, state_log=state_log)
-    return dataclasses.replace(services, pool=pool, pool_order=PoolOrder(lambda: hub.peer_queues, ami_send))
+    control = services.control   # a call of another node: its controller acts on it
+    relay = ControlRelay(control, lambda: live_items(control, services.live_calls), site.redis.url, site=site.site.id,
+                         node=site.site.node, nodes=[n.name for n in site.edge.nodes] if site.edge else [])
+    return dataclasses.replace(services, pool=pool, pool_order=PoolOrder(lambda: hub.peer_queues, ami_send),
+                               relay=relay)
 
 
 def share_duties(services: ApiServices) -> None:

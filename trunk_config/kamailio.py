@@ -107,6 +107,7 @@ def _header(site: SiteConfig, options: EdgeOptions) -> list[str]:
         f'modparam("pike", "reqs_density_per_unit", {e.pike.requests})',
         f'modparam("pike", "remove_latency", {max(e.pike.block, 2 * e.pike.window)})',
         f'modparam("htable", "htable", "ipban=>size=8;autoexpire={e.pike.block};")',
+        'modparam("htable", "htable", "wrapup=>size=8;autoexpire=600;")',   # seats resting after a call
         'modparam("dialog", "dlg_flag", 4)',
         'modparam("dialog", "ka_timer", 1)',
         'modparam("dialog", "ka_interval", 30)',   # Kamailio's floor
@@ -234,8 +235,18 @@ route[TO_SEAT] {
         sl_send_reply("486", "Seat busy");
         exit;
     }
+    if ($sht(wrapup=>$var(seat)) != $null) {
+        # its last call ended less than its wrap-up ago, on whatever node: it rests on every node
+        unlock("seat-$var(seat)");
+        xlog("L_INFO", "edge: seat $var(seat) is in wrap-up: a call from node $si refused (486)\n");
+        sl_send_reply("486", "Seat in wrap-up");
+        exit;
+    }
     $dlg_ctx(timeout_bye) = 1;
     dlg_manage();
+    route(SEAT_WRAPUP);
+    $dlg_var(seat) = $var(seat);
+    $dlg_var(wrapup) = $var(wrapup);
     set_dlg_profile("seat", "$var(seat)");
     set_dlg_profile("node", "sip:$si:$sp");
     dlg_set_property("ka-src");
@@ -357,6 +368,15 @@ event_route[dispatcher:dst-down] {
     xlog("L_WARN", "edge: node $var(down) is down: its calls end now\n");
     dlg_set_timeout_by_profile("node", "$var(down)", "1");
     route(SEATS_FREED);
+}
+
+event_route[dialog:end] {
+    # a call a node offered a seat ended: the seat rests its wrap-up (the longest of its queues')
+    # before any node may offer it another
+    if ($dlg_var(wrapup) != $null && $dlg_var(wrapup) != "0") {
+        $sht(wrapup=>$dlg_var(seat)) = 1;
+        $shtex(wrapup=>$dlg_var(seat)) = $(dlg_var(wrapup){s.int});
+    }
 }
 
 event_route[dispatcher:dst-up] {

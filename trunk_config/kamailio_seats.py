@@ -35,7 +35,18 @@ def render_seats(site: SiteConfig) -> str:
              for i in pool_seats(site)]
     if cases:   # (Kamailio refuses a switch with no case)
         lines += ["    switch ($var(user)) {", *cases, "    }"]
-    return "\n".join([*lines, "}", "", *render_freed(site)]) + "\n"
+    return "\n".join([*lines, "}", "", *render_wrapup(site), "", *render_freed(site)]) + "\n"
+
+
+def render_wrapup(site: SiteConfig) -> list[str]:
+    """``route[SEAT_WRAPUP]``: seat ``$var(seat)``'s wrap-up in ``$var(wrapup)`` (s): the longest of
+    its queues' ``wrapup``, which the edge makes it rest on every node after a call a node offered it."""
+    by_id = {s.id: s for s in site.seats}
+    rests = {i: max((q.wrapup for q in site.queues if q.name in by_id[i].queues), default=0)
+             for i in pool_seats(site)}
+    cases = [f'        case "{i}":\n            $var(wrapup) = {w};\n            break;' for i, w in rests.items() if w]
+    return ["route[SEAT_WRAPUP] {", "    $var(wrapup) = 0;",
+            *(["    switch ($var(seat)) {", *cases, "    }"] if cases else []), "}"]
 
 
 def render_freed(site: SiteConfig) -> list[str]:

@@ -34,6 +34,7 @@ from hotline.auth.services import AuthService
 from hotline.auth.webguard import web_guard
 from hotline.calls.control import CallControl
 from hotline.calls.node_loss import NodeLoss
+from hotline.calls.relay import ControlRelay
 from hotline.callbacks import http as callbacks_http
 from hotline.callbacks.services import CallbackService
 from hotline.config.site import SiteConfig
@@ -115,6 +116,7 @@ class ApiServices:
     pool: SeatPool | None = None                  # one seat pool over the edge's nodes (hotline.seats.pool)
     pool_order: PoolOrder | None = None           # its one order of callers over the nodes (hotline.seats.order)
     node_loss: NodeLoss | None = None             # calls of a node lost for good closed (hotline.calls.node_loss)
+    relay: ControlRelay | None = None             # call control of another node's calls (hotline.calls.relay)
 
 
 SERVICES = web.AppKey("services", ApiServices)
@@ -138,7 +140,7 @@ def build_app(services: ApiServices) -> web.Application:
     app[DISCLOSURE] = Disclosure(audit, services.store.confidential_calls)
     app.router.add_get("/status", _status)
     app.router.add_get("/openapi.json", _openapi)
-    control_http.add_routes(app, services.control, services.live_calls)  # first: /api/calls/live
+    control_http.add_routes(app, services.control, services.live_calls, services.relay)  # first: /api/calls/live
     calls_http.add_routes(app, services.store)
     work_orders_http.add_routes(app, services.work_orders)
     directory_http.add_routes(app, services.directory)

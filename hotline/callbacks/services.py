@@ -54,6 +54,7 @@ from hotline.callbacks.model import (
 from hotline.config.site import QueueCallback, SiteConfig
 from hotline.exceptions import AsteriskActionFailed, CallControlUnavailable, InvalidRequest, NoSuchSeat, StoreError
 from hotline.spine import marks
+from hotline.spine.ids import parse as parse_call_id
 from hotline.store import Store
 from hotline.callbacks.store import CallbackStore
 
@@ -100,9 +101,14 @@ class CallbackService:
     async def _resume(self) -> None:
         """After a restart: queue callbacks whose failed try was waiting for its retry get it
         (their placeholder is gone; one still waiting in the queue is ``requested`` with no try
-        used, or ``dialling``, and is left alone)."""
+        used, or ``dialling``, and is left alone). With several nodes on one store, each resumes the
+        callbacks of its own node's calls only (their tries are placed there): never twice."""
         tasks = await asyncio.to_thread(self.tasks.list, status=Status.requested, limit=500)
+        node = self._site.site.node
         for task in tasks:
+            of = parse_call_id(task.call_id)
+            if node is not None and of is not None and of.node not in (None, node):
+                continue
             if task.kind is Kind.queue_callback and task.attempts > 0:
                 self._background.spawn(self._retry_later(task))
 

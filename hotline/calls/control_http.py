@@ -18,9 +18,8 @@ from hotline.http.body import StrictBody, parse_json_body
 from hotline.http.responses import json_response
 from hotline.audit.disclosure import DISCLOSURE
 from hotline.auth.middleware import principal_of
-from hotline.auth.roles import may_act_on_call
 from hotline.calls.control import CallControl
-from hotline.exceptions import NotYourCall
+from hotline.calls.relay import ControlRelay, check_may_act, live_items, perform
 from hotline.privacy import mask_record
 
 TargetKey = Annotated[str, StringConstraints(min_length=1, max_length=48)]
@@ -43,29 +42,26 @@ class EmergencyBody(StrictBody):
     mode: Literal["transfer", "three_way"] = "transfer"
 
 
-def add_routes(app: web.Application, control: CallControl, live_calls: LiveCalls) -> None:
-    """Register before ``/api/calls/{call_id}`` so that ``/api/calls/live`` is not taken for an id."""
+def add_routes(app: web.Application, control: CallControl, live_calls: LiveCalls,
+               relay: ControlRelay | None = None) -> None:
+    """Register before ``/api/calls/{call_id}`` so that ``/api/calls/live`` is not taken for an id.
+    With a ``relay`` (several nodes), a call of another node is acted on by that node's controller."""
 
-    def own_call(request: web.Request) -> CallControl:
-        """The service, once the caller may act on this call: a seat user only on a call its seat
-        is on (``not-your-call``); a call that is not live is left to the service to refuse."""
-        ctl = control
-        principal = principal_of(request)
+    async def act(request: web.Request, op: str, **args: Any) -> Any:
+        """``op`` once the caller may act on this call: a seat user only on a call its seat is on
+        (``not-your-call``); a call that is not live is left to the service to refuse."""
         call_id = request.match_info["call_id"]
-        view = ctl.live(call_id)
-        if principal is not None and view is not None and not may_act_on_call(principal.role, principal.seat,
-                                                                              view.seats):
-            raise NotYourCall(call_id, principal.seat, sorted(view.seats))
-        return ctl
+        principal = principal_of(request)
+        role, seat = (principal.role.value, principal.seat) if principal is not None else (None, None)
+        node = relay.owner(call_id) if relay is not None else None
+        if relay is not None and node is not None:   # on another node: its controller acts
+            return await relay.ask(node, op, call_id, args, role=role, seat=seat)
+        check_may_act(control, call_id, role, seat)
+        return await perform(control, op, call_id, args)
 
     async def list_live(request: web.Request) -> web.Response:
-        items = live_calls()
-        seats: dict[str, set[str]] = {}
-        for item in items:
-            view = control.live(str(item.get("call_id")))
-            if view is not None:
-                item["control"] = view.to_dict()
-                seats[str(item.get("call_id"))] = view.seats
+        items = live_items(control, live_calls) + (await relay.peers_live() if relay is not None else [])
+        seats = {str(i.get("call_id")): set(i.pop("_seats", None) or ()) for i in items}
         items = await request.app[DISCLOSURE].apply(
             request, items, mask=mask_record,
             handled_by=lambda i: {i.get("seat"), *seats.get(str(i.get("call_id")), set())})
@@ -77,22 +73,18 @@ def add_routes(app: web.Application, control: CallControl, live_calls: LiveCalls
 
     async def transfer(request: web.Request) -> web.Response:
         body = parse_json_body(TransferBody, await request.read())
-        done = await own_call(request).transfer(request.match_info["call_id"], body.target, body.kind)
-        return json_response(done, status=202)
+        return json_response(await act(request, "transfer", target=body.target, kind=body.kind), status=202)
 
     async def conference_add(request: web.Request) -> web.Response:
         body = parse_json_body(ConferenceBody, await request.read())
-        added = await own_call(request).conference_add(request.match_info["call_id"], body.target)
-        return json_response(added, status=202)
+        return json_response(await act(request, "conference_add", target=body.target), status=202)
 
     async def conference_drop(request: web.Request) -> web.Response:
-        done = await own_call(request).conference_drop(request.match_info["call_id"], request.match_info["party"])
-        return json_response(done, status=202)
+        return json_response(await act(request, "conference_drop", party=request.match_info["party"]), status=202)
 
     async def emergency(request: web.Request) -> web.Response:
         body = parse_json_body(EmergencyBody, await request.read())
-        done = await own_call(request).emergency(request.match_info["call_id"], body.service, body.mode)
-        return json_response(done, status=202)
+        return json_response(await act(request, "emergency", service=body.service, mode=body.mode), status=202)
 
     app.router.add_get("/api/calls/live", list_live)
     app.router.add_get("/api/transfer-targets", targets)

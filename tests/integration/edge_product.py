@@ -35,13 +35,14 @@ from hotline.config import parse_site
 from hotline.config.paths import Paths
 from hotline.deploy import generate_config
 
-from .edge_rig import NODES, Node, NodeRuntime, Rig, site_data, wait_for
+from .edge_rig import NODES, Node, NodeRuntime, Rig, seat_ids, site_data, wait_for
 from .rig import REPO, RIG_RETENTION
 from .servers import pg
 
 ADMIN, ADMIN_PASSWORD = "admin", "edge-rig-admin-pass"
 QUEUE = "hotline"
 DIVERTED_110, DIVERTED_PRIORITY = "85110110", 20
+NODE_LOST_AFTER_S = 15   # a node silent this long is lost: another closes its calls (hotline.calls.node_loss)
 
 
 def product_site(seats: int, store_url: str, redis_url: str) -> dict[str, Any]:
@@ -52,12 +53,13 @@ def product_site(seats: int, store_url: str, redis_url: str) -> dict[str, Any]:
     # No position announcement: a caller hearing one does not re-check its turn for its length (seconds),
     # which would hide the one order over the nodes behind the announcements' timing.
     data["queues"] = [{"name": QUEUE, "ring_timeout": 15, "announce_position": False, "announce_holdtime": False}]
-    data["seats"] = [{**s, "queues": [QUEUE]} for s in data["seats"]]
+    data["seats"] = [{**s, "queues": [QUEUE]} for s in data["seats"] if s["id"] in seat_ids(seats)]
     data["store"] = {"url": store_url}
     data["redis"] = {"url": redis_url}
     data["users"] = [{"name": ADMIN, "role": "admin", "password_hash": hash_password(ADMIN_PASSWORD, iterations=1000)}]
     data["retention"] = RIG_RETENTION
     data["diversion_110"] = {"numbers": [DIVERTED_110], "priority": DIVERTED_PRIORITY}   # a caller who goes first
+    data["edge"]["node_lost_after_s"] = NODE_LOST_AFTER_S
     return data
 
 
@@ -126,12 +128,18 @@ class ProductRig(Rig):
 
     def records(self) -> list[dict[str, Any]]:
         """Every call record in the one store, oldest first."""
+        return self._select("SELECT call_id, caller_number, outcome, seat, arrived_at, answered_at, ended_at, extra "
+                            "FROM call_records ORDER BY arrived_at")
+
+    def open_calls(self, node: str) -> set[str]:
+        """The calls ``node``'s controller has written as in progress (hotline.store.open_calls)."""
+        return {str(r["call_id"]) for r in self._select(f"SELECT call_id FROM open_calls WHERE node = '{node}'")}
+
+    def _select(self, sql: str) -> list[dict[str, Any]]:
         engine = create_engine(self.store_url)
         try:
             with engine.connect() as c:
-                rows = c.execute(text("SELECT call_id, caller_number, outcome, seat, arrived_at, answered_at, ended_at "
-                                      "FROM call_records ORDER BY arrived_at"))
-                return [dict(r._mapping) for r in rows]
+                return [dict(r._mapping) for r in c.execute(text(sql))]
         finally:
             engine.dispose()
 

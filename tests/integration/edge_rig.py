@@ -121,12 +121,18 @@ def seat_ids(count: int = 1) -> list[str]:
     return [str(1001 + i) for i in range(count)]
 
 
+RESTING_SEAT, RESTING_WRAPUP_S = "1009", 4   # a seat of a queue with a wrap-up: the edge rests it after each call
+
+
 def site_data(seats: int = 1) -> dict[str, Any]:
     return {
         "site": {"node": "node-a"},
         "asterisk": {"sip_bind": "0.0.0.0", "sip_port": 5060, "rtp_start": 20000, "rtp_end": 20999},
         "trunks": [{"name": "carrier", "host": CARRIER_IP, "port": 5070}],
-        "seats": [{"id": s, "name": f"Seat {s}", "secret": f"edge-seat-{s}", "remote": True} for s in seat_ids(seats)],
+        "queues": [{"name": "hotline"}, {"name": "rest", "wrapup": RESTING_WRAPUP_S}],
+        "seats": [{"id": s, "name": f"Seat {s}", "secret": f"edge-seat-{s}", "remote": True} for s in seat_ids(seats)]
+        + [{"id": RESTING_SEAT, "name": "Seat resting", "secret": f"edge-seat-{RESTING_SEAT}", "remote": True,
+            "queues": ["rest"]}],
         "edge": {"listen": EDGE_IP, "port": 5060,
                  "nodes": [{"name": n, "address": a, "sip_port": 5060} for n, a in NODES.items()],
                  "pike": {"requests": 15, "window": 2, "block": 30}},
@@ -141,6 +147,8 @@ writeprotect=yes
 
 [from-trunk-carrier]
 exten => 1001,1,Dial(PJSIP/1001,10)
+ same => n,Hangup()
+exten => 1009,1,Dial(PJSIP/1009,10)
  same => n,Hangup()
 exten => pool,1,Answer()
  same => n,Queue(pool,,,,60)

@@ -16,7 +16,8 @@ from typing import Iterator
 
 import pytest
 
-from .edge_rig import REPO_SIPP, SEAT, STRANGER_IP, Rig, rig_tag, sweep_stale, wait_for, why_not
+from .edge_rig import (NODES, REPO_SIPP, RESTING_SEAT, RESTING_WRAPUP_S, SEAT, STRANGER_IP, Rig, rig_tag, sweep_stale,
+                       wait_for, why_not)
 
 pytestmark = pytest.mark.skipif(why_not() is not None, reason=why_not() or "")
 
@@ -83,13 +84,13 @@ def test_caller_identity_is_normalised_before_a_node_sees_it(rig: Rig) -> None:
     assert {c["context"] for c in new} == {"from-trunk-carrier"}, new
 
 
-def _seat_legs(rig: Rig) -> list[tuple[str, float, float]]:
+def _seat_legs(rig: Rig, seat: str = SEAT) -> list[tuple[str, float, float]]:
     """Every answered leg to the seat on any node: (node, answered at, ended at), by answer time."""
     legs = []
     for name, node in rig.nodes.items():
         answered: dict[str, float] = {}
         for e in node.events():
-            if not str(e.get("channame", "")).startswith(f"PJSIP/{SEAT}-"):
+            if not str(e.get("channame", "")).startswith(f"PJSIP/{seat}-"):
                 continue
             if e.get("eventtype") == "ANSWER":
                 answered[e["uniqueid"]] = float(e["eventtime"])
@@ -187,6 +188,33 @@ def test_one_seat_pool_two_nodes_offering_one_seat_at_once_give_it_one_call(rig:
     assert len(new) == 2 and {leg[0] for leg in new} == {"node-a", "node-b"}, new
     assert new[1][1] >= new[0][2], new    # the second answer after the first call ended
     print(f"edge: {_busy_refusals(rig)} second offers refused (486) so far")
+
+
+def test_a_seat_rests_its_wrap_up_on_every_node_after_a_call(rig: Rig) -> None:
+    """Seat 1009's queue has a wrap-up: once a call a node offered it has ended, the edge refuses
+    every node's offer (486) for that long, whatever node the last call was on; then the seat takes
+    calls again (app_queue rests a seat only after its own node's calls)."""
+    phone = rig.seat_phone(RESTING_SEAT, 5096, 1000)   # answers, talks 1 s, hangs up
+    try:
+        before = {leg[1] for leg in _seat_legs(rig, RESTING_SEAT)}
+        _ok(rig.sipp(_scenario(rig, 20000), calls=1, rate=1, port=5087, service=RESTING_SEAT), 1)
+        [first] = [leg for leg in _seat_legs(rig, RESTING_SEAT) if leg[1] not in before]
+        # Four offers during the wrap-up, spread over both nodes (round robin): each refused.
+        resting = rig.sipp(_scenario(rig, 20000), calls=4, rate=20, port=5088, service=RESTING_SEAT)
+        assert isinstance(resting, subprocess.CompletedProcess)
+        assert _cumulative(resting.stdout, "Failed call") == 4, resting.stdout[-3000:]
+        assert rig.edge is not None
+        refused = [ln for ln in rig.edge.log_file.read_text(errors="replace").splitlines()
+                   if f"seat {RESTING_SEAT} is in wrap-up" in ln]
+        assert len(refused) == 4, refused
+        assert {ip for ip in NODES.values() if any(f"from node {ip} " in ln for ln in refused)} == set(NODES.values())
+        wait_for(lambda: time.time() > first[2] + RESTING_WRAPUP_S + 0.5, RESTING_WRAPUP_S + 5, "the wrap-up's end")
+        _ok(rig.sipp(_scenario(rig, 20000), calls=1, rate=1, port=5089, service=RESTING_SEAT), 1)
+        legs = [leg for leg in _seat_legs(rig, RESTING_SEAT) if leg[1] not in before]
+        assert len(legs) == 2 and legs[1][1] >= legs[0][2] + RESTING_WRAPUP_S, legs
+    finally:
+        phone.kill()
+        phone.wait(timeout=10)
 
 
 def test_a_stranger_is_no_trunk_and_is_flood_limited_but_the_trunk_is_not(rig: Rig) -> None:

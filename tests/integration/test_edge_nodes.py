@@ -27,7 +27,7 @@ from typing import Any, Iterator
 
 import pytest
 
-from .edge_product import DIVERTED_110, ProductRig
+from .edge_product import DIVERTED_110, NODE_LOST_AFTER_S, ProductRig
 from .edge_rig import REPO_SIPP, rig_tag, seat_ids, sweep_stale, wait_for, why_not
 from .servers import need_postgres, need_redis
 
@@ -96,6 +96,18 @@ def _node_of(record: dict[str, Any]) -> str:
     return next(n for n in ("node-a", "node-b") if str(record["call_id"]).startswith(f"{n}-"))
 
 
+def _cut_by(record: dict[str, Any]) -> str | None:
+    extra = record.get("extra") or {}
+    return extra.get("cut_by") if isinstance(extra, dict) else None
+
+
+def _final(rig: ProductRig, caller: str, count: int) -> list[dict[str, Any]] | None:
+    """``caller``'s records once there are ``count``, all ended, none a guess of another node's
+    (a node that came back writes its own over those)."""
+    rs = _of(rig, caller)
+    return rs if len(rs) >= count and all(r["ended_at"] and _cut_by(r) != "node_lost" for r in rs) else None
+
+
 def _trunk_calls(rig: ProductRig, node: str, caller: str) -> set[str]:
     """The calls ``node``'s Asterisk took from ``caller`` (CEL CHAN_START), by Linkedid."""
     return {str(e["linkedid"]) for e in rig.nodes[node].calls() if str(e.get("num", "")).endswith(caller)}
@@ -136,6 +148,17 @@ def test_every_nodes_waiting_callers_are_on_either_nodes_board_and_pauses_are_sh
                              f"4 waiting callers on {node}'s board")   # type: ignore[misc]
             assert {n for n, _ in shown} == {"node-a", "node-b"}, shown
             assert {c for _, c in shown} == {c for n in rig.nodes for c in _trunk_calls(rig, n, caller)}, shown
+        # Call control the same on either node: each lists both nodes' calls, and a request about
+        # a call of the other node is answered by that node's controller (hotline.calls.relay).
+        for node in rig.nodes:
+            code, live = rig.api(node, "GET", "/api/calls/live")
+            assert code == 200, (code, live)
+            mine = {i["call_id"] for i in live["items"] if i["caller_number"].endswith(caller[-4:])}
+            assert mine == {c for n in rig.nodes for c in _trunk_calls(rig, n, caller)}, (node, live)
+        other = next(iter(_trunk_calls(rig, "node-b", caller)))
+        code, refused = rig.api("node-a", "POST", f"/api/calls/{other}/transfer", {"target": seat_ids(2)[0]})
+        assert code == 409 and refused["error_id"] == "call-not-live", (code, refused)
+        assert refused["details"]["node"] == "node-b" and "not answered by a seat" in refused["message"], refused
     finally:
         for seat in seat_ids(2):
             code, body = rig.api("node-a", "POST", f"/api/seats/{seat}/unpause", {})
@@ -269,10 +292,41 @@ def test_a_whole_node_killed_during_traffic_loses_no_record_and_writes_none_twic
     assert on_b
     rig.start_node("node-b")   # its controller reads what its Asterisk logged before it died
     wait_for(lambda: rig.in_rotation() == {"node-a", "node-b"}, 20, "node-b back in rotation")
-    records = wait_for(lambda: (rs := _of(rig, caller)) and len(rs) >= 10 and all(r["ended_at"] for r in rs) and rs,
-                       90, "10 records")
+    records = wait_for(lambda: _final(rig, caller, 10), 90, "10 records of node-b's own")
     assert len(records) == 10, records
     assert Counter(_node_of(r) for r in records)["node-b"] == len(on_b), (on_b, records)
+
+
+def test_a_node_lost_for_good_has_its_calls_closed_by_the_other_node(rig: ProductRig) -> None:
+    """node-b dies whole during traffic and does not come back: node-a's controller closes the calls
+    node-b had in progress from what node-b kept in the one store (once node-b has been silent for
+    edge.node_lost_after_s), each once. Brought back at last, node-b writes its own records over
+    those guesses: still one record per call."""
+    caller = "13900140008"
+    calls = _calls(rig, caller, 10, hold_ms=20000, rate=2, port=5078, background=True)
+    wait_for(lambda: len(rig.open_calls("node-b") & _trunk_calls(rig, "node-b", caller)) >= 2, 20,
+             "node-b's calls in progress in the store")
+    rig.kill_node("node-b")
+    killed_at = datetime.now(timezone.utc)
+    assert isinstance(calls, subprocess.Popen)
+    calls.wait(timeout=120)
+    _sipp_ok(calls, 10)
+    on_b = _trunk_calls(rig, "node-b", caller)
+    assert on_b
+    records = wait_for(lambda: (rs := _of(rig, caller)) and len(rs) >= 10 and all(r["ended_at"] for r in rs) and rs,
+                       NODE_LOST_AFTER_S + 60, "10 records while node-b stays dead")
+    assert len(records) == 10 and len({r["call_id"] for r in records}) == 10, _brief(records)
+    of_b = [r for r in records if _node_of(r) == "node-b"]
+    assert {r["call_id"] for r in of_b} <= on_b and of_b, (on_b, _brief(records))
+    in_progress = [r for r in of_b if _cut_by(r) == "node_lost"]   # those it had not ended before it died
+    assert in_progress, _brief(of_b)
+    for r in in_progress:   # closed at node-b's last round: before the kill, never after it
+        assert r["ended_at"] <= killed_at + timedelta(seconds=1), (r, killed_at)
+    assert not rig.controllers["node-b"].alive()
+    rig.start_node("node-b")
+    wait_for(lambda: rig.in_rotation() == {"node-a", "node-b"}, 20, "node-b back in rotation")
+    back = wait_for(lambda: _final(rig, caller, 10), 90, "node-b's own records over the guesses")
+    assert sorted(r["call_id"] for r in back) == sorted(r["call_id"] for r in records), _brief(back)
 
 
 def test_a_controller_killed_during_traffic_loses_no_record_and_writes_none_twice(rig: ProductRig) -> None:
@@ -288,8 +342,7 @@ def test_a_controller_killed_during_traffic_loses_no_record_and_writes_none_twic
     _sipp_ok(calls, 10)
     rig.controllers["node-a"].start()
     rig.wait_controller("node-a")
-    records = wait_for(lambda: (rs := _of(rig, caller)) and len(rs) >= 10 and all(r["ended_at"] for r in rs) and rs,
-                       90, "10 records")
+    records = wait_for(lambda: _final(rig, caller, 10), 90, "10 records of node-a's own")
     assert len(records) == 10, records
     assert Counter(_node_of(r) for r in records)["node-a"] == len(_trunk_calls(rig, "node-a", caller)), records
     assert {r["outcome"] for r in records} == {"answered"}, _brief(records)

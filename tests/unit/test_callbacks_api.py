@@ -242,3 +242,28 @@ async def test_a_restart_resumes_pending_retries(sqlite_store: Store, make_call:
     await after._background.settle()
     assert scheduled == [retry.id]
     assert waiting.id not in scheduled
+
+
+async def test_with_several_nodes_each_resumes_its_own_nodes_callbacks(sqlite_store: Store, ami: FakeAmi) -> None:
+    """Two controllers on one store (site.node): a pending retry is resumed by the node of its call
+    only, so a restart of both never places it twice."""
+    ids = {"node-a": "node-a-1700000000.2", "node-b": "node-b-1700000000.3"}
+    tasks = CallbackService(SITE, sqlite_store, AmiPort(ami)).tasks
+    made = {}
+    for node, call_id in ids.items():
+        made[node], _ = tasks.create(kind=Kind.queue_callback, call_id=call_id, number="13800138002",
+                                     queue="hotline", max_attempts=2)
+        tasks.apply(made[node].id, Step.try_failed, last_result="noanswer")
+    for node in ids:
+        site = SITE.model_copy(update={"site": SITE.site.model_copy(update={"node": node})})
+        service = CallbackService(site, sqlite_store, AmiPort(ami))
+        scheduled: list[int] = []
+
+        async def record_retry(task: CallbackTask, into: list[int] = scheduled) -> None:
+            into.append(task.id)
+
+        service._retry_later = record_retry  # type: ignore[method-assign]
+        service.start()
+        await service._background.settle()
+        assert scheduled == [made[node].id], node
+        await service.stop()
