@@ -187,3 +187,25 @@ def test_when_a_node_dies_the_edge_frees_its_seats_on_the_other_nodes() -> None:
             state = json.loads(body.replace('\\"', '"'))
             assert state["eid"] == ids.entity_id(dead.name) and state["state"] == "NOT_INUSE"
             assert state["device"] in ("PJSIP/1001", "PJSIP/1002") and state["type"] == "devicestate"
+
+
+@pytest.mark.parametrize(("queues", "seat_queues", "rest"), [
+    ([{"name": "hotline"}], ["hotline"], None),                                      # no wrap-up: no case
+    ([{"name": "hotline", "wrapup": 10}], ["hotline"], 10),
+    ([{"name": "hotline", "wrapup": 5}, {"name": "tax", "wrapup": 30}], ["hotline", "tax"], 30),   # the longest
+    ([{"name": "hotline", "wrapup": 5}, {"name": "tax", "wrapup": 30}], ["hotline"], 5),           # its own queues'
+])
+def test_a_seat_rests_the_longest_wrap_up_of_its_queues_on_every_node(queues: list[dict[str, object]],
+                                                                     seat_queues: list[str], rest: int | None) -> None:
+    data = _data()
+    data["queues"] = queues
+    data["seats"][0]["queues"] = seat_queues
+    site = parse_site(data)
+    seats, cfg = kamailio.render_seats(site), kamailio.render(site, OPTIONS)
+    route = seats[seats.index("route[SEAT_WRAPUP]"):]
+    route = route[:route.index("\n}\n")]
+    cases = re.findall(r'case "(\d+)":\n\s+\$var\(wrapup\) = (\d+);', route)
+    assert cases == ([("1001", str(rest))] if rest else []), route
+    # the rest begins when a call a node offered the seat ends, and refuses every node's offer meanwhile
+    assert "$dlg_var(wrapup) = $var(wrapup);" in cfg and "event_route[dialog:end]" in cfg
+    assert cfg.index("if ($sht(wrapup=>$var(seat)) != $null)") < cfg.index("dlg_manage();\n    route(SEAT_WRAPUP);")
