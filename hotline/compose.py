@@ -142,6 +142,7 @@ def seat_pool(services: ApiServices, state_log: PooledStateLog | None, hub: Live
     control = services.control   # a call of another node: its controller acts on it
     relay = ControlRelay(control, lambda: live_items(control, services.live_calls), site.redis.url, site=site.site.id,
                          node=site.site.node, nodes=[n.name for n in site.edge.nodes] if site.edge else [])
+    relay.seat_call, services.pop.peer_call = services.pop.live_call, relay.peer_seat_call   # the screen pop
     return dataclasses.replace(services, pool=pool, pool_order=PoolOrder(lambda: hub.peer_queues, ami_send),
                                relay=relay)
 

@@ -280,6 +280,7 @@ route[WITHINDLG] {
     # a caller or trunk may be slower than a node's first answer: 5 s, not reply_timeout_ms
     t_set_fr(0, 5000);
     if (loose_route()) {
+        if (is_method("BYE")) route(WRAPUP);
         route(RELAY);
         exit;
     }
@@ -289,6 +290,16 @@ route[WITHINDLG] {
     }
     sl_send_reply("404", "Not here");
     exit;
+}
+
+route[WRAPUP] {
+    # A call a node offered a seat ends (its BYE, from either side): the seat rests its wrap-up
+    # (the longest of its queues') before any node may offer it another. (Not from the dialog
+    # module's end event: with the edge's timeout BYEs, Kamailio 5.6 crashed on it.)
+    if (is_known_dlg() && $dlg_var(wrapup) != $null && $dlg_var(wrapup) != "0") {
+        $sht(wrapup=>$dlg_var(seat)) = 1;
+        $shtex(wrapup=>$dlg_var(seat)) = $(dlg_var(wrapup){s.int});
+    }
 }
 
 route[NORMALISE] {
@@ -368,15 +379,6 @@ event_route[dispatcher:dst-down] {
     xlog("L_WARN", "edge: node $var(down) is down: its calls end now\n");
     dlg_set_timeout_by_profile("node", "$var(down)", "1");
     route(SEATS_FREED);
-}
-
-event_route[dialog:end] {
-    # a call a node offered a seat ended: the seat rests its wrap-up (the longest of its queues')
-    # before any node may offer it another
-    if ($dlg_var(wrapup) != $null && $dlg_var(wrapup) != "0") {
-        $sht(wrapup=>$dlg_var(seat)) = 1;
-        $shtex(wrapup=>$dlg_var(seat)) = $(dlg_var(wrapup){s.int});
-    }
 }
 
 event_route[dispatcher:dst-up] {

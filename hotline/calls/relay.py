@@ -22,7 +22,7 @@ import contextlib
 import json
 import logging
 import uuid
-from collections.abc import Callable, Iterable
+from collections.abc import Awaitable, Callable, Iterable
 from typing import Any
 
 from hotline.auth.roles import Role, may_act_on_call
@@ -33,7 +33,7 @@ from .control import CallControl
 
 log = logging.getLogger(__name__)
 
-OPS = ("transfer", "conference_add", "conference_drop", "emergency", "live")
+OPS = ("transfer", "conference_add", "conference_drop", "emergency", "live", "seat_call")
 LIVE_TIMEOUT_S = 2.0   # a peer's live list: a board must not wait long on a slow node
 
 
@@ -94,6 +94,8 @@ class ControlRelay:
         self._timeout = timeout
         self._retry = retry
         self._client: Any = None
+        # the call at a seat on this node, for another node's screen pop (hotline.pop: live_call)
+        self.seat_call: Callable[[str], Awaitable[dict[str, Any] | None]] | None = None
         self._waiting: dict[str, asyncio.Future[dict[str, Any]]] = {}
         self._tasks: set[asyncio.Task[None]] = set()
         self.stats = {"relayed": 0, "served": 0, "bad_messages": 0, "redis_errors": 0, "timeouts": 0}
@@ -154,6 +156,17 @@ class ControlRelay:
             return [i for i in got if isinstance(i, dict)] if isinstance(got, list) else []
         return [item for items in await asyncio.gather(*(one(n) for n in self.peers)) for item in items]
 
+    async def peer_seat_call(self, seat: str) -> dict[str, Any] | None:
+        """The call at ``seat`` on another node (the first that has one), for this node's screen pop."""
+        async def one(node: str) -> dict[str, Any] | None:
+            try:
+                got = await self.ask(node, "seat_call", "", {"seat": seat}, role=None, seat=None,
+                                     timeout=LIVE_TIMEOUT_S)
+            except HotlineError:
+                return None
+            return got if isinstance(got, dict) else None
+        return next((c for c in await asyncio.gather(*(one(n) for n in self.peers)) if c is not None), None)
+
     # -- serving --------------------------------------------------------------------------
     async def _serve(self, raw: Any) -> None:
         try:
@@ -171,6 +184,8 @@ class ControlRelay:
         try:
             if op == "live":
                 answer["result"] = self._live_items()
+            elif op == "seat_call":
+                answer["result"] = await self.seat_call(str(args["seat"])) if self.seat_call else None
             else:
                 check_may_act(self._control, call_id, role if isinstance(role, str) else None,
                               seat if isinstance(seat, str) else None)

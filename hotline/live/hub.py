@@ -14,7 +14,8 @@ Backends:
   Redis, and each writes, deletes and rebuilds only its own keys.
 
 Several nodes of a site (issue 14): each hub also reads its peers' queues from Redis and shows
-every queue merged over the nodes (:mod:`hotline.live.peers`); seats, KPIs and alerts stay its own.
+every queue merged over the nodes (:mod:`hotline.live.peers`); seats, KPIs and alerts stay its own (a
+peer's seat views go to subscribers as ``peer_seat``, for the seat's screen pop of a call there).
 
 A dead Redis never stops calls or state: the hub marks itself degraded (``live.ok`` false,
 a ``live`` message to subscribers), delivers changes in memory, retries the connection with
@@ -348,9 +349,12 @@ class LiveHub:
             return
         try:
             message = json.loads(_text(msg["data"]))
+            if message.get("type") == "seat" and isinstance(message.get("data"), dict):   # its view of a seat
+                self._deliver({"type": "peer_seat", "data": {**message["data"], "node": node}})   # (the pop's)
+                return
             view = message["data"] if message.get("type") == "queue" else None
             name = view["name"] if isinstance(view, dict) else None
-        except (ValueError, KeyError, TypeError):
+        except (ValueError, KeyError, TypeError, AttributeError):
             return
         if isinstance(name, str) and isinstance(view, dict):
             self.peer_queues.setdefault(node, {})[name] = view

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
@@ -76,6 +76,9 @@ class PopService:
         self._legacy = {n.number: n for n in site.legacy_numbers}
         self._departments = {d.id: d for d in site.departments}
         self._units = {u.department: u.id for u in site.orders.units if u.department}
+        # Several nodes: the seat's call on another node, as that node's live_call gives it
+        # (hotline.calls.relay; set by the composition root), asked when this node has none.
+        self.peer_call: Callable[[str], Awaitable[dict[str, Any] | None]] | None = None
 
     def seat_view(self, seat_id: str) -> dict[str, Any]:
         """The seat's live view (masked caller); ``NoSuchSeat`` for a seat the site does not have."""
@@ -137,6 +140,8 @@ class PopService:
         and the order form's fields."""
         out = Pop(seat_id, ts=self._clock())
         call = await self.live_call(seat_id)
+        if call is None and self.peer_call is not None:
+            call = await self.peer_call(seat_id)
         if call is None:
             return out
         out.call = call

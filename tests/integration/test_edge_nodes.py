@@ -235,7 +235,20 @@ def test_a_freed_seat_goes_to_the_first_caller_of_the_one_order_whatever_node(ri
 def test_calls_through_the_edge_land_once_each_in_the_one_store_with_their_node(rig: ProductRig) -> None:
     caller = "13900140001"
     start = datetime.now(timezone.utc) - timedelta(seconds=5)
-    _sipp_ok(_calls(rig, caller, 12, hold_ms=40000, rate=2, port=5070), 12)
+    calls = _calls(rig, caller, 12, hold_ms=40000, rate=2, port=5070, background=True)
+    assert isinstance(calls, subprocess.Popen)
+    # The seat's screen pop on either node shows its call whatever node the call is on.
+    popped: set[tuple[str, str]] = set()   # (node asked, node of the call shown)
+    while calls.poll() is None and len(popped) < 4:
+        for node in rig.nodes:
+            for seat in seat_ids(2):
+                code, pop = rig.api(node, "GET", f"/api/seats/{seat}/pop")
+                assert code == 200, (code, pop)
+                if pop["call"] is not None:
+                    popped.add((node, _node_of(pop["call"])))
+    calls.wait(timeout=120)
+    _sipp_ok(calls, 12)
+    assert {("node-a", "node-b"), ("node-b", "node-a")} <= popped, popped
     records = wait_for(lambda: (rs := _of(rig, caller)) and len(rs) >= 12 and all(r["ended_at"] for r in rs) and rs,
                        60, "12 records")
     assert len(records) == 12, records                       # once each

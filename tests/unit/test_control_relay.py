@@ -150,3 +150,18 @@ async def test_the_api_on_one_node_acts_on_and_lists_the_other_nodes_calls(
         assert live["items"] == []   # node-b's calls are not listed while it does not answer
         b.task = asyncio.create_task(b.relay.run())
     assert [x["Action"] for x in b.ami.sent] == ["Redirect"] and a.ami.sent == []
+
+
+async def test_the_call_at_a_seat_on_another_node_for_the_screen_pop(nodes: tuple[Node, Node, str]) -> None:
+    a, b, _ = nodes
+    assert await a.relay.peer_seat_call("1001") is None   # node-b has no pop source: nothing
+
+    async def seat_call(seat: str) -> dict[str, Any] | None:
+        return {"call_id": ON_B, "seat": seat} if seat == "1001" else None
+
+    b.relay.seat_call = seat_call
+    assert await a.relay.peer_seat_call("1001") == {"call_id": ON_B, "seat": "1001"}
+    assert await a.relay.peer_seat_call("1002") is None
+    await b.stop()
+    assert await a.relay.peer_seat_call("1001") is None   # a node gone: no call, no error
+    b.task = asyncio.create_task(b.relay.run())

@@ -85,6 +85,11 @@ async def test_two_nodes_hubs_show_every_nodes_callers_and_drop_a_dead_peer(
                                        what="the merged queue event")
         assert [e["call_id"] for e in event["data"]["entries"]] == ["a-1", "b-2", "b-1"]
         assert event["data"]["waiting"] == 3 and event["data"]["nodes"] == ["node-a", "node-b"]
+        # node-b's view of a seat (busy with node-b's call) reaches node-a's subscribers as a peer's
+        b.update_seat({"seat_id": "1001", "state": "talking", "call_id": "node-b-1.2", "since": 1.0})
+        event = await watcher.wait_for(lambda m: m["type"] == "peer_seat", what="node-b's seat view")
+        assert event["data"]["node"] == "node-b" and event["data"]["call_id"] == "node-b-1.2"
+        assert "1001" not in a.seats   # node-a's own seats are its own
         # node-a's own change is merged too
         a.update_queue(view([]))
         await watcher.wait_for(lambda m: m["type"] == "queue" and [e["call_id"] for e in m["data"]["entries"]]

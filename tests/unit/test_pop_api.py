@@ -228,3 +228,26 @@ async def test_the_seat_event_stream_says_when_to_read_the_pop(env: Env) -> None
 async def _token(env: Env, user: str) -> str:
     await env.api.call(user, "GET", "/api/me")
     return env.api.tokens[user]
+
+
+async def test_a_call_of_the_seat_on_another_node_is_popped_from_that_node(env: Env) -> None:
+    """Several nodes: this node has no call at the seat (it is on another node); the other node's
+    view of it (hotline.calls.relay: its live_call) is the pop, with the history from the one store,
+    masked and audited here."""
+    asked: list[str] = []
+    other = "node-b-1795444590.9"
+
+    async def peer_call(seat: str) -> dict[str, Any] | None:
+        asked.append(seat)
+        return {"call_id": other, "state": "talking", "state_since": 1.0, "seat": seat, "queue": "hotline",
+                "dialled_number": "12345", "legacy_number": None, "arrived_at": T0.isoformat(),
+                "waited_seconds": 3.0, "caller_number": "13812345678", "location": {"region": "CN"}}
+
+    env.pop.peer_call = peer_call
+    status, body = await env.api.call("s1002", "GET", "/api/seats/1002/pop")
+    assert status == 200 and asked == ["1002"], body
+    assert body["call"]["call_id"] == other and body["call"]["caller_number"] == "13812345678"
+    assert len(body["history"]["calls"]) == 3 and body["order_prefill"] == {"call_ids": [other], "created_by": "1002"}
+    env.ring("1001", "013812345678")   # a call here: the node's own, the other nodes not asked
+    status, body = await env.api.call("s1001", "GET", "/api/seats/1001/pop")
+    assert body["call"]["call_id"] == LIVE and asked == ["1002"]
