@@ -15,7 +15,6 @@ node's calls go on, and a guess written meanwhile stands until it writes the rea
 from __future__ import annotations
 
 import asyncio
-import dataclasses
 import datetime as dt
 import json
 import logging
@@ -36,7 +35,8 @@ CUT_BY_NODE_LOSS = "node_lost"
 
 
 def events_json(events: list[CelEvent]) -> str:
-    return json.dumps([dataclasses.asdict(e) for e in events], ensure_ascii=False, separators=(",", ":"))
+    # vars(), not dataclasses.asdict: no deep copy (the first round after an outage writes every call)
+    return json.dumps([vars(e) for e in events], ensure_ascii=False, separators=(",", ":"))
 
 
 def events_from_json(text: str) -> list[CelEvent]:

@@ -58,11 +58,11 @@ class OpenCalls:
         with self._store.session() as session:
             beat = self._store.insert(NodeBeatRow).values(node=self.node, seen_at=now)
             session.execute(beat.on_conflict_do_update(index_elements=[NodeBeatRow.node], set_={"seen_at": now}))
-            for call_id, events in changed.items():
-                row = self._store.insert(OpenCallRow).values(call_id=call_id, node=self.node, events=events,
-                                                             updated_at=now)
+            if changed:   # one statement, executed for every row (a batch, not a round trip each)
+                row = self._store.insert(OpenCallRow)
                 session.execute(row.on_conflict_do_update(index_elements=[OpenCallRow.call_id], set_={
-                    "node": self.node, "events": events, "updated_at": now}))
+                    "node": row.excluded.node, "events": row.excluded.events, "updated_at": row.excluded.updated_at}),
+                    [{"call_id": c, "node": self.node, "events": e, "updated_at": now} for c, e in changed.items()])
             mine = set(session.scalars(select(OpenCallRow.call_id).where(OpenCallRow.node == self.node)))
             ended = sorted(mine - open_ids)
             for i in range(0, len(ended), TAKE_BATCH):
