@@ -146,26 +146,25 @@ class ControlRelay:
         raise RemoteError(str(err.get("error_id", "remote-error")), status if isinstance(status, int) else 502,
                           str(err.get("message", f"node {node} refused the request")), {**details, "node": node})
 
-    async def peers_live(self) -> list[dict[str, Any]]:
-        """Every other node's live calls (a node that does not answer in time is left out)."""
-        async def one(node: str) -> list[dict[str, Any]]:
+    async def _ask_peers(self, op: str, args: dict[str, Any]) -> list[Any]:
+        """``op`` asked of every other node at once, within LIVE_TIMEOUT_S: the answers, in node
+        order, of those that gave one (a node that fails or does not answer in time is left out)."""
+        async def one(node: str) -> Any:
             try:
-                got = await self.ask(node, "live", "", {}, role=None, seat=None, timeout=LIVE_TIMEOUT_S)
+                return await self.ask(node, op, "", args, role=None, seat=None, timeout=LIVE_TIMEOUT_S)
             except HotlineError:
-                return []
-            return [i for i in got if isinstance(i, dict)] if isinstance(got, list) else []
-        return [item for items in await asyncio.gather(*(one(n) for n in self.peers)) for item in items]
+                return None
+        return [got for got in await asyncio.gather(*(one(n) for n in self.peers)) if got is not None]
+
+    async def peers_live(self) -> list[dict[str, Any]]:
+        """Every other node's live calls."""
+        return [i for got in await self._ask_peers("live", {}) if isinstance(got, list) for i in got
+                if isinstance(i, dict)]
 
     async def peer_seat_call(self, seat: str) -> dict[str, Any] | None:
         """The call at ``seat`` on another node (the first that has one), for this node's screen pop."""
-        async def one(node: str) -> dict[str, Any] | None:
-            try:
-                got = await self.ask(node, "seat_call", "", {"seat": seat}, role=None, seat=None,
-                                     timeout=LIVE_TIMEOUT_S)
-            except HotlineError:
-                return None
-            return got if isinstance(got, dict) else None
-        return next((c for c in await asyncio.gather(*(one(n) for n in self.peers)) if c is not None), None)
+        return next((got for got in await self._ask_peers("seat_call", {"seat": seat}) if isinstance(got, dict)),
+                    None)
 
     # -- serving --------------------------------------------------------------------------
     async def _serve(self, raw: Any) -> None:

@@ -129,7 +129,8 @@ class Store:
         # the KPI rollup, same transaction (a schema before 0014 has none: its backfill counts these)
         self._rollup = self._rollup or inspect(session.connection()).has_table(kpi_rollup.TABLE)
         self._days = self._days or inspect(session.connection()).has_table(kpi_days.TABLE)   # 0021 on
-        old = kpi_rollup.old_record(session, record.call_id) if self._rollup else None
+        # with keep, the insert happens only where no record was: there is no old one to read
+        old = kpi_rollup.old_record(session, record.call_id) if self._rollup and not keep else None
         result = session.execute(statement)
         if keep and result.scalar_one_or_none() is None:
             return False   # kept: the record there stands, and so do its counts
