@@ -27,6 +27,7 @@ from typing import Any
 
 from hotline.auth.roles import Role, may_act_on_call
 from hotline.exceptions import CallControlUnavailable, HotlineError, NotYourCall
+from hotline.redis_session import hold_connection
 from hotline.spine.ids import parse as parse_call_id
 
 from .control import CallControl
@@ -211,42 +212,33 @@ class ControlRelay:
 
     async def run(self) -> None:
         """Until cancelled: listen for requests and answers; reconnect after a Redis outage."""
-        import redis.asyncio as aioredis   # only with a pool
+        await hold_connection(self.redis_url, self._listen, retry=self._retry, lost=self._lost)
 
-        delay = self._retry[0]
-        while True:
-            client = None
-            try:
-                client = aioredis.from_url(self.redis_url, socket_timeout=5, socket_connect_timeout=2,
-                                           health_check_interval=5, decode_responses=True)
-                pubsub = client.pubsub()
-                await pubsub.subscribe(self._requests(self.node), self._answers(self.node))
-                self._client, delay = client, self._retry[0]
-                me = asyncio.current_task()
-                while True:
-                    msg = await pubsub.get_message(ignore_subscribe_messages=True, timeout=1.0)
-                    if me is not None and me.cancelling():   # redis-py's timeout can swallow a cancel
-                        raise asyncio.CancelledError
-                    if msg is None:
-                        continue
-                    if msg.get("channel") == self._answers(self.node):
-                        self._answered(msg["data"])
-                    else:   # served beside the loop: a slow AMI action must not hold the answers up
-                        task = asyncio.create_task(self._serve(msg["data"]))
-                        self._tasks.add(task)
-                        task.add_done_callback(self._tasks.discard)
-            except asyncio.CancelledError:
-                raise
-            except Exception as exc:   # redis.ConnectionError, TimeoutError, OSError ...
-                self.stats["redis_errors"] += 1
-                log.warning("call control relay: Redis unavailable (%s: %s)", type(exc).__name__, exc)
-            finally:
-                self._client = None
-                if client is not None:
-                    with contextlib.suppress(Exception):
-                        await client.aclose()
-            await asyncio.sleep(delay)
-            delay = min(delay * 2, self._retry[1])
+    async def _listen(self, client: Any, up: Callable[[], None]) -> None:
+        pubsub = client.pubsub()
+        await pubsub.subscribe(self._requests(self.node), self._answers(self.node))
+        self._client = client
+        up()
+        me = asyncio.current_task()
+        try:
+            while True:
+                msg = await pubsub.get_message(ignore_subscribe_messages=True, timeout=1.0)
+                if me is not None and me.cancelling():   # redis-py's timeout can swallow a cancel
+                    raise asyncio.CancelledError
+                if msg is None:
+                    continue
+                if msg.get("channel") == self._answers(self.node):
+                    self._answered(msg["data"])
+                else:   # served beside the loop: a slow AMI action must not hold the answers up
+                    task = asyncio.create_task(self._serve(msg["data"]))
+                    self._tasks.add(task)
+                    task.add_done_callback(self._tasks.discard)
+        finally:
+            self._client = None
+
+    def _lost(self, exc: Exception) -> None:
+        self.stats["redis_errors"] += 1
+        log.warning("call control relay: Redis unavailable (%s: %s)", type(exc).__name__, exc)
 
     def status(self) -> dict[str, Any]:
         return {"ok": self._client is not None, "peers": self.peers, **self.stats}

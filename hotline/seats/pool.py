@@ -37,6 +37,7 @@ from typing import Any, Protocol
 
 from hotline.background import Duty
 from hotline.exceptions import HotlineError
+from hotline.redis_session import hold_connection
 from hotline.seats.services import StateLog
 from queue_manager import seats as sm
 
@@ -219,33 +220,22 @@ class SeatPool:
         await asyncio.gather(self._share(), *([self.state_log.run()] if self.state_log else []))
 
     async def _share(self) -> None:
-        import redis.asyncio as aioredis   # only with a pool
+        await hold_connection(self.redis_url, self._connected, retry=self._retry, lost=self._lost)
 
-        delay = self._retry[0]
-        while True:
-            client = None
-            try:
-                client = aioredis.from_url(self.redis_url, socket_timeout=5, socket_connect_timeout=2,
-                                           health_check_interval=5, decode_responses=True)
-                await client.ping()
-                pubsub = client.pubsub()
-                await pubsub.subscribe(self.channel)
-                self.ok, delay = True, self._retry[0]
-                log.info("seat pool: connected (node %s)", self.node)
-                await self._serve(client, pubsub)
-            except asyncio.CancelledError:
-                raise
-            except Exception as exc:   # redis.ConnectionError, TimeoutError, OSError ...
-                self.stats["redis_errors"] += 1
-                if self.ok:
-                    log.warning("seat pool: Redis unavailable (%s: %s); changes wait", type(exc).__name__, exc)
-                self.ok = False
-            finally:
-                if client is not None:
-                    with contextlib.suppress(Exception):
-                        await client.aclose()
-            await asyncio.sleep(delay)
-            delay = min(delay * 2, self._retry[1])
+    async def _connected(self, client: Any, up: Callable[[], None]) -> None:
+        await client.ping()
+        pubsub = client.pubsub()
+        await pubsub.subscribe(self.channel)
+        self.ok = True
+        up()
+        log.info("seat pool: connected (node %s)", self.node)
+        await self._serve(client, pubsub)
+
+    def _lost(self, exc: Exception) -> None:
+        self.stats["redis_errors"] += 1
+        if self.ok:
+            log.warning("seat pool: Redis unavailable (%s: %s); changes wait", type(exc).__name__, exc)
+        self.ok = False
 
     async def _serve(self, client: Any, pubsub: Any) -> None:
         resyncs = 0   # converge once the seat service has read its node (its first re-sync), then after each
