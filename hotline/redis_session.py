@@ -36,6 +36,8 @@ async def hold_connection(url: str, serve: Serve, *, retry: tuple[float, float],
         except asyncio.CancelledError:
             raise
         except Exception as exc:   # redis.ConnectionError, TimeoutError, OSError ...
+            if _cancelled():   # a swallowed cancel that came out as the client's timeout
+                raise asyncio.CancelledError from exc
             lost(exc)
         finally:
             if client is not None:
@@ -43,3 +45,18 @@ async def hold_connection(url: str, serve: Serve, *, retry: tuple[float, float],
                     await client.aclose()
         await asyncio.sleep(delay)
         delay = min(delay * 2, retry[1])
+
+
+async def next_message(pubsub: Any, timeout: float) -> dict[str, Any] | None:
+    """The next pub/sub message (``None`` after ``timeout`` seconds). redis-py's read timeout can
+    swallow a cancel that arrives as it expires (the task stays "cancelling" and a loop around this
+    call would poll forever: a stop that never returns); the cancel is raised here instead."""
+    msg = await pubsub.get_message(ignore_subscribe_messages=True, timeout=timeout)
+    if _cancelled():
+        raise asyncio.CancelledError
+    return msg  # type: ignore[no-any-return]
+
+
+def _cancelled() -> bool:
+    me = asyncio.current_task()
+    return me is not None and me.cancelling() > 0

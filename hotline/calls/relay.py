@@ -27,7 +27,7 @@ from typing import Any
 
 from hotline.auth.roles import Role, may_act_on_call
 from hotline.exceptions import CallControlUnavailable, HotlineError, NotYourCall
-from hotline.redis_session import hold_connection
+from hotline.redis_session import hold_connection, next_message
 from hotline.spine.ids import parse as parse_call_id
 
 from .control import CallControl
@@ -219,12 +219,9 @@ class ControlRelay:
         await pubsub.subscribe(self._requests(self.node), self._answers(self.node))
         self._client = client
         up()
-        me = asyncio.current_task()
         try:
             while True:
-                msg = await pubsub.get_message(ignore_subscribe_messages=True, timeout=1.0)
-                if me is not None and me.cancelling():   # redis-py's timeout can swallow a cancel
-                    raise asyncio.CancelledError
+                msg = await next_message(pubsub, 1.0)
                 if msg is None:
                     continue
                 if msg.get("channel") == self._answers(self.node):

@@ -33,6 +33,7 @@ from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from typing import Any
 
+from hotline.redis_session import next_message
 from .peers import ALIVE_S, REFRESH_S, merge_queue, node_of
 
 log = logging.getLogger(__name__)
@@ -319,7 +320,7 @@ class LiveHub:
                         if time.monotonic() - read_at > REFRESH_S:
                             await self._read_peers(client)
                             read_at = time.monotonic()
-                        msg = await pubsub.get_message(ignore_subscribe_messages=True, timeout=1.0)
+                        msg = await next_message(pubsub, 1.0)
                         if msg is not None:
                             self._peer_message(msg)
                 finally:
@@ -371,7 +372,7 @@ class LiveHub:
                 await pubsub.subscribe(self.keys.channel)
                 try:
                     while self._ok:
-                        msg = await pubsub.get_message(ignore_subscribe_messages=True, timeout=1.0)
+                        msg = await next_message(pubsub, 1.0)
                         if msg is None:
                             continue
                         message = json.loads(_text(msg["data"]))

@@ -37,7 +37,7 @@ from typing import Any, Protocol
 
 from hotline.background import Duty
 from hotline.exceptions import HotlineError
-from hotline.redis_session import hold_connection
+from hotline.redis_session import hold_connection, next_message
 from hotline.seats.services import StateLog
 from queue_manager import seats as sm
 
@@ -244,7 +244,7 @@ class SeatPool:
                 resyncs = self.seats.stats.get("resyncs", 0)
                 await self._converge(client)
             await self._flush(client)
-            msg = await pubsub.get_message(ignore_subscribe_messages=True, timeout=self._poll_s)
+            msg = await next_message(pubsub, self._poll_s)
             if msg is not None:
                 await self._receive(msg["data"])
 
