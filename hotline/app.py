@@ -2,16 +2,13 @@
 
 Threads and loops, and why:
 * the main asyncio loop runs the AMI client, the call tracker and the HTTP API;
-* a thread follows Asterisk's CEL JSON log (the source of call records) and hands the
-  events to the tracker on the loop;
-* the FastAGI server runs in its own process (``hotline/agi_process.py``), so its latency
-  does not depend on the AMI event volume; a supervisor task replaces it when it dies or
-  stops making progress;
-* the record journal's writer is a thread (blocking database I/O), supervised: a dead one is
-  restarted (``_supervise_journal``); the record feeder is a thread that appends live records to
-  the journal and holds them while appends fail (``hotline.store.feeder``);
-* a probe thread asks the database whether it answers, so ``/status`` never waits on it; the state
-  directory is locked (``controller.lock``) for the life of the process;
+* a thread follows Asterisk's CEL JSON log (the source of call records), its events to the tracker;
+* the FastAGI server runs in its own process (``hotline/agi_process.py``), so its latency does not
+  depend on the AMI event volume; a supervisor task replaces it when it dies or stops making progress;
+* the record journal's writer is a thread (blocking database I/O), supervised (``_supervise_journal``);
+  the record feeder, a thread, appends live records to the journal, held while appends fail;
+* a probe thread asks the database whether it answers, so ``/status`` never waits on it;
+  ``controller.lock`` locks the state directory for the life of the process;
 * reconciliation from the CEL log runs in worker threads; a pass appends its records to the
   journal (fsynced) before it saves its CEL offset (``_save_reconciled_offset``).
 """
@@ -162,8 +159,9 @@ class Controller:
         self.tracker.subscribe(self.control.on_event)
         self.seats = self.services.seats
         self.prom = self.services.prom   # /metrics: every record written is counted once
-        for name in SEAT_EVENTS:
+        for name in SEAT_EVENTS:   # the seats' states; a freed seat wakes its next caller (hotline.seats.nudge)
             self.ami.on(name, self.seats.on_ami_event)
+            self.ami.on(name, self.services.nudge.on_ami_event)
         self.callbacks = self.services.callbacks
         self.tracker.subscribe(self.callbacks.on_event)
         self.outbox = self.services.outbox   # order events to the order system's webhooks
@@ -229,6 +227,7 @@ class Controller:
             t.cancel()
         await self.control.stop()
         self.seats.stop()
+        self.services.nudge.stop()
         await self.callbacks.stop()
         await self.services.revisits.stop()
         await self.services.duty_probes.stop()
@@ -377,7 +376,8 @@ class Controller:
             "seats": {"ok": True, **self.seats.stats,   # events, auto_paused, resyncs, requeued (browser phones)
                       "unreachable_logouts": self.seats.reach.logouts, "unreachable": self.seats.reach.pending(),
                       "state_log_pending": self.seat_log.pending(), "state_log_dropped": self.seat_log.stats["dropped"],
-                      "pool": self.services.pool.status() if self.services.pool else None},   # one seat pool
+                      "pool": self.services.pool.status() if self.services.pool else None,   # one seat pool
+                      "wake": self.services.nudge.status()},   # callers woken by a freed seat
         }
 
 

@@ -44,6 +44,7 @@ from hotline.recordings.services import RecordingService
 from hotline.reconcile.services import ReconcileService
 from hotline.revisits.services import RevisitService
 from hotline.seats.browser_loss import BrowserAwareSeats
+from hotline.seats.nudge import QueueNudge
 from hotline.seats.order import PoolOrder
 from hotline.seats.pool import PooledStateLog, SeatPool
 from hotline.seats.services import StateLog
@@ -53,6 +54,7 @@ from hotline.store.leases import DutyLeases
 from hotline.store.open_calls import OpenCalls
 from hotline.unit_scores.services import UnitScoreService
 from hotline.work_orders.services import WorkOrderService
+from queue_manager.seats import asterisk_wrapuptime
 
 log = logging.getLogger(__name__)
 DUTY_TTL_S = 30.0      # a site-wide round's lease (rounds every 5 s): another controller takes over after this
@@ -110,6 +112,7 @@ def build_services(site: SiteConfig, store: Store, *, ami_send: AmiSend, hub: Li
         knowledge=knowledge,
         pop=PopService(site, seats, store, live_records(tracker, directory)),   # the seat's screen pop
         hotspots=HotspotService(site, store, now=work_orders.now, publish=hub.update_hotspots),   # 热点预警
+        nudge=QueueNudge(ami_send, {q.name: asterisk_wrapuptime(q.wrapup) for q in site.queues}),
     )
     share_duties(services)
     if site.edge is not None and site.site.node is not None:   # a node lost for good: others close its calls

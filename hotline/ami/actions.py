@@ -128,6 +128,12 @@ def set_global(variable: str, value: str) -> dict[str, str]:
     return _action("Setvar", Variable=variable, Value=value)
 
 
+def play_dtmf(channel: str, digit: str, *, receive: bool) -> dict[str, str]:
+    """A DTMF digit on ``channel``: sent out to its far end, or (``receive``) as if the far end
+    had pressed it (the channel's application reads it)."""
+    return _action("PlayDTMF", Channel=channel, Digit=digit, Receive="yes" if receive else None)
+
+
 def getvar(variable: str, channel: str | None = None) -> dict[str, str]:
     """Read a variable or evaluate a function, e.g. ``DEVICE_STATE(PJSIP/1001)`` (no channel)."""
     return _action("Getvar", Channel=channel, Variable=variable)

@@ -48,6 +48,7 @@ from hotline.knowledge.services import KnowledgeService
 from hotline.live.hub import LiveHub
 from hotline.seats import http as seats_http
 from hotline.seats.services import SeatService
+from hotline.seats.nudge import QueueNudge
 from hotline.seats.order import PoolOrder
 from hotline.seats.pool import SeatPool
 from hotline.store import Store
@@ -113,6 +114,7 @@ class ApiServices:
     pop: PopService                               # the seat's screen pop (issue 13)
     hotspots: HotspotService                      # the hotspot warning (热点预警)
     knowledge: KnowledgeService                   # the knowledge base (知识库)
+    nudge: QueueNudge                             # a freed seat wakes its next caller (hotline.seats.nudge)
     pool: SeatPool | None = None                  # one seat pool over the edge's nodes (hotline.seats.pool)
     pool_order: PoolOrder | None = None           # its one order of callers over the nodes (hotline.seats.order)
     node_loss: NodeLoss | None = None             # calls of a node lost for good closed (hotline.calls.node_loss)

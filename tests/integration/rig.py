@@ -102,23 +102,27 @@ DEPT_PHONES = {
 # (auto-pause), a seat on an outside number that must press 1, a county queue overflowing to
 # the city queue. Each has its own merged number, so the other tests' queue is untouched.
 WRAPUP_S = 6
+WAKE_RETRY_S = 30
 AUTO_PAUSE_AFTER = 2
 OVERFLOW_AFTER_S = 5
 NOANSWER_SEAT = ("1003", "seatsecret-1003", 15084 + _P, 16400 + _M)   # id, secret, port, media
 REMOTE_SEAT, REMOTE_SEAT_NUMBER = "1005", "13900000005"
-SEAT_QUEUES = {"1001": ["hotline", "wrapq"]}
+SEAT_QUEUES = {"1001": ["hotline", "wrapq"], "1002": ["hotline", "wakeq"]}
 SEAT_TEST_QUEUES: list[dict[str, Any]] = [
     {"name": "wrapq", "ring_timeout": 10, "wrapup": WRAPUP_S},
     {"name": "autopq", "ring_timeout": 5, "retry": 1},
     {"name": "remoteq", "ring_timeout": 30},
     {"name": "haimen", "county": "海门", "overflow": [{"to": "hotline", "after": OVERFLOW_AFTER_S}]},
+    # tests/integration/test_queue_wake.py: app_queue alone re-checks its callers every 30 s here
+    {"name": "wakeq", "ring_timeout": 15, "retry": WAKE_RETRY_S},
 ]
 SEAT_TEST_SEATS: list[dict[str, Any]] = [
     {"id": NOANSWER_SEAT[0], "name": "不接听坐席", "secret": NOANSWER_SEAT[1], "queues": ["autopq"]},
     {"id": REMOTE_SEAT, "name": "海门手机坐席", "secret": "seatsecret-1005", "queues": ["remoteq"],
      "external_number": REMOTE_SEAT_NUMBER, "county": "海门"},
 ]
-SEAT_TEST_NUMBERS = {"wrapq": "83539001", "autopq": "83539002", "remoteq": "83539003", "haimen": "83539004"}
+SEAT_TEST_NUMBERS = {"wrapq": "83539001", "autopq": "83539002", "remoteq": "83539003", "haimen": "83539004",
+                     "wakeq": "83539005"}
 
 
 def site_dict(store_url: str = "") -> dict[str, Any]:

@@ -1,0 +1,127 @@
+"""A freed seat rings at once (issue 14, item 5: free-seat-to-ring p99 under 1 s).
+
+app_queue looks at a waiting caller's turn again only once a ``retry`` (1 s, its minimum) at the
+head of the queue and once a second behind it; nothing in Asterisk wakes it when a seat becomes
+free, so a freed seat used to wait up to a second, more under load, for its next ring. Both waits
+are a wait for a key press on the caller's channel (``ast_waitfordigit``), and a key that is no exit
+of the queue makes app_queue go round at once. So when a seat of a queue becomes free, the
+controller "presses" :data:`WAKE_KEY` on the channel of the first caller of that queue who is not
+already ringing a seat (AMI ``PlayDTMF`` with ``Receive``: as if the caller had pressed it; the
+caller hears nothing). A queue's callback key is a digit (``0-9``), never ``D``.
+
+A seat is free for a queue when its device becomes not in use, when it is unpaused or logged in
+while not in use, and when its wrap-up ends (app_queue has no event for that: the end is
+``wrapuptime`` whole seconds after the second the call ended, :func:`queue_manager.seats.
+asterisk_wrapuptime`). The callers' order is app_queue's own, from its join and leave events. A
+caller is woken at most once every :data:`MIN_GAP_S`; a failed action (the caller just left) is
+counted and dropped: app_queue's own re-check stays the fallback.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import math
+import time
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from hotline.ami import actions
+
+log = logging.getLogger(__name__)
+
+WAKE_KEY = "D"
+MIN_GAP_S = 0.1
+WRAPUP_MARGIN_S = 0.05   # after the wrap-up's last second, so app_queue's clock has passed it
+
+
+class QueueNudge:
+    """Follows the queue events of one Asterisk and wakes the caller whose turn a freed seat is."""
+
+    def __init__(self, ami_send: Callable[[dict[str, str]], Awaitable[Any]], wrapuptime: dict[str, int], *,
+                 clock: Callable[[], float] = time.monotonic, wall: Callable[[], float] = time.time) -> None:
+        self._send = ami_send
+        self._wrapuptime = wrapuptime   # queue -> queues.conf's wrapuptime (whole seconds)
+        self._clock = clock
+        self._wall = wall
+        self.callers: dict[str, list[str]] = {}   # queue -> caller channels in app_queue's order
+        self.ringing: set[str] = set()            # callers being offered to a seat now
+        self._woken: dict[str, float] = {}        # caller channel -> when it was last woken
+        self._tasks: set[asyncio.Task[None]] = set()
+        self.stats = {"woken": 0, "failed": 0, "no_caller": 0}
+
+    # -- events ----------------------------------------------------------------------------------
+    def on_ami_event(self, h: dict[str, str]) -> None:
+        name = h.get("Event", "")
+        queue, channel = h.get("Queue", ""), h.get("Channel", "")
+        if name == "QueueCallerJoin" and queue and channel:
+            line = self.callers.setdefault(queue, [])
+            if channel not in line:
+                line.insert(max(0, _int(h.get("Position"), len(line) + 1) - 1), channel)
+        elif name in ("QueueCallerLeave", "QueueCallerAbandon"):
+            self._left(queue, channel)
+        elif name == "AgentCalled":
+            self.ringing.add(channel)
+        elif name in ("AgentRingNoAnswer", "AgentConnect", "AgentDump"):
+            self.ringing.discard(channel)
+        elif name in ("QueueMemberStatus", "QueueMemberAdded", "QueueMemberPause"):
+            if h.get("Status") == "1" and h.get("Paused") == "0":   # AST_DEVICE_NOT_INUSE, not paused
+                self.wake(queue)
+        elif name == "AgentComplete":
+            wrapup = self._wrapuptime.get(queue, 0)
+            if wrapup > 0:   # free again at the second the call ended plus wrapuptime
+                delay = math.floor(self._wall()) + wrapup - self._wall() + WRAPUP_MARGIN_S
+                asyncio.get_running_loop().call_later(max(0.0, delay), self.wake, queue)
+
+    def _left(self, queue: str, channel: str) -> None:
+        line = self.callers.get(queue)
+        if line is not None and channel in line:
+            line.remove(channel)
+            if not line:
+                del self.callers[queue]
+        self.ringing.discard(channel)
+        self._woken.pop(channel, None)
+
+    # -- waking ----------------------------------------------------------------------------------
+    def next_caller(self, queue: str) -> str | None:
+        """The first caller of ``queue`` not ringing a seat and not woken in the last
+        :data:`MIN_GAP_S` (a second seat freed at once wakes the next caller)."""
+        now = self._clock()
+        for channel in self.callers.get(queue, ()):
+            if channel not in self.ringing and now - self._woken.get(channel, -math.inf) >= MIN_GAP_S:
+                return channel
+        return None
+
+    def wake(self, queue: str) -> str | None:
+        """Wake the caller whose turn a seat just freed in ``queue`` is; the channel, or None."""
+        channel = self.next_caller(queue)
+        if channel is None:
+            self.stats["no_caller"] += 1
+            return None
+        self._woken[channel] = self._clock()
+        task = asyncio.get_running_loop().create_task(self._press(channel))
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+        return channel
+
+    async def _press(self, channel: str) -> None:
+        try:
+            await self._send(actions.play_dtmf(channel, WAKE_KEY, receive=True))
+            self.stats["woken"] += 1
+        except Exception as exc:   # the caller left meanwhile, AMI away: app_queue's own re-check remains
+            self.stats["failed"] += 1
+            log.debug("queue nudge: %s not woken (%s)", channel, exc)
+
+    def stop(self) -> None:
+        for task in self._tasks:
+            task.cancel()
+
+    def status(self) -> dict[str, Any]:
+        return {**self.stats, "waiting": sum(len(v) for v in self.callers.values()), "ringing": len(self.ringing)}
+
+
+def _int(value: str | None, default: int) -> int:
+    try:
+        return int(value or "")
+    except ValueError:
+        return default
