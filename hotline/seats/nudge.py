@@ -38,7 +38,7 @@ WRAPUP_MARGIN_S = 0.05   # after the wrap-up's last second, so app_queue's clock
 class QueueNudge:
     """Follows the queue events of one Asterisk and wakes the caller whose turn a freed seat is."""
 
-    def __init__(self, ami_send: Callable[[dict[str, str]], Awaitable[Any]], wrapuptime: dict[str, int], *,
+    def __init__(self, ami_send: Callable[..., Awaitable[Any]], wrapuptime: dict[str, int], *,
                  clock: Callable[[], float] = time.monotonic, wall: Callable[[], float] = time.time) -> None:
         self._send = ami_send
         self._wrapuptime = wrapuptime   # queue -> queues.conf's wrapuptime (whole seconds)
@@ -106,11 +106,12 @@ class QueueNudge:
 
     async def _press(self, channel: str) -> None:
         try:
-            await self._send(actions.play_dtmf(channel, WAKE_KEY, receive=True))
+            # as_list=False: panoramisk would take "DTMF successfully queued" for the start of a list
+            await self._send(actions.play_dtmf(channel, WAKE_KEY, receive=True), as_list=False)
             self.stats["woken"] += 1
         except Exception as exc:   # the caller left meanwhile, AMI away: app_queue's own re-check remains
             self.stats["failed"] += 1
-            log.debug("queue nudge: %s not woken (%s)", channel, exc)
+            log.info("queue nudge: %s not woken (%r)", channel, exc)
 
     def stop(self) -> None:
         for task in self._tasks:

@@ -19,7 +19,8 @@ class Ami:
         self.sent: list[dict[str, str]] = []
         self.fail = fail
 
-    async def send(self, action: dict[str, str]) -> dict[str, str]:
+    async def send(self, action: dict[str, str], *, as_list: bool | None = None) -> dict[str, str]:
+        assert as_list is False   # "DTMF successfully queued" is one response, not a list
         self.sent.append(action)
         if self.fail:
             raise ConnectionError("AMI down")
