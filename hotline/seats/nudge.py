@@ -49,6 +49,7 @@ class QueueNudge:
         self._woken: dict[str, float] = {}        # caller channel -> when it was last woken
         self._tasks: set[asyncio.Task[None]] = set()
         self.stats = {"woken": 0, "failed": 0, "no_caller": 0}
+        self._stopped = False   # a wrap-up's end scheduled before the stop wakes nobody after it
 
     # -- events ----------------------------------------------------------------------------------
     def on_ami_event(self, h: dict[str, str]) -> None:
@@ -61,6 +62,8 @@ class QueueNudge:
         elif name in ("QueueCallerLeave", "QueueCallerAbandon"):
             self._left(queue, channel)
         elif name == "AgentCalled":
+            if len(self.ringing) > 2 * sum(len(line) for line in self.callers.values()) + 100:   # leaves missed
+                self.ringing &= {c for line in self.callers.values() for c in line}
             self.ringing.add(channel)
         elif name in ("AgentRingNoAnswer", "AgentConnect", "AgentDump"):
             self.ringing.discard(channel)
@@ -82,6 +85,14 @@ class QueueNudge:
         self.ringing.discard(channel)
         self._woken.pop(channel, None)
 
+    def _forget(self, channel: str) -> None:
+        """A caller whose wake failed: gone (its leave missed while AMI was away) or unreachable.
+        Forgotten, so a stale caller never stays first in line; app_queue's own re-check remains."""
+        for queue in [q for q, line in self.callers.items() if channel in line]:
+            self._left(queue, channel)
+        self.ringing.discard(channel)
+        self._woken.pop(channel, None)
+
     # -- waking ----------------------------------------------------------------------------------
     def next_caller(self, queue: str) -> str | None:
         """The first caller of ``queue`` not ringing a seat and not woken in the last
@@ -94,7 +105,7 @@ class QueueNudge:
 
     def wake(self, queue: str) -> str | None:
         """Wake the caller whose turn a seat just freed in ``queue`` is; the channel, or None."""
-        channel = self.next_caller(queue)
+        channel = None if self._stopped else self.next_caller(queue)
         if channel is None:
             self.stats["no_caller"] += 1
             return None
@@ -111,9 +122,11 @@ class QueueNudge:
             self.stats["woken"] += 1
         except Exception as exc:   # the caller left meanwhile, AMI away: app_queue's own re-check remains
             self.stats["failed"] += 1
+            self._forget(channel)
             log.info("queue nudge: %s not woken (%r)", channel, exc)
 
     def stop(self) -> None:
+        self._stopped = True
         for task in self._tasks:
             task.cancel()
 

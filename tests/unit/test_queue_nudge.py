@@ -167,14 +167,35 @@ async def test_the_end_of_a_wrap_up_wakes_the_next_caller(rig: tuple[QueueNudge,
     assert ami.woken() == [CALLER_A]
 
 
-async def test_a_failed_wake_is_counted_and_the_next_one_goes_out() -> None:
+async def test_a_caller_whose_wake_fails_is_forgotten_and_the_next_is_woken() -> None:
+    """Its leave was missed (AMI away), or it is gone: never again first in line (24x7: a stale
+    caller at the head would take every later wake)."""
     ami, clock = Ami(fail=True), Clock()
     nudge = QueueNudge(ami.send, {}, clock=clock)
     nudge.on_ami_event(join("hotline", CALLER_A, 1))
+    nudge.on_ami_event(join("hotline", CALLER_B, 2))
     nudge.on_ami_event(member("QueueMemberStatus"))
     await settle(nudge)
     assert nudge.stats == {"woken": 0, "failed": 1, "no_caller": 0}
-    ami.fail, clock.now = False, clock.now + 2 * MIN_GAP_S
+    assert nudge.callers == {"hotline": [CALLER_B]}
+    ami.fail = False
     nudge.on_ami_event(member("QueueMemberStatus"))
     await settle(nudge)
-    assert nudge.stats["woken"] == 1 and ami.woken() == [CALLER_A, CALLER_A]
+    assert nudge.stats["woken"] == 1 and ami.woken() == [CALLER_A, CALLER_B]
+
+
+async def test_ringing_callers_whose_end_was_missed_do_not_pile_up(rig: tuple[QueueNudge, Ami, Clock]) -> None:
+    nudge, _, _ = rig
+    nudge.on_ami_event(join("hotline", CALLER_A, 1))
+    for k in range(500):   # offers whose end never came (AMI away): bounded
+        nudge.on_ami_event({"Event": "AgentCalled", "Queue": "hotline", "Channel": f"PJSIP/gone-{k}"})
+    assert len(nudge.ringing) <= 2 * 1 + 100 + 1
+
+
+async def test_nothing_is_woken_after_the_stop(rig: tuple[QueueNudge, Ami, Clock]) -> None:
+    nudge, ami, _ = rig
+    nudge.on_ami_event(join("hotline", CALLER_A, 1))
+    nudge.stop()
+    assert nudge.wake("hotline") is None   # e.g. a wrap-up's end scheduled before the stop
+    await settle(nudge)
+    assert ami.sent == []
