@@ -120,7 +120,7 @@ SEAT_TEST_SEATS: list[dict[str, Any]] = [
      "external_number": REMOTE_SEAT_NUMBER, "county": "海门"},
 ]
 SEAT_TEST_NUMBERS = {"wrapq": "83539001", "autopq": "83539002", "remoteq": "83539003", "haimen": "83539004",
-                     "wakeq": "83539005"}
+                     "wakeq": "83539009"}
 
 
 def site_dict(store_url: str = "") -> dict[str, Any]:
