@@ -9,7 +9,8 @@ controller "presses" :data:`WAKE_KEY` on the channel of the first caller of that
 already ringing a seat (AMI ``PlayDTMF`` with ``Receive``: as if the caller had pressed it; the
 caller hears nothing). A queue's callback key is a digit (``0-9``), never ``D``.
 
-A seat is free for a queue when its device becomes not in use, when it is unpaused or logged in
+A seat is free for a queue when its device becomes not in use (but not when it only stops ringing:
+a ring nobody answered keeps the queue's own ``retry`` wait), when it is unpaused or logged in
 while not in use, and when its wrap-up ends (app_queue has no event for that: the end is
 ``wrapuptime`` whole seconds after the second the call ended, :func:`queue_manager.seats.
 asterisk_wrapuptime`). The callers' order is app_queue's own, from its join and leave events. A
@@ -47,6 +48,7 @@ class QueueNudge:
         self.callers: dict[str, list[str]] = {}   # queue -> caller channels in app_queue's order
         self.ringing: set[str] = set()            # callers being offered to a seat now
         self._woken: dict[str, float] = {}        # caller channel -> when it was last woken
+        self._status: dict[tuple[str, str], str] = {}   # (queue, member interface) -> its last device status
         self._tasks: set[asyncio.Task[None]] = set()
         self.stats = {"woken": 0, "failed": 0, "no_caller": 0}
         self._stopped = False   # a wrap-up's end scheduled before the stop wakes nobody after it
@@ -68,7 +70,12 @@ class QueueNudge:
         elif name in ("AgentRingNoAnswer", "AgentConnect", "AgentDump"):
             self.ringing.discard(channel)
         elif name in ("QueueMemberStatus", "QueueMemberAdded", "QueueMemberPause"):
-            if h.get("Status") == "1" and h.get("Paused") == "0":   # AST_DEVICE_NOT_INUSE, not paused
+            member = (queue, h.get("Interface", ""))
+            before, self._status[member] = self._status.get(member), h.get("Status", "")
+            # AST_DEVICE_NOT_INUSE and not paused; not the end of a ring nobody answered: then the
+            # queue's own retry wait stands (a seat that did not answer is not rung again at once)
+            ring_ended = name == "QueueMemberStatus" and before == "6"
+            if h.get("Status") == "1" and h.get("Paused") == "0" and not ring_ended:
                 self.wake(queue)
         elif name == "AgentComplete":
             wrapup = self._wrapuptime.get(queue, 0)

@@ -199,3 +199,19 @@ async def test_nothing_is_woken_after_the_stop(rig: tuple[QueueNudge, Ami, Clock
     assert nudge.wake("hotline") is None   # e.g. a wrap-up's end scheduled before the stop
     await settle(nudge)
     assert ami.sent == []
+
+
+async def test_a_ring_nobody_answered_keeps_the_queues_retry_wait(rig: tuple[QueueNudge, Ami, Clock]) -> None:
+    """Ringing (6) -> not in use (1) is a ring that ended unanswered: app_queue's ``retry`` stands (a
+    seat that did not answer is not rung again at once); in use (2) -> not in use is a freed seat."""
+    nudge, ami, _ = rig
+    nudge.on_ami_event(join("hotline", CALLER_A, 1))
+    nudge.on_ami_event(member("QueueMemberStatus", status="6"))
+    nudge.on_ami_event(member("QueueMemberStatus", status="1"))
+    nudge.on_ami_event(member("QueueMemberStatus", queue="wrapq", status="1"))   # another queue: its own history
+    await settle(nudge)
+    assert ami.sent == []
+    nudge.on_ami_event(member("QueueMemberStatus", status="2"))
+    nudge.on_ami_event(member("QueueMemberStatus", status="1"))
+    await settle(nudge)
+    assert ami.woken() == [CALLER_A]
