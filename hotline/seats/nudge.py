@@ -28,6 +28,7 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 from hotline.ami import actions
+from hotline.seats.snapshot import DEVICE
 
 log = logging.getLogger(__name__)
 
@@ -48,7 +49,7 @@ class QueueNudge:
         self.callers: dict[str, list[str]] = {}   # queue -> caller channels in app_queue's order
         self.ringing: set[str] = set()            # callers being offered to a seat now
         self._woken: dict[str, float] = {}        # caller channel -> when it was last woken
-        self._status: dict[tuple[str, str], str] = {}   # (queue, member interface) -> its last device status
+        self._status: dict[tuple[str, str], str] = {}   # (queue, member interface) -> its last device state
         self._tasks: set[asyncio.Task[None]] = set()
         self.stats = {"woken": 0, "failed": 0, "no_caller": 0}
         self._stopped = False   # a wrap-up's end scheduled before the stop wakes nobody after it
@@ -70,12 +71,12 @@ class QueueNudge:
         elif name in ("AgentRingNoAnswer", "AgentConnect", "AgentDump"):
             self.ringing.discard(channel)
         elif name in ("QueueMemberStatus", "QueueMemberAdded", "QueueMemberPause"):
-            member = (queue, h.get("Interface", ""))
-            before, self._status[member] = self._status.get(member), h.get("Status", "")
-            # AST_DEVICE_NOT_INUSE and not paused; not the end of a ring nobody answered: then the
-            # queue's own retry wait stands (a seat that did not answer is not rung again at once)
-            ring_ended = name == "QueueMemberStatus" and before == "6"
-            if h.get("Status") == "1" and h.get("Paused") == "0" and not ring_ended:
+            member, device = (queue, h.get("Interface", "")), DEVICE.get(h.get("Status", ""), "unknown")
+            before, self._status[member] = self._status.get(member), device
+            # not in use and not paused; not the end of a ring nobody answered: then the queue's own
+            # retry wait stands (a seat that did not answer is not rung again at once)
+            ring_ended = name == "QueueMemberStatus" and before == "ringing"
+            if device == "not_inuse" and h.get("Paused") == "0" and not ring_ended:
                 self.wake(queue)
         elif name == "AgentComplete":
             wrapup = self._wrapuptime.get(queue, 0)
