@@ -96,14 +96,28 @@ async def test_the_other_nodes_errors_come_back_as_they_are(nodes: tuple[Node, N
     assert b.ami.sent == []
 
 
+async def _until_nobody_listens(url: str, channel: str) -> None:
+    """Redis has dropped a stopped node's subscription (it sees the closed socket on its next turn;
+    a publish just before that would still count the old listener)."""
+    import redis.asyncio as aioredis
+    client = aioredis.from_url(url, decode_responses=True)
+    try:
+        async def gone() -> bool:
+            return dict(await client.pubsub_numsub(channel)).get(channel) == 0
+        await until(gone, what=f"no subscriber left on {channel}")
+    finally:
+        await client.aclose()
+
+
 async def test_a_call_that_is_not_live_there_and_a_node_nobody_hears(nodes: tuple[Node, Node, str]) -> None:
-    a, b, _ = nodes
+    a, b, url = nodes
     with pytest.raises(RemoteError) as raised:
         await a.relay.ask("node-b", "transfer", "node-b-1.0", {"target": "110"}, role="admin", seat=None)
     assert raised.value.error_id == "call-not-live" and raised.value.http_status == 409
     with pytest.raises(CallControlUnavailable, match="node-c"):   # no controller listens for node-c
         await a.relay.ask("node-c", "transfer", "node-c-1.0", {"target": "110"}, role="admin", seat=None)
     await b.stop()   # node-b's controller gone: at once, not after a timeout
+    await _until_nobody_listens(url, f"hotline:{SITE_ID}:node-b:control")
     with pytest.raises(CallControlUnavailable, match="not reachable"):
         await a.relay.ask("node-b", "transfer", ON_B, {"target": "110"}, role="admin", seat=None)
     b.task = asyncio.create_task(b.relay.run())   # for the fixture's teardown
