@@ -7,8 +7,7 @@ Threads and loops, and why:
   depend on the AMI event volume; a supervisor task replaces it when it dies or stops making progress;
 * the record journal's writer is a thread (blocking database I/O), supervised (``_supervise_journal``);
   the record feeder, a thread, appends live records to the journal, held while appends fail;
-* a probe thread asks the database whether it answers, so ``/status`` never waits on it;
-  ``controller.lock`` locks the state directory for the life of the process;
+* a probe thread asks the database whether it answers (``/status`` never waits); ``controller.lock`` guards the state;
 * reconciliation from the CEL log runs in worker threads; a pass appends its records to the
   journal (fsynced) before it saves its CEL offset (``_save_reconciled_offset``).
 """
@@ -354,6 +353,7 @@ class Controller:
         if started is not None:   # calls cut by an Asterisk restart: closed with their own outcome
             self.tracker.cut_before(started)
         await self.seats.resync()
+        self.services.nudge.reseed(self.seats.queues.values())   # the callers who joined while AMI was away
         await self.reconcile()
 
     def status(self) -> dict[str, Any]:

@@ -24,11 +24,11 @@ import asyncio
 import logging
 import math
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterable
 from typing import Any
 
 from hotline.ami import actions
-from hotline.seats.snapshot import DEVICE
+from hotline.seats.snapshot import DEVICE, QueueLive
 
 log = logging.getLogger(__name__)
 
@@ -100,6 +100,18 @@ class QueueNudge:
             self._left(queue, channel)
         self.ringing.discard(channel)
         self._woken.pop(channel, None)
+
+    def reseed(self, queues: Iterable[QueueLive]) -> None:
+        """The callers waiting now, as the seat service read them from ``QueueStatus`` after a
+        (re)connect: callers who joined while the controller was away are woken too, those who left
+        are forgotten. Who is ringing is not in that reply: nobody counts as ringing (a ringing
+        caller woken by mistake hears nothing and stays where it is)."""
+        self.callers = {q.name: [e.channel for e in sorted(q.entries.values(), key=lambda e: e.position)
+                                 if e.channel] for q in queues}
+        self.callers = {name: line for name, line in self.callers.items() if line}
+        self.ringing.clear()
+        waiting = {c for line in self.callers.values() for c in line}
+        self._woken = {c: t for c, t in self._woken.items() if c in waiting}
 
     # -- waking ----------------------------------------------------------------------------------
     def next_caller(self, queue: str) -> str | None:

@@ -30,6 +30,7 @@ class QueueEntry:
     position: int
     priority: int = 0
     rank: float | None = None   # its place in a seat pool's one order (HOTLINE_RANK), when Asterisk says it
+    channel: str = ""           # the caller's channel (the queue wake presses its key there)
 
 
 @dataclass
@@ -66,7 +67,7 @@ def entry_from(h: dict[str, str], since: float) -> QueueEntry:
     return QueueEntry(uniqueid=h.get("Uniqueid", ""), call_id=h.get("Linkedid") or h.get("Uniqueid", ""),
                       caller=h.get("CallerIDNum"), since=since,
                       position=int(h.get("Position") or 0),   # "Priority" there is the dialplan's
-                      rank=rank_of(h))
+                      rank=rank_of(h), channel=h.get("Channel", ""))
 
 
 def rank_of(h: dict[str, str]) -> float | None:

@@ -215,3 +215,22 @@ async def test_a_ring_nobody_answered_keeps_the_queues_retry_wait(rig: tuple[Que
     nudge.on_ami_event(member("QueueMemberStatus", status="1"))
     await settle(nudge)
     assert ami.woken() == [CALLER_A]
+
+
+async def test_after_a_reconnect_the_callers_waiting_now_are_the_line(rig: tuple[QueueNudge, Ami, Clock]) -> None:
+    """Callers who joined while AMI was away come from QueueStatus (the seat service's entries);
+    those who left meanwhile are forgotten; nobody counts as ringing any more."""
+    from hotline.seats.snapshot import QueueEntry, QueueLive
+
+    nudge, ami, _ = rig
+    nudge.on_ami_event(join("hotline", CALLER_A, 1))
+    nudge.on_ami_event({"Event": "AgentCalled", "Queue": "hotline", "Channel": CALLER_A})
+    hotline = QueueLive("hotline", None, {
+        "u3": QueueEntry("u3", "u3", "139", 1.0, 2, channel=CALLER_C),
+        "u2": QueueEntry("u2", "u2", "138", 0.5, 1, channel=CALLER_B),
+        "u9": QueueEntry("u9", "u9", None, 0.2, 3)})   # no channel said: not wakeable
+    nudge.reseed([hotline, QueueLive("rest", None, {})])
+    assert nudge.callers == {"hotline": [CALLER_B, CALLER_C]} and nudge.ringing == set()
+    nudge.on_ami_event(member("QueueMemberStatus"))
+    await settle(nudge)
+    assert ami.woken() == [CALLER_B]
