@@ -59,6 +59,7 @@ SEATS = {"1001": "seatsecret-1001", "1002": "seatsecret-1002"}
 BROWSER_SEAT = ("1011", "seatsecret-1011")
 WEBRTC_PORT = 18088 + _P
 WEBRTC_QUALIFY_S = 3
+QUALIFY_TIMEOUT_S = 3.0   # pjsip.conf's qualify_timeout (Asterisk's default; the generated AORs keep it)
 
 # Users of the API (part 8 of issue #3): http_json logs in as RIG_USER; the wallboard tests log in
 # as the supervisor, whose phone (listen/whisper/barge) is the seat SUPERVISOR_PHONE: in no queue,
@@ -436,8 +437,9 @@ class Stack:
         return self.runtime.recordings_dir / record["recording"]
 
     # -- issue #4: department phones, prompts ---------------------------------------
-    def register_phone(self, user: str, secret: str, port: int) -> None:
-        """Register ``user`` (a department phone dept-<id>) from ``port``, where its UAS will listen.
+    def register_phone(self, user: str, secret: str, port: int) -> float:
+        """Register ``user`` (a department phone dept-<id>) from ``port``, where its UAS will listen;
+        when it was registered (monotonic).
 
         Department phones may sit behind NAT (rewrite_contact): Asterisk takes the REGISTER's
         source address as the contact, so the registration is sent from the phone's own port."""
@@ -447,6 +449,7 @@ class Stack:
              "-timeout", "10", f"127.0.0.1:{SIP_PORT}"],
             capture_output=True, cwd=self.workdir, timeout=30, check=False)
         assert r.returncode == 0, f"{user} could not register: {r.stdout[-500:]!r}"
+        return time.monotonic()
 
     def start_department_phones(self, ring_ms: int = 300) -> list[subprocess.Popen[bytes]]:
         """One sipp UAS per department phone of DEPT_PHONES, registered and reachable.
@@ -454,7 +457,7 @@ class Stack:
         phones: list[subprocess.Popen[bytes]] = []
         try:
             for endpoint, secret, port, media, scenario in DEPT_PHONES.values():
-                self.register_phone(endpoint, secret, port)   # before the UAS takes the port
+                registered = self.register_phone(endpoint, secret, port)   # before the UAS takes the port
                 with open(self.workdir / f"{endpoint}.log", "ab") as out:
                     phones.append(subprocess.Popen(
                         ["sipp", "-sf", str(SIPP_DIR / scenario), "-i", DEPT_PHONE_IP, "-p", str(port),
@@ -464,7 +467,7 @@ class Stack:
                          "-trace_msg", "-message_file", str(self.dept_message_file(endpoint)),
                          "-message_overwrite", "false"],
                         stdout=out, stderr=subprocess.STDOUT, cwd=self.workdir))
-                self.wait_reachable(endpoint)   # the qualify at registration found no UAS yet
+                self.wait_reachable(endpoint, registered)   # the qualify at registration found no UAS yet
         except BaseException:
             for phone in phones:
                 phone.terminate()
@@ -472,13 +475,24 @@ class Stack:
             raise
         return phones
 
-    def wait_reachable(self, endpoint: str, timeout: float = 30) -> None:
+    def wait_reachable(self, endpoint: str, registered: float | None = None, timeout: float = 30,
+                       check: Callable[[], None] | None = None) -> None:
         """Wait until Asterisk holds ``endpoint``'s contact available. On a loaded machine a late
         OPTIONS answer marks a contact unavailable for a moment; a call dialled then would rightly
-        overflow with ``chanunavail``, which is not what a test of answering is about."""
+        overflow with ``chanunavail``, which is not what a test of answering is about.
+
+        ``registered`` (monotonic): when the phone registered, before its UAS took the port. The
+        qualify Asterisk starts at a registration reaches no UAS; its timeout (qualify_timeout,
+        3 s) marks the contact unreachable even after a later qualify found it, until the next
+        periodic one a minute on (a no-answer seat then was never rung again: a CI flake). So the
+        contact counts only once that first qualify has timed out."""
+        settled = (registered or 0.0) + QUALIFY_TIMEOUT_S + 0.5
+
         def reachable() -> bool:
+            if check is not None:
+                check()
             self.cli(f"pjsip qualify {endpoint}")
-            return "Avail " in self.cli(f"pjsip show contacts like {endpoint}")
+            return time.monotonic() > settled and "Avail " in self.cli(f"pjsip show contacts like {endpoint}")
         wait_for(f"{endpoint} reachable", reachable, timeout=timeout, interval=0.5)
 
     def dept_message_file(self, endpoint: str) -> Path:
@@ -501,20 +515,18 @@ class Stack:
     def start_phone(self, user: str, secret: str, port: int, media: int, scenario: str) -> subprocess.Popen[bytes]:
         """A seat or department phone: registered from ``port`` and answered there by ``scenario``,
         reachable (qualified) before this returns."""
-        self.register_phone(user, secret, port)
+        registered = self.register_phone(user, secret, port)
         with open(self.workdir / f"{user}.log", "ab") as out:
             phone = subprocess.Popen(
                 ["sipp", "-sf", str(SIPP_DIR / scenario), "-i", DEPT_PHONE_IP, "-p", str(port), "-mp", str(media),
                  "-rtp_echo", "-d", "300", "-nostdin", "-trace_err", "-error_file",
                  str(self.workdir / f"{user}_errors.log")], stdout=out, stderr=subprocess.STDOUT, cwd=self.workdir)
 
-        def reachable() -> bool:
+        def exited() -> None:
             if phone.poll() is not None:
                 raise AssertionError(f"phone {user} exited with {phone.returncode}; see {user}.log")
-            self.cli(f"pjsip qualify {user}")
-            return "Avail " in self.cli(f"pjsip show contacts like {user}")
         try:
-            wait_for(f"{user} reachable", reachable, timeout=30, interval=0.5)
+            self.wait_reachable(user, registered, check=exited)
         except BaseException:
             phone.terminate()
             phone.wait(10)
