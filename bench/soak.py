@@ -136,6 +136,7 @@ class Soak:
         fa, j = s.get("fastagi", {}), s.get("journal", {})
         return {"fastagi_command_p99_ms": fa.get("command_p99_ms"), "fastagi_ok": fa.get("ok"),
                 "journal": j, "cel_tail_lag_p99_ms": s.get("cel_tail", {}).get("lag_p99_ms"), "calls": s.get("calls"),
+                "wake": (s.get("seats") or {}).get("wake"),   # the queue wake's callers woken and failed actions
                 "all_ok": all(v.get("ok", True) for v in s.values() if isinstance(v, dict))}
 
     def sample(self, with_status: bool) -> dict[str, Any]:
