@@ -106,9 +106,8 @@ class QueueNudge:
         (re)connect: callers who joined while the controller was away are woken too, those who left
         are forgotten. Who is ringing is not in that reply: nobody counts as ringing (a ringing
         caller woken by mistake hears nothing and stays where it is)."""
-        self.callers = {q.name: [e.channel for e in sorted(q.entries.values(), key=lambda e: e.position)
-                                 if e.channel] for q in queues}
-        self.callers = {name: line for name, line in self.callers.items() if line}
+        lines = {q.name: [e.channel for e in q.in_line() if e.channel] for q in queues}
+        self.callers = {name: line for name, line in lines.items() if line}
         self.ringing.clear()
         waiting = {c for line in self.callers.values() for c in line}
         self._woken = {c: t for c, t in self._woken.items() if c in waiting}

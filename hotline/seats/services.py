@@ -173,7 +173,7 @@ class SeatService:
 
     def queue_view(self, name: str) -> dict[str, Any]:
         q = self.queues[name]
-        entries = sorted(q.entries.values(), key=lambda e: (e.position, e.since))
+        entries = q.in_line()
         members = [s for s, qs in self._in_queues.items() if name in qs]
         now = self._clock()
         # available: a call of this queue may ring the seat now (idle, not paused nor resting here)

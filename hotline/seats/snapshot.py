@@ -42,6 +42,10 @@ class QueueLive:
     def join(self, entry: QueueEntry) -> None:
         self.entries[entry.uniqueid] = entry
 
+    def in_line(self) -> list[QueueEntry]:
+        """The waiting callers in app_queue's order (its positions; the earlier on a tie)."""
+        return sorted(self.entries.values(), key=lambda e: (e.position, e.since))
+
     def leave(self, uniqueid: str, position: int) -> None:
         """A caller left from ``position``: those behind move up (Asterisk renumbers them the same way)."""
         self.entries.pop(uniqueid, None)

@@ -546,7 +546,7 @@ async def test_resync_rebuilds_seats_and_queues(svc: SeatService, ami: FakeAmi, 
     assert (hotline["waiting"], hotline["longest_wait_since"], hotline["logged_in"], hotline["available"]) == (
         2, T - 42, 3, 0)
     # the callers' channels in the line (the queue wake presses its key there after a reconnect)
-    assert [e.channel for e in sorted(svc.queues["hotline"].entries.values(), key=lambda e: e.position)] == [
+    assert [e.channel for e in svc.queues["hotline"].in_line()] == [
         "PJSIP/trunk-carrier-00000021", "PJSIP/trunk-carrier-00000023"]
     county = svc.queue_view("county")
     assert (county["waiting"], county["logged_in"], county["available"]) == (0, 1, 0)
