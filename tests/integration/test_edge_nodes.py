@@ -33,7 +33,7 @@ from .servers import need_postgres, need_redis
 
 pytestmark = pytest.mark.skipif(why_not() is not None, reason=why_not() or "")
 
-TALK_MS = 3000   # a seat phone talks this long, then hangs up
+TALK_MS = 3000   # seat 1001's phone talks this long, then hangs up; 1002's half as long again
 
 
 @pytest.fixture(scope="module")
@@ -52,7 +52,9 @@ def rig(request: pytest.FixtureRequest) -> Iterator[ProductRig]:
         r.start_nodes()
         r.start_edge()
         wait_for(lambda: r.in_rotation() == {"node-a", "node-b"}, 20, "both nodes in rotation")
-        phones = [r.seat_phone(seat, 5091 + i, TALK_MS) for i, seat in enumerate(seat_ids(2))]
+        # Seats of unequal pace: with equal ones, callers arriving a, b, a, b (the edge's round robin)
+        # and a freed seat woken at once, each seat would take one node's callers only.
+        phones = [r.seat_phone(seat, 5091 + i, TALK_MS + i * TALK_MS // 2) for i, seat in enumerate(seat_ids(2))]
         yield r
     finally:
         for phone in phones:
